@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <string.h>
+
+#include "control.h"
+#include "wire.h"
+
+struct request {
+	struct cf_dataplane *dp;
+	const struct cf_control_defaults *defaults;
+	const struct cf_msg *m;
+	cf_reply_fn *reply;
+	void *ctx;
+	struct cf_msgbuf b;	/* the reply being built */
+};
+
+static void send_reply(struct request *r)
+{
+	if (cf_mb_finish(&r->b) != 0) {
+		/* cannot happen with the sizes used here; never send a torn reply */
+		uint32_t seq = get_be32(r->b.buf + 4);
+		uint16_t type = get_be16(r->b.buf + 2);
+		cf_mb_init(&r->b, type, CF_F_REPLY, seq);
+		cf_mb_u32(&r->b, CF_A_ERROR, EMSGSIZE);
+		cf_mb_finish(&r->b);
+	}
+	r->reply(r->ctx, r->b.buf, r->b.len);
+}
+
+static int fail(struct request *r, int err, const char *why)
+{
+	cf_mb_init(&r->b, r->m->type, CF_F_REPLY, r->m->seq);
+	cf_mb_u32(&r->b, CF_A_ERROR, (uint32_t)err);
+	if (why)
+		cf_mb_str(&r->b, CF_A_ERRMSG, why);
+	send_reply(r);
+	return -err;
+}
+
+/* Start a success reply; attributes may follow before send_reply(). */
+static void ok(struct request *r, uint8_t flags)
+{
+	cf_mb_init(&r->b, r->m->type, CF_F_REPLY | flags, r->m->seq);
+	cf_mb_u32(&r->b, CF_A_ERROR, 0);
+}
+
+static int need(struct request *r, enum cf_attr_type t, const char *why)
+{
+	return cf_attr_has(r->m, t) ? 0 : fail(r, EINVAL, why);
+}
+
+
+void cf_control_put_sa(struct cf_msgbuf *b, const struct cf_sa *sa)
+{
+	const struct cf_sa_params *p = &sa->p;
+	uint8_t addr[4];
+
+	cf_mb_u32(b, CF_A_SPI, p->spi);
+	cf_mb_u8(b, CF_A_DIR, p->dir);
+	cf_mb_u32(b, CF_A_REQID, p->reqid);
+	put_be32(addr, p->src);
+	cf_mb_put(b, CF_A_SRC, addr, 4);
+	put_be32(addr, p->dst);
+	cf_mb_put(b, CF_A_DST, addr, 4);
+	if (p->encap_dport) {
+		cf_mb_u16(b, CF_A_ENCAP_SPORT, p->encap_sport);
+		cf_mb_u16(b, CF_A_ENCAP_DPORT, p->encap_dport);
+	}
+	cf_mb_u16(b, CF_A_ENCR, p->alg->encr);
+	cf_mb_u16(b, CF_A_ENCR_KEYBITS, p->alg->encr_key_bits);
+	cf_mb_u16(b, CF_A_INTEG, p->alg->integ);
+	cf_mb_str(b, CF_A_NAME, p->alg->name);
+	cf_mb_u8(b, CF_A_ESN, p->esn);
+	if (p->dir == CF_DIR_IN) {
+		cf_mb_u32(b, CF_A_REPLAY_WINDOW, sa->replay.size);
+		cf_mb_u64(b, CF_A_SEQ, sa->replay.top);
+	} else {
+		cf_mb_u8(b, CF_A_DISPATCH, sa->dispatch.mode);
+		cf_mb_u64(b, CF_A_SEQ, sa->seq);
+	}
+	cf_mb_u64(b, CF_A_SOFT_BYTES, p->soft.bytes);
+	cf_mb_u64(b, CF_A_SOFT_PACKETS, p->soft.packets);
+	cf_mb_u64(b, CF_A_HARD_BYTES, p->hard.bytes);
+	cf_mb_u64(b, CF_A_HARD_PACKETS, p->hard.packets);
+	cf_mb_u8(b, CF_A_EXPIRY, sa->hard_expired ? 2 : sa->soft_expired ? 1 : 0);
+	cf_mb_put(b, CF_A_KEY_DIGEST, sa->key_digest, sizeof(sa->key_digest));
+	cf_mb_u64(b, CF_A_PACKETS, sa->stats.packets);
+	cf_mb_u64(b, CF_A_BYTES, sa->stats.bytes);
+	cf_mb_u64(b, CF_A_SEEN, sa->stats.seen);
+	for (unsigned d = 1; d < CF_DROP_MAX; d++) {
+		if (sa->stats.drops[d] == 0)
+			continue;
+		uint8_t w[12];
+		put_be32(w, d);
+		put_be64(w + 4, sa->stats.drops[d]);
+		cf_mb_put(b, CF_A_DROP, w, sizeof(w));
+	}
+}
+
+static void put_ts(struct cf_msgbuf *b, const struct cf_ts *ts)
+{
+	uint8_t w[CF_WIRE_TS_LEN] = { 0 };
+	put_be32(w, ts->src_lo);
+	put_be32(w + 4, ts->src_hi);
+	put_be32(w + 8, ts->dst_lo);
+	put_be32(w + 12, ts->dst_hi);
+	put_be16(w + 16, ts->sport_lo);
+	put_be16(w + 18, ts->sport_hi);
+	put_be16(w + 20, ts->dport_lo);
+	put_be16(w + 22, ts->dport_hi);
+	w[24] = ts->proto;
+	cf_mb_put(b, CF_A_TS, w, sizeof(w));
+}
+
+static void get_ts(const struct cf_attr *a, struct cf_ts *ts)
+{
+	const uint8_t *w = a->data;
+	ts->src_lo = get_be32(w);
+	ts->src_hi = get_be32(w + 4);
+	ts->dst_lo = get_be32(w + 8);
+	ts->dst_hi = get_be32(w + 12);
+	ts->sport_lo = get_be16(w + 16);
+	ts->sport_hi = get_be16(w + 18);
+	ts->dport_lo = get_be16(w + 20);
+	ts->dport_hi = get_be16(w + 22);
+	ts->proto = w[24];
+}
+
+void cf_control_put_policy(struct cf_msgbuf *b, const struct cf_policy *pol)
+{
+	cf_mb_u32(b, CF_A_POLICY_ID, pol->id);
+	cf_mb_u8(b, CF_A_DIR, pol->dir);
+	put_ts(b, &pol->ts);
+	cf_mb_u32(b, CF_A_REQID, pol->reqid);
+	cf_mb_u32(b, CF_A_PRIORITY, pol->priority);
+	cf_mb_u64(b, CF_A_PACKETS, pol->matched);
+	if (pol->sa)
+		cf_mb_u32(b, CF_A_SPI, pol->sa->p.spi);
+}
+
+void cf_control_expire_event(struct cf_msgbuf *b, const struct cf_sa *sa, enum cf_expiry e)
+{
+	cf_mb_init(b, CF_MSG_EV_EXPIRE, CF_F_EVENT, 0);
+	cf_mb_u8(b, CF_A_EXPIRY, e == CF_EXPIRE_HARD ? 2 : 1);
+	cf_control_put_sa(b, sa);
+	cf_mb_finish(b);
+}
+
+static int get_dir(struct request *r, enum cf_dir *dir)
+{
+	if (need(r, CF_A_DIR, "DIR is required"))
+		return -EINVAL;
+	*dir = cf_attr_u8(r->m, CF_A_DIR, 0);
+	if (*dir != CF_DIR_IN && *dir != CF_DIR_OUT)
+		return fail(r, EINVAL, "DIR must be 1 (in) or 2 (out)");
+	return 0;
+}
+
+static void get_lifetimes(const struct cf_msg *m, struct cf_lifetime *soft,
+			  struct cf_lifetime *hard)
+{
+	soft->bytes = cf_attr_u64(m, CF_A_SOFT_BYTES, 0);
+	soft->packets = cf_attr_u64(m, CF_A_SOFT_PACKETS, 0);
+	hard->bytes = cf_attr_u64(m, CF_A_HARD_BYTES, 0);
+	hard->packets = cf_attr_u64(m, CF_A_HARD_PACKETS, 0);
+}
+
+static int sa_add(struct request *r)
+{
+	const struct cf_msg *m = r->m;
+	struct cf_sa_params p = { 0 };
+
+	if (need(r, CF_A_SPI, "SPI is required") || get_dir(r, &p.dir) ||
+	    need(r, CF_A_SRC, "SRC is required") || need(r, CF_A_DST, "DST is required") ||
+	    need(r, CF_A_ENCR, "ENCR is required") || need(r, CF_A_ENC_KEY, "ENC_KEY is required"))
+		return -EINVAL;
+	p.spi = cf_attr_u32(m, CF_A_SPI, 0);
+	p.reqid = cf_attr_u32(m, CF_A_REQID, 0);
+	p.src = get_be32(m->attr[CF_A_SRC].data);
+	p.dst = get_be32(m->attr[CF_A_DST].data);
+	if (cf_attr_has(m, CF_A_ENCAP_SPORT) != cf_attr_has(m, CF_A_ENCAP_DPORT))
+		return fail(r, EINVAL, "ENCAP_SPORT and ENCAP_DPORT go together");
+	p.encap_sport = cf_attr_u16(m, CF_A_ENCAP_SPORT, 0);
+	p.encap_dport = cf_attr_u16(m, CF_A_ENCAP_DPORT, 0);
+	if (cf_attr_has(m, CF_A_ENCAP_DPORT) && (p.encap_sport == 0 || p.encap_dport == 0))
+		return fail(r, EINVAL, "ESP-in-UDP ports must not be 0");
+
+	p.alg = cf_alg_by_ids(cf_attr_u16(m, CF_A_ENCR, 0), cf_attr_u16(m, CF_A_ENCR_KEYBITS, 0),
+			      cf_attr_u16(m, CF_A_INTEG, CF_INTEG_NONE));
+	if (p.alg == NULL)
+		return fail(r, EOPNOTSUPP, "ESP algorithm not supported by the data plane");
+	if (p.alg->legacy && !r->dp->allow_legacy)
+		return fail(r, EPERM, "legacy algorithm: start the daemon with --allow-legacy");
+	const struct cf_attr *ek = &m->attr[CF_A_ENC_KEY], *ak = &m->attr[CF_A_AUTH_KEY];
+	if (ek->len != p.alg->enc_key_len + p.alg->salt_len)
+		return fail(r, EINVAL, "ENC_KEY length does not fit the algorithm");
+	if ((ak->data ? ak->len : 0) != p.alg->auth_key_len)
+		return fail(r, EINVAL, "AUTH_KEY length does not fit the algorithm");
+	memcpy(p.enc_key, ek->data, ek->len);
+	p.enc_key_len = (uint8_t)ek->len;
+	if (ak->data) {
+		memcpy(p.auth_key, ak->data, ak->len);
+		p.auth_key_len = (uint8_t)ak->len;
+	}
+
+	p.esn = cf_attr_u8(m, CF_A_ESN, 0) != 0;
+	p.replay_window = cf_attr_u32(m, CF_A_REPLAY_WINDOW, r->defaults->replay_window);
+	if (p.dir == CF_DIR_IN && p.replay_window != 0 &&
+	    (p.replay_window < REPLAY_MIN_WINDOW || p.replay_window > REPLAY_MAX_WINDOW))
+		return fail(r, EINVAL, "REPLAY_WINDOW must be 0 or 32..4096");
+	p.seq = cf_attr_u64(m, CF_A_SEQ, 0);
+	get_lifetimes(m, &p.soft, &p.hard);
+	p.dispatch = cf_attr_u8(m, CF_A_DISPATCH, r->defaults->dispatch);
+	if (p.dispatch >= CF_DISPATCH_MODES)
+		return fail(r, EINVAL, "unknown DISPATCH mode");
+
+	int err = cf_sa_add(&r->dp->db, &p, NULL);
+	memset(&p, 0, sizeof(p));
+	if (err == -EEXIST)
+		return fail(r, EEXIST, "an SA with this SPI and direction exists");
+	if (err == -EINVAL)
+		return fail(r, EINVAL, "SPI must be >= 256");
+	if (err)
+		return fail(r, -err, "SA could not be added");
+	ok(r, 0);
+	send_reply(r);
+	return 0;
+}
+
+static int sa_update(struct request *r)
+{
+	enum cf_dir dir;
+	struct cf_lifetime soft, hard;
+
+	if (need(r, CF_A_SPI, "SPI is required") || get_dir(r, &dir))
+		return -EINVAL;
+	get_lifetimes(r->m, &soft, &hard);
+	if (cf_sa_update(&r->dp->db, cf_attr_u32(r->m, CF_A_SPI, 0), dir, &soft, &hard))
+		return fail(r, ENOENT, "no such SA");
+	ok(r, 0);
+	send_reply(r);
+	return 0;
+}
+
+static int sa_del(struct request *r)
+{
+	enum cf_dir dir;
+
+	if (need(r, CF_A_SPI, "SPI is required") || get_dir(r, &dir))
+		return -EINVAL;
+	if (cf_sa_del(&r->dp->db, cf_attr_u32(r->m, CF_A_SPI, 0), dir))
+		return fail(r, ENOENT, "no such SA");
+	ok(r, 0);
+	send_reply(r);
+	return 0;
+}
+
+static int sa_get(struct request *r)
+{
+	enum cf_dir dir;
+
+	if (need(r, CF_A_SPI, "SPI is required") || get_dir(r, &dir))
+		return -EINVAL;
+	const struct cf_sa *sa = cf_sa_find(&r->dp->db, cf_attr_u32(r->m, CF_A_SPI, 0), dir);
+	if (sa == NULL)
+		return fail(r, ENOENT, "no such SA");
+	ok(r, 0);
+	cf_control_put_sa(&r->b, sa);
+	send_reply(r);
+	return 0;
+}
+
+static int sa_dump(struct request *r)
+{
+	for (const struct cf_sa *sa = r->dp->db.list; sa; sa = sa->next) {
+		ok(r, CF_F_MULTI);
+		cf_control_put_sa(&r->b, sa);
+		send_reply(r);
+	}
+	ok(r, CF_F_DONE);
+	cf_mb_u32(&r->b, CF_A_COUNT, r->dp->db.sa_count);
+	send_reply(r);
+	return 0;
+}
+
+static int policy_add(struct request *r)
+{
+	enum cf_dir dir;
+	struct cf_ts ts;
+	uint32_t id;
+
+	if (get_dir(r, &dir) || need(r, CF_A_TS, "TS is required"))
+		return -EINVAL;
+	get_ts(&r->m->attr[CF_A_TS], &ts);
+	int err = cf_policy_add(&r->dp->db, dir, &ts, cf_attr_u32(r->m, CF_A_REQID, 0),
+				cf_attr_u32(r->m, CF_A_PRIORITY, 0), &id);
+	if (err == -EEXIST)
+		return fail(r, EEXIST, "a policy with this selector and direction exists");
+	if (err == -EINVAL)
+		return fail(r, EINVAL, "selector ranges must have low <= high");
+	if (err)
+		return fail(r, -err, "policy could not be added");
+	ok(r, 0);
+	cf_mb_u32(&r->b, CF_A_POLICY_ID, id);
+	send_reply(r);
+	return 0;
+}
+
+static int policy_del(struct request *r)
+{
+	uint32_t id = cf_attr_u32(r->m, CF_A_POLICY_ID, 0);
+
+	if (id == 0) {
+		/* by selector, the way the kernel backend knows its policies */
+		enum cf_dir dir;
+		struct cf_ts ts;
+		if (get_dir(r, &dir) || need(r, CF_A_TS, "POLICY_ID or DIR and TS required"))
+			return -EINVAL;
+		get_ts(&r->m->attr[CF_A_TS], &ts);
+		for (const struct cf_policy *p = r->dp->db.policies; p; p = p->next)
+			if (p->dir == dir && memcmp(&p->ts, &ts, sizeof(ts)) == 0)
+				id = p->id;
+	}
+	if (cf_policy_del(&r->dp->db, id))
+		return fail(r, ENOENT, "no such policy");
+	ok(r, 0);
+	send_reply(r);
+	return 0;
+}
+
+static int policy_dump(struct request *r)
+{
+	for (const struct cf_policy *pol = r->dp->db.policies; pol; pol = pol->next) {
+		ok(r, CF_F_MULTI);
+		cf_control_put_policy(&r->b, pol);
+		send_reply(r);
+	}
+	ok(r, CF_F_DONE);
+	cf_mb_u32(&r->b, CF_A_COUNT, r->dp->db.policy_count);
+	send_reply(r);
+	return 0;
+}
+
+static int spi_alloc(struct request *r)
+{
+	uint32_t spi;
+	int err = cf_spi_alloc(&r->dp->db, cf_attr_u32(r->m, CF_A_SPI_MIN, 0x100),
+			       cf_attr_u32(r->m, CF_A_SPI_MAX, 0xffffffff), &spi);
+	if (err == -EINVAL)
+		return fail(r, EINVAL, "SPI_MIN is above SPI_MAX");
+	if (err == -ENOSPC)
+		return fail(r, ENOSPC, "too many SPIs allocated but never used");
+	if (err)
+		return fail(r, -err, "no free SPI in the range");
+	ok(r, 0);
+	cf_mb_u32(&r->b, CF_A_SPI, spi);
+	send_reply(r);
+	return 0;
+}
+
+static void put_counter(struct cf_msgbuf *b, enum cf_attr_type t, uint32_t id, uint64_t v)
+{
+	uint8_t w[12];
+	put_be32(w, id);
+	put_be64(w + 4, v);
+	cf_mb_put(b, t, w, sizeof(w));
+}
+
+static int stats(struct request *r)
+{
+	const struct cf_dataplane *dp = r->dp;
+
+	ok(r, 0);
+	cf_mb_u32(&r->b, CF_A_VERSION, CF_CTL_VERSION);
+	cf_mb_u32(&r->b, CF_A_NODES, dp->nodes);
+	cf_mb_u32(&r->b, CF_A_NODE_ID, dp->self);
+	cf_mb_u32(&r->b, CF_A_COUNT, dp->db.sa_count);
+	for (unsigned c = 0; c < CF_CTR_MAX; c++)
+		put_counter(&r->b, CF_A_COUNTER, c, dp->counters[c]);
+	for (unsigned d = 1; d < CF_DROP_MAX; d++)
+		if (dp->drops[d])
+			put_counter(&r->b, CF_A_DROP, d, dp->drops[d]);
+	send_reply(r);
+	return 0;
+}
+
+static int hello(struct request *r)
+{
+	ok(r, 0);
+	cf_mb_u32(&r->b, CF_A_VERSION, CF_CTL_VERSION);
+	cf_mb_u32(&r->b, CF_A_NODES, r->dp->nodes);
+	cf_mb_u32(&r->b, CF_A_NODE_ID, r->dp->self);
+	cf_mb_u8(&r->b, CF_A_DISPATCH, r->defaults->dispatch);
+	for (size_t i = 0; cf_alg_at(i); i++) {
+		const struct cf_alg *a = cf_alg_at(i);
+		if (a->legacy && !r->dp->allow_legacy)
+			continue;
+		uint8_t w[8] = { 0 };
+		put_be16(w, a->encr);
+		put_be16(w + 2, a->encr_key_bits);
+		put_be16(w + 4, a->integ);
+		cf_mb_put(&r->b, CF_A_ALG, w, sizeof(w));
+	}
+	send_reply(r);
+	return 0;
+}
+
+void cf_control_handle(struct cf_dataplane *dp, const struct cf_control_defaults *defaults,
+		       const uint8_t *req, size_t len,
+		       cf_reply_fn *reply, void *ctx, bool *subscribe)
+{
+	struct cf_msg m;
+	const char *why;
+	struct request r = { .dp = dp, .defaults = defaults, .m = &m, .reply = reply, .ctx = ctx };
+
+	int err = cf_msg_parse(req, len, &m, &why);
+	if (err) {
+		/* echo what can be read of the header so the client can match it */
+		m.type = len >= 4 ? get_be16(req + 2) : 0;
+		m.seq = len >= 8 ? get_be32(req + 4) : 0;
+		fail(&r, -err, why);
+		return;
+	}
+	if (m.flags & (CF_F_REPLY | CF_F_EVENT)) {
+		fail(&r, EINVAL, "requests carry no REPLY or EVENT flag");
+		return;
+	}
+
+	switch (m.type) {
+	case CF_MSG_HELLO: hello(&r); break;
+	case CF_MSG_SA_ADD: sa_add(&r); break;
+	case CF_MSG_SA_UPDATE: sa_update(&r); break;
+	case CF_MSG_SA_DEL: sa_del(&r); break;
+	case CF_MSG_SA_GET: sa_get(&r); break;
+	case CF_MSG_SA_DUMP: sa_dump(&r); break;
+	case CF_MSG_POLICY_ADD: policy_add(&r); break;
+	case CF_MSG_POLICY_DEL: policy_del(&r); break;
+	case CF_MSG_POLICY_DUMP: policy_dump(&r); break;
+	case CF_MSG_SPI_ALLOC: spi_alloc(&r); break;
+	case CF_MSG_STATS: stats(&r); break;
+	case CF_MSG_SUBSCRIBE:
+		*subscribe = true;
+		ok(&r, 0);
+		send_reply(&r);
+		break;
+	case CF_MSG_FLUSH:
+		cf_sadb_flush(&dp->db);
+		ok(&r, 0);
+		send_reply(&r);
+		break;
+	default:
+		fail(&r, EOPNOTSUPP, "unknown message type");
+	}
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Control requests against the data plane, without I/O: bytes in, reply
+ * messages out through a callback.  Every request gets at least one reply;
+ * a rejected request changes nothing.
+ */
+#ifndef CF_CONTROL_H
+#define CF_CONTROL_H
+
+#include <stdbool.h>
+
+#include "ctl.h"
+#include "dataplane.h"
+
+typedef void cf_reply_fn(void *ctx, const uint8_t *msg, size_t len);
+
+/* Daemon-wide defaults a request may override. */
+struct cf_control_defaults {
+	enum cf_dispatch_mode dispatch;
+	uint32_t replay_window;
+};
+
+/* *subscribe is set when the client asked for events. */
+void cf_control_handle(struct cf_dataplane *dp, const struct cf_control_defaults *defaults,
+		       const uint8_t *req, size_t len,
+		       cf_reply_fn *reply, void *ctx, bool *subscribe);
+
+/* The event a subscriber gets when an SA crosses a lifetime. */
+void cf_control_expire_event(struct cf_msgbuf *b, const struct cf_sa *sa, enum cf_expiry e);
+
+/* Describe one SA (no keys: a digest of them) / one policy. */
+void cf_control_put_sa(struct cf_msgbuf *b, const struct cf_sa *sa);
+void cf_control_put_policy(struct cf_msgbuf *b, const struct cf_policy *pol);
+
+#endif

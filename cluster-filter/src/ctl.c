@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "wire.h"
+
+/* Payload length each attribute must have; -1: variable (bounds below). */
+static const struct { int len; int min, max; bool repeat; } attr_spec[CF_A_MAX] = {
+	[CF_A_ERROR] = { 4 },
+	[CF_A_ERRMSG] = { -1, 1, 256 },
+	[CF_A_SPI] = { 4 },
+	[CF_A_DIR] = { 1 },
+	[CF_A_REQID] = { 4 },
+	[CF_A_SRC] = { 4 },
+	[CF_A_DST] = { 4 },
+	[CF_A_ENCAP_SPORT] = { 2 },
+	[CF_A_ENCAP_DPORT] = { 2 },
+	[CF_A_ENCR] = { 2 },
+	[CF_A_ENCR_KEYBITS] = { 2 },
+	[CF_A_INTEG] = { 2 },
+	[CF_A_ENC_KEY] = { -1, 1, 64 },
+	[CF_A_AUTH_KEY] = { -1, 1, 64 },
+	[CF_A_ESN] = { 1 },
+	[CF_A_REPLAY_WINDOW] = { 4 },
+	[CF_A_SEQ] = { 8 },
+	[CF_A_SOFT_BYTES] = { 8 },
+	[CF_A_SOFT_PACKETS] = { 8 },
+	[CF_A_HARD_BYTES] = { 8 },
+	[CF_A_HARD_PACKETS] = { 8 },
+	[CF_A_DISPATCH] = { 1 },
+	[CF_A_TS] = { CF_WIRE_TS_LEN },
+	[CF_A_PRIORITY] = { 4 },
+	[CF_A_POLICY_ID] = { 4 },
+	[CF_A_SPI_MIN] = { 4 },
+	[CF_A_SPI_MAX] = { 4 },
+	[CF_A_PACKETS] = { 8 },
+	[CF_A_BYTES] = { 8 },
+	[CF_A_SEEN] = { 8 },
+	[CF_A_DROP] = { 12, 0, 0, true },
+	[CF_A_KEY_DIGEST] = { 8 },
+	[CF_A_EXPIRY] = { 1 },
+	[CF_A_ALG] = { 8, 0, 0, true },
+	[CF_A_VERSION] = { 4 },
+	[CF_A_COUNT] = { 4 },
+	[CF_A_NAME] = { -1, 1, 64 },
+	[CF_A_NODES] = { 4 },
+	[CF_A_NODE_ID] = { 4 },
+	[CF_A_COUNTER] = { 12, 0, 0, true },
+};
+
+int cf_msg_parse(const uint8_t *buf, size_t len, struct cf_msg *m, const char **why)
+{
+	memset(m, 0, sizeof(*m));
+	*why = NULL;
+
+	if (len < CF_CTL_HDR_LEN) {
+		*why = "message shorter than the header";
+		return -EBADMSG;
+	}
+	m->version = buf[0];
+	m->flags = buf[1];
+	m->type = get_be16(buf + 2);
+	m->seq = get_be32(buf + 4);
+	uint32_t total = get_be32(buf + 8);
+	if (m->version != CF_CTL_VERSION) {
+		*why = "unsupported protocol version";
+		return -EPROTONOSUPPORT;
+	}
+	if (total != len || total > CF_CTL_MSG_MAX) {
+		*why = "length field does not match the message";
+		return -EBADMSG;
+	}
+
+	m->attrs = buf + CF_CTL_HDR_LEN;
+	m->attrs_len = len - CF_CTL_HDR_LEN;
+	size_t off = 0;
+	while (off < m->attrs_len) {
+		if (m->attrs_len - off < 4) {
+			*why = "truncated attribute header";
+			return -EBADMSG;
+		}
+		uint16_t type = get_be16(m->attrs + off);
+		uint16_t alen = get_be16(m->attrs + off + 2);
+		if (alen < 4 || alen > m->attrs_len - off) {
+			*why = "attribute length out of bounds";
+			return -EBADMSG;
+		}
+		if (type == CF_A_UNSPEC || type >= CF_A_MAX) {
+			*why = "unknown attribute";
+			return -EINVAL;
+		}
+		uint16_t plen = alen - 4;
+		int want = attr_spec[type].len;
+		if (want >= 0 ? plen != want
+			      : plen < attr_spec[type].min || plen > attr_spec[type].max) {
+			*why = "attribute has the wrong size";
+			return -EINVAL;
+		}
+		if (m->attr[type].data && !attr_spec[type].repeat) {
+			*why = "attribute repeated";
+			return -EINVAL;
+		}
+		m->attr[type].data = m->attrs + off + 4;
+		m->attr[type].len = plen;
+		off += (alen + 3u) & ~3u;
+	}
+	return 0;
+}
+
+bool cf_attr_has(const struct cf_msg *m, enum cf_attr_type t)
+{
+	return (unsigned)t < CF_A_MAX && m->attr[t].data != NULL;
+}
+
+uint8_t cf_attr_u8(const struct cf_msg *m, enum cf_attr_type t, uint8_t dflt)
+{
+	return cf_attr_has(m, t) ? m->attr[t].data[0] : dflt;
+}
+
+uint16_t cf_attr_u16(const struct cf_msg *m, enum cf_attr_type t, uint16_t dflt)
+{
+	return cf_attr_has(m, t) ? get_be16(m->attr[t].data) : dflt;
+}
+
+uint32_t cf_attr_u32(const struct cf_msg *m, enum cf_attr_type t, uint32_t dflt)
+{
+	return cf_attr_has(m, t) ? get_be32(m->attr[t].data) : dflt;
+}
+
+uint64_t cf_attr_u64(const struct cf_msg *m, enum cf_attr_type t, uint64_t dflt)
+{
+	return cf_attr_has(m, t) ? get_be64(m->attr[t].data) : dflt;
+}
+
+bool cf_attr_next(const struct cf_msg *m, enum cf_attr_type t, size_t *off, struct cf_attr *a)
+{
+	/* the message was validated by cf_msg_parse: lengths are sane */
+	while (*off + 4 <= m->attrs_len) {
+		uint16_t type = get_be16(m->attrs + *off);
+		uint16_t alen = get_be16(m->attrs + *off + 2);
+		const uint8_t *data = m->attrs + *off + 4;
+		*off += (alen + 3u) & ~3u;
+		if (type == t) {
+			a->data = data;
+			a->len = alen - 4;
+			return true;
+		}
+	}
+	return false;
+}
+
+void cf_mb_init(struct cf_msgbuf *b, uint16_t type, uint8_t flags, uint32_t seq)
+{
+	b->buf[0] = CF_CTL_VERSION;
+	b->buf[1] = flags;
+	put_be16(b->buf + 2, type);
+	put_be32(b->buf + 4, seq);
+	put_be32(b->buf + 8, CF_CTL_HDR_LEN);
+	b->len = CF_CTL_HDR_LEN;
+	b->overflow = false;
+}
+
+void cf_mb_put(struct cf_msgbuf *b, enum cf_attr_type t, const void *data, size_t len)
+{
+	size_t padded = (4 + len + 3) & ~(size_t)3;
+	if (b->overflow || len > 0xffff - 4 || b->len + padded > sizeof(b->buf)) {
+		b->overflow = true;
+		return;
+	}
+	put_be16(b->buf + b->len, t);
+	put_be16(b->buf + b->len + 2, (uint16_t)(4 + len));
+	memcpy(b->buf + b->len + 4, data, len);
+	memset(b->buf + b->len + 4 + len, 0, padded - 4 - len);
+	b->len += padded;
+}
+
+void cf_mb_u8(struct cf_msgbuf *b, enum cf_attr_type t, uint8_t v)
+{
+	cf_mb_put(b, t, &v, 1);
+}
+
+void cf_mb_u16(struct cf_msgbuf *b, enum cf_attr_type t, uint16_t v)
+{
+	uint8_t w[2];
+	put_be16(w, v);
+	cf_mb_put(b, t, w, 2);
+}
+
+void cf_mb_u32(struct cf_msgbuf *b, enum cf_attr_type t, uint32_t v)
+{
+	uint8_t w[4];
+	put_be32(w, v);
+	cf_mb_put(b, t, w, 4);
+}
+
+void cf_mb_u64(struct cf_msgbuf *b, enum cf_attr_type t, uint64_t v)
+{
+	uint8_t w[8];
+	put_be64(w, v);
+	cf_mb_put(b, t, w, 8);
+}
+
+void cf_mb_str(struct cf_msgbuf *b, enum cf_attr_type t, const char *s)
+{
+	size_t n = strlen(s);
+	if (n > 255)
+		n = 255;
+	cf_mb_put(b, t, s, n);
+}
+
+int cf_mb_finish(struct cf_msgbuf *b)
+{
+	put_be32(b->buf + 8, (uint32_t)b->len);
+	return b->overflow ? -EMSGSIZE : 0;
+}

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Control protocol framing and attributes (see ../PROTOCOL.md).  Parsing
+ * is strict: a message is either wholly valid or rejected with an errno.
+ */
+#ifndef CF_CTL_H
+#define CF_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CF_CTL_VERSION 1
+#define CF_CTL_HDR_LEN 12
+#define CF_CTL_MSG_MAX 4096
+#define CF_CTL_SOCKET "/run/cluster-filter/control"
+
+enum cf_ctl_flag {
+	CF_F_REPLY = 0x01,
+	CF_F_EVENT = 0x02,
+	CF_F_MULTI = 0x04,	/* one of several replies; a DONE reply ends them */
+	CF_F_DONE = 0x08,
+};
+
+enum cf_ctl_type {
+	CF_MSG_HELLO = 1,
+	CF_MSG_SA_ADD,
+	CF_MSG_SA_UPDATE,
+	CF_MSG_SA_DEL,
+	CF_MSG_SA_GET,
+	CF_MSG_SA_DUMP,
+	CF_MSG_POLICY_ADD,
+	CF_MSG_POLICY_DEL,
+	CF_MSG_POLICY_DUMP,
+	CF_MSG_SPI_ALLOC,
+	CF_MSG_STATS,
+	CF_MSG_SUBSCRIBE,
+	CF_MSG_FLUSH,
+	CF_MSG_TYPE_MAX,
+	CF_MSG_EV_EXPIRE = 100,
+};
+
+enum cf_attr_type {
+	CF_A_UNSPEC,
+	CF_A_ERROR,		/* u32 errno, first in every reply */
+	CF_A_ERRMSG,		/* string */
+	CF_A_SPI,		/* u32 */
+	CF_A_DIR,		/* u8: 1 in, 2 out */
+	CF_A_REQID,		/* u32 */
+	CF_A_SRC,		/* 4 bytes, IPv4 outer source */
+	CF_A_DST,		/* 4 bytes, IPv4 outer destination */
+	CF_A_ENCAP_SPORT,	/* u16 */
+	CF_A_ENCAP_DPORT,	/* u16 */
+	CF_A_ENCR,		/* u16 IKEv2 transform */
+	CF_A_ENCR_KEYBITS,	/* u16 */
+	CF_A_INTEG,		/* u16 IKEv2 transform */
+	CF_A_ENC_KEY,		/* bytes, || salt for AEAD */
+	CF_A_AUTH_KEY,		/* bytes */
+	CF_A_ESN,		/* u8 */
+	CF_A_REPLAY_WINDOW,	/* u32 */
+	CF_A_SEQ,		/* u64 */
+	CF_A_SOFT_BYTES,	/* u64 */
+	CF_A_SOFT_PACKETS,	/* u64 */
+	CF_A_HARD_BYTES,	/* u64 */
+	CF_A_HARD_PACKETS,	/* u64 */
+	CF_A_DISPATCH,		/* u8 */
+	CF_A_TS,		/* struct cf_wire_ts */
+	CF_A_PRIORITY,		/* u32 */
+	CF_A_POLICY_ID,		/* u32 */
+	CF_A_SPI_MIN,		/* u32 */
+	CF_A_SPI_MAX,		/* u32 */
+	CF_A_PACKETS,		/* u64 */
+	CF_A_BYTES,		/* u64 */
+	CF_A_SEEN,		/* u64 */
+	CF_A_DROP,		/* u32 reason, u64 count; repeated */
+	CF_A_KEY_DIGEST,	/* 8 bytes */
+	CF_A_EXPIRY,		/* u8: 1 soft, 2 hard */
+	CF_A_ALG,		/* u16 encr, u16 keybits, u16 integ, u16 flags; repeated */
+	CF_A_VERSION,		/* u32 */
+	CF_A_COUNT,		/* u32 */
+	CF_A_NAME,		/* string */
+	CF_A_NODES,		/* u32 */
+	CF_A_NODE_ID,		/* u32 */
+	CF_A_COUNTER,		/* u32 id, u64 value; repeated (STATS) */
+	CF_A_MAX
+};
+
+#define CF_WIRE_TS_LEN 28	/* 4 x u32 addresses, 4 x u16 ports, u8 proto, 3 pad */
+
+struct cf_attr {
+	const uint8_t *data;
+	uint16_t len;		/* payload length */
+};
+
+struct cf_msg {
+	uint8_t version, flags;
+	uint16_t type;
+	uint32_t seq;
+	struct cf_attr attr[CF_A_MAX];	/* last occurrence of single attributes */
+	const uint8_t *attrs;		/* raw attribute area, for repeated ones */
+	size_t attrs_len;
+};
+
+/* 0, or -errno with *why set to a static explanation. */
+int cf_msg_parse(const uint8_t *buf, size_t len, struct cf_msg *m, const char **why);
+
+bool cf_attr_has(const struct cf_msg *m, enum cf_attr_type t);
+uint8_t cf_attr_u8(const struct cf_msg *m, enum cf_attr_type t, uint8_t dflt);
+uint16_t cf_attr_u16(const struct cf_msg *m, enum cf_attr_type t, uint16_t dflt);
+uint32_t cf_attr_u32(const struct cf_msg *m, enum cf_attr_type t, uint32_t dflt);
+uint64_t cf_attr_u64(const struct cf_msg *m, enum cf_attr_type t, uint64_t dflt);
+
+/* Iterate repeated attributes of one type; returns false at the end. */
+bool cf_attr_next(const struct cf_msg *m, enum cf_attr_type t, size_t *off, struct cf_attr *a);
+
+struct cf_msgbuf {
+	uint8_t buf[CF_CTL_MSG_MAX];
+	size_t len;
+	bool overflow;
+};
+
+void cf_mb_init(struct cf_msgbuf *b, uint16_t type, uint8_t flags, uint32_t seq);
+void cf_mb_put(struct cf_msgbuf *b, enum cf_attr_type t, const void *data, size_t len);
+void cf_mb_u8(struct cf_msgbuf *b, enum cf_attr_type t, uint8_t v);
+void cf_mb_u16(struct cf_msgbuf *b, enum cf_attr_type t, uint16_t v);
+void cf_mb_u32(struct cf_msgbuf *b, enum cf_attr_type t, uint32_t v);
+void cf_mb_u64(struct cf_msgbuf *b, enum cf_attr_type t, uint64_t v);
+void cf_mb_str(struct cf_msgbuf *b, enum cf_attr_type t, const char *s);
+/* Sets the length field; -EMSGSIZE if anything did not fit. */
+int cf_mb_finish(struct cf_msgbuf *b);
+
+#endif

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <string.h>
+
+#include "dataplane.h"
+#include "esp.h"
+
+static const char *const counter_names[CF_CTR_MAX] = {
+#define X(id, name) [CF_CTR_##id] = name,
+	CF_COUNTERS(X)
+#undef X
+};
+
+const char *cf_counter_name(enum cf_counter c)
+{
+	return (unsigned)c < CF_CTR_MAX ? counter_names[c] : "?";
+}
+
+void cf_dp_init(struct cf_dataplane *dp)
+{
+	memset(dp, 0, sizeof(*dp));
+	cf_sadb_init(&dp->db);
+	dp->nodes = 1;
+}
+
+void cf_dp_free(struct cf_dataplane *dp)
+{
+	cf_sadb_flush(&dp->db);
+}
+
+void cf_dp_drop(struct cf_dataplane *dp, struct cf_sa *sa, enum cf_drop d)
+{
+	dp->drops[d]++;
+	if (sa)
+		sa->stats.drops[d]++;
+}
+
+static void account(struct cf_dataplane *dp, struct cf_sa *sa, size_t bytes)
+{
+	enum cf_expiry e = cf_sa_account(sa, bytes);
+	if (e != CF_EXPIRE_NONE) {
+		dp->counters[CF_CTR_EXPIRE_EVENTS]++;
+		if (dp->on_expire)
+			dp->on_expire(dp, sa, e);
+	}
+}
+
+size_t cf_dp_payload_offset(const struct cf_alg *alg)
+{
+	return ESP_HDR_LEN + alg->iv_len;
+}
+
+static size_t out_drop(struct cf_dataplane *dp, struct cf_sa *sa,
+		       enum cf_drop d, enum cf_drop *drop)
+{
+	cf_dp_drop(dp, sa, d);
+	*drop = d;
+	return 0;
+}
+
+size_t cf_dp_outbound(struct cf_dataplane *dp, const uint8_t *inner, size_t len,
+		      uint8_t *out, size_t cap, struct cf_tx *tx, enum cf_drop *drop)
+{
+	struct cf_flow flow;
+	enum cf_drop d;
+
+	dp->counters[CF_CTR_RX_CLEAR]++;
+	d = cf_flow_parse(inner, len, &flow);
+	if (d != CF_DROP_NONE)
+		return out_drop(dp, NULL, d, drop);
+
+	struct cf_policy *pol = cf_policy_lookup(&dp->db, CF_DIR_OUT, &flow);
+	if (pol == NULL)
+		return out_drop(dp, NULL, CF_DROP_NO_POLICY, drop);
+	struct cf_sa *sa = pol->sa;
+	if (sa == NULL)
+		return out_drop(dp, NULL, CF_DROP_NO_SA, drop);
+	if (sa->hard_expired)
+		return out_drop(dp, sa, CF_DROP_EXPIRED, drop);
+	if (esp_sealed_len(sa->crypto.alg, len) > cap)
+		return out_drop(dp, sa, CF_DROP_TOO_BIG, drop);
+
+	/*
+	 * Every node runs dispatch and sequence assignment for every packet,
+	 * so all of them stay in step; only the owner pays for the crypto.
+	 */
+	sa->stats.seen++;
+	uint32_t owner = cf_dispatch_outbound(&sa->dispatch, dp->nodes, &flow, len);
+	uint64_t seq = cf_seq_next(sa->seq, owner, dp->nodes);
+	if (!sa->p.esn && seq > UINT32_MAX)
+		return out_drop(dp, sa, CF_DROP_SEQ_EXHAUSTED, drop);
+	sa->seq = seq;
+	if (owner != dp->self) {
+		dp->counters[CF_CTR_NOT_OWNER]++;
+		*drop = CF_DROP_NOT_OWNER;
+		return 0;
+	}
+
+	long n = esp_seal(&sa->crypto, sa->p.spi, seq, sa->p.esn,
+			  ESP_NH_IPV4, inner, len, out, cap);
+	if (n < 0)
+		return out_drop(dp, sa, CF_DROP_CRYPTO, drop);
+
+	tx->src = sa->p.src;
+	tx->dst = sa->p.dst;
+	tx->sport = sa->p.encap_sport;
+	tx->dport = sa->p.encap_dport;
+	dp->counters[CF_CTR_TX_ESP]++;
+	account(dp, sa, len);
+	*drop = CF_DROP_NONE;
+	return (size_t)n;
+}
+
+enum cf_drop cf_dp_inbound(struct cf_dataplane *dp, uint8_t *esp, size_t len,
+			   bool encap, uint8_t **inner, size_t *inner_len)
+{
+	uint32_t spi, seq_lo;
+	struct cf_sa *sa = NULL;
+	enum cf_drop d;
+
+	dp->counters[encap ? CF_CTR_RX_ESP_UDP : CF_CTR_RX_ESP]++;
+	d = esp_peek(esp, len, &spi, &seq_lo);
+	if (d != CF_DROP_NONE)
+		goto drop;
+	sa = cf_sa_find(&dp->db, spi, CF_DIR_IN);
+	if (sa == NULL) {
+		d = CF_DROP_UNKNOWN_SPI;
+		goto drop;
+	}
+	sa->stats.seen++;
+	if (sa->hard_expired) {
+		d = CF_DROP_EXPIRED;
+		goto drop;
+	}
+	/* ownership first: a non-owner must not spend a cycle on crypto */
+	if (cf_dispatch_inbound(spi, seq_lo, dp->nodes) != dp->self) {
+		dp->counters[CF_CTR_NOT_OWNER]++;
+		return CF_DROP_NOT_OWNER;
+	}
+
+	uint64_t seq = replay_infer_seq(&sa->replay, seq_lo, sa->p.esn);
+	d = replay_check(&sa->replay, seq);
+	if (d != CF_DROP_NONE)
+		goto drop;
+
+	uint8_t nh;
+	d = esp_open(&sa->crypto, esp, len, seq, sa->p.esn, inner, inner_len, &nh);
+	if (d == CF_DROP_DUMMY)
+		replay_update(&sa->replay, seq);	/* authentic, just empty */
+	if (d != CF_DROP_NONE)
+		goto drop;
+	replay_update(&sa->replay, seq);
+
+	/* RFC 4301 5.2: the inner packet must match the SA's selectors */
+	struct cf_flow flow;
+	d = cf_flow_parse(*inner, *inner_len, &flow);
+	if (d != CF_DROP_NONE)
+		goto drop;
+	struct cf_policy *pol = cf_policy_lookup(&dp->db, CF_DIR_IN, &flow);
+	if (pol == NULL || pol->reqid != sa->p.reqid) {
+		d = CF_DROP_POLICY;
+		goto drop;
+	}
+
+	dp->counters[CF_CTR_TX_CLEAR]++;
+	account(dp, sa, *inner_len);
+	return CF_DROP_NONE;
+drop:
+	cf_dp_drop(dp, sa, d);
+	return d;
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One node's packet path, without I/O: the daemon's backends hand packets
+ * in and send what comes out.  Tests and fuzzers drive it directly.
+ */
+#ifndef CF_DATAPLANE_H
+#define CF_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sa.h"
+
+#define CF_COUNTERS(X)				\
+	X(RX_CLEAR, "rx-clear")			\
+	X(RX_ESP, "rx-esp")			\
+	X(RX_ESP_UDP, "rx-esp-in-udp")		\
+	X(TX_ESP, "tx-esp")			\
+	X(TX_CLEAR, "tx-clear")			\
+	X(NOT_OWNER, "not-owner")		\
+	X(EXPIRE_EVENTS, "expire-events")
+
+enum cf_counter {
+#define X(id, name) CF_CTR_##id,
+	CF_COUNTERS(X)
+#undef X
+	CF_CTR_MAX
+};
+
+const char *cf_counter_name(enum cf_counter c);
+
+struct cf_dataplane;
+typedef void cf_expire_fn(struct cf_dataplane *dp, const struct cf_sa *sa,
+			  enum cf_expiry e);
+
+struct cf_dataplane {
+	struct cf_sadb db;
+	uint32_t nodes, self;		/* the view: node count and our index */
+	bool allow_legacy;		/* 3DES-MD5 for the paper's table only */
+	uint64_t counters[CF_CTR_MAX];
+	uint64_t drops[CF_DROP_MAX];	/* all drops, with or without an SA */
+	cf_expire_fn *on_expire;
+	void *ctx;
+};
+
+/* Where an ESP packet goes. */
+struct cf_tx {
+	uint32_t src, dst;		/* host order */
+	uint16_t sport, dport;		/* 0: plain ESP (protocol 50) */
+};
+
+void cf_dp_init(struct cf_dataplane *dp);
+void cf_dp_free(struct cf_dataplane *dp);
+
+/*
+ * Cleartext packet in -> ESP packet out.  The inner packet may already
+ * sit at out + cf_dp_payload_offset() (zero copy).  Returns the ESP length
+ * (> 0), or 0 with *drop set when this node does not send it.
+ */
+size_t cf_dp_outbound(struct cf_dataplane *dp, const uint8_t *inner, size_t len,
+		      uint8_t *out, size_t cap, struct cf_tx *tx, enum cf_drop *drop);
+size_t cf_dp_payload_offset(const struct cf_alg *alg);
+
+/*
+ * ESP packet (from the SPI on) in -> cleartext packet out, decrypted in
+ * place.  encap: it came as ESP-in-UDP (for the counters only).
+ */
+enum cf_drop cf_dp_inbound(struct cf_dataplane *dp, uint8_t *esp, size_t len,
+			   bool encap, uint8_t **inner, size_t *inner_len);
+
+/* Count a drop that happened outside the two functions above. */
+void cf_dp_drop(struct cf_dataplane *dp, struct cf_sa *sa, enum cf_drop d);
+
+#endif

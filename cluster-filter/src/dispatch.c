@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "wire.h"
+
+static const char *const mode_names[CF_DISPATCH_MODES] = {
+	[CF_DISPATCH_PACKET_RR] = "packet-rr",
+	[CF_DISPATCH_PACKET_SQF] = "packet-sqf",
+	[CF_DISPATCH_SESSION_RR] = "session-rr",
+	[CF_DISPATCH_SESSION_SQF] = "session-sqf",
+	[CF_DISPATCH_FLOW_HASH] = "flow-hash",
+};
+
+const char *cf_dispatch_mode_name(enum cf_dispatch_mode m)
+{
+	return (unsigned)m < CF_DISPATCH_MODES ? mode_names[m] : "?";
+}
+
+int cf_dispatch_mode_parse(const char *name)
+{
+	for (int m = 0; m < CF_DISPATCH_MODES; m++)
+		if (strcmp(mode_names[m], name) == 0)
+			return m;
+	return -1;
+}
+
+#define SESSION_DEFAULT 4096
+#define SESSION_MAX (1u << 20)
+#define SESSION_PROBES 8
+
+int cf_dispatch_init(struct cf_dispatch *d, enum cf_dispatch_mode mode,
+		     uint32_t session_capacity)
+{
+	memset(d, 0, sizeof(*d));
+	if ((unsigned)mode >= CF_DISPATCH_MODES)
+		return -EINVAL;
+	d->mode = mode;
+	if (mode != CF_DISPATCH_SESSION_RR && mode != CF_DISPATCH_SESSION_SQF)
+		return 0;
+
+	if (session_capacity == 0)
+		session_capacity = SESSION_DEFAULT;
+	if (session_capacity > SESSION_MAX)
+		return -EINVAL;
+	uint32_t cap = SESSION_PROBES;
+	while (cap < session_capacity)
+		cap <<= 1;
+	d->sessions = calloc(cap, sizeof(*d->sessions));
+	if (d->sessions == NULL)
+		return -ENOMEM;
+	d->session_mask = cap - 1;
+	return 0;
+}
+
+void cf_dispatch_free(struct cf_dispatch *d)
+{
+	free(d->sessions);
+	d->sessions = NULL;
+}
+
+static uint32_t shortest_queue(const struct cf_dispatch *d, uint32_t nodes)
+{
+	uint32_t best = 0;
+	for (uint32_t i = 1; i < nodes; i++)
+		if (d->queue[i] < d->queue[best])
+			best = i;	/* ties go to the lowest id: deterministic */
+	return best;
+}
+
+static uint32_t next_in_turn(struct cf_dispatch *d, uint32_t nodes, size_t len)
+{
+	uint32_t this_turn = d->next_turn % nodes;
+
+	if (d->mode == CF_DISPATCH_PACKET_SQF || d->mode == CF_DISPATCH_SESSION_SQF) {
+		d->queue[this_turn] += len;
+		d->next_turn = shortest_queue(d, nodes);
+	} else {
+		d->next_turn = (this_turn + 1) % nodes;
+	}
+	return this_turn;
+}
+
+static int flow_equal(const struct cf_flow *a, const struct cf_flow *b)
+{
+	return a->src == b->src && a->dst == b->dst && a->sport == b->sport &&
+	       a->dport == b->dport && a->proto == b->proto;
+}
+
+/*
+ * Session table: open addressing over SESSION_PROBES slots.  When all are
+ * taken the least recently used session is forgotten; its next packet is
+ * then a new session.  The clock is the packet count, so every node
+ * evicts the same entry.
+ */
+static uint32_t session_dispatch(struct cf_dispatch *d, uint32_t nodes,
+				 const struct cf_flow *flow, size_t len)
+{
+	uint64_t h = cf_flow_hash(flow);
+	struct cf_session *victim = NULL;
+
+	for (uint32_t i = 0; i < SESSION_PROBES; i++) {
+		struct cf_session *s = &d->sessions[(h + i) & d->session_mask];
+		if (s->used && flow_equal(&s->flow, flow)) {
+			s->last_used = d->clock;
+			uint32_t owner = s->owner % nodes;
+			if (d->mode == CF_DISPATCH_SESSION_SQF) {
+				/* NEXT_TURN only serves new sessions, but it must see the load */
+				d->queue[owner] += len;
+				d->next_turn = shortest_queue(d, nodes);
+			}
+			return owner;
+		}
+		if (!s->used) {
+			/* entries are replaced, never freed: no match lies beyond */
+			victim = s;
+			break;
+		}
+		if (victim == NULL || s->last_used < victim->last_used)
+			victim = s;
+	}
+
+	uint32_t owner = next_in_turn(d, nodes, len);
+	*victim = (struct cf_session){ .flow = *flow, .last_used = d->clock,
+				       .owner = owner, .used = 1 };
+	return owner;
+}
+
+uint32_t cf_dispatch_outbound(struct cf_dispatch *d, uint32_t nodes,
+			      const struct cf_flow *flow, size_t len)
+{
+	if (nodes <= 1) {
+		d->clock++;
+		return 0;
+	}
+	if (nodes > CF_MAX_NODES)
+		nodes = CF_MAX_NODES;
+	d->clock++;
+
+	switch (d->mode) {
+	case CF_DISPATCH_PACKET_RR:
+	case CF_DISPATCH_PACKET_SQF:
+		return next_in_turn(d, nodes, len);
+	case CF_DISPATCH_SESSION_RR:
+	case CF_DISPATCH_SESSION_SQF:
+		return session_dispatch(d, nodes, flow, len);
+	case CF_DISPATCH_FLOW_HASH:
+	default:
+		return (uint32_t)(cf_flow_hash(flow) % nodes);
+	}
+}
+
+uint64_t cf_seq_next(uint64_t last, uint32_t owner, uint32_t nodes)
+{
+	if (nodes <= 1)
+		return last + 1;
+	/* seq = last + 1 + d with (last + d) % nodes == owner */
+	uint64_t d = (owner + nodes - last % nodes) % nodes;
+	return last + 1 + d;
+}
+
+uint32_t cf_dispatch_inbound(uint32_t spi, uint32_t seq_lo, uint32_t nodes)
+{
+	if (nodes <= 1)
+		return 0;
+	/* consecutive packets rotate over the nodes; the SPI staggers SAs */
+	uint32_t spi_mix = (uint32_t)((spi * 0x9e3779b97f4a7c15ULL) >> 32);
+	return (uint32_t)(((uint64_t)seq_lo + spi_mix) % nodes);
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Why a packet was not forwarded.  Each reason is its own counter. */
+#ifndef CF_DROP_H
+#define CF_DROP_H
+
+#define CF_DROP_REASONS(X)					\
+	X(TRUNCATED, "truncated")				\
+	X(BAD_LENGTH, "bad-length")				\
+	X(UNKNOWN_SPI, "unknown-spi")				\
+	X(NOT_OWNER, "not-owner")				\
+	X(REPLAY, "replay")					\
+	X(TOO_OLD, "too-old")					\
+	X(AUTH, "bad-icv")					\
+	X(BAD_PADDING, "bad-padding")				\
+	X(BAD_NEXT_HEADER, "bad-next-header")			\
+	X(DUMMY, "dummy")					\
+	X(POLICY, "policy-mismatch")				\
+	X(NO_POLICY, "no-policy")				\
+	X(NO_SA, "no-sa")					\
+	X(EXPIRED, "expired")					\
+	X(SEQ_EXHAUSTED, "seq-exhausted")			\
+	X(TOO_BIG, "too-big")					\
+	X(BAD_INNER, "bad-inner")				\
+	X(CRYPTO, "crypto-error")				\
+	X(TX_ERROR, "tx-error")					\
+	X(IKE, "ike-no-relay")					\
+	X(KEEPALIVE, "nat-keepalive")
+
+enum cf_drop {
+	CF_DROP_NONE = 0,
+#define X(id, name) CF_DROP_##id,
+	CF_DROP_REASONS(X)
+#undef X
+	CF_DROP_MAX
+};
+
+const char *cf_drop_name(enum cf_drop d);
+
+#endif

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "flow.h"
+#include "wire.h"
+
+enum cf_drop cf_flow_parse(const uint8_t *ip, size_t len, struct cf_flow *f)
+{
+	if (len < 20 || ip[0] >> 4 != 4)
+		return CF_DROP_BAD_INNER;
+	size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
+	size_t tot = get_be16(ip + 2);
+	if (ihl < 20 || tot < ihl || tot > len)
+		return CF_DROP_BAD_INNER;
+
+	f->proto = ip[9];
+	f->src = get_be32(ip + 12);
+	f->dst = get_be32(ip + 16);
+	f->sport = f->dport = 0;
+
+	bool first_fragment = (get_be16(ip + 6) & 0x1fff) == 0;
+	bool has_ports = f->proto == 6 || f->proto == 17 || f->proto == 132;
+	if (has_ports && first_fragment && tot >= ihl + 4) {
+		f->sport = get_be16(ip + ihl);
+		f->dport = get_be16(ip + ihl + 2);
+	}
+	return CF_DROP_NONE;
+}
+
+bool cf_ts_match(const struct cf_ts *ts, const struct cf_flow *f)
+{
+	return f->src >= ts->src_lo && f->src <= ts->src_hi &&
+	       f->dst >= ts->dst_lo && f->dst <= ts->dst_hi &&
+	       (ts->proto == 0 || ts->proto == f->proto) &&
+	       f->sport >= ts->sport_lo && f->sport <= ts->sport_hi &&
+	       f->dport >= ts->dport_lo && f->dport <= ts->dport_hi;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+	/* splitmix64 finaliser */
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+uint64_t cf_flow_hash(const struct cf_flow *f)
+{
+	uint64_t h = mix64((uint64_t)f->src << 32 | f->dst);
+	return mix64(h ^ ((uint64_t)f->sport << 24 | (uint64_t)f->dport << 8 | f->proto));
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Anti-replay window (RFC 4303 3.4.3) with extended sequence numbers
+ * (RFC 4304, RFC 4303 Appendix A).  Check before the ICV, update after it,
+ * so forged packets cannot move the window.
+ */
+#ifndef CF_REPLAY_H
+#define CF_REPLAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "drop.h"
+
+#define REPLAY_MAX_WINDOW 4096
+#define REPLAY_MIN_WINDOW 32
+
+struct replay_window {
+	uint64_t top;		/* highest authenticated sequence number, 0: none yet */
+	uint32_t size;		/* in packets; 0 disables the check */
+	uint64_t bits[REPLAY_MAX_WINDOW / 64];	/* ring indexed by seq % REPLAY_MAX_WINDOW */
+};
+
+/* size 0 or REPLAY_MIN_WINDOW..REPLAY_MAX_WINDOW; -EINVAL otherwise. */
+int replay_init(struct replay_window *w, uint32_t size);
+
+/* The full sequence number a received low half stands for (ESN), or itself. */
+uint64_t replay_infer_seq(const struct replay_window *w, uint32_t seq_lo, bool esn);
+
+enum cf_drop replay_check(const struct replay_window *w, uint64_t seq);
+void replay_update(struct replay_window *w, uint64_t seq);
+
+#endif

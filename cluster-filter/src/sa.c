@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <pk11pub.h>
+
+#include "sa.h"
+
+/*
+ * Without ESN the 32-bit counter must never wrap (RFC 4303 3.3.3); expire
+ * early enough that the rekey finishes first.
+ */
+#define SEQ32_SOFT 0xf0000000ULL
+#define SEQ32_HARD 0xffffffffULL
+
+static unsigned spi_bucket(uint32_t spi)
+{
+	return (spi * 2654435761u) >> 22;	/* top 10 bits */
+}
+
+void cf_sadb_init(struct cf_sadb *db)
+{
+	memset(db, 0, sizeof(*db));
+	db->next_policy_id = 1;
+	db->next_serial = 1;
+}
+
+static void sa_free(struct cf_sa *sa)
+{
+	cf_crypto_free(&sa->crypto);
+	cf_dispatch_free(&sa->dispatch);
+	memset(sa, 0, sizeof(*sa));
+	free(sa);
+}
+
+void cf_sadb_flush(struct cf_sadb *db)
+{
+	while (db->policies) {
+		struct cf_policy *p = db->policies;
+		db->policies = p->next;
+		free(p);
+	}
+	while (db->list) {
+		struct cf_sa *sa = db->list;
+		db->list = sa->next;
+		sa_free(sa);
+	}
+	uint32_t id = db->next_policy_id;
+	uint64_t serial = db->next_serial;
+	cf_sadb_init(db);
+	db->next_policy_id = id;
+	db->next_serial = serial;
+}
+
+struct cf_sa *cf_sa_find(const struct cf_sadb *db, uint32_t spi, enum cf_dir dir)
+{
+	for (struct cf_sa *sa = db->by_spi[spi_bucket(spi)]; sa; sa = sa->hash_next)
+		if (sa->p.spi == spi && sa->p.dir == dir)
+			return sa;
+	return NULL;
+}
+
+/* Point every outbound policy at the newest outbound SA of its reqid. */
+static void relink_policies(struct cf_sadb *db)
+{
+	for (struct cf_policy *pol = db->policies; pol; pol = pol->next) {
+		pol->sa = NULL;
+		if (pol->dir != CF_DIR_OUT)
+			continue;
+		for (struct cf_sa *sa = db->list; sa; sa = sa->next)
+			if (sa->p.dir == CF_DIR_OUT && sa->p.reqid == pol->reqid &&
+			    (pol->sa == NULL || sa->serial > pol->sa->serial))
+				pol->sa = sa;
+	}
+}
+
+static void unreserve(struct cf_sadb *db, uint32_t spi)
+{
+	for (uint32_t i = 0; i < db->reserved_count; i++)
+		if (db->reserved_spi[i] == spi) {
+			db->reserved_spi[i] = db->reserved_spi[--db->reserved_count];
+			return;
+		}
+}
+
+static void key_digest(const struct cf_sa_params *p, uint8_t out[8])
+{
+	uint8_t buf[2 * CF_MAX_KEY], h[32];
+	memcpy(buf, p->enc_key, p->enc_key_len);
+	memcpy(buf + p->enc_key_len, p->auth_key, p->auth_key_len);
+	PK11_HashBuf(SEC_OID_SHA256, h, buf, p->enc_key_len + p->auth_key_len);
+	memcpy(out, h, 8);
+	memset(buf, 0, sizeof(buf));
+}
+
+int cf_sa_add(struct cf_sadb *db, struct cf_sa_params *p, struct cf_sa **out)
+{
+	int err;
+
+	if (p->alg == NULL || (p->dir != CF_DIR_IN && p->dir != CF_DIR_OUT) || p->spi < 256)
+		return -EINVAL;	/* SPIs 1..255 are reserved by IANA, 0 is invalid */
+	if (cf_sa_find(db, p->spi, p->dir))
+		return -EEXIST;
+	if (!p->esn && p->seq >= SEQ32_HARD)
+		return -ERANGE;
+
+	struct cf_sa *sa = calloc(1, sizeof(*sa));
+	if (sa == NULL)
+		return -ENOMEM;
+	sa->p = *p;
+	err = cf_crypto_init(&sa->crypto, p->alg, p->dir == CF_DIR_OUT,
+			     p->enc_key, p->enc_key_len, p->auth_key, p->auth_key_len);
+	if (err)
+		goto fail;
+	key_digest(p, sa->key_digest);
+	err = p->dir == CF_DIR_IN ? replay_init(&sa->replay, p->replay_window)
+				  : cf_dispatch_init(&sa->dispatch, p->dispatch, 0);
+	if (err)
+		goto fail;
+
+	/* keys now live only inside NSS */
+	memset(sa->p.enc_key, 0, sizeof(sa->p.enc_key));
+	memset(sa->p.auth_key, 0, sizeof(sa->p.auth_key));
+	memset(p->enc_key, 0, sizeof(p->enc_key));
+	memset(p->auth_key, 0, sizeof(p->auth_key));
+
+	sa->seq = p->seq;
+	sa->serial = db->next_serial++;
+	unsigned b = spi_bucket(p->spi);
+	sa->hash_next = db->by_spi[b];
+	db->by_spi[b] = sa;
+	struct cf_sa **tail = &db->list;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = sa;
+	db->sa_count++;
+	if (p->dir == CF_DIR_IN)
+		unreserve(db, p->spi);
+	relink_policies(db);
+	if (out)
+		*out = sa;
+	return 0;
+fail:
+	sa_free(sa);
+	return err;
+}
+
+int cf_sa_update(struct cf_sadb *db, uint32_t spi, enum cf_dir dir,
+		 const struct cf_lifetime *soft, const struct cf_lifetime *hard)
+{
+	struct cf_sa *sa = cf_sa_find(db, spi, dir);
+	if (sa == NULL)
+		return -ENOENT;
+	sa->p.soft = *soft;
+	sa->p.hard = *hard;
+	return 0;
+}
+
+int cf_sa_del(struct cf_sadb *db, uint32_t spi, enum cf_dir dir)
+{
+	struct cf_sa *sa = cf_sa_find(db, spi, dir);
+	if (sa == NULL) {
+		/* deleting a reserved, never added SPI is how allocation is undone */
+		uint32_t before = db->reserved_count;
+		unreserve(db, spi);
+		return db->reserved_count < before ? 0 : -ENOENT;
+	}
+	struct cf_sa **pp = &db->by_spi[spi_bucket(spi)];
+	while (*pp != sa)
+		pp = &(*pp)->hash_next;
+	*pp = sa->hash_next;
+	pp = &db->list;
+	while (*pp != sa)
+		pp = &(*pp)->next;
+	*pp = sa->next;
+	db->sa_count--;
+	relink_policies(db);
+	sa_free(sa);
+	return 0;
+}
+
+static bool spi_taken(const struct cf_sadb *db, uint32_t spi)
+{
+	if (cf_sa_find(db, spi, CF_DIR_IN))
+		return true;
+	for (uint32_t i = 0; i < db->reserved_count; i++)
+		if (db->reserved_spi[i] == spi)
+			return true;
+	return false;
+}
+
+int cf_spi_alloc(struct cf_sadb *db, uint32_t lo, uint32_t hi, uint32_t *spi)
+{
+	if (lo < 256)
+		lo = 256;
+	if (hi < lo)
+		return -EINVAL;
+	if (db->reserved_count == SPI_RESERVED_MAX)
+		return -ENOSPC;
+	uint64_t span = (uint64_t)hi - lo + 1;
+	for (int tries = 0; tries < 64; tries++) {
+		uint32_t r;
+		if (cf_random(&r, sizeof(r)) != 0)
+			return -EIO;
+		uint32_t cand = (uint32_t)(lo + r % span);
+		if (!spi_taken(db, cand)) {
+			db->reserved_spi[db->reserved_count++] = cand;
+			*spi = cand;
+			return 0;
+		}
+	}
+	return -EADDRINUSE;
+}
+
+int cf_policy_add(struct cf_sadb *db, enum cf_dir dir, const struct cf_ts *ts,
+		  uint32_t reqid, uint32_t priority, uint32_t *id)
+{
+	if ((dir != CF_DIR_IN && dir != CF_DIR_OUT) ||
+	    ts->src_lo > ts->src_hi || ts->dst_lo > ts->dst_hi ||
+	    ts->sport_lo > ts->sport_hi || ts->dport_lo > ts->dport_hi)
+		return -EINVAL;
+	for (struct cf_policy *q = db->policies; q; q = q->next)
+		if (q->dir == dir && memcmp(&q->ts, ts, sizeof(*ts)) == 0)
+			return -EEXIST;
+
+	struct cf_policy *pol = calloc(1, sizeof(*pol));
+	if (pol == NULL)
+		return -ENOMEM;
+	pol->id = db->next_policy_id++;
+	pol->dir = dir;
+	pol->ts = *ts;
+	pol->reqid = reqid;
+	pol->priority = priority;
+
+	struct cf_policy **pp = &db->policies;
+	while (*pp && (*pp)->priority <= priority)
+		pp = &(*pp)->next;
+	pol->next = *pp;
+	*pp = pol;
+	db->policy_count++;
+	relink_policies(db);
+	*id = pol->id;
+	return 0;
+}
+
+int cf_policy_del(struct cf_sadb *db, uint32_t id)
+{
+	for (struct cf_policy **pp = &db->policies; *pp; pp = &(*pp)->next)
+		if ((*pp)->id == id) {
+			struct cf_policy *pol = *pp;
+			*pp = pol->next;
+			free(pol);
+			db->policy_count--;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+struct cf_policy *cf_policy_lookup(struct cf_sadb *db, enum cf_dir dir,
+				   const struct cf_flow *f)
+{
+	for (struct cf_policy *pol = db->policies; pol; pol = pol->next)
+		if (pol->dir == dir && cf_ts_match(&pol->ts, f)) {
+			pol->matched++;
+			return pol;
+		}
+	return NULL;
+}
+
+static bool crossed(uint64_t limit, uint64_t value)
+{
+	return limit != 0 && value >= limit;
+}
+
+enum cf_expiry cf_sa_account(struct cf_sa *sa, uint64_t bytes)
+{
+	sa->stats.packets++;
+	sa->stats.bytes += bytes;
+
+	bool seq_hard = !sa->p.esn && sa->p.dir == CF_DIR_OUT && sa->seq >= SEQ32_HARD;
+	bool seq_soft = !sa->p.esn && sa->p.dir == CF_DIR_OUT && sa->seq >= SEQ32_SOFT;
+
+	if (!sa->hard_expired &&
+	    (seq_hard || crossed(sa->p.hard.bytes, sa->stats.bytes) ||
+	     crossed(sa->p.hard.packets, sa->stats.packets))) {
+		sa->hard_expired = sa->soft_expired = true;
+		return CF_EXPIRE_HARD;
+	}
+	if (!sa->soft_expired &&
+	    (seq_soft || crossed(sa->p.soft.bytes, sa->stats.bytes) ||
+	     crossed(sa->p.soft.packets, sa->stats.packets))) {
+		sa->soft_expired = true;
+		return CF_EXPIRE_SOFT;
+	}
+	return CF_EXPIRE_NONE;
+}

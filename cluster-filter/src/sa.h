@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The SA database: inbound SAs by SPI, outbound SAs reached through
+ * policies (traffic selector -> reqid -> newest outbound SA of that reqid,
+ * as XFRM does it), byte and packet lifetimes, per-SA counters.
+ */
+#ifndef CF_SA_H
+#define CF_SA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "dispatch.h"
+#include "drop.h"
+#include "flow.h"
+#include "replay.h"
+
+enum cf_dir { CF_DIR_IN = 1, CF_DIR_OUT = 2 };
+
+struct cf_lifetime {
+	uint64_t bytes, packets;	/* 0: unlimited */
+};
+
+struct cf_sa_stats {
+	uint64_t packets, bytes;	/* processed by this node */
+	uint64_t seen;			/* every packet for this SA, owned or not */
+	uint64_t drops[CF_DROP_MAX];
+};
+
+/* Everything the control plane says about an SA. */
+struct cf_sa_params {
+	uint32_t spi, reqid;
+	enum cf_dir dir;
+	uint32_t src, dst;		/* outer addresses, host order */
+	uint16_t encap_sport, encap_dport; /* ESP-in-UDP ports; 0: plain ESP */
+	const struct cf_alg *alg;
+	uint8_t enc_key[CF_MAX_KEY];
+	uint8_t auth_key[CF_MAX_KEY];
+	uint8_t enc_key_len, auth_key_len;
+	bool esn;
+	uint32_t replay_window;
+	uint64_t seq;			/* outbound: last sequence number used */
+	struct cf_lifetime soft, hard;
+	enum cf_dispatch_mode dispatch;
+};
+
+struct cf_sa {
+	struct cf_sa *hash_next;
+	struct cf_sa *next;		/* all SAs, in order of addition */
+	struct cf_sa_params p;		/* keys wiped once the contexts exist */
+	struct cf_crypto crypto;
+	uint8_t key_digest[8];		/* SHA-256 of the keys, to compare nodes */
+	struct replay_window replay;	/* inbound */
+	struct cf_dispatch dispatch;	/* outbound */
+	uint64_t seq;			/* outbound: last sequence number assigned */
+	uint64_t serial;		/* order of addition; newest wins */
+	bool soft_expired, hard_expired;
+	struct cf_sa_stats stats;
+};
+
+struct cf_policy {
+	struct cf_policy *next;
+	uint32_t id;
+	enum cf_dir dir;
+	struct cf_ts ts;
+	uint32_t reqid;
+	uint32_t priority;		/* lower wins, as in XFRM */
+	struct cf_sa *sa;		/* outbound: cached newest SA of reqid */
+	uint64_t matched;
+};
+
+#define SA_HASH_SIZE 1024
+#define SPI_RESERVED_MAX 256
+
+struct cf_sadb {
+	struct cf_sa *by_spi[SA_HASH_SIZE];
+	struct cf_sa *list;
+	struct cf_policy *policies;	/* sorted by priority */
+	uint32_t next_policy_id;
+	uint64_t next_serial;
+	uint32_t sa_count, policy_count;
+	uint32_t reserved_spi[SPI_RESERVED_MAX];	/* allocated, not yet added */
+	uint32_t reserved_count;
+};
+
+void cf_sadb_init(struct cf_sadb *db);
+void cf_sadb_flush(struct cf_sadb *db);
+
+/* Validate and add; keys are copied into NSS and wiped from p. */
+int cf_sa_add(struct cf_sadb *db, struct cf_sa_params *p, struct cf_sa **out);
+/* Replace lifetimes (the only mutable part, as with XFRM_MSG_UPDSA). */
+int cf_sa_update(struct cf_sadb *db, uint32_t spi, enum cf_dir dir,
+		 const struct cf_lifetime *soft, const struct cf_lifetime *hard);
+int cf_sa_del(struct cf_sadb *db, uint32_t spi, enum cf_dir dir);
+struct cf_sa *cf_sa_find(const struct cf_sadb *db, uint32_t spi, enum cf_dir dir);
+
+/* A random SPI in [lo, hi] that no inbound SA or reservation holds. */
+int cf_spi_alloc(struct cf_sadb *db, uint32_t lo, uint32_t hi, uint32_t *spi);
+
+int cf_policy_add(struct cf_sadb *db, enum cf_dir dir, const struct cf_ts *ts,
+		  uint32_t reqid, uint32_t priority, uint32_t *id);
+int cf_policy_del(struct cf_sadb *db, uint32_t id);
+struct cf_policy *cf_policy_lookup(struct cf_sadb *db, enum cf_dir dir,
+				   const struct cf_flow *f);
+
+/* Lifetime crossing after accounting a packet. */
+enum cf_expiry { CF_EXPIRE_NONE, CF_EXPIRE_SOFT, CF_EXPIRE_HARD };
+enum cf_expiry cf_sa_account(struct cf_sa *sa, uint64_t bytes);
+
+#endif

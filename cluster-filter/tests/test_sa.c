@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The SA database and two data planes talking through mirrored SAs. */
+#include <errno.h>
+
+#include "check.h"
+#include "dataplane.h"
+#include "esp.h"
+#include "wire.h"
+
+static struct cf_sa_params params(const char *alg_name, uint32_t spi, enum cf_dir dir, uint32_t reqid)
+{
+	const struct cf_alg *alg = cf_alg_by_name(alg_name);
+	struct cf_sa_params p = {
+		.spi = spi, .dir = dir, .reqid = reqid, .alg = alg,
+		.src = dir == CF_DIR_OUT ? 0xc0a80001 : 0xc0a80002,
+		.dst = dir == CF_DIR_OUT ? 0xc0a80002 : 0xc0a80001,
+		.encap_sport = 4500, .encap_dport = 4500,
+		.enc_key_len = alg->enc_key_len + alg->salt_len,
+		.auth_key_len = alg->auth_key_len, .replay_window = 64,
+	};
+	for (int i = 0; i < CF_MAX_KEY; i++) {
+		p.enc_key[i] = (uint8_t)(spi + i);
+		p.auth_key[i] = (uint8_t)(spi * 3 + i);
+	}
+	return p;
+}
+
+static struct cf_ts ts_net(uint32_t src, uint32_t src_bits, uint32_t dst, uint32_t dst_bits)
+{
+	uint32_t sm = src_bits ? ~0u << (32 - src_bits) : 0, dm = dst_bits ? ~0u << (32 - dst_bits) : 0;
+	return (struct cf_ts){ .src_lo = src & sm, .src_hi = (src & sm) | ~sm,
+			       .dst_lo = dst & dm, .dst_hi = (dst & dm) | ~dm,
+			       .sport_hi = 0xffff, .dport_hi = 0xffff };
+}
+
+static size_t make_udp(uint8_t *p, uint32_t src, uint32_t dst, size_t payload)
+{
+	size_t len = 28 + payload;
+	memset(p, 0, len);
+	p[0] = 0x45;
+	put_be16(p + 2, (uint16_t)len);
+	p[8] = 64;
+	p[9] = 17;
+	put_be32(p + 12, src);
+	put_be32(p + 16, dst);
+	put_be16(p + 20, 5000);
+	put_be16(p + 22, 6000);
+	put_be16(p + 24, (uint16_t)(8 + payload));
+	for (size_t i = 0; i < payload; i++)
+		p[28 + i] = (uint8_t)i;
+	return len;
+}
+
+static void sadb(void)
+{
+	struct cf_sadb db;
+	struct cf_sa_params p;
+	struct cf_sa *sa;
+	uint32_t id, spi;
+
+	cf_sadb_init(&db);
+	p = params("aes128gcm16", 0x1001, CF_DIR_OUT, 7);
+	CHECK(cf_sa_add(&db, &p, &sa) == 0);
+	CHECK(p.enc_key[0] == 0);			/* the caller's copy is wiped */
+	p = params("aes128gcm16", 0x1001, CF_DIR_OUT, 7);
+	CHECK(cf_sa_add(&db, &p, NULL) == -EEXIST);
+	p = params("aes128gcm16", 0x1001, CF_DIR_IN, 7);	/* same SPI, other direction */
+	CHECK(cf_sa_add(&db, &p, NULL) == 0);
+	p = params("aes128gcm16", 17, CF_DIR_IN, 7);
+	CHECK(cf_sa_add(&db, &p, NULL) == -EINVAL);
+	p = params("aes128gcm16", 0x1002, CF_DIR_IN, 7);
+	p.enc_key_len = 16;
+	CHECK(cf_sa_add(&db, &p, NULL) == -EINVAL);
+	CHECK_EQ(db.sa_count, 2);
+
+	struct cf_ts ts = ts_net(0x0a000000, 24, 0x0a010000, 24);
+	CHECK(cf_policy_add(&db, CF_DIR_OUT, &ts, 7, 100, &id) == 0);
+	CHECK(cf_policy_add(&db, CF_DIR_OUT, &ts, 7, 100, &id) == -EEXIST);
+	struct cf_flow f = { .src = 0x0a000005, .dst = 0x0a010009, .proto = 1 };
+	struct cf_policy *pol = cf_policy_lookup(&db, CF_DIR_OUT, &f);
+	CHECK(pol && pol->sa == sa);
+	f.dst = 0x0a020009;
+	CHECK(cf_policy_lookup(&db, CF_DIR_OUT, &f) == NULL);
+
+	/* rekey: the newer outbound SA of the reqid takes over, the old one still decrypts */
+	p = params("aes256gcm16", 0x1003, CF_DIR_OUT, 7);
+	struct cf_sa *sa2;
+	CHECK(cf_sa_add(&db, &p, &sa2) == 0);
+	CHECK(pol->sa == sa2);
+	CHECK(cf_sa_del(&db, 0x1003, CF_DIR_OUT) == 0);
+	CHECK(pol->sa == sa);
+	CHECK(cf_sa_del(&db, 0x1003, CF_DIR_OUT) == -ENOENT);
+
+	/* a more specific policy with a better priority wins */
+	struct cf_ts host = ts_net(0x0a000005, 32, 0x0a010009, 32);
+	uint32_t id2;
+	CHECK(cf_policy_add(&db, CF_DIR_OUT, &host, 8, 50, &id2) == 0);
+	f.dst = 0x0a010009;
+	CHECK(cf_policy_lookup(&db, CF_DIR_OUT, &f)->reqid == 8);
+	CHECK(cf_policy_del(&db, id2) == 0);
+	CHECK(cf_policy_del(&db, id2) == -ENOENT);
+	CHECK(cf_policy_lookup(&db, CF_DIR_OUT, &f)->reqid == 7);
+
+	/* SPI allocation: distinct, in range, reserved until used or released */
+	uint32_t seen[50];
+	for (int i = 0; i < 50; i++) {
+		CHECK(cf_spi_alloc(&db, 0x2000, 0x2063, &spi) == 0);
+		CHECK(spi >= 0x2000 && spi <= 0x2063);
+		for (int j = 0; j < i; j++)
+			CHECK(seen[j] != spi);
+		seen[i] = spi;
+	}
+	CHECK(cf_sa_del(&db, seen[0], CF_DIR_IN) == 0);	/* release */
+	CHECK(cf_spi_alloc(&db, 5, 1, &spi) == -EINVAL);
+	CHECK(cf_spi_alloc(&db, 0x1001, 0x1001, &spi) == -EADDRINUSE);	/* held by an SA */
+
+	/* lifetimes: soft once, then hard */
+	struct cf_sa *in = cf_sa_find(&db, 0x1001, CF_DIR_IN);
+	in->p.soft.packets = 3;
+	in->p.hard.bytes = 500;
+	CHECK(cf_sa_account(in, 100) == CF_EXPIRE_NONE);
+	CHECK(cf_sa_account(in, 100) == CF_EXPIRE_NONE);
+	CHECK(cf_sa_account(in, 100) == CF_EXPIRE_SOFT);
+	CHECK(cf_sa_account(in, 100) == CF_EXPIRE_NONE);
+	CHECK(cf_sa_account(in, 100) == CF_EXPIRE_HARD);
+	CHECK(cf_sa_account(in, 100) == CF_EXPIRE_NONE);
+	cf_sadb_flush(&db);
+	CHECK_EQ(db.sa_count, 0);
+	CHECK(db.policies == NULL);
+}
+
+static int expired;
+static void on_expire(struct cf_dataplane *dp, const struct cf_sa *sa, enum cf_expiry e)
+{
+	expired = e;
+}
+
+/* Gateway A (10.0.0.0/24) and gateway B (10.1.0.0/24) with mirrored SAs. */
+static void setup(struct cf_dataplane *a, struct cf_dataplane *b, const char *alg)
+{
+	struct cf_sa_params p;
+	uint32_t id;
+	struct cf_ts ab = ts_net(0x0a000000, 24, 0x0a010000, 24);
+	struct cf_ts ba = ts_net(0x0a010000, 24, 0x0a000000, 24);
+
+	cf_dp_init(a);
+	cf_dp_init(b);
+	p = params(alg, 0xa0b0, CF_DIR_OUT, 1);
+	CHECK(cf_sa_add(&a->db, &p, NULL) == 0);
+	p = params(alg, 0xa0b0, CF_DIR_IN, 1);
+	CHECK(cf_sa_add(&b->db, &p, NULL) == 0);
+	p = params(alg, 0xb0a0, CF_DIR_OUT, 1);
+	CHECK(cf_sa_add(&b->db, &p, NULL) == 0);
+	p = params(alg, 0xb0a0, CF_DIR_IN, 1);
+	CHECK(cf_sa_add(&a->db, &p, NULL) == 0);
+	CHECK(cf_policy_add(&a->db, CF_DIR_OUT, &ab, 1, 0, &id) == 0);
+	CHECK(cf_policy_add(&a->db, CF_DIR_IN, &ba, 1, 0, &id) == 0);
+	CHECK(cf_policy_add(&b->db, CF_DIR_OUT, &ba, 1, 0, &id) == 0);
+	CHECK(cf_policy_add(&b->db, CF_DIR_IN, &ab, 1, 0, &id) == 0);
+}
+
+static void dataplanes(void)
+{
+	struct cf_dataplane a, b;
+	uint8_t inner[1600], out[2048], keep[2048];
+	struct cf_tx tx;
+	enum cf_drop d;
+	uint8_t *clear;
+	size_t clear_len;
+
+	for (size_t i = 0; cf_alg_at(i); i++) {
+		const struct cf_alg *alg = cf_alg_at(i);
+		setup(&a, &b, alg->name);
+		a.allow_legacy = b.allow_legacy = true;
+		for (size_t size = 0; size <= 1400; size += 200) {
+			size_t len = make_udp(inner, 0x0a000005, 0x0a010009, size);
+			size_t n = cf_dp_outbound(&a, inner, len, out, sizeof(out), &tx, &d);
+			CHECK(n > 0 && d == CF_DROP_NONE);
+			CHECK_EQ(tx.dst, 0xc0a80002);
+			CHECK_EQ(tx.dport, 4500);
+			memcpy(keep, out, n);
+			CHECK(cf_dp_inbound(&b, out, n, true, &clear, &clear_len) == CF_DROP_NONE);
+			CHECK_EQ(clear_len, len);
+			CHECK(memcmp(clear, inner, len) == 0);
+			/* the same packet again is a replay */
+			CHECK(cf_dp_inbound(&b, keep, n, true, &clear, &clear_len) == CF_DROP_REPLAY);
+		}
+		struct cf_sa *in = cf_sa_find(&b.db, 0xa0b0, CF_DIR_IN);
+		CHECK_EQ(in->stats.packets, 8);
+		CHECK_EQ(in->stats.drops[CF_DROP_REPLAY], 8);
+		cf_dp_free(&a);
+		cf_dp_free(&b);
+	}
+
+	/* drops, each under its own reason */
+	setup(&a, &b, "aes128gcm16");
+	size_t len = make_udp(inner, 0x0a000005, 0x0a020009, 10);	/* no policy */
+	CHECK(cf_dp_outbound(&a, inner, len, out, sizeof(out), &tx, &d) == 0 && d == CF_DROP_NO_POLICY);
+	CHECK(cf_dp_outbound(&a, inner, 10, out, sizeof(out), &tx, &d) == 0 && d == CF_DROP_BAD_INNER);
+	len = make_udp(inner, 0x0a000005, 0x0a010009, 1400);
+	CHECK(cf_dp_outbound(&a, inner, len, out, 1000, &tx, &d) == 0 && d == CF_DROP_TOO_BIG);
+	size_t n = cf_dp_outbound(&a, inner, len, out, sizeof(out), &tx, &d);
+	CHECK(n > 0);
+	memcpy(keep, out, n);
+	put_be32(out, 0xdead);
+	CHECK(cf_dp_inbound(&b, out, n, false, &clear, &clear_len) == CF_DROP_UNKNOWN_SPI);
+	memcpy(out, keep, n);
+	out[n / 2] ^= 1;
+	CHECK(cf_dp_inbound(&b, out, n, false, &clear, &clear_len) == CF_DROP_AUTH);
+	CHECK(cf_dp_inbound(&b, keep, 5, false, &clear, &clear_len) == CF_DROP_TRUNCATED);
+	memcpy(out, keep, n);
+	CHECK(cf_dp_inbound(&b, out, n - 3, false, &clear, &clear_len) == CF_DROP_BAD_LENGTH);
+	/* the forged copies moved nothing: the genuine packet still passes */
+	memcpy(out, keep, n);
+	CHECK(cf_dp_inbound(&b, out, n, false, &clear, &clear_len) == CF_DROP_NONE);
+	CHECK_EQ(b.drops[CF_DROP_UNKNOWN_SPI], 1);
+	CHECK_EQ(b.drops[CF_DROP_AUTH], 1);
+	CHECK_EQ(b.drops[CF_DROP_TRUNCATED], 1);
+	CHECK_EQ(b.drops[CF_DROP_BAD_LENGTH], 1);
+	/* a packet that decrypts but does not match B's inbound selectors */
+	len = make_udp(inner, 0x0a000005, 0x0a010009, 10);
+	put_be32(inner + 12, 0x0a000005);
+	struct cf_ts any = ts_net(0, 0, 0x0a010000, 24);
+	uint32_t id;
+	CHECK(cf_policy_add(&a.db, CF_DIR_OUT, &any, 1, 10, &id) == 0);
+	put_be32(inner + 12, 0x0b000005);
+	n = cf_dp_outbound(&a, inner, len, out, sizeof(out), &tx, &d);
+	CHECK(n > 0);
+	CHECK(cf_dp_inbound(&b, out, n, false, &clear, &clear_len) == CF_DROP_POLICY);
+
+	/* hard expiry: raised once, then the SA refuses traffic */
+	a.on_expire = on_expire;
+	cf_sa_find(&a.db, 0xa0b0, CF_DIR_OUT)->p.hard.packets = 3;	/* two sent so far */
+	put_be32(inner + 12, 0x0a000005);
+	CHECK(cf_dp_outbound(&a, inner, len, out, sizeof(out), &tx, &d) > 0);
+	CHECK_EQ(expired, CF_EXPIRE_HARD);
+	CHECK(cf_dp_outbound(&a, inner, len, out, sizeof(out), &tx, &d) == 0 && d == CF_DROP_EXPIRED);
+	cf_dp_free(&a);
+	cf_dp_free(&b);
+
+	/* a node that is not the owner drops before any crypto */
+	setup(&a, &b, "aes128gcm16");
+	a.nodes = 2;
+	a.self = 1;
+	len = make_udp(inner, 0x0a000005, 0x0a010009, 10);
+	CHECK(cf_dp_outbound(&a, inner, len, out, sizeof(out), &tx, &d) == 0 && d == CF_DROP_NOT_OWNER);
+	n = cf_dp_outbound(&a, inner, len, out, sizeof(out), &tx, &d);
+	CHECK(n > 0);
+	CHECK_EQ(get_be32(out + 4), 2);	/* node 1 owns the even sequence numbers */
+	cf_dp_free(&a);
+	cf_dp_free(&b);
+}
+
+int main(void)
+{
+	CHECK(cf_crypto_global_init() == 0);
+	sadb();
+	dataplanes();
+	cf_crypto_global_shutdown();
+	return check_exit("sa");
+}
