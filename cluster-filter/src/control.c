@@ -138,10 +138,10 @@ void cf_control_put_policy(struct cf_msgbuf *b, const struct cf_policy *pol)
 		cf_mb_u32(b, CF_A_SPI, pol->sa->p.spi);
 }
 
-void cf_control_expire_event(struct cf_msgbuf *b, const struct cf_sa *sa, enum cf_expiry e)
+void cf_control_expire_event(struct cf_msgbuf *b, const struct cf_sa *sa)
 {
+	/* the SA's EXPIRY attribute already says which limit was crossed */
 	cf_mb_init(b, CF_MSG_EV_EXPIRE, CF_F_EVENT, 0);
-	cf_mb_u8(b, CF_A_EXPIRY, e == CF_EXPIRE_HARD ? 2 : 1);
 	cf_control_put_sa(b, sa);
 	cf_mb_finish(b);
 }

@@ -26,7 +26,7 @@ void cf_control_handle(struct cf_dataplane *dp, const struct cf_control_defaults
 		       cf_reply_fn *reply, void *ctx, bool *subscribe);
 
 /* The event a subscriber gets when an SA crosses a lifetime. */
-void cf_control_expire_event(struct cf_msgbuf *b, const struct cf_sa *sa, enum cf_expiry e);
+void cf_control_expire_event(struct cf_msgbuf *b, const struct cf_sa *sa);
 
 /* Describe one SA (no keys: a digest of them) / one policy. */
 void cf_control_put_sa(struct cf_msgbuf *b, const struct cf_sa *sa);

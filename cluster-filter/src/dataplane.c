@@ -44,11 +44,6 @@ static void account(struct cf_dataplane *dp, struct cf_sa *sa, size_t bytes)
 	}
 }
 
-size_t cf_dp_payload_offset(const struct cf_alg *alg)
-{
-	return ESP_HDR_LEN + alg->iv_len;
-}
-
 static size_t out_drop(struct cf_dataplane *dp, struct cf_sa *sa,
 		       enum cf_drop d, enum cf_drop *drop)
 {

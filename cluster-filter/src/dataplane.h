@@ -54,13 +54,11 @@ void cf_dp_init(struct cf_dataplane *dp);
 void cf_dp_free(struct cf_dataplane *dp);
 
 /*
- * Cleartext packet in -> ESP packet out.  The inner packet may already
- * sit at out + cf_dp_payload_offset() (zero copy).  Returns the ESP length
- * (> 0), or 0 with *drop set when this node does not send it.
+ * Cleartext packet in -> ESP packet out (SPI to ICV).  Returns the ESP
+ * length, or 0 with *drop set when this node does not send it.
  */
 size_t cf_dp_outbound(struct cf_dataplane *dp, const uint8_t *inner, size_t len,
 		      uint8_t *out, size_t cap, struct cf_tx *tx, enum cf_drop *drop);
-size_t cf_dp_payload_offset(const struct cf_alg *alg);
 
 /*
  * ESP packet (from the SPI on) in -> cleartext packet out, decrypted in

@@ -68,8 +68,7 @@ long esp_seal(struct cf_crypto *c, uint32_t spi, uint64_t seq, bool esn,
 	uint8_t *ct = iv + alg->iv_len;
 	uint8_t *icv = ct + ct_len;
 
-	if (ct != payload)	/* the daemon reads the inner packet in place */
-		memmove(ct, payload, payload_len);
+	memmove(ct, payload, payload_len);
 	size_t pad = ct_len - payload_len - 2;
 	for (size_t i = 0; i < pad; i++)
 		ct[payload_len + i] = (uint8_t)(i + 1);

@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cfctl: the operator's window into cluster-filterd.  One request per
+ * invocation; output is one line per object, "key=value" words, so that
+ * both people and scripts can read it.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "control.h"
+#include "dataplane.h"
+#include "wire.h"
+
+static const char *sock_path = CF_CTL_SOCKET;
+static uint32_t next_seq = 1;
+
+static void die(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "cfctl: ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+static int connect_daemon(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0 || strlen(sock_path) >= sizeof(sun.sun_path))
+		die("bad socket path %s", sock_path);
+	strcpy(sun.sun_path, sock_path);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		fprintf(stderr, "cfctl: cannot reach cluster-filterd at %s: %s\n",
+			sock_path, strerror(errno));
+		exit(1);
+	}
+	return fd;
+}
+
+static unsigned long long num(const char *what, const char *s)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || *end || end == s)
+		die("%s: not a number", what);
+	return v;
+}
+
+static uint32_t ip4(const char *s)
+{
+	struct in_addr a;
+	if (inet_pton(AF_INET, s, &a) != 1)
+		die("%s: not an IPv4 address", s);
+	return ntohl(a.s_addr);
+}
+
+static void addr_attr(struct cf_msgbuf *b, enum cf_attr_type t, const char *s)
+{
+	uint8_t w[4];
+	put_be32(w, ip4(s));
+	cf_mb_put(b, t, w, 4);
+}
+
+static void hex_attr(struct cf_msgbuf *b, enum cf_attr_type t, const char *s)
+{
+	uint8_t key[CF_MAX_KEY];
+	size_t n = 0;
+	if (strncmp(s, "0x", 2) == 0)
+		s += 2;
+	size_t len = strlen(s);
+	if (len % 2 || len / 2 > sizeof(key))
+		die("%s: keys are an even number of hex digits, at most 64 bytes", "key");
+	for (; n < len / 2; n++) {
+		unsigned v;
+		if (sscanf(s + 2 * n, "%2x", &v) != 1)
+			die("%s: not hex", "key");
+		key[n] = (uint8_t)v;
+	}
+	cf_mb_put(b, t, key, n);
+	memset(key, 0, sizeof(key));
+}
+
+static uint8_t dir_value(const char *s)
+{
+	if (strcmp(s, "in") == 0)
+		return CF_DIR_IN;
+	if (strcmp(s, "out") == 0)
+		return CF_DIR_OUT;
+	die("direction %s: use in or out", s);
+	return 0;
+}
+
+/* "10.0.0.0/24" -> address range */
+static void cidr(const char *s, uint32_t *lo, uint32_t *hi)
+{
+	char buf[64];
+	snprintf(buf, sizeof(buf), "%s", s);
+	char *slash = strchr(buf, '/');
+	unsigned bits = 32;
+	if (slash) {
+		*slash = '\0';
+		bits = (unsigned)num("prefix length", slash + 1);
+		if (bits > 32)
+			die("%s: prefix length above 32", s);
+	}
+	uint32_t mask = bits ? ~0u << (32 - bits) : 0;
+	*lo = ip4(buf) & mask;
+	*hi = *lo | ~mask;
+}
+
+static void port_range(const char *s, uint16_t *lo, uint16_t *hi)
+{
+	const char *dash = strchr(s, '-');
+	*lo = (uint16_t)num("port", dash ? strndup(s, (size_t)(dash - s)) : s);
+	*hi = dash ? (uint16_t)num("port", dash + 1) : *lo;
+}
+
+static void ts_attr(struct cf_msgbuf *b, const struct cf_ts *ts)
+{
+	uint8_t w[CF_WIRE_TS_LEN] = { 0 };
+	put_be32(w, ts->src_lo);
+	put_be32(w + 4, ts->src_hi);
+	put_be32(w + 8, ts->dst_lo);
+	put_be32(w + 12, ts->dst_hi);
+	put_be16(w + 16, ts->sport_lo);
+	put_be16(w + 18, ts->sport_hi);
+	put_be16(w + 20, ts->dport_lo);
+	put_be16(w + 22, ts->dport_hi);
+	w[24] = ts->proto;
+	cf_mb_put(b, CF_A_TS, w, sizeof(w));
+}
+
+static const char *addr_str(const struct cf_msg *m, enum cf_attr_type t, char *buf)
+{
+	struct in_addr a = { 0 };
+	if (cf_attr_has(m, t))
+		memcpy(&a.s_addr, m->attr[t].data, 4);
+	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+}
+
+static void print_drops(const struct cf_msg *m, enum cf_attr_type t)
+{
+	size_t off = 0;
+	struct cf_attr a;
+	while (cf_attr_next(m, t, &off, &a))
+		printf(" %s=%llu", t == CF_A_DROP ? cf_drop_name(get_be32(a.data))
+						  : cf_counter_name(get_be32(a.data)),
+		       (unsigned long long)get_be64(a.data + 4));
+}
+
+static void print_sa(const struct cf_msg *m)
+{
+	char s[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN], name[65] = "?";
+	const uint8_t *dg = m->attr[CF_A_KEY_DIGEST].data;
+	if (cf_attr_has(m, CF_A_NAME))
+		snprintf(name, sizeof(name), "%.*s", m->attr[CF_A_NAME].len,
+			 (const char *)m->attr[CF_A_NAME].data);
+	uint8_t dir = cf_attr_u8(m, CF_A_DIR, 0);
+	printf("sa spi=0x%08x dir=%s reqid=%u src=%s dst=%s", cf_attr_u32(m, CF_A_SPI, 0),
+	       dir == CF_DIR_IN ? "in" : "out", cf_attr_u32(m, CF_A_REQID, 0),
+	       addr_str(m, CF_A_SRC, s), addr_str(m, CF_A_DST, dst));
+	if (cf_attr_has(m, CF_A_ENCAP_DPORT))
+		printf(" encap=%u:%u", cf_attr_u16(m, CF_A_ENCAP_SPORT, 0),
+		       cf_attr_u16(m, CF_A_ENCAP_DPORT, 0));
+	else
+		printf(" encap=none");
+	printf(" alg=%s esn=%u", name, cf_attr_u8(m, CF_A_ESN, 0));
+	if (dir == CF_DIR_IN)
+		printf(" replay-window=%u", cf_attr_u32(m, CF_A_REPLAY_WINDOW, 0));
+	else
+		printf(" dispatch=%s", cf_dispatch_mode_name(cf_attr_u8(m, CF_A_DISPATCH, 0)));
+	static const char *const expiry[] = { "none", "soft", "hard" };
+	uint8_t e = cf_attr_u8(m, CF_A_EXPIRY, 0);
+	printf(" seq=%llu seen=%llu packets=%llu bytes=%llu expired=%s"
+	       " soft-bytes=%llu soft-packets=%llu hard-bytes=%llu hard-packets=%llu",
+	       (unsigned long long)cf_attr_u64(m, CF_A_SEQ, 0),
+	       (unsigned long long)cf_attr_u64(m, CF_A_SEEN, 0),
+	       (unsigned long long)cf_attr_u64(m, CF_A_PACKETS, 0),
+	       (unsigned long long)cf_attr_u64(m, CF_A_BYTES, 0), e < 3 ? expiry[e] : "?",
+	       (unsigned long long)cf_attr_u64(m, CF_A_SOFT_BYTES, 0),
+	       (unsigned long long)cf_attr_u64(m, CF_A_SOFT_PACKETS, 0),
+	       (unsigned long long)cf_attr_u64(m, CF_A_HARD_BYTES, 0),
+	       (unsigned long long)cf_attr_u64(m, CF_A_HARD_PACKETS, 0));
+	if (dg)
+		printf(" key-digest=%02x%02x%02x%02x%02x%02x%02x%02x",
+		       dg[0], dg[1], dg[2], dg[3], dg[4], dg[5], dg[6], dg[7]);
+	print_drops(m, CF_A_DROP);
+	putchar('\n');
+}
+
+static void print_policy(const struct cf_msg *m)
+{
+	const uint8_t *w = m->attr[CF_A_TS].data;
+	char a[4][INET_ADDRSTRLEN];
+	for (int i = 0; i < 4; i++) {
+		struct in_addr x = { .s_addr = htonl(get_be32(w + 4 * i)) };
+		inet_ntop(AF_INET, &x, a[i], sizeof(a[i]));
+	}
+	printf("policy id=%u dir=%s src=%s-%s dst=%s-%s proto=%u sport=%u-%u dport=%u-%u"
+	       " reqid=%u priority=%u matched=%llu",
+	       cf_attr_u32(m, CF_A_POLICY_ID, 0),
+	       cf_attr_u8(m, CF_A_DIR, 0) == CF_DIR_IN ? "in" : "out",
+	       a[0], a[1], a[2], a[3], w[24], get_be16(w + 16), get_be16(w + 18),
+	       get_be16(w + 20), get_be16(w + 22), cf_attr_u32(m, CF_A_REQID, 0),
+	       cf_attr_u32(m, CF_A_PRIORITY, 0),
+	       (unsigned long long)cf_attr_u64(m, CF_A_PACKETS, 0));
+	if (cf_attr_has(m, CF_A_SPI))
+		printf(" sa=0x%08x", cf_attr_u32(m, CF_A_SPI, 0));
+	putchar('\n');
+}
+
+/* Send b, print replies with show() until the last one; exit status from ERROR. */
+static int transact(struct cf_msgbuf *b, void (*show)(const struct cf_msg *))
+{
+	static uint8_t buf[CF_CTL_MSG_MAX];
+	int fd = connect_daemon();
+
+	if (cf_mb_finish(b) != 0)
+		die("%s: request too large", "request");
+	if (send(fd, b->buf, b->len, 0) < 0)
+		die("send: %s", strerror(errno));
+	memset(b->buf, 0, sizeof(b->buf));	/* keys */
+	for (;;) {
+		ssize_t r = recv(fd, buf, sizeof(buf), 0);
+		if (r <= 0)
+			die("%s: daemon closed the connection", sock_path);
+		struct cf_msg m;
+		const char *why;
+		if (cf_msg_parse(buf, (size_t)r, &m, &why))
+			die("malformed reply: %s", why);
+		if (!(m.flags & CF_F_REPLY))
+			continue;	/* an event on a subscribed socket */
+		uint32_t err = cf_attr_u32(&m, CF_A_ERROR, 0);
+		if (err) {
+			fprintf(stderr, "cfctl: %s", strerror((int)err));
+			if (cf_attr_has(&m, CF_A_ERRMSG))
+				fprintf(stderr, ": %.*s", m.attr[CF_A_ERRMSG].len,
+					(const char *)m.attr[CF_A_ERRMSG].data);
+			fputc('\n', stderr);
+			close(fd);
+			return 1;
+		}
+		if (show && !(m.flags & CF_F_DONE))
+			show(&m);
+		if (!(m.flags & CF_F_MULTI)) {
+			close(fd);
+			return 0;
+		}
+	}
+}
+
+static void show_spi(const struct cf_msg *m)
+{
+	printf("spi=0x%08x\n", cf_attr_u32(m, CF_A_SPI, 0));
+}
+
+static void show_policy_id(const struct cf_msg *m)
+{
+	printf("policy id=%u\n", cf_attr_u32(m, CF_A_POLICY_ID, 0));
+}
+
+static void show_hello(const struct cf_msg *m)
+{
+	size_t off = 0;
+	struct cf_attr a;
+	printf("version=%u nodes=%u node-id=%u dispatch=%s algs=", cf_attr_u32(m, CF_A_VERSION, 0),
+	       cf_attr_u32(m, CF_A_NODES, 0), cf_attr_u32(m, CF_A_NODE_ID, 0),
+	       cf_dispatch_mode_name(cf_attr_u8(m, CF_A_DISPATCH, 0)));
+	for (int first = 1; cf_attr_next(m, CF_A_ALG, &off, &a); first = 0) {
+		const struct cf_alg *alg = cf_alg_by_ids(get_be16(a.data), get_be16(a.data + 2),
+							 get_be16(a.data + 4));
+		printf("%s%s", first ? "" : ",", alg ? alg->name : "?");
+	}
+	putchar('\n');
+}
+
+static void show_stats(const struct cf_msg *m)
+{
+	printf("stats nodes=%u node-id=%u sas=%u", cf_attr_u32(m, CF_A_NODES, 0),
+	       cf_attr_u32(m, CF_A_NODE_ID, 0), cf_attr_u32(m, CF_A_COUNT, 0));
+	print_drops(m, CF_A_COUNTER);
+	print_drops(m, CF_A_DROP);
+	putchar('\n');
+}
+
+static int monitor(void)
+{
+	static uint8_t buf[CF_CTL_MSG_MAX];
+	struct cf_msgbuf b;
+	int fd = connect_daemon();
+
+	cf_mb_init(&b, CF_MSG_SUBSCRIBE, 0, next_seq++);
+	cf_mb_finish(&b);
+	if (send(fd, b.buf, b.len, 0) < 0)
+		die("send: %s", strerror(errno));
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (;;) {
+		ssize_t r = recv(fd, buf, sizeof(buf), 0);
+		if (r <= 0)
+			return 0;
+		struct cf_msg m;
+		const char *why;
+		if (cf_msg_parse(buf, (size_t)r, &m, &why) || !(m.flags & CF_F_EVENT))
+			continue;
+		if (m.type == CF_MSG_EV_EXPIRE) {
+			printf("expire %s ", cf_attr_u8(&m, CF_A_EXPIRY, 0) == 2 ? "hard" : "soft");
+			print_sa(&m);
+		}
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: cfctl [-s SOCKET] COMMAND\n"
+		"  hello\n"
+		"  stats\n"
+		"  sa list\n"
+		"  sa get|del spi SPI dir in|out\n"
+		"  sa add spi SPI dir in|out src IP dst IP alg NAME enckey HEX [authkey HEX]\n"
+		"         [reqid N] [encap SPORT:DPORT] [esn] [replay N] [seq N] [dispatch MODE]\n"
+		"         [soft-bytes N] [hard-bytes N] [soft-packets N] [hard-packets N]\n"
+		"  sa update spi SPI dir in|out [soft-bytes N] [hard-bytes N] [soft-packets N] [hard-packets N]\n"
+		"  policy list\n"
+		"  policy add|del dir in|out src CIDR dst CIDR [proto N] [sport P[-P]] [dport P[-P]]\n"
+		"         [reqid N] [priority N]\n"
+		"  policy del id N\n"
+		"  spi alloc [min SPI] [max SPI]\n"
+		"  monitor          print expiry events until interrupted\n"
+		"  flush            delete every SA and policy\n"
+		"algorithms: aes128gcm16 aes256gcm16 chacha20poly1305 aes128-sha256 aes256-sha256 3des-md5\n");
+}
+
+/*
+ * Keyword arguments after the verb, shared by sa and policy.  For SAs
+ * src and dst are the outer addresses, for policies the selector's.
+ */
+static void keywords(struct cf_msgbuf *b, int argc, char **argv, bool outer)
+{
+	struct cf_ts ts = { .sport_hi = 0xffff, .dport_hi = 0xffff };
+	bool have_ts = false;
+
+	for (int i = 0; i < argc; i++) {
+		const char *k = argv[i];
+		if (strcmp(k, "esn") == 0) {
+			cf_mb_u8(b, CF_A_ESN, 1);
+			continue;
+		}
+		if (i + 1 >= argc)
+			die("%s needs a value", k);
+		const char *v = argv[++i];
+		if (!strcmp(k, "spi")) cf_mb_u32(b, CF_A_SPI, (uint32_t)num(k, v));
+		else if (!strcmp(k, "dir")) cf_mb_u8(b, CF_A_DIR, dir_value(v));
+		else if (!strcmp(k, "reqid")) cf_mb_u32(b, CF_A_REQID, (uint32_t)num(k, v));
+		else if (!strcmp(k, "src") && outer) addr_attr(b, CF_A_SRC, v);
+		else if (!strcmp(k, "dst") && outer) addr_attr(b, CF_A_DST, v);
+		else if (!strcmp(k, "src")) { cidr(v, &ts.src_lo, &ts.src_hi); have_ts = true; }
+		else if (!strcmp(k, "dst")) { cidr(v, &ts.dst_lo, &ts.dst_hi); have_ts = true; }
+		else if (!strcmp(k, "proto")) ts.proto = (uint8_t)num(k, v);
+		else if (!strcmp(k, "sport")) port_range(v, &ts.sport_lo, &ts.sport_hi);
+		else if (!strcmp(k, "dport")) port_range(v, &ts.dport_lo, &ts.dport_hi);
+		else if (!strcmp(k, "priority")) cf_mb_u32(b, CF_A_PRIORITY, (uint32_t)num(k, v));
+		else if (!strcmp(k, "id")) cf_mb_u32(b, CF_A_POLICY_ID, (uint32_t)num(k, v));
+		else if (!strcmp(k, "alg")) {
+			const struct cf_alg *a = cf_alg_by_name(v);
+			if (a == NULL)
+				die("unknown algorithm %s", v);
+			cf_mb_u16(b, CF_A_ENCR, a->encr);
+			cf_mb_u16(b, CF_A_ENCR_KEYBITS, a->encr_key_bits);
+			if (a->integ)
+				cf_mb_u16(b, CF_A_INTEG, a->integ);
+		}
+		else if (!strcmp(k, "enckey")) hex_attr(b, CF_A_ENC_KEY, v);
+		else if (!strcmp(k, "authkey")) hex_attr(b, CF_A_AUTH_KEY, v);
+		else if (!strcmp(k, "encap")) {
+			unsigned sp, dp;
+			if (sscanf(v, "%u:%u", &sp, &dp) != 2 || sp > 65535 || dp > 65535)
+				die("encap %s: use SPORT:DPORT", v);
+			cf_mb_u16(b, CF_A_ENCAP_SPORT, (uint16_t)sp);
+			cf_mb_u16(b, CF_A_ENCAP_DPORT, (uint16_t)dp);
+		}
+		else if (!strcmp(k, "replay")) cf_mb_u32(b, CF_A_REPLAY_WINDOW, (uint32_t)num(k, v));
+		else if (!strcmp(k, "seq")) cf_mb_u64(b, CF_A_SEQ, num(k, v));
+		else if (!strcmp(k, "dispatch")) {
+			int m = cf_dispatch_mode_parse(v);
+			if (m < 0)
+				die("unknown dispatch mode %s", v);
+			cf_mb_u8(b, CF_A_DISPATCH, (uint8_t)m);
+		}
+		else if (!strcmp(k, "soft-bytes")) cf_mb_u64(b, CF_A_SOFT_BYTES, num(k, v));
+		else if (!strcmp(k, "hard-bytes")) cf_mb_u64(b, CF_A_HARD_BYTES, num(k, v));
+		else if (!strcmp(k, "soft-packets")) cf_mb_u64(b, CF_A_SOFT_PACKETS, num(k, v));
+		else if (!strcmp(k, "hard-packets")) cf_mb_u64(b, CF_A_HARD_PACKETS, num(k, v));
+		else if (!strcmp(k, "min")) cf_mb_u32(b, CF_A_SPI_MIN, (uint32_t)num(k, v));
+		else if (!strcmp(k, "max")) cf_mb_u32(b, CF_A_SPI_MAX, (uint32_t)num(k, v));
+		else
+			die("unknown keyword %s", k);
+	}
+	if (have_ts)
+		ts_attr(b, &ts);
+}
+
+int main(int argc, char **argv)
+{
+	static struct cf_msgbuf b;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "s:h")) != -1) {
+		if (opt == 's')
+			sock_path = optarg;
+		else {
+			usage(opt == 'h' ? stdout : stderr);
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
+		usage(stderr);
+		return 2;
+	}
+	const char *obj = argv[0], *verb = argc > 1 ? argv[1] : "";
+	struct { const char *obj, *verb; uint16_t type; void (*show)(const struct cf_msg *); } cmds[] = {
+		{ "hello", "", CF_MSG_HELLO, show_hello },
+		{ "stats", "", CF_MSG_STATS, show_stats },
+		{ "flush", "", CF_MSG_FLUSH, NULL },
+		{ "sa", "list", CF_MSG_SA_DUMP, print_sa },
+		{ "sa", "get", CF_MSG_SA_GET, print_sa },
+		{ "sa", "add", CF_MSG_SA_ADD, NULL },
+		{ "sa", "update", CF_MSG_SA_UPDATE, NULL },
+		{ "sa", "del", CF_MSG_SA_DEL, NULL },
+		{ "policy", "list", CF_MSG_POLICY_DUMP, print_policy },
+		{ "policy", "add", CF_MSG_POLICY_ADD, show_policy_id },
+		{ "policy", "del", CF_MSG_POLICY_DEL, NULL },
+		{ "spi", "alloc", CF_MSG_SPI_ALLOC, show_spi },
+	};
+	if (strcmp(obj, "monitor") == 0)
+		return monitor();
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		bool single = cmds[i].verb[0] == '\0';
+		if (strcmp(cmds[i].obj, obj) || (!single && strcmp(cmds[i].verb, verb)))
+			continue;
+		cf_mb_init(&b, cmds[i].type, 0, next_seq++);
+		keywords(&b, argc - (single ? 1 : 2), argv + (single ? 1 : 2),
+			 cmds[i].type == CF_MSG_SA_ADD);
+		return transact(&b, cmds[i].show);
+	}
+	fprintf(stderr, "cfctl: unknown command '%s %s'\n", obj, verb);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cluster-filterd: one node's ESP data plane.  Cleartext arrives on a TUN
+ * device, ESP on a raw protocol-50 socket and on UDP 4500; SAs and
+ * policies come from the control socket (PROTOCOL.md).  Single-threaded,
+ * one epoll loop, batches of CF_BATCH packets.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cap-ng.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "control.h"
+#include "dataplane.h"
+#include "io.h"
+
+#define MAX_CLIENTS 64
+
+struct client {
+	int fd;
+	bool subscribed;
+};
+
+static struct {
+	struct cf_dataplane dp;
+	struct cf_control_defaults defaults;
+	struct cf_io tun, raw, udp;
+	bool have_raw, have_udp;
+	int epfd, listen_fd, sig_fd;
+	const char *ctl_path;
+	struct client clients[MAX_CLIENTS];
+	struct cf_batch rx, tx;
+	struct cf_pkt tx_clear[CF_BATCH];
+} d;
+
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logf_(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("cluster-filterd: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void send_to_client(void *ctx, const uint8_t *msg, size_t len)
+{
+	struct client *c = ctx;
+	if (send(c->fd, msg, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		logf_("control: reply to fd %d lost: %s", c->fd, strerror(errno));
+}
+
+static void on_expire(struct cf_dataplane *dp, const struct cf_sa *sa, enum cf_expiry e)
+{
+	struct cf_msgbuf b;
+
+	logf_("SA %s spi 0x%08x: %s lifetime reached after %llu packets, %llu bytes",
+	      sa->p.dir == CF_DIR_IN ? "in" : "out", sa->p.spi,
+	      e == CF_EXPIRE_HARD ? "hard" : "soft",
+	      (unsigned long long)sa->stats.packets, (unsigned long long)sa->stats.bytes);
+	cf_control_expire_event(&b, sa);
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (d.clients[i].fd >= 0 && d.clients[i].subscribed)
+			send_to_client(&d.clients[i], b.buf, b.len);
+}
+
+static void outbound(void)
+{
+	struct cf_pkt raw[CF_BATCH], udp[CF_BATCH];
+	unsigned n_raw = 0, n_udp = 0;
+	struct cf_tx tx;
+	enum cf_drop drop;
+
+	if (d.tun.recv(&d.tun, &d.rx) < 0)
+		return;
+	cf_batch_reset(&d.tx);
+	for (unsigned i = 0; i < d.rx.n; i++) {
+		struct cf_pkt *in = &d.rx.pkt[i], *o = &d.tx.pkt[i];
+		o->len = cf_dp_outbound(&d.dp, in->data, in->len, o->data,
+					CF_PKT_BUF - CF_PKT_HEADROOM, &tx, &drop);
+		if (o->len == 0)
+			continue;
+		o->src = tx.src;
+		o->dst = tx.dst;
+		o->sport = tx.sport;
+		o->dport = tx.dport;
+		if (tx.dport)
+			udp[n_udp++] = *o;
+		else
+			raw[n_raw++] = *o;
+	}
+	if (n_raw && d.have_raw)
+		d.raw.send(&d.raw, raw, n_raw);
+	else
+		d.dp.drops[CF_DROP_TX_ERROR] += n_raw;
+	if (n_udp && d.have_udp)
+		d.udp.send(&d.udp, udp, n_udp);
+	else
+		d.dp.drops[CF_DROP_TX_ERROR] += n_udp;
+}
+
+static void inbound(struct cf_io *io, bool encap)
+{
+	unsigned n_clear = 0;
+
+	if (io->recv(io, &d.rx) < 0)
+		return;
+	for (unsigned i = 0; i < d.rx.n; i++) {
+		struct cf_pkt *p = &d.rx.pkt[i];
+		if (p->keepalive) {
+			cf_dp_drop(&d.dp, NULL, CF_DROP_KEEPALIVE);
+			continue;
+		}
+		if (p->ike) {
+			cf_dp_drop(&d.dp, NULL, CF_DROP_IKE);
+			continue;
+		}
+		uint8_t *inner;
+		size_t len;
+		if (cf_dp_inbound(&d.dp, p->data, p->len, encap, &inner, &len) != CF_DROP_NONE)
+			continue;
+		d.tx_clear[n_clear++] = (struct cf_pkt){ .data = inner, .len = len };
+	}
+	if (n_clear)
+		d.tun.send(&d.tun, d.tx_clear, n_clear);
+}
+
+static void client_close(struct client *c)
+{
+	epoll_ctl(d.epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	c->fd = -1;
+	c->subscribed = false;
+}
+
+static void client_accept(void)
+{
+	int fd = accept4(d.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cred.uid != 0) {
+		logf_("control: refused a client that is not root");
+		close(fd);
+		return;
+	}
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		if (d.clients[i].fd >= 0)
+			continue;
+		d.clients[i].fd = fd;
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 100 + (uint64_t)i };
+		epoll_ctl(d.epfd, EPOLL_CTL_ADD, fd, &ev);
+		return;
+	}
+	logf_("control: too many clients");
+	close(fd);
+}
+
+static void client_read(struct client *c)
+{
+	/* one byte more than the protocol allows, so oversize shows */
+	static uint8_t buf[CF_CTL_MSG_MAX + 1];
+	ssize_t r = recv(c->fd, buf, sizeof(buf), MSG_TRUNC | MSG_DONTWAIT);
+	if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+		client_close(c);
+		return;
+	}
+	if (r < 0)
+		return;
+	size_t len = (size_t)r < sizeof(buf) ? (size_t)r : sizeof(buf);
+	bool subscribe = false;
+	cf_control_handle(&d.dp, &d.defaults, buf, len, send_to_client, c, &subscribe);
+	if (subscribe)
+		c->subscribed = true;
+}
+
+static int control_listen(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sun.sun_path, path);
+
+	/* the directory, like pluto's /run/pluto, is root's alone */
+	char dir[sizeof(sun.sun_path)];
+	strcpy(dir, path);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			return -errno;
+	}
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	mode_t old = umask(0077);
+	int err = bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 16) < 0 ? -errno : 0;
+	umask(old);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int drop_capabilities(void)
+{
+	/* every socket and device is open: nothing privileged is left to do */
+	capng_clear(CAPNG_SELECT_BOTH);
+	return capng_apply(CAPNG_SELECT_BOTH) == 0 ? 0 : -EPERM;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: cluster-filterd [options]\n"
+		"  --tun NAME            cleartext TUN device (default cf0)\n"
+		"  --mtu N               its MTU (default 1400)\n"
+		"  --control PATH        control socket (default %s)\n"
+		"  --udp-port N          ESP-in-UDP port, 0 to disable (default 4500)\n"
+		"  --no-raw              no plain ESP (protocol 50) socket\n"
+		"  --nodes N             cluster size (default 1)\n"
+		"  --node-id I           this node's index, 0..N-1 (default 0)\n"
+		"  --dispatch MODE       packet-rr (default), packet-sqf, session-rr,\n"
+		"                        session-sqf, flow-hash\n"
+		"  --replay-window N     default for inbound SAs: 0 or 32..4096 (default 128)\n"
+		"  --allow-legacy        accept 3DES-CBC + HMAC-MD5-96 SAs (paper reproduction only)\n",
+		CF_CTL_SOCKET);
+}
+
+static unsigned long number(const char *opt, const char *s, unsigned long lo, unsigned long hi)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 0);
+	if (errno || *end || end == s || v < lo || v > hi) {
+		fprintf(stderr, "cluster-filterd: %s wants a number in %lu..%lu, not '%s'\n",
+			opt, lo, hi, s);
+		exit(2);
+	}
+	return v;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "tun", required_argument, NULL, 't' },
+		{ "mtu", required_argument, NULL, 'm' },
+		{ "control", required_argument, NULL, 'c' },
+		{ "udp-port", required_argument, NULL, 'u' },
+		{ "no-raw", no_argument, NULL, 'R' },
+		{ "nodes", required_argument, NULL, 'n' },
+		{ "node-id", required_argument, NULL, 'i' },
+		{ "dispatch", required_argument, NULL, 'd' },
+		{ "replay-window", required_argument, NULL, 'w' },
+		{ "allow-legacy", no_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *tun = "cf0";
+	unsigned mtu = 1400, udp_port = 4500, nodes = 1, self = 0;
+	bool raw = true, legacy = false;
+	int opt;
+
+	d.ctl_path = CF_CTL_SOCKET;
+	d.defaults = (struct cf_control_defaults){ CF_DISPATCH_PACKET_RR, 128 };
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 't': tun = optarg; break;
+		case 'm': mtu = number("--mtu", optarg, 576, 1900); break;
+		case 'c': d.ctl_path = optarg; break;
+		case 'u': udp_port = number("--udp-port", optarg, 0, 65535); break;
+		case 'R': raw = false; break;
+		case 'n': nodes = number("--nodes", optarg, 1, CF_MAX_NODES); break;
+		case 'i': self = number("--node-id", optarg, 0, CF_MAX_NODES - 1); break;
+		case 'w': {
+			unsigned long w = number("--replay-window", optarg, 0, REPLAY_MAX_WINDOW);
+			if (w != 0 && w < REPLAY_MIN_WINDOW) {
+				fprintf(stderr, "cluster-filterd: --replay-window is 0 or 32..4096\n");
+				return 2;
+			}
+			d.defaults.replay_window = (uint32_t)w;
+			break;
+		}
+		case 'd': {
+			int m = cf_dispatch_mode_parse(optarg);
+			if (m < 0) {
+				fprintf(stderr, "cluster-filterd: unknown dispatch mode '%s'\n", optarg);
+				return 2;
+			}
+			d.defaults.dispatch = (enum cf_dispatch_mode)m;
+			break;
+		}
+		case 'L': legacy = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc || self >= nodes) {
+		fprintf(stderr, optind != argc ? "cluster-filterd: unexpected argument '%s'\n"
+					       : "cluster-filterd: --node-id must be below --nodes%s\n",
+			optind != argc ? argv[optind] : "");
+		return 2;
+	}
+
+	if (cf_crypto_global_init() != 0) {
+		logf_("NSS initialisation failed");
+		return 1;
+	}
+	cf_dp_init(&d.dp);
+	d.dp.nodes = nodes;
+	d.dp.self = self;
+	d.dp.allow_legacy = legacy;
+	d.dp.on_expire = on_expire;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		d.clients[i].fd = -1;
+
+	int err = cf_io_tun_open(&d.tun, tun, mtu);
+	if (err) {
+		logf_("cannot open TUN device %s: %s", tun, strerror(-err));
+		return 1;
+	}
+	if (raw) {
+		if ((err = cf_io_raw_open(&d.raw))) {
+			logf_("cannot open the raw ESP socket: %s", strerror(-err));
+			return 1;
+		}
+		d.have_raw = true;
+	}
+	if (udp_port) {
+		if ((err = cf_io_udp_open(&d.udp, (uint16_t)udp_port))) {
+			logf_("cannot bind UDP port %u: %s", udp_port, strerror(-err));
+			return 1;
+		}
+		d.have_udp = true;
+	}
+	d.listen_fd = control_listen(d.ctl_path);
+	if (d.listen_fd < 0) {
+		logf_("cannot listen on %s: %s", d.ctl_path, strerror(-d.listen_fd));
+		return 1;
+	}
+
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+	d.epfd = epoll_create1(EPOLL_CLOEXEC);
+	struct { int fd; uint64_t tag; } watch[] = {
+		{ d.tun.fd, 1 }, { d.have_raw ? d.raw.fd : -1, 2 }, { d.have_udp ? d.udp.fd : -1, 3 },
+		{ d.listen_fd, 4 }, { d.sig_fd, 5 },
+	};
+	for (size_t i = 0; i < sizeof(watch) / sizeof(watch[0]); i++) {
+		if (watch[i].fd < 0)
+			continue;
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = watch[i].tag };
+		if (epoll_ctl(d.epfd, EPOLL_CTL_ADD, watch[i].fd, &ev) < 0) {
+			logf_("epoll: %s", strerror(errno));
+			return 1;
+		}
+	}
+	if (drop_capabilities()) {
+		logf_("cannot drop capabilities");
+		return 1;
+	}
+	logf_("ready: tun %s mtu %u, esp %s%s, node %u of %u, dispatch %s, control %s",
+	      tun, mtu, d.have_raw ? "raw" : "", d.have_udp ? " udp" : "", self, nodes,
+	      cf_dispatch_mode_name(d.defaults.dispatch), d.ctl_path);
+
+	for (bool running = true; running;) {
+		struct epoll_event ev[16];
+		int n = epoll_wait(d.epfd, ev, 16, -1);
+		if (n < 0 && errno != EINTR) {
+			logf_("epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			uint64_t tag = ev[i].data.u64;
+			switch (tag) {
+			case 1: outbound(); break;
+			case 2: inbound(&d.raw, false); break;
+			case 3: inbound(&d.udp, true); break;
+			case 4: client_accept(); break;
+			case 5: running = false; break;
+			default:
+				if (tag >= 100 && tag < 100 + MAX_CLIENTS && d.clients[tag - 100].fd >= 0)
+					client_read(&d.clients[tag - 100]);
+			}
+		}
+	}
+
+	logf_("shutting down: flushing %u SAs and %u policies", d.dp.db.sa_count, d.dp.db.policy_count);
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (d.clients[i].fd >= 0)
+			close(d.clients[i].fd);
+	unlink(d.ctl_path);
+	cf_dp_free(&d.dp);
+	d.tun.close(&d.tun);
+	if (d.have_raw)
+		d.raw.close(&d.raw);
+	if (d.have_udp)
+		d.udp.close(&d.udp);
+	cf_crypto_global_shutdown();
+	return 0;
+}

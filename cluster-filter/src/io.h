@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Packet I/O backends.  The daemon moves batches of packets between a
+ * cleartext backend (TUN) and the ESP backends (raw protocol 50, UDP 4500)
+ * through this interface only, so a faster backend (AF_PACKET, AF_XDP)
+ * slots in without touching the ESP code.
+ */
+#ifndef CF_IO_H
+#define CF_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CF_BATCH 32
+#define CF_PKT_BUF 2048
+#define CF_PKT_HEADROOM 64	/* room to prepend an outer IP header */
+
+struct cf_pkt {
+	uint8_t *data;		/* ESP backends: from the SPI on; TUN: the IP packet */
+	size_t len;
+	uint32_t src, dst;	/* outer addresses, host order (ESP backends) */
+	uint16_t sport, dport;	/* UDP ports; 0 for plain ESP */
+	bool ike;		/* UDP 4500 with the non-ESP marker */
+	bool keepalive;		/* NAT-T keepalive (RFC 3948 2.3) */
+};
+
+struct cf_batch {
+	unsigned n;
+	struct cf_pkt pkt[CF_BATCH];
+	uint8_t buf[CF_BATCH][CF_PKT_BUF];
+};
+
+struct cf_io {
+	const char *name;
+	int fd;			/* for the event loop: readable means recv() has work */
+	/* fill b (b->n = 0..CF_BATCH); -errno on a hard error */
+	int (*recv)(struct cf_io *io, struct cf_batch *b);
+	/* send n packets; returns how many left, or -errno */
+	int (*send)(struct cf_io *io, struct cf_pkt *pkts, unsigned n);
+	void (*close)(struct cf_io *io);
+	uint64_t rx_errors, tx_errors, rx_truncated;
+};
+
+void cf_batch_reset(struct cf_batch *b);
+
+int cf_io_tun_open(struct cf_io *io, const char *ifname, unsigned mtu);
+int cf_io_raw_open(struct cf_io *io);
+int cf_io_udp_open(struct cf_io *io, uint16_t port);
+
+#endif

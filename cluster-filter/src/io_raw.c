@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Plain ESP (IP protocol 50) through a raw socket.  We write the outer
+ * IPv4 header ourselves (IP_HDRINCL) so the SA's source address is used
+ * whatever the routing table would pick.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "io.h"
+#include "wire.h"
+
+#define IP_HDR 20
+
+struct raw_state {
+	struct mmsghdr msgs[CF_BATCH];
+	struct iovec iov[CF_BATCH];
+	struct sockaddr_in addr[CF_BATCH];
+};
+
+static struct raw_state raw_state;
+
+static int raw_recv(struct cf_io *io, struct cf_batch *b)
+{
+	struct raw_state *s = &raw_state;
+
+	cf_batch_reset(b);
+	for (unsigned i = 0; i < CF_BATCH; i++) {
+		s->iov[i] = (struct iovec){ b->pkt[i].data, CF_PKT_BUF - CF_PKT_HEADROOM };
+		s->msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &s->iov[i], .msg_iovlen = 1 };
+	}
+	int n = recvmmsg(io->fd, s->msgs, CF_BATCH, MSG_DONTWAIT, NULL);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+
+	for (int i = 0; i < n; i++) {
+		struct cf_pkt *p = &b->pkt[b->n];
+		size_t len = s->msgs[i].msg_len;
+		const uint8_t *ip = p->data;
+		size_t ihl = len ? (size_t)(ip[0] & 0x0f) * 4 : 0;
+		if (s->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+			io->rx_truncated++;
+			continue;
+		}
+		if (len < IP_HDR || ihl < IP_HDR || ihl > len) {
+			io->rx_errors++;
+			continue;
+		}
+		p->src = get_be32(ip + 12);
+		p->dst = get_be32(ip + 16);
+		p->data += ihl;
+		p->len = len - ihl;
+		p->sport = p->dport = 0;
+		b->n++;
+	}
+	return 0;
+}
+
+static int raw_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)
+{
+	struct raw_state *s = &raw_state;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct cf_pkt *p = &pkts[i];
+		uint8_t *ip = p->data - IP_HDR;	/* the headroom takes the header */
+		size_t total = p->len + IP_HDR;
+		memset(ip, 0, IP_HDR);
+		ip[0] = 0x45;
+		put_be16(ip + 2, (uint16_t)total);
+		ip[8] = 64;
+		ip[9] = IPPROTO_ESP;
+		put_be32(ip + 12, p->src);
+		put_be32(ip + 16, p->dst);	/* id and checksum: the kernel fills them */
+		s->addr[i] = (struct sockaddr_in){ .sin_family = AF_INET,
+						   .sin_addr.s_addr = htonl(p->dst) };
+		s->iov[i] = (struct iovec){ ip, total };
+		s->msgs[i].msg_hdr = (struct msghdr){ .msg_name = &s->addr[i],
+						      .msg_namelen = sizeof(s->addr[i]),
+						      .msg_iov = &s->iov[i], .msg_iovlen = 1 };
+	}
+	unsigned done = 0;
+	while (done < n) {
+		int r = sendmmsg(io->fd, s->msgs + done, n - done, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			/* skip the packet that failed, keep the rest of the batch */
+			io->tx_errors++;
+			done++;
+			continue;
+		}
+		done += (unsigned)r;
+	}
+	return 0;
+}
+
+static void raw_close(struct cf_io *io)
+{
+	if (io->fd >= 0)
+		close(io->fd);
+	io->fd = -1;
+}
+
+int cf_io_raw_open(struct cf_io *io)
+{
+	int one = 1;
+
+	memset(io, 0, sizeof(*io));
+	io->name = "esp-raw";
+	io->fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP);
+	if (io->fd < 0)
+		return -errno;
+	if (setsockopt(io->fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one)) < 0) {
+		int err = -errno;
+		raw_close(io);
+		return err;
+	}
+	io->recv = raw_recv;
+	io->send = raw_send;
+	io->close = raw_close;
+	return 0;
+}

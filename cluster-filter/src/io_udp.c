@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ESP in UDP (RFC 3948) on port 4500.  Datagrams starting with the 4-byte
+ * non-ESP marker are IKE and one 0xff byte is a NAT-T keepalive; both are
+ * flagged for the caller, everything else is ESP from the SPI on.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "io.h"
+#include "wire.h"
+
+struct udp_state {
+	struct mmsghdr msgs[CF_BATCH];
+	struct iovec iov[CF_BATCH];
+	struct sockaddr_in addr[CF_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} ctl[CF_BATCH];
+};
+
+static struct udp_state udp_state;
+
+static uint32_t local_addr(struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			return ntohl(pi.ipi_addr.s_addr);
+		}
+	return 0;
+}
+
+static int udp_recv(struct cf_io *io, struct cf_batch *b)
+{
+	struct udp_state *s = &udp_state;
+
+	cf_batch_reset(b);
+	for (unsigned i = 0; i < CF_BATCH; i++) {
+		s->iov[i] = (struct iovec){ b->pkt[i].data, CF_PKT_BUF - CF_PKT_HEADROOM };
+		s->msgs[i].msg_hdr = (struct msghdr){
+			.msg_name = &s->addr[i], .msg_namelen = sizeof(s->addr[i]),
+			.msg_iov = &s->iov[i], .msg_iovlen = 1,
+			.msg_control = s->ctl[i].buf, .msg_controllen = sizeof(s->ctl[i].buf) };
+	}
+	int n = recvmmsg(io->fd, s->msgs, CF_BATCH, MSG_DONTWAIT, NULL);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+
+	for (int i = 0; i < n; i++) {
+		struct cf_pkt *p = &b->pkt[b->n];
+		struct msghdr *mh = &s->msgs[i].msg_hdr;
+		if (mh->msg_flags & MSG_TRUNC) {
+			io->rx_truncated++;
+			continue;
+		}
+		p->len = s->msgs[i].msg_len;
+		p->src = ntohl(s->addr[i].sin_addr.s_addr);
+		p->sport = ntohs(s->addr[i].sin_port);
+		p->dst = local_addr(mh);
+		p->dport = 4500;
+		p->keepalive = p->len == 1 && p->data[0] == 0xff;
+		p->ike = p->len >= 4 && get_be32(p->data) == 0;
+		b->n++;
+	}
+	return 0;
+}
+
+static int udp_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)
+{
+	struct udp_state *s = &udp_state;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct cf_pkt *p = &pkts[i];
+		s->addr[i] = (struct sockaddr_in){ .sin_family = AF_INET,
+						   .sin_port = htons(p->dport),
+						   .sin_addr.s_addr = htonl(p->dst) };
+		s->iov[i] = (struct iovec){ p->data, p->len };
+		struct msghdr *mh = &s->msgs[i].msg_hdr;
+		*mh = (struct msghdr){ .msg_name = &s->addr[i], .msg_namelen = sizeof(s->addr[i]),
+				       .msg_iov = &s->iov[i], .msg_iovlen = 1,
+				       .msg_control = s->ctl[i].buf,
+				       .msg_controllen = sizeof(s->ctl[i].buf) };
+		/* send from the SA's address, not whatever the route prefers */
+		struct cmsghdr *c = CMSG_FIRSTHDR(mh);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+		struct in_pktinfo pi = { .ipi_spec_dst.s_addr = htonl(p->src) };
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	}
+	unsigned done = 0;
+	while (done < n) {
+		int r = sendmmsg(io->fd, s->msgs + done, n - done, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			io->tx_errors++;
+			done++;
+			continue;
+		}
+		done += (unsigned)r;
+	}
+	return 0;
+}
+
+static void udp_close(struct cf_io *io)
+{
+	if (io->fd >= 0)
+		close(io->fd);
+	io->fd = -1;
+}
+
+int cf_io_udp_open(struct cf_io *io, uint16_t port)
+{
+	int one = 1;
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+
+	memset(io, 0, sizeof(*io));
+	io->name = "esp-udp";
+	io->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (io->fd < 0)
+		return -errno;
+	if (setsockopt(io->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
+	    bind(io->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+		int err = -errno;
+		udp_close(io);
+		return err;
+	}
+	io->recv = udp_recv;
+	io->send = udp_send;
+	io->close = udp_close;
+	return 0;
+}
