@@ -75,6 +75,14 @@ static void on_expire(struct cf_dataplane *dp, const struct cf_sa *sa, enum cf_e
 			send_to_client(&d.clients[i], b.buf, b.len);
 }
 
+/* An SA may ask for an encapsulation this daemon was started without. */
+static void send_esp(struct cf_io *io, bool open, struct cf_pkt *pkts, unsigned n)
+{
+	if (n == 0)
+		return;
+	d.dp.drops[CF_DROP_TX_ERROR] += open ? (unsigned)io->send(io, pkts, n) : n;
+}
+
 static void outbound(void)
 {
 	struct cf_pkt raw[CF_BATCH], udp[CF_BATCH];
@@ -100,14 +108,8 @@ static void outbound(void)
 		else
 			raw[n_raw++] = *o;
 	}
-	if (n_raw && d.have_raw)
-		d.raw.send(&d.raw, raw, n_raw);
-	else
-		d.dp.drops[CF_DROP_TX_ERROR] += n_raw;
-	if (n_udp && d.have_udp)
-		d.udp.send(&d.udp, udp, n_udp);
-	else
-		d.dp.drops[CF_DROP_TX_ERROR] += n_udp;
+	send_esp(&d.raw, d.have_raw, raw, n_raw);
+	send_esp(&d.udp, d.have_udp, udp, n_udp);
 }
 
 static void inbound(struct cf_io *io, bool encap)
@@ -133,7 +135,7 @@ static void inbound(struct cf_io *io, bool encap)
 		d.tx_clear[n_clear++] = (struct cf_pkt){ .data = inner, .len = len };
 	}
 	if (n_clear)
-		d.tun.send(&d.tun, d.tx_clear, n_clear);
+		d.dp.drops[CF_DROP_TX_ERROR] += d.tun.send(&d.tun, d.tx_clear, n_clear);
 }
 
 static void client_close(struct client *c)

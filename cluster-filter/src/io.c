@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <sys/socket.h>
+
 #include "io.h"
+
+#define SOCKET_BUFFER (4 << 20)
 
 void cf_batch_reset(struct cf_batch *b)
 {
@@ -7,4 +11,14 @@ void cf_batch_reset(struct cf_batch *b)
 	for (unsigned i = 0; i < CF_BATCH; i++) {
 		b->pkt[i] = (struct cf_pkt){ .data = b->buf[i] + CF_PKT_HEADROOM };
 	}
+}
+
+void cf_io_socket_buffers(int fd)
+{
+	int size = SOCKET_BUFFER;
+	/* FORCE ignores rmem_max; it needs CAP_NET_ADMIN, which we still hold here */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 }

@@ -36,7 +36,7 @@ struct cf_io {
 	int fd;			/* for the event loop: readable means recv() has work */
 	/* fill b (b->n = 0..CF_BATCH); -errno on a hard error */
 	int (*recv)(struct cf_io *io, struct cf_batch *b);
-	/* send n packets; returns how many left, or -errno */
+	/* send n packets; returns how many could not be sent */
 	int (*send)(struct cf_io *io, struct cf_pkt *pkts, unsigned n);
 	void (*close)(struct cf_io *io);
 	uint64_t rx_errors, tx_errors, rx_truncated;
@@ -47,5 +47,8 @@ void cf_batch_reset(struct cf_batch *b);
 int cf_io_tun_open(struct cf_io *io, const char *ifname, unsigned mtu);
 int cf_io_raw_open(struct cf_io *io);
 int cf_io_udp_open(struct cf_io *io, uint16_t port);
+
+/* Socket buffers deep enough for line-rate bursts (the default drops). */
+void cf_io_socket_buffers(int fd);
 
 #endif

@@ -81,7 +81,7 @@ static int raw_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)
 						      .msg_namelen = sizeof(s->addr[i]),
 						      .msg_iov = &s->iov[i], .msg_iovlen = 1 };
 	}
-	unsigned done = 0;
+	unsigned done = 0, failed = 0;
 	while (done < n) {
 		int r = sendmmsg(io->fd, s->msgs + done, n - done, 0);
 		if (r < 0) {
@@ -89,12 +89,13 @@ static int raw_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)
 				continue;
 			/* skip the packet that failed, keep the rest of the batch */
 			io->tx_errors++;
+			failed++;
 			done++;
 			continue;
 		}
 		done += (unsigned)r;
 	}
-	return 0;
+	return (int)failed;
 }
 
 static void raw_close(struct cf_io *io)
@@ -118,6 +119,7 @@ int cf_io_raw_open(struct cf_io *io)
 		raw_close(io);
 		return err;
 	}
+	cf_io_socket_buffers(io->fd);
 	io->recv = raw_recv;
 	io->send = raw_send;
 	io->close = raw_close;

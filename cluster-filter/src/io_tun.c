@@ -31,10 +31,13 @@ static int tun_recv(struct cf_io *io, struct cf_batch *b)
 
 static int tun_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)
 {
+	int failed = 0;
 	for (unsigned i = 0; i < n; i++)
-		if (write(io->fd, pkts[i].data, pkts[i].len) < 0)
+		if (write(io->fd, pkts[i].data, pkts[i].len) < 0) {
 			io->tx_errors++;
-	return 0;
+			failed++;
+		}
+	return failed;
 }
 
 static void tun_close(struct cf_io *io)

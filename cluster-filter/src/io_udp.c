@@ -94,19 +94,20 @@ static int udp_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)
 		struct in_pktinfo pi = { .ipi_spec_dst.s_addr = htonl(p->src) };
 		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
 	}
-	unsigned done = 0;
+	unsigned done = 0, failed = 0;
 	while (done < n) {
 		int r = sendmmsg(io->fd, s->msgs + done, n - done, 0);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			io->tx_errors++;
+			failed++;
 			done++;
 			continue;
 		}
 		done += (unsigned)r;
 	}
-	return 0;
+	return (int)failed;
 }
 
 static void udp_close(struct cf_io *io)
@@ -132,6 +133,7 @@ int cf_io_udp_open(struct cf_io *io, uint16_t port)
 		udp_close(io);
 		return err;
 	}
+	cf_io_socket_buffers(io->fd);
 	io->recv = udp_recv;
 	io->send = udp_send;
 	io->close = udp_close;

@@ -1,0 +1,146 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# Two cluster-filter gateways joined by hand-made, mirrored SAs: the data
+# plane alone, before any IKE daemon is involved.
+#
+#   $ns-ha               $ns-ga                         $ns-gb               $ns-hb
+#  10.0.1.2/24 --- 10.0.1.1  [cf0]  192.0.2.1 ===== 192.0.2.2  [cf0]  10.0.2.1 --- 10.0.2.2/24
+#     host A          gateway A (cluster-filterd)   gateway B (cluster-filterd)        host B
+#                      route 10.0.2.0/24 -> cf0      route 10.0.1.0/24 -> cf0
+#
+# The "internet" is one veth pair between the gateways; no namespace has a
+# route out of this picture.
+#
+# usage: filter-pair.sh up|down|status|demo     (env: CF_PREFIX, CF_BIN, CF_RUN)
+
+set -eu
+
+prefix=${CF_PREFIX:-cfp}
+bin=${CF_BIN:-$(cd "$(dirname "$0")/.." && pwd)/cluster-filter/build}
+run=${CF_RUN:-/run/$prefix}
+ha=$prefix-ha ga=$prefix-ga gb=$prefix-gb hb=$prefix-hb
+
+pp() { printf '+ %s\n' "$*" >&2; "$@"; }
+n() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+cfctl() { local gw=$1; shift; "$bin/cfctl" -s "$run/$gw.sock" "$@"; }
+
+# Keys are fixed so that tests can hand them to tshark and scapy.
+KEY_AB=${KEY_AB:-0102030405060708090a0b0c0d0e0f10a1a2a3a4}
+KEY_BA=${KEY_BA:-1112131415161718191a1b1c1d1e1f20b1b2b3b4}
+AUTH_AB=${AUTH_AB:-}
+AUTH_BA=${AUTH_BA:-}
+ALG=${ALG:-aes128gcm16}
+ENCAP=${ENCAP:-encap 4500:4500}
+
+start_daemon() {
+	local gw=$1 ns=$2
+	# shellcheck disable=SC2086
+	n "$ns" "$bin/cluster-filterd" --tun cf0 --control "$run/$gw.sock" ${CF_DAEMON_ARGS:-} \
+		>"$run/$gw.log" 2>&1 &
+	echo $! >"$run/$gw.pid"
+	for _ in $(seq 100); do
+		[ -S "$run/$gw.sock" ] && n "$ns" ip link show cf0 >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	echo "cluster-filterd on $gw did not come up:" >&2
+	cat "$run/$gw.log" >&2
+	return 1
+}
+
+# install_sas: the mirrored pair of SAs and the policies on both gateways.
+install_sas() {
+	local auth_ab="" auth_ba=""
+	[ -n "$AUTH_AB" ] && auth_ab="authkey $AUTH_AB"
+	[ -n "$AUTH_BA" ] && auth_ba="authkey $AUTH_BA"
+	# shellcheck disable=SC2086
+	{
+	cfctl ga sa add spi 0xa0000001 dir out src 192.0.2.1 dst 192.0.2.2 $ENCAP alg "$ALG" enckey "$KEY_AB" $auth_ab reqid 1
+	cfctl gb sa add spi 0xa0000001 dir in src 192.0.2.1 dst 192.0.2.2 $ENCAP alg "$ALG" enckey "$KEY_AB" $auth_ab reqid 1
+	cfctl gb sa add spi 0xb0000001 dir out src 192.0.2.2 dst 192.0.2.1 $ENCAP alg "$ALG" enckey "$KEY_BA" $auth_ba reqid 1
+	cfctl ga sa add spi 0xb0000001 dir in src 192.0.2.2 dst 192.0.2.1 $ENCAP alg "$ALG" enckey "$KEY_BA" $auth_ba reqid 1
+	} >/dev/null
+	cfctl ga policy add dir out src 10.0.1.0/24 dst 10.0.2.0/24 reqid 1 >/dev/null
+	cfctl ga policy add dir in src 10.0.2.0/24 dst 10.0.1.0/24 reqid 1 >/dev/null
+	cfctl gb policy add dir out src 10.0.2.0/24 dst 10.0.1.0/24 reqid 1 >/dev/null
+	cfctl gb policy add dir in src 10.0.1.0/24 dst 10.0.2.0/24 reqid 1 >/dev/null
+}
+
+up() {
+	mkdir -p -m 0700 "$run"
+	for ns in $ha $ga $gb $hb; do
+		pp ip netns add "$ns"
+		n "$ns" sysctl -q net.ipv6.conf.all.disable_ipv6=1
+		n "$ns" ip link set lo up
+	done
+	ip link add lan netns "$ha" type veth peer name lan netns "$ga"
+	ip link add wan netns "$ga" type veth peer name wan netns "$gb"
+	ip link add lan netns "$gb" type veth peer name lan netns "$hb"
+	n "$ha" ip addr add 10.0.1.2/24 dev lan
+	n "$ga" ip addr add 10.0.1.1/24 dev lan
+	n "$ga" ip addr add 192.0.2.1/24 dev wan
+	n "$gb" ip addr add 192.0.2.2/24 dev wan
+	n "$gb" ip addr add 10.0.2.1/24 dev lan
+	n "$hb" ip addr add 10.0.2.2/24 dev lan
+	for ns in $ha $ga $gb $hb; do
+		n "$ns" ip link set lan up 2>/dev/null || true
+		n "$ns" ip link set wan up 2>/dev/null || true
+	done
+	n "$ha" ip route add default via 10.0.1.1
+	n "$hb" ip route add default via 10.0.2.1
+	for ns in $ga $gb; do
+		n "$ns" sysctl -q net.ipv4.ip_forward=1
+	done
+	start_daemon ga "$ga"
+	start_daemon gb "$gb"
+	n "$ga" ip route add 10.0.2.0/24 dev cf0
+	n "$gb" ip route add 10.0.1.0/24 dev cf0
+	install_sas
+}
+
+down() {
+	for gw in ga gb; do
+		if [ -f "$run/$gw.pid" ]; then
+			pid=$(cat "$run/$gw.pid")
+			kill "$pid" 2>/dev/null || true
+			for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+			rm -f "$run/$gw.pid"
+		fi
+	done
+	for ns in $ha $ga $gb $hb; do
+		ip netns del "$ns" 2>/dev/null || true
+	done
+}
+
+status() {
+	for gw in ga gb; do
+		echo "== gateway $gw"
+		cfctl $gw stats
+		cfctl $gw sa list
+		cfctl $gw policy list
+	done
+}
+
+demo() {
+	trap down EXIT
+	up
+	echo "== ping 10.0.1.2 -> 10.0.2.2 through the tunnel"
+	n "$ha" ping -c 5 -i 0.2 -W 2 10.0.2.2
+	echo "== 20 MB TCP host A -> host B"
+	n "$hb" /usr/bin/python3 "$(dirname "$0")/tcp_xfer.py" recv 5001 >"$run/recv.out" &
+	local rpid=$!
+	sleep 0.3
+	n "$ha" /usr/bin/python3 "$(dirname "$0")/tcp_xfer.py" send 10.0.2.2 5001 20000000
+	wait $rpid
+	echo "received: $(cat "$run/recv.out")"
+	status
+}
+
+case ${1:-} in
+up) up ;;
+down) down ;;
+status) status ;;
+demo) demo ;;
+install-sas) install_sas ;;
+*) echo "usage: $0 up|down|status|demo" >&2; exit 2 ;;
+esac
