@@ -1,0 +1,85 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Shared fixtures: paths to the built tools and the two-gateway topology."""
+import os
+import pathlib
+import subprocess
+import time
+
+import pytest
+
+TOP = pathlib.Path(__file__).resolve().parents[2]
+BIN = TOP / "cluster-filter" / "build"
+TESTBED = TOP / "testbed"
+
+
+def run(*args, check=True, **kw):
+    """Run a command, return its stdout; raise with stderr shown on failure."""
+    p = subprocess.run([str(a) for a in args], capture_output=True, text=True, **kw)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{' '.join(map(str, args))} -> {p.returncode}\n{p.stdout}\n{p.stderr}")
+    return p.stdout
+
+
+def wait_for(cond, timeout=10.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def kv(line):
+    """'sa spi=0x1 dir=in ...' -> dict of the key=value words."""
+    return dict(w.split("=", 1) for w in line.split() if "=" in w)
+
+
+class Pair:
+    """The topology of testbed/filter-pair.sh, driven from Python."""
+
+    def __init__(self, prefix):
+        self.prefix = prefix
+        self.run_dir = f"/run/{prefix}"
+        self.env = dict(os.environ, CF_PREFIX=prefix, CF_BIN=str(BIN), CF_RUN=self.run_dir)
+
+    def script(self, verb, **env):
+        return run(TESTBED / "filter-pair.sh", verb, env=dict(self.env, **env))
+
+    def ns(self, name):
+        return f"{self.prefix}-{name}"
+
+    def exec(self, name, *cmd, check=True, **kw):
+        return run("ip", "netns", "exec", self.ns(name), *cmd, check=check, **kw)
+
+    def popen(self, name, *cmd, **kw):
+        return subprocess.Popen(["ip", "netns", "exec", self.ns(name), *map(str, cmd)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+    def cfctl(self, gw, *args, check=True):
+        return run(BIN / "cfctl", "-s", f"{self.run_dir}/{gw}.sock", *args, check=check)
+
+    def stats(self, gw):
+        return kv(self.cfctl(gw, "stats"))
+
+    def sa(self, gw, spi, direction):
+        return kv(self.cfctl(gw, "sa", "get", "spi", spi, "dir", direction))
+
+    def reinstall(self, **env):
+        """Fresh SAs and policies, e.g. reinstall(ALG='aes256gcm16', ENCAP='')."""
+        self.cfctl("ga", "flush")
+        self.cfctl("gb", "flush")
+        self.script("install-sas", **env)
+
+    def ping(self, src, dst, count=5, interval=0.05):
+        out = self.exec(src, "ping", "-c", count, "-i", interval, "-W", "2", dst, check=False)
+        return int(out.split(" received")[0].rsplit(" ", 1)[1]) if " received" in out else 0
+
+
+@pytest.fixture(scope="module")
+def pair():
+    p = Pair(f"cft{os.getpid() % 100000}")
+    try:
+        p.script("up")
+        yield p
+    finally:
+        p.script("down")
