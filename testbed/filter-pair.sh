@@ -31,7 +31,7 @@ KEY_BA=${KEY_BA:-1112131415161718191a1b1c1d1e1f20b1b2b3b4}
 AUTH_AB=${AUTH_AB:-}
 AUTH_BA=${AUTH_BA:-}
 ALG=${ALG:-aes128gcm16}
-ENCAP=${ENCAP:-encap 4500:4500}
+ENCAP=${ENCAP-encap 4500:4500}
 
 start_daemon() {
 	local gw=$1 ns=$2
@@ -110,6 +110,7 @@ down() {
 	for ns in $ha $ga $gb $hb; do
 		ip netns del "$ns" 2>/dev/null || true
 	done
+	rm -rf "$run"
 }
 
 status() {

@@ -178,7 +178,7 @@ static void print_sa(const struct cf_msg *m)
 		printf(" dispatch=%s", cf_dispatch_mode_name(cf_attr_u8(m, CF_A_DISPATCH, 0)));
 	static const char *const expiry[] = { "none", "soft", "hard" };
 	uint8_t e = cf_attr_u8(m, CF_A_EXPIRY, 0);
-	printf(" seq=%llu seen=%llu packets=%llu bytes=%llu expired=%s"
+	printf(" seq=%llu seen=%llu packets=%llu bytes=%llu lifetime=%s"
 	       " soft-bytes=%llu soft-packets=%llu hard-bytes=%llu hard-packets=%llu",
 	       (unsigned long long)cf_attr_u64(m, CF_A_SEQ, 0),
 	       (unsigned long long)cf_attr_u64(m, CF_A_SEEN, 0),

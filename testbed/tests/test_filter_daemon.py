@@ -1,0 +1,241 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Two cluster-filterd gateways with hand-made SAs carry real traffic.
+
+The topology is testbed/filter-pair.sh: host A - gateway A = gateway B - host B,
+all in network namespaces of our own.  Everything is checked at the far
+end: replies counted, bytes hashed, counters read back through cfctl.
+"""
+import os
+import random
+import socket
+import struct
+import subprocess
+import tempfile
+
+import pytest
+
+from conftest import BIN, TESTBED, kv, run, wait_for
+
+ALGS = {
+    # name: (enc key hex length in bytes, auth key bytes)
+    "aes128gcm16": (20, 0),
+    "aes256gcm16": (36, 0),
+    "chacha20poly1305": (36, 0),
+    "aes128-sha256": (16, 32),
+    "aes256-sha256": (32, 32),
+}
+
+
+def sa_env(alg, encap):
+    enc_len, auth_len = ALGS[alg]
+    return dict(ALG=alg, ENCAP="encap 4500:4500" if encap == "udp" else "",
+                KEY_AB=os.urandom(enc_len).hex(), KEY_BA=os.urandom(enc_len).hex(),
+                AUTH_AB=os.urandom(auth_len).hex(), AUTH_BA=os.urandom(auth_len).hex())
+
+
+def test_ping_both_ways(pair):
+    assert pair.ping("ha", "10.0.2.2", count=20) == 20
+    assert pair.ping("hb", "10.0.1.2", count=20) == 20
+    # it went through our SAs, not around them
+    assert int(pair.sa("ga", "0xa0000001", "out")["packets"]) >= 20
+    assert int(pair.sa("gb", "0xb0000001", "out")["packets"]) >= 20
+
+
+@pytest.mark.parametrize("src,dst,addr", [("ha", "hb", "10.0.2.2"), ("hb", "ha", "10.0.1.2")])
+def test_tcp_transfer_bytes_compared(pair, src, dst, addr):
+    size = 30_000_000
+    receiver = pair.popen(dst, "/usr/bin/python3", TESTBED / "tcp_xfer.py", "recv", "5001")
+    try:
+        wait_for(lambda: "5001" in pair.exec(dst, "ss", "-ltn"), what="receiver listening")
+        sent = kv(pair.exec(src, "/usr/bin/python3", TESTBED / "tcp_xfer.py", "send", addr, "5001", size))
+        got = kv(receiver.communicate(timeout=60)[0])
+    finally:
+        receiver.kill()
+    assert int(sent["bytes"]) == size
+    assert got == {"bytes": str(size), "sha256": sent["sha256"]}
+
+
+@pytest.mark.parametrize("alg", list(ALGS))
+@pytest.mark.parametrize("encap", ["udp", "esp"])
+def test_every_algorithm_and_encapsulation(pair, alg, encap):
+    pair.reinstall(**sa_env(alg, encap))
+    try:
+        assert pair.ping("ha", "10.0.2.2", count=10) == 10
+        out = pair.sa("ga", "0xa0000001", "out")
+        assert out["alg"] == alg
+        assert out["encap"] == ("4500:4500" if encap == "udp" else "none")
+        received = pair.stats("gb")["rx-esp-in-udp" if encap == "udp" else "rx-esp"]
+        assert int(received) >= 10
+    finally:
+        pair.reinstall()
+
+
+def test_legacy_algorithm_needs_opt_in(pair):
+    p = subprocess.run([BIN / "cfctl", "-s", f"{pair.run_dir}/ga.sock", "sa", "add", "spi", "0x3de5",
+                        "dir", "out", "src", "192.0.2.1", "dst", "192.0.2.2", "alg", "3des-md5",
+                        "enckey", "00" * 24, "authkey", "00" * 16], capture_output=True, text=True)
+    assert p.returncode == 1
+    assert "--allow-legacy" in p.stderr
+    assert "0x00003de5" not in pair.cfctl("ga", "sa", "list")
+
+
+def capture(pair, ns, iface, bpf, action):
+    """Run action() while tcpdump records iface in ns; return the pcap path."""
+    fd, path = tempfile.mkstemp(suffix=".pcap", dir=pair.run_dir)
+    os.close(fd)
+    dump = pair.popen(ns, "tcpdump", "-i", iface, "--immediate-mode", "-U", "-n", "-w", path, bpf)
+    try:
+        wait_for(lambda: "listening" in (dump.stderr.readline() or ""), what="tcpdump")
+        action()
+    finally:
+        dump.terminate()
+        dump.wait(timeout=10)
+    return path
+
+
+def test_wire_shows_only_esp_that_tshark_decrypts(pair):
+    """Outside link: nothing in clear, sequence numbers rising, tshark decrypts with our keys."""
+    env = sa_env("aes128gcm16", "udp")
+    pair.reinstall(**env)
+    try:
+        pcap = capture(pair, "gb", "wan", "", lambda: pair.ping("ha", "10.0.2.2", count=20, interval=0.02))
+        # no inner address appears outside ESP
+        assert run("tshark", "-n", "-r", pcap, "-Y", "ip.addr==10.0.0.0/16 && !esp").strip() == ""
+        uat = (f'"IPv4","192.0.2.1","192.0.2.2","0xa0000001","AES-GCM with 16 octet ICV [RFC4106]",'
+               f'"0x{env["KEY_AB"]}","NULL",""')
+        out = run("tshark", "-n", "-r", pcap, "-Y", "esp.spi==0xa0000001",
+                  "-o", "esp.enable_encryption_decode:TRUE", "-o", f"uat:esp_sa:{uat}",
+                  "-T", "fields", "-E", "separator=|", "-e", "esp.sequence", "-e", "icmp.type",
+                  "-e", "ip.src")
+        rows = [r.split("|") for r in out.strip().split("\n")]
+        assert len(rows) == 20
+        assert [int(r[0]) for r in rows] == list(range(1, 21))
+        for seq, icmp_type, srcs in rows:
+            assert icmp_type == "8" and srcs.endswith("10.0.1.2"), "tshark did not decrypt an echo request"
+    finally:
+        pair.reinstall()
+
+
+def send_udp(pair, ns, dst, payload, dport=4500):
+    code = ("import socket,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); "
+            f"s.sendto(bytes.fromhex(sys.argv[1]),('{dst}',{dport}))")
+    pair.exec(ns, "/usr/bin/python3", "-c", code, payload.hex())
+
+
+def send_esp_raw(pair, ns, dst, payload):
+    code = ("import socket,sys; s=socket.socket(socket.AF_INET,socket.SOCK_RAW,50); "
+            f"s.sendto(bytes.fromhex(sys.argv[1]),('{dst}',0))")
+    pair.exec(ns, "/usr/bin/python3", "-c", code, payload.hex())
+
+
+def last_esp_payload(pair, pcap, spi):
+    out = run("tshark", "-n", "-r", pcap, "-Y", f"esp.spi=={spi}", "-T", "fields", "-e", "udp.payload")
+    return bytes.fromhex(out.strip().split("\n")[-1])
+
+
+def test_malformed_input_counted_daemon_keeps_serving(pair):
+    pcap = capture(pair, "gb", "wan", "udp port 4500", lambda: pair.ping("ha", "10.0.2.2", count=3))
+    genuine = last_esp_payload(pair, pcap, "0xa0000001")
+    before = pair.stats("gb")
+    sa_before = pair.sa("gb", "0xa0000001", "in")
+
+    replayed = genuine
+    forged = bytearray(genuine)
+    forged[4:8] = struct.pack(">I", 1_000_000)       # fresh sequence number: ICV must fail
+    unknown = struct.pack(">II", 0xdeadbeef, 1) + bytes(40)
+    cases = [
+        (b"\x00\x00\x10", "truncated"),                 # shorter than SPI + seq
+        (unknown, "unknown-spi"),
+        (replayed, "replay"),
+        (bytes(forged), "bad-icv"),
+        (bytes(forged[:41]), "bad-length"),              # ciphertext not a multiple of 4
+        (b"\xff", "nat-keepalive"),
+        (b"\x00\x00\x00\x00" + bytes(28), "ike-no-relay"),
+    ]
+    for payload, _ in cases:
+        send_udp(pair, "ga", "192.0.2.2", payload)
+    send_esp_raw(pair, "ga", "192.0.2.2", b"\x00\x01")
+
+    def uncounted():
+        s = pair.stats("gb")
+        return [r for _, r in cases if int(s.get(r, 0)) <= int(before.get(r, 0))]
+    try:
+        wait_for(lambda: not uncounted(), what="every malformed packet counted")
+    except AssertionError:
+        raise AssertionError(f"not counted: {uncounted()}; stats now {pair.stats('gb')}")
+    after = pair.stats("gb")
+    for _, reason in cases:
+        assert int(after.get(reason, 0)) == int(before.get(reason, 0)) + (2 if reason == "truncated" else 1), reason
+    sa_after = pair.sa("gb", "0xa0000001", "in")
+    assert int(sa_after["replay"]) == int(sa_before.get("replay", 0)) + 1
+    # nothing forged moved the window or reached host B; traffic still flows
+    assert sa_after["seq"] == sa_before["seq"]
+    assert pair.ping("ha", "10.0.2.2", count=5) == 5
+
+
+def control_request(path, data):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(path)
+    s.send(data)
+    reply = s.recv(8192)
+    s.close()
+    return reply
+
+
+def reply_errno(reply):
+    # header 12 bytes, then the ERROR attribute (type 1) first
+    t, length, err = struct.unpack(">HHI", reply[12:20])
+    assert t == 1 and length == 8
+    return err
+
+
+def test_garbage_control_messages_get_errors(pair):
+    path = f"{pair.run_dir}/gb.sock"
+    sas_before = pair.cfctl("gb", "sa", "list")
+    rng = random.Random(7)
+    garbage = [
+        bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200))) for _ in range(50)
+    ] + [
+        struct.pack(">BBHII", 1, 0, 2, 1, 12),          # SA_ADD with nothing in it
+        struct.pack(">BBHII", 7, 0, 1, 1, 12),          # unknown version
+        struct.pack(">BBHII", 1, 0, 999, 1, 12),        # unknown type
+        struct.pack(">BBHII", 1, 0, 1, 1, 5000) + bytes(4988),   # oversized
+        struct.pack(">BBHII", 1, 0, 4, 1, 16) + struct.pack(">HH", 3, 40),  # attribute overruns
+    ]
+    for msg in garbage:
+        assert reply_errno(control_request(path, msg)) != 0, msg[:16].hex()
+    assert pair.cfctl("gb", "sa", "list") == sas_before
+    assert pair.ping("ha", "10.0.2.2", count=3) == 3
+
+
+def test_control_socket_is_root_only(pair):
+    st = os.stat(f"{pair.run_dir}/gb.sock")
+    assert st.st_mode & 0o077 == 0
+    p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        BIN / "cfctl", "-s", f"{pair.run_dir}/gb.sock", "stats"],
+                       capture_output=True, text=True)
+    assert p.returncode != 0
+
+
+def test_lifetime_expiry_events(pair):
+    monitor = subprocess.Popen([BIN / "cfctl", "-s", f"{pair.run_dir}/ga.sock", "monitor"],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        sa = pair.sa("ga", "0xa0000001", "out")
+        sent = int(sa["packets"])
+        pair.cfctl("ga", "sa", "update", "spi", "0xa0000001", "dir", "out",
+                   "soft-packets", sent + 3, "hard-packets", sent + 6)
+        pair.ping("ha", "10.0.2.2", count=10)
+        first = kv(monitor.stdout.readline())
+        second_line = monitor.stdout.readline()
+        second = kv(second_line)
+        assert second_line.startswith("expire hard")
+        assert first["spi"] == second["spi"] == "0xa0000001"
+        assert first["lifetime"] == "soft" and second["lifetime"] == "hard"
+        sa = pair.sa("ga", "0xa0000001", "out")
+        assert sa["lifetime"] == "hard"
+        assert int(sa["packets"]) == sent + 6       # the hard limit stopped it
+        assert int(sa["expired"]) == 10 - 6         # the rest counted as such
+    finally:
+        monitor.kill()
+        pair.reinstall()
