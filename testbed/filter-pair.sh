@@ -130,7 +130,7 @@ demo() {
 	echo "== 20 MB TCP host A -> host B"
 	n "$hb" /usr/bin/python3 "$(dirname "$0")/tcp_xfer.py" recv 5001 >"$run/recv.out" &
 	local rpid=$!
-	sleep 0.3
+	until n "$hb" ss -ltn | grep -q ':5001 '; do sleep 0.05; done
 	n "$ha" /usr/bin/python3 "$(dirname "$0")/tcp_xfer.py" send 10.0.2.2 5001 20000000
 	wait $rpid
 	echo "received: $(cat "$run/recv.out")"

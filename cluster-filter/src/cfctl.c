@@ -117,9 +117,14 @@ static void cidr(const char *s, uint32_t *lo, uint32_t *hi)
 
 static void port_range(const char *s, uint16_t *lo, uint16_t *hi)
 {
+	char low[16];
 	const char *dash = strchr(s, '-');
-	*lo = (uint16_t)num("port", dash ? strndup(s, (size_t)(dash - s)) : s);
-	*hi = dash ? (uint16_t)num("port", dash + 1) : *lo;
+	snprintf(low, sizeof(low), "%.*s", dash ? (int)(dash - s) : (int)strlen(s), s);
+	unsigned long long a = num("port", low), b = dash ? num("port", dash + 1) : a;
+	if (a > 65535 || b > 65535)
+		die("%s: ports are 0..65535", s);
+	*lo = (uint16_t)a;
+	*hi = (uint16_t)b;
 }
 
 static void ts_attr(struct cf_msgbuf *b, const struct cf_ts *ts)

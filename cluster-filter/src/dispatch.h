@@ -13,6 +13,12 @@
  *
  * Inbound, the owner is a function of (SPI, seq) alone, which partitions
  * the replay window between nodes without shared state.
+ *
+ * The paper's QueueLength is read as bytes handed to a node so far (it
+ * never drains: every node must compute it alike from the stream).  Its
+ * session-SQF pseudo-code repeats the session-RR text; we follow its prose:
+ * a new session goes to NEXT_TURN, every packet adds its size to its
+ * owner's queue, and NEXT_TURN is the shortest queue (lowest id on ties).
  */
 #ifndef CF_DISPATCH_H
 #define CF_DISPATCH_H
