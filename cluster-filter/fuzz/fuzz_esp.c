@@ -13,7 +13,7 @@
 #include "wire.h"
 
 static struct cf_dataplane dp;
-static struct cf_crypto seal[8];
+static struct cf_crypto seal[16];
 
 static void setup(void)
 {
@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	if (size < 1 || size > 4096)
 		return 0;
-	unsigned which = data[0] % 6;
+	unsigned which = data[0] % 8;
 	if (data[0] & 0x80) {
 		/* a validly sealed packet around fuzzed plaintext */
 		struct cf_sa *sa = cf_sa_find(&dp.db, 0x1000 + which, CF_DIR_IN);

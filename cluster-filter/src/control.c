@@ -87,6 +87,8 @@ void cf_control_put_sa(struct cf_msgbuf *b, const struct cf_sa *sa)
 	cf_mb_u64(b, CF_A_PACKETS, sa->stats.packets);
 	cf_mb_u64(b, CF_A_BYTES, sa->stats.bytes);
 	cf_mb_u64(b, CF_A_SEEN, sa->stats.seen);
+	cf_mb_u64(b, CF_A_ADD_TIME, sa->add_time);
+	cf_mb_u64(b, CF_A_LAST_USED, sa->last_used);
 	for (unsigned d = 1; d < CF_DROP_MAX; d++) {
 		if (sa->stats.drops[d] == 0)
 			continue;

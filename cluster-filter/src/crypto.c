@@ -12,9 +12,11 @@
 
 static const struct cf_alg algs[] = {
 	{ "aes128gcm16", CF_ENCR_AES_GCM_16, 128, CF_INTEG_NONE, 16, 4, 0, 8, 4, 16, true, false },
+	{ "aes192gcm16", CF_ENCR_AES_GCM_16, 192, CF_INTEG_NONE, 24, 4, 0, 8, 4, 16, true, false },
 	{ "aes256gcm16", CF_ENCR_AES_GCM_16, 256, CF_INTEG_NONE, 32, 4, 0, 8, 4, 16, true, false },
 	{ "chacha20poly1305", CF_ENCR_CHACHA20_POLY1305, 256, CF_INTEG_NONE, 32, 4, 0, 8, 4, 16, true, false },
 	{ "aes128-sha256", CF_ENCR_AES_CBC, 128, CF_INTEG_HMAC_SHA2_256_128, 16, 0, 32, 16, 16, 16, false, false },
+	{ "aes192-sha256", CF_ENCR_AES_CBC, 192, CF_INTEG_HMAC_SHA2_256_128, 24, 0, 32, 16, 16, 16, false, false },
 	{ "aes256-sha256", CF_ENCR_AES_CBC, 256, CF_INTEG_HMAC_SHA2_256_128, 32, 0, 32, 16, 16, 16, false, false },
 	{ "3des-md5", CF_ENCR_3DES, 192, CF_INTEG_HMAC_MD5_96, 24, 0, 16, 8, 8, 12, false, true },
 };

@@ -13,7 +13,7 @@
 #define CF_CTL_VERSION 1
 #define CF_CTL_HDR_LEN 12
 #define CF_CTL_MSG_MAX 4096
-#define CF_CTL_SOCKET "/run/cluster-filter/control"
+#define CF_CTL_SOCKET "/run/pluto/cluster-filter.ctl"	/* beside pluto.ctl */
 
 enum cf_ctl_flag {
 	CF_F_REPLY = 0x01,
@@ -82,6 +82,8 @@ enum cf_attr_type {
 	CF_A_NODES,		/* u32 */
 	CF_A_NODE_ID,		/* u32 */
 	CF_A_COUNTER,		/* u32 id, u64 value; repeated (STATS) */
+	CF_A_ADD_TIME,		/* u64 seconds since the epoch */
+	CF_A_LAST_USED,		/* u64 seconds since the epoch, 0: never */
 	CF_A_MAX
 };
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cap-ng.h>
 #include <sys/epoll.h>
@@ -85,6 +86,7 @@ static void send_esp(struct cf_io *io, bool open, struct cf_pkt *pkts, unsigned 
 
 static void outbound(void)
 {
+	cf_sadb_set_time(&d.dp.db, (uint64_t)time(NULL));
 	struct cf_pkt raw[CF_BATCH], udp[CF_BATCH];
 	unsigned n_raw = 0, n_udp = 0;
 	struct cf_tx tx;
@@ -116,6 +118,7 @@ static void inbound(struct cf_io *io, bool encap)
 {
 	unsigned n_clear = 0;
 
+	cf_sadb_set_time(&d.dp.db, (uint64_t)time(NULL));
 	if (io->recv(io, &d.rx) < 0)
 		return;
 	for (unsigned i = 0; i < d.rx.n; i++) {
@@ -183,6 +186,7 @@ static void client_read(struct client *c)
 		return;
 	size_t len = (size_t)r < sizeof(buf) ? (size_t)r : sizeof(buf);
 	bool subscribe = false;
+	cf_sadb_set_time(&d.dp.db, (uint64_t)time(NULL));
 	cf_control_handle(&d.dp, &d.defaults, buf, len, send_to_client, c, &subscribe);
 	if (subscribe)
 		c->subscribed = true;

@@ -36,7 +36,7 @@ void cf_dp_drop(struct cf_dataplane *dp, struct cf_sa *sa, enum cf_drop d)
 
 static void account(struct cf_dataplane *dp, struct cf_sa *sa, size_t bytes)
 {
-	enum cf_expiry e = cf_sa_account(sa, bytes);
+	enum cf_expiry e = cf_sa_account(&dp->db, sa, bytes);
 	if (e != CF_EXPIRE_NONE) {
 		dp->counters[CF_CTR_EXPIRE_EVENTS]++;
 		if (dp->on_expire)

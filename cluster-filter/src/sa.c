@@ -47,10 +47,11 @@ void cf_sadb_flush(struct cf_sadb *db)
 		sa_free(sa);
 	}
 	uint32_t id = db->next_policy_id;
-	uint64_t serial = db->next_serial;
+	uint64_t serial = db->next_serial, now = db->now;
 	cf_sadb_init(db);
 	db->next_policy_id = id;
 	db->next_serial = serial;
+	db->now = now;
 }
 
 struct cf_sa *cf_sa_find(const struct cf_sadb *db, uint32_t spi, enum cf_dir dir)
@@ -127,6 +128,7 @@ int cf_sa_add(struct cf_sadb *db, struct cf_sa_params *p, struct cf_sa **out)
 
 	sa->seq = p->seq;
 	sa->serial = db->next_serial++;
+	sa->add_time = db->now;
 	unsigned b = spi_bucket(p->spi);
 	sa->hash_next = db->by_spi[b];
 	db->by_spi[b] = sa;
@@ -273,8 +275,14 @@ static bool crossed(uint64_t limit, uint64_t value)
 	return limit != 0 && value >= limit;
 }
 
-enum cf_expiry cf_sa_account(struct cf_sa *sa, uint64_t bytes)
+void cf_sadb_set_time(struct cf_sadb *db, uint64_t now)
 {
+	db->now = now;
+}
+
+enum cf_expiry cf_sa_account(struct cf_sadb *db, struct cf_sa *sa, uint64_t bytes)
+{
+	sa->last_used = db->now;
 	sa->stats.packets++;
 	sa->stats.bytes += bytes;
 

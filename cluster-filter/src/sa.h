@@ -55,6 +55,7 @@ struct cf_sa {
 	struct cf_dispatch dispatch;	/* outbound */
 	uint64_t seq;			/* outbound: last sequence number assigned */
 	uint64_t serial;		/* order of addition; newest wins */
+	uint64_t add_time, last_used;	/* wall-clock seconds, as pluto reads them */
 	bool soft_expired, hard_expired;
 	struct cf_sa_stats stats;
 };
@@ -82,6 +83,7 @@ struct cf_sadb {
 	uint32_t sa_count, policy_count;
 	uint32_t reserved_spi[SPI_RESERVED_MAX];	/* allocated, not yet added */
 	uint32_t reserved_count;
+	uint64_t now;			/* wall-clock seconds */
 };
 
 void cf_sadb_init(struct cf_sadb *db);
@@ -89,6 +91,8 @@ void cf_sadb_flush(struct cf_sadb *db);
 
 /* Validate and add; keys are copied into NSS and wiped from p. */
 int cf_sa_add(struct cf_sadb *db, struct cf_sa_params *p, struct cf_sa **out);
+/* The clock lifetimes and idle checks read; the daemon sets it per batch. */
+void cf_sadb_set_time(struct cf_sadb *db, uint64_t now);
 /* Replace lifetimes (the only mutable part, as with XFRM_MSG_UPDSA). */
 int cf_sa_update(struct cf_sadb *db, uint32_t spi, enum cf_dir dir,
 		 const struct cf_lifetime *soft, const struct cf_lifetime *hard);
@@ -106,6 +110,6 @@ struct cf_policy *cf_policy_lookup(struct cf_sadb *db, enum cf_dir dir,
 
 /* Lifetime crossing after accounting a packet. */
 enum cf_expiry { CF_EXPIRE_NONE, CF_EXPIRE_SOFT, CF_EXPIRE_HARD };
-enum cf_expiry cf_sa_account(struct cf_sa *sa, uint64_t bytes);
+enum cf_expiry cf_sa_account(struct cf_sadb *db, struct cf_sa *sa, uint64_t bytes);
 
 #endif

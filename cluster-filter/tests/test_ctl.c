@@ -153,7 +153,7 @@ static void round_trip(void)
 	struct cf_attr a;
 	while (cf_attr_next(&last, CF_A_ALG, &off, &a))
 		n_alg++;
-	CHECK_EQ(n_alg, 5);	/* no 3DES without --allow-legacy */
+	CHECK_EQ(n_alg, 7);	/* no 3DES without --allow-legacy */
 
 	cf_mb_init(&b, CF_MSG_SPI_ALLOC, 0, 2);
 	cf_mb_u32(&b, CF_A_SPI_MIN, 0x7000);

@@ -24,9 +24,11 @@ SRC, DST = "192.0.2.1", "192.0.2.2"
 # name: (enc key bytes incl. salt, auth key bytes, tshark encryption, tshark auth, scapy crypt, scapy auth)
 ALGS = {
     "aes128gcm16": (20, 0, "AES-GCM with 16 octet ICV [RFC4106]", "NULL", "AES-GCM", "NULL"),
+    "aes192gcm16": (28, 0, "AES-GCM with 16 octet ICV [RFC4106]", "NULL", "AES-GCM", "NULL"),
     "aes256gcm16": (36, 0, "AES-GCM with 16 octet ICV [RFC4106]", "NULL", "AES-GCM", "NULL"),
     "chacha20poly1305": (36, 0, None, None, "CHACHA20-POLY1305", "NULL"),
     "aes128-sha256": (16, 32, "AES-CBC [RFC3602]", "HMAC-SHA-256-128 [RFC4868]", "AES-CBC", "SHA2-256-128"),
+    "aes192-sha256": (24, 32, "AES-CBC [RFC3602]", "HMAC-SHA-256-128 [RFC4868]", "AES-CBC", "SHA2-256-128"),
     "aes256-sha256": (32, 32, "AES-CBC [RFC3602]", "HMAC-SHA-256-128 [RFC4868]", "AES-CBC", "SHA2-256-128"),
     "3des-md5": (24, 16, "TripleDES-CBC [RFC2451]", "HMAC-MD5-96 [RFC2403]", "3DES", "HMAC-MD5-96"),
 }
