@@ -237,6 +237,8 @@ static void usage(FILE *f)
 		"  --mtu N               its MTU (default 1400)\n"
 		"  --control PATH        control socket (default %s)\n"
 		"  --udp-port N          ESP-in-UDP port, 0 to disable (default 4500)\n"
+		"  --esp-in-udp MODE     own: bind the port (no IKE daemon beside us);\n"
+		"                        shared: pluto binds it, we take ESP from it (default own)\n"
 		"  --no-raw              no plain ESP (protocol 50) socket\n"
 		"  --nodes N             cluster size (default 1)\n"
 		"  --node-id I           this node's index, 0..N-1 (default 0)\n"
@@ -268,6 +270,7 @@ int main(int argc, char **argv)
 		{ "control", required_argument, NULL, 'c' },
 		{ "udp-port", required_argument, NULL, 'u' },
 		{ "no-raw", no_argument, NULL, 'R' },
+		{ "esp-in-udp", required_argument, NULL, 'E' },
 		{ "nodes", required_argument, NULL, 'n' },
 		{ "node-id", required_argument, NULL, 'i' },
 		{ "dispatch", required_argument, NULL, 'd' },
@@ -278,7 +281,7 @@ int main(int argc, char **argv)
 	};
 	const char *tun = "cf0";
 	unsigned mtu = 1400, udp_port = 4500, nodes = 1, self = 0;
-	bool raw = true, legacy = false;
+	bool raw = true, legacy = false, shared = false;
 	int opt;
 
 	d.ctl_path = CF_CTL_SOCKET;
@@ -290,6 +293,13 @@ int main(int argc, char **argv)
 		case 'c': d.ctl_path = optarg; break;
 		case 'u': udp_port = number("--udp-port", optarg, 0, 65535); break;
 		case 'R': raw = false; break;
+		case 'E':
+			if (strcmp(optarg, "own") != 0 && strcmp(optarg, "shared") != 0) {
+				fprintf(stderr, "cluster-filterd: --esp-in-udp is own or shared\n");
+				return 2;
+			}
+			shared = strcmp(optarg, "shared") == 0;
+			break;
 		case 'n': nodes = number("--nodes", optarg, 1, CF_MAX_NODES); break;
 		case 'i': self = number("--node-id", optarg, 0, CF_MAX_NODES - 1); break;
 		case 'w': {
@@ -347,7 +357,9 @@ int main(int argc, char **argv)
 		d.have_raw = true;
 	}
 	if (udp_port) {
-		if ((err = cf_io_udp_open(&d.udp, (uint16_t)udp_port))) {
+		err = shared ? cf_io_udp_shared_open(&d.udp, (uint16_t)udp_port)
+			     : cf_io_udp_open(&d.udp, (uint16_t)udp_port);
+		if (err) {
 			logf_("cannot bind UDP port %u: %s", udp_port, strerror(-err));
 			return 1;
 		}
@@ -386,7 +398,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	logf_("ready: tun %s mtu %u, esp %s%s, node %u of %u, dispatch %s, control %s",
-	      tun, mtu, d.have_raw ? "raw" : "", d.have_udp ? " udp" : "", self, nodes,
+	      tun, mtu, d.have_raw ? "raw" : "", !d.have_udp ? "" : shared ? " udp(shared)" : " udp", self, nodes,
 	      cf_dispatch_mode_name(d.defaults.dispatch), d.ctl_path);
 
 	for (bool running = true; running;) {

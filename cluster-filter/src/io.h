@@ -47,6 +47,8 @@ void cf_batch_reset(struct cf_batch *b);
 int cf_io_tun_open(struct cf_io *io, const char *ifname, unsigned mtu);
 int cf_io_raw_open(struct cf_io *io);
 int cf_io_udp_open(struct cf_io *io, uint16_t port);
+/* the port stays pluto's: see io_udp_shared.c */
+int cf_io_udp_shared_open(struct cf_io *io, uint16_t port);
 
 /* Socket buffers deep enough for line-rate bursts (the default drops). */
 void cf_io_socket_buffers(int fd);
