@@ -11,6 +11,20 @@ PYTHON := /usr/bin/python3
 PYTEST := $(PYTHON) -m pytest
 CF := cluster-filter
 
+# Libreswan: the distro's 5.2 source, our overlay/ and patches/, built into
+# build/ and installed under build/root (a private prefix: the testbed runs
+# it from there, nothing is installed on the machine).
+LSW_VERSION := 5.2
+LSW_TARBALL = $(shell scripts/fetch-libreswan build/cache)
+LSW_TREE := build/libreswan-$(LSW_VERSION)
+LSW_ROOT := $(CURDIR)/build/root
+LSW_FLAGS := USE_CLUSTER=true USE_XFRM=true INITSYSTEM=systemd INSTALL_INITSYSTEM=false \
+	USE_DNSSEC=false USE_SYSTEMD_WATCHDOG=false USE_AUTHPAM=false USE_LIBCURL=false \
+	USE_LDAP=false USE_SECCOMP=false USE_LABELED_IPSEC=false USE_LINUX_AUDIT=false USE_NM=false \
+	PREFIX=$(LSW_ROOT)/usr SYSCONFDIR=$(LSW_ROOT)/etc VARDIR=$(LSW_ROOT)/var
+LSW_INPUTS := patches/series $(wildcard patches/*.patch) $(shell find overlay -type f) \
+	$(CF)/src/ctl.c $(CF)/src/ctl.h $(CF)/src/wire.h scripts/prepare-libreswan
+
 all: build
 
 deps:
@@ -18,6 +32,15 @@ deps:
 
 build: deps
 	$(MAKE) -C $(CF) all
+	$(MAKE) libreswan
+
+$(LSW_TREE)/.prepared: $(LSW_INPUTS)
+	scripts/prepare-libreswan "$(LSW_TARBALL)" $(LSW_TREE)
+	touch $@
+
+libreswan: $(LSW_TREE)/.prepared
+	+$(MAKE) -C $(LSW_TREE) -j$$(nproc) base $(LSW_FLAGS)
+	+$(MAKE) -C $(LSW_TREE) install-base $(LSW_FLAGS) >build/libreswan-install.log
 
 demo: build
 	testbed/filter-pair.sh demo
@@ -40,4 +63,4 @@ fuzz: build
 clean:
 	$(MAKE) -C $(CF) clean
 
-.PHONY: all deps build demo check bench-filter fuzz clean
+.PHONY: all deps build libreswan demo check bench-filter fuzz clean

@@ -1,0 +1,604 @@
+/* protostack=cluster: IPsec SAs in the cluster-filter data plane
+ *
+ * Copyright (C) 2026 cluster-ipsec developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <https://www.gnu.org/licenses/gpl2.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+/*
+ * pluto does IKE exactly as upstream; this backend hands every SA, SPI
+ * and policy to cluster-filterd over its control socket (the protocol is
+ * in cluster-filter/PROTOCOL.md) instead of to XFRM.  The socket lives
+ * beside pluto's own: <rundir>/cluster-filter.ctl.
+ *
+ * Two connections: one for request/reply, used synchronously the way
+ * the XFRM backend uses netlink, and one subscribed to expiry events,
+ * read from the event loop.
+ *
+ * What the data plane cannot do is refused where pluto can still say no:
+ * algorithms are registered from what the daemon reports, so a proposal
+ * it lacks fails negotiation instead of the SA install.
+ */
+
+#include <errno.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <linux/filter.h>
+#include <arpa/inet.h>
+
+#include "ip_info.h"
+#include "ip_encap.h"
+#include "ip_protocol.h"
+#include "ip_selector.h"
+#include "ike_alg.h"
+#include "ike_alg_encrypt.h"
+#include "ike_alg_integ.h"
+#include "kernel.h"
+#include "kernel_alg.h"
+#include "kernel_policy.h"
+#include "log.h"
+#include "server.h"		/* for add_fd_read_listener(), ctl_addr */
+
+#include "cluster_ctl.h"
+#include "cluster_wire.h"
+
+#define CLUSTER_SOCKET_NAME "cluster-filter.ctl"
+
+static int request_fd = -1;
+static int event_fd = -1;
+static uint32_t request_seq;
+static char socket_path[sizeof(ctl_addr.sun_path)];
+
+static int connect_data_plane(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	strcpy(sun.sun_path, socket_path);
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/*
+ * Send one request, wait for its reply.  On failure the reason is
+ * logged with WHAT and false returned; *reply_errno (when not NULL)
+ * gets the data plane's errno so callers can tell ENOENT apart.
+ */
+static bool transact(struct cf_msgbuf *req, struct cf_msg *reply, uint8_t *reply_buf,
+		     int *reply_errno, const char *what, struct logger *logger)
+{
+	if (reply_errno != NULL)
+		*reply_errno = 0;
+	if (cf_mb_finish(req) != 0) {
+		llog_pexpect(logger, HERE, "%s: request too large", what);
+		return false;
+	}
+	uint32_t seq = ++request_seq;
+	put_be32(req->buf + 4, seq);
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (request_fd < 0)
+			request_fd = connect_data_plane();
+		if (request_fd < 0) {
+			llog_errno(RC_LOG, logger, -request_fd,
+				   "cluster-filter: %s: cannot reach the data plane at %s: ",
+				   what, socket_path);
+			return false;
+		}
+		if (send(request_fd, req->buf, req->len, MSG_NOSIGNAL) == (ssize_t)req->len)
+			break;
+		/* the daemon restarted: reconnect once */
+		close(request_fd);
+		request_fd = -1;
+		if (attempt == 1) {
+			llog(RC_LOG, logger, "cluster-filter: %s: request could not be sent", what);
+			return false;
+		}
+	}
+	/* the request carried keys: don't leave them in memory */
+	memset(req->buf, 0, req->len);
+
+	for (;;) {
+		ssize_t n = recv(request_fd, reply_buf, CF_CTL_MSG_MAX, 0);
+		if (n <= 0) {
+			llog(RC_LOG, logger, "cluster-filter: %s: the data plane closed the connection",
+			     what);
+			close(request_fd);
+			request_fd = -1;
+			return false;
+		}
+		const char *why;
+		if (cf_msg_parse(reply_buf, (size_t)n, reply, &why) != 0) {
+			llog(RC_LOG, logger, "cluster-filter: %s: malformed reply: %s", what, why);
+			return false;
+		}
+		if (reply->seq != seq || !(reply->flags & CF_F_REPLY))
+			continue;	/* an answer to an abandoned request */
+		uint32_t err = cf_attr_u32(reply, CF_A_ERROR, EPROTO);
+		if (reply_errno != NULL)
+			*reply_errno = (int)err;
+		if (err == 0)
+			return true;
+		if (reply_errno == NULL || err != ENOENT) {
+			const struct cf_attr *msg = &reply->attr[CF_A_ERRMSG];
+			llog(RC_LOG, logger, "cluster-filter: %s failed: %s%s%.*s", what,
+			     strerror((int)err), msg->data != NULL ? ": " : "",
+			     msg->data != NULL ? msg->len : 0,
+			     msg->data != NULL ? (const char *)msg->data : "");
+		}
+		return false;
+	}
+}
+
+static bool ipv4_only(const ip_address *address, const char *what, struct logger *logger)
+{
+	if (address_info(*address) == &ipv4_info)
+		return true;
+	address_buf ab;
+	llog(RC_LOG, logger, "cluster-filter: %s: %s is not IPv4; the data plane is IPv4 only",
+	     what, str_address(address, &ab));
+	return false;
+}
+
+static void put_address(struct cf_msgbuf *b, enum cf_attr_type t, const ip_address *address)
+{
+	shunk_t bytes = address_as_shunk(address);
+	cf_mb_put(b, t, bytes.ptr, bytes.len);
+}
+
+static uint32_t selector_ipv4(const struct ip_bytes *bytes)
+{
+	return get_be32(bytes->byte);
+}
+
+static bool put_selectors(struct cf_msgbuf *b, const ip_selector *src, const ip_selector *dst,
+			  const char *what, struct logger *logger)
+{
+	if (selector_info(*src) != &ipv4_info || selector_info(*dst) != &ipv4_info) {
+		selector_buf sb;
+		llog(RC_LOG, logger, "cluster-filter: %s: selector %s is not IPv4",
+		     what, str_selector(src, &sb));
+		return false;
+	}
+	uint8_t ts[CF_WIRE_TS_LEN] = {0};
+	put_be32(ts + 0, selector_ipv4(&src->lo));
+	put_be32(ts + 4, selector_ipv4(&src->hi));
+	put_be32(ts + 8, selector_ipv4(&dst->lo));
+	put_be32(ts + 12, selector_ipv4(&dst->hi));
+	/* one port or all of them (hport 0) */
+	put_be16(ts + 16, (uint16_t)src->hport);
+	put_be16(ts + 18, src->hport ? (uint16_t)src->hport : 0xffff);
+	put_be16(ts + 20, (uint16_t)dst->hport);
+	put_be16(ts + 22, dst->hport ? (uint16_t)dst->hport : 0xffff);
+	ts[24] = (uint8_t)src->ipproto;
+	cf_mb_put(b, CF_A_TS, ts, sizeof(ts));
+	return true;
+}
+
+static uint8_t wire_direction(enum direction dir)
+{
+	return dir == DIRECTION_INBOUND ? 1 : 2;
+}
+
+/* Expiry events: the data plane counted bytes or packets past a limit. */
+static void process_event(int fd, void *arg UNUSED, struct logger *logger)
+{
+	static uint8_t buf[CF_CTL_MSG_MAX];
+	ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n <= 0) {
+		if (n == 0)
+			llog(RC_LOG, logger, "cluster-filter: the data plane went away; expiry events stop");
+		return;
+	}
+	struct cf_msg m;
+	const char *why;
+	if (cf_msg_parse(buf, (size_t)n, &m, &why) != 0 || !(m.flags & CF_F_EVENT) ||
+	    m.type != CF_MSG_EV_EXPIRE || !cf_attr_has(&m, CF_A_DST)) {
+		ldbg(logger, "cluster-filter: ignoring an event that is not an expiry");
+		return;
+	}
+	ip_address dst = address_from_in_addr(&(struct in_addr) {
+			.s_addr = htonl(get_be32(m.attr[CF_A_DST].data)) });
+	handle_sa_expire(htonl(cf_attr_u32(&m, CF_A_SPI, 0)), IPPROTO_ESP, dst,
+			 cf_attr_u8(&m, CF_A_EXPIRY, 0) == 2,
+			 cf_attr_u64(&m, CF_A_BYTES, 0), cf_attr_u64(&m, CF_A_PACKETS, 0),
+			 cf_attr_u64(&m, CF_A_ADD_TIME, 0), logger);
+}
+
+static void register_algorithms(const struct cf_msg *hello)
+{
+	struct cf_attr a;
+	size_t off = 0;
+
+	/* AEAD proposals carry integrity NONE */
+	kernel_integ_add(&ike_alg_integ_none);
+	while (cf_attr_next(hello, CF_A_ALG, &off, &a)) {
+		struct enum_buf eb;
+		const struct encrypt_desc *encrypt = ikev2_encrypt_desc(get_be16(a.data), &eb);
+		const struct integ_desc *integ = ikev2_integ_desc(get_be16(a.data + 4), &eb);
+		if (encrypt != NULL)
+			kernel_encrypt_add(encrypt);
+		if (integ != NULL)
+			kernel_integ_add(integ);
+	}
+}
+
+static void cluster_init(struct logger *logger)
+{
+	/* beside pluto.ctl, so that --rundir moves both */
+	snprintf(socket_path, sizeof(socket_path), "%s", ctl_addr.sun_path);
+	char *slash = strrchr(socket_path, '/');
+	size_t dir_len = slash != NULL ? (size_t)(slash - socket_path) + 1 : 0;
+	if (dir_len + sizeof(CLUSTER_SOCKET_NAME) > sizeof(socket_path))
+		fatal(PLUTO_EXIT_KERNEL_FAIL, logger, "cluster-filter: rundir path too long");
+	strcpy(socket_path + dir_len, CLUSTER_SOCKET_NAME);
+
+	static uint8_t buf[CF_CTL_MSG_MAX];
+	struct cf_msgbuf req;
+	struct cf_msg hello;
+	cf_mb_init(&req, CF_MSG_HELLO, 0, 0);
+	if (!transact(&req, &hello, buf, NULL, "hello", logger)) {
+		fatal(PLUTO_EXIT_KERNEL_FAIL, logger,
+		      "cluster-filter: protostack=cluster needs cluster-filterd listening on %s",
+		      socket_path);
+	}
+	if (cf_attr_u32(&hello, CF_A_VERSION, 0) != CF_CTL_VERSION) {
+		fatal(PLUTO_EXIT_KERNEL_FAIL, logger,
+		      "cluster-filter: data plane speaks protocol version %u, pluto %u",
+		      cf_attr_u32(&hello, CF_A_VERSION, 0), CF_CTL_VERSION);
+	}
+	register_algorithms(&hello);
+
+	event_fd = connect_data_plane();
+	cf_mb_init(&req, CF_MSG_SUBSCRIBE, 0, 0);
+	cf_mb_finish(&req);
+	if (event_fd < 0 || send(event_fd, req.buf, req.len, MSG_NOSIGNAL) != (ssize_t)req.len ||
+	    recv(event_fd, buf, sizeof(buf), 0) <= 0) {
+		fatal(PLUTO_EXIT_KERNEL_FAIL, logger,
+		      "cluster-filter: cannot subscribe to expiry events on %s", socket_path);
+	}
+	/* server.c will close this */
+	add_fd_read_listener(event_fd, "cluster-filter events", process_event, NULL);
+	llog(RC_LOG, logger, "cluster-filter: data plane at %s, node %u of %u",
+	     socket_path, cf_attr_u32(&hello, CF_A_NODE_ID, 0), cf_attr_u32(&hello, CF_A_NODES, 1));
+}
+
+static void cluster_flush(struct logger *logger)
+{
+	static uint8_t buf[CF_CTL_MSG_MAX];
+	struct cf_msgbuf req;
+	struct cf_msg reply;
+	cf_mb_init(&req, CF_MSG_FLUSH, 0, 0);
+	transact(&req, &reply, buf, NULL, "flush", logger);
+}
+
+/*
+ * pluto's own IKE socket on the NAT-T port must not queue the ESP-in-UDP
+ * datagrams cluster-filterd takes from that port: keep only IKE (non-ESP
+ * marker) and NAT-T keepalives there.  The filter sees the UDP header.
+ */
+static bool cluster_poke_ipsec_policy_hole(int fd, const struct ip_info *afi UNUSED,
+					   struct logger *logger)
+{
+	int type;
+	socklen_t len = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_DGRAM)
+		return true;	/* TCP: nothing to share */
+
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 2),			/* destination port */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NAT_IKE_UDP_PORT, 0, 4),
+		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 4),			/* UDP length */
+		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 8 + 4, 0, 2),	/* shorter: keepalive */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 8),			/* first payload word */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),		/* non-ESP marker */
+		BPF_STMT(BPF_RET | BPF_K, 0xffff),
+		BPF_STMT(BPF_RET | BPF_K, 0),				/* ESP: the data plane's */
+	};
+	struct sock_fprog prog = { .len = elemsof(code), .filter = code };
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0) {
+		llog_errno(RC_LOG, logger, errno,
+			   "cluster-filter: cannot attach the IKE-only filter to a UDP socket: ");
+		return false;
+	}
+	return true;
+}
+
+static void cluster_poke_holes(struct logger *logger)
+{
+	ldbg(logger, "cluster-filter: IKE never passes through the data plane; no holes to poke");
+}
+
+static void cluster_plug_holes(struct logger *logger)
+{
+	ldbg(logger, "cluster-filter: no holes to plug");
+}
+
+static void cluster_shutdown(struct logger *logger)
+{
+	ldbg(logger, "cluster-filter: closing the request connection");
+	if (request_fd >= 0)
+		close(request_fd);
+	request_fd = -1;
+}
+
+static bool cluster_policy_add(enum kernel_policy_op op,
+			       enum direction dir,
+			       const ip_selector *src_client,
+			       const ip_selector *dst_client,
+			       const struct kernel_policy *policy,
+			       deltatime_t use_lifetime UNUSED,
+			       struct logger *logger, const char *func)
+{
+	static uint8_t buf[CF_CTL_MSG_MAX];
+	struct cf_msgbuf req;
+	struct cf_msg reply;
+
+	if (policy->shunt != SHUNT_IPSEC) {
+		/*
+		 * %trap, %hold, %drop, %pass: the data plane forwards
+		 * nothing that has no IPsec policy, so every shunt but
+		 * %pass already holds; %pass would need cleartext
+		 * forwarding, which a security gateway cluster doesn't do.
+		 */
+		ldbg(logger, "cluster-filter: %s: %s shunt needs no data-plane policy",
+		     func, policy->shunt == SHUNT_PASS ? "%pass (dropped instead)" : "blocking");
+		return true;
+	}
+	if (policy->nr_rules != 1 || policy->rule[0].proto != KERNEL_PROTO_ESP ||
+	    policy->mode != KERNEL_MODE_TUNNEL) {
+		llog(RC_LOG, logger,
+		     "cluster-filter: %s: only ESP in tunnel mode is supported (no AH, IPCOMP or transport mode)",
+		     func);
+		return false;
+	}
+
+	if (op == KERNEL_POLICY_OP_REPLACE) {
+		/* same selector, maybe a new reqid or priority */
+		cf_mb_init(&req, CF_MSG_POLICY_DEL, 0, 0);
+		cf_mb_u8(&req, CF_A_DIR, wire_direction(dir));
+		if (!put_selectors(&req, src_client, dst_client, func, logger))
+			return false;
+		int err;
+		transact(&req, &reply, buf, &err, "replace policy (delete)", logger);
+	}
+	cf_mb_init(&req, CF_MSG_POLICY_ADD, 0, 0);
+	cf_mb_u8(&req, CF_A_DIR, wire_direction(dir));
+	if (!put_selectors(&req, src_client, dst_client, func, logger))
+		return false;
+	cf_mb_u32(&req, CF_A_REQID, policy->rule[0].reqid);
+	cf_mb_u32(&req, CF_A_PRIORITY, policy->priority.value);
+	return transact(&req, &reply, buf, NULL, "add policy", logger);
+}
+
+static bool cluster_policy_del(enum direction dir,
+			       enum expect_kernel_policy expect_kernel_policy,
+			       const ip_selector *src_client,
+			       const ip_selector *dst_client,
+			       const struct sa_marks *sa_marks UNUSED,
+			       const struct ipsec_interface *ipsec_interface UNUSED,
+			       enum kernel_policy_id policy_id UNUSED,
+			       const shunk_t sec_label UNUSED,
+			       struct logger *logger, const char *func)
+{
+	static uint8_t buf[CF_CTL_MSG_MAX];
+	struct cf_msgbuf req;
+	struct cf_msg reply;
+	int err;
+
+	if (selector_info(*src_client) != &ipv4_info)
+		return true;	/* nothing IPv6 was ever added */
+	cf_mb_init(&req, CF_MSG_POLICY_DEL, 0, 0);
+	cf_mb_u8(&req, CF_A_DIR, wire_direction(dir));
+	if (!put_selectors(&req, src_client, dst_client, func, logger))
+		return false;
+	if (transact(&req, &reply, buf, &err, "delete policy", logger))
+		return true;
+	/* shunts were never added: not finding one is no error */
+	return err == ENOENT && expect_kernel_policy != KERNEL_POLICY_PRESENT;
+}
+
+static bool cluster_add_sa(const struct kernel_state *k, bool replace,
+			   struct logger *logger)
+{
+	static uint8_t buf[CF_CTL_MSG_MAX];
+	struct cf_msgbuf req;
+	struct cf_msg reply;
+
+	if (k->proto != &ip_protocol_esp) {
+		llog(RC_LOG, logger, "cluster-filter: %s: only ESP is supported, not %s",
+		     k->story, k->proto->name);
+		return false;
+	}
+	if (k->mode != KERNEL_MODE_TUNNEL) {
+		llog(RC_LOG, logger, "cluster-filter: %s: only tunnel mode is supported", k->story);
+		return false;
+	}
+	if (k->encap_type != NULL && k->encap_type != &ip_encap_esp_in_udp) {
+		llog(RC_LOG, logger, "cluster-filter: %s: %s is not supported",
+		     k->story, k->encap_type->name);
+		return false;
+	}
+	if (!ipv4_only(&k->src.address, k->story, logger) ||
+	    !ipv4_only(&k->dst.address, k->story, logger))
+		return false;
+
+	if (replace) {
+		/* the larval SPI or an older copy: the data plane has no update-in-place */
+		int err;
+		cf_mb_init(&req, CF_MSG_SA_DEL, 0, 0);
+		cf_mb_u32(&req, CF_A_SPI, ntohl(k->spi));
+		cf_mb_u8(&req, CF_A_DIR, wire_direction(k->direction));
+		transact(&req, &reply, buf, &err, "replace SA (delete)", logger);
+	}
+
+	cf_mb_init(&req, CF_MSG_SA_ADD, 0, 0);
+	cf_mb_u32(&req, CF_A_SPI, ntohl(k->spi));
+	cf_mb_u8(&req, CF_A_DIR, wire_direction(k->direction));
+	cf_mb_u32(&req, CF_A_REQID, k->reqid);
+	put_address(&req, CF_A_SRC, &k->src.address);
+	put_address(&req, CF_A_DST, &k->dst.address);
+	if (k->encap_type == &ip_encap_esp_in_udp) {
+		cf_mb_u16(&req, CF_A_ENCAP_SPORT, (uint16_t)k->src.encap_port);
+		cf_mb_u16(&req, CF_A_ENCAP_DPORT, (uint16_t)k->dst.encap_port);
+	}
+	cf_mb_u16(&req, CF_A_ENCR, (uint16_t)k->encrypt->common.ikev2_alg_id);
+	if (!k->encrypt->keylen_omitted)
+		cf_mb_u16(&req, CF_A_ENCR_KEYBITS,
+			  (uint16_t)((k->encrypt_key.len - k->encrypt->salt_size) * BITS_IN_BYTE));
+	if (k->integ != NULL && k->integ != &ike_alg_integ_none)
+		cf_mb_u16(&req, CF_A_INTEG, (uint16_t)k->integ->common.ikev2_alg_id);
+	cf_mb_put(&req, CF_A_ENC_KEY, k->encrypt_key.ptr, k->encrypt_key.len);
+	if (k->integ_key.len > 0)
+		cf_mb_put(&req, CF_A_AUTH_KEY, k->integ_key.ptr, k->integ_key.len);
+	cf_mb_u8(&req, CF_A_ESN, k->esn);
+	if (k->direction == DIRECTION_INBOUND) {
+		/* RFC 4303 3.4.3: 32 packets at least, if there is a window at all */
+		unsigned window = k->replay_window;
+		cf_mb_u32(&req, CF_A_REPLAY_WINDOW, window > 0 && window < 32 ? 32 : window);
+	}
+	cf_mb_u64(&req, CF_A_SOFT_BYTES, k->sa_max_soft_bytes);
+	cf_mb_u64(&req, CF_A_HARD_BYTES, k->sa_ipsec_max_bytes);
+	cf_mb_u64(&req, CF_A_SOFT_PACKETS, k->sa_max_soft_packets);
+	cf_mb_u64(&req, CF_A_HARD_PACKETS, k->sa_ipsec_max_packets);
+	return transact(&req, &reply, buf, NULL, k->story, logger);
+}
+
+static bool cluster_get_kernel_state(const struct kernel_state *k,
+				     uint64_t *bytes, uint64_t *add_time,
+				     uint64_t *lastused, struct logger *logger)
+{
+	static uint8_t buf[CF_CTL_MSG_MAX];
+	struct cf_msgbuf req;
+	struct cf_msg reply;
+
+	cf_mb_init(&req, CF_MSG_SA_GET, 0, 0);
+	cf_mb_u32(&req, CF_A_SPI, ntohl(k->spi));
+	cf_mb_u8(&req, CF_A_DIR, wire_direction(k->direction));
+	if (!transact(&req, &reply, buf, NULL, "get SA", logger))
+		return false;
+	*bytes = cf_attr_u64(&reply, CF_A_BYTES, 0);
+	*add_time = cf_attr_u64(&reply, CF_A_ADD_TIME, 0);
+	*lastused = cf_attr_u64(&reply, CF_A_LAST_USED, 0);
+	return true;
+}
+
+static ipsec_spi_t cluster_get_ipsec_spi(ipsec_spi_t avoid UNUSED,
+					 const ip_address *src UNUSED,
+					 const ip_address *dst UNUSED,
+					 const struct ip_protocol *proto,
+					 reqid_t reqid UNUSED,
+					 uintmax_t min, uintmax_t max,
+					 const char *story,
+					 struct logger *logger)
+{
+	static uint8_t buf[CF_CTL_MSG_MAX];
+	struct cf_msgbuf req;
+	struct cf_msg reply;
+
+	if (proto != &ip_protocol_esp) {
+		llog(RC_LOG, logger, "cluster-filter: %s: no %s SPIs, only ESP", story, proto->name);
+		return 0;
+	}
+	cf_mb_init(&req, CF_MSG_SPI_ALLOC, 0, 0);
+	cf_mb_u32(&req, CF_A_SPI_MIN, (uint32_t)(min < 0x100 ? 0x100 : min));
+	cf_mb_u32(&req, CF_A_SPI_MAX, (uint32_t)(max > UINT32_MAX ? UINT32_MAX : max));
+	if (!transact(&req, &reply, buf, NULL, story, logger))
+		return 0;
+	return htonl(cf_attr_u32(&reply, CF_A_SPI, 0));
+}
+
+/*
+ * pluto names an SA by SPI and addresses, not direction; the data plane
+ * keys SAs by SPI and direction.  Ours (inbound) are found first: their
+ * SPIs were allocated here, so one of the peer's cannot shadow them.
+ */
+static bool cluster_del_ipsec_spi(ipsec_spi_t spi,
+				  const struct ip_protocol *proto UNUSED,
+				  const ip_address *src UNUSED,
+				  const ip_address *dst,
+				  const char *story,
+				  struct logger *logger)
+{
+	static uint8_t buf[CF_CTL_MSG_MAX];
+	struct cf_msgbuf req;
+	struct cf_msg reply;
+	int err;
+
+	for (uint8_t dir = 1; dir <= 2; dir++) {
+		cf_mb_init(&req, CF_MSG_SA_GET, 0, 0);
+		cf_mb_u32(&req, CF_A_SPI, ntohl(spi));
+		cf_mb_u8(&req, CF_A_DIR, dir);
+		if (!transact(&req, &reply, buf, &err, story, logger))
+			continue;
+		shunk_t want = address_as_shunk(dst);
+		if (dir == 1 && cf_attr_has(&reply, CF_A_DST) &&
+		    want.len == 4 && memcmp(reply.attr[CF_A_DST].data, want.ptr, 4) != 0)
+			continue;
+		cf_mb_init(&req, CF_MSG_SA_DEL, 0, 0);
+		cf_mb_u32(&req, CF_A_SPI, ntohl(spi));
+		cf_mb_u8(&req, CF_A_DIR, dir);
+		return transact(&req, &reply, buf, NULL, story, logger);
+	}
+	/* an allocated SPI that never became an SA: release it */
+	cf_mb_init(&req, CF_MSG_SA_DEL, 0, 0);
+	cf_mb_u32(&req, CF_A_SPI, ntohl(spi));
+	cf_mb_u8(&req, CF_A_DIR, 1);
+	if (transact(&req, &reply, buf, &err, story, logger))
+		return true;
+	ldbg(logger, "cluster-filter: %s: no such SA", story);
+	return err == ENOENT;
+}
+
+static err_t cluster_not_supported(struct logger *logger UNUSED)
+{
+	return "not supported by the cluster-filter data plane";
+}
+
+static const char *cluster_protostack_names[] = {
+	"cluster",
+	NULL,
+};
+
+const struct kernel_ops cluster_kernel_ops = {
+	.protostack_names = cluster_protostack_names,
+	.updown_name = "cluster",
+	.interface_name = "cluster-filter",
+	.overlap_supported = false,
+	.sha2_truncbug_support = false,
+	.esn_supported = true,
+	.esp_in_udp_in_userspace = true,
+	.max_replay_window = 4096,
+
+	.init = cluster_init,
+	.flush = cluster_flush,
+	.poke_holes = cluster_poke_holes,
+	.plug_holes = cluster_plug_holes,
+	.shutdown = cluster_shutdown,
+
+	.policy_add = cluster_policy_add,
+	.policy_del = cluster_policy_del,
+	.add_sa = cluster_add_sa,
+	.get_kernel_state = cluster_get_kernel_state,
+	.get_ipsec_spi = cluster_get_ipsec_spi,
+	.del_ipsec_spi = cluster_del_ipsec_spi,
+	.poke_ipsec_policy_hole = cluster_poke_ipsec_policy_hole,
+
+	.directional_ipsec_sa_is_enabled = cluster_not_supported,
+	.iptfs_ipsec_sa_is_enabled = cluster_not_supported,
+	.migrate_ipsec_sa_is_enabled = cluster_not_supported,
+};
