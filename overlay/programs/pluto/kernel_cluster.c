@@ -489,8 +489,13 @@ static bool cluster_get_kernel_state(const struct kernel_state *k,
 	cf_mb_init(&req, CF_MSG_SA_GET, 0, 0);
 	cf_mb_u32(&req, CF_A_SPI, ntohl(k->spi));
 	cf_mb_u8(&req, CF_A_DIR, wire_direction(k->direction));
-	if (!transact(&req, &reply, buf, NULL, "get SA", logger))
+	int err;
+	if (!transact(&req, &reply, buf, &err, "get SA", logger)) {
+		/* pluto asks about SAs it is still installing: not an error */
+		if (err == ENOENT)
+			ldbg(logger, "cluster-filter: %s: not (yet) in the data plane", k->story);
 		return false;
+	}
 	*bytes = cf_attr_u64(&reply, CF_A_BYTES, 0);
 	*add_time = cf_attr_u64(&reply, CF_A_ADD_TIME, 0);
 	*lastused = cf_attr_u64(&reply, CF_A_LAST_USED, 0);

@@ -1,0 +1,216 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# One gateway of ours (patched pluto, protostack=cluster, cluster-filterd)
+# against an unmodified strongSwan (charon with kernel-libipsec).
+#
+#   $ns-ha                 $ns-gw                                  $ns-ss                       $ns-hb
+#  10.0.1.2 --- 10.0.1.1 [pluto + cluster-filterd] 192.0.2.1 ==== 192.0.2.2 [charon, libipsec] 10.0.2.1 --- 10.0.2.2
+#    host A        our gateway (cf0: the data plane's TUN)   "internet"      strongSwan peer             host B
+#
+# strongSwan's libipsec speaks only ESP-in-UDP (it fakes NAT detection), so
+# this exercises RFC 3948 on port 4500 beside pluto's IKE socket.
+#
+# usage: gateway-peer.sh up|down|status|initiate|demo
+# env:   CF_PREFIX (namespace prefix), ESP (our esp= proposal, default aes128gcm16),
+#        (Libreswan names: aes_gcm128, aes_gcm256, chacha20_poly1305, aes128-sha2_256)
+#        IKE_LIFETIME, SA_LIFETIME (rekey tests), PSK
+
+set -eu
+
+prefix=${CF_PREFIX:-cgp}
+top=$(cd "$(dirname "$0")/.." && pwd)
+cf=$top/cluster-filter/build
+lsw=$top/build/root/usr
+run=${CF_RUN:-/run/$prefix}
+# charon gets a private /run (its pid file is fixed), so its files live elsewhere
+ssdir=${TMPDIR:-/tmp}/$prefix-strongswan
+ha=$prefix-ha gw=$prefix-gw ss=$prefix-ss hb=$prefix-hb
+esp=${ESP:-aes_gcm128}
+psk=${PSK:-cluster-testbed-preshared-key}
+
+n() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+whack() { n "$gw" "$lsw/libexec/ipsec/whack" --rundir "$run/pluto" "$@"; }
+swanctl() { STRONGSWAN_CONF=$ssdir/strongswan.conf ip netns exec "$ss" swanctl "$@" 2>/dev/null; }
+wait_for() { # wait_for WHAT CMD...: poll a condition, never a blind sleep
+	local what=$1; shift
+	for _ in $(seq 200); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
+	echo "timed out waiting for $what" >&2
+	return 1
+}
+
+# The strongSwan side, in its own mount namespace: its pid file is fixed.
+start_strongswan() {
+	mkdir -p -m 0700 "$ssdir"
+	mkdir -p "$ssdir/run" "$ssdir/swanctl"
+	cat >"$ssdir/strongswan.conf" <<-CONF
+	charon {
+		load_modular = no
+		load = random nonce openssl aes sha1 sha2 hmac gcm kdf pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink socket-default vici
+		install_routes = yes
+		plugins { vici { socket = unix://$ssdir/charon.vici } }
+		filelog { log { path = $ssdir/charon.log
+				default = 1
+				ike = 2 } }
+	}
+	swanctl { socket = unix://$ssdir/charon.vici }
+	CONF
+	cat >"$ssdir/swanctl/swanctl.conf" <<-CONF
+	connections {
+		gw {
+			version = 2
+			mobike = no
+			local_addrs = 192.0.2.2
+			remote_addrs = 192.0.2.1
+			proposals = aes128gcm16-prfsha256-x25519, aes256-sha256-modp2048
+			rekey_time = ${IKE_LIFETIME:-4h}
+			local { auth = psk
+				id = @peer }
+			remote { auth = psk
+				id = @gw }
+			children {
+				tunnel {
+					mode = tunnel
+					local_ts = 10.0.2.0/24
+					remote_ts = 10.0.1.0/24
+					esp_proposals = aes128gcm16, aes256gcm16, chacha20poly1305, aes128-sha256, aes256-sha256
+					rekey_time = ${SA_LIFETIME:-1h}
+					start_action = none
+				}
+			}
+		}
+	}
+	secrets { ike-gw { id-1 = @peer
+			id-2 = @gw
+			secret = "$psk" } }
+	CONF
+	STRONGSWAN_CONF=$ssdir/strongswan.conf ip netns exec "$ss" \
+		unshare -m --propagation private sh -c \
+		"mount --bind $ssdir/run /run && exec /usr/lib/ipsec/charon" >"$ssdir/stdout" 2>&1 &
+	echo $! >"$run/ss.pid"
+	wait_for "charon's vici socket" test -S "$ssdir/charon.vici"
+	swanctl --load-all --file "$ssdir/swanctl/swanctl.conf" >/dev/null
+}
+
+start_cluster_filter() {
+	mkdir -p -m 0700 "$run/pluto"
+	n "$gw" "$cf/cluster-filterd" --tun cf0 --esp-in-udp shared \
+		--control "$run/pluto/cluster-filter.ctl" >"$run/cluster-filterd.log" 2>&1 &
+	echo $! >"$run/cluster-filterd.pid"
+	wait_for "cluster-filterd" test -S "$run/pluto/cluster-filter.ctl"
+}
+
+start_pluto() {
+	mkdir -p "$run/nss"
+	certutil -N -d "sql:$run/nss" --empty-password
+	cat >"$run/ipsec.conf" <<-CONF
+	config setup
+	    protostack=cluster
+	conn tunnel
+	    left=192.0.2.1
+	    leftid=@gw
+	    leftsubnet=10.0.1.0/24
+	    leftupdown=$lsw/libexec/ipsec/_updown.cluster
+	    right=192.0.2.2
+	    rightid=@peer
+	    rightsubnet=10.0.2.0/24
+	    authby=secret
+	    ike=aes_gcm128-sha2_256-dh31
+	    esp=$esp
+	    ikelifetime=${IKE_LIFETIME:-4h}
+	    salifetime=${SA_LIFETIME:-1h}
+	    auto=add
+	CONF
+	echo "@gw @peer : PSK \"$psk\"" >"$run/ipsec.secrets"
+	chmod 600 "$run/ipsec.secrets"
+	n "$gw" "$lsw/libexec/ipsec/pluto" --nofork --stderrlog --config "$run/ipsec.conf" \
+		--secretsfile "$run/ipsec.secrets" --nssdir "$run/nss" --rundir "$run/pluto" \
+		>"$run/pluto.log" 2>&1 &
+	echo $! >"$run/pluto.pid"
+	wait_for "pluto" whack --status
+}
+
+up() {
+	mkdir -p -m 0700 "$run"
+	for ns in $ha $gw $ss $hb; do
+		ip netns add "$ns"
+		n "$ns" sysctl -q net.ipv6.conf.all.disable_ipv6=1
+		n "$ns" ip link set lo up
+	done
+	ip link add lan netns "$ha" type veth peer name lan netns "$gw"
+	ip link add wan netns "$gw" type veth peer name wan netns "$ss"
+	ip link add lan netns "$ss" type veth peer name lan netns "$hb"
+	n "$ha" ip addr add 10.0.1.2/24 dev lan
+	n "$gw" ip addr add 10.0.1.1/24 dev lan
+	n "$gw" ip addr add 192.0.2.1/24 dev wan
+	n "$ss" ip addr add 192.0.2.2/24 dev wan
+	n "$ss" ip addr add 10.0.2.1/24 dev lan
+	n "$hb" ip addr add 10.0.2.2/24 dev lan
+	for ns in $ha $gw $ss $hb; do
+		for dev in lan wan; do n "$ns" ip link set "$dev" up 2>/dev/null || true; done
+	done
+	n "$ha" ip route add default via 10.0.1.1
+	n "$hb" ip route add default via 10.0.2.1
+	n "$gw" sysctl -q net.ipv4.ip_forward=1
+	n "$ss" sysctl -q net.ipv4.ip_forward=1
+	start_strongswan
+	start_cluster_filter
+	start_pluto
+}
+
+stop_pid() {
+	local f=$run/$1.pid
+	[ -f "$f" ] || return 0
+	local pid
+	pid=$(cat "$f")
+	kill "$pid" 2>/dev/null || true
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	kill -9 "$pid" 2>/dev/null || true
+	rm -f "$f"
+}
+
+down() {
+	set +e
+	stop_pid pluto
+	stop_pid cluster-filterd
+	stop_pid ss
+	for ns in $ha $gw $ss $hb; do ip netns del "$ns" 2>/dev/null; done
+	rm -rf "$run" "$ssdir"
+}
+
+initiate() {
+	whack --name tunnel --initiate
+}
+
+status() {
+	whack --trafficstatus
+	"$cf/cfctl" -s "$run/pluto/cluster-filter.ctl" stats
+	"$cf/cfctl" -s "$run/pluto/cluster-filter.ctl" sa list
+	swanctl --list-sas
+}
+
+demo() {
+	trap down EXIT
+	up
+	echo "== IKEv2 from our side to strongSwan"
+	initiate
+	echo "== ping 10.0.1.2 -> 10.0.2.2"
+	n "$ha" ping -c 5 -i 0.2 -W 2 10.0.2.2
+	echo "== 20 MB TCP host A -> host B"
+	n "$hb" /usr/bin/python3 "$top/testbed/tcp_xfer.py" recv 5001 >"$run/recv.out" &
+	local rpid=$!
+	wait_for "the receiver" sh -c "ip netns exec $hb ss -ltn | grep -q ':5001 '"
+	n "$ha" /usr/bin/python3 "$top/testbed/tcp_xfer.py" send 10.0.2.2 5001 20000000
+	wait $rpid
+	echo "received: $(cat "$run/recv.out")"
+	status
+}
+
+case ${1:-} in
+up) up ;;
+down) down ;;
+status) status ;;
+initiate) initiate ;;
+demo) demo ;;
+*) echo "usage: $0 up|down|status|initiate|demo" >&2; exit 2 ;;
+esac
