@@ -247,6 +247,14 @@ static void cluster_init(struct logger *logger)
 		fatal(PLUTO_EXIT_KERNEL_FAIL, logger, "cluster-filter: rundir path too long");
 	strcpy(socket_path + dir_len, CLUSTER_SOCKET_NAME);
 
+	/* started together, the data plane may still be opening its socket */
+	for (int i = 0; i < 100 && (request_fd = connect_data_plane()) < 0; i++) {
+		if (i == 0)
+			llog(RC_LOG, logger, "cluster-filter: waiting for the data plane at %s",
+			     socket_path);
+		usleep(50 * 1000);
+	}
+
 	static uint8_t buf[CF_CTL_MSG_MAX];
 	struct cf_msgbuf req;
 	struct cf_msg hello;
