@@ -49,9 +49,12 @@ start_strongswan() {
 		load = random nonce openssl aes sha1 sha2 hmac gcm kdf pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink socket-default vici
 		install_routes = yes
 		plugins { vici { socket = unix://$ssdir/charon.vici } }
+		# chd 4 logs the Child SA keys: the test bed hands them to tshark
 		filelog { log { path = $ssdir/charon.log
 				default = 1
-				ike = 2 } }
+				ike = 2
+				chd = 4
+				flush_line = yes } }
 	}
 	swanctl { socket = unix://$ssdir/charon.vici }
 	CONF
@@ -73,7 +76,8 @@ start_strongswan() {
 					mode = tunnel
 					local_ts = 10.0.2.0/24
 					remote_ts = 10.0.1.0/24
-					esp_proposals = aes128gcm16, aes256gcm16, chacha20poly1305, aes128-sha256, aes256-sha256
+					# with and without a key exchange: pluto asks for PFS on rekeys
+					esp_proposals = aes128gcm16-x25519, aes256gcm16-x25519, chacha20poly1305-x25519, aes128-sha256-x25519, aes128gcm16, aes256gcm16, chacha20poly1305, aes128-sha256, aes256-sha256
 					rekey_time = ${SA_LIFETIME:-1h}
 					start_action = none
 				}
@@ -103,24 +107,30 @@ start_cluster_filter() {
 start_pluto() {
 	mkdir -p "$run/nss"
 	certutil -N -d "sql:$run/nss" --empty-password
-	cat >"$run/ipsec.conf" <<-CONF
-	config setup
-	    protostack=cluster
-	conn tunnel
-	    left=192.0.2.1
-	    leftid=@gw
-	    leftsubnet=10.0.1.0/24
-	    leftupdown=$lsw/libexec/ipsec/_updown.cluster
-	    right=192.0.2.2
-	    rightid=@peer
-	    rightsubnet=10.0.2.0/24
-	    authby=secret
-	    ike=aes_gcm128-sha2_256-dh31
-	    esp=$esp
-	    ikelifetime=${IKE_LIFETIME:-4h}
-	    salifetime=${SA_LIFETIME:-1h}
-	    auto=add
-	CONF
+	# one connection per ESP proposal under test; one is up at a time
+	{
+		printf 'config setup\n    protostack=cluster\n'
+		for p in $esp aes_gcm256 chacha20_poly1305 aes128-sha2_256; do
+			name=tunnel
+			[ "$p" = "$esp" ] || name=tunnel-$p
+			cat <<-CONF
+			conn $name
+			    left=192.0.2.1
+			    leftid=@gw
+			    leftsubnet=10.0.1.0/24
+			    leftupdown=$lsw/libexec/ipsec/_updown.cluster
+			    right=192.0.2.2
+			    rightid=@peer
+			    rightsubnet=10.0.2.0/24
+			    authby=secret
+			    ike=aes_gcm128-sha2_256-dh31
+			    esp=$p
+			    ikelifetime=${IKE_LIFETIME:-4h}
+			    salifetime=${SA_LIFETIME:-1h}
+			    auto=add
+			CONF
+		done
+	} >"$run/ipsec.conf"
 	echo "@gw @peer : PSK \"$psk\"" >"$run/ipsec.secrets"
 	chmod 600 "$run/ipsec.secrets"
 	n "$gw" "$lsw/libexec/ipsec/pluto" --nofork --stderrlog --config "$run/ipsec.conf" \
@@ -128,6 +138,9 @@ start_pluto() {
 		>"$run/pluto.log" 2>&1 &
 	echo $! >"$run/pluto.pid"
 	wait_for "pluto" whack --status
+	# pluto loads the connections (addconn --autoall) and then listens
+	wait_for "the connections loaded" sh -c "ip netns exec $gw $lsw/libexec/ipsec/whack --rundir $run/pluto --status | grep -q '\"tunnel\":.*192.0.2.2'"
+	whack --listen >/dev/null
 }
 
 up() {

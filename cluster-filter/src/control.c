@@ -296,8 +296,6 @@ static int policy_add(struct request *r)
 	get_ts(&r->m->attr[CF_A_TS], &ts);
 	int err = cf_policy_add(&r->dp->db, dir, &ts, cf_attr_u32(r->m, CF_A_REQID, 0),
 				cf_attr_u32(r->m, CF_A_PRIORITY, 0), &id);
-	if (err == -EEXIST)
-		return fail(r, EEXIST, "a policy with this selector and direction exists");
 	if (err == -EINVAL)
 		return fail(r, EINVAL, "selector ranges must have low <= high");
 	if (err)

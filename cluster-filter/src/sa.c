@@ -222,16 +222,27 @@ int cf_policy_add(struct cf_sadb *db, enum cf_dir dir, const struct cf_ts *ts,
 	    ts->src_lo > ts->src_hi || ts->dst_lo > ts->dst_hi ||
 	    ts->sport_lo > ts->sport_hi || ts->dport_lo > ts->dport_hi)
 		return -EINVAL;
-	for (struct cf_policy *q = db->policies; q; q = q->next)
-		if (q->dir == dir && memcmp(&q->ts, ts, sizeof(*ts)) == 0)
-			return -EEXIST;
-
-	struct cf_policy *pol = calloc(1, sizeof(*pol));
-	if (pol == NULL)
-		return -ENOMEM;
-	pol->id = db->next_policy_id++;
-	pol->dir = dir;
-	pol->ts = *ts;
+	/*
+	 * The same selector and direction again updates the policy in
+	 * place, as XFRM_MSG_UPDPOLICY does: a rekey re-installs its
+	 * policies and traffic must not see a moment without one.
+	 */
+	struct cf_policy *pol = NULL;
+	for (struct cf_policy **pp = &db->policies; *pp; pp = &(*pp)->next)
+		if ((*pp)->dir == dir && memcmp(&(*pp)->ts, ts, sizeof(*ts)) == 0) {
+			pol = *pp;
+			*pp = pol->next;	/* re-inserted below, by its new priority */
+			db->policy_count--;
+			break;
+		}
+	if (pol == NULL) {
+		pol = calloc(1, sizeof(*pol));
+		if (pol == NULL)
+			return -ENOMEM;
+		pol->id = db->next_policy_id++;
+		pol->dir = dir;
+		pol->ts = *ts;
+	}
 	pol->reqid = reqid;
 	pol->priority = priority;
 

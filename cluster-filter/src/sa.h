@@ -102,6 +102,7 @@ struct cf_sa *cf_sa_find(const struct cf_sadb *db, uint32_t spi, enum cf_dir dir
 /* A random SPI in [lo, hi] that no inbound SA or reservation holds. */
 int cf_spi_alloc(struct cf_sadb *db, uint32_t lo, uint32_t hi, uint32_t *spi);
 
+/* Add, or update the reqid and priority of the policy with this selector. */
 int cf_policy_add(struct cf_sadb *db, enum cf_dir dir, const struct cf_ts *ts,
 		  uint32_t reqid, uint32_t priority, uint32_t *id);
 int cf_policy_del(struct cf_sadb *db, uint32_t id);

@@ -74,8 +74,11 @@ static void sadb(void)
 	CHECK_EQ(db.sa_count, 2);
 
 	struct cf_ts ts = ts_net(0x0a000000, 24, 0x0a010000, 24);
-	CHECK(cf_policy_add(&db, CF_DIR_OUT, &ts, 7, 100, &id) == 0);
-	CHECK(cf_policy_add(&db, CF_DIR_OUT, &ts, 7, 100, &id) == -EEXIST);
+	CHECK(cf_policy_add(&db, CF_DIR_OUT, &ts, 9, 100, &id) == 0);
+	uint32_t again;
+	CHECK(cf_policy_add(&db, CF_DIR_OUT, &ts, 7, 100, &again) == 0);	/* update */
+	CHECK_EQ(again, id);
+	CHECK_EQ(db.policy_count, 1);
 	struct cf_flow f = { .src = 0x0a000005, .dst = 0x0a010009, .proto = 1 };
 	struct cf_policy *pol = cf_policy_lookup(&db, CF_DIR_OUT, &f);
 	CHECK(pol && pol->sa == sa);

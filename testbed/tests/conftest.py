@@ -14,6 +14,7 @@ TESTBED = TOP / "testbed"
 
 def run(*args, check=True, **kw):
     """Run a command, return its stdout; raise with stderr shown on failure."""
+    kw.setdefault("timeout", 180)  # a hung peer must fail the test, not CI
     p = subprocess.run([str(a) for a in args], capture_output=True, text=True, **kw)
     if check and p.returncode != 0:
         raise AssertionError(f"{' '.join(map(str, args))} -> {p.returncode}\n{p.stdout}\n{p.stderr}")

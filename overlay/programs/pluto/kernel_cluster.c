@@ -375,15 +375,9 @@ static bool cluster_policy_add(enum kernel_policy_op op,
 		return false;
 	}
 
-	if (op == KERNEL_POLICY_OP_REPLACE) {
-		/* same selector, maybe a new reqid or priority */
-		cf_mb_init(&req, CF_MSG_POLICY_DEL, 0, 0);
-		cf_mb_u8(&req, CF_A_DIR, wire_direction(dir));
-		if (!put_selectors(&req, src_client, dst_client, func, logger))
-			return false;
-		int err;
-		transact(&req, &reply, buf, &err, "replace policy (delete)", logger);
-	}
+	/* ADD and REPLACE alike: POLICY_ADD updates a policy with the same selector */
+	ldbg(logger, "cluster-filter: %s: %s policy", func,
+	     op == KERNEL_POLICY_OP_REPLACE ? "replacing" : "adding");
 	cf_mb_init(&req, CF_MSG_POLICY_ADD, 0, 0);
 	cf_mb_u8(&req, CF_A_DIR, wire_direction(dir));
 	if (!put_selectors(&req, src_client, dst_client, func, logger))
@@ -486,22 +480,44 @@ static bool cluster_add_sa(const struct kernel_state *k, bool replace,
 	return transact(&req, &reply, buf, NULL, k->story, logger);
 }
 
+/*
+ * pluto names an SA by SPI and addresses, not always with a direction;
+ * the data plane keys SAs by SPI and direction.  An inbound SA (SPI
+ * allocated here, destination ours) is looked for first, so that a
+ * peer's SPI equal to one of ours cannot shadow it.  Returns the wire
+ * direction with the SA in *reply, or 0.
+ */
+static uint8_t find_sa(ipsec_spi_t spi, const ip_address *dst, struct cf_msg *reply,
+		       uint8_t *buf, const char *story, struct logger *logger)
+{
+	struct cf_msgbuf req;
+	shunk_t want = address_as_shunk(dst);
+
+	for (uint8_t dir = 1; dir <= 2; dir++) {
+		int err;
+		cf_mb_init(&req, CF_MSG_SA_GET, 0, 0);
+		cf_mb_u32(&req, CF_A_SPI, ntohl(spi));
+		cf_mb_u8(&req, CF_A_DIR, dir);
+		if (!transact(&req, reply, buf, &err, story, logger))
+			continue;
+		if (want.len == 4 && cf_attr_has(reply, CF_A_DST) &&
+		    memcmp(reply->attr[CF_A_DST].data, want.ptr, 4) != 0)
+			continue;
+		return dir;
+	}
+	return 0;
+}
+
 static bool cluster_get_kernel_state(const struct kernel_state *k,
 				     uint64_t *bytes, uint64_t *add_time,
 				     uint64_t *lastused, struct logger *logger)
 {
 	static uint8_t buf[CF_CTL_MSG_MAX];
-	struct cf_msgbuf req;
 	struct cf_msg reply;
 
-	cf_mb_init(&req, CF_MSG_SA_GET, 0, 0);
-	cf_mb_u32(&req, CF_A_SPI, ntohl(k->spi));
-	cf_mb_u8(&req, CF_A_DIR, wire_direction(k->direction));
-	int err;
-	if (!transact(&req, &reply, buf, &err, "get SA", logger)) {
+	if (find_sa(k->spi, &k->dst.address, &reply, buf, k->story, logger) == 0) {
 		/* pluto asks about SAs it is still installing: not an error */
-		if (err == ENOENT)
-			ldbg(logger, "cluster-filter: %s: not (yet) in the data plane", k->story);
+		ldbg(logger, "cluster-filter: %s: not (yet) in the data plane", k->story);
 		return false;
 	}
 	*bytes = cf_attr_u64(&reply, CF_A_BYTES, 0);
@@ -535,11 +551,6 @@ static ipsec_spi_t cluster_get_ipsec_spi(ipsec_spi_t avoid UNUSED,
 	return htonl(cf_attr_u32(&reply, CF_A_SPI, 0));
 }
 
-/*
- * pluto names an SA by SPI and addresses, not direction; the data plane
- * keys SAs by SPI and direction.  Ours (inbound) are found first: their
- * SPIs were allocated here, so one of the peer's cannot shadow them.
- */
 static bool cluster_del_ipsec_spi(ipsec_spi_t spi,
 				  const struct ip_protocol *proto UNUSED,
 				  const ip_address *src UNUSED,
@@ -552,25 +563,11 @@ static bool cluster_del_ipsec_spi(ipsec_spi_t spi,
 	struct cf_msg reply;
 	int err;
 
-	for (uint8_t dir = 1; dir <= 2; dir++) {
-		cf_mb_init(&req, CF_MSG_SA_GET, 0, 0);
-		cf_mb_u32(&req, CF_A_SPI, ntohl(spi));
-		cf_mb_u8(&req, CF_A_DIR, dir);
-		if (!transact(&req, &reply, buf, &err, story, logger))
-			continue;
-		shunk_t want = address_as_shunk(dst);
-		if (dir == 1 && cf_attr_has(&reply, CF_A_DST) &&
-		    want.len == 4 && memcmp(reply.attr[CF_A_DST].data, want.ptr, 4) != 0)
-			continue;
-		cf_mb_init(&req, CF_MSG_SA_DEL, 0, 0);
-		cf_mb_u32(&req, CF_A_SPI, ntohl(spi));
-		cf_mb_u8(&req, CF_A_DIR, dir);
-		return transact(&req, &reply, buf, NULL, story, logger);
-	}
-	/* an allocated SPI that never became an SA: release it */
+	/* an allocated SPI that never became an SA is released as inbound */
+	uint8_t dir = find_sa(spi, dst, &reply, buf, story, logger);
 	cf_mb_init(&req, CF_MSG_SA_DEL, 0, 0);
 	cf_mb_u32(&req, CF_A_SPI, ntohl(spi));
-	cf_mb_u8(&req, CF_A_DIR, 1);
+	cf_mb_u8(&req, CF_A_DIR, dir != 0 ? dir : 1);
 	if (transact(&req, &reply, buf, &err, story, logger))
 		return true;
 	ldbg(logger, "cluster-filter: %s: no such SA", story);

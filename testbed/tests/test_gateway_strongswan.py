@@ -1,0 +1,298 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Our gateway (patched pluto, protostack=cluster, cluster-filterd) against an
+unmodified strongSwan with its userspace ESP (kernel-libipsec).
+
+The topology is testbed/gateway-peer.sh.  IKE is the real Libreswan build,
+the peer is Debian's charon, the traffic is real packets between network
+namespaces; everything is checked at the far end.
+"""
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import BIN, TESTBED, TOP, kv, run, wait_for
+
+LSW = TOP / "build" / "root" / "usr" / "libexec" / "ipsec"
+
+pytestmark = pytest.mark.skipif(not (LSW / "pluto").exists(),
+                                reason="Libreswan not built (make libreswan)")
+
+
+class Gateway:
+    def __init__(self, prefix):
+        self.prefix = prefix
+        self.run_dir = f"/run/{prefix}"
+        self.ss_dir = f"/tmp/{prefix}-strongswan"
+        self.env = dict(os.environ, CF_PREFIX=prefix)
+
+    def script(self, verb, check=True):
+        return run(TESTBED / "gateway-peer.sh", verb, env=self.env, check=check)
+
+    def exec(self, ns, *cmd, check=True, **kw):
+        return run("ip", "netns", "exec", f"{self.prefix}-{ns}", *cmd, check=check, **kw)
+
+    def popen(self, ns, *cmd):
+        return subprocess.Popen(["ip", "netns", "exec", f"{self.prefix}-{ns}", *map(str, cmd)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def whack(self, *args, check=True):
+        return self.exec("gw", LSW / "whack", "--rundir", f"{self.run_dir}/pluto", *args, check=check)
+
+    def swanctl(self, *args, check=True):
+        return run("ip", "netns", "exec", f"{self.prefix}-ss", "swanctl", *args, check=check,
+                   env=dict(os.environ, STRONGSWAN_CONF=f"{self.ss_dir}/strongswan.conf"))
+
+    def cfctl(self, *args):
+        return run(BIN / "cfctl", "-s", f"{self.run_dir}/pluto/cluster-filter.ctl", *args)
+
+    def sas(self):
+        return [kv(line) for line in self.cfctl("sa", "list").splitlines()]
+
+    def policies(self):
+        return [kv(line) for line in self.cfctl("policy", "list").splitlines()]
+
+    def route(self):
+        return self.exec("gw", "ip", "route", "show", "10.0.2.0/24")
+
+    def ping(self, src, dst, count=10, interval=0.05):
+        out = self.exec(src, "ping", "-c", count, "-i", interval, "-W", "2", dst, check=False)
+        m = re.search(r"(\d+) received", out)
+        return int(m.group(1)) if m else 0
+
+    def pluto_log(self):
+        with open(f"{self.run_dir}/pluto.log") as f:
+            return f.read()
+
+    def up(self, name="tunnel"):
+        out = self.whack("--name", name, "--initiate")
+        assert "established Child SA" in out, out
+
+    def down(self, name="tunnel"):
+        self.whack("--name", name, "--down", check=False)
+        wait_for(lambda: not self.sas(), what="SAs gone from the data plane")
+
+
+@pytest.fixture(scope="module")
+def gw():
+    g = Gateway(f"cgp{os.getpid() % 100000}")
+    try:
+        g.script("up")
+        yield g
+    finally:
+        g.script("down", check=False)
+
+
+@pytest.fixture
+def tunnel(gw):
+    gw.up()
+    yield gw
+    gw.down()
+
+
+def test_initiated_by_us_carries_ping_both_ways(tunnel):
+    assert tunnel.ping("ha", "10.0.2.2", count=20) == 20
+    assert tunnel.ping("hb", "10.0.1.2", count=20) == 20
+    sas = {s["dir"]: s for s in tunnel.sas()}
+    assert set(sas) == {"in", "out"}
+    assert sas["out"]["encap"] == "4500:4500"      # libipsec only speaks ESP-in-UDP
+    assert int(sas["out"]["packets"]) >= 20 and int(sas["in"]["packets"]) >= 20
+    # pluto reads the data plane's counters (get_kernel_state)
+    assert re.search(r"outBytes=[1-9]", tunnel.whack("--trafficstatus"))
+
+
+def test_initiated_by_strongswan(gw):
+    out = gw.swanctl("--initiate", "--ike", "gw", "--child", "tunnel")
+    assert "successfully" in out
+    try:
+        wait_for(lambda: len(gw.sas()) == 2, what="SAs from the responder side")
+        assert gw.ping("hb", "10.0.1.2", count=10) == 10
+        assert gw.ping("ha", "10.0.2.2", count=10) == 10
+    finally:
+        gw.swanctl("--terminate", "--ike", "gw", check=False)
+        wait_for(lambda: not gw.sas(), what="SAs gone after the peer's delete")
+
+
+@pytest.mark.parametrize("src,dst,addr", [("ha", "hb", "10.0.2.2"), ("hb", "ha", "10.0.1.2")])
+def test_tcp_50mb_bytes_compared(tunnel, src, dst, addr):
+    size = 50_000_000
+    receiver = tunnel.popen(dst, "/usr/bin/python3", TESTBED / "tcp_xfer.py", "recv", "5001")
+    try:
+        wait_for(lambda: ":5001 " in tunnel.exec(dst, "ss", "-ltn"), what="receiver")
+        sent = kv(tunnel.exec(src, "/usr/bin/python3", TESTBED / "tcp_xfer.py", "send", addr, "5001", size))
+        got = kv(receiver.communicate(timeout=120)[0])
+    finally:
+        receiver.kill()
+    assert got == {"bytes": str(size), "sha256": sent["sha256"]}
+
+
+def test_udp_stream_loss_counted(tunnel):
+    count = 5000
+    receiver = tunnel.popen("hb", "/usr/bin/python3", TESTBED / "udp_stream.py", "recv", "6001", "1.0")
+    try:
+        assert receiver.stdout.readline().strip() == "ready"
+        tunnel.exec("ha", "/usr/bin/python3", TESTBED / "udp_stream.py", "send", "10.0.2.2", "6001",
+                    count, 1400, 2000)
+        got = kv(receiver.communicate(timeout=60)[0])
+    finally:
+        receiver.kill()
+    lost = count - int(got["unique"])
+    print(f"UDP 1400 B at 2000/s: {count} sent, {got['unique']} received, {lost} lost, "
+          f"{got['duplicates']} duplicated")
+    assert int(got["duplicates"]) == 0
+    assert lost <= count // 100, f"{lost} of {count} datagrams lost"
+
+
+@pytest.mark.parametrize("conn,alg", [("tunnel-aes_gcm256", "aes256gcm16"),
+                                      ("tunnel-chacha20_poly1305", "chacha20poly1305"),
+                                      ("tunnel-aes128-sha2_256", "aes128-sha256")])
+def test_esp_proposals_carry_traffic(gw, conn, alg):
+    gw.up(conn)
+    try:
+        assert {s["alg"] for s in gw.sas()} == {alg}
+        assert gw.ping("ha", "10.0.2.2", count=10) == 10
+        assert gw.ping("hb", "10.0.1.2", count=10) == 10
+    finally:
+        gw.down(conn)
+
+
+def test_child_rekey_during_ping_flood_loses_nothing(tunnel):
+    before = {s["spi"] for s in tunnel.sas()}
+    flood = tunnel.popen("ha", "ping", "-c", "600", "-i", "0.005", "-W", "2", "10.0.2.2")
+    wait_for(lambda: any(int(s["packets"]) > 50 for s in tunnel.sas() if s["dir"] == "out"),
+             what="the flood under way")
+    tunnel.whack("--name", "tunnel", "--rekey-child")
+    out, _ = flood.communicate(timeout=60)
+    assert " 600 received" in out, out
+    wait_for(lambda: {s["spi"] for s in tunnel.sas()}.isdisjoint(before),
+             what="the old SAs replaced")
+    assert tunnel.ping("ha", "10.0.2.2", count=5) == 5
+
+
+def test_ike_rekey(tunnel):
+    out = tunnel.whack("--name", "tunnel", "--rekey-ike")
+    m = re.search(r"#(\d+): initiator rekeyed IKE SA #(\d+)", out)
+    assert m, out
+    new, old = m.groups()
+    # the Child SA moved to the new IKE SA and still carries traffic
+    wait_for(lambda: f"IKE SA #{new}" in tunnel.whack("--showstates"), what="the Child SA re-parented")
+    assert f"#{old}: " not in tunnel.whack("--showstates")
+    assert tunnel.ping("ha", "10.0.2.2", count=5) == 5
+    assert "ESTABLISHED" in tunnel.swanctl("--list-sas")
+
+
+def test_delete_by_peer_tears_down_our_sas(gw):
+    gw.up()
+    spis = {s["spi"] for s in gw.sas()}
+    gw.swanctl("--terminate", "--ike", "gw")
+    # pluto may revive the connection it was told to keep up: new SPIs then
+    wait_for(lambda: spis.isdisjoint(s["spi"] for s in gw.sas()), what="the deleted SAs gone")
+    gw.down()
+
+
+def test_routed_without_sa_drops_never_leaks(gw):
+    gw.whack("--name", "tunnel", "--route")
+    try:
+        assert "cf0" in gw.route()
+        assert not gw.sas()
+        stats = lambda: kv(gw.cfctl("stats"))  # noqa: E731
+        before = int(stats().get("no-policy", 0)) + int(stats().get("no-sa", 0))
+        pcap = f"{gw.run_dir}/leak.pcap"
+        dump = gw.popen("gw", "tcpdump", "-i", "wan", "--immediate-mode", "-U", "-n", "-w", pcap)
+        wait_for(lambda: os.path.exists(pcap) and os.path.getsize(pcap) > 0, what="tcpdump")
+        try:
+            assert gw.ping("ha", "10.0.2.2", count=5) == 0
+        finally:
+            dump.terminate()
+            dump.wait(timeout=10)
+        assert run("tshark", "-n", "-r", pcap, "-Y", "ip.addr==10.0.0.0/16").strip() == ""
+        after = int(stats().get("no-policy", 0)) + int(stats().get("no-sa", 0))
+        assert after >= before + 5
+    finally:
+        gw.whack("--name", "tunnel", "--unroute", check=False)
+    assert gw.route().strip() == ""
+
+
+def test_delete_by_us_tears_down_sas_and_route(gw):
+    gw.up()
+    assert "cf0" in gw.route()
+    gw.whack("--name", "tunnel", "--delete")
+    wait_for(lambda: not gw.sas(), what="our SAs gone")
+    assert gw.route().strip() == ""
+    assert "ESTABLISHED" not in gw.swanctl("--list-sas")
+    # put the connection back for whoever comes next
+    gw.exec("gw", LSW / "addconn", "--config", f"{gw.run_dir}/ipsec.conf", "--ctlsocket",
+            f"{gw.run_dir}/pluto/pluto.ctl", "tunnel")
+
+
+def child_keys(gw, role):
+    """The last Child SA key charon logged for ROLE (initiator/responder)."""
+    with open(f"{gw.ss_dir}/charon.log") as f:
+        log = f.read()
+    pos = log.rfind(f"encryption {role} key =>")
+    assert pos >= 0, "charon logged no Child SA keys"
+    m = re.match(r"encryption \w+ key => (\d+) bytes", log[pos:])
+    want = int(m.group(1))
+    hexbytes = []
+    for line in log[pos:].splitlines()[1:]:
+        m = re.search(r"\[CHD\]\s+\d+: ((?:[0-9A-F]{2} )+)", line)
+        if not m:
+            break
+        hexbytes += m.group(1).split()
+    return "".join(hexbytes[:want]).lower()
+
+
+def test_wire_only_esp_in_udp_rising_seq_tshark_decrypts(tunnel, tmp_path):
+    pcap = f"{tunnel.run_dir}/wan.pcap"
+    dump = tunnel.popen("gw", "tcpdump", "-i", "wan", "--immediate-mode", "-U", "-n", "-w", pcap)
+    wait_for(lambda: os.path.exists(pcap) and os.path.getsize(pcap) > 0, what="tcpdump")
+    try:
+        assert tunnel.ping("ha", "10.0.2.2", count=20, interval=0.02) == 20
+    finally:
+        dump.terminate()
+        dump.wait(timeout=10)
+    # no inner address outside ESP, no plain ESP either: only ESP-in-UDP
+    assert run("tshark", "-n", "-r", pcap, "-Y", "ip.addr==10.0.0.0/16 && !esp").strip() == ""
+    assert run("tshark", "-n", "-r", pcap, "-Y", "ip.proto==50").strip() == ""
+    out_sa = [s for s in tunnel.sas() if s["dir"] == "out"][0]
+    key = child_keys(tunnel, "initiator")     # we initiated: our outbound
+    uat = (f'"IPv4","192.0.2.1","192.0.2.2","{out_sa["spi"]}","AES-GCM with 16 octet ICV [RFC4106]",'
+           f'"0x{key}","NULL",""')
+    out = run("tshark", "-n", "-r", pcap, "-Y", f"esp.spi=={out_sa['spi']}",
+              "-o", "esp.enable_encryption_decode:TRUE", "-o", f"uat:esp_sa:{uat}",
+              "-T", "fields", "-E", "separator=|", "-e", "udp.srcport", "-e", "esp.sequence",
+              "-e", "icmp.type", "-e", "ip.src")
+    rows = [r.split("|") for r in out.strip().split("\n")]
+    assert len(rows) == 20
+    seqs = [int(r[1]) for r in rows]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 20
+    for sport, _, icmp_type, srcs in rows:
+        assert sport == "4500"
+        assert icmp_type == "8" and srcs.endswith("10.0.1.2"), "tshark could not decrypt"
+
+
+def test_algorithm_the_data_plane_lacks_is_refused_at_load(gw, tmp_path):
+    conf = tmp_path / "extra.conf"
+    conf.write_text("conn sha1\n    left=192.0.2.1\n    right=192.0.2.2\n    leftsubnet=10.0.1.0/25\n"
+                    "    rightsubnet=10.0.2.0/25\n    authby=secret\n    esp=aes128-sha1\n    auto=add\n")
+    p = subprocess.run(["ip", "netns", "exec", f"{gw.prefix}-gw", LSW / "addconn", "--config", conf,
+                        "--ctlsocket", f"{gw.run_dir}/pluto/pluto.ctl", "sha1"],
+                       capture_output=True, text=True)
+    assert p.returncode != 0
+    assert re.search(r"(?i)sha1.*not supported|not supported.*sha1|integ.*sha1", p.stdout + p.stderr), \
+        p.stdout + p.stderr
+
+
+def test_pluto_without_data_plane_says_so(gw, tmp_path):
+    rundir = tmp_path / "run"
+    nss = tmp_path / "nss"
+    rundir.mkdir()
+    nss.mkdir()
+    run("certutil", "-N", "-d", f"sql:{nss}", "--empty-password")
+    p = subprocess.run(["ip", "netns", "exec", f"{gw.prefix}-hb", LSW / "pluto", "--nofork",
+                        "--stderrlog", "--config", f"{gw.run_dir}/ipsec.conf", "--nssdir", nss,
+                        "--rundir", rundir, "--secretsfile", f"{gw.run_dir}/ipsec.secrets"],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0
+    assert "needs cluster-filterd listening" in p.stderr, p.stderr[-2000:]
