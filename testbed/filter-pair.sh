@@ -33,10 +33,12 @@ AUTH_BA=${AUTH_BA:-}
 ALG=${ALG:-aes128gcm16}
 ENCAP=${ENCAP-encap 4500:4500}
 
+# Daemons start with ip netns exec directly (not through n): it execs them,
+# so $! is their own pid and down can stop them by it.
 start_daemon() {
 	local gw=$1 ns=$2
 	# shellcheck disable=SC2086
-	n "$ns" "$bin/cluster-filterd" --tun cf0 --control "$run/$gw.sock" ${CF_DAEMON_ARGS:-} \
+	ip netns exec "$ns" "$bin/cluster-filterd" --tun cf0 --control "$run/$gw.sock" ${CF_DAEMON_ARGS:-} \
 		>"$run/$gw.log" 2>&1 &
 	echo $! >"$run/$gw.pid"
 	for _ in $(seq 100); do
@@ -128,7 +130,7 @@ demo() {
 	echo "== ping 10.0.1.2 -> 10.0.2.2 through the tunnel"
 	n "$ha" ping -c 5 -i 0.2 -W 2 10.0.2.2
 	echo "== 20 MB TCP host A -> host B"
-	n "$hb" /usr/bin/python3 "$(dirname "$0")/tcp_xfer.py" recv 5001 >"$run/recv.out" &
+	ip netns exec "$hb" /usr/bin/python3 "$(dirname "$0")/tcp_xfer.py" recv 5001 >"$run/recv.out" &
 	local rpid=$!
 	until n "$hb" ss -ltn | grep -q ':5001 '; do sleep 0.05; done
 	n "$ha" /usr/bin/python3 "$(dirname "$0")/tcp_xfer.py" send 10.0.2.2 5001 20000000

@@ -12,8 +12,9 @@
 # this exercises RFC 3948 on port 4500 beside pluto's IKE socket.
 #
 # usage: gateway-peer.sh up|down|status|initiate|demo
-# env:   CF_PREFIX (namespace prefix), ESP (our esp= proposal, default aes128gcm16),
-#        (Libreswan names: aes_gcm128, aes_gcm256, chacha20_poly1305, aes128-sha2_256)
+# env:   CF_PREFIX (namespace prefix), ESP (our esp= proposal, default aes_gcm128;
+#        Libreswan names: aes_gcm128, aes_gcm256, chacha20_poly1305, aes128-sha2_256),
+#        GATEWAY=strongswan (a libipsec charon as the gateway instead: the baseline),
 #        IKE_LIFETIME, SA_LIFETIME (rekey tests), PSK
 
 set -eu
@@ -25,6 +26,8 @@ lsw=$top/build/root/usr
 run=${CF_RUN:-/run/$prefix}
 # charon gets a private /run (its pid file is fixed), so its files live elsewhere
 ssdir=${TMPDIR:-/tmp}/$prefix-strongswan
+gwdir=${TMPDIR:-/tmp}/$prefix-gateway
+gateway=${GATEWAY:-ours}		# or strongswan: the baseline in our gateway's place
 ha=$prefix-ha gw=$prefix-gw ss=$prefix-ss hb=$prefix-hb
 esp=${ESP:-aes_gcm128}
 psk=${PSK:-cluster-testbed-preshared-key}
@@ -39,43 +42,45 @@ wait_for() { # wait_for WHAT CMD...: poll a condition, never a blind sleep
 	return 1
 }
 
-# The strongSwan side, in its own mount namespace: its pid file is fixed.
-start_strongswan() {
-	mkdir -p -m 0700 "$ssdir"
-	mkdir -p "$ssdir/run" "$ssdir/swanctl"
-	cat >"$ssdir/strongswan.conf" <<-CONF
+# A charon, in its own mount namespace: its pid file is fixed.
+# start_charon NAMESPACE DIR ME PEER MY_ID PEER_ID MY_TS PEER_TS
+start_charon() {
+	local ns=$1 dir=$2 me=$3 peer=$4 my_id=$5 peer_id=$6 my_ts=$7 peer_ts=$8
+	mkdir -p -m 0700 "$dir"
+	mkdir -p "$dir/run" "$dir/swanctl"
+	cat >"$dir/strongswan.conf" <<-CONF
 	charon {
 		load_modular = no
 		load = random nonce openssl aes sha1 sha2 hmac gcm kdf pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink socket-default vici
 		install_routes = yes
-		plugins { vici { socket = unix://$ssdir/charon.vici } }
+		plugins { vici { socket = unix://$dir/charon.vici } }
 		# chd 4 logs the Child SA keys: the test bed hands them to tshark
-		filelog { log { path = $ssdir/charon.log
+		filelog { log { path = $dir/charon.log
 				default = 1
 				ike = 2
 				chd = 4
 				flush_line = yes } }
 	}
-	swanctl { socket = unix://$ssdir/charon.vici }
+	swanctl { socket = unix://$dir/charon.vici }
 	CONF
-	cat >"$ssdir/swanctl/swanctl.conf" <<-CONF
+	cat >"$dir/swanctl/swanctl.conf" <<-CONF
 	connections {
 		gw {
 			version = 2
 			mobike = no
-			local_addrs = 192.0.2.2
-			remote_addrs = 192.0.2.1
+			local_addrs = $me
+			remote_addrs = $peer
 			proposals = aes128gcm16-prfsha256-x25519, aes256-sha256-modp2048
 			rekey_time = ${IKE_LIFETIME:-4h}
 			local { auth = psk
-				id = @peer }
+				id = $my_id }
 			remote { auth = psk
-				id = @gw }
+				id = $peer_id }
 			children {
 				tunnel {
 					mode = tunnel
-					local_ts = 10.0.2.0/24
-					remote_ts = 10.0.1.0/24
+					local_ts = $my_ts
+					remote_ts = $peer_ts
 					# with and without a key exchange: pluto asks for PFS on rekeys
 					esp_proposals = aes128gcm16-x25519, aes256gcm16-x25519, chacha20poly1305-x25519, aes128-sha256-x25519, aes128gcm16, aes256gcm16, chacha20poly1305, aes128-sha256, aes256-sha256
 					rekey_time = ${SA_LIFETIME:-1h}
@@ -84,21 +89,34 @@ start_strongswan() {
 			}
 		}
 	}
-	secrets { ike-gw { id-1 = @peer
-			id-2 = @gw
+	secrets { ike-gw { id-1 = $my_id
+			id-2 = $peer_id
 			secret = "$psk" } }
 	CONF
-	STRONGSWAN_CONF=$ssdir/strongswan.conf ip netns exec "$ss" \
+	STRONGSWAN_CONF=$dir/strongswan.conf ip netns exec "$ns" \
 		unshare -m --propagation private sh -c \
-		"mount --bind $ssdir/run /run && exec /usr/lib/ipsec/charon" >"$ssdir/stdout" 2>&1 &
-	echo $! >"$run/ss.pid"
-	wait_for "charon's vici socket" test -S "$ssdir/charon.vici"
-	swanctl --load-all --file "$ssdir/swanctl/swanctl.conf" >/dev/null
+		"mount --bind $dir/run /run && exec /usr/lib/ipsec/charon" >"$dir/stdout" 2>&1 &
+	echo $! >"$run/$(basename "$dir").pid"
+	wait_for "charon's vici socket in $ns" test -S "$dir/charon.vici"
+	STRONGSWAN_CONF=$dir/strongswan.conf ip netns exec "$ns" swanctl --load-all \
+		--file "$dir/swanctl/swanctl.conf" >/dev/null 2>&1
 }
 
+start_strongswan() {
+	start_charon "$ss" "$ssdir" 192.0.2.2 192.0.2.1 @peer @gw 10.0.2.0/24 10.0.1.0/24
+}
+
+# GATEWAY=strongswan: a libipsec charon in our gateway's place (the baseline)
+start_strongswan_gateway() {
+	# libipsec routes with a source address inside its own traffic selector
+	start_charon "$gw" "$gwdir" 192.0.2.1 192.0.2.2 @gw @peer 10.0.1.0/24 10.0.2.0/24
+}
+
+# Daemons start with ip netns exec directly (not through n): it execs them,
+# so $! is their own pid and down can stop them by it.
 start_cluster_filter() {
 	mkdir -p -m 0700 "$run/pluto"
-	n "$gw" "$cf/cluster-filterd" --tun cf0 --esp-in-udp shared \
+	ip netns exec "$gw" "$cf/cluster-filterd" --tun cf0 --esp-in-udp shared \
 		--control "$run/pluto/cluster-filter.ctl" >"$run/cluster-filterd.log" 2>&1 &
 	echo $! >"$run/cluster-filterd.pid"
 	wait_for "cluster-filterd" test -S "$run/pluto/cluster-filter.ctl"
@@ -133,7 +151,7 @@ start_pluto() {
 	} >"$run/ipsec.conf"
 	echo "@gw @peer : PSK \"$psk\"" >"$run/ipsec.secrets"
 	chmod 600 "$run/ipsec.secrets"
-	n "$gw" "$lsw/libexec/ipsec/pluto" --nofork --stderrlog --config "$run/ipsec.conf" \
+	ip netns exec "$gw" "$lsw/libexec/ipsec/pluto" --nofork --stderrlog --config "$run/ipsec.conf" \
 		--secretsfile "$run/ipsec.secrets" --nssdir "$run/nss" --rundir "$run/pluto" \
 		>"$run/pluto.log" 2>&1 &
 	echo $! >"$run/pluto.pid"
@@ -167,8 +185,12 @@ up() {
 	n "$gw" sysctl -q net.ipv4.ip_forward=1
 	n "$ss" sysctl -q net.ipv4.ip_forward=1
 	start_strongswan
-	start_cluster_filter
-	start_pluto
+	if [ "$gateway" = strongswan ]; then
+		start_strongswan_gateway
+	else
+		start_cluster_filter
+		start_pluto
+	fi
 }
 
 stop_pid() {
@@ -186,13 +208,19 @@ down() {
 	set +e
 	stop_pid pluto
 	stop_pid cluster-filterd
-	stop_pid ss
+	stop_pid "$(basename "$ssdir")"
+	stop_pid "$(basename "$gwdir")"
 	for ns in $ha $gw $ss $hb; do ip netns del "$ns" 2>/dev/null; done
-	rm -rf "$run" "$ssdir"
+	rm -rf "$run" "$ssdir" "$gwdir"
 }
 
 initiate() {
-	whack --name tunnel --initiate
+	if [ "$gateway" = strongswan ]; then
+		STRONGSWAN_CONF=$gwdir/strongswan.conf ip netns exec "$gw" \
+			swanctl --initiate --ike gw --child tunnel >/dev/null
+	else
+		whack --name tunnel --initiate
+	fi
 }
 
 status() {
@@ -210,7 +238,7 @@ demo() {
 	echo "== ping 10.0.1.2 -> 10.0.2.2"
 	n "$ha" ping -c 5 -i 0.2 -W 2 10.0.2.2
 	echo "== 20 MB TCP host A -> host B"
-	n "$hb" /usr/bin/python3 "$top/testbed/tcp_xfer.py" recv 5001 >"$run/recv.out" &
+	ip netns exec "$hb" /usr/bin/python3 "$top/testbed/tcp_xfer.py" recv 5001 >"$run/recv.out" &
 	local rpid=$!
 	wait_for "the receiver" sh -c "ip netns exec $hb ss -ltn | grep -q ':5001 '"
 	n "$ha" /usr/bin/python3 "$top/testbed/tcp_xfer.py" send 10.0.2.2 5001 20000000
