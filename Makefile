@@ -3,6 +3,7 @@
 #   make demo      install what is missing, build, run the testbed, show what happened
 #   make check     the same set-up, then every test
 #   make bench-filter   data-plane benchmark (numbers beside their references)
+#   make bench-single   our gateway against a strongSwan libipsec gateway, CPU per GB
 #   make fuzz      long fuzz runs (FUZZ_SECONDS=300 per target)
 #
 # Everything runs as root on a Debian 12 machine with nothing but the base image.
@@ -42,7 +43,12 @@ libreswan: $(LSW_TREE)/.prepared
 	+$(MAKE) -C $(LSW_TREE) -j$$(nproc) base $(LSW_FLAGS)
 	+$(MAKE) -C $(LSW_TREE) install-base $(LSW_FLAGS) >build/libreswan-install.log
 
+# our gateway against an unmodified strongSwan: IKE, ping, TCP, SAs, counters
 demo: build
+	testbed/gateway-peer.sh demo
+
+# the data plane alone: two cluster-filterd configured by hand
+demo-filter: build
 	testbed/filter-pair.sh demo
 
 # pytest exit 5 means it collected no test: that is a failure too.
@@ -57,10 +63,14 @@ bench-filter: build
 	@echo "== daemon TUN -> ESP path, one core"
 	testbed/bench-filter.sh
 
+bench-single: build
+	@echo "== the same TCP and UDP transfers through our gateway and a strongSwan libipsec gateway"
+	testbed/bench-single.sh
+
 fuzz: build
 	$(MAKE) -C $(CF) fuzz
 
 clean:
 	$(MAKE) -C $(CF) clean
 
-.PHONY: all deps build libreswan demo check bench-filter fuzz clean
+.PHONY: all deps build libreswan demo demo-filter check bench-filter bench-single fuzz clean

@@ -217,7 +217,7 @@ down() {
 initiate() {
 	if [ "$gateway" = strongswan ]; then
 		STRONGSWAN_CONF=$gwdir/strongswan.conf ip netns exec "$gw" \
-			swanctl --initiate --ike gw --child tunnel >/dev/null
+			swanctl --initiate --ike gw --child tunnel >"$gwdir/initiate.log" 2>&1
 	else
 		whack --name tunnel --initiate
 	fi

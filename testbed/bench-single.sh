@@ -1,0 +1,109 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# One gateway against the strongSwan peer, twice: ours (pluto with
+# protostack=cluster + cluster-filterd), then a strongSwan libipsec gateway
+# in the same place (gateway-peer.sh GATEWAY=strongswan).  The same TCP and
+# UDP (1400-byte) transfers go host A -> host B through each; printed side
+# by side: throughput and the gateway's CPU-seconds per GB delivered, then
+# "ratio: X" = ours / libipsec in CPU-seconds per GB (goal: <= 0.2).
+#
+# CPU is the gateway's processes (cluster-filterd and pluto, or charon),
+# user + system time from /proc, which includes the kernel work their
+# socket calls do; veth delivery into the peer runs in the sender's call.
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+tcp_bytes=${TCP_BYTES:-300000000}
+udp_count=${UDP_COUNT:-60000}
+udp_rate=${UDP_RATE:-20000}
+hz=$(getconf CLK_TCK)
+
+cpu_ticks() { # total user+system ticks of the pids
+	local t=0
+	for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+	echo $t
+}
+
+# measure GATEWAY OUT: writes "tcp_mbit tcp_cpu_per_gb udp_mbit udp_cpu_per_gb cpu_s gb udp_got udp_sent"
+measure() {
+	local gateway=$1 out=$2 prefix run
+	prefix=cbs$$${gateway:0:1}
+	run=/run/$prefix
+	export CF_PREFIX=$prefix GATEWAY=$gateway
+	current=$prefix
+	"$top/testbed/gateway-peer.sh" up >/dev/null
+	"$top/testbed/gateway-peer.sh" initiate >/dev/null
+	ip netns exec "$prefix-ha" ping -c 3 -i 0.1 -W 2 10.0.2.2 >/dev/null
+	local pids
+	if [ "$gateway" = strongswan ]; then
+		pids=$(cat "$run/$prefix-gateway.pid")
+	else
+		pids="$(cat "$run/cluster-filterd.pid") $(cat "$run/pluto.pid")"
+	fi
+
+	# TCP
+	ip netns exec "$prefix-hb" /usr/bin/python3 "$top/testbed/tcp_xfer.py" recv 5001 >"$run/tcp.out" &
+	local rx=$!
+	until ip netns exec "$prefix-hb" ss -ltn | grep -q ':5001 '; do sleep 0.05; done
+	local c0 t0 c1 t1
+	c0=$(cpu_ticks $pids)
+	t0=$(date +%s.%N)
+	ip netns exec "$prefix-ha" /usr/bin/python3 "$top/testbed/tcp_xfer.py" send 10.0.2.2 5001 "$tcp_bytes" >/dev/null
+	wait $rx
+	t1=$(date +%s.%N)
+	c1=$(cpu_ticks $pids)
+	local tcp_got
+	tcp_got=$(sed -n 's/.*bytes=\([0-9]*\).*/\1/p' "$run/tcp.out")
+
+	# UDP, 1400-byte datagrams at a fixed rate
+	ip netns exec "$prefix-hb" /usr/bin/python3 "$top/testbed/udp_stream.py" recv 6001 1.0 >"$run/udp.out" &
+	rx=$!
+	until grep -q ready "$run/udp.out" 2>/dev/null; do sleep 0.05; done
+	local u0 v0 u1 v1
+	u0=$(cpu_ticks $pids)
+	v0=$(date +%s.%N)
+	ip netns exec "$prefix-ha" /usr/bin/python3 "$top/testbed/udp_stream.py" send 10.0.2.2 6001 \
+		"$udp_count" 1400 "$udp_rate" >/dev/null
+	v1=$(date +%s.%N)
+	wait $rx
+	u1=$(cpu_ticks $pids)
+	local udp_got
+	udp_got=$(sed -n 's/.*unique=\([0-9]*\).*/\1/p' "$run/udp.out")
+
+	awk -v tb="$tcp_got" -v tc=$((c1 - c0)) -v tt="$(echo "$t1 - $t0" | bc)" \
+	    -v ub="$((udp_got * 1400))" -v uc=$((u1 - u0)) -v ut="$(echo "$v1 - $v0" | bc)" \
+	    -v uc_n="$udp_got" -v us="$udp_count" -v hz="$hz" 'BEGIN {
+		printf "%.1f %.2f %.1f %.2f %.2f %.4f %d %d\n",
+			tb * 8 / tt / 1e6, (tc / hz) / (tb / 1e9),
+			ub * 8 / ut / 1e6, (uc / hz) / (ub / 1e9),
+			(tc + uc) / hz, (tb + ub) / 1e9, uc_n, us }' >"$out"
+	"$top/testbed/gateway-peer.sh" down
+	current=
+}
+
+current=
+cleanup() {
+	if [ -n "$current" ]; then CF_PREFIX=$current "$top/testbed/gateway-peer.sh" down; fi
+	rm -f "$results".*
+}
+results=$(mktemp)
+trap cleanup EXIT
+
+command -v bc >/dev/null || { echo "bench-single: needs bc" >&2; exit 1; }
+echo "measuring our gateway (pluto protostack=cluster + cluster-filterd) ..."
+measure ours "$results.ours"
+echo "measuring a strongSwan libipsec gateway in its place ..."
+measure strongswan "$results.strongswan"
+read -r o_tcp o_tcpc o_udp o_udpc o_cpu o_gb o_ugot o_usent <"$results.ours"
+read -r s_tcp s_tcpc s_udp s_udpc s_cpu s_gb s_ugot s_usent <"$results.strongswan"
+
+printf '\n%-34s %14s %14s\n' "" "ours" "strongSwan libipsec"
+printf '%-34s %14s %14s\n' "TCP throughput, Mbit/s" "$o_tcp" "$s_tcp"
+printf '%-34s %14s %14s\n' "TCP gateway CPU-s per GB" "$o_tcpc" "$s_tcpc"
+printf '%-34s %14s %14s\n' "UDP 1400 B delivered, Mbit/s" "$o_udp" "$s_udp"
+printf '%-34s %14s %14s\n' "UDP delivered / sent" "$o_ugot/$o_usent" "$s_ugot/$s_usent"
+printf '%-34s %14s %14s\n' "UDP gateway CPU-s per GB" "$o_udpc" "$s_udpc"
+printf '%-34s %14s %14s\n' "all: CPU-s per GB" \
+	"$(echo "scale=2; $o_cpu / $o_gb" | bc)" "$(echo "scale=2; $s_cpu / $s_gb" | bc)"
+echo "ratio: $(echo "scale=3; ($o_cpu / $o_gb) / ($s_cpu / $s_gb)" | bc) (goal <= 0.2)"
