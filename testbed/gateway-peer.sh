@@ -148,6 +148,12 @@ start_pluto() {
 			    auto=add
 			CONF
 		done
+		# byte lifetimes: the data plane counts, pluto rekeys on its soft expiry
+		cat <<-CONF
+		conn tunnel-bytes
+		    also=tunnel
+		    ipsec-max-bytes=2000000
+		CONF
 	} >"$run/ipsec.conf"
 	echo "@gw @peer : PSK \"$psk\"" >"$run/ipsec.secrets"
 	chmod 600 "$run/ipsec.secrets"

@@ -296,3 +296,24 @@ def test_pluto_without_data_plane_says_so(gw, tmp_path):
                        capture_output=True, text=True, timeout=30)
     assert p.returncode != 0
     assert "needs cluster-filterd listening" in p.stderr, p.stderr[-2000:]
+
+
+def test_byte_lifetime_expiry_rekeys(gw):
+    """The data plane counts bytes against ipsec-max-bytes and reports the
+    soft expiry to pluto (handle_sa_expire), which rekeys."""
+    gw.up("tunnel-bytes")
+    try:
+        first = {s["spi"] for s in gw.sas()}
+        limits = {int(s["soft-bytes"]) for s in gw.sas()}
+        assert all(0 < b < 2_000_000 for b in limits), limits
+        receiver = gw.popen("hb", "/usr/bin/python3", TESTBED / "tcp_xfer.py", "recv", "5002")
+        wait_for(lambda: ":5002 " in gw.exec("hb", "ss", "-ltn"), what="receiver")
+        sent = kv(gw.exec("ha", "/usr/bin/python3", TESTBED / "tcp_xfer.py", "send", "10.0.2.2", "5002",
+                          6_000_000))
+        got = kv(receiver.communicate(timeout=60)[0])
+        assert got["sha256"] == sent["sha256"]
+        wait_for(lambda: first.isdisjoint(s["spi"] for s in gw.sas()), what="a rekey after the soft limit")
+        assert int(kv(gw.cfctl("stats"))["expire-events"]) >= 1
+        assert gw.ping("ha", "10.0.2.2", count=5) == 5
+    finally:
+        gw.down("tunnel-bytes")
