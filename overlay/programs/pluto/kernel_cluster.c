@@ -213,7 +213,8 @@ static void process_event(int fd, void *arg UNUSED, struct logger *logger)
 	}
 	ip_address dst = address_from_in_addr(&(struct in_addr) {
 			.s_addr = htonl(get_be32(m.attr[CF_A_DST].data)) });
-	handle_sa_expire(htonl(cf_attr_u32(&m, CF_A_SPI, 0)), IPPROTO_ESP, dst,
+	/* pluto wants the IKE protocol ID here, not the IP protocol number */
+	handle_sa_expire(htonl(cf_attr_u32(&m, CF_A_SPI, 0)), PROTO_IPSEC_ESP, dst,
 			 cf_attr_u8(&m, CF_A_EXPIRY, 0) == 2,
 			 cf_attr_u64(&m, CF_A_BYTES, 0), cf_attr_u64(&m, CF_A_PACKETS, 0),
 			 cf_attr_u64(&m, CF_A_ADD_TIME, 0), logger);
