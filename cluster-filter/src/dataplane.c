@@ -34,14 +34,23 @@ void cf_dp_drop(struct cf_dataplane *dp, struct cf_sa *sa, enum cf_drop d)
 		sa->stats.drops[d]++;
 }
 
-static void account(struct cf_dataplane *dp, struct cf_sa *sa, size_t bytes)
+/*
+ * Count a processed packet against the SA's lifetimes.  At the hard
+ * limit the SA goes, as an XFRM state does: the event tells pluto, which
+ * may have replaced it already and would then never delete it.  SA is
+ * gone when this returns CF_EXPIRE_HARD.
+ */
+static enum cf_expiry account(struct cf_dataplane *dp, struct cf_sa *sa, size_t bytes)
 {
 	enum cf_expiry e = cf_sa_account(&dp->db, sa, bytes);
-	if (e != CF_EXPIRE_NONE) {
-		dp->counters[CF_CTR_EXPIRE_EVENTS]++;
-		if (dp->on_expire)
-			dp->on_expire(dp, sa, e);
-	}
+	if (e == CF_EXPIRE_NONE)
+		return e;
+	dp->counters[CF_CTR_EXPIRE_EVENTS]++;
+	if (dp->on_expire)
+		dp->on_expire(dp, sa, e);
+	if (e == CF_EXPIRE_HARD)
+		cf_sa_del(&dp->db, sa->p.spi, sa->p.dir);
+	return e;
 }
 
 static size_t out_drop(struct cf_dataplane *dp, struct cf_sa *sa,
@@ -69,8 +78,6 @@ size_t cf_dp_outbound(struct cf_dataplane *dp, const uint8_t *inner, size_t len,
 	struct cf_sa *sa = pol->sa;
 	if (sa == NULL)
 		return out_drop(dp, NULL, CF_DROP_NO_SA, drop);
-	if (sa->hard_expired)
-		return out_drop(dp, sa, CF_DROP_EXPIRED, drop);
 	if (esp_sealed_len(sa->crypto.alg, len) > cap)
 		return out_drop(dp, sa, CF_DROP_TOO_BIG, drop);
 
@@ -122,10 +129,6 @@ enum cf_drop cf_dp_inbound(struct cf_dataplane *dp, uint8_t *esp, size_t len,
 		goto drop;
 	}
 	sa->stats.seen++;
-	if (sa->hard_expired) {
-		d = CF_DROP_EXPIRED;
-		goto drop;
-	}
 	/* ownership first: a non-owner must not spend a cycle on crypto */
 	if (cf_dispatch_inbound(spi, seq_lo, dp->nodes) != dp->self) {
 		dp->counters[CF_CTR_NOT_OWNER]++;

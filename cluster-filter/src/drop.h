@@ -17,7 +17,6 @@
 	X(POLICY, "policy-mismatch")				\
 	X(NO_POLICY, "no-policy")				\
 	X(NO_SA, "no-sa")					\
-	X(EXPIRED, "expired")					\
 	X(SEQ_EXHAUSTED, "seq-exhausted")			\
 	X(TOO_BIG, "too-big")					\
 	X(BAD_INNER, "bad-inner")				\

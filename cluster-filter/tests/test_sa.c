@@ -231,13 +231,14 @@ static void dataplanes(void)
 	CHECK(n > 0);
 	CHECK(cf_dp_inbound(&b, out, n, false, &clear, &clear_len) == CF_DROP_POLICY);
 
-	/* hard expiry: raised once, then the SA refuses traffic */
+	/* hard expiry: raised once, then the SA is gone, as with XFRM */
 	a.on_expire = on_expire;
 	cf_sa_find(&a.db, 0xa0b0, CF_DIR_OUT)->p.hard.packets = 3;	/* two sent so far */
 	put_be32(inner + 12, 0x0a000005);
 	CHECK(cf_dp_outbound(&a, inner, len, out, sizeof(out), &tx, &d) > 0);
 	CHECK_EQ(expired, CF_EXPIRE_HARD);
-	CHECK(cf_dp_outbound(&a, inner, len, out, sizeof(out), &tx, &d) == 0 && d == CF_DROP_EXPIRED);
+	CHECK(cf_sa_find(&a.db, 0xa0b0, CF_DIR_OUT) == NULL);
+	CHECK(cf_dp_outbound(&a, inner, len, out, sizeof(out), &tx, &d) == 0 && d == CF_DROP_NO_SA);
 	cf_dp_free(&a);
 	cf_dp_free(&b);
 
