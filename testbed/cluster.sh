@@ -1,0 +1,178 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# N cluster nodes on flooded segments: every frame reaches every node.
+#
+#                 $p-sw: br-in (learning off on node ports)        $p-sw: br-out (learning off)
+#   $p-ha 10.0.1.2 --+-- in[node 0] cf0 cluster-filterd out --+-- 192.0.2.2 $p-peer [cf0] 10.0.2.1 --- 10.0.2.2 $p-hb
+#                    +-- in[node 1] ...                    ... +
+#                    +-- in[node N-1] ...                  ... +
+#   every node: in = 10.0.1.1 + MAC 02:00:c1:00:00:01, out = 192.0.2.1 + MAC 02:00:c1:00:00:02,
+#               cl = 172.16.0.(10+i) on br-cl (the cluster link, for membership and sync)
+#
+# Only node 0 answers ARP (arp_ignore=8 elsewhere).  The far end here is a
+# cluster-filterd gateway with mirrored SAs (the data plane as a peer that
+# counts what it gets); the SAs are the same on every node, installed by
+# hand through each node's control socket, as replication will do.
+#
+# usage: cluster.sh up N | down | sas | status
+# env:   CF_PREFIX, DISPATCH (outbound mode), KEY_OUT, KEY_IN
+
+set -eu
+
+prefix=${CF_PREFIX:-ccl}
+top=$(cd "$(dirname "$0")/.." && pwd)
+cf=$top/cluster-filter/build
+run=${CF_RUN:-/run/$prefix}
+sw=$prefix-sw ha=$prefix-ha peer=$prefix-peer hb=$prefix-hb
+dispatch=${DISPATCH:-packet-rr}
+KEY_OUT=${KEY_OUT:-0102030405060708090a0b0c0d0e0f10a1a2a3a4}
+KEY_IN=${KEY_IN:-1112131415161718191a1b1c1d1e1f20b1b2b3b4}
+MAC_IN=02:00:c1:00:00:01
+MAC_OUT=02:00:c1:00:00:02
+
+n() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+node() { echo "$prefix-n$1"; }
+nodes() { cat "$run/nodes"; }
+cfctl() { "$cf/cfctl" -s "$1" "${@:2}"; }
+wait_for() {
+	local what=$1; shift
+	for _ in $(seq 200); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
+	echo "timed out waiting for $what" >&2
+	return 1
+}
+
+netns() {
+	ip netns add "$1"
+	n "$1" sysctl -q net.ipv6.conf.all.disable_ipv6=1
+	n "$1" ip link set lo up
+}
+
+# a port on a flooding bridge: PORT in the switch, DEV in NS
+port() {
+	local br=$1 swport=$2 ns=$3 dev=$4
+	ip link add "$swport" netns "$sw" type veth peer name "$dev" netns "$ns"
+	n "$sw" ip link set "$swport" master "$br" up
+	n "$sw" bridge link set dev "$swport" learning off
+}
+
+# Daemons start with ip netns exec directly: it execs them, so $! is their pid.
+start_daemon() {
+	local ns=$1 sock=$2; shift 2
+	ip netns exec "$ns" "$cf/cluster-filterd" --tun cf0 --control "$sock" "$@" \
+		>"$sock.log" 2>&1 &
+	echo $! >"$sock.pid"
+	wait_for "cluster-filterd in $ns" test -S "$sock"
+}
+
+up() {
+	local count=${1:?usage: cluster.sh up N}
+	mkdir -p -m 0700 "$run"
+	echo "$count" >"$run/nodes"
+	netns "$sw"
+	for br in br-in br-out br-cl; do
+		n "$sw" ip link add "$br" type bridge
+		n "$sw" ip link set "$br" up
+	done
+	netns "$ha"
+	port br-in ha "$ha" lan
+	n "$ha" ip addr add 10.0.1.2/24 dev lan
+	n "$ha" ip link set lan up
+	n "$ha" ip route add default via 10.0.1.1
+
+	for i in $(seq 0 $((count - 1))); do
+		local ns
+		ns=$(node "$i")
+		netns "$ns"
+		port br-in "i$i" "$ns" in
+		port br-out "o$i" "$ns" out
+		port br-cl "c$i" "$ns" cl
+		n "$ns" ip link set in address $MAC_IN
+		n "$ns" ip link set out address $MAC_OUT
+		n "$ns" ip addr add 10.0.1.1/24 dev in
+		n "$ns" ip addr add 192.0.2.1/24 dev out
+		n "$ns" ip addr add "172.16.0.$((10 + i))/24" dev cl
+		for dev in in out cl; do n "$ns" ip link set "$dev" up; done
+		n "$ns" sysctl -q net.ipv4.ip_forward=1
+		# one node answers ARP for the shared addresses
+		n "$ns" sysctl -q net.ipv4.conf.all.arp_ignore=$([ "$i" = 0 ] && echo 0 || echo 8)
+		# identical frames everywhere: no redirects, no kernel replies to what isn't ours
+		n "$ns" sysctl -q net.ipv4.conf.all.send_redirects=0
+		start_daemon "$ns" "$run/n$i.sock" --nodes "$count" --node-id "$i" --dispatch "$dispatch"
+		n "$ns" ip route add 10.0.2.0/24 dev cf0
+	done
+
+	netns "$peer"
+	port br-out peer "$peer" out
+	n "$peer" ip addr add 192.0.2.2/24 dev out
+	n "$peer" ip link set out up
+	n "$peer" sysctl -q net.ipv4.ip_forward=1
+	netns "$hb"
+	ip link add lan netns "$peer" type veth peer name lan netns "$hb"
+	n "$peer" ip addr add 10.0.2.1/24 dev lan
+	n "$hb" ip addr add 10.0.2.2/24 dev lan
+	n "$peer" ip link set lan up
+	n "$hb" ip link set lan up
+	n "$hb" ip route add default via 10.0.2.1
+	start_daemon "$peer" "$run/peer.sock"
+	n "$peer" ip route add 10.0.1.0/24 dev cf0
+	sas
+}
+
+# The cluster's SAs on every node, the mirror on the peer.
+sas() {
+	local count
+	count=$(nodes)
+	for i in $(seq 0 $((count - 1))); do
+		local s=$run/n$i.sock
+		cfctl "$s" flush >/dev/null
+		cfctl "$s" sa add spi 0xc0000001 dir out src 192.0.2.1 dst 192.0.2.2 encap 4500:4500 \
+			alg aes128gcm16 enckey "$KEY_OUT" reqid 1 >/dev/null
+		cfctl "$s" sa add spi 0xd0000001 dir in src 192.0.2.2 dst 192.0.2.1 encap 4500:4500 \
+			alg aes128gcm16 enckey "$KEY_IN" reqid 1 >/dev/null
+		cfctl "$s" policy add dir out src 10.0.1.0/24 dst 10.0.2.0/24 reqid 1 >/dev/null
+		cfctl "$s" policy add dir in src 10.0.2.0/24 dst 10.0.1.0/24 reqid 1 >/dev/null
+	done
+	local s=$run/peer.sock
+	cfctl "$s" flush >/dev/null
+	cfctl "$s" sa add spi 0xc0000001 dir in src 192.0.2.1 dst 192.0.2.2 encap 4500:4500 \
+		alg aes128gcm16 enckey "$KEY_OUT" reqid 1 replay 4096 >/dev/null
+	cfctl "$s" sa add spi 0xd0000001 dir out src 192.0.2.2 dst 192.0.2.1 encap 4500:4500 \
+		alg aes128gcm16 enckey "$KEY_IN" reqid 1 >/dev/null
+	cfctl "$s" policy add dir out src 10.0.2.0/24 dst 10.0.1.0/24 reqid 1 >/dev/null
+	cfctl "$s" policy add dir in src 10.0.1.0/24 dst 10.0.2.0/24 reqid 1 >/dev/null
+}
+
+status() {
+	local count
+	count=$(nodes)
+	for i in $(seq 0 $((count - 1))); do
+		echo "== node $i"
+		cfctl "$run/n$i.sock" stats
+		cfctl "$run/n$i.sock" sa list
+	done
+	echo "== peer"
+	cfctl "$run/peer.sock" stats
+}
+
+down() {
+	set +e
+	for pidfile in "$run"/*.pid; do
+		[ -f "$pidfile" ] || continue
+		pid=$(cat "$pidfile")
+		kill "$pid" 2>/dev/null
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	done
+	for ns in $(ip netns list | awk '{print $1}' | grep "^$prefix-"); do
+		ip netns del "$ns"
+	done
+	rm -rf "$run"
+}
+
+case ${1:-} in
+up) up "${2:-3}" ;;
+down) down ;;
+sas) sas ;;
+status) status ;;
+*) echo "usage: $0 up N|down|sas|status" >&2; exit 2 ;;
+esac
