@@ -8,8 +8,11 @@
 #                    +-- in[node 1] ...                    ... +
 #                    +-- in[node N-1] ...                  ... +
 #   every node: in = 10.0.1.1 + MAC 02:00:c1:00:00:01, out = 192.0.2.1 + MAC 02:00:c1:00:00:02,
-#               cl = 172.16.0.(10+i) on br-cl (the cluster link, for membership and sync)
+#               cl = 172.16.0.(10+i) on br-cl (the cluster link: Corosync, node id i+1)
 #
+# Each node runs Corosync (knet on the cluster link, token 300 ms) and a
+# cluster-filterd that takes its view from it (--cluster): node count, its
+# own index, and whether its partition is quorate.
 # Only node 0 answers ARP (arp_ignore=8 elsewhere).  The far end here is a
 # cluster-filterd gateway with mirrored SAs (the data plane as a peer that
 # counts what it gets); the SAs are the same on every node, installed by
@@ -24,6 +27,8 @@ prefix=${CF_PREFIX:-ccl}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cf=$top/cluster-filter/build
 run=${CF_RUN:-/run/$prefix}
+# corosync gets a private /run (its pid file is fixed), so its files live elsewhere
+corodir=${TMPDIR:-/tmp}/$prefix-corosync
 sw=$prefix-sw ha=$prefix-ha peer=$prefix-peer hb=$prefix-hb
 dispatch=${DISPATCH:-packet-rr}
 KEY_OUT=${KEY_OUT:-0102030405060708090a0b0c0d0e0f10a1a2a3a4}
@@ -65,6 +70,59 @@ start_daemon() {
 	wait_for "cluster-filterd in $ns" test -S "$sock"
 }
 
+corosync_conf() { # corosync_conf N I
+	local count=$1 i=$2
+	cat <<-CONF
+	totem {
+	    version: 2
+	    cluster_name: $prefix
+	    transport: knet
+	    token: ${TOKEN:-300}
+	    token_coefficient: 0
+	    crypto_cipher: none
+	    crypto_hash: none
+	    interface {
+	        linknumber: 0
+	        knet_ping_interval: ${KNET_PING_INTERVAL:-60}
+	        knet_ping_timeout: ${KNET_PING_TIMEOUT:-300}
+	    }
+	}
+	logging {
+	    to_stderr: no
+	    to_syslog: no
+	    to_logfile: yes
+	    logfile: $corodir/n$i.log
+	    timestamp: on
+	}
+	quorum {
+	    provider: corosync_votequorum
+	CONF
+	[ "$count" = 2 ] && echo "    two_node: 1"
+	echo "}"
+	echo "nodelist {"
+	for j in $(seq 0 $((count - 1))); do
+		printf '    node {\n        ring0_addr: 172.16.0.%d\n        nodeid: %d\n        name: n%d\n    }\n' \
+			$((10 + j)) $((j + 1)) "$j"
+	done
+	echo "}"
+}
+
+start_corosync() { # start_corosync N I
+	local count=$1 i=$2 ns
+	ns=$(node "$i")
+	mkdir -p -m 0700 "$corodir"
+	corosync_conf "$count" "$i" >"$corodir/n$i.conf"
+	ip netns exec "$ns" unshare -m --propagation private sh -c \
+		"mount -t tmpfs tmpfs /run && exec corosync -f -c $corodir/n$i.conf" \
+		>"$corodir/n$i.stdout" 2>&1 &
+	echo $! >"$run/corosync-n$i.pid"
+}
+
+# the daemon's view: N members, quorate
+view_complete() {
+	"$cf/cfctl" -s "$1" stats | grep -q "nodes=$2 .*active=yes"
+}
+
 up() {
 	local count=${1:?usage: cluster.sh up N}
 	mkdir -p -m 0700 "$run"
@@ -94,12 +152,26 @@ up() {
 		n "$ns" ip addr add "172.16.0.$((10 + i))/24" dev cl
 		for dev in in out cl; do n "$ns" ip link set "$dev" up; done
 		n "$ns" sysctl -q net.ipv4.ip_forward=1
-		# one node answers ARP for the shared addresses
-		n "$ns" sysctl -q net.ipv4.conf.all.arp_ignore=$([ "$i" = 0 ] && echo 0 || echo 8)
+		# one node answers ARP for the shared addresses; the cluster link is
+		# ordinary (effective arp_ignore is the larger of "all" and the device's)
+		for dev in in out; do
+			n "$ns" sysctl -q "net.ipv4.conf.$dev.arp_ignore=$([ "$i" = 0 ] && echo 0 || echo 8)"
+		done
 		# identical frames everywhere: no redirects, no kernel replies to what isn't ours
 		n "$ns" sysctl -q net.ipv4.conf.all.send_redirects=0
-		start_daemon "$ns" "$run/n$i.sock" --nodes "$count" --node-id "$i" --dispatch "$dispatch"
-		n "$ns" ip route add 10.0.2.0/24 dev cf0
+	done
+	for i in $(seq 0 $((count - 1))); do
+		start_corosync "$count" "$i"
+	done
+	for i in $(seq 0 $((count - 1))); do
+		wait_for "corosync on node $i" n "$(node "$i")" corosync-cfgtool -s
+	done
+	for i in $(seq 0 $((count - 1))); do
+		start_daemon "$(node "$i")" "$run/n$i.sock" --cluster cluster-filter --dispatch "$dispatch"
+		n "$(node "$i")" ip route add 10.0.2.0/24 dev cf0
+	done
+	for i in $(seq 0 $((count - 1))); do
+		wait_for "node $i to see $count quorate members" view_complete "$run/n$i.sock" "$count"
 	done
 
 	netns "$peer"
@@ -166,7 +238,7 @@ down() {
 	for ns in $(ip netns list | awk '{print $1}' | grep "^$prefix-"); do
 		ip netns del "$ns"
 	done
-	rm -rf "$run"
+	rm -rf "$run" "$corodir"
 }
 
 case ${1:-} in

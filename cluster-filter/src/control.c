@@ -375,6 +375,8 @@ static int stats(struct request *r)
 	cf_mb_u32(&r->b, CF_A_NODES, dp->nodes);
 	cf_mb_u32(&r->b, CF_A_NODE_ID, dp->self);
 	cf_mb_u32(&r->b, CF_A_COUNT, dp->db.sa_count);
+	cf_mb_u32(&r->b, CF_A_EPOCH, dp->epoch);
+	cf_mb_u8(&r->b, CF_A_ACTIVE, dp->active);
 	for (unsigned c = 0; c < CF_CTR_MAX; c++)
 		put_counter(&r->b, CF_A_COUNTER, c, dp->counters[c]);
 	for (unsigned d = 1; d < CF_DROP_MAX; d++)

@@ -84,6 +84,8 @@ enum cf_attr_type {
 	CF_A_COUNTER,		/* u32 id, u64 value; repeated (STATS) */
 	CF_A_ADD_TIME,		/* u64 seconds since the epoch */
 	CF_A_LAST_USED,		/* u64 seconds since the epoch, 0: never */
+	CF_A_EPOCH,		/* u32: views seen, 0: static configuration */
+	CF_A_ACTIVE,		/* u8: in the quorate partition */
 	CF_A_MAX
 };
 

@@ -24,6 +24,7 @@
 #include "control.h"
 #include "dataplane.h"
 #include "io.h"
+#include "membership.h"
 
 #define MAX_CLIENTS 64
 
@@ -41,6 +42,7 @@ static struct {
 	const char *ctl_path;
 	struct client clients[MAX_CLIENTS];
 	struct cf_batch rx, tx;
+	struct cf_membership *membership;
 	struct cf_pkt tx_clear[CF_BATCH];
 } d;
 
@@ -139,6 +141,18 @@ static void inbound(struct cf_io *io, bool encap)
 	}
 	if (n_clear)
 		d.dp.drops[CF_DROP_TX_ERROR] += d.tun.send(&d.tun, d.tx_clear, n_clear);
+}
+
+static void view_changed(const struct cf_view *v, void *ctx)
+{
+	char list[CF_MAX_NODES * 11 + 1] = "";
+	size_t off = 0;
+	for (uint32_t i = 0; i < v->n && off < sizeof(list) - 11; i++)
+		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%u", i ? "," : "", v->members[i]);
+	logf_("view %u: members %s, self %u%s, default host %u, %s", v->epoch, list,
+	      v->self_nodeid, v->self < 0 ? " (not a member)" : "", cf_view_default_host(v),
+	      cf_view_active(v) ? "quorate: forwarding" : "not quorate: silent");
+	cf_dp_set_view(&d.dp, v->epoch, v->n, v->self < 0 ? 0 : (uint32_t)v->self, cf_view_active(v));
 }
 
 static void client_close(struct client *c)
@@ -242,6 +256,8 @@ static void usage(FILE *f)
 		"  --no-raw              no plain ESP (protocol 50) socket\n"
 		"  --nodes N             cluster size (default 1)\n"
 		"  --node-id I           this node's index, 0..N-1 (default 0)\n"
+		"  --cluster GROUP       take --nodes/--node-id from Corosync: join CPG GROUP,\n"
+		"                        forward only while in the quorate partition\n"
 		"  --dispatch MODE       packet-rr (default), packet-sqf, session-rr,\n"
 		"                        session-sqf, flow-hash\n"
 		"  --replay-window N     default for inbound SAs: 0 or 32..4096 (default 128)\n"
@@ -276,10 +292,11 @@ int main(int argc, char **argv)
 		{ "dispatch", required_argument, NULL, 'd' },
 		{ "replay-window", required_argument, NULL, 'w' },
 		{ "allow-legacy", no_argument, NULL, 'L' },
+		{ "cluster", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	const char *tun = "cf0";
+	const char *tun = "cf0", *group = NULL;
 	unsigned mtu = 1400, udp_port = 4500, nodes = 1, self = 0;
 	bool raw = true, legacy = false, shared = false;
 	int opt;
@@ -321,6 +338,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'L': legacy = true; break;
+		case 'C': group = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -365,6 +383,13 @@ int main(int argc, char **argv)
 		}
 		d.have_udp = true;
 	}
+	if (group) {
+		/* until Corosync says otherwise, we are nobody: silent */
+		cf_dp_set_view(&d.dp, 0, 1, 0, false);
+		d.membership = cf_membership_open(group, view_changed, NULL);
+		if (d.membership == NULL)
+			return 1;
+	}
 	d.listen_fd = control_listen(d.ctl_path);
 	if (d.listen_fd < 0) {
 		logf_("cannot listen on %s: %s", d.ctl_path, strerror(-d.listen_fd));
@@ -383,6 +408,8 @@ int main(int argc, char **argv)
 	struct { int fd; uint64_t tag; } watch[] = {
 		{ d.tun.fd, 1 }, { d.have_raw ? d.raw.fd : -1, 2 }, { d.have_udp ? d.udp.fd : -1, 3 },
 		{ d.listen_fd, 4 }, { d.sig_fd, 5 },
+		{ d.membership ? cf_membership_cpg_fd(d.membership) : -1, 6 },
+		{ d.membership ? cf_membership_quorum_fd(d.membership) : -1, 6 },
 	};
 	for (size_t i = 0; i < sizeof(watch) / sizeof(watch[0]); i++) {
 		if (watch[i].fd < 0)
@@ -416,6 +443,15 @@ int main(int argc, char **argv)
 			case 3: inbound(&d.udp, true); break;
 			case 4: client_accept(); break;
 			case 5: running = false; break;
+			case 6:
+				if (!cf_membership_dispatch(d.membership)) {
+					/* without Corosync we cannot know the view: stop forwarding */
+					logf_("membership: lost Corosync; silent until restarted");
+					cf_dp_set_view(&d.dp, d.dp.epoch + 1, d.dp.nodes, d.dp.self, false);
+					epoll_ctl(d.epfd, EPOLL_CTL_DEL, cf_membership_cpg_fd(d.membership), NULL);
+					epoll_ctl(d.epfd, EPOLL_CTL_DEL, cf_membership_quorum_fd(d.membership), NULL);
+				}
+				break;
 			default:
 				if (tag >= 100 && tag < 100 + MAX_CLIENTS && d.clients[tag - 100].fd >= 0)
 					client_read(&d.clients[tag - 100]);
@@ -424,6 +460,7 @@ int main(int argc, char **argv)
 	}
 
 	logf_("shutting down: flushing %u SAs and %u policies", d.dp.db.sa_count, d.dp.db.policy_count);
+	cf_membership_close(d.membership);
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (d.clients[i].fd >= 0)
 			close(d.clients[i].fd);

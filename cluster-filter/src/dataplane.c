@@ -3,6 +3,7 @@
 
 #include "dataplane.h"
 #include "esp.h"
+#include "view.h"
 
 static const char *const counter_names[CF_CTR_MAX] = {
 #define X(id, name) [CF_CTR_##id] = name,
@@ -20,6 +21,22 @@ void cf_dp_init(struct cf_dataplane *dp)
 	memset(dp, 0, sizeof(*dp));
 	cf_sadb_init(&dp->db);
 	dp->nodes = 1;
+	dp->active = true;
+}
+
+void cf_dp_set_view(struct cf_dataplane *dp, uint32_t epoch, uint32_t nodes, uint32_t self,
+		    bool active)
+{
+	dp->epoch = epoch;
+	dp->nodes = nodes ? nodes : 1;
+	dp->self = self;
+	dp->active = active;
+	for (struct cf_sa *sa = dp->db.list; sa; sa = sa->next) {
+		if (sa->p.dir != CF_DIR_OUT)
+			continue;
+		sa->seq = cf_view_seq_base(sa->seq);
+		cf_dispatch_reset(&sa->dispatch);
+	}
 }
 
 void cf_dp_free(struct cf_dataplane *dp)
@@ -68,6 +85,8 @@ size_t cf_dp_outbound(struct cf_dataplane *dp, const uint8_t *inner, size_t len,
 	enum cf_drop d;
 
 	dp->counters[CF_CTR_RX_CLEAR]++;
+	if (!dp->active)
+		return out_drop(dp, NULL, CF_DROP_INACTIVE, drop);
 	d = cf_flow_parse(inner, len, &flow);
 	if (d != CF_DROP_NONE)
 		return out_drop(dp, NULL, d, drop);
@@ -120,6 +139,10 @@ enum cf_drop cf_dp_inbound(struct cf_dataplane *dp, uint8_t *esp, size_t len,
 	enum cf_drop d;
 
 	dp->counters[encap ? CF_CTR_RX_ESP_UDP : CF_CTR_RX_ESP]++;
+	if (!dp->active) {
+		d = CF_DROP_INACTIVE;
+		goto drop;
+	}
 	d = esp_peek(esp, len, &spi, &seq_lo);
 	if (d != CF_DROP_NONE)
 		goto drop;

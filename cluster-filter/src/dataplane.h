@@ -37,6 +37,8 @@ typedef void cf_expire_fn(struct cf_dataplane *dp, const struct cf_sa *sa,
 struct cf_dataplane {
 	struct cf_sadb db;
 	uint32_t nodes, self;		/* the view: node count and our index */
+	uint32_t epoch;			/* views seen; 0: static configuration */
+	bool active;			/* in the quorate partition: may forward */
 	bool allow_legacy;		/* 3DES-MD5 for the paper's table only */
 	uint64_t counters[CF_CTR_MAX];
 	uint64_t drops[CF_DROP_MAX];	/* all drops, with or without an SA */
@@ -66,6 +68,14 @@ size_t cf_dp_outbound(struct cf_dataplane *dp, const uint8_t *inner, size_t len,
  */
 enum cf_drop cf_dp_inbound(struct cf_dataplane *dp, uint8_t *esp, size_t len,
 			   bool encap, uint8_t **inner, size_t *inner_len);
+
+/*
+ * A new view: node count, our index, whether we may forward.  Every
+ * outbound SA's sequence counter moves to a fresh base (view.h) and its
+ * dispatch state restarts, so that nodes stay in step across the change.
+ */
+void cf_dp_set_view(struct cf_dataplane *dp, uint32_t epoch, uint32_t nodes, uint32_t self,
+		    bool active);
 
 /* Count a drop that happened outside the two functions above. */
 void cf_dp_drop(struct cf_dataplane *dp, struct cf_sa *sa, enum cf_drop d);

@@ -61,6 +61,15 @@ void cf_dispatch_free(struct cf_dispatch *d)
 	d->sessions = NULL;
 }
 
+void cf_dispatch_reset(struct cf_dispatch *d)
+{
+	d->next_turn = 0;
+	d->clock = 0;
+	memset(d->queue, 0, sizeof(d->queue));
+	if (d->sessions)
+		memset(d->sessions, 0, (d->session_mask + 1) * sizeof(*d->sessions));
+}
+
 static uint32_t shortest_queue(const struct cf_dispatch *d, uint32_t nodes)
 {
 	uint32_t best = 0;

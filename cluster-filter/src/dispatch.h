@@ -63,6 +63,8 @@ struct cf_dispatch {
 int cf_dispatch_init(struct cf_dispatch *d, enum cf_dispatch_mode mode,
 		     uint32_t session_capacity);
 void cf_dispatch_free(struct cf_dispatch *d);
+/* Back to the initial state, sessions forgotten (a new view). */
+void cf_dispatch_reset(struct cf_dispatch *d);
 
 /* The owner of the next outbound packet; advances the state. */
 uint32_t cf_dispatch_outbound(struct cf_dispatch *d, uint32_t nodes,

@@ -23,7 +23,8 @@
 	X(CRYPTO, "crypto-error")				\
 	X(TX_ERROR, "tx-error")					\
 	X(IKE, "ike-no-relay")					\
-	X(KEEPALIVE, "nat-keepalive")
+	X(KEEPALIVE, "nat-keepalive")				\
+	X(INACTIVE, "not-active")
 
 enum cf_drop {
 	CF_DROP_NONE = 0,

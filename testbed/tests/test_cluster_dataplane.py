@@ -168,3 +168,43 @@ def test_session_modes_keep_a_flow_on_one_node(cluster, mode):
             assert sorted(owned) == [0] * (NODES - 1) + [200], (port, owned)
     finally:
         cluster.script("sas")
+
+
+def views(cluster):
+    return [cluster.stats(f"n{i}") for i in range(NODES)]
+
+
+def test_membership_from_corosync(cluster):
+    v = views(cluster)
+    assert [s["nodes"] for s in v] == [str(NODES)] * NODES
+    assert sorted(s["node-id"] for s in v) == [str(i) for i in range(NODES)]
+    assert all(s["active"] == "yes" for s in v)
+
+
+def test_node_loss_noticed_and_survivors_carry_everything(cluster):
+    """Cut node 2 off the cluster link: the others form a two-node view in
+    about a second and carry all traffic; node 2, alone and not quorate,
+    stops forwarding although it still gets every frame."""
+    import time
+    cluster.exec("sw", "ip", "link", "set", "c2", "down")
+    t0 = time.monotonic()
+    try:
+        wait_for(lambda: [s["nodes"] for s in views(cluster)[:2]] == ["2", "2"], timeout=10,
+                 what="the survivors' view")
+        noticed = time.monotonic() - t0
+        wait_for(lambda: views(cluster)[2]["active"] == "no", what="node 2 silent")
+        print(f"node loss noticed in {noticed:.2f} s (token 300 ms)")
+        assert noticed < 2.0
+        cluster.script("sas")     # equal sequence state on the survivors
+        before = cluster.out_owned()
+        got = cluster.udp_stream(2000)
+        owned = [a - b for a, b in zip(cluster.out_owned(), before)]
+        assert got["unique"] == "2000" and got["duplicates"] == "0", got
+        assert owned[2] == 0 and owned[0] + owned[1] == 2000, owned
+        assert abs(owned[0] - owned[1]) <= 40, owned
+        assert int(cluster.stats("n2").get("not-active", 0)) >= 2000
+    finally:
+        cluster.exec("sw", "ip", "link", "set", "c2", "up")
+        wait_for(lambda: all(s["nodes"] == str(NODES) and s["active"] == "yes" for s in views(cluster)),
+                 timeout=20, what="node 2 back")
+        cluster.script("sas")
