@@ -15,8 +15,7 @@
 # own index, and whether its partition is quorate.
 # Only node 0 answers ARP (arp_ignore=8 elsewhere).  The far end here is a
 # cluster-filterd gateway with mirrored SAs (the data plane as a peer that
-# counts what it gets); the SAs are the same on every node, installed by
-# hand through each node's control socket, as replication will do.
+# counts what it gets).
 #
 # usage: cluster.sh up N | down | sas | status
 # env:   CF_PREFIX, DISPATCH (outbound mode), KEY_OUT, KEY_IN
@@ -166,8 +165,11 @@ up() {
 	for i in $(seq 0 $((count - 1))); do
 		wait_for "corosync on node $i" n "$(node "$i")" corosync-cfgtool -s
 	done
+	# the cluster key: root's, 0600, the same on every node
+	(umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$run/cluster.key")
 	for i in $(seq 0 $((count - 1))); do
-		start_daemon "$(node "$i")" "$run/n$i.sock" --cluster cluster-filter --dispatch "$dispatch"
+		start_daemon "$(node "$i")" "$run/n$i.sock" --cluster cluster-filter --sync-key "$run/cluster.key" \
+			--dispatch "$dispatch"
 		n "$(node "$i")" ip route add 10.0.2.0/24 dev cf0
 	done
 	for i in $(seq 0 $((count - 1))); do
@@ -191,11 +193,12 @@ up() {
 	sas
 }
 
-# The cluster's SAs on every node, the mirror on the peer.
+# The cluster's SAs, installed through the default host (node 0), which
+# replicates them to every node; the mirror on the peer.
 sas() {
 	local count
 	count=$(nodes)
-	for i in $(seq 0 $((count - 1))); do
+	for i in 0; do
 		local s=$run/n$i.sock
 		cfctl "$s" flush >/dev/null
 		cfctl "$s" sa add spi 0xc0000001 dir out src 192.0.2.1 dst 192.0.2.2 encap 4500:4500 \

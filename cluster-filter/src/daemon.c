@@ -25,6 +25,8 @@
 #include "dataplane.h"
 #include "io.h"
 #include "membership.h"
+#include "sync.h"
+#include "wire.h"
 
 #define MAX_CLIENTS 64
 
@@ -43,6 +45,7 @@ static struct {
 	struct client clients[MAX_CLIENTS];
 	struct cf_batch rx, tx;
 	struct cf_membership *membership;
+	struct cf_sync sync;
 	struct cf_pkt tx_clear[CF_BATCH];
 } d;
 
@@ -187,6 +190,101 @@ static void client_accept(void)
 	close(fd);
 }
 
+/*
+ * What changes SA state goes through the cluster: the default host seals
+ * the request and multicasts it, every node (itself included) applies it
+ * when Corosync delivers it, in the same order everywhere, and the
+ * default host answers its client then.  A follower changes nothing on
+ * its own: its state comes from the default host only.
+ */
+static bool changes_state(const uint8_t *req, size_t len)
+{
+	if (len < CF_CTL_HDR_LEN)
+		return false;
+	switch (get_be16(req + 2)) {
+	case CF_MSG_SA_ADD: case CF_MSG_SA_UPDATE: case CF_MSG_SA_DEL:
+	case CF_MSG_POLICY_ADD: case CF_MSG_POLICY_DEL: case CF_MSG_SPI_ALLOC: case CF_MSG_FLUSH:
+		return true;
+	}
+	return false;
+}
+
+static void refuse(struct client *c, const uint8_t *req, size_t len, int err, const char *why)
+{
+	struct cf_msgbuf b;
+	cf_mb_init(&b, len >= 4 ? get_be16(req + 2) : 0, CF_F_REPLY, len >= 8 ? get_be32(req + 4) : 0);
+	cf_mb_u32(&b, CF_A_ERROR, (uint32_t)err);
+	cf_mb_str(&b, CF_A_ERRMSG, why);
+	cf_mb_finish(&b);
+	send_to_client(c, b.buf, b.len);
+}
+
+static void replicate(struct client *c, const uint8_t *req, size_t len)
+{
+	static uint8_t payload[4 + CF_CTL_MSG_MAX + 32], sealed[sizeof(payload) + CF_SYNC_OVERHEAD];
+	const struct cf_view *v = cf_membership_view(d.membership);
+
+	if (!cf_view_is_default_host(v)) {
+		refuse(c, req, len, EPERM, "this node is a follower: the default host installs SAs");
+		return;
+	}
+	/* the reply goes back to this client when our own copy is delivered */
+	put_be32(payload, (uint32_t)(c - d.clients));
+	memcpy(payload + 4, req, len);
+	size_t plen = 4 + len;
+
+	/* every node must reserve the same SPI: choose it here, once */
+	struct cf_msg m;
+	const char *why;
+	if (get_be16(req + 2) == CF_MSG_SPI_ALLOC && cf_msg_parse(req, len, &m, &why) == 0) {
+		uint32_t spi;
+		int err = cf_spi_pick(&d.dp.db, cf_attr_u32(&m, CF_A_SPI_MIN, 0x100),
+				      cf_attr_u32(&m, CF_A_SPI_MAX, 0xffffffff), &spi);
+		if (err) {
+			refuse(c, req, len, -err, "no free SPI in the range");
+			return;
+		}
+		struct cf_msgbuf b;
+		cf_mb_init(&b, CF_MSG_SPI_ALLOC, 0, m.seq);
+		cf_mb_u32(&b, CF_A_SPI_MIN, spi);
+		cf_mb_u32(&b, CF_A_SPI_MAX, spi);
+		cf_mb_finish(&b);
+		memcpy(payload + 4, b.buf, b.len);
+		plen = 4 + b.len;
+	}
+	long n = cf_sync_seal(&d.sync, payload, plen, sealed, sizeof(sealed));
+	memset(payload, 0, sizeof(payload));	/* keys */
+	if (n < 0 || cf_membership_send(d.membership, sealed, (size_t)n) != 0)
+		refuse(c, req, len, EAGAIN, "the cluster did not take the change; try again");
+}
+
+static void discard_reply(void *ctx, const uint8_t *msg, size_t len)
+{
+}
+
+static void sync_delivered(uint32_t nodeid, uint8_t *msg, size_t len, void *ctx)
+{
+	uint32_t sender;
+	uint8_t *payload;
+	size_t plen;
+	enum cf_drop drop = cf_sync_open(&d.sync, msg, len, &sender, &payload, &plen);
+
+	if (drop == CF_DROP_NONE && (sender != nodeid || plen < 4 + CF_CTL_HDR_LEN))
+		drop = CF_DROP_SYNC_MALFORMED;	/* sealed by one node, sent by another */
+	if (drop != CF_DROP_NONE) {
+		cf_dp_drop(&d.dp, NULL, drop);
+		return;
+	}
+	uint32_t client = get_be32(payload);
+	bool ours = sender == d.sync.self && client < MAX_CLIENTS && d.clients[client].fd >= 0;
+	bool subscribe = false;
+	cf_sadb_set_time(&d.dp.db, (uint64_t)time(NULL));
+	cf_control_handle(&d.dp, &d.defaults, payload + 4, plen - 4,
+			  ours ? send_to_client : discard_reply, ours ? &d.clients[client] : NULL,
+			  &subscribe);
+	memset(payload, 0, plen);
+}
+
 static void client_read(struct client *c)
 {
 	/* one byte more than the protocol allows, so oversize shows */
@@ -199,6 +297,10 @@ static void client_read(struct client *c)
 	if (r < 0)
 		return;
 	size_t len = (size_t)r < sizeof(buf) ? (size_t)r : sizeof(buf);
+	if (d.membership && changes_state(buf, len) && len <= CF_CTL_MSG_MAX) {
+		replicate(c, buf, len);
+		return;
+	}
 	bool subscribe = false;
 	cf_sadb_set_time(&d.dp.db, (uint64_t)time(NULL));
 	cf_control_handle(&d.dp, &d.defaults, buf, len, send_to_client, c, &subscribe);
@@ -257,7 +359,9 @@ static void usage(FILE *f)
 		"  --nodes N             cluster size (default 1)\n"
 		"  --node-id I           this node's index, 0..N-1 (default 0)\n"
 		"  --cluster GROUP       take --nodes/--node-id from Corosync: join CPG GROUP,\n"
-		"                        forward only while in the quorate partition\n"
+		"                        forward only while in the quorate partition; SA changes\n"
+		"                        go through the default host to every node\n"
+		"  --sync-key FILE       the cluster key (root's, 0600): 32 bytes or 64 hex digits\n"
 		"  --dispatch MODE       packet-rr (default), packet-sqf, session-rr,\n"
 		"                        session-sqf, flow-hash\n"
 		"  --replay-window N     default for inbound SAs: 0 or 32..4096 (default 128)\n"
@@ -293,10 +397,11 @@ int main(int argc, char **argv)
 		{ "replay-window", required_argument, NULL, 'w' },
 		{ "allow-legacy", no_argument, NULL, 'L' },
 		{ "cluster", required_argument, NULL, 'C' },
+		{ "sync-key", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	const char *tun = "cf0", *group = NULL;
+	const char *tun = "cf0", *group = NULL, *key_file = NULL;
 	unsigned mtu = 1400, udp_port = 4500, nodes = 1, self = 0;
 	bool raw = true, legacy = false, shared = false;
 	int opt;
@@ -339,6 +444,7 @@ int main(int argc, char **argv)
 		}
 		case 'L': legacy = true; break;
 		case 'C': group = optarg; break;
+		case 'K': key_file = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -384,11 +490,31 @@ int main(int argc, char **argv)
 		d.have_udp = true;
 	}
 	if (group) {
+		uint8_t key[CF_SYNC_KEY_LEN];
+		const char *why;
+		if (key_file == NULL) {
+			logf_("--cluster needs --sync-key: the sync channel carries keys");
+			return 2;
+		}
+		if (cf_sync_read_key(key_file, key, &why) != 0) {
+			logf_("%s: %s", key_file, why);
+			return 1;
+		}
 		/* until Corosync says otherwise, we are nobody: silent */
 		cf_dp_set_view(&d.dp, 0, 1, 0, false);
-		d.membership = cf_membership_open(group, view_changed, NULL);
+		d.membership = cf_membership_open(group, view_changed, sync_delivered, NULL);
 		if (d.membership == NULL)
 			return 1;
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		err = cf_sync_init(&d.sync, key, sizeof(key),
+				       cf_membership_view(d.membership)->self_nodeid,
+				       (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
+		memset(key, 0, sizeof(key));
+		if (err) {
+			logf_("sync channel: cannot set up the cluster key");
+			return 1;
+		}
 	}
 	d.listen_fd = control_listen(d.ctl_path);
 	if (d.listen_fd < 0) {
@@ -461,6 +587,8 @@ int main(int argc, char **argv)
 
 	logf_("shutting down: flushing %u SAs and %u policies", d.dp.db.sa_count, d.dp.db.policy_count);
 	cf_membership_close(d.membership);
+	if (d.membership)
+		cf_sync_free(&d.sync);
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (d.clients[i].fd >= 0)
 			close(d.clients[i].fd);

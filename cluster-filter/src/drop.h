@@ -24,7 +24,10 @@
 	X(TX_ERROR, "tx-error")					\
 	X(IKE, "ike-no-relay")					\
 	X(KEEPALIVE, "nat-keepalive")				\
-	X(INACTIVE, "not-active")
+	X(INACTIVE, "not-active")				\
+	X(SYNC_MALFORMED, "sync-malformed")			\
+	X(SYNC_AUTH, "sync-bad-auth")				\
+	X(SYNC_REPLAY, "sync-replay")
 
 enum cf_drop {
 	CF_DROP_NONE = 0,

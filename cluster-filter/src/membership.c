@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
 #include <stdio.h>
+#include <sys/uio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +17,7 @@ struct cf_membership {
 	struct cf_view view;
 	uint32_t changes;		/* views seen by this node */
 	cf_view_changed_fn *on_change;
+	cf_deliver_fn *on_deliver;
 	void *ctx;
 	int cpg_fd, quorum_fd;
 };
@@ -52,7 +55,8 @@ static void confchg(cpg_handle_t handle, const struct cpg_name *group,
 static void deliver(cpg_handle_t handle, const struct cpg_name *group, uint32_t nodeid,
 		    uint32_t pid, void *msg, size_t len)
 {
-	/* the sync channel comes here; nothing is sent on the group yet */
+	struct cf_membership *m = the_membership;
+	m->on_deliver(nodeid, msg, len, m->ctx);
 }
 
 static void quorum_notify(votequorum_handle_t handle, uint64_t context, uint32_t quorate,
@@ -66,7 +70,7 @@ static void quorum_notify(votequorum_handle_t handle, uint64_t context, uint32_t
 }
 
 struct cf_membership *cf_membership_open(const char *group, cf_view_changed_fn *on_change,
-					 void *ctx)
+					 cf_deliver_fn *on_deliver, void *ctx)
 {
 	cpg_callbacks_t cpg_cb = { .cpg_deliver_fn = deliver, .cpg_confchg_fn = confchg };
 	votequorum_callbacks_t vq_cb = { .votequorum_quorum_notify_fn = quorum_notify };
@@ -80,6 +84,7 @@ struct cf_membership *cf_membership_open(const char *group, cf_view_changed_fn *
 	}
 	the_membership = m;
 	m->on_change = on_change;
+	m->on_deliver = on_deliver;
 	m->ctx = ctx;
 	m->group.length = (uint32_t)strlen(group);
 	memcpy(m->group.value, group, m->group.length);
@@ -117,6 +122,13 @@ fail:
 		what, err);
 	cf_membership_close(m);
 	return NULL;
+}
+
+int cf_membership_send(struct cf_membership *m, const void *msg, size_t len)
+{
+	struct iovec iov = { (void *)msg, len };
+	cs_error_t err = cpg_mcast_joined(m->cpg, CPG_TYPE_AGREED, &iov, 1);
+	return err == CS_OK ? 0 : err == CS_ERR_TRY_AGAIN ? -EAGAIN : -EIO;
 }
 
 int cf_membership_cpg_fd(const struct cf_membership *m)

@@ -192,7 +192,7 @@ static bool spi_taken(const struct cf_sadb *db, uint32_t spi)
 	return false;
 }
 
-int cf_spi_alloc(struct cf_sadb *db, uint32_t lo, uint32_t hi, uint32_t *spi)
+int cf_spi_pick(struct cf_sadb *db, uint32_t lo, uint32_t hi, uint32_t *spi)
 {
 	if (lo < 256)
 		lo = 256;
@@ -207,12 +207,19 @@ int cf_spi_alloc(struct cf_sadb *db, uint32_t lo, uint32_t hi, uint32_t *spi)
 			return -EIO;
 		uint32_t cand = (uint32_t)(lo + r % span);
 		if (!spi_taken(db, cand)) {
-			db->reserved_spi[db->reserved_count++] = cand;
 			*spi = cand;
 			return 0;
 		}
 	}
 	return -EADDRINUSE;
+}
+
+int cf_spi_alloc(struct cf_sadb *db, uint32_t lo, uint32_t hi, uint32_t *spi)
+{
+	int err = cf_spi_pick(db, lo, hi, spi);
+	if (err == 0)
+		db->reserved_spi[db->reserved_count++] = *spi;
+	return err;
 }
 
 int cf_policy_add(struct cf_sadb *db, enum cf_dir dir, const struct cf_ts *ts,

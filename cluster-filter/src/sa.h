@@ -99,7 +99,9 @@ int cf_sa_update(struct cf_sadb *db, uint32_t spi, enum cf_dir dir,
 int cf_sa_del(struct cf_sadb *db, uint32_t spi, enum cf_dir dir);
 struct cf_sa *cf_sa_find(const struct cf_sadb *db, uint32_t spi, enum cf_dir dir);
 
-/* A random SPI in [lo, hi] that no inbound SA or reservation holds. */
+/* A random SPI in [lo, hi] that no inbound SA or reservation holds, not reserved. */
+int cf_spi_pick(struct cf_sadb *db, uint32_t lo, uint32_t hi, uint32_t *spi);
+/* The same, reserved until an SA takes it or it is deleted. */
 int cf_spi_alloc(struct cf_sadb *db, uint32_t lo, uint32_t hi, uint32_t *spi);
 
 /* Add, or update the reqid and priority of the policy with this selector. */

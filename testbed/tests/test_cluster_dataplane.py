@@ -153,12 +153,11 @@ def test_invariant3_replay_rejected_by_the_cluster(cluster):
 @pytest.mark.parametrize("mode", ["session-rr", "session-sqf", "flow-hash"])
 def test_session_modes_keep_a_flow_on_one_node(cluster, mode):
     cluster.script("sas")   # fresh windows at the peer
-    for i in range(NODES):
-        s = f"{cluster.run_dir}/n{i}.sock"
-        run(BIN / "cfctl", "-s", s, "sa", "del", "spi", "0xc0000001", "dir", "out")
-        run(BIN / "cfctl", "-s", s, "sa", "add", "spi", "0xc0000001", "dir", "out", "src", "192.0.2.1",
-            "dst", "192.0.2.2", "encap", "4500:4500", "alg", "aes128gcm16", "enckey",
-            "0102030405060708090a0b0c0d0e0f10a1a2a3a4", "reqid", "1", "dispatch", mode)
+    # through the default host, replicated to every node
+    cluster.cfctl("n0", "sa", "del", "spi", "0xc0000001", "dir", "out")
+    cluster.cfctl("n0", "sa", "add", "spi", "0xc0000001", "dir", "out", "src", "192.0.2.1",
+                  "dst", "192.0.2.2", "encap", "4500:4500", "alg", "aes128gcm16", "enckey",
+                  "0102030405060708090a0b0c0d0e0f10a1a2a3a4", "reqid", "1", "dispatch", mode)
     try:
         for port in (7001, 7002, 7003, 7004):
             before = cluster.out_owned()
@@ -168,6 +167,60 @@ def test_session_modes_keep_a_flow_on_one_node(cluster, mode):
             assert sorted(owned) == [0] * (NODES - 1) + [200], (port, owned)
     finally:
         cluster.script("sas")
+
+
+STATE_KEYS = ("spi", "dir", "reqid", "src", "dst", "encap", "alg", "esn", "replay-window", "dispatch",
+              "key-digest", "soft-bytes", "soft-packets", "hard-bytes", "hard-packets")
+
+
+def sa_tables(cluster):
+    return [sorted(tuple(kv(line).get(k) for k in STATE_KEYS)
+                   for line in cluster.cfctl(f"n{i}", "sa", "list").splitlines())
+            for i in range(NODES)]
+
+
+def test_invariant4_identical_sa_tables(cluster):
+    """SAs installed through the default host reach every node identically."""
+    cluster.cfctl("n0", "sa", "add", "spi", "0xe0000001", "dir", "in", "src", "192.0.2.9", "dst",
+                  "192.0.2.1", "alg", "chacha20poly1305", "enckey", "ab" * 36, "reqid", "9",
+                  "hard-bytes", "1000000", "soft-bytes", "800000")
+    cluster.cfctl("n0", "sa", "update", "spi", "0xd0000001", "dir", "in", "soft-packets", "123456")
+    tables = sa_tables(cluster)
+    assert len(tables[0]) == 3
+    assert tables[1] == tables[0] and tables[2] == tables[0]
+    cluster.cfctl("n0", "sa", "del", "spi", "0xe0000001", "dir", "in")
+    tables = sa_tables(cluster)
+    assert len(tables[0]) == 2 and tables[1] == tables[0] == tables[2]
+
+
+def test_followers_refuse_changes_of_their_own(cluster):
+    p = subprocess.run([BIN / "cfctl", "-s", f"{cluster.run_dir}/n1.sock", "sa", "del", "spi",
+                        "0xc0000001", "dir", "out"], capture_output=True, text=True)
+    assert p.returncode == 1 and "follower" in p.stderr
+    assert len(sa_tables(cluster)[1]) == 2
+
+
+def test_forged_sync_messages_change_nothing(cluster):
+    recorder = cluster.popen("n1", BIN / "cpgsend", "cluster-filter", "record", "1")
+    assert recorder.stdout.readline().strip() == "ready"
+    cluster.cfctl("n0", "sa", "update", "spi", "0xc0000001", "dir", "out", "soft-packets", "777777")
+    genuine = bytes.fromhex(recorder.communicate(timeout=20)[0].split()[0])
+    assert b"777777" not in genuine             # sealed, not in clear
+    tables = sa_tables(cluster)
+    before = [cluster.stats(f"n{i}") for i in range(NODES)]
+    flipped = bytearray(genuine)
+    flipped[20] ^= 1
+    forged = [os.urandom(80), genuine[:20], bytes(flipped), genuine]   # garbage, truncated, bad tag, replay
+    subprocess.run(["ip", "netns", "exec", f"{cluster.prefix}-n2", BIN / "cpgsend", "cluster-filter", "send"],
+                   input="\n".join(m.hex() for m in forged) + "\n", text=True, check=True, timeout=20)
+
+    def counted(i):
+        s = cluster.stats(f"n{i}")
+        return all(int(s.get(r, 0)) > int(before[i].get(r, 0))
+                   for r in ("sync-malformed", "sync-bad-auth", "sync-replay"))
+    wait_for(lambda: all(counted(i) for i in range(NODES)), what="forgeries counted on every node")
+    assert sa_tables(cluster) == tables
+    cluster.script("sas")
 
 
 def views(cluster):

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The sync channel: what the default host multicasts to every node (SA
+ * and policy changes, in Corosync's agreed order) is sealed with the
+ * cluster key, AES-256-GCM through NSS.  Nothing from the channel is
+ * trusted before it authenticates.
+ *
+ *   "CFS1" | sender node id (4) | counter (8) | ciphertext | tag (16)
+ *
+ * The nonce is sender id || counter; the counter starts from the wall
+ * clock in nanoseconds, so a restarted node never reuses one, and
+ * receivers take only counters above the last they saw from that sender.
+ */
+#ifndef CF_SYNC_H
+#define CF_SYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "dispatch.h"
+#include "drop.h"
+
+#define CF_SYNC_KEY_LEN 32
+#define CF_SYNC_HDR_LEN 16
+#define CF_SYNC_TAG_LEN 16
+#define CF_SYNC_OVERHEAD (CF_SYNC_HDR_LEN + CF_SYNC_TAG_LEN)
+
+struct cf_sync_peer {
+	uint32_t nodeid;
+	uint64_t last;			/* highest counter accepted */
+	struct cf_crypto open;		/* salt = the sender's node id */
+};
+
+struct cf_sync {
+	uint8_t key[CF_SYNC_KEY_LEN];
+	uint32_t self;
+	uint64_t counter;
+	struct cf_crypto seal;
+	struct cf_sync_peer peers[CF_MAX_NODES];
+	unsigned n_peers;
+};
+
+/* 0, or -errno (-EINVAL: key length). */
+int cf_sync_init(struct cf_sync *s, const uint8_t *key, size_t key_len, uint32_t self,
+		 uint64_t first_counter);
+void cf_sync_free(struct cf_sync *s);
+
+/* Seal payload into out (payload_len + CF_SYNC_OVERHEAD); returns the length or -errno. */
+long cf_sync_seal(struct cf_sync *s, const uint8_t *payload, size_t len, uint8_t *out, size_t cap);
+
+/* Authenticate and decrypt in place; *payload points into msg. */
+enum cf_drop cf_sync_open(struct cf_sync *s, uint8_t *msg, size_t len, uint32_t *sender,
+			  uint8_t **payload, size_t *payload_len);
+
+/* Read a cluster key file: root's, not readable by others, 32 raw bytes or 64 hex digits. */
+int cf_sync_read_key(const char *path, uint8_t key[CF_SYNC_KEY_LEN], const char **why);
+
+#endif
