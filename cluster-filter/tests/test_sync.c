@@ -19,10 +19,9 @@ int main(void)
 	memset(key, 0x42, sizeof(key));
 	memset(other, 0x43, sizeof(other));
 	CHECK(cf_sync_init(&a, key, sizeof(key), 1, 1000) == 0);
-	CHECK(cf_sync_init(&b, key, sizeof(key), 2, 5) == 0);
-	CHECK(cf_sync_init(&wrong, other, sizeof(other), 1, 1000) == 0);
 	CHECK(cf_sync_init(&b, key, 16, 2, 5) == -EINVAL);
 	CHECK(cf_sync_init(&b, key, sizeof(key), 2, 5) == 0);
+	CHECK(cf_sync_init(&wrong, other, sizeof(other), 1, 1000) == 0);
 
 	long n = cf_sync_seal(&a, (const uint8_t *)"add SA 0x1234", 13, msg, sizeof(msg));
 	CHECK_EQ(n, 13 + CF_SYNC_OVERHEAD);
