@@ -288,9 +288,10 @@ static void show_hello(const struct cf_msg *m)
 
 static void show_stats(const struct cf_msg *m)
 {
-	printf("stats nodes=%u node-id=%u epoch=%u active=%s sas=%u", cf_attr_u32(m, CF_A_NODES, 0),
-	       cf_attr_u32(m, CF_A_NODE_ID, 0), cf_attr_u32(m, CF_A_EPOCH, 0),
-	       cf_attr_u8(m, CF_A_ACTIVE, 1) ? "yes" : "no", cf_attr_u32(m, CF_A_COUNT, 0));
+	printf("stats nodes=%u node-id=%u epoch=%u active=%s default-host=%s sas=%u",
+	       cf_attr_u32(m, CF_A_NODES, 0), cf_attr_u32(m, CF_A_NODE_ID, 0),
+	       cf_attr_u32(m, CF_A_EPOCH, 0), cf_attr_u8(m, CF_A_ACTIVE, 1) ? "yes" : "no",
+	       cf_attr_u8(m, CF_A_DEFAULT_HOST, 1) ? "yes" : "no", cf_attr_u32(m, CF_A_COUNT, 0));
 	print_drops(m, CF_A_COUNTER);
 	print_drops(m, CF_A_DROP);
 	putchar('\n');

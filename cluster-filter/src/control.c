@@ -377,6 +377,7 @@ static int stats(struct request *r)
 	cf_mb_u32(&r->b, CF_A_COUNT, dp->db.sa_count);
 	cf_mb_u32(&r->b, CF_A_EPOCH, dp->epoch);
 	cf_mb_u8(&r->b, CF_A_ACTIVE, dp->active);
+	cf_mb_u8(&r->b, CF_A_DEFAULT_HOST, dp->default_host);
 	for (unsigned c = 0; c < CF_CTR_MAX; c++)
 		put_counter(&r->b, CF_A_COUNTER, c, dp->counters[c]);
 	for (unsigned d = 1; d < CF_DROP_MAX; d++)
@@ -386,9 +387,22 @@ static int stats(struct request *r)
 	return 0;
 }
 
+void cf_control_view_event(struct cf_msgbuf *b, const struct cf_dataplane *dp)
+{
+	cf_mb_init(b, CF_MSG_EV_VIEW, CF_F_EVENT, 0);
+	cf_mb_u32(b, CF_A_EPOCH, dp->epoch);
+	cf_mb_u32(b, CF_A_NODES, dp->nodes);
+	cf_mb_u32(b, CF_A_NODE_ID, dp->self);
+	cf_mb_u8(b, CF_A_ACTIVE, dp->active);
+	cf_mb_u8(b, CF_A_DEFAULT_HOST, dp->default_host);
+	cf_mb_finish(b);
+}
+
 static int hello(struct request *r)
 {
 	ok(r, 0);
+	cf_mb_u8(&r->b, CF_A_ACTIVE, r->dp->active);
+	cf_mb_u8(&r->b, CF_A_DEFAULT_HOST, r->dp->default_host);
 	cf_mb_u32(&r->b, CF_A_VERSION, CF_CTL_VERSION);
 	cf_mb_u32(&r->b, CF_A_NODES, r->dp->nodes);
 	cf_mb_u32(&r->b, CF_A_NODE_ID, r->dp->self);

@@ -28,6 +28,9 @@ void cf_control_handle(struct cf_dataplane *dp, const struct cf_control_defaults
 /* The event a subscriber gets when an SA crosses a lifetime. */
 void cf_control_expire_event(struct cf_msgbuf *b, const struct cf_sa *sa);
 
+/* The event subscribers get when the cluster view changes. */
+void cf_control_view_event(struct cf_msgbuf *b, const struct cf_dataplane *dp);
+
 /* Describe one SA (no keys: a digest of them) / one policy. */
 void cf_control_put_sa(struct cf_msgbuf *b, const struct cf_sa *sa);
 void cf_control_put_policy(struct cf_msgbuf *b, const struct cf_policy *pol);

@@ -51,6 +51,7 @@ static const struct { int len; int min, max; bool repeat; } attr_spec[CF_A_MAX] 
 	[CF_A_LAST_USED] = { .len = 8 },
 	[CF_A_EPOCH] = { .len = 4 },
 	[CF_A_ACTIVE] = { .len = 1 },
+	[CF_A_DEFAULT_HOST] = { .len = 1 },
 };
 
 int cf_msg_parse(const uint8_t *buf, size_t len, struct cf_msg *m, const char **why)

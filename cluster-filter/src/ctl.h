@@ -38,6 +38,7 @@ enum cf_ctl_type {
 	CF_MSG_FLUSH,
 	CF_MSG_TYPE_MAX,
 	CF_MSG_EV_EXPIRE = 100,
+	CF_MSG_EV_VIEW,		/* the cluster view changed: who speaks IKE now */
 };
 
 enum cf_attr_type {
@@ -86,6 +87,7 @@ enum cf_attr_type {
 	CF_A_LAST_USED,		/* u64 seconds since the epoch, 0: never */
 	CF_A_EPOCH,		/* u32: views seen, 0: static configuration */
 	CF_A_ACTIVE,		/* u8: in the quorate partition */
+	CF_A_DEFAULT_HOST,	/* u8: this node speaks IKE and answers ARP */
 	CF_A_MAX
 };
 

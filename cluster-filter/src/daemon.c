@@ -156,6 +156,13 @@ static void view_changed(const struct cf_view *v, void *ctx)
 	      v->self_nodeid, v->self < 0 ? " (not a member)" : "", cf_view_default_host(v),
 	      cf_view_active(v) ? "quorate: forwarding" : "not quorate: silent");
 	cf_dp_set_view(&d.dp, v->epoch, v->n, v->self < 0 ? 0 : (uint32_t)v->self, cf_view_active(v));
+
+	/* pluto's backend listens: only the default host speaks IKE */
+	struct cf_msgbuf b;
+	cf_control_view_event(&b, &d.dp);
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (d.clients[i].fd >= 0 && d.clients[i].subscribed)
+			send_to_client(&d.clients[i], b.buf, b.len);
 }
 
 static void client_close(struct client *c)

@@ -22,6 +22,7 @@ void cf_dp_init(struct cf_dataplane *dp)
 	cf_sadb_init(&dp->db);
 	dp->nodes = 1;
 	dp->active = true;
+	dp->default_host = true;
 }
 
 void cf_dp_set_view(struct cf_dataplane *dp, uint32_t epoch, uint32_t nodes, uint32_t self,
@@ -31,6 +32,7 @@ void cf_dp_set_view(struct cf_dataplane *dp, uint32_t epoch, uint32_t nodes, uin
 	dp->nodes = nodes ? nodes : 1;
 	dp->self = self;
 	dp->active = active;
+	dp->default_host = active && self == 0;
 	for (struct cf_sa *sa = dp->db.list; sa; sa = sa->next) {
 		if (sa->p.dir != CF_DIR_OUT)
 			continue;

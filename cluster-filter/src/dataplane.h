@@ -39,6 +39,7 @@ struct cf_dataplane {
 	uint32_t nodes, self;		/* the view: node count and our index */
 	uint32_t epoch;			/* views seen; 0: static configuration */
 	bool active;			/* in the quorate partition: may forward */
+	bool default_host;		/* speaks IKE and answers ARP for the cluster */
 	bool allow_legacy;		/* 3DES-MD5 for the paper's table only */
 	uint64_t counters[CF_CTR_MAX];
 	uint64_t drops[CF_DROP_MAX];	/* all drops, with or without an SA */

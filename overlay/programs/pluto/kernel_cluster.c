@@ -54,6 +54,8 @@
 #define CLUSTER_SOCKET_NAME "cluster-filter.ctl"
 
 static int request_fd = -1;
+/* the data plane's view: only the cluster's default host speaks IKE */
+static bool default_host = true;
 static int event_fd = -1;
 static uint32_t request_seq;
 static char socket_path[sizeof(ctl_addr.sun_path)];
@@ -194,7 +196,21 @@ static uint8_t wire_direction(enum direction dir)
 	return dir == DIRECTION_INBOUND ? 1 : 2;
 }
 
-/* Expiry events: the data plane counted bytes or packets past a limit. */
+static void set_default_host(bool now, struct logger *logger)
+{
+	if (now == default_host)
+		return;
+	default_host = now;
+	llog(RC_LOG, logger, "cluster-filter: this node %s",
+	     now ? "is the default host: speaking IKE" : "is a follower: keeping quiet");
+}
+
+static bool cluster_may_speak(void)
+{
+	return default_host;
+}
+
+/* Events: SA lifetimes crossed, the cluster view changed. */
 static void process_event(int fd, void *arg UNUSED, struct logger *logger)
 {
 	static uint8_t buf[CF_CTL_MSG_MAX];
@@ -206,9 +222,16 @@ static void process_event(int fd, void *arg UNUSED, struct logger *logger)
 	}
 	struct cf_msg m;
 	const char *why;
-	if (cf_msg_parse(buf, (size_t)n, &m, &why) != 0 || !(m.flags & CF_F_EVENT) ||
-	    m.type != CF_MSG_EV_EXPIRE || !cf_attr_has(&m, CF_A_DST)) {
-		ldbg(logger, "cluster-filter: ignoring an event that is not an expiry");
+	if (cf_msg_parse(buf, (size_t)n, &m, &why) != 0 || !(m.flags & CF_F_EVENT)) {
+		ldbg(logger, "cluster-filter: ignoring a malformed event");
+		return;
+	}
+	if (m.type == CF_MSG_EV_VIEW) {
+		set_default_host(cf_attr_u8(&m, CF_A_DEFAULT_HOST, 1) != 0, logger);
+		return;
+	}
+	if (m.type != CF_MSG_EV_EXPIRE || !cf_attr_has(&m, CF_A_DST)) {
+		ldbg(logger, "cluster-filter: ignoring an unknown event");
 		return;
 	}
 	ip_address dst = address_from_in_addr(&(struct in_addr) {
@@ -271,6 +294,7 @@ static void cluster_init(struct logger *logger)
 		      cf_attr_u32(&hello, CF_A_VERSION, 0), CF_CTL_VERSION);
 	}
 	register_algorithms(&hello);
+	set_default_host(cf_attr_u8(&hello, CF_A_DEFAULT_HOST, 1) != 0, logger);
 
 	event_fd = connect_data_plane();
 	cf_mb_init(&req, CF_MSG_SUBSCRIBE, 0, 0);
@@ -608,6 +632,7 @@ const struct kernel_ops cluster_kernel_ops = {
 	.get_ipsec_spi = cluster_get_ipsec_spi,
 	.del_ipsec_spi = cluster_del_ipsec_spi,
 	.poke_ipsec_policy_hole = cluster_poke_ipsec_policy_hole,
+	.may_speak = cluster_may_speak,
 
 	.directional_ipsec_sa_is_enabled = cluster_not_supported,
 	.iptfs_ipsec_sa_is_enabled = cluster_not_supported,
