@@ -17,15 +17,25 @@
 # cluster-filterd gateway with mirrored SAs (the data plane as a peer that
 # counts what it gets).
 #
-# usage: cluster.sh up N | down | sas | status
-# env:   CF_PREFIX, DISPATCH (outbound mode), KEY_OUT, KEY_IN
+# With PEER=strongswan the far end is an unmodified strongSwan (libipsec)
+# and every node runs pluto with protostack=cluster: only the default
+# host's pluto speaks IKE, the SAs it installs reach every node.
+#
+# usage: cluster.sh up N | down | sas | status | initiate
+# env:   CF_PREFIX, DISPATCH (outbound mode), KEY_OUT, KEY_IN, PEER=strongswan
 
 set -eu
+
+. "$(dirname "$0")/strongswan.sh"
 
 prefix=${CF_PREFIX:-ccl}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cf=$top/cluster-filter/build
 run=${CF_RUN:-/run/$prefix}
+lsw=$top/build/root/usr
+peer_kind=${PEER:-dataplane}
+psk=${PSK:-cluster-testbed-preshared-key}
+ssdir=${TMPDIR:-/tmp}/$prefix-strongswan
 # corosync gets a private /run (its pid file is fixed), so its files live elsewhere
 corodir=${TMPDIR:-/tmp}/$prefix-corosync
 sw=$prefix-sw ha=$prefix-ha peer=$prefix-peer hb=$prefix-hb
@@ -36,6 +46,7 @@ MAC_IN=02:00:c1:00:00:01
 MAC_OUT=02:00:c1:00:00:02
 
 n() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+whack() { local i=$1; shift; n "$(node "$i")" "$lsw/libexec/ipsec/whack" --rundir "$run/n$i" "$@"; }
 node() { echo "$prefix-n$1"; }
 nodes() { cat "$run/nodes"; }
 cfctl() { "$cf/cfctl" -s "$1" "${@:2}"; }
@@ -168,14 +179,27 @@ up() {
 	# the cluster key: root's, 0600, the same on every node
 	(umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$run/cluster.key")
 	for i in $(seq 0 $((count - 1))); do
-		start_daemon "$(node "$i")" "$run/n$i.sock" --cluster cluster-filter --sync-key "$run/cluster.key" \
-			--dispatch "$dispatch"
+		local sock=$run/n$i.sock extra=""
+		if [ "$peer_kind" = strongswan ]; then
+			# pluto's run directory holds the data plane's socket
+			mkdir -p -m 0700 "$run/n$i"
+			sock=$run/n$i/cluster-filter.ctl
+			extra="--esp-in-udp shared"
+		fi
+		# shellcheck disable=SC2086
+		start_daemon "$(node "$i")" "$sock" --cluster cluster-filter --sync-key "$run/cluster.key" \
+			--dispatch "$dispatch" $extra
+		[ "$sock" = "$run/n$i.sock" ] || ln -s "n$i/cluster-filter.ctl" "$run/n$i.sock"
 		n "$(node "$i")" ip route add 10.0.2.0/24 dev cf0
 	done
 	for i in $(seq 0 $((count - 1))); do
 		wait_for "node $i to see $count quorate members" view_complete "$run/n$i.sock" "$count"
 	done
 
+	if [ "$peer_kind" = strongswan ]; then
+		up_strongswan_peer "$count"
+		return
+	fi
 	netns "$peer"
 	port br-out peer "$peer" out
 	n "$peer" ip addr add 192.0.2.2/24 dev out
@@ -191,6 +215,60 @@ up() {
 	start_daemon "$peer" "$run/peer.sock"
 	n "$peer" ip route add 10.0.1.0/24 dev cf0
 	sas
+}
+
+# strongSwan at the far end, pluto on every node.
+up_strongswan_peer() {
+	local count=$1
+	netns "$peer"
+	port br-out peer "$peer" out
+	n "$peer" ip addr add 192.0.2.2/24 dev out
+	n "$peer" ip link set out up
+	n "$peer" sysctl -q net.ipv4.ip_forward=1
+	netns "$hb"
+	ip link add lan netns "$peer" type veth peer name lan netns "$hb"
+	n "$peer" ip addr add 10.0.2.1/24 dev lan
+	n "$hb" ip addr add 10.0.2.2/24 dev lan
+	n "$peer" ip link set lan up
+	n "$hb" ip link set lan up
+	n "$hb" ip route add default via 10.0.2.1
+	start_charon "$peer" "$ssdir" 192.0.2.2 192.0.2.1 @peer @gw 10.0.2.0/24 10.0.1.0/24
+
+	cat >"$run/ipsec.conf" <<-CONF
+	config setup
+	    protostack=cluster
+	conn tunnel
+	    left=192.0.2.1
+	    leftid=@gw
+	    leftsubnet=10.0.1.0/24
+	    leftupdown=$lsw/libexec/ipsec/_updown.cluster
+	    right=192.0.2.2
+	    rightid=@peer
+	    rightsubnet=10.0.2.0/24
+	    authby=secret
+	    ike=aes_gcm128-sha2_256-dh31
+	    esp=aes_gcm128
+	    auto=add
+	CONF
+	echo "@gw @peer : PSK \"$psk\"" >"$run/ipsec.secrets"
+	chmod 600 "$run/ipsec.secrets"
+	for i in $(seq 0 $((count - 1))); do
+		mkdir -p "$run/n$i-nss"
+		certutil -N -d "sql:$run/n$i-nss" --empty-password
+		ip netns exec "$(node "$i")" "$lsw/libexec/ipsec/pluto" --nofork --stderrlog \
+			--config "$run/ipsec.conf" --secretsfile "$run/ipsec.secrets" \
+			--nssdir "$run/n$i-nss" --rundir "$run/n$i" >"$run/n$i-pluto.log" 2>&1 &
+		echo $! >"$run/n$i-pluto.pid"
+	done
+	for i in $(seq 0 $((count - 1))); do
+		wait_for "pluto on node $i" sh -c "ip netns exec $(node "$i") $lsw/libexec/ipsec/whack --rundir $run/n$i --status | grep -q '\"tunnel\":.*192.0.2.2'"
+		whack "$i" --listen >/dev/null
+	done
+}
+
+# pluto on the default host negotiates; its SAs reach every node
+initiate() {
+	whack 0 --name tunnel --initiate
 }
 
 # The cluster's SAs, installed through the default host (node 0), which
@@ -232,7 +310,7 @@ status() {
 
 down() {
 	set +e
-	for pidfile in "$run"/*.pid; do
+	for pidfile in "$run"/*.pid "$run"/*/*.pid; do
 		[ -f "$pidfile" ] || continue
 		pid=$(cat "$pidfile")
 		kill "$pid" 2>/dev/null
@@ -241,7 +319,7 @@ down() {
 	for ns in $(ip netns list | awk '{print $1}' | grep "^$prefix-"); do
 		ip netns del "$ns"
 	done
-	rm -rf "$run" "$corodir"
+	rm -rf "$run" "$corodir" "$ssdir"
 }
 
 case ${1:-} in
@@ -249,5 +327,6 @@ up) up "${2:-3}" ;;
 down) down ;;
 sas) sas ;;
 status) status ;;
+initiate) initiate ;;
 *) echo "usage: $0 up N|down|sas|status" >&2; exit 2 ;;
 esac

@@ -42,65 +42,7 @@ wait_for() { # wait_for WHAT CMD...: poll a condition, never a blind sleep
 	return 1
 }
 
-# A charon, in its own mount namespace: its pid file is fixed.
-# start_charon NAMESPACE DIR ME PEER MY_ID PEER_ID MY_TS PEER_TS
-start_charon() {
-	local ns=$1 dir=$2 me=$3 peer=$4 my_id=$5 peer_id=$6 my_ts=$7 peer_ts=$8
-	mkdir -p -m 0700 "$dir"
-	mkdir -p "$dir/run" "$dir/swanctl"
-	cat >"$dir/strongswan.conf" <<-CONF
-	charon {
-		load_modular = no
-		load = random nonce openssl aes sha1 sha2 hmac gcm kdf pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink socket-default vici
-		install_routes = yes
-		plugins { vici { socket = unix://$dir/charon.vici } }
-		# chd 4 logs the Child SA keys: the test bed hands them to tshark
-		filelog { log { path = $dir/charon.log
-				default = 1
-				ike = 2
-				chd = 4
-				flush_line = yes } }
-	}
-	swanctl { socket = unix://$dir/charon.vici }
-	CONF
-	cat >"$dir/swanctl/swanctl.conf" <<-CONF
-	connections {
-		gw {
-			version = 2
-			mobike = no
-			local_addrs = $me
-			remote_addrs = $peer
-			proposals = aes128gcm16-prfsha256-x25519, aes256-sha256-modp2048
-			rekey_time = ${IKE_LIFETIME:-4h}
-			local { auth = psk
-				id = $my_id }
-			remote { auth = psk
-				id = $peer_id }
-			children {
-				tunnel {
-					mode = tunnel
-					local_ts = $my_ts
-					remote_ts = $peer_ts
-					# with and without a key exchange: pluto asks for PFS on rekeys
-					esp_proposals = aes128gcm16-x25519, aes256gcm16-x25519, chacha20poly1305-x25519, aes128-sha256-x25519, aes128gcm16, aes256gcm16, chacha20poly1305, aes128-sha256, aes256-sha256
-					rekey_time = ${SA_LIFETIME:-1h}
-					start_action = none
-				}
-			}
-		}
-	}
-	secrets { ike-gw { id-1 = $my_id
-			id-2 = $peer_id
-			secret = "$psk" } }
-	CONF
-	STRONGSWAN_CONF=$dir/strongswan.conf ip netns exec "$ns" \
-		unshare -m --propagation private sh -c \
-		"mount --bind $dir/run /run && exec /usr/lib/ipsec/charon" >"$dir/stdout" 2>&1 &
-	echo $! >"$run/$(basename "$dir").pid"
-	wait_for "charon's vici socket in $ns" test -S "$dir/charon.vici"
-	STRONGSWAN_CONF=$dir/strongswan.conf ip netns exec "$ns" swanctl --load-all \
-		--file "$dir/swanctl/swanctl.conf" >/dev/null 2>&1
-}
+. "$(dirname "$0")/strongswan.sh"
 
 start_strongswan() {
 	start_charon "$ss" "$ssdir" 192.0.2.2 192.0.2.1 @peer @gw 10.0.2.0/24 10.0.1.0/24
