@@ -43,8 +43,12 @@ libreswan: $(LSW_TREE)/.prepared
 	+$(MAKE) -C $(LSW_TREE) -j$$(nproc) base $(LSW_FLAGS)
 	+$(MAKE) -C $(LSW_TREE) install-base $(LSW_FLAGS) >build/libreswan-install.log
 
-# our gateway against an unmodified strongSwan: IKE, ping, TCP, SAs, counters
+# a 3-node cluster against an unmodified strongSwan: IKE, ping, TCP, every node's SAs
 demo: build
+	testbed/cluster.sh demo 3
+
+# one gateway against strongSwan
+demo-single: build
 	testbed/gateway-peer.sh demo
 
 # the data plane alone: two cluster-filterd configured by hand
@@ -73,4 +77,4 @@ fuzz: build
 clean:
 	$(MAKE) -C $(CF) clean
 
-.PHONY: all deps build libreswan demo demo-filter check bench-filter bench-single fuzz clean
+.PHONY: all deps build libreswan demo demo-single demo-filter check bench-filter bench-single fuzz clean

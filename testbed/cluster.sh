@@ -21,7 +21,7 @@
 # and every node runs pluto with protostack=cluster: only the default
 # host's pluto speaks IKE, the SAs it installs reach every node.
 #
-# usage: cluster.sh up N | down | sas | status | initiate
+# usage: cluster.sh up N | down | sas | status | initiate | demo [N]
 # env:   CF_PREFIX, DISPATCH (outbound mode), KEY_OUT, KEY_IN, PEER=strongswan
 
 set -eu
@@ -271,6 +271,30 @@ initiate() {
 	whack 0 --name tunnel --initiate
 }
 
+demo() {
+	local count=${1:-3}
+	trap down EXIT
+	peer_kind=strongswan
+	up "$count"
+	echo "== IKEv2 from the cluster's default host to strongSwan"
+	initiate
+	echo "== ping 10.0.1.2 -> 10.0.2.2 through $count nodes"
+	n "$ha" ping -c 9 -i 0.1 -W 2 10.0.2.2
+	echo "== 10 MB TCP host A -> host B"
+	ip netns exec "$hb" /usr/bin/python3 "$top/testbed/tcp_xfer.py" recv 5001 >"$run/recv.out" &
+	local rpid=$!
+	wait_for "the receiver" sh -c "ip netns exec $hb ss -ltn | grep -q ':5001 '"
+	n "$ha" /usr/bin/python3 "$top/testbed/tcp_xfer.py" send 10.0.2.2 5001 10000000
+	wait $rpid
+	echo "received: $(cat "$run/recv.out")"
+	for i in $(seq 0 $((count - 1))); do
+		echo "== node $i"
+		whack "$i" --trafficstatus || true
+		cfctl "$run/n$i.sock" stats
+		cfctl "$run/n$i.sock" sa list
+	done
+}
+
 # The cluster's SAs, installed through the default host (node 0), which
 # replicates them to every node; the mirror on the peer.
 sas() {
@@ -328,5 +352,6 @@ down) down ;;
 sas) sas ;;
 status) status ;;
 initiate) initiate ;;
+demo) demo "${2:-3}" ;;
 *) echo "usage: $0 up N|down|sas|status" >&2; exit 2 ;;
 esac
