@@ -127,21 +127,6 @@ static void port_range(const char *s, uint16_t *lo, uint16_t *hi)
 	*hi = (uint16_t)b;
 }
 
-static void ts_attr(struct cf_msgbuf *b, const struct cf_ts *ts)
-{
-	uint8_t w[CF_WIRE_TS_LEN] = { 0 };
-	put_be32(w, ts->src_lo);
-	put_be32(w + 4, ts->src_hi);
-	put_be32(w + 8, ts->dst_lo);
-	put_be32(w + 12, ts->dst_hi);
-	put_be16(w + 16, ts->sport_lo);
-	put_be16(w + 18, ts->sport_hi);
-	put_be16(w + 20, ts->dport_lo);
-	put_be16(w + 22, ts->dport_hi);
-	w[24] = ts->proto;
-	cf_mb_put(b, CF_A_TS, w, sizeof(w));
-}
-
 static const char *addr_str(const struct cf_msg *m, enum cf_attr_type t, char *buf)
 {
 	struct in_addr a = { 0 };
@@ -411,7 +396,7 @@ static void keywords(struct cf_msgbuf *b, int argc, char **argv, bool outer)
 			die("unknown keyword %s", k);
 	}
 	if (have_ts)
-		ts_attr(b, &ts);
+		cf_mb_ts(b, &ts);
 }
 
 int main(int argc, char **argv)

@@ -99,40 +99,11 @@ void cf_control_put_sa(struct cf_msgbuf *b, const struct cf_sa *sa)
 	}
 }
 
-static void put_ts(struct cf_msgbuf *b, const struct cf_ts *ts)
-{
-	uint8_t w[CF_WIRE_TS_LEN] = { 0 };
-	put_be32(w, ts->src_lo);
-	put_be32(w + 4, ts->src_hi);
-	put_be32(w + 8, ts->dst_lo);
-	put_be32(w + 12, ts->dst_hi);
-	put_be16(w + 16, ts->sport_lo);
-	put_be16(w + 18, ts->sport_hi);
-	put_be16(w + 20, ts->dport_lo);
-	put_be16(w + 22, ts->dport_hi);
-	w[24] = ts->proto;
-	cf_mb_put(b, CF_A_TS, w, sizeof(w));
-}
-
-static void get_ts(const struct cf_attr *a, struct cf_ts *ts)
-{
-	const uint8_t *w = a->data;
-	ts->src_lo = get_be32(w);
-	ts->src_hi = get_be32(w + 4);
-	ts->dst_lo = get_be32(w + 8);
-	ts->dst_hi = get_be32(w + 12);
-	ts->sport_lo = get_be16(w + 16);
-	ts->sport_hi = get_be16(w + 18);
-	ts->dport_lo = get_be16(w + 20);
-	ts->dport_hi = get_be16(w + 22);
-	ts->proto = w[24];
-}
-
 void cf_control_put_policy(struct cf_msgbuf *b, const struct cf_policy *pol)
 {
 	cf_mb_u32(b, CF_A_POLICY_ID, pol->id);
 	cf_mb_u8(b, CF_A_DIR, pol->dir);
-	put_ts(b, &pol->ts);
+	cf_mb_ts(b, &pol->ts);
 	cf_mb_u32(b, CF_A_REQID, pol->reqid);
 	cf_mb_u32(b, CF_A_PRIORITY, pol->priority);
 	cf_mb_u64(b, CF_A_PACKETS, pol->matched);
@@ -293,7 +264,7 @@ static int policy_add(struct request *r)
 
 	if (get_dir(r, &dir) || need(r, CF_A_TS, "TS is required"))
 		return -EINVAL;
-	get_ts(&r->m->attr[CF_A_TS], &ts);
+	cf_attr_ts(&r->m->attr[CF_A_TS], &ts);
 	int err = cf_policy_add(&r->dp->db, dir, &ts, cf_attr_u32(r->m, CF_A_REQID, 0),
 				cf_attr_u32(r->m, CF_A_PRIORITY, 0), &id);
 	if (err == -EINVAL)
@@ -316,7 +287,7 @@ static int policy_del(struct request *r)
 		struct cf_ts ts;
 		if (get_dir(r, &dir) || need(r, CF_A_TS, "POLICY_ID or DIR and TS required"))
 			return -EINVAL;
-		get_ts(&r->m->attr[CF_A_TS], &ts);
+		cf_attr_ts(&r->m->attr[CF_A_TS], &ts);
 		for (const struct cf_policy *p = r->dp->db.policies; p; p = p->next)
 			if (p->dir == dir && memcmp(&p->ts, &ts, sizeof(ts)) == 0)
 				id = p->id;

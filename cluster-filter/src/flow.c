@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "ctl.h"
 #include "flow.h"
 #include "wire.h"
 
@@ -49,4 +50,33 @@ uint64_t cf_flow_hash(const struct cf_flow *f)
 {
 	uint64_t h = mix64((uint64_t)f->src << 32 | f->dst);
 	return mix64(h ^ ((uint64_t)f->sport << 24 | (uint64_t)f->dport << 8 | f->proto));
+}
+
+void cf_mb_ts(struct cf_msgbuf *b, const struct cf_ts *ts)
+{
+	uint8_t w[CF_WIRE_TS_LEN] = { 0 };
+	put_be32(w, ts->src_lo);
+	put_be32(w + 4, ts->src_hi);
+	put_be32(w + 8, ts->dst_lo);
+	put_be32(w + 12, ts->dst_hi);
+	put_be16(w + 16, ts->sport_lo);
+	put_be16(w + 18, ts->sport_hi);
+	put_be16(w + 20, ts->dport_lo);
+	put_be16(w + 22, ts->dport_hi);
+	w[24] = ts->proto;
+	cf_mb_put(b, CF_A_TS, w, sizeof(w));
+}
+
+void cf_attr_ts(const struct cf_attr *a, struct cf_ts *ts)
+{
+	const uint8_t *w = a->data;
+	ts->src_lo = get_be32(w);
+	ts->src_hi = get_be32(w + 4);
+	ts->dst_lo = get_be32(w + 8);
+	ts->dst_hi = get_be32(w + 12);
+	ts->sport_lo = get_be16(w + 16);
+	ts->sport_hi = get_be16(w + 18);
+	ts->dport_lo = get_be16(w + 20);
+	ts->dport_hi = get_be16(w + 22);
+	ts->proto = w[24];
 }

@@ -28,6 +28,12 @@ struct cf_ts {
 
 bool cf_ts_match(const struct cf_ts *ts, const struct cf_flow *f);
 
+/* A selector on the control protocol's wire (CF_A_TS) and back. */
+struct cf_msgbuf;
+struct cf_attr;
+void cf_mb_ts(struct cf_msgbuf *b, const struct cf_ts *ts);
+void cf_attr_ts(const struct cf_attr *a, struct cf_ts *ts);
+
 /* A deterministic, endian-neutral hash: every node computes the same value. */
 uint64_t cf_flow_hash(const struct cf_flow *f);
 

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <unistd.h>
 #include <sys/socket.h>
 
 #include "io.h"
@@ -21,4 +23,30 @@ void cf_io_socket_buffers(int fd)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
+
+int cf_io_sendmmsg_all(struct cf_io *io, struct mmsghdr *msgs, unsigned n)
+{
+	unsigned done = 0, failed = 0;
+	while (done < n) {
+		int r = sendmmsg(io->fd, msgs + done, n - done, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			/* skip the packet that failed, keep the rest of the batch */
+			io->tx_errors++;
+			failed++;
+			done++;
+			continue;
+		}
+		done += (unsigned)r;
+	}
+	return (int)failed;
+}
+
+void cf_io_close_fd(struct cf_io *io)
+{
+	if (io->fd >= 0)
+		close(io->fd);
+	io->fd = -1;
 }

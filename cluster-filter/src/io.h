@@ -44,6 +44,12 @@ struct cf_io {
 
 void cf_batch_reset(struct cf_batch *b);
 
+/* sendmmsg() all n, skipping a message the kernel refuses; returns how many failed. */
+struct mmsghdr;
+int cf_io_sendmmsg_all(struct cf_io *io, struct mmsghdr *msgs, unsigned n);
+/* close() for backends whose whole state is their fd */
+void cf_io_close_fd(struct cf_io *io);
+
 int cf_io_tun_open(struct cf_io *io, const char *ifname, unsigned mtu);
 int cf_io_raw_open(struct cf_io *io);
 int cf_io_udp_open(struct cf_io *io, uint16_t port);

@@ -81,28 +81,7 @@ static int raw_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)
 						      .msg_namelen = sizeof(s->addr[i]),
 						      .msg_iov = &s->iov[i], .msg_iovlen = 1 };
 	}
-	unsigned done = 0, failed = 0;
-	while (done < n) {
-		int r = sendmmsg(io->fd, s->msgs + done, n - done, 0);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			/* skip the packet that failed, keep the rest of the batch */
-			io->tx_errors++;
-			failed++;
-			done++;
-			continue;
-		}
-		done += (unsigned)r;
-	}
-	return (int)failed;
-}
-
-static void raw_close(struct cf_io *io)
-{
-	if (io->fd >= 0)
-		close(io->fd);
-	io->fd = -1;
+	return cf_io_sendmmsg_all(io, s->msgs, n);
 }
 
 int cf_io_raw_open(struct cf_io *io)
@@ -116,12 +95,12 @@ int cf_io_raw_open(struct cf_io *io)
 		return -errno;
 	if (setsockopt(io->fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one)) < 0) {
 		int err = -errno;
-		raw_close(io);
+		cf_io_close_fd(io);
 		return err;
 	}
 	cf_io_socket_buffers(io->fd);
 	io->recv = raw_recv;
 	io->send = raw_send;
-	io->close = raw_close;
+	io->close = cf_io_close_fd;
 	return 0;
 }

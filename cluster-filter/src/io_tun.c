@@ -40,13 +40,6 @@ static int tun_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)
 	return failed;
 }
 
-static void tun_close(struct cf_io *io)
-{
-	if (io->fd >= 0)
-		close(io->fd);
-	io->fd = -1;
-}
-
 static int set_link(const char *ifname, unsigned mtu)
 {
 	struct ifreq ifr = { 0 };
@@ -84,11 +77,11 @@ int cf_io_tun_open(struct cf_io *io, const char *ifname, unsigned mtu)
 	if (!err)
 		err = set_link(ifname, mtu);
 	if (err) {
-		tun_close(io);
+		cf_io_close_fd(io);
 		return err;
 	}
 	io->recv = tun_recv;
 	io->send = tun_send;
-	io->close = tun_close;
+	io->close = cf_io_close_fd;
 	return 0;
 }

@@ -94,27 +94,7 @@ static int udp_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)
 		struct in_pktinfo pi = { .ipi_spec_dst.s_addr = htonl(p->src) };
 		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
 	}
-	unsigned done = 0, failed = 0;
-	while (done < n) {
-		int r = sendmmsg(io->fd, s->msgs + done, n - done, 0);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			io->tx_errors++;
-			failed++;
-			done++;
-			continue;
-		}
-		done += (unsigned)r;
-	}
-	return (int)failed;
-}
-
-static void udp_close(struct cf_io *io)
-{
-	if (io->fd >= 0)
-		close(io->fd);
-	io->fd = -1;
+	return cf_io_sendmmsg_all(io, s->msgs, n);
 }
 
 int cf_io_udp_open(struct cf_io *io, uint16_t port)
@@ -130,12 +110,12 @@ int cf_io_udp_open(struct cf_io *io, uint16_t port)
 	if (setsockopt(io->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
 	    bind(io->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
 		int err = -errno;
-		udp_close(io);
+		cf_io_close_fd(io);
 		return err;
 	}
 	cf_io_socket_buffers(io->fd);
 	io->recv = udp_recv;
 	io->send = udp_send;
-	io->close = udp_close;
+	io->close = cf_io_close_fd;
 	return 0;
 }

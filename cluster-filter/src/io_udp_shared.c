@@ -101,27 +101,7 @@ static int shared_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)
 						      .msg_namelen = sizeof(s->addr[i]),
 						      .msg_iov = &s->iov[i], .msg_iovlen = 1 };
 	}
-	unsigned done = 0, failed = 0;
-	while (done < n) {
-		int r = sendmmsg(io->fd, s->msgs + done, n - done, 0);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			io->tx_errors++;
-			failed++;
-			done++;
-			continue;
-		}
-		done += (unsigned)r;
-	}
-	return (int)failed;
-}
-
-static void shared_close(struct cf_io *io)
-{
-	if (io->fd >= 0)
-		close(io->fd);
-	io->fd = -1;
+	return cf_io_sendmmsg_all(io, s->msgs, n);
 }
 
 int cf_io_udp_shared_open(struct cf_io *io, uint16_t port)
@@ -156,12 +136,12 @@ int cf_io_udp_shared_open(struct cf_io *io, uint16_t port)
 	if (setsockopt(io->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
 	    setsockopt(io->fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one)) < 0) {
 		int err = -errno;
-		shared_close(io);
+		cf_io_close_fd(io);
 		return err;
 	}
 	cf_io_socket_buffers(io->fd);
 	io->recv = shared_recv;
 	io->send = shared_send;
-	io->close = shared_close;
+	io->close = cf_io_close_fd;
 	return 0;
 }
