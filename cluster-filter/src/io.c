@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "io.h"
 
@@ -49,4 +50,38 @@ void cf_io_close_fd(struct cf_io *io)
 	if (io->fd >= 0)
 		close(io->fd);
 	io->fd = -1;
+}
+
+int cf_io_recv_batch(struct cf_io *io, struct cf_batch *b, struct mmsghdr *msgs, struct iovec *iov)
+{
+	cf_batch_reset(b);
+	for (unsigned i = 0; i < CF_BATCH; i++) {
+		iov[i] = (struct iovec){ b->buf[i] + CF_PKT_HEADROOM, CF_PKT_BUF - CF_PKT_HEADROOM };
+		msgs[i].msg_hdr.msg_iov = &iov[i];
+		msgs[i].msg_hdr.msg_iovlen = 1;
+		msgs[i].msg_hdr.msg_flags = 0;
+	}
+	int n = recvmmsg(io->fd, msgs, CF_BATCH, MSG_DONTWAIT, NULL);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	return n;
+}
+
+/*
+ * Packets that are dropped leave holes in the buffers, not in b->pkt:
+ * the kept ones point into their own message's buffer.
+ */
+struct cf_pkt *cf_batch_keep(struct cf_batch *b, unsigned i, size_t off, size_t len)
+{
+	struct cf_pkt *p = &b->pkt[b->n++];
+	*p = (struct cf_pkt){ .data = b->buf[i] + CF_PKT_HEADROOM + off, .len = len };
+	return p;
+}
+
+size_t cf_io_ip_header_len(const uint8_t *ip, size_t len)
+{
+	if (len < 20)
+		return 0;
+	size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
+	return ihl >= 20 && ihl <= len ? ihl : 0;
 }

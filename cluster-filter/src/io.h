@@ -44,8 +44,20 @@ struct cf_io {
 
 void cf_batch_reset(struct cf_batch *b);
 
-/* sendmmsg() all n, skipping a message the kernel refuses; returns how many failed. */
+/*
+ * recvmmsg() up to CF_BATCH datagrams, message i into b->buf[i].  The
+ * caller sets each msgs[i] name and control fields; this sets the iovs.
+ * Returns how many arrived (0 when none were waiting) or -errno.
+ */
 struct mmsghdr;
+struct iovec;
+int cf_io_recv_batch(struct cf_io *io, struct cf_batch *b, struct mmsghdr *msgs, struct iovec *iov);
+/* Keep bytes [off, off + len) of message i as b's next packet. */
+struct cf_pkt *cf_batch_keep(struct cf_batch *b, unsigned i, size_t off, size_t len);
+/* The header length of a received IPv4 packet, 0 if malformed. */
+size_t cf_io_ip_header_len(const uint8_t *ip, size_t len);
+
+/* sendmmsg() all n, skipping a message the kernel refuses; returns how many failed. */
 int cf_io_sendmmsg_all(struct cf_io *io, struct mmsghdr *msgs, unsigned n);
 /* close() for backends whose whole state is their fd */
 void cf_io_close_fd(struct cf_io *io);

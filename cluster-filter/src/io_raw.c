@@ -26,37 +26,24 @@ static struct raw_state raw_state;
 static int raw_recv(struct cf_io *io, struct cf_batch *b)
 {
 	struct raw_state *s = &raw_state;
-
-	cf_batch_reset(b);
-	for (unsigned i = 0; i < CF_BATCH; i++) {
-		s->iov[i] = (struct iovec){ b->pkt[i].data, CF_PKT_BUF - CF_PKT_HEADROOM };
-		s->msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &s->iov[i], .msg_iovlen = 1 };
-	}
-	int n = recvmmsg(io->fd, s->msgs, CF_BATCH, MSG_DONTWAIT, NULL);
-	if (n < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	int n = cf_io_recv_batch(io, b, s->msgs, s->iov);
 
 	for (int i = 0; i < n; i++) {
-		struct cf_pkt *p = &b->pkt[b->n];
-		size_t len = s->msgs[i].msg_len;
-		const uint8_t *ip = p->data;
-		size_t ihl = len ? (size_t)(ip[0] & 0x0f) * 4 : 0;
+		const uint8_t *ip = b->buf[i] + CF_PKT_HEADROOM;
+		size_t len = s->msgs[i].msg_len, ihl = cf_io_ip_header_len(ip, len);
 		if (s->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
 			io->rx_truncated++;
 			continue;
 		}
-		if (len < IP_HDR || ihl < IP_HDR || ihl > len) {
+		if (ihl == 0) {
 			io->rx_errors++;
 			continue;
 		}
+		struct cf_pkt *p = cf_batch_keep(b, (unsigned)i, ihl, len - ihl);
 		p->src = get_be32(ip + 12);
 		p->dst = get_be32(ip + 16);
-		p->data += ihl;
-		p->len = len - ihl;
-		p->sport = p->dport = 0;
-		b->n++;
 	}
-	return 0;
+	return n < 0 ? n : 0;
 }
 
 static int raw_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)

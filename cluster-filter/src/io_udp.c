@@ -40,35 +40,27 @@ static int udp_recv(struct cf_io *io, struct cf_batch *b)
 {
 	struct udp_state *s = &udp_state;
 
-	cf_batch_reset(b);
-	for (unsigned i = 0; i < CF_BATCH; i++) {
-		s->iov[i] = (struct iovec){ b->pkt[i].data, CF_PKT_BUF - CF_PKT_HEADROOM };
+	for (unsigned i = 0; i < CF_BATCH; i++)
 		s->msgs[i].msg_hdr = (struct msghdr){
 			.msg_name = &s->addr[i], .msg_namelen = sizeof(s->addr[i]),
-			.msg_iov = &s->iov[i], .msg_iovlen = 1,
 			.msg_control = s->ctl[i].buf, .msg_controllen = sizeof(s->ctl[i].buf) };
-	}
-	int n = recvmmsg(io->fd, s->msgs, CF_BATCH, MSG_DONTWAIT, NULL);
-	if (n < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	int n = cf_io_recv_batch(io, b, s->msgs, s->iov);
 
 	for (int i = 0; i < n; i++) {
-		struct cf_pkt *p = &b->pkt[b->n];
 		struct msghdr *mh = &s->msgs[i].msg_hdr;
 		if (mh->msg_flags & MSG_TRUNC) {
 			io->rx_truncated++;
 			continue;
 		}
-		p->len = s->msgs[i].msg_len;
+		struct cf_pkt *p = cf_batch_keep(b, (unsigned)i, 0, s->msgs[i].msg_len);
 		p->src = ntohl(s->addr[i].sin_addr.s_addr);
 		p->sport = ntohs(s->addr[i].sin_port);
 		p->dst = local_addr(mh);
 		p->dport = 4500;
 		p->keepalive = p->len == 1 && p->data[0] == 0xff;
 		p->ike = p->len >= 4 && get_be32(p->data) == 0;
-		b->n++;
 	}
-	return 0;
+	return n < 0 ? n : 0;
 }
 
 static int udp_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)

@@ -25,7 +25,6 @@ struct shared_state {
 	struct mmsghdr msgs[CF_BATCH];
 	struct iovec iov[CF_BATCH];
 	struct sockaddr_in addr[CF_BATCH];
-	uint16_t port;
 };
 
 static struct shared_state shared_state;
@@ -33,45 +32,29 @@ static struct shared_state shared_state;
 static int shared_recv(struct cf_io *io, struct cf_batch *b)
 {
 	struct shared_state *s = &shared_state;
-
-	cf_batch_reset(b);
-	for (unsigned i = 0; i < CF_BATCH; i++) {
-		s->iov[i] = (struct iovec){ b->pkt[i].data, CF_PKT_BUF - CF_PKT_HEADROOM };
-		s->msgs[i].msg_hdr = (struct msghdr){ .msg_iov = &s->iov[i], .msg_iovlen = 1 };
-	}
-	int n = recvmmsg(io->fd, s->msgs, CF_BATCH, MSG_DONTWAIT, NULL);
-	if (n < 0)
-		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	int n = cf_io_recv_batch(io, b, s->msgs, s->iov);
 
 	for (int i = 0; i < n; i++) {
-		struct cf_pkt *p = &b->pkt[b->n];
-		size_t len = s->msgs[i].msg_len;
-		const uint8_t *ip = p->data;
+		const uint8_t *ip = b->buf[i] + CF_PKT_HEADROOM;
+		size_t len = s->msgs[i].msg_len, ihl = cf_io_ip_header_len(ip, len);
 		if (s->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
 			io->rx_truncated++;
 			continue;
 		}
-		size_t ihl = len ? (size_t)(ip[0] & 0x0f) * 4 : 0;
-		if (len < IP_HDR || ihl < IP_HDR || len < ihl + UDP_HDR) {
-			io->rx_errors++;
-			continue;
-		}
 		const uint8_t *udp = ip + ihl;
-		size_t udp_len = get_be16(udp + 4);
+		size_t udp_len = ihl && len >= ihl + UDP_HDR ? get_be16(udp + 4) : 0;
 		if (udp_len < UDP_HDR || udp_len > len - ihl) {
 			io->rx_errors++;
 			continue;
 		}
+		/* keepalives and IKE never get here: the filter leaves them to pluto */
+		struct cf_pkt *p = cf_batch_keep(b, (unsigned)i, ihl + UDP_HDR, udp_len - UDP_HDR);
 		p->src = get_be32(ip + 12);
 		p->dst = get_be32(ip + 16);
 		p->sport = get_be16(udp);
 		p->dport = get_be16(udp + 2);
-		p->data += ihl + UDP_HDR;
-		p->len = udp_len - UDP_HDR;
-		p->keepalive = p->ike = false;	/* the filter left those to pluto */
-		b->n++;
 	}
-	return 0;
+	return n < 0 ? n : 0;
 }
 
 static int shared_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)
@@ -129,7 +112,6 @@ int cf_io_udp_shared_open(struct cf_io *io, uint16_t port)
 
 	memset(io, 0, sizeof(*io));
 	io->name = "esp-udp-shared";
-	shared_state.port = port;
 	io->fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
 	if (io->fd < 0)
 		return -errno;
