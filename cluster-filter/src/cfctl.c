@@ -271,13 +271,81 @@ static void show_hello(const struct cf_msg *m)
 	putchar('\n');
 }
 
+/* "1,2,3" from a repeated node id attribute, "none" if there is none */
+static const char *node_list(const struct cf_msg *m, enum cf_attr_type t, char *buf, size_t cap)
+{
+	size_t off = 0, len = 0;
+	struct cf_attr a;
+	buf[0] = '\0';
+	while (cf_attr_next(m, t, &off, &a) && len + 12 < cap)
+		len += (size_t)snprintf(buf + len, cap - len, "%s%u", len ? "," : "", get_be32(a.data));
+	return len ? buf : "none";
+}
+
 static void show_stats(const struct cf_msg *m)
 {
-	printf("stats nodes=%u node-id=%u epoch=%u active=%s default-host=%s sas=%u",
+	char members[256], joining[256];
+	printf("stats nodes=%u node-id=%u epoch=%u active=%s default-host=%s sas=%u dispatch=%s",
 	       cf_attr_u32(m, CF_A_NODES, 0), cf_attr_u32(m, CF_A_NODE_ID, 0),
 	       cf_attr_u32(m, CF_A_EPOCH, 0), cf_attr_u8(m, CF_A_ACTIVE, 1) ? "yes" : "no",
-	       cf_attr_u8(m, CF_A_DEFAULT_HOST, 1) ? "yes" : "no", cf_attr_u32(m, CF_A_COUNT, 0));
+	       cf_attr_u8(m, CF_A_DEFAULT_HOST, 1) ? "yes" : "no", cf_attr_u32(m, CF_A_COUNT, 0),
+	       cf_dispatch_mode_name(cf_attr_u8(m, CF_A_DISPATCH, 0)));
+	if (cf_attr_has(m, CF_A_NODEID))
+		printf(" nodeid=%u synced=%s members=%s joining=%s", cf_attr_u32(m, CF_A_NODEID, 0),
+		       cf_attr_u8(m, CF_A_SYNCED, 0) ? "yes" : "no",
+		       node_list(m, CF_A_MEMBER, members, sizeof(members)),
+		       node_list(m, CF_A_JOINING, joining, sizeof(joining)));
 	print_drops(m, CF_A_COUNTER);
+	print_drops(m, CF_A_DROP);
+	putchar('\n');
+}
+
+/* ipsec cluster status: the same facts, for people */
+static void status_node(const struct cf_msg *m)
+{
+	char members[256], joining[256];
+	bool clustered = cf_attr_has(m, CF_A_NODEID), active = cf_attr_u8(m, CF_A_ACTIVE, 1);
+
+	if (clustered) {
+		printf("cluster: epoch %u, members %s, joining %s\n", cf_attr_u32(m, CF_A_EPOCH, 0),
+		       node_list(m, CF_A_MEMBER, members, sizeof(members)),
+		       node_list(m, CF_A_JOINING, joining, sizeof(joining)));
+		printf("this node: id %u, index %u of %u, %s, %s%s\n", cf_attr_u32(m, CF_A_NODEID, 0),
+		       cf_attr_u32(m, CF_A_NODE_ID, 0), cf_attr_u32(m, CF_A_NODES, 0),
+		       cf_attr_u8(m, CF_A_SYNCED, 0) ? "holds the SA state" : "without the SA state",
+		       active ? "forwarding" : "silent",
+		       cf_attr_u8(m, CF_A_DEFAULT_HOST, 0) ? ", default host (speaks IKE, answers ARP)" : "");
+	} else {
+		printf("static configuration: node %u of %u\n", cf_attr_u32(m, CF_A_NODE_ID, 0),
+		       cf_attr_u32(m, CF_A_NODES, 0));
+	}
+	printf("dispatch: %s (default for outbound SAs); %u SAs\n",
+	       cf_dispatch_mode_name(cf_attr_u8(m, CF_A_DISPATCH, 0)), cf_attr_u32(m, CF_A_COUNT, 0));
+	printf("packets:");
+	print_drops(m, CF_A_COUNTER);
+	printf("\ndropped:");
+	print_drops(m, CF_A_DROP);
+	putchar('\n');
+}
+
+static void status_sa(const struct cf_msg *m)
+{
+	char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN];
+	uint8_t dir = cf_attr_u8(m, CF_A_DIR, 0);
+
+	printf("  %s 0x%08x %s->%s reqid %u %.*s", dir == CF_DIR_IN ? "in " : "out",
+	       cf_attr_u32(m, CF_A_SPI, 0), addr_str(m, CF_A_SRC, src), addr_str(m, CF_A_DST, dst),
+	       cf_attr_u32(m, CF_A_REQID, 0), m->attr[CF_A_NAME].len,
+	       (const char *)m->attr[CF_A_NAME].data);
+	if (dir == CF_DIR_OUT)
+		printf(" %s", cf_dispatch_mode_name(cf_attr_u8(m, CF_A_DISPATCH, 0)));
+	printf(": seen %llu, owned %llu, %s %llu, dropped",
+	       (unsigned long long)cf_attr_u64(m, CF_A_SEEN, 0),
+	       (unsigned long long)cf_attr_u64(m, CF_A_PACKETS, 0),
+	       dir == CF_DIR_IN ? "highest seq" : "seq",
+	       (unsigned long long)cf_attr_u64(m, CF_A_SEQ, 0));
+	if (!cf_attr_has(m, CF_A_DROP))
+		printf(" none");
 	print_drops(m, CF_A_DROP);
 	putchar('\n');
 }
@@ -312,6 +380,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: cfctl [-s SOCKET] COMMAND\n"
+		"  status           the cluster and this node, for people (ipsec cluster status)\n"
 		"  hello\n"
 		"  stats\n"
 		"  sa list\n"
@@ -435,6 +504,14 @@ int main(int argc, char **argv)
 	};
 	if (strcmp(obj, "monitor") == 0)
 		return monitor();
+	if (strcmp(obj, "status") == 0) {
+		cf_mb_init(&b, CF_MSG_STATS, 0, next_seq++);
+		if (transact(&b, status_node))
+			return 1;
+		printf("SAs (per SA: seen by this node, owned = processed here):\n");
+		cf_mb_init(&b, CF_MSG_SA_DUMP, 0, next_seq++);
+		return transact(&b, status_sa);
+	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		bool single = cmds[i].verb[0] == '\0';
 		if (strcmp(cmds[i].obj, obj) || (!single && strcmp(cmds[i].verb, verb)))

@@ -111,6 +111,55 @@ void cf_control_put_policy(struct cf_msgbuf *b, const struct cf_policy *pol)
 		cf_mb_u32(b, CF_A_SPI, pol->sa->p.spi);
 }
 
+void cf_control_snapshot_sa(struct cf_msgbuf *b, const struct cf_sa *sa)
+{
+	const struct cf_sa_params *p = &sa->p;
+	uint8_t addr[4];
+
+	cf_mb_init(b, CF_MSG_SA_ADD, CF_F_SNAPSHOT, 0);
+	cf_mb_u32(b, CF_A_SPI, p->spi);
+	cf_mb_u8(b, CF_A_DIR, p->dir);
+	cf_mb_u32(b, CF_A_REQID, p->reqid);
+	put_be32(addr, p->src);
+	cf_mb_put(b, CF_A_SRC, addr, 4);
+	put_be32(addr, p->dst);
+	cf_mb_put(b, CF_A_DST, addr, 4);
+	if (p->encap_dport) {
+		cf_mb_u16(b, CF_A_ENCAP_SPORT, p->encap_sport);
+		cf_mb_u16(b, CF_A_ENCAP_DPORT, p->encap_dport);
+	}
+	cf_mb_u16(b, CF_A_ENCR, p->alg->encr);
+	cf_mb_u16(b, CF_A_ENCR_KEYBITS, p->alg->encr_key_bits);
+	cf_mb_u16(b, CF_A_INTEG, p->alg->integ);
+	cf_mb_put(b, CF_A_ENC_KEY, p->enc_key, p->enc_key_len);
+	if (p->auth_key_len)
+		cf_mb_put(b, CF_A_AUTH_KEY, p->auth_key, p->auth_key_len);
+	cf_mb_u8(b, CF_A_ESN, p->esn);
+	if (p->dir == CF_DIR_IN) {
+		cf_mb_u32(b, CF_A_REPLAY_WINDOW, sa->replay.size);
+		cf_mb_u64(b, CF_A_REPLAY_TOP, sa->replay.top);
+	} else {
+		cf_mb_u8(b, CF_A_DISPATCH, sa->dispatch.mode);
+		cf_mb_u64(b, CF_A_SEQ, sa->seq);
+	}
+	cf_mb_u64(b, CF_A_SOFT_BYTES, p->soft.bytes);
+	cf_mb_u64(b, CF_A_SOFT_PACKETS, p->soft.packets);
+	cf_mb_u64(b, CF_A_HARD_BYTES, p->hard.bytes);
+	cf_mb_u64(b, CF_A_HARD_PACKETS, p->hard.packets);
+	cf_mb_u64(b, CF_A_ADD_TIME, sa->add_time);
+	cf_mb_finish(b);
+}
+
+void cf_control_snapshot_policy(struct cf_msgbuf *b, const struct cf_policy *pol)
+{
+	cf_mb_init(b, CF_MSG_POLICY_ADD, CF_F_SNAPSHOT, 0);
+	cf_mb_u8(b, CF_A_DIR, pol->dir);
+	cf_mb_ts(b, &pol->ts);
+	cf_mb_u32(b, CF_A_REQID, pol->reqid);
+	cf_mb_u32(b, CF_A_PRIORITY, pol->priority);
+	cf_mb_finish(b);
+}
+
 void cf_control_expire_event(struct cf_msgbuf *b, const struct cf_sa *sa)
 {
 	/* the SA's EXPIRY attribute already says which limit was crossed */
@@ -181,14 +230,17 @@ static int sa_add(struct request *r)
 	if (p.dir == CF_DIR_IN && p.replay_window != 0 &&
 	    (p.replay_window < REPLAY_MIN_WINDOW || p.replay_window > REPLAY_MAX_WINDOW))
 		return fail(r, EINVAL, "REPLAY_WINDOW must be 0 or 32..4096");
-	p.seq = cf_attr_u64(m, CF_A_SEQ, 0);
+	p.seq = p.dir == CF_DIR_IN ? cf_attr_u64(m, CF_A_REPLAY_TOP, 0) : cf_attr_u64(m, CF_A_SEQ, 0);
 	get_lifetimes(m, &p.soft, &p.hard);
 	p.dispatch = cf_attr_u8(m, CF_A_DISPATCH, r->defaults->dispatch);
 	if (p.dispatch >= CF_DISPATCH_MODES)
 		return fail(r, EINVAL, "unknown DISPATCH mode");
 
-	int err = cf_sa_add(&r->dp->db, &p, NULL);
+	struct cf_sa *sa;
+	int err = cf_sa_add(&r->dp->db, &p, &sa);
 	memset(&p, 0, sizeof(p));
+	if (err == 0 && cf_attr_has(m, CF_A_ADD_TIME))
+		sa->add_time = cf_attr_u64(m, CF_A_ADD_TIME, 0);	/* handed over */
 	if (err == -EEXIST)
 		return fail(r, EEXIST, "an SA with this SPI and direction exists");
 	if (err == -EINVAL)
@@ -349,6 +401,17 @@ static int stats(struct request *r)
 	cf_mb_u32(&r->b, CF_A_EPOCH, dp->epoch);
 	cf_mb_u8(&r->b, CF_A_ACTIVE, dp->active);
 	cf_mb_u8(&r->b, CF_A_DEFAULT_HOST, dp->default_host);
+	if (dp->view) {
+		const struct cf_view *v = dp->view;
+		uint32_t joining[CF_MAX_NODES], n = cf_view_joiners(v, joining);
+		cf_mb_u32(&r->b, CF_A_NODEID, v->self_nodeid);
+		cf_mb_u8(&r->b, CF_A_SYNCED, v->synced);
+		for (uint32_t i = 0; i < v->n; i++)
+			cf_mb_u32(&r->b, CF_A_MEMBER, v->members[i]);
+		for (uint32_t i = 0; i < n; i++)
+			cf_mb_u32(&r->b, CF_A_JOINING, joining[i]);
+	}
+	cf_mb_u8(&r->b, CF_A_DISPATCH, r->defaults->dispatch);
 	for (unsigned c = 0; c < CF_CTR_MAX; c++)
 		put_counter(&r->b, CF_A_COUNTER, c, dp->counters[c]);
 	for (unsigned d = 1; d < CF_DROP_MAX; d++)

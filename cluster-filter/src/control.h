@@ -35,4 +35,12 @@ void cf_control_view_event(struct cf_msgbuf *b, const struct cf_dataplane *dp);
 void cf_control_put_sa(struct cf_msgbuf *b, const struct cf_sa *sa);
 void cf_control_put_policy(struct cf_msgbuf *b, const struct cf_policy *pol);
 
+/*
+ * The requests that recreate an SA (keys included: the database must
+ * keep them) and a policy on a joining node: SA_ADD and POLICY_ADD
+ * flagged SNAPSHOT, for the sealed sync channel only.
+ */
+void cf_control_snapshot_sa(struct cf_msgbuf *b, const struct cf_sa *sa);
+void cf_control_snapshot_policy(struct cf_msgbuf *b, const struct cf_policy *pol);
+
 #endif

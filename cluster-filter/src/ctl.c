@@ -52,6 +52,11 @@ static const struct { int len; int min, max; bool repeat; } attr_spec[CF_A_MAX] 
 	[CF_A_EPOCH] = { .len = 4 },
 	[CF_A_ACTIVE] = { .len = 1 },
 	[CF_A_DEFAULT_HOST] = { .len = 1 },
+	[CF_A_MEMBER] = { .len = 4, .repeat = true },
+	[CF_A_JOINING] = { .len = 4, .repeat = true },
+	[CF_A_NODEID] = { .len = 4 },
+	[CF_A_SYNCED] = { .len = 1 },
+	[CF_A_REPLAY_TOP] = { .len = 8 },
 };
 
 int cf_msg_parse(const uint8_t *buf, size_t len, struct cf_msg *m, const char **why)

@@ -20,6 +20,7 @@ enum cf_ctl_flag {
 	CF_F_EVENT = 0x02,
 	CF_F_MULTI = 0x04,	/* one of several replies; a DONE reply ends them */
 	CF_F_DONE = 0x08,
+	CF_F_SNAPSHOT = 0x10,	/* sync channel: state for joining nodes only */
 };
 
 enum cf_ctl_type {
@@ -39,6 +40,9 @@ enum cf_ctl_type {
 	CF_MSG_TYPE_MAX,
 	CF_MSG_EV_EXPIRE = 100,
 	CF_MSG_EV_VIEW,		/* the cluster view changed: who speaks IKE now */
+	CF_MSG_SYNC_STATE = 110,	/* sync channel only: a member's answer in a view round */
+	CF_MSG_SYNC_JOINED,		/* sync channel only: joiners now hold the state */
+	CF_MSG_SYNC_REROUND,		/* sync channel only: a member regained quorum */
 };
 
 enum cf_attr_type {
@@ -88,6 +92,11 @@ enum cf_attr_type {
 	CF_A_EPOCH,		/* u32: views seen, 0: static configuration */
 	CF_A_ACTIVE,		/* u8: in the quorate partition */
 	CF_A_DEFAULT_HOST,	/* u8: this node speaks IKE and answers ARP */
+	CF_A_MEMBER,		/* u32 Corosync node id; repeated: the view, ascending */
+	CF_A_JOINING,		/* u32 Corosync node id; repeated: in the group, not yet in the view */
+	CF_A_NODEID,		/* u32: this node's Corosync node id */
+	CF_A_SYNCED,		/* u8: holds the cluster's SA state */
+	CF_A_REPLAY_TOP,	/* u64: inbound, the highest sequence number accepted */
 	CF_A_MAX
 };
 

@@ -45,6 +45,7 @@ static struct {
 	struct client clients[MAX_CLIENTS];
 	struct cf_batch rx, tx;
 	struct cf_membership *membership;
+	struct cf_view view;
 	struct cf_sync sync;
 	struct cf_pkt tx_clear[CF_BATCH];
 } d;
@@ -146,16 +147,30 @@ static void inbound(struct cf_io *io, bool encap)
 		d.dp.drops[CF_DROP_TX_ERROR] += d.tun.send(&d.tun, d.tx_clear, n_clear);
 }
 
-static void view_changed(const struct cf_view *v, void *ctx)
+static void format_nodes(char *out, size_t cap, const uint32_t *ids, uint32_t n)
 {
-	char list[CF_MAX_NODES * 11 + 1] = "";
 	size_t off = 0;
-	for (uint32_t i = 0; i < v->n && off < sizeof(list) - 11; i++)
-		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%u", i ? "," : "", v->members[i]);
-	logf_("view %u: members %s, self %u%s, default host %u, %s", v->epoch, list,
-	      v->self_nodeid, v->self < 0 ? " (not a member)" : "", cf_view_default_host(v),
-	      cf_view_active(v) ? "quorate: forwarding" : "not quorate: silent");
-	cf_dp_set_view(&d.dp, v->epoch, v->n, v->self < 0 ? 0 : (uint32_t)v->self, cf_view_active(v));
+	out[0] = '\0';
+	for (uint32_t i = 0; i < n && off + 12 < cap; i++)
+		off += (size_t)snprintf(out + off, cap - off, "%s%u", i ? "," : "", ids[i]);
+	if (n == 0)
+		snprintf(out, cap, "none");
+}
+
+/* The agreed view (or our quorum) changed: dispatch, and who speaks. */
+static void apply_view(void)
+{
+	const struct cf_view *v = &d.view;
+	char list[CF_MAX_NODES * 11 + 8], joining[CF_MAX_NODES * 11 + 8];
+	uint32_t j[CF_MAX_NODES], n_j = cf_view_joiners(v, j);
+
+	format_nodes(list, sizeof(list), v->members, v->n);
+	format_nodes(joining, sizeof(joining), j, n_j);
+	logf_("view %u: members %s, joining %s, self %u%s, default host %u, %s", v->epoch, list,
+	      joining, v->self_nodeid, !v->synced ? " (without state)" : "", cf_view_default_host(v),
+	      cf_view_active(v) ? "forwarding" : !v->quorate ? "not quorate: silent" : "silent");
+	cf_dp_set_view(&d.dp, v->epoch, v->n, v->self < 0 ? 0 : (uint32_t)v->self,
+		       cf_view_active(v), cf_view_is_default_host(v));
 
 	/* pluto's backend listens: only the default host speaks IKE */
 	struct cf_msgbuf b;
@@ -163,6 +178,152 @@ static void view_changed(const struct cf_view *v, void *ctx)
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (d.clients[i].fd >= 0 && d.clients[i].subscribed)
 			send_to_client(&d.clients[i], b.buf, b.len);
+}
+
+/* Seal one sync payload (client index, then a control message) and multicast it. */
+#define SYNC_NO_CLIENT 0xffffffffu
+static int sync_send(uint32_t client, const uint8_t *msg, size_t len)
+{
+	static uint8_t payload[4 + CF_CTL_MSG_MAX], sealed[sizeof(payload) + CF_SYNC_OVERHEAD];
+	int err = -EMSGSIZE;
+
+	if (len <= CF_CTL_MSG_MAX) {
+		put_be32(payload, client);
+		memcpy(payload + 4, msg, len);
+		long n = cf_sync_seal(&d.sync, payload, 4 + len, sealed, sizeof(sealed));
+		memset(payload, 0, sizeof(payload));	/* keys */
+		err = n < 0 ? (int)n : -EAGAIN;
+		/* Corosync's flow control: a joiner must not miss part of its state */
+		for (int tries = 0; n >= 0 && err == -EAGAIN && tries < 200; tries++) {
+			err = cf_membership_send(d.membership, sealed, (size_t)n);
+			if (err == -EAGAIN)
+				nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+		}
+	}
+	return err;
+}
+
+static void send_state(void)
+{
+	struct cf_msgbuf b;
+	cf_mb_init(&b, CF_MSG_SYNC_STATE, 0, 0);
+	cf_mb_u32(&b, CF_A_EPOCH, d.view.epoch);
+	cf_mb_u8(&b, CF_A_SYNCED, d.view.synced);
+	cf_mb_u8(&b, CF_A_ACTIVE, d.view.quorate);
+	for (uint32_t i = 0; i < d.view.n_cpg; i++)
+		cf_mb_u32(&b, CF_A_MEMBER, d.view.cpg[i]);
+	if (cf_mb_finish(&b) || sync_send(SYNC_NO_CLIENT, b.buf, b.len))
+		logf_("view round: could not send our state; the round waits for the next change");
+}
+
+/*
+ * The default host hands its tables to the joiners, in agreed order
+ * like any change, then takes them into the view.  If any of it cannot
+ * be sent they stay out, and the next configuration change retries.
+ */
+static void hand_over_state(const uint32_t *joiners, uint32_t n)
+{
+	struct cf_msgbuf b;
+	int err = 0;
+
+	for (const struct cf_policy *pol = d.dp.db.policies; pol && !err; pol = pol->next) {
+		cf_control_snapshot_policy(&b, pol);
+		err = sync_send(SYNC_NO_CLIENT, b.buf, b.len);
+	}
+	for (const struct cf_sa *sa = d.dp.db.list; sa && !err; sa = sa->next) {
+		cf_control_snapshot_sa(&b, sa);
+		err = sync_send(SYNC_NO_CLIENT, b.buf, b.len);
+		memset(&b, 0, sizeof(b));
+	}
+	for (uint32_t i = 0; i < d.dp.db.reserved_count && !err; i++) {
+		cf_mb_init(&b, CF_MSG_SPI_ALLOC, CF_F_SNAPSHOT, 0);
+		cf_mb_u32(&b, CF_A_SPI_MIN, d.dp.db.reserved_spi[i]);
+		cf_mb_u32(&b, CF_A_SPI_MAX, d.dp.db.reserved_spi[i]);
+		cf_mb_finish(&b);
+		err = sync_send(SYNC_NO_CLIENT, b.buf, b.len);
+	}
+	if (!err) {
+		cf_mb_init(&b, CF_MSG_SYNC_JOINED, 0, 0);
+		cf_mb_u32(&b, CF_A_EPOCH, d.view.epoch + 1);
+		for (uint32_t i = 0; i < n; i++)
+			cf_mb_u32(&b, CF_A_MEMBER, joiners[i]);
+		err = cf_mb_finish(&b) ? -EMSGSIZE : sync_send(SYNC_NO_CLIENT, b.buf, b.len);
+	}
+	if (err)
+		logf_("view %u: handing the tables to joining nodes failed (%s); they stay out",
+		      d.view.epoch, strerror(-err));
+	else
+		logf_("view %u: handed %u SAs and %u policies to %u joining node(s)", d.view.epoch,
+		      d.dp.db.sa_count, d.dp.db.policy_count, n);
+}
+
+static void members_changed(const uint32_t *ids, uint32_t n, void *ctx)
+{
+	if (!cf_view_confchg(&d.view, ids, n)) {
+		logf_("membership: more than %u nodes in the group; ignoring the change", CF_MAX_NODES);
+		return;
+	}
+	send_state();
+}
+
+static void quorum_changed(bool quorate, void *ctx)
+{
+	cf_view_set_quorate(&d.view, quorate);
+	apply_view();
+	if (quorate) {
+		/* the last round may have heard us without quorum: ask for another */
+		struct cf_msgbuf b;
+		cf_mb_init(&b, CF_MSG_SYNC_REROUND, 0, 0);
+		cf_mb_finish(&b);
+		if (sync_send(SYNC_NO_CLIENT, b.buf, b.len))
+			logf_("view round: could not ask for a new round");
+	}
+}
+
+static uint32_t member_list(const struct cf_msg *m, uint32_t *ids)
+{
+	struct cf_attr a;
+	size_t off = 0;
+	uint32_t n = 0;
+	while (n < CF_MAX_NODES && cf_attr_next(m, CF_A_MEMBER, &off, &a))
+		ids[n++] = get_be32(a.data);
+	return n;
+}
+
+/* A STATE or JOINED message of the view round, authenticated. */
+static void view_message(uint32_t sender, const struct cf_msg *m)
+{
+	uint32_t ids[CF_MAX_NODES], n = member_list(m, ids);
+	uint32_t epoch = cf_attr_u32(m, CF_A_EPOCH, 0);
+	enum cf_view_step step;
+
+	if (m->type == CF_MSG_SYNC_REROUND) {
+		if (d.view.n_cpg) {
+			cf_view_reround(&d.view);
+			send_state();
+		}
+		return;
+	}
+	if (m->type == CF_MSG_SYNC_STATE)
+		step = cf_view_state(&d.view, sender, epoch, cf_attr_u8(m, CF_A_SYNCED, 0),
+				     cf_attr_u8(m, CF_A_ACTIVE, 0), ids, n);
+	else
+		step = cf_view_joined(&d.view, sender, epoch, ids, n);
+	if (step != CF_VIEW_AGREED)
+		return;
+	apply_view();
+	if (m->type != CF_MSG_SYNC_STATE)
+		return;
+
+	uint32_t joiners[CF_MAX_NODES], n_joiners = cf_view_joiners(&d.view, joiners);
+	if (n_joiners && d.view.default_host == d.view.self_nodeid && d.view.synced)
+		hand_over_state(joiners, n_joiners);
+	else if (!d.view.synced && d.dp.db.sa_count + d.dp.db.policy_count) {
+		/* what we hold may be stale; the default host sends what is current */
+		logf_("view %u: dropping %u SAs and %u policies held without the cluster's state",
+		      d.view.epoch, d.dp.db.sa_count, d.dp.db.policy_count);
+		cf_sadb_flush(&d.dp.db);
+	}
 }
 
 static void client_close(struct client *c)
@@ -226,22 +387,17 @@ static void refuse(struct client *c, const uint8_t *req, size_t len, int err, co
 	send_to_client(c, b.buf, b.len);
 }
 
-static void replicate(struct client *c, const uint8_t *req, size_t len)
+static void replicate(struct client *c, uint8_t *req, size_t len)
 {
-	static uint8_t payload[4 + CF_CTL_MSG_MAX + 32], sealed[sizeof(payload) + CF_SYNC_OVERHEAD];
-	const struct cf_view *v = cf_membership_view(d.membership);
-
-	if (!cf_view_is_default_host(v)) {
+	if (!cf_view_is_default_host(&d.view)) {
 		refuse(c, req, len, EPERM, "this node is a follower: the default host installs SAs");
 		return;
 	}
-	/* the reply goes back to this client when our own copy is delivered */
-	put_be32(payload, (uint32_t)(c - d.clients));
-	memcpy(payload + 4, req, len);
-	size_t plen = 4 + len;
+	req[1] &= (uint8_t)~CF_F_SNAPSHOT;	/* a client's change is everybody's */
 
 	/* every node must reserve the same SPI: choose it here, once */
 	struct cf_msg m;
+	struct cf_msgbuf b;
 	const char *why;
 	if (get_be16(req + 2) == CF_MSG_SPI_ALLOC && cf_msg_parse(req, len, &m, &why) == 0) {
 		uint32_t spi;
@@ -251,17 +407,15 @@ static void replicate(struct client *c, const uint8_t *req, size_t len)
 			refuse(c, req, len, -err, "no free SPI in the range");
 			return;
 		}
-		struct cf_msgbuf b;
 		cf_mb_init(&b, CF_MSG_SPI_ALLOC, 0, m.seq);
 		cf_mb_u32(&b, CF_A_SPI_MIN, spi);
 		cf_mb_u32(&b, CF_A_SPI_MAX, spi);
 		cf_mb_finish(&b);
-		memcpy(payload + 4, b.buf, b.len);
-		plen = 4 + b.len;
+		req = b.buf;
+		len = b.len;
 	}
-	long n = cf_sync_seal(&d.sync, payload, plen, sealed, sizeof(sealed));
-	memset(payload, 0, sizeof(payload));	/* keys */
-	if (n < 0 || cf_membership_send(d.membership, sealed, (size_t)n) != 0)
+	/* the reply goes back to this client when our own copy is delivered */
+	if (sync_send((uint32_t)(c - d.clients), req, len) != 0)
 		refuse(c, req, len, EAGAIN, "the cluster did not take the change; try again");
 }
 
@@ -275,11 +429,24 @@ static void sync_delivered(uint32_t nodeid, uint8_t *msg, size_t len, void *ctx)
 	uint8_t *payload;
 	size_t plen;
 	enum cf_drop drop = cf_sync_open(&d.sync, msg, len, &sender, &payload, &plen);
+	struct cf_msg m;
+	const char *why;
 
-	if (drop == CF_DROP_NONE && (sender != nodeid || plen < 4 + CF_CTL_HDR_LEN))
+	if (drop == CF_DROP_NONE &&
+	    (sender != nodeid || plen < 4 || cf_msg_parse(payload + 4, plen - 4, &m, &why)))
 		drop = CF_DROP_SYNC_MALFORMED;	/* sealed by one node, sent by another */
 	if (drop != CF_DROP_NONE) {
 		cf_dp_drop(&d.dp, NULL, drop);
+		return;
+	}
+	if (m.type == CF_MSG_SYNC_STATE || m.type == CF_MSG_SYNC_JOINED ||
+	    m.type == CF_MSG_SYNC_REROUND) {
+		view_message(sender, &m);
+		return;
+	}
+	/* the default host's tables, for joiners; the others have them */
+	if ((m.flags & CF_F_SNAPSHOT) && (d.view.synced || sender != cf_view_default_host(&d.view))) {
+		memset(payload, 0, plen);
 		return;
 	}
 	uint32_t client = get_be32(payload);
@@ -507,16 +674,24 @@ int main(int argc, char **argv)
 			logf_("%s: %s", key_file, why);
 			return 1;
 		}
-		/* until Corosync says otherwise, we are nobody: silent */
-		cf_dp_set_view(&d.dp, 0, 1, 0, false);
-		d.membership = cf_membership_open(group, view_changed, sync_delivered, NULL);
+		/* until the cluster agrees on a view, we are nobody: silent */
+		static const struct cf_membership_ops ops = {
+			.members = members_changed,
+			.quorum = quorum_changed,
+			.deliver = sync_delivered,
+		};
+		cf_dp_set_view(&d.dp, 0, 1, 0, false, false);
+		d.dp.view = &d.view;
+		d.dp.db.keep_keys = true;
+		d.membership = cf_membership_open(group, &ops, NULL);
 		if (d.membership == NULL)
 			return 1;
+		cf_view_init(&d.view, cf_membership_nodeid(d.membership));
+		d.view.quorate = cf_membership_quorate(d.membership);
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);
-		err = cf_sync_init(&d.sync, key, sizeof(key),
-				       cf_membership_view(d.membership)->self_nodeid,
-				       (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
+		err = cf_sync_init(&d.sync, key, sizeof(key), d.view.self_nodeid,
+				   (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
 		memset(key, 0, sizeof(key));
 		if (err) {
 			logf_("sync channel: cannot set up the cluster key");
@@ -580,7 +755,7 @@ int main(int argc, char **argv)
 				if (!cf_membership_dispatch(d.membership)) {
 					/* without Corosync we cannot know the view: stop forwarding */
 					logf_("membership: lost Corosync; silent until restarted");
-					cf_dp_set_view(&d.dp, d.dp.epoch + 1, d.dp.nodes, d.dp.self, false);
+					cf_dp_set_view(&d.dp, d.dp.epoch, d.dp.nodes, d.dp.self, false, false);
 					epoll_ctl(d.epfd, EPOLL_CTL_DEL, cf_membership_cpg_fd(d.membership), NULL);
 					epoll_ctl(d.epfd, EPOLL_CTL_DEL, cf_membership_quorum_fd(d.membership), NULL);
 				}

@@ -26,13 +26,13 @@ void cf_dp_init(struct cf_dataplane *dp)
 }
 
 void cf_dp_set_view(struct cf_dataplane *dp, uint32_t epoch, uint32_t nodes, uint32_t self,
-		    bool active)
+		    bool active, bool default_host)
 {
 	dp->epoch = epoch;
 	dp->nodes = nodes ? nodes : 1;
 	dp->self = self;
 	dp->active = active;
-	dp->default_host = active && self == 0;
+	dp->default_host = active && default_host;
 	for (struct cf_sa *sa = dp->db.list; sa; sa = sa->next) {
 		if (sa->p.dir != CF_DIR_OUT)
 			continue;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "sa.h"
+#include "view.h"
 
 #define CF_COUNTERS(X)				\
 	X(RX_CLEAR, "rx-clear")			\
@@ -41,6 +42,7 @@ struct cf_dataplane {
 	bool active;			/* in the quorate partition: may forward */
 	bool default_host;		/* speaks IKE and answers ARP for the cluster */
 	bool allow_legacy;		/* 3DES-MD5 for the paper's table only */
+	const struct cf_view *view;	/* clustered: who is in, for status; else NULL */
 	uint64_t counters[CF_CTR_MAX];
 	uint64_t drops[CF_DROP_MAX];	/* all drops, with or without an SA */
 	cf_expire_fn *on_expire;
@@ -71,12 +73,12 @@ enum cf_drop cf_dp_inbound(struct cf_dataplane *dp, uint8_t *esp, size_t len,
 			   bool encap, uint8_t **inner, size_t *inner_len);
 
 /*
- * A new view: node count, our index, whether we may forward.  Every
+ * A new view: node count, our index, whether we may forward and speak.  Every
  * outbound SA's sequence counter moves to a fresh base (view.h) and its
  * dispatch state restarts, so that nodes stay in step across the change.
  */
 void cf_dp_set_view(struct cf_dataplane *dp, uint32_t epoch, uint32_t nodes, uint32_t self,
-		    bool active);
+		    bool active, bool default_host);
 
 /* Count a drop that happened outside the two functions above. */
 void cf_dp_drop(struct cf_dataplane *dp, struct cf_sa *sa, enum cf_drop d);

@@ -14,10 +14,9 @@ struct cf_membership {
 	cpg_handle_t cpg;
 	votequorum_handle_t quorum;
 	struct cpg_name group;
-	struct cf_view view;
-	uint32_t changes;		/* views seen by this node */
-	cf_view_changed_fn *on_change;
-	cf_deliver_fn *on_deliver;
+	uint32_t nodeid;
+	bool quorate;
+	const struct cf_membership_ops *ops;
 	void *ctx;
 	int cpg_fd, quorum_fd;
 };
@@ -31,46 +30,33 @@ static void confchg(cpg_handle_t handle, const struct cpg_name *group,
 		    const struct cpg_address *joined, size_t n_joined)
 {
 	struct cf_membership *m = the_membership;
-	uint32_t ids[CF_MAX_NODES];
-	size_t n = 0;
+	uint32_t ids[CPG_MEMBERS_MAX];
 
-	for (size_t i = 0; i < n_members && n < CF_MAX_NODES; i++) {
-		/* one process per node: a second one (a restart racing its
-		 * predecessor) must not count twice */
-		bool seen = false;
-		for (size_t j = 0; j < n; j++)
-			seen |= ids[j] == members[i].nodeid;
-		if (!seen)
-			ids[n++] = members[i].nodeid;
-	}
-	/*
-	 * Counted per node: members see the same changes in the same order,
-	 * but a node that joined later has seen fewer of them.
-	 */
-	if (!cf_view_set_members(&m->view, ids, (uint32_t)n, ++m->changes))
-		fprintf(stderr, "cluster-filterd: membership: view of %zu nodes truncated\n", n_members);
-	m->on_change(&m->view, m->ctx);
+	for (size_t i = 0; i < n_members && i < CPG_MEMBERS_MAX; i++)
+		ids[i] = members[i].nodeid;
+	m->ops->members(ids, (uint32_t)(n_members < CPG_MEMBERS_MAX ? n_members : CPG_MEMBERS_MAX),
+			m->ctx);
 }
 
 static void deliver(cpg_handle_t handle, const struct cpg_name *group, uint32_t nodeid,
 		    uint32_t pid, void *msg, size_t len)
 {
 	struct cf_membership *m = the_membership;
-	m->on_deliver(nodeid, msg, len, m->ctx);
+	m->ops->deliver(nodeid, msg, len, m->ctx);
 }
 
 static void quorum_notify(votequorum_handle_t handle, uint64_t context, uint32_t quorate,
 			  uint32_t n, votequorum_node_t nodes[])
 {
 	struct cf_membership *m = the_membership;
-	if (m->view.quorate == (quorate != 0))
+	if (m->quorate == (quorate != 0))
 		return;
-	m->view.quorate = quorate != 0;
-	m->on_change(&m->view, m->ctx);
+	m->quorate = quorate != 0;
+	m->ops->quorum(m->quorate, m->ctx);
 }
 
-struct cf_membership *cf_membership_open(const char *group, cf_view_changed_fn *on_change,
-					 cf_deliver_fn *on_deliver, void *ctx)
+struct cf_membership *cf_membership_open(const char *group, const struct cf_membership_ops *ops,
+					 void *ctx)
 {
 	cpg_callbacks_t cpg_cb = { .cpg_deliver_fn = deliver, .cpg_confchg_fn = confchg };
 	votequorum_callbacks_t vq_cb = { .votequorum_quorum_notify_fn = quorum_notify };
@@ -83,8 +69,7 @@ struct cf_membership *cf_membership_open(const char *group, cf_view_changed_fn *
 		return NULL;
 	}
 	the_membership = m;
-	m->on_change = on_change;
-	m->on_deliver = on_deliver;
+	m->ops = ops;
 	m->ctx = ctx;
 	m->group.length = (uint32_t)strlen(group);
 	memcpy(m->group.value, group, m->group.length);
@@ -96,8 +81,7 @@ struct cf_membership *cf_membership_open(const char *group, cf_view_changed_fn *
 	unsigned int nodeid;
 	if ((err = cpg_local_get(m->cpg, &nodeid)) != CS_OK)
 		goto fail;
-	m->view.self_nodeid = nodeid;
-	m->view.self = -1;
+	m->nodeid = nodeid;
 	what = "votequorum_initialize";
 	if ((err = votequorum_initialize(&m->quorum, &vq_cb)) != CS_OK)
 		goto fail;
@@ -106,7 +90,7 @@ struct cf_membership *cf_membership_open(const char *group, cf_view_changed_fn *
 		goto fail;
 	struct votequorum_info info;
 	if (votequorum_getinfo(m->quorum, nodeid, &info) == CS_OK)
-		m->view.quorate = (info.flags & VOTEQUORUM_INFO_QUORATE) != 0;
+		m->quorate = (info.flags & VOTEQUORUM_INFO_QUORATE) != 0;
 	what = "cpg_join";
 	if ((err = cpg_join(m->cpg, &m->group)) != CS_OK)
 		goto fail;
@@ -147,9 +131,14 @@ bool cf_membership_dispatch(struct cf_membership *m)
 	       votequorum_dispatch(m->quorum, CS_DISPATCH_ALL) == CS_OK;
 }
 
-const struct cf_view *cf_membership_view(const struct cf_membership *m)
+uint32_t cf_membership_nodeid(const struct cf_membership *m)
 {
-	return &m->view;
+	return m->nodeid;
+}
+
+bool cf_membership_quorate(const struct cf_membership *m)
+{
+	return m->quorate;
 }
 
 void cf_membership_close(struct cf_membership *m)

@@ -48,10 +48,12 @@ void cf_sadb_flush(struct cf_sadb *db)
 	}
 	uint32_t id = db->next_policy_id;
 	uint64_t serial = db->next_serial, now = db->now;
+	bool keep_keys = db->keep_keys;
 	cf_sadb_init(db);
 	db->next_policy_id = id;
 	db->next_serial = serial;
 	db->now = now;
+	db->keep_keys = keep_keys;
 }
 
 struct cf_sa *cf_sa_find(const struct cf_sadb *db, uint32_t spi, enum cf_dir dir)
@@ -120,9 +122,17 @@ int cf_sa_add(struct cf_sadb *db, struct cf_sa_params *p, struct cf_sa **out)
 	if (err)
 		goto fail;
 
-	/* keys now live only inside NSS */
-	memset(sa->p.enc_key, 0, sizeof(sa->p.enc_key));
-	memset(sa->p.auth_key, 0, sizeof(sa->p.auth_key));
+	if (p->dir == CF_DIR_IN && p->seq) {
+		/* a joining node cannot know which of the older packets were seen */
+		sa->replay.top = p->seq;
+		memset(sa->replay.bits, 0xff, sizeof(sa->replay.bits));
+	}
+
+	/* keys now live only inside NSS, unless joiners will need them */
+	if (!db->keep_keys) {
+		memset(sa->p.enc_key, 0, sizeof(sa->p.enc_key));
+		memset(sa->p.auth_key, 0, sizeof(sa->p.auth_key));
+	}
 	memset(p->enc_key, 0, sizeof(p->enc_key));
 	memset(p->auth_key, 0, sizeof(p->auth_key));
 

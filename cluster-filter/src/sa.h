@@ -40,7 +40,9 @@ struct cf_sa_params {
 	uint8_t enc_key_len, auth_key_len;
 	bool esn;
 	uint32_t replay_window;
-	uint64_t seq;			/* outbound: last sequence number used */
+	uint64_t seq;			/* outbound: last sequence number used;
+					 * inbound: taken over mid-stream, everything
+					 * up to here counts as seen */
 	struct cf_lifetime soft, hard;
 	enum cf_dispatch_mode dispatch;
 };
@@ -84,6 +86,7 @@ struct cf_sadb {
 	uint32_t reserved_spi[SPI_RESERVED_MAX];	/* allocated, not yet added */
 	uint32_t reserved_count;
 	uint64_t now;			/* wall-clock seconds */
+	bool keep_keys;			/* clustered: the default host hands SAs to joining nodes */
 };
 
 void cf_sadb_init(struct cf_sadb *db);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <stdlib.h>
+#include <string.h>
 
 #include "view.h"
 
@@ -9,35 +10,165 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-bool cf_view_set_members(struct cf_view *v, const uint32_t *nodeids, uint32_t n, uint32_t epoch)
+static int index_of(const uint32_t *list, uint32_t n, uint32_t id)
 {
-	if (n > CF_MAX_NODES)
-		return false;
 	for (uint32_t i = 0; i < n; i++)
-		v->members[i] = nodeids[i];
-	qsort(v->members, n, sizeof(v->members[0]), cmp_u32);
-	v->n = n;
+		if (list[i] == id)
+			return (int)i;
+	return -1;
+}
+
+static void set_self(struct cf_view *v)
+{
+	v->self = index_of(v->members, v->n, v->self_nodeid);
+}
+
+void cf_view_init(struct cf_view *v, uint32_t self_nodeid)
+{
+	memset(v, 0, sizeof(*v));
+	v->self_nodeid = self_nodeid;
 	v->self = -1;
-	for (uint32_t i = 0; i < n; i++)
-		if (v->members[i] == v->self_nodeid)
-			v->self = (int)i;
-	v->epoch = epoch;
+}
+
+bool cf_view_confchg(struct cf_view *v, const uint32_t *nodeids, uint32_t n)
+{
+	uint32_t ids[CF_MAX_NODES];
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		/* one daemon per node: a restart racing its predecessor counts once */
+		if (index_of(ids, k, nodeids[i]) >= 0)
+			continue;
+		if (k == CF_MAX_NODES)
+			return false;
+		ids[k++] = nodeids[i];
+	}
+	qsort(ids, k, sizeof(ids[0]), cmp_u32);
+	memcpy(v->cpg, ids, k * sizeof(ids[0]));
+	v->n_cpg = k;
+	v->round_open = true;
+	memset(v->heard, 0, sizeof(v->heard));
 	return true;
+}
+
+void cf_view_reround(struct cf_view *v)
+{
+	v->round_open = true;
+	memset(v->heard, 0, sizeof(v->heard));
+}
+
+static bool same_list(const uint32_t *a, uint32_t na, const uint32_t *b, uint32_t nb)
+{
+	return na == nb && memcmp(a, b, na * sizeof(*a)) == 0;
+}
+
+static void decide(struct cf_view *v)
+{
+	uint32_t max_epoch = 0, max_synced_epoch = 0;
+	bool anyone_synced = false, anyone_quorate = false;
+
+	for (uint32_t i = 0; i < v->n_cpg; i++) {
+		anyone_synced |= v->heard_synced[i];
+		anyone_quorate |= v->heard_quorate[i];
+		if (v->heard_epoch[i] > max_epoch)
+			max_epoch = v->heard_epoch[i];
+		if (v->heard_synced[i] && v->heard_epoch[i] > max_synced_epoch)
+			max_synced_epoch = v->heard_epoch[i];
+	}
+	v->round_open = false;
+	v->n = 0;
+	v->default_host = 0;
+	if (!anyone_synced && max_epoch > 0 && !anyone_quorate)
+		return;		/* a minority that lost the state: wait for the others */
+
+	for (uint32_t i = 0; i < v->n_cpg; i++) {
+		bool in;
+		if (anyone_synced)
+			in = v->heard_synced[i];
+		else	/* a new cluster (all 0), or the latest state after losing quorum */
+			in = v->heard_epoch[i] == max_epoch;
+		if (in)
+			v->members[v->n++] = v->cpg[i];
+	}
+	v->epoch = (anyone_synced ? max_synced_epoch : max_epoch) + 1;
+	v->default_host = v->n ? v->members[0] : 0;
+	set_self(v);
+	/* what we said may be older than a quorum loss since: keep that */
+	v->synced = v->self >= 0 && (!anyone_synced || v->synced);
+}
+
+enum cf_view_step cf_view_state(struct cf_view *v, uint32_t from, uint32_t epoch, bool synced,
+				bool quorate, const uint32_t *cpg, uint32_t n_cpg)
+{
+	int i = index_of(v->cpg, v->n_cpg, from);
+
+	/* an answer to another configuration than the one we are in */
+	if (!v->round_open || i < 0 || v->heard[i] || !same_list(cpg, n_cpg, v->cpg, v->n_cpg))
+		return CF_VIEW_STALE;
+	v->heard[i] = true;
+	v->heard_synced[i] = synced;
+	v->heard_epoch[i] = epoch;
+	v->heard_quorate[i] = quorate;
+	for (uint32_t k = 0; k < v->n_cpg; k++)
+		if (!v->heard[k])
+			return CF_VIEW_WAIT;
+	decide(v);
+	return CF_VIEW_AGREED;
+}
+
+enum cf_view_step cf_view_joined(struct cf_view *v, uint32_t from, uint32_t epoch,
+				 const uint32_t *nodeids, uint32_t n)
+{
+	/*
+	 * Sent by the default host right after the round it answers; if
+	 * the configuration changed since, a new round redoes the join.
+	 */
+	if (v->round_open || v->n == 0 || from != v->default_host || epoch != v->epoch + 1)
+		return CF_VIEW_STALE;
+	for (uint32_t i = 0; i < n; i++) {
+		if (index_of(v->cpg, v->n_cpg, nodeids[i]) < 0 ||
+		    index_of(v->members, v->n, nodeids[i]) >= 0 || v->n == CF_MAX_NODES)
+			continue;
+		v->members[v->n++] = nodeids[i];
+	}
+	qsort(v->members, v->n, sizeof(v->members[0]), cmp_u32);
+	v->epoch = epoch;
+	set_self(v);
+	/* the tables we were sent are the cluster's now */
+	if (index_of(nodeids, n, v->self_nodeid) >= 0 && v->self >= 0)
+		v->synced = true;
+	return CF_VIEW_AGREED;
+}
+
+uint32_t cf_view_joiners(const struct cf_view *v, uint32_t *out)
+{
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < v->n_cpg; i++)
+		if (index_of(v->members, v->n, v->cpg[i]) < 0)
+			out[k++] = v->cpg[i];
+	return k;
+}
+
+void cf_view_set_quorate(struct cf_view *v, bool quorate)
+{
+	v->quorate = quorate;
+	if (!quorate)
+		v->synced = false;
 }
 
 uint32_t cf_view_default_host(const struct cf_view *v)
 {
-	return v->n ? v->members[0] : 0;
+	return v->default_host;
 }
 
 bool cf_view_is_default_host(const struct cf_view *v)
 {
-	return cf_view_active(v) && v->self == 0;
+	return cf_view_active(v) && v->default_host == v->self_nodeid;
 }
 
 bool cf_view_active(const struct cf_view *v)
 {
-	return v->quorate && v->self >= 0;
+	return v->quorate && v->synced && v->self >= 0;
 }
 
 uint64_t cf_view_seq_base(uint64_t last_seq)

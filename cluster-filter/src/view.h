@@ -1,9 +1,31 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The cluster as one node sees it: who is in, who is the default host,
- * whether this partition may act.  Pure: membership.c feeds it what
- * Corosync reports; every node derives the same view from the same
- * configuration change, at the same point of the agreed message stream.
+ * The cluster as one node sees it, and how the nodes agree on it.  Pure:
+ * membership.c reports what Corosync says, the daemon multicasts what
+ * this file asks for, and every node reaches the same view at the same
+ * point of the agreed message stream.
+ *
+ * A view is agreed in a round.  After every configuration change each
+ * member multicasts its STATE (the epoch it last agreed, whether it holds
+ * the cluster's SA state).  When the STATE of every member has been
+ * delivered, every node decides alike:
+ *
+ *   - the members that hold the state ("synced") form the view, in node
+ *     id order; the lowest of them is the default host; the epoch is one
+ *     above the highest any of them agreed;
+ *   - if nobody holds state: in a new cluster (every epoch 0) everybody
+ *     does; after the cluster lost quorum, the nodes with the latest
+ *     epoch do, once one of the members is quorate again;
+ *   - the others are joiners: they stay out of the dispatch until the
+ *     default host has multicast its SA table to them, followed by a
+ *     JOINED message that takes them in (epoch + 1).  A joiner does not
+ *     become the default host, even with a lower node id: IKE stays with
+ *     the pluto that holds the IKE SAs.
+ *
+ * A node that loses quorum may miss changes, so it stops holding state
+ * and rejoins like a new node when the partition heals.  Quorum news
+ * reaches each node on its own; whoever regains it asks for a new round
+ * (REROUND, in the agreed stream) so that nobody waits on a stale answer.
  */
 #ifndef CF_VIEW_H
 #define CF_VIEW_H
@@ -14,22 +36,64 @@
 #include "dispatch.h"
 
 struct cf_view {
-	uint32_t epoch;			/* views this node has seen */
-	uint32_t n;			/* members, at most CF_MAX_NODES */
+	/* the agreed view */
+	uint32_t epoch;			/* same on every member; 0: none agreed yet */
+	uint32_t n;			/* members in the dispatch, at most CF_MAX_NODES */
 	uint32_t members[CF_MAX_NODES];	/* Corosync node ids, ascending */
+	int self;			/* our index in members, -1: not in the dispatch */
+	uint32_t default_host;		/* node id; 0: none */
 	uint32_t self_nodeid;
-	int self;			/* index of self in members, -1: not a member */
-	bool quorate;
+	bool synced;			/* we hold the cluster's SA state */
+	bool quorate;			/* votequorum: we are in the quorate partition */
+
+	/* what Corosync reports, and the round in progress */
+	uint32_t n_cpg;
+	uint32_t cpg[CF_MAX_NODES];	/* ascending */
+	bool round_open;
+	bool heard[CF_MAX_NODES];	/* indexed like cpg */
+	bool heard_synced[CF_MAX_NODES];
+	bool heard_quorate[CF_MAX_NODES];
+	uint32_t heard_epoch[CF_MAX_NODES];
 };
 
-/* A new member list (any order) and its epoch; false if it was too long. */
-bool cf_view_set_members(struct cf_view *v, const uint32_t *nodeids, uint32_t n, uint32_t epoch);
+void cf_view_init(struct cf_view *v, uint32_t self_nodeid);
 
-/* The default host speaks IKE and answers ARP: the lowest node id. */
+/* A configuration change: the caller multicasts our STATE next.  false: too many nodes. */
+bool cf_view_confchg(struct cf_view *v, const uint32_t *nodeids, uint32_t n);
+
+enum cf_view_step {
+	CF_VIEW_WAIT,		/* nothing changed (yet) */
+	CF_VIEW_AGREED,		/* a new view is in force */
+	CF_VIEW_STALE,		/* from an earlier round or a non-member: ignored */
+};
+
+/*
+ * A member's STATE, delivered; cpg is the membership it answered.  On
+ * CF_VIEW_AGREED the caller applies the view; if cf_view_joiners() is
+ * not zero, the default host multicasts its tables and JOINED, and a
+ * joiner forgets whatever it held.
+ */
+enum cf_view_step cf_view_state(struct cf_view *v, uint32_t from, uint32_t epoch, bool synced,
+				bool quorate, const uint32_t *cpg, uint32_t n_cpg);
+
+/* Somebody asked for a new round (quorum came back): as a configuration change. */
+void cf_view_reround(struct cf_view *v);
+
+/* JOINED from the default host: the joiners it names now hold the state. */
+enum cf_view_step cf_view_joined(struct cf_view *v, uint32_t from, uint32_t epoch,
+				 const uint32_t *nodeids, uint32_t n);
+
+/* Members of Corosync's view outside the dispatch (written to out, at most CF_MAX_NODES). */
+uint32_t cf_view_joiners(const struct cf_view *v, uint32_t *out);
+
+/* Quorum changed; losing it means we may miss changes: we no longer hold the state. */
+void cf_view_set_quorate(struct cf_view *v, bool quorate);
+
+/* The default host speaks IKE and answers ARP. */
 uint32_t cf_view_default_host(const struct cf_view *v);
 bool cf_view_is_default_host(const struct cf_view *v);
 
-/* Forward and speak only as a member of the quorate partition. */
+/* Forward and speak only in the dispatch, synced, in the quorate partition. */
 bool cf_view_active(const struct cf_view *v);
 
 /*

@@ -1,37 +1,147 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Views: ordering, default host, quorum gating, sequence bases across views. */
+#include <string.h>
+
 #include "check.h"
 #include "dataplane.h"
 #include "view.h"
 
-static void members(void)
+/*
+ * A few daemons' views, fed the same agreed stream as Corosync would:
+ * each configuration change, then every member's STATE in one order.
+ */
+#define NODES 4
+static struct cf_view node[NODES + 1];		/* by node id 1..NODES */
+
+static void confchg(const uint32_t *ids, uint32_t n)
 {
-	struct cf_view v = { .self_nodeid = 7 };
-	uint32_t ids[] = { 9, 3, 7 };
+	for (uint32_t i = 0; i < n; i++)
+		CHECK(cf_view_confchg(&node[ids[i]], ids, n));
+}
 
-	CHECK(cf_view_set_members(&v, ids, 3, 0x101));
-	CHECK_EQ(v.epoch, 0x101);
-	CHECK(v.members[0] == 3 && v.members[1] == 7 && v.members[2] == 9);
-	CHECK_EQ(v.self, 1);
-	CHECK_EQ(cf_view_default_host(&v), 3);
-	CHECK(!cf_view_active(&v));		/* not quorate yet */
-	v.quorate = true;
-	CHECK(cf_view_active(&v));
-	CHECK(!cf_view_is_default_host(&v));
+/* Every member answers, in the order given; all must agree at the last. */
+static void round_(const uint32_t *order, uint32_t n)
+{
+	for (uint32_t k = 0; k < n; k++) {
+		const struct cf_view *from = &node[order[k]];
+		for (uint32_t i = 0; i < n; i++) {
+			enum cf_view_step st = cf_view_state(&node[order[i]], order[k], from->epoch,
+							     from->synced, from->quorate,
+							     node[order[i]].cpg, node[order[i]].n_cpg);
+			CHECK_EQ(st, k == n - 1 ? CF_VIEW_AGREED : CF_VIEW_WAIT);
+		}
+	}
+	for (uint32_t i = 1; i < n; i++) {
+		CHECK_EQ(node[order[i]].epoch, node[order[0]].epoch);
+		CHECK_EQ(node[order[i]].n, node[order[0]].n);
+		CHECK(memcmp(node[order[i]].members, node[order[0]].members,
+			     node[order[0]].n * sizeof(uint32_t)) == 0);
+		CHECK_EQ(cf_view_default_host(&node[order[i]]), cf_view_default_host(&node[order[0]]));
+	}
+}
 
-	uint32_t two[] = { 9, 7 };		/* node 3 died: 7 takes over */
-	CHECK(cf_view_set_members(&v, two, 2, 0x201));
-	CHECK_EQ(v.epoch, 0x201);
-	CHECK_EQ(v.self, 0);
-	CHECK(cf_view_is_default_host(&v));
+static void start(uint32_t id)
+{
+	cf_view_init(&node[id], id);
+	cf_view_set_quorate(&node[id], true);
+}
 
-	uint32_t without_me[] = { 3, 9 };
-	CHECK(cf_view_set_members(&v, without_me, 2, 0x301));
-	CHECK_EQ(v.self, -1);
-	CHECK(!cf_view_active(&v));
+static void rounds(void)
+{
+	for (uint32_t id = 1; id <= 3; id++)
+		start(id);
 
-	uint32_t many[CF_MAX_NODES + 1] = { 0 };
-	CHECK(!cf_view_set_members(&v, many, CF_MAX_NODES + 1, 0x401));
+	/* a new cluster: everybody holds the (empty) state, node 1 speaks */
+	uint32_t all[] = { 3, 1, 2 };
+	confchg(all, 3);
+	round_(all, 3);
+	CHECK_EQ(node[2].epoch, 1);
+	CHECK_EQ(node[2].n, 3);
+	CHECK_EQ(node[2].self, 1);
+	CHECK_EQ(cf_view_default_host(&node[2]), 1);
+	CHECK(cf_view_is_default_host(&node[1]) && !cf_view_is_default_host(&node[3]));
+	CHECK(cf_view_active(&node[3]));
+
+	/* node 1 dies: 2 takes over, epoch 2 */
+	uint32_t two_three[] = { 2, 3 };
+	confchg(two_three, 2);
+	/* an answer to another membership is not counted */
+	CHECK_EQ(cf_view_state(&node[2], 3, 1, true, true, all, 3), CF_VIEW_STALE);
+	CHECK_EQ(cf_view_state(&node[2], 1, 1, true, true, two_three, 2), CF_VIEW_STALE);
+	round_(two_three, 2);
+	CHECK_EQ(node[3].epoch, 2);
+	CHECK(cf_view_is_default_host(&node[2]));
+	CHECK_EQ(node[3].self, 1);
+
+	/* node 1 comes back empty: it joins, and does not take IKE from node 2 */
+	start(1);
+	uint32_t back[] = { 1, 2, 3 };
+	confchg(back, 3);
+	round_(back, 3);
+	CHECK_EQ(node[1].epoch, 3);
+	CHECK_EQ(node[2].n, 2);
+	CHECK(!node[1].synced && !cf_view_active(&node[1]) && node[1].self == -1);
+	uint32_t j[CF_MAX_NODES];
+	CHECK_EQ(cf_view_joiners(&node[3], j), 1);
+	CHECK_EQ(j[0], 1);
+	/* only the default host's JOINED counts, and only for the next epoch */
+	uint32_t one[] = { 1 };
+	CHECK_EQ(cf_view_joined(&node[3], 3, 4, one, 1), CF_VIEW_STALE);
+	CHECK_EQ(cf_view_joined(&node[3], 2, 9, one, 1), CF_VIEW_STALE);
+	for (uint32_t id = 1; id <= 3; id++)
+		CHECK_EQ(cf_view_joined(&node[id], 2, 4, one, 1), CF_VIEW_AGREED);
+	CHECK_EQ(node[1].epoch, 4);
+	CHECK(node[1].synced && cf_view_active(&node[1]));
+	CHECK_EQ(node[1].n, 3);
+	CHECK_EQ(node[1].self, 0);
+	CHECK_EQ(cf_view_default_host(&node[1]), 2);
+	CHECK(!cf_view_is_default_host(&node[1]) && cf_view_is_default_host(&node[2]));
+
+	/* node 3 is cut off: it loses quorum and the state with it */
+	cf_view_set_quorate(&node[3], false);
+	CHECK(!node[3].synced && !cf_view_active(&node[3]));
+	uint32_t three[] = { 3 }, one_two[] = { 1, 2 };
+	confchg(three, 1);
+	round_(three, 1);
+	CHECK_EQ(node[3].n, 0);		/* a minority without state waits */
+	CHECK_EQ(node[3].epoch, 4);
+	confchg(one_two, 2);
+	round_(one_two, 2);
+	CHECK_EQ(node[1].epoch, 5);
+	/* healed: the majority's state wins, node 3 joins */
+	cf_view_set_quorate(&node[3], true);
+	confchg(back, 3);
+	round_(back, 3);
+	CHECK_EQ(node[3].epoch, 6);
+	CHECK_EQ(node[3].n, 2);
+	CHECK(!cf_view_active(&node[3]));
+	CHECK_EQ(cf_view_joiners(&node[1], j), 1);
+	CHECK_EQ(j[0], 3);
+
+	/* the whole cluster lost quorum; the latest state comes back first */
+	for (uint32_t id = 1; id <= 3; id++)
+		cf_view_set_quorate(&node[id], false);
+	start(4);
+	node[2].quorate = true;			/* node 2 sees quorum again */
+	uint32_t two_four[] = { 2, 4 };
+	confchg(two_four, 2);
+	round_(two_four, 2);
+	CHECK_EQ(node[4].n, 1);
+	CHECK_EQ(node[4].members[0], 2);
+	CHECK_EQ(node[4].epoch, 7);
+	CHECK(node[2].synced && !node[4].synced);
+
+	/* a reround starts over with the same members */
+	cf_view_reround(&node[2]);
+	cf_view_reround(&node[4]);
+	round_(two_four, 2);
+	CHECK_EQ(node[4].epoch, 8);
+
+	/* more than CF_MAX_NODES */
+	uint32_t many[CF_MAX_NODES + 1];
+	for (uint32_t i = 0; i <= CF_MAX_NODES; i++)
+		many[i] = i + 1;
+	CHECK(!cf_view_confchg(&node[1], many, CF_MAX_NODES + 1));
 }
 
 static void seq_bases(void)
@@ -56,14 +166,14 @@ static void dataplane_views(void)
 	cf_dp_init(&dp);
 	CHECK(cf_sa_add(&dp.db, &p, &sa) == 0);
 	sa->dispatch.next_turn = 2;
-	cf_dp_set_view(&dp, 5, 3, 1, true);
+	cf_dp_set_view(&dp, 5, 3, 1, true, false);
 	CHECK_EQ(dp.nodes, 3);
 	CHECK_EQ(dp.self, 1);
 	CHECK(sa->seq >= 1000 + CF_EPOCH_SEQ_SKIP / 2);
 	CHECK_EQ(sa->dispatch.next_turn, 0);
 
 	/* a node outside the quorate partition forwards nothing */
-	cf_dp_set_view(&dp, 6, 3, 1, false);
+	cf_dp_set_view(&dp, 6, 3, 1, false, false);
 	uint8_t pkt[40] = { 0x45, 0, 0, 40 }, out[200];
 	struct cf_tx tx;
 	enum cf_drop d;
@@ -79,7 +189,7 @@ static void dataplane_views(void)
 int main(void)
 {
 	CHECK(cf_crypto_global_init() == 0);
-	members();
+	rounds();
 	seq_bases();
 	dataplane_views();
 	cf_crypto_global_shutdown();

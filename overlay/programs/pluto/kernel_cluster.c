@@ -58,6 +58,17 @@ static int request_fd = -1;
 static bool default_host = true;
 static int event_fd = -1;
 static uint32_t request_seq;
+
+/* config setup cluster-dispatch=: goes with every outbound SA, so every node agrees */
+enum cluster_dispatch cluster_dispatch;
+static const char *const cluster_dispatch_name[] = {
+	[CLUSTER_DISPATCH_undefined] = "(the data plane's default)",
+	[CLUSTER_DISPATCH_PACKET_RR] = "packet-rr",
+	[CLUSTER_DISPATCH_PACKET_SQF] = "packet-sqf",
+	[CLUSTER_DISPATCH_SESSION_RR] = "session-rr",
+	[CLUSTER_DISPATCH_SESSION_SQF] = "session-sqf",
+	[CLUSTER_DISPATCH_FLOW_HASH] = "flow-hash",
+};
 static char socket_path[sizeof(ctl_addr.sun_path)];
 
 static int connect_data_plane(void)
@@ -306,8 +317,9 @@ static void cluster_init(struct logger *logger)
 	}
 	/* server.c will close this */
 	add_fd_read_listener(event_fd, "cluster-filter events", process_event, NULL);
-	llog(RC_LOG, logger, "cluster-filter: data plane at %s, node %u of %u",
-	     socket_path, cf_attr_u32(&hello, CF_A_NODE_ID, 0), cf_attr_u32(&hello, CF_A_NODES, 1));
+	llog(RC_LOG, logger, "cluster-filter: data plane at %s, node %u of %u, cluster-dispatch=%s",
+	     socket_path, cf_attr_u32(&hello, CF_A_NODE_ID, 0), cf_attr_u32(&hello, CF_A_NODES, 1),
+	     cluster_dispatch_name[cluster_dispatch]);
 }
 
 static void cluster_flush(struct logger *logger)
@@ -497,6 +509,9 @@ static bool cluster_add_sa(const struct kernel_state *k, bool replace,
 		/* RFC 4303 3.4.3: 32 packets at least, if there is a window at all */
 		unsigned window = k->replay_window;
 		cf_mb_u32(&req, CF_A_REPLAY_WINDOW, window > 0 && window < 32 ? 32 : window);
+	} else if (cluster_dispatch != CLUSTER_DISPATCH_undefined) {
+		/* the data plane numbers its modes from 0 */
+		cf_mb_u8(&req, CF_A_DISPATCH, (uint8_t)(cluster_dispatch - 1));
 	}
 	cf_mb_u64(&req, CF_A_SOFT_BYTES, k->sa_max_soft_bytes);
 	cf_mb_u64(&req, CF_A_HARD_BYTES, k->sa_ipsec_max_bytes);
