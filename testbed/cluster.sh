@@ -12,8 +12,9 @@
 #
 # Each node runs Corosync (knet on the cluster link, token 300 ms) and a
 # cluster-filterd that takes its view from it (--cluster): node count, its
-# own index, and whether its partition is quorate.
-# Only node 0 answers ARP (arp_ignore=8 elsewhere).  The far end here is a
+# own index, and whether its partition is quorate.  Only the default host
+# answers ARP, ICMP and TCP for the shared addresses: each daemon switches
+# its node's nft tables on every view change (--shared-ip).  The far end here is a
 # cluster-filterd gateway with mirrored SAs (the data plane as a peer that
 # counts what it gets).
 #
@@ -21,7 +22,7 @@
 # and every node runs pluto with protostack=cluster: only the default
 # host's pluto speaks IKE, the SAs it installs reach every node.
 #
-# usage: cluster.sh up N | down | sas | status | initiate | demo [N]
+# usage: cluster.sh up N | down | sas | status | initiate | restart I | demo [N]
 # env:   CF_PREFIX, DISPATCH (outbound mode), KEY_OUT, KEY_IN, PEER=strongswan
 
 set -eu
@@ -128,6 +129,40 @@ start_corosync() { # start_corosync N I
 	echo $! >"$run/corosync-n$i.pid"
 }
 
+# A node's cluster-filterd.  With pluto beside it, its socket is in pluto's
+# run directory and pluto's cluster-dispatch= chooses the mode.
+start_node_daemon() { # start_node_daemon I
+	local i=$1 sock
+	sock=$run/n$i.sock
+	set -- --cluster cluster-filter --sync-key "$run/cluster.key" \
+		--shared-ip 10.0.1.1 --shared-ip 192.0.2.1
+	if [ "$peer_kind" = strongswan ]; then
+		mkdir -p -m 0700 "$run/n$i"
+		sock=$run/n$i/cluster-filter.ctl
+		set -- "$@" --esp-in-udp shared
+		ln -sfn "n$i/cluster-filter.ctl" "$run/n$i.sock"
+	else
+		set -- "$@" --dispatch "$dispatch"
+	fi
+	start_daemon "$(node "$i")" "$sock" "$@"
+}
+
+# Stop node I's cluster-filterd and start a fresh one: it rejoins with
+# nothing and gets the cluster's tables from the default host.
+restart() { # restart I
+	local i=$1 sock pid
+	sock=$run/n$i.sock
+	[ "$peer_kind" = strongswan ] && sock=$run/n$i/cluster-filter.ctl
+	pid=$(cat "$sock.pid")
+	kill "$pid"
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	mv "$sock.log" "$sock.log.1"
+	start_node_daemon "$i"
+	# a new TUN device: the route into it went with the old one
+	n "$(node "$i")" ip route add 10.0.2.0/24 dev cf0
+	wait_for "node $i back in the view" view_complete "$run/n$i.sock" "$(nodes)"
+}
+
 # the daemon's view: N members, quorate
 view_complete() {
 	"$cf/cfctl" -s "$1" stats | grep -q "nodes=$2 .*active=yes"
@@ -162,12 +197,7 @@ up() {
 		n "$ns" ip addr add "172.16.0.$((10 + i))/24" dev cl
 		for dev in in out cl; do n "$ns" ip link set "$dev" up; done
 		n "$ns" sysctl -q net.ipv4.ip_forward=1
-		# one node answers ARP for the shared addresses; the cluster link is
-		# ordinary (effective arp_ignore is the larger of "all" and the device's)
-		for dev in in out; do
-			n "$ns" sysctl -q "net.ipv4.conf.$dev.arp_ignore=$([ "$i" = 0 ] && echo 0 || echo 8)"
-		done
-		# identical frames everywhere: no redirects, no kernel replies to what isn't ours
+		# identical frames everywhere: no redirects
 		n "$ns" sysctl -q net.ipv4.conf.all.send_redirects=0
 	done
 	for i in $(seq 0 $((count - 1))); do
@@ -179,17 +209,7 @@ up() {
 	# the cluster key: root's, 0600, the same on every node
 	(umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$run/cluster.key")
 	for i in $(seq 0 $((count - 1))); do
-		local sock=$run/n$i.sock extra=""
-		if [ "$peer_kind" = strongswan ]; then
-			# pluto's run directory holds the data plane's socket
-			mkdir -p -m 0700 "$run/n$i"
-			sock=$run/n$i/cluster-filter.ctl
-			extra="--esp-in-udp shared"
-		fi
-		# shellcheck disable=SC2086
-		start_daemon "$(node "$i")" "$sock" --cluster cluster-filter --sync-key "$run/cluster.key" \
-			--dispatch "$dispatch" $extra
-		[ "$sock" = "$run/n$i.sock" ] || ln -s "n$i/cluster-filter.ctl" "$run/n$i.sock"
+		start_node_daemon "$i"
 		n "$(node "$i")" ip route add 10.0.2.0/24 dev cf0
 	done
 	for i in $(seq 0 $((count - 1))); do
@@ -237,6 +257,7 @@ up_strongswan_peer() {
 	cat >"$run/ipsec.conf" <<-CONF
 	config setup
 	    protostack=cluster
+	    cluster-dispatch=$dispatch
 	conn tunnel
 	    left=192.0.2.1
 	    leftid=@gw
@@ -288,19 +309,27 @@ demo() {
 	wait $rpid
 	echo "received: $(cat "$run/recv.out")"
 	for i in $(seq 0 $((count - 1))); do
-		echo "== node $i"
+		echo "== node $i: ipsec cluster status"
+		n "$(node "$i")" env PATH="$cf:$PATH" "$lsw/../sbin/ipsec" cluster status --rundir "$run/n$i"
 		whack "$i" --trafficstatus || true
-		cfctl "$run/n$i.sock" stats
-		cfctl "$run/n$i.sock" sa list
 	done
 }
 
-# The cluster's SAs, installed through the default host (node 0), which
+# The node that speaks for the cluster (node 0, until it has been away).
+default_host() {
+	for i in $(seq 0 $(($(nodes) - 1))); do
+		cfctl "$run/n$i.sock" stats | grep -q "default-host=yes" && { echo "$i"; return; }
+	done
+	echo "no default host" >&2
+	return 1
+}
+
+# The cluster's SAs, installed through the default host, which
 # replicates them to every node; the mirror on the peer.
 sas() {
-	local count
-	count=$(nodes)
-	for i in 0; do
+	local i
+	i=$(default_host)
+	{
 		local s=$run/n$i.sock
 		cfctl "$s" flush >/dev/null
 		cfctl "$s" sa add spi 0xc0000001 dir out src 192.0.2.1 dst 192.0.2.2 encap 4500:4500 \
@@ -309,7 +338,7 @@ sas() {
 			alg aes128gcm16 enckey "$KEY_IN" reqid 1 >/dev/null
 		cfctl "$s" policy add dir out src 10.0.1.0/24 dst 10.0.2.0/24 reqid 1 >/dev/null
 		cfctl "$s" policy add dir in src 10.0.2.0/24 dst 10.0.1.0/24 reqid 1 >/dev/null
-	done
+	}
 	local s=$run/peer.sock
 	cfctl "$s" flush >/dev/null
 	cfctl "$s" sa add spi 0xc0000001 dir in src 192.0.2.1 dst 192.0.2.2 encap 4500:4500 \
@@ -352,6 +381,7 @@ down) down ;;
 sas) sas ;;
 status) status ;;
 initiate) initiate ;;
+restart) restart "${2:?usage: cluster.sh restart I}" ;;
 demo) demo "${2:-3}" ;;
-*) echo "usage: $0 up N|down|sas|status" >&2; exit 2 ;;
+*) echo "usage: $0 up N|down|sas|status|initiate|restart I|demo [N]" >&2; exit 2 ;;
 esac

@@ -20,11 +20,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
 
 #include "control.h"
 #include "dataplane.h"
 #include "io.h"
 #include "membership.h"
+#include "role_helper.h"
 #include "sync.h"
 #include "wire.h"
 
@@ -47,6 +49,8 @@ static struct {
 	struct cf_membership *membership;
 	struct cf_view view;
 	struct cf_sync sync;
+	int role_fd;			/* the role helper, -1: no shared addresses given */
+	enum cf_role role;
 	struct cf_pkt tx_clear[CF_BATCH];
 } d;
 
@@ -147,6 +151,15 @@ static void inbound(struct cf_io *io, bool encap)
 		d.dp.drops[CF_DROP_TX_ERROR] += d.tun.send(&d.tun, d.tx_clear, n_clear);
 }
 
+static void set_role(enum cf_role role)
+{
+	if (d.role_fd < 0 || role == d.role)
+		return;
+	d.role = role;
+	if (cf_role_helper_set(d.role_fd, role) != 0)
+		logf_("role: the helper is gone; cannot become %s", cf_role_name(role));
+}
+
 static void format_nodes(char *out, size_t cap, const uint32_t *ids, uint32_t n)
 {
 	size_t off = 0;
@@ -171,6 +184,7 @@ static void apply_view(void)
 	      cf_view_active(v) ? "forwarding" : !v->quorate ? "not quorate: silent" : "silent");
 	cf_dp_set_view(&d.dp, v->epoch, v->n, v->self < 0 ? 0 : (uint32_t)v->self,
 		       cf_view_active(v), cf_view_is_default_host(v));
+	set_role(cf_view_is_default_host(v) ? CF_ROLE_SPEAKER : CF_ROLE_SILENT);
 
 	/* pluto's backend listens: only the default host speaks IKE */
 	struct cf_msgbuf b;
@@ -536,6 +550,8 @@ static void usage(FILE *f)
 		"                        forward only while in the quorate partition; SA changes\n"
 		"                        go through the default host to every node\n"
 		"  --sync-key FILE       the cluster key (root's, 0600): 32 bytes or 64 hex digits\n"
+		"  --shared-ip ADDR      a cluster address (repeat for each): only the default\n"
+		"                        host answers ARP, ICMP and TCP for it (nft)\n"
 		"  --dispatch MODE       packet-rr (default), packet-sqf, session-rr,\n"
 		"                        session-sqf, flow-hash\n"
 		"  --replay-window N     default for inbound SAs: 0 or 32..4096 (default 128)\n"
@@ -572,12 +588,15 @@ int main(int argc, char **argv)
 		{ "allow-legacy", no_argument, NULL, 'L' },
 		{ "cluster", required_argument, NULL, 'C' },
 		{ "sync-key", required_argument, NULL, 'K' },
+		{ "shared-ip", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	const char *tun = "cf0", *group = NULL, *key_file = NULL;
 	unsigned mtu = 1400, udp_port = 4500, nodes = 1, self = 0;
 	bool raw = true, legacy = false, shared = false;
+	uint32_t shared_ips[CF_ROLE_MAX_ADDRS];
+	unsigned n_shared_ips = 0;
 	int opt;
 
 	d.ctl_path = CF_CTL_SOCKET;
@@ -619,6 +638,16 @@ int main(int argc, char **argv)
 		case 'L': legacy = true; break;
 		case 'C': group = optarg; break;
 		case 'K': key_file = optarg; break;
+		case 'S': {
+			struct in_addr a;
+			if (inet_pton(AF_INET, optarg, &a) != 1 || n_shared_ips == CF_ROLE_MAX_ADDRS) {
+				fprintf(stderr, "cluster-filterd: --shared-ip wants an IPv4 address (at most %u), not '%s'\n",
+					CF_ROLE_MAX_ADDRS, optarg);
+				return 2;
+			}
+			shared_ips[n_shared_ips++] = ntohl(a.s_addr);
+			break;
+		}
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -728,6 +757,16 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	d.role_fd = -1;
+	if (n_shared_ips) {
+		d.role_fd = cf_role_helper_start(shared_ips, n_shared_ips);
+		if (d.role_fd < 0) {
+			logf_("cannot start the role helper: %s", strerror(-d.role_fd));
+			return 1;
+		}
+		/* clustered, we are silent until the cluster agrees we speak */
+		set_role(group == NULL && self == 0 ? CF_ROLE_SPEAKER : CF_ROLE_SILENT);
+	}
 	if (drop_capabilities()) {
 		logf_("cannot drop capabilities");
 		return 1;
@@ -756,6 +795,7 @@ int main(int argc, char **argv)
 					/* without Corosync we cannot know the view: stop forwarding */
 					logf_("membership: lost Corosync; silent until restarted");
 					cf_dp_set_view(&d.dp, d.dp.epoch, d.dp.nodes, d.dp.self, false, false);
+					set_role(CF_ROLE_SILENT);
 					epoll_ctl(d.epfd, EPOLL_CTL_DEL, cf_membership_cpg_fd(d.membership), NULL);
 					epoll_ctl(d.epfd, EPOLL_CTL_DEL, cf_membership_quorum_fd(d.membership), NULL);
 				}

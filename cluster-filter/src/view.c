@@ -78,8 +78,8 @@ static void decide(struct cf_view *v)
 	v->round_open = false;
 	v->n = 0;
 	v->default_host = 0;
-	if (!anyone_synced && max_epoch > 0 && !anyone_quorate)
-		return;		/* a minority that lost the state: wait for the others */
+	if (!anyone_synced && !anyone_quorate)
+		return;		/* a minority, or a cluster still forming: wait for quorum */
 
 	for (uint32_t i = 0; i < v->n_cpg; i++) {
 		bool in;

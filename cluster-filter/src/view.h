@@ -13,9 +13,9 @@
  *   - the members that hold the state ("synced") form the view, in node
  *     id order; the lowest of them is the default host; the epoch is one
  *     above the highest any of them agreed;
- *   - if nobody holds state: in a new cluster (every epoch 0) everybody
- *     does; after the cluster lost quorum, the nodes with the latest
- *     epoch do, once one of the members is quorate again;
+ *   - if nobody holds state, once a member is quorate: in a new cluster
+ *     (every epoch 0) everybody does; after the cluster lost quorum, the
+ *     nodes with the latest epoch do;
  *   - the others are joiners: they stay out of the dispatch until the
  *     default host has multicast its SA table to them, followed by a
  *     JOINED message that takes them in (epoch + 1).  A joiner does not

@@ -51,6 +51,15 @@ static void rounds(void)
 	for (uint32_t id = 1; id <= 3; id++)
 		start(id);
 
+	/* a node starting alone, without quorum, holds nothing and waits */
+	uint32_t lone[] = { 3 };
+	node[3].quorate = false;
+	confchg(lone, 1);
+	round_(lone, 1);
+	CHECK_EQ(node[3].n, 0);
+	CHECK(!node[3].synced);
+	node[3].quorate = true;
+
 	/* a new cluster: everybody holds the (empty) state, node 1 speaks */
 	uint32_t all[] = { 3, 1, 2 };
 	confchg(all, 3);

@@ -261,3 +261,94 @@ def test_node_loss_noticed_and_survivors_carry_everything(cluster):
         wait_for(lambda: all(s["nodes"] == str(NODES) and s["active"] == "yes" for s in views(cluster)),
                  timeout=20, what="node 2 back")
         cluster.script("sas")
+
+
+def test_every_node_agrees_on_the_view(cluster):
+    """One epoch, one member list, one default host: derived from the same
+    round of the agreed message stream on every node."""
+    v = views(cluster)
+    assert len({(s["epoch"], s["members"], s["joining"]) for s in v}) == 1, v
+    assert v[0]["members"] == "1,2,3" and v[0]["joining"] == "none"
+    assert [s["default-host"] for s in v] == ["yes", "no", "no"]
+    assert all(s["synced"] == "yes" for s in v)
+
+
+def replies_seen_by_host_a(cluster, action, bpf):
+    """Frames matching bpf that host A receives while action() runs."""
+    pcap = f"{cluster.run_dir}/ha.pcap"
+    dump = cluster.popen("ha", "tcpdump", "-i", "lan", "--immediate-mode", "-U", "-n", "-w", pcap, bpf)
+    assert "listening on" in dump.stderr.readline()     # capturing from here on
+    try:
+        action()
+    finally:
+        dump.terminate()
+        dump.wait(timeout=10)
+    return run("tshark", "-n", "-r", pcap, "-T", "fields", "-e", "eth.src", "-e", "_ws.col.Info").splitlines()
+
+
+def test_only_the_default_host_answers_on_the_shared_addresses(cluster):
+    """Every node has 10.0.1.1 and gets every frame, yet one ARP reply, one
+    echo reply, one RST: the followers' nft tables keep them quiet."""
+    def ask():
+        cluster.exec("ha", "ip", "neigh", "flush", "dev", "lan")
+        cluster.exec("ha", "ping", "-c", "3", "-i", "0.05", "-W", "1", "10.0.1.1")
+        cluster.exec("ha", "/usr/bin/python3", "-c",
+                     "import socket; s=socket.socket(); s.settimeout(2)\n"
+                     "try: s.connect(('10.0.1.1', 9))\nexcept ConnectionRefusedError: pass")
+    lines = replies_seen_by_host_a(cluster, ask, "src host 10.0.1.1 or arp")
+    arp_replies = [ln for ln in lines if "is at" in ln]
+    echo_replies = [ln for ln in lines if "Echo (ping) reply" in ln]
+    resets = [ln for ln in lines if "[RST" in ln]
+    assert len(arp_replies) == 1, lines
+    assert len(echo_replies) == 3, lines
+    assert len(resets) == 1, lines
+    # the followers dropped theirs, and counted them
+    for i in (1, 2):
+        rules = cluster.exec(f"n{i}", "nft", "list", "table", "ip", "cluster_filterd")
+        assert "counter packets 0 " not in rules.split("chain input")[1].split("}")[0], rules
+    assert "drop" not in cluster.exec("n0", "nft", "list", "table", "ip", "cluster_filterd")
+
+
+def test_a_restarted_node_gets_the_state_and_its_share(cluster):
+    """A node's daemon restarts empty: the default host hands it the SA
+    table in agreed order, and only then does it take a share."""
+    tables = sa_tables(cluster)
+    cluster.script("restart", "2")
+    v = views(cluster)
+    assert len({(s["epoch"], s["members"]) for s in v}) == 1, v
+    assert v[2]["synced"] == "yes" and v[0]["default-host"] == "yes"
+    assert sa_tables(cluster) == tables          # keys' digests, lifetimes, sequence state
+    with open(f"{cluster.run_dir}/n0.sock.log") as f:
+        assert "handed 2 SAs and 2 policies to 1 joining node(s)" in f.read()
+    cluster.script("sas")
+    before = cluster.out_owned()
+    got = cluster.udp_stream(3000)
+    owned = [a - b for a, b in zip(cluster.out_owned(), before)]
+    assert got["unique"] == "3000" and got["duplicates"] == "0", got
+    assert sum(owned) == 3000 and min(owned) >= 900, owned
+
+
+def test_losing_the_default_host_moves_ike_and_arp(cluster):
+    """Cut node 0 off: node id 2 becomes the default host and answers for
+    the shared addresses; node 0, not quorate, is silent."""
+    cluster.exec("sw", "ip", "link", "set", "c0", "down")
+    try:
+        wait_for(lambda: views(cluster)[1]["default-host"] == "yes", timeout=10, what="node 1 takes over")
+        wait_for(lambda: views(cluster)[0]["active"] == "no", what="node 0 silent")
+        # the role helper runs nft right after the view changes
+        wait_for(lambda: "drop" not in cluster.exec("n1", "nft", "list", "table", "ip", "cluster_filterd"),
+                 what="node 1's tables")
+        lines = replies_seen_by_host_a(
+            cluster, lambda: (cluster.exec("ha", "ip", "neigh", "flush", "dev", "lan"),
+                              cluster.exec("ha", "ping", "-c", "3", "-i", "0.05", "-W", "1", "10.0.1.1")),
+            "src host 10.0.1.1 or arp")
+        assert len([ln for ln in lines if "is at" in ln]) == 1, lines
+        assert len([ln for ln in lines if "Echo (ping) reply" in ln]) == 3, lines
+        # SA changes now go through node 1
+        cluster.cfctl("n1", "sa", "update", "spi", "0xc0000001", "dir", "out", "soft-packets", "4242")
+        assert cluster.sa("n2", "0xc0000001", "out")["soft-packets"] == "4242"
+    finally:
+        cluster.exec("sw", "ip", "link", "set", "c0", "up")
+        wait_for(lambda: all(s["nodes"] == str(NODES) and s["active"] == "yes" for s in views(cluster)),
+                 timeout=20, what="node 0 back")
+        cluster.script("sas")

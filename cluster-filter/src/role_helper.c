@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cap-ng.h>
+#include <sys/wait.h>
+
+#include "role_helper.h"
+
+static void helper_log(const char *fmt, const char *a, const char *b)
+{
+	fprintf(stderr, "cluster-filterd: role: ");
+	fprintf(stderr, fmt, a, b);
+	fputc('\n', stderr);
+}
+
+/* nft -f - with the script on its standard input */
+static int run_nft(const char *script, size_t len)
+{
+	int in[2];
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(in[0]);
+		close(in[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		dup2(in[0], STDIN_FILENO);
+		execl("/usr/sbin/nft", "nft", "-f", "-", (char *)NULL);
+		execlp("nft", "nft", "-f", "-", (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(in[1], script + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			break;
+		off += (size_t)w;
+	}
+	close(in[1]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
+static void apply(enum cf_role role, const uint32_t *addrs, unsigned n)
+{
+	static char script[4096];
+	int len = cf_role_ruleset(role, addrs, n, script, sizeof(script));
+
+	if (len < 0 || run_nft(script, (size_t)len) != 0)
+		helper_log("nft could not put this node in role %s%s", cf_role_name(role),
+			   len < 0 ? " (ruleset too long)" : "");
+	else
+		helper_log("%s%s", role == CF_ROLE_SPEAKER ? "default host: answering ARP, ICMP and TCP for the shared addresses"
+			   : role == CF_ROLE_SILENT ? "silent on the shared addresses (ARP, ICMP, TCP)"
+			   : "tables removed", "");
+}
+
+static void helper(int fd, const uint32_t *addrs, unsigned n)
+{
+	/* CAP_NET_ADMIN for nft, kept across exec as root; nothing else */
+	capng_clear(CAPNG_SELECT_BOTH);
+	capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET, CAP_NET_ADMIN);
+	if (capng_apply(CAPNG_SELECT_BOTH) != 0) {
+		helper_log("cannot drop capabilities%s%s", "", "");
+		_exit(1);
+	}
+	signal(SIGTERM, SIG_IGN);	/* the daemon's exit closes the pipe: clean up then */
+	signal(SIGINT, SIG_IGN);
+
+	enum cf_role current = CF_ROLE_NONE;
+	for (;;) {
+		uint8_t role;
+		ssize_t r = read(fd, &role, 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (role > CF_ROLE_SPEAKER || role == current)
+			continue;
+		current = role;
+		apply(current, addrs, n);
+	}
+	if (current != CF_ROLE_NONE)
+		apply(CF_ROLE_NONE, addrs, n);
+	_exit(0);
+}
+
+int cf_role_helper_start(const uint32_t *addrs, unsigned n)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		close(p[1]);
+		/* nothing of the daemon's but stderr and the pipe */
+		for (int fd = 3; fd < 1024; fd++)
+			if (fd != p[0])
+				close(fd);
+		helper(p[0], addrs, n);
+	}
+	close(p[0]);
+	return p[1];
+}
+
+int cf_role_helper_set(int fd, enum cf_role role)
+{
+	uint8_t b = (uint8_t)role;
+	return write(fd, &b, 1) == 1 ? 0 : -errno;
+}
