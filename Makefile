@@ -4,6 +4,7 @@
 #   make check     the same set-up, then every test
 #   make bench-filter   data-plane benchmark (numbers beside their references)
 #   make bench-single   our gateway against a strongSwan libipsec gateway, CPU per GB
+#   make bench-cluster  throughput at the ESP sink for N = 1, 2, 3, 6 nodes, CPU per node
 #   make fuzz      long fuzz runs (FUZZ_SECONDS=300 per target)
 #
 # Everything runs as root on a Debian 12 machine with nothing but the base image.
@@ -71,10 +72,14 @@ bench-single: build
 	@echo "== the same TCP and UDP transfers through our gateway and a strongSwan libipsec gateway"
 	testbed/bench-single.sh
 
+bench-cluster: build
+	@echo "== the flat cluster: delivered throughput and CPU per node against N"
+	testbed/bench-cluster.sh
+
 fuzz: build
 	$(MAKE) -C $(CF) fuzz
 
 clean:
 	$(MAKE) -C $(CF) clean
 
-.PHONY: all deps build libreswan demo demo-single demo-filter check bench-filter bench-single fuzz clean
+.PHONY: all deps build libreswan demo demo-single demo-filter check bench-filter bench-single bench-cluster fuzz clean

@@ -1,0 +1,98 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The cluster's throughput against its size: testbed/cluster.sh with
+# N = 1, 2, 3, 6 nodes, AES-128-GCM, 1400-byte UDP datagrams flooded from
+# host A as fast as one sender goes.  The far end is a cluster-filterd
+# gateway (the ESP sink): what it decrypts in the measuring window is what
+# the cluster delivered.  Printed as a table: delivered Mbit/s and kpps,
+# each node's cluster-filterd CPU-seconds in the window, the speed-up over
+# N = 1.
+#
+# Twice: first with no limit (all nodes share this machine's cores, as
+# does the sender: the speed-up cannot be the paper's), then with each
+# node's daemon held to BUDGET % of one core (cgroup v1 cpu quota), which
+# stands for one small machine per node.
+#
+#   env: SECONDS_RUN (default 5), SIZES, BUDGET (default 15), NODES_LIST
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cf=$top/cluster-filter/build
+seconds=${SECONDS_RUN:-5}
+budget=${BUDGET:-15}
+nodes_list=${NODES_LIST:-1 2 3 6}
+hz=$(getconf CLK_TCK)
+prefix=cbc$$
+run=/run/$prefix
+cg=/sys/fs/cgroup/cpu/$prefix
+
+n() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+stat_of() { "$cf/cfctl" -s "$1" stats | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+cleanup() {
+	set +e
+	[ -n "${flood:-}" ] && kill "$flood" 2>/dev/null
+	CF_PREFIX=$prefix "$top/testbed/cluster.sh" down >/dev/null 2>&1
+	for d in "$cg"/n*; do [ -d "$d" ] && rmdir "$d"; done
+	[ -d "$cg" ] && rmdir "$cg"
+	true
+}
+trap cleanup EXIT
+
+# measure N LIMIT: "N mbit kpps cpu-per-node..." for one cluster size
+measure() {
+	local count=$1 limit=$2
+	CF_PREFIX=$prefix DISPATCH=packet-rr "$top/testbed/cluster.sh" up "$count" >/dev/null
+	# a window large enough that interleaved nodes are never "too old" at the sink
+	local pids=()
+	for i in $(seq 0 $((count - 1))); do
+		pids+=("$(cat "$run/n$i.sock.pid")")
+		if [ "$limit" != none ]; then
+			mkdir -p "$cg/n$i"
+			echo 100000 >"$cg/n$i/cpu.cfs_period_us"
+			echo $((limit * 1000)) >"$cg/n$i/cpu.cfs_quota_us"
+			echo "${pids[$i]}" >"$cg/n$i/cgroup.procs"
+		fi
+	done
+	n "$prefix-ha" ping -c 2 -i 0.1 -W 2 10.0.2.2 >/dev/null
+	ip netns exec "$prefix-ha" "$cf/udpflood" 10.0.2.2 9 1400 &
+	flood=$!
+	sleep 1		# let the flood reach its pace
+	local rx0 t0 c0=() rx1 t1 cpu=()
+	rx0=$(stat_of "$run/peer.sock" tx-clear)
+	for p in "${pids[@]}"; do c0+=("$(ticks "$p")"); done
+	t0=$(date +%s.%N)
+	sleep "$seconds"
+	rx1=$(stat_of "$run/peer.sock" tx-clear)
+	t1=$(date +%s.%N)
+	for i in "${!pids[@]}"; do cpu+=("$(echo "scale=2; ($(ticks "${pids[$i]}") - ${c0[$i]}) / $hz" | bc)"); done
+	kill "$flood"
+	wait "$flood" 2>/dev/null || true
+	flood=
+	CF_PREFIX=$prefix "$top/testbed/cluster.sh" down >/dev/null
+	for i in $(seq 0 $((count - 1))); do [ -d "$cg/n$i" ] && rmdir "$cg/n$i"; done
+	local pps
+	pps=$(echo "($rx1 - $rx0) / ($t1 - $t0)" | bc)
+	echo "$count $(echo "scale=1; $pps * 1400 * 8 / 1000000" | bc) $(echo "scale=1; $pps / 1000" | bc) ${cpu[*]}"
+}
+
+table() { # table LIMIT TITLE
+	local limit=$1 base=""
+	echo "== $2"
+	printf '%-6s %14s %10s %9s   %s\n' nodes "delivered" kpps speed-up "cluster-filterd CPU-s per node in ${seconds} s"
+	for count in $nodes_list; do
+		read -r c mbit kpps cpus < <(measure "$count" "$limit")
+		[ -z "$base" ] && base=$mbit
+		printf '%-6s %9s Mbit/s %10s %8sx   %s\n' "$c" "$mbit" "$kpps" \
+			"$(echo "scale=2; $mbit / $base" | bc)" "$cpus"
+	done
+}
+
+mkdir -p "$cg"
+echo "AES-128-GCM, 1400-byte UDP flooded from host A, packet-rr, measured for ${seconds} s at the ESP sink"
+table none "no CPU limit: every node, the sender and the sink share this machine's $(nproc) cores"
+table "$budget" "each node's cluster-filterd held to ${budget} % of one core (one small machine per node)"
+echo "reference: the paper's near-linear speed-up needs each node to be CPU-bound on its own share;"
+echo "the receive-and-skip work every node does for every packet is the term that bends the curve."
