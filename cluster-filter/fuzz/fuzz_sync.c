@@ -3,17 +3,19 @@
  * The sync channel on hostile bytes: framing, authentication, replay.
  * The first input byte picks whether the rest is sent as is or first
  * sealed with the right key, so the fuzzer also drives what a valid
- * sender could deliver into the control handler.
+ * sender could deliver into the control handler and the view rounds.
  */
 #include <stdint.h>
 #include <string.h>
 
 #include "control.h"
 #include "sync.h"
+#include "view.h"
 #include "wire.h"
 
 static struct cf_sync sender, receiver;
 static struct cf_dataplane dp;
+static struct cf_view view;
 static const struct cf_control_defaults defaults = { CF_DISPATCH_PACKET_RR, 64 };
 
 static void discard(void *ctx, const uint8_t *msg, size_t len)
@@ -32,6 +34,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(key, 7, sizeof(key));
 		cf_sync_init(&sender, key, sizeof(key), 1, 1);
 		cf_sync_init(&receiver, key, sizeof(key), 2, 1);
+		cf_view_init(&view, 2);
+		view.quorate = true;
+		uint32_t members[] = { 1, 2, 3 };
+		cf_view_confchg(&view, members, 3);
 	}
 	if (size < 1 || size > CF_CTL_MSG_MAX)
 		return 0;
@@ -49,8 +55,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *payload;
 	size_t plen;
 	if (cf_sync_open(&receiver, msg, len, &from, &payload, &plen) == CF_DROP_NONE && plen >= 4) {
+		struct cf_msg m;
+		const char *why;
 		bool sub = false;
-		cf_control_handle(&dp, &defaults, payload + 4, plen - 4, discard, NULL, &sub);
+		if (cf_msg_parse(payload + 4, plen - 4, &m, &why) == 0 && m.type >= CF_MSG_SYNC_STATE) {
+			/* as the daemon: the sender's id comes from the sealed header */
+			cf_view_message(&view, m.seq % 4, &m);
+			if (view.n > CF_MAX_NODES || (view.self >= 0 && (uint32_t)view.self >= view.n))
+				__builtin_trap();
+		} else {
+			cf_control_handle(&dp, &defaults, payload + 4, plen - 4, discard, NULL, &sub);
+		}
 	}
 	if (dp.db.sa_count > 1000)
 		cf_sadb_flush(&dp.db);

@@ -220,13 +220,8 @@ static int sync_send(uint32_t client, const uint8_t *msg, size_t len)
 static void send_state(void)
 {
 	struct cf_msgbuf b;
-	cf_mb_init(&b, CF_MSG_SYNC_STATE, 0, 0);
-	cf_mb_u32(&b, CF_A_EPOCH, d.view.epoch);
-	cf_mb_u8(&b, CF_A_SYNCED, d.view.synced);
-	cf_mb_u8(&b, CF_A_ACTIVE, d.view.quorate);
-	for (uint32_t i = 0; i < d.view.n_cpg; i++)
-		cf_mb_u32(&b, CF_A_MEMBER, d.view.cpg[i]);
-	if (cf_mb_finish(&b) || sync_send(SYNC_NO_CLIENT, b.buf, b.len))
+	cf_view_put_state(&d.view, &b);
+	if (b.overflow || sync_send(SYNC_NO_CLIENT, b.buf, b.len))
 		logf_("view round: could not send our state; the round waits for the next change");
 }
 
@@ -257,11 +252,8 @@ static void hand_over_state(const uint32_t *joiners, uint32_t n)
 		err = sync_send(SYNC_NO_CLIENT, b.buf, b.len);
 	}
 	if (!err) {
-		cf_mb_init(&b, CF_MSG_SYNC_JOINED, 0, 0);
-		cf_mb_u32(&b, CF_A_EPOCH, d.view.epoch + 1);
-		for (uint32_t i = 0; i < n; i++)
-			cf_mb_u32(&b, CF_A_MEMBER, joiners[i]);
-		err = cf_mb_finish(&b) ? -EMSGSIZE : sync_send(SYNC_NO_CLIENT, b.buf, b.len);
+		cf_view_put_joined(&d.view, joiners, n, &b);
+		err = b.overflow ? -EMSGSIZE : sync_send(SYNC_NO_CLIENT, b.buf, b.len);
 	}
 	if (err)
 		logf_("view %u: handing the tables to joining nodes failed (%s); they stay out",
@@ -294,35 +286,13 @@ static void quorum_changed(bool quorate, void *ctx)
 	}
 }
 
-static uint32_t member_list(const struct cf_msg *m, uint32_t *ids)
-{
-	struct cf_attr a;
-	size_t off = 0;
-	uint32_t n = 0;
-	while (n < CF_MAX_NODES && cf_attr_next(m, CF_A_MEMBER, &off, &a))
-		ids[n++] = get_be32(a.data);
-	return n;
-}
-
-/* A STATE or JOINED message of the view round, authenticated. */
+/* A message of the view round, authenticated. */
 static void view_message(uint32_t sender, const struct cf_msg *m)
 {
-	uint32_t ids[CF_MAX_NODES], n = member_list(m, ids);
-	uint32_t epoch = cf_attr_u32(m, CF_A_EPOCH, 0);
-	enum cf_view_step step;
+	enum cf_view_step step = cf_view_message(&d.view, sender, m);
 
-	if (m->type == CF_MSG_SYNC_REROUND) {
-		if (d.view.n_cpg) {
-			cf_view_reround(&d.view);
-			send_state();
-		}
-		return;
-	}
-	if (m->type == CF_MSG_SYNC_STATE)
-		step = cf_view_state(&d.view, sender, epoch, cf_attr_u8(m, CF_A_SYNCED, 0),
-				     cf_attr_u8(m, CF_A_ACTIVE, 0), ids, n);
-	else
-		step = cf_view_joined(&d.view, sender, epoch, ids, n);
+	if (step == CF_VIEW_ANSWER)
+		send_state();
 	if (step != CF_VIEW_AGREED)
 		return;
 	apply_view();

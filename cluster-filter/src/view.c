@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "view.h"
+#include "wire.h"
 
 static int cmp_u32(const void *a, const void *b)
 {
@@ -138,6 +139,57 @@ enum cf_view_step cf_view_joined(struct cf_view *v, uint32_t from, uint32_t epoc
 	if (index_of(nodeids, n, v->self_nodeid) >= 0 && v->self >= 0)
 		v->synced = true;
 	return CF_VIEW_AGREED;
+}
+
+static uint32_t member_list(const struct cf_msg *m, uint32_t *ids)
+{
+	struct cf_attr a;
+	size_t off = 0;
+	uint32_t n = 0;
+	while (n < CF_MAX_NODES && cf_attr_next(m, CF_A_MEMBER, &off, &a))
+		ids[n++] = get_be32(a.data);
+	return n;
+}
+
+enum cf_view_step cf_view_message(struct cf_view *v, uint32_t sender, const struct cf_msg *m)
+{
+	uint32_t ids[CF_MAX_NODES], n = member_list(m, ids);
+	uint32_t epoch = cf_attr_u32(m, CF_A_EPOCH, 0);
+
+	switch (m->type) {
+	case CF_MSG_SYNC_STATE:
+		return cf_view_state(v, sender, epoch, cf_attr_u8(m, CF_A_SYNCED, 0) != 0,
+				     cf_attr_u8(m, CF_A_ACTIVE, 0) != 0, ids, n);
+	case CF_MSG_SYNC_JOINED:
+		return cf_view_joined(v, sender, epoch, ids, n);
+	case CF_MSG_SYNC_REROUND:
+		if (v->n_cpg == 0)
+			return CF_VIEW_STALE;
+		cf_view_reround(v);
+		return CF_VIEW_ANSWER;
+	}
+	return CF_VIEW_STALE;
+}
+
+void cf_view_put_state(const struct cf_view *v, struct cf_msgbuf *b)
+{
+	cf_mb_init(b, CF_MSG_SYNC_STATE, 0, 0);
+	cf_mb_u32(b, CF_A_EPOCH, v->epoch);
+	cf_mb_u8(b, CF_A_SYNCED, v->synced);
+	cf_mb_u8(b, CF_A_ACTIVE, v->quorate);
+	for (uint32_t i = 0; i < v->n_cpg; i++)
+		cf_mb_u32(b, CF_A_MEMBER, v->cpg[i]);
+	cf_mb_finish(b);
+}
+
+void cf_view_put_joined(const struct cf_view *v, const uint32_t *joiners, uint32_t n,
+			struct cf_msgbuf *b)
+{
+	cf_mb_init(b, CF_MSG_SYNC_JOINED, 0, 0);
+	cf_mb_u32(b, CF_A_EPOCH, v->epoch + 1);
+	for (uint32_t i = 0; i < n; i++)
+		cf_mb_u32(b, CF_A_MEMBER, joiners[i]);
+	cf_mb_finish(b);
 }
 
 uint32_t cf_view_joiners(const struct cf_view *v, uint32_t *out)

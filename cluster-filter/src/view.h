@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ctl.h"
 #include "dispatch.h"
 
 struct cf_view {
@@ -65,6 +66,7 @@ enum cf_view_step {
 	CF_VIEW_WAIT,		/* nothing changed (yet) */
 	CF_VIEW_AGREED,		/* a new view is in force */
 	CF_VIEW_STALE,		/* from an earlier round or a non-member: ignored */
+	CF_VIEW_ANSWER,		/* a new round: multicast our STATE */
 };
 
 /*
@@ -82,6 +84,17 @@ void cf_view_reround(struct cf_view *v);
 /* JOINED from the default host: the joiners it names now hold the state. */
 enum cf_view_step cf_view_joined(struct cf_view *v, uint32_t from, uint32_t epoch,
 				 const uint32_t *nodeids, uint32_t n);
+
+/*
+ * A view round's message from the sync channel, authenticated: STATE,
+ * JOINED or REROUND (anything else is STALE).
+ */
+enum cf_view_step cf_view_message(struct cf_view *v, uint32_t sender, const struct cf_msg *m);
+
+/* Our STATE for the round in progress; JOINED for these joiners. */
+void cf_view_put_state(const struct cf_view *v, struct cf_msgbuf *b);
+void cf_view_put_joined(const struct cf_view *v, const uint32_t *joiners, uint32_t n,
+			struct cf_msgbuf *b);
 
 /* Members of Corosync's view outside the dispatch (written to out, at most CF_MAX_NODES). */
 uint32_t cf_view_joiners(const struct cf_view *v, uint32_t *out);

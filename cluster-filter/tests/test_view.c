@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "control.h"
 #include "dataplane.h"
 #include "view.h"
 
@@ -195,12 +196,69 @@ static void dataplane_views(void)
 	cf_dp_free(&dp);
 }
 
+static void discard(void *ctx, const uint8_t *msg, size_t len)
+{
+}
+
+/* What the default host hands a joiner recreates its SAs exactly. */
+static void hand_over(void)
+{
+	struct cf_dataplane from, to;
+	const struct cf_control_defaults defaults = { CF_DISPATCH_PACKET_RR, 128 };
+	struct cf_sa_params out = { .spi = 0x2222, .dir = CF_DIR_OUT, .reqid = 7,
+				    .alg = cf_alg_by_name("aes128-sha256"), .enc_key_len = 16,
+				    .auth_key_len = 32, .seq = 77777, .dispatch = CF_DISPATCH_SESSION_SQF,
+				    .encap_sport = 4500, .encap_dport = 4500, .soft = { 1000, 0 } };
+	struct cf_sa_params in = { .spi = 0x3333, .dir = CF_DIR_IN, .alg = cf_alg_by_name("aes128gcm16"),
+				   .enc_key_len = 20, .replay_window = 64 };
+	struct cf_sa *sa;
+	struct cf_msgbuf b;
+	bool sub;
+
+	memset(out.enc_key, 0x11, 16);
+	memset(out.auth_key, 0x22, 32);
+	memset(in.enc_key, 0x33, 20);
+	cf_dp_init(&from);
+	cf_dp_init(&to);
+	from.db.keep_keys = true;
+	CHECK(cf_sa_add(&from.db, &out, NULL) == 0);
+	CHECK(cf_sa_add(&from.db, &in, &sa) == 0);
+	for (uint64_t seq = 1; seq <= 300; seq++)
+		if (seq % 3 || seq == 300)
+			replay_update(&sa->replay, seq);
+
+	for (const struct cf_sa *s = from.db.list; s; s = s->next) {
+		cf_control_snapshot_sa(&b, s);
+		CHECK(!b.overflow && (b.buf[1] & CF_F_SNAPSHOT));
+		cf_control_handle(&to, &defaults, b.buf, b.len, discard, NULL, &sub);
+	}
+	CHECK_EQ(to.db.sa_count, 2);
+	const struct cf_sa *a = cf_sa_find(&from.db, 0x2222, CF_DIR_OUT), *c = cf_sa_find(&to.db, 0x2222, CF_DIR_OUT);
+	CHECK(c && memcmp(a->key_digest, c->key_digest, 8) == 0);
+	CHECK_EQ(c->seq, 77777);
+	CHECK_EQ(c->dispatch.mode, CF_DISPATCH_SESSION_SQF);
+	CHECK_EQ(c->p.soft.bytes, 1000);
+	CHECK_EQ(c->p.encap_dport, 4500);
+	/* the joiner never saw the older inbound packets: all count as seen */
+	c = cf_sa_find(&to.db, 0x3333, CF_DIR_IN);
+	CHECK(c && c->replay.top == 300 && c->replay.size == 64);
+	CHECK_EQ(replay_check(&c->replay, 299), CF_DROP_REPLAY);
+	CHECK_EQ(replay_check(&c->replay, 300), CF_DROP_REPLAY);
+	CHECK_EQ(replay_check(&c->replay, 301), CF_DROP_NONE);
+	/* keys leave only when the database keeps them (clustered) */
+	CHECK(a->p.enc_key[0] == 0x11);
+	CHECK(c->p.enc_key[0] == 0);
+	cf_dp_free(&from);
+	cf_dp_free(&to);
+}
+
 int main(void)
 {
 	CHECK(cf_crypto_global_init() == 0);
 	rounds();
 	seq_bases();
 	dataplane_views();
+	hand_over();
 	cf_crypto_global_shutdown();
 	return check_exit("view");
 }
