@@ -168,12 +168,14 @@ static void print_sa(const struct cf_msg *m)
 		printf(" dispatch=%s", cf_dispatch_mode_name(cf_attr_u8(m, CF_A_DISPATCH, 0)));
 	static const char *const expiry[] = { "none", "soft", "hard" };
 	uint8_t e = cf_attr_u8(m, CF_A_EXPIRY, 0);
-	printf(" seq=%llu seen=%llu packets=%llu bytes=%llu lifetime=%s"
+	printf(" seq=%llu seen=%llu packets=%llu bytes=%llu used-packets=%llu used-bytes=%llu lifetime=%s"
 	       " soft-bytes=%llu soft-packets=%llu hard-bytes=%llu hard-packets=%llu",
 	       (unsigned long long)cf_attr_u64(m, CF_A_SEQ, 0),
 	       (unsigned long long)cf_attr_u64(m, CF_A_SEEN, 0),
 	       (unsigned long long)cf_attr_u64(m, CF_A_PACKETS, 0),
-	       (unsigned long long)cf_attr_u64(m, CF_A_BYTES, 0), e < 3 ? expiry[e] : "?",
+	       (unsigned long long)cf_attr_u64(m, CF_A_BYTES, 0),
+	       (unsigned long long)cf_attr_u64(m, CF_A_USED_PACKETS, 0),
+	       (unsigned long long)cf_attr_u64(m, CF_A_USED_BYTES, 0), e < 3 ? expiry[e] : "?",
 	       (unsigned long long)cf_attr_u64(m, CF_A_SOFT_BYTES, 0),
 	       (unsigned long long)cf_attr_u64(m, CF_A_SOFT_PACKETS, 0),
 	       (unsigned long long)cf_attr_u64(m, CF_A_HARD_BYTES, 0),
@@ -339,9 +341,10 @@ static void status_sa(const struct cf_msg *m)
 	       (const char *)m->attr[CF_A_NAME].data);
 	if (dir == CF_DIR_OUT)
 		printf(" %s", cf_dispatch_mode_name(cf_attr_u8(m, CF_A_DISPATCH, 0)));
-	printf(": seen %llu, owned %llu, %s %llu, dropped",
+	printf(": seen %llu, owned %llu, cluster %llu (lifetimes), %s %llu, dropped",
 	       (unsigned long long)cf_attr_u64(m, CF_A_SEEN, 0),
 	       (unsigned long long)cf_attr_u64(m, CF_A_PACKETS, 0),
+	       (unsigned long long)cf_attr_u64(m, CF_A_USED_PACKETS, 0),
 	       dir == CF_DIR_IN ? "highest seq" : "seq",
 	       (unsigned long long)cf_attr_u64(m, CF_A_SEQ, 0));
 	if (!cf_attr_has(m, CF_A_DROP))

@@ -87,6 +87,8 @@ void cf_control_put_sa(struct cf_msgbuf *b, const struct cf_sa *sa)
 	cf_mb_u64(b, CF_A_PACKETS, sa->stats.packets);
 	cf_mb_u64(b, CF_A_BYTES, sa->stats.bytes);
 	cf_mb_u64(b, CF_A_SEEN, sa->stats.seen);
+	cf_mb_u64(b, CF_A_USED_PACKETS, sa->used.packets);
+	cf_mb_u64(b, CF_A_USED_BYTES, sa->used.bytes);
 	cf_mb_u64(b, CF_A_ADD_TIME, sa->add_time);
 	cf_mb_u64(b, CF_A_LAST_USED, sa->last_used);
 	for (unsigned d = 1; d < CF_DROP_MAX; d++) {
@@ -147,6 +149,8 @@ void cf_control_snapshot_sa(struct cf_msgbuf *b, const struct cf_sa *sa)
 	cf_mb_u64(b, CF_A_HARD_BYTES, p->hard.bytes);
 	cf_mb_u64(b, CF_A_HARD_PACKETS, p->hard.packets);
 	cf_mb_u64(b, CF_A_ADD_TIME, sa->add_time);
+	cf_mb_u64(b, CF_A_USED_PACKETS, sa->used.packets);
+	cf_mb_u64(b, CF_A_USED_BYTES, sa->used.bytes);
 	cf_mb_finish(b);
 }
 
@@ -239,8 +243,12 @@ static int sa_add(struct request *r)
 	struct cf_sa *sa;
 	int err = cf_sa_add(&r->dp->db, &p, &sa);
 	memset(&p, 0, sizeof(p));
-	if (err == 0 && cf_attr_has(m, CF_A_ADD_TIME))
-		sa->add_time = cf_attr_u64(m, CF_A_ADD_TIME, 0);	/* handed over */
+	if (err == 0 && (m->flags & CF_F_SNAPSHOT)) {
+		/* handed over: the SA's age and what the cluster already used of it */
+		sa->add_time = cf_attr_u64(m, CF_A_ADD_TIME, sa->add_time);
+		sa->used.packets = cf_attr_u64(m, CF_A_USED_PACKETS, 0);
+		sa->used.bytes = cf_attr_u64(m, CF_A_USED_BYTES, 0);
+	}
 	if (err == -EEXIST)
 		return fail(r, EEXIST, "an SA with this SPI and direction exists");
 	if (err == -EINVAL)

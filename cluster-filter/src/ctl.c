@@ -57,6 +57,8 @@ static const struct { int len; int min, max; bool repeat; } attr_spec[CF_A_MAX] 
 	[CF_A_NODEID] = { .len = 4 },
 	[CF_A_SYNCED] = { .len = 1 },
 	[CF_A_REPLAY_TOP] = { .len = 8 },
+	[CF_A_USED_PACKETS] = { .len = 8 },
+	[CF_A_USED_BYTES] = { .len = 8 },
 };
 
 int cf_msg_parse(const uint8_t *buf, size_t len, struct cf_msg *m, const char **why)

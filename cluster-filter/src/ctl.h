@@ -97,6 +97,8 @@ enum cf_attr_type {
 	CF_A_NODEID,		/* u32: this node's Corosync node id */
 	CF_A_SYNCED,		/* u8: holds the cluster's SA state */
 	CF_A_REPLAY_TOP,	/* u64: inbound, the highest sequence number accepted */
+	CF_A_USED_PACKETS,	/* u64: the cluster's packets, counted against lifetimes */
+	CF_A_USED_BYTES,	/* u64: the cluster's bytes, counted against lifetimes */
 	CF_A_MAX
 };
 

@@ -79,7 +79,7 @@ static void on_expire(struct cf_dataplane *dp, const struct cf_sa *sa, enum cf_e
 	logf_("SA %s spi 0x%08x: %s lifetime reached after %llu packets, %llu bytes",
 	      sa->p.dir == CF_DIR_IN ? "in" : "out", sa->p.spi,
 	      e == CF_EXPIRE_HARD ? "hard" : "soft",
-	      (unsigned long long)sa->stats.packets, (unsigned long long)sa->stats.bytes);
+	      (unsigned long long)sa->used.packets, (unsigned long long)sa->used.bytes);
 	cf_control_expire_event(&b, sa);
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (d.clients[i].fd >= 0 && d.clients[i].subscribed)

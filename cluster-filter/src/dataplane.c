@@ -54,14 +54,16 @@ void cf_dp_drop(struct cf_dataplane *dp, struct cf_sa *sa, enum cf_drop d)
 }
 
 /*
- * Count a processed packet against the SA's lifetimes.  At the hard
- * limit the SA goes, as an XFRM state does: the event tells pluto, which
- * may have replaced it already and would then never delete it.  SA is
- * gone when this returns CF_EXPIRE_HARD.
+ * Count traffic against the SA's lifetimes, which are the cluster's: a
+ * node's own share would let the SA live N times longer than pluto asked.
+ * At the hard limit the SA goes, as an XFRM state does: the event tells
+ * pluto, which may have replaced it already and would then never delete
+ * it.  SA is gone when this returns CF_EXPIRE_HARD.
  */
-static enum cf_expiry account(struct cf_dataplane *dp, struct cf_sa *sa, size_t bytes)
+static enum cf_expiry account(struct cf_dataplane *dp, struct cf_sa *sa, uint64_t packets,
+			      uint64_t bytes)
 {
-	enum cf_expiry e = cf_sa_account(&dp->db, sa, bytes);
+	enum cf_expiry e = cf_sa_account(&dp->db, sa, packets, bytes);
 	if (e == CF_EXPIRE_NONE)
 		return e;
 	dp->counters[CF_CTR_EXPIRE_EVENTS]++;
@@ -113,7 +115,9 @@ size_t cf_dp_outbound(struct cf_dataplane *dp, const uint8_t *inner, size_t len,
 		return out_drop(dp, sa, CF_DROP_SEQ_EXHAUSTED, drop);
 	sa->seq = seq;
 	if (owner != dp->self) {
+		/* every node sees every cleartext packet: all count alike */
 		dp->counters[CF_CTR_NOT_OWNER]++;
+		account(dp, sa, 1, len);
 		*drop = CF_DROP_NOT_OWNER;
 		return 0;
 	}
@@ -128,7 +132,9 @@ size_t cf_dp_outbound(struct cf_dataplane *dp, const uint8_t *inner, size_t len,
 	tx->sport = sa->p.encap_sport;
 	tx->dport = sa->p.encap_dport;
 	dp->counters[CF_CTR_TX_ESP]++;
-	account(dp, sa, len);
+	sa->stats.packets++;
+	sa->stats.bytes += len;
+	account(dp, sa, 1, len);
 	*drop = CF_DROP_NONE;
 	return (size_t)n;
 }
@@ -184,8 +190,15 @@ enum cf_drop cf_dp_inbound(struct cf_dataplane *dp, uint8_t *esp, size_t len,
 		goto drop;
 	}
 
+	/*
+	 * Only the owner can tell a genuine packet from a forged one, and
+	 * inbound packets are spread evenly by sequence number: each
+	 * authenticated packet stands for one on each node.
+	 */
 	dp->counters[CF_CTR_TX_CLEAR]++;
-	account(dp, sa, *inner_len);
+	sa->stats.packets++;
+	sa->stats.bytes += *inner_len;
+	account(dp, sa, dp->nodes, (uint64_t)*inner_len * dp->nodes);
 	return CF_DROP_NONE;
 drop:
 	cf_dp_drop(dp, sa, d);

@@ -308,24 +308,25 @@ void cf_sadb_set_time(struct cf_sadb *db, uint64_t now)
 	db->now = now;
 }
 
-enum cf_expiry cf_sa_account(struct cf_sadb *db, struct cf_sa *sa, uint64_t bytes)
+enum cf_expiry cf_sa_account(struct cf_sadb *db, struct cf_sa *sa, uint64_t packets,
+			     uint64_t bytes)
 {
 	sa->last_used = db->now;
-	sa->stats.packets++;
-	sa->stats.bytes += bytes;
+	sa->used.packets += packets;
+	sa->used.bytes += bytes;
 
 	bool seq_hard = !sa->p.esn && sa->p.dir == CF_DIR_OUT && sa->seq >= SEQ32_HARD;
 	bool seq_soft = !sa->p.esn && sa->p.dir == CF_DIR_OUT && sa->seq >= SEQ32_SOFT;
 
 	if (!sa->hard_expired &&
-	    (seq_hard || crossed(sa->p.hard.bytes, sa->stats.bytes) ||
-	     crossed(sa->p.hard.packets, sa->stats.packets))) {
+	    (seq_hard || crossed(sa->p.hard.bytes, sa->used.bytes) ||
+	     crossed(sa->p.hard.packets, sa->used.packets))) {
 		sa->hard_expired = sa->soft_expired = true;
 		return CF_EXPIRE_HARD;
 	}
 	if (!sa->soft_expired &&
-	    (seq_soft || crossed(sa->p.soft.bytes, sa->stats.bytes) ||
-	     crossed(sa->p.soft.packets, sa->stats.packets))) {
+	    (seq_soft || crossed(sa->p.soft.bytes, sa->used.bytes) ||
+	     crossed(sa->p.soft.packets, sa->used.packets))) {
 		sa->soft_expired = true;
 		return CF_EXPIRE_SOFT;
 	}

@@ -23,7 +23,7 @@ struct cf_lifetime {
 };
 
 struct cf_sa_stats {
-	uint64_t packets, bytes;	/* processed by this node */
+	uint64_t packets, bytes;	/* processed by this node ("owned") */
 	uint64_t seen;			/* every packet for this SA, owned or not */
 	uint64_t drops[CF_DROP_MAX];
 };
@@ -58,6 +58,7 @@ struct cf_sa {
 	uint64_t seq;			/* outbound: last sequence number assigned */
 	uint64_t serial;		/* order of addition; newest wins */
 	uint64_t add_time, last_used;	/* wall-clock seconds, as pluto reads them */
+	struct cf_lifetime used;	/* the whole cluster's traffic: lifetimes apply to this */
 	bool soft_expired, hard_expired;
 	struct cf_sa_stats stats;
 };
@@ -114,8 +115,12 @@ int cf_policy_del(struct cf_sadb *db, uint32_t id);
 struct cf_policy *cf_policy_lookup(struct cf_sadb *db, enum cf_dir dir,
 				   const struct cf_flow *f);
 
-/* Lifetime crossing after accounting a packet. */
+/*
+ * Lifetime crossing after counting traffic of the whole cluster against
+ * the SA (dataplane.c decides how much of it one packet stands for).
+ */
 enum cf_expiry { CF_EXPIRE_NONE, CF_EXPIRE_SOFT, CF_EXPIRE_HARD };
-enum cf_expiry cf_sa_account(struct cf_sadb *db, struct cf_sa *sa, uint64_t bytes);
+enum cf_expiry cf_sa_account(struct cf_sadb *db, struct cf_sa *sa, uint64_t packets,
+			     uint64_t bytes);
 
 #endif

@@ -121,12 +121,12 @@ static void sadb(void)
 	struct cf_sa *in = cf_sa_find(&db, 0x1001, CF_DIR_IN);
 	in->p.soft.packets = 3;
 	in->p.hard.bytes = 500;
-	CHECK(cf_sa_account(&db, in, 100) == CF_EXPIRE_NONE);
-	CHECK(cf_sa_account(&db, in, 100) == CF_EXPIRE_NONE);
-	CHECK(cf_sa_account(&db, in, 100) == CF_EXPIRE_SOFT);
-	CHECK(cf_sa_account(&db, in, 100) == CF_EXPIRE_NONE);
-	CHECK(cf_sa_account(&db, in, 100) == CF_EXPIRE_HARD);
-	CHECK(cf_sa_account(&db, in, 100) == CF_EXPIRE_NONE);
+	CHECK(cf_sa_account(&db, in, 1, 100) == CF_EXPIRE_NONE);
+	CHECK(cf_sa_account(&db, in, 1, 100) == CF_EXPIRE_NONE);
+	CHECK(cf_sa_account(&db, in, 1, 100) == CF_EXPIRE_SOFT);
+	CHECK(cf_sa_account(&db, in, 1, 100) == CF_EXPIRE_NONE);
+	CHECK(cf_sa_account(&db, in, 1, 100) == CF_EXPIRE_HARD);
+	CHECK(cf_sa_account(&db, in, 1, 100) == CF_EXPIRE_NONE);
 	cf_sadb_flush(&db);
 	CHECK_EQ(db.sa_count, 0);
 	CHECK(db.policies == NULL);

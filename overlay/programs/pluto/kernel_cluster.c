@@ -250,7 +250,9 @@ static void process_event(int fd, void *arg UNUSED, struct logger *logger)
 	/* pluto wants the IKE protocol ID here, not the IP protocol number */
 	handle_sa_expire(htonl(cf_attr_u32(&m, CF_A_SPI, 0)), PROTO_IPSEC_ESP, dst,
 			 cf_attr_u8(&m, CF_A_EXPIRY, 0) == 2,
-			 cf_attr_u64(&m, CF_A_BYTES, 0), cf_attr_u64(&m, CF_A_PACKETS, 0),
+			 /* the cluster's traffic, which the lifetimes count */
+			 cf_attr_u64(&m, CF_A_USED_BYTES, cf_attr_u64(&m, CF_A_BYTES, 0)),
+			 cf_attr_u64(&m, CF_A_USED_PACKETS, cf_attr_u64(&m, CF_A_PACKETS, 0)),
 			 cf_attr_u64(&m, CF_A_ADD_TIME, 0), logger);
 }
 
@@ -560,7 +562,8 @@ static bool cluster_get_kernel_state(const struct kernel_state *k,
 		ldbg(logger, "cluster-filter: %s: not (yet) in the data plane", k->story);
 		return false;
 	}
-	*bytes = cf_attr_u64(&reply, CF_A_BYTES, 0);
+	/* the whole cluster's traffic, not this node's share */
+	*bytes = cf_attr_u64(&reply, CF_A_USED_BYTES, cf_attr_u64(&reply, CF_A_BYTES, 0));
 	*add_time = cf_attr_u64(&reply, CF_A_ADD_TIME, 0);
 	*lastused = cf_attr_u64(&reply, CF_A_LAST_USED, 0);
 	return true;
