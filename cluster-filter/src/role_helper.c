@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +12,15 @@
 
 #include "role_helper.h"
 
-static void helper_log(const char *fmt, const char *a, const char *b)
+static void helper_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void helper_log(const char *fmt, ...)
 {
-	fprintf(stderr, "cluster-filterd: role: ");
-	fprintf(stderr, fmt, a, b);
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("cluster-filterd: role: ", stderr);
+	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+	va_end(ap);
 }
 
 /* nft -f - with the script on its standard input */
@@ -57,13 +62,18 @@ static void apply(enum cf_role role, const uint32_t *addrs, unsigned n)
 	static char script[4096];
 	int len = cf_role_ruleset(role, addrs, n, script, sizeof(script));
 
-	if (len < 0 || run_nft(script, (size_t)len) != 0)
-		helper_log("nft could not put this node in role %s%s", cf_role_name(role),
-			   len < 0 ? " (ruleset too long)" : "");
+	static const char *const what[] = {
+		[CF_ROLE_NONE] = "tables removed",
+		[CF_ROLE_SILENT] = "silent on the shared addresses (ARP, ICMP, TCP)",
+		[CF_ROLE_SPEAKER] = "default host: answering ARP, ICMP and TCP for the shared addresses",
+	};
+
+	if (len < 0)
+		helper_log("the ruleset for role %s does not fit", cf_role_name(role));
+	else if (run_nft(script, (size_t)len) != 0)
+		helper_log("nft could not put this node in role %s", cf_role_name(role));
 	else
-		helper_log("%s%s", role == CF_ROLE_SPEAKER ? "default host: answering ARP, ICMP and TCP for the shared addresses"
-			   : role == CF_ROLE_SILENT ? "silent on the shared addresses (ARP, ICMP, TCP)"
-			   : "tables removed", "");
+		helper_log("%s", what[role]);
 }
 
 static void helper(int fd, const uint32_t *addrs, unsigned n)
@@ -72,7 +82,7 @@ static void helper(int fd, const uint32_t *addrs, unsigned n)
 	capng_clear(CAPNG_SELECT_BOTH);
 	capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET, CAP_NET_ADMIN);
 	if (capng_apply(CAPNG_SELECT_BOTH) != 0) {
-		helper_log("cannot drop capabilities%s%s", "", "");
+		helper_log("cannot drop capabilities");
 		_exit(1);
 	}
 	signal(SIGTERM, SIG_IGN);	/* the daemon's exit closes the pipe: clean up then */
