@@ -310,7 +310,7 @@ demo() {
 	echo "received: $(cat "$run/recv.out")"
 	for i in $(seq 0 $((count - 1))); do
 		echo "== node $i: ipsec cluster status"
-		n "$(node "$i")" env PATH="$cf:$PATH" "$lsw/../sbin/ipsec" cluster status --rundir "$run/n$i"
+		n "$(node "$i")" env PATH="$cf:$PATH" "$lsw/sbin/ipsec" cluster status --rundir "$run/n$i"
 		whack "$i" --trafficstatus || true
 	done
 }

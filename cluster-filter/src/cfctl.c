@@ -326,6 +326,8 @@ static void status_node(const struct cf_msg *m)
 	printf("packets:");
 	print_drops(m, CF_A_COUNTER);
 	printf("\ndropped:");
+	if (!cf_attr_has(m, CF_A_DROP))
+		printf(" none");
 	print_drops(m, CF_A_DROP);
 	putchar('\n');
 }
