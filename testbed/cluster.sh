@@ -157,9 +157,9 @@ restart() { # restart I
 	kill "$pid"
 	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
 	mv "$sock.log" "$sock.log.1"
+	# the TUN device persists, and the route into it: nothing leaks meanwhile
+	n "$(node "$i")" ip route show 10.0.2.0/24 | grep -q "dev cf0"
 	start_node_daemon "$i"
-	# a new TUN device: the route into it went with the old one
-	n "$(node "$i")" ip route add 10.0.2.0/24 dev cf0
 	wait_for "node $i back in the view" view_complete "$run/n$i.sock" "$(nodes)"
 }
 

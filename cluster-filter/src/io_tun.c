@@ -72,7 +72,13 @@ int cf_io_tun_open(struct cf_io *io, const char *ifname, unsigned mtu)
 	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
 	strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
 	int err = 0;
-	if (ioctl(io->fd, TUNSETIFF, &ifr) < 0)
+	/*
+	 * Persistent: if the daemon dies or restarts, the device and the
+	 * routes into it stay, and with no reader the kernel drops what is
+	 * routed there; a vanished device would let it take the default
+	 * route, in clear.
+	 */
+	if (ioctl(io->fd, TUNSETIFF, &ifr) < 0 || ioctl(io->fd, TUNSETPERSIST, 1) < 0)
 		err = -errno;
 	if (!err)
 		err = set_link(ifname, mtu);
