@@ -50,9 +50,9 @@ static int need(struct request *r, enum cf_attr_type t, const char *why)
 }
 
 
-void cf_control_put_sa(struct cf_msgbuf *b, const struct cf_sa *sa)
+/* What names an SA and how it is protected: the same in a dump and in an SA_ADD. */
+static void put_sa_identity(struct cf_msgbuf *b, const struct cf_sa_params *p)
 {
-	const struct cf_sa_params *p = &sa->p;
 	uint8_t addr[4];
 
 	cf_mb_u32(b, CF_A_SPI, p->spi);
@@ -69,6 +69,13 @@ void cf_control_put_sa(struct cf_msgbuf *b, const struct cf_sa *sa)
 	cf_mb_u16(b, CF_A_ENCR, p->alg->encr);
 	cf_mb_u16(b, CF_A_ENCR_KEYBITS, p->alg->encr_key_bits);
 	cf_mb_u16(b, CF_A_INTEG, p->alg->integ);
+}
+
+void cf_control_put_sa(struct cf_msgbuf *b, const struct cf_sa *sa)
+{
+	const struct cf_sa_params *p = &sa->p;
+
+	put_sa_identity(b, p);
 	cf_mb_str(b, CF_A_NAME, p->alg->name);
 	cf_mb_u8(b, CF_A_ESN, p->esn);
 	if (p->dir == CF_DIR_IN) {
@@ -116,23 +123,9 @@ void cf_control_put_policy(struct cf_msgbuf *b, const struct cf_policy *pol)
 void cf_control_snapshot_sa(struct cf_msgbuf *b, const struct cf_sa *sa)
 {
 	const struct cf_sa_params *p = &sa->p;
-	uint8_t addr[4];
 
 	cf_mb_init(b, CF_MSG_SA_ADD, CF_F_SNAPSHOT, 0);
-	cf_mb_u32(b, CF_A_SPI, p->spi);
-	cf_mb_u8(b, CF_A_DIR, p->dir);
-	cf_mb_u32(b, CF_A_REQID, p->reqid);
-	put_be32(addr, p->src);
-	cf_mb_put(b, CF_A_SRC, addr, 4);
-	put_be32(addr, p->dst);
-	cf_mb_put(b, CF_A_DST, addr, 4);
-	if (p->encap_dport) {
-		cf_mb_u16(b, CF_A_ENCAP_SPORT, p->encap_sport);
-		cf_mb_u16(b, CF_A_ENCAP_DPORT, p->encap_dport);
-	}
-	cf_mb_u16(b, CF_A_ENCR, p->alg->encr);
-	cf_mb_u16(b, CF_A_ENCR_KEYBITS, p->alg->encr_key_bits);
-	cf_mb_u16(b, CF_A_INTEG, p->alg->integ);
+	put_sa_identity(b, p);
 	cf_mb_put(b, CF_A_ENC_KEY, p->enc_key, p->enc_key_len);
 	if (p->auth_key_len)
 		cf_mb_put(b, CF_A_AUTH_KEY, p->auth_key, p->auth_key_len);
