@@ -23,7 +23,9 @@
 # host's pluto speaks IKE, the SAs it installs reach every node.
 #
 # usage: cluster.sh up N | down | sas | status | initiate | restart I | demo [N]
-# env:   CF_PREFIX, DISPATCH (outbound mode), KEY_OUT, KEY_IN, PEER=strongswan
+# env:   CF_PREFIX, DISPATCH (outbound mode), PEER=strongswan,
+#        SA_ALG with KEY_OUT/KEY_IN and AUTH_OUT/AUTH_IN (hand-made SAs; SA_ALG=3des-md5 starts the
+#        daemons with --allow-legacy, for the paper's algorithm)
 
 set -eu
 
@@ -41,8 +43,11 @@ ssdir=${TMPDIR:-/tmp}/$prefix-strongswan
 corodir=${TMPDIR:-/tmp}/$prefix-corosync
 sw=$prefix-sw ha=$prefix-ha peer=$prefix-peer hb=$prefix-hb
 dispatch=${DISPATCH:-packet-rr}
+sa_alg=${SA_ALG:-aes128gcm16}
 KEY_OUT=${KEY_OUT:-0102030405060708090a0b0c0d0e0f10a1a2a3a4}
 KEY_IN=${KEY_IN:-1112131415161718191a1b1c1d1e1f20b1b2b3b4}
+legacy=""
+[ "$sa_alg" = 3des-md5 ] && legacy=--allow-legacy
 MAC_IN=02:00:c1:00:00:01
 MAC_OUT=02:00:c1:00:00:02
 
@@ -142,7 +147,7 @@ start_node_daemon() { # start_node_daemon I
 		set -- "$@" --esp-in-udp shared
 		ln -sfn "n$i/cluster-filter.ctl" "$run/n$i.sock"
 	else
-		set -- "$@" --dispatch "$dispatch"
+		set -- "$@" --dispatch "$dispatch" $legacy
 	fi
 	start_daemon "$(node "$i")" "$sock" "$@"
 }
@@ -232,7 +237,7 @@ up() {
 	n "$peer" ip link set lan up
 	n "$hb" ip link set lan up
 	n "$hb" ip route add default via 10.0.2.1
-	start_daemon "$peer" "$run/peer.sock"
+	start_daemon "$peer" "$run/peer.sock" $legacy
 	n "$peer" ip route add 10.0.1.0/24 dev cf0
 	sas
 }
@@ -333,18 +338,18 @@ sas() {
 		local s=$run/n$i.sock
 		cfctl "$s" flush >/dev/null
 		cfctl "$s" sa add spi 0xc0000001 dir out src 192.0.2.1 dst 192.0.2.2 encap 4500:4500 \
-			alg aes128gcm16 enckey "$KEY_OUT" reqid 1 >/dev/null
+			alg "$sa_alg" enckey "$KEY_OUT" ${AUTH_OUT:+authkey "$AUTH_OUT"} reqid 1 >/dev/null
 		cfctl "$s" sa add spi 0xd0000001 dir in src 192.0.2.2 dst 192.0.2.1 encap 4500:4500 \
-			alg aes128gcm16 enckey "$KEY_IN" reqid 1 >/dev/null
+			alg "$sa_alg" enckey "$KEY_IN" ${AUTH_IN:+authkey "$AUTH_IN"} reqid 1 >/dev/null
 		cfctl "$s" policy add dir out src 10.0.1.0/24 dst 10.0.2.0/24 reqid 1 >/dev/null
 		cfctl "$s" policy add dir in src 10.0.2.0/24 dst 10.0.1.0/24 reqid 1 >/dev/null
 	}
 	local s=$run/peer.sock
 	cfctl "$s" flush >/dev/null
 	cfctl "$s" sa add spi 0xc0000001 dir in src 192.0.2.1 dst 192.0.2.2 encap 4500:4500 \
-		alg aes128gcm16 enckey "$KEY_OUT" reqid 1 replay 4096 >/dev/null
+		alg "$sa_alg" enckey "$KEY_OUT" ${AUTH_OUT:+authkey "$AUTH_OUT"} reqid 1 replay 4096 >/dev/null
 	cfctl "$s" sa add spi 0xd0000001 dir out src 192.0.2.2 dst 192.0.2.1 encap 4500:4500 \
-		alg aes128gcm16 enckey "$KEY_IN" reqid 1 >/dev/null
+		alg "$sa_alg" enckey "$KEY_IN" ${AUTH_IN:+authkey "$AUTH_IN"} reqid 1 >/dev/null
 	cfctl "$s" policy add dir out src 10.0.2.0/24 dst 10.0.1.0/24 reqid 1 >/dev/null
 	cfctl "$s" policy add dir in src 10.0.1.0/24 dst 10.0.2.0/24 reqid 1 >/dev/null
 }
