@@ -69,6 +69,15 @@ static void put_sa_identity(struct cf_msgbuf *b, const struct cf_sa_params *p)
 	cf_mb_u16(b, CF_A_ENCR, p->alg->encr);
 	cf_mb_u16(b, CF_A_ENCR_KEYBITS, p->alg->encr_key_bits);
 	cf_mb_u16(b, CF_A_INTEG, p->alg->integ);
+	cf_mb_u8(b, CF_A_ESN, p->esn);
+}
+
+static void put_sa_lifetimes(struct cf_msgbuf *b, const struct cf_sa_params *p)
+{
+	cf_mb_u64(b, CF_A_SOFT_BYTES, p->soft.bytes);
+	cf_mb_u64(b, CF_A_SOFT_PACKETS, p->soft.packets);
+	cf_mb_u64(b, CF_A_HARD_BYTES, p->hard.bytes);
+	cf_mb_u64(b, CF_A_HARD_PACKETS, p->hard.packets);
 }
 
 void cf_control_put_sa(struct cf_msgbuf *b, const struct cf_sa *sa)
@@ -77,7 +86,6 @@ void cf_control_put_sa(struct cf_msgbuf *b, const struct cf_sa *sa)
 
 	put_sa_identity(b, p);
 	cf_mb_str(b, CF_A_NAME, p->alg->name);
-	cf_mb_u8(b, CF_A_ESN, p->esn);
 	if (p->dir == CF_DIR_IN) {
 		cf_mb_u32(b, CF_A_REPLAY_WINDOW, sa->replay.size);
 		cf_mb_u64(b, CF_A_SEQ, sa->replay.top);
@@ -85,10 +93,7 @@ void cf_control_put_sa(struct cf_msgbuf *b, const struct cf_sa *sa)
 		cf_mb_u8(b, CF_A_DISPATCH, sa->dispatch.mode);
 		cf_mb_u64(b, CF_A_SEQ, sa->seq);
 	}
-	cf_mb_u64(b, CF_A_SOFT_BYTES, p->soft.bytes);
-	cf_mb_u64(b, CF_A_SOFT_PACKETS, p->soft.packets);
-	cf_mb_u64(b, CF_A_HARD_BYTES, p->hard.bytes);
-	cf_mb_u64(b, CF_A_HARD_PACKETS, p->hard.packets);
+	put_sa_lifetimes(b, p);
 	cf_mb_u8(b, CF_A_EXPIRY, sa->hard_expired ? 2 : sa->soft_expired ? 1 : 0);
 	cf_mb_put(b, CF_A_KEY_DIGEST, sa->key_digest, sizeof(sa->key_digest));
 	cf_mb_u64(b, CF_A_PACKETS, sa->stats.packets);
@@ -129,7 +134,6 @@ void cf_control_snapshot_sa(struct cf_msgbuf *b, const struct cf_sa *sa)
 	cf_mb_put(b, CF_A_ENC_KEY, p->enc_key, p->enc_key_len);
 	if (p->auth_key_len)
 		cf_mb_put(b, CF_A_AUTH_KEY, p->auth_key, p->auth_key_len);
-	cf_mb_u8(b, CF_A_ESN, p->esn);
 	if (p->dir == CF_DIR_IN) {
 		cf_mb_u32(b, CF_A_REPLAY_WINDOW, sa->replay.size);
 		cf_mb_u64(b, CF_A_REPLAY_TOP, sa->replay.top);
@@ -137,10 +141,7 @@ void cf_control_snapshot_sa(struct cf_msgbuf *b, const struct cf_sa *sa)
 		cf_mb_u8(b, CF_A_DISPATCH, sa->dispatch.mode);
 		cf_mb_u64(b, CF_A_SEQ, sa->seq);
 	}
-	cf_mb_u64(b, CF_A_SOFT_BYTES, p->soft.bytes);
-	cf_mb_u64(b, CF_A_SOFT_PACKETS, p->soft.packets);
-	cf_mb_u64(b, CF_A_HARD_BYTES, p->hard.bytes);
-	cf_mb_u64(b, CF_A_HARD_PACKETS, p->hard.packets);
+	put_sa_lifetimes(b, p);
 	cf_mb_u64(b, CF_A_ADD_TIME, sa->add_time);
 	cf_mb_u64(b, CF_A_USED_PACKETS, sa->used.packets);
 	cf_mb_u64(b, CF_A_USED_BYTES, sa->used.bytes);
