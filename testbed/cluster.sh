@@ -221,30 +221,18 @@ up() {
 		wait_for "node $i to see $count quorate members" view_complete "$run/n$i.sock" "$count"
 	done
 
+	far_end
 	if [ "$peer_kind" = strongswan ]; then
 		up_strongswan_peer "$count"
 		return
 	fi
-	netns "$peer"
-	port br-out peer "$peer" out
-	n "$peer" ip addr add 192.0.2.2/24 dev out
-	n "$peer" ip link set out up
-	n "$peer" sysctl -q net.ipv4.ip_forward=1
-	netns "$hb"
-	ip link add lan netns "$peer" type veth peer name lan netns "$hb"
-	n "$peer" ip addr add 10.0.2.1/24 dev lan
-	n "$hb" ip addr add 10.0.2.2/24 dev lan
-	n "$peer" ip link set lan up
-	n "$hb" ip link set lan up
-	n "$hb" ip route add default via 10.0.2.1
 	start_daemon "$peer" "$run/peer.sock" $legacy
 	n "$peer" ip route add 10.0.1.0/24 dev cf0
 	sas
 }
 
-# strongSwan at the far end, pluto on every node.
-up_strongswan_peer() {
-	local count=$1
+# The far end's gateway on the outside segment, host B behind it.
+far_end() {
 	netns "$peer"
 	port br-out peer "$peer" out
 	n "$peer" ip addr add 192.0.2.2/24 dev out
@@ -257,6 +245,11 @@ up_strongswan_peer() {
 	n "$peer" ip link set lan up
 	n "$hb" ip link set lan up
 	n "$hb" ip route add default via 10.0.2.1
+}
+
+# strongSwan at the far end, pluto on every node.
+up_strongswan_peer() {
+	local count=$1
 	start_charon "$peer" "$ssdir" 192.0.2.2 192.0.2.1 @peer @gw 10.0.2.0/24 10.0.1.0/24
 
 	cat >"$run/ipsec.conf" <<-CONF
