@@ -299,13 +299,7 @@ demo() {
 	initiate
 	echo "== ping 10.0.1.2 -> 10.0.2.2 through $count nodes"
 	n "$ha" ping -c 9 -i 0.1 -W 2 10.0.2.2
-	echo "== 10 MB TCP host A -> host B"
-	ip netns exec "$hb" /usr/bin/python3 "$top/testbed/tcp_xfer.py" recv 5001 >"$run/recv.out" &
-	local rpid=$!
-	wait_for "the receiver" sh -c "ip netns exec $hb ss -ltn | grep -q ':5001 '"
-	n "$ha" /usr/bin/python3 "$top/testbed/tcp_xfer.py" send 10.0.2.2 5001 10000000
-	wait $rpid
-	echo "received: $(cat "$run/recv.out")"
+	demo_tcp 10
 	for i in $(seq 0 $((count - 1))); do
 		echo "== node $i: ipsec cluster status"
 		n "$(node "$i")" env PATH="$cf:$PATH" "$lsw/sbin/ipsec" cluster status --rundir "$run/n$i"

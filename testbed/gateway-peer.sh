@@ -185,13 +185,7 @@ demo() {
 	initiate
 	echo "== ping 10.0.1.2 -> 10.0.2.2"
 	n "$ha" ping -c 5 -i 0.2 -W 2 10.0.2.2
-	echo "== 20 MB TCP host A -> host B"
-	ip netns exec "$hb" /usr/bin/python3 "$top/testbed/tcp_xfer.py" recv 5001 >"$run/recv.out" &
-	local rpid=$!
-	wait_for "the receiver" sh -c "ip netns exec $hb ss -ltn | grep -q ':5001 '"
-	n "$ha" /usr/bin/python3 "$top/testbed/tcp_xfer.py" send 10.0.2.2 5001 20000000
-	wait $rpid
-	echo "received: $(cat "$run/recv.out")"
+	demo_tcp 20
 	status
 }
 

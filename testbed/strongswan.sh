@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Sourced by the testbed scripts: an unmodified strongSwan charon with its
-# userspace ESP (kernel-libipsec).  Uses the caller's $run, $psk and wait_for.
+# userspace ESP (kernel-libipsec), and the demos' transfer through the
+# gateway under test.  Uses the caller's $run, $psk, $top, $ha, $hb and wait_for.
 
 # A charon, in its own mount namespace: its pid file is fixed.
 # start_charon NAMESPACE DIR ME PEER MY_ID PEER_ID MY_TS PEER_TS
@@ -62,3 +63,15 @@ start_charon() {
 		--file "$dir/swanctl/swanctl.conf" >/dev/null 2>&1
 }
 
+
+# The demos' transfer: MB megabytes of TCP from host A ($ha) to host B
+# ($hb, 10.0.2.2), checksums printed on both sides.
+demo_tcp() { # demo_tcp MB
+	echo "== $1 MB TCP host A -> host B"
+	ip netns exec "$hb" /usr/bin/python3 "$top/testbed/tcp_xfer.py" recv 5001 >"$run/recv.out" &
+	local rpid=$!
+	wait_for "the receiver" sh -c "ip netns exec $hb ss -ltn | grep -q ':5001 '"
+	ip netns exec "$ha" /usr/bin/python3 "$top/testbed/tcp_xfer.py" send 10.0.2.2 5001 "$(($1 * 1000000))"
+	wait $rpid
+	echo "received: $(cat "$run/recv.out")"
+}
