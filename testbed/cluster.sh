@@ -22,10 +22,13 @@
 # and every node runs pluto with protostack=cluster: only the default
 # host's pluto speaks IKE, the SAs it installs reach every node.
 #
-# usage: cluster.sh up N | down | sas | status | initiate | restart I | demo [N]
+# usage: cluster.sh up N | down | sas | status | initiate | restart I | poweroff I | poweron I | demo [N]
 # env:   CF_PREFIX, DISPATCH (outbound mode), PEER=strongswan,
 #        SA_ALG with KEY_OUT/KEY_IN and AUTH_OUT/AUTH_IN (hand-made SAs; SA_ALG=3des-md5 starts the
-#        daemons with --allow-legacy, for the paper's algorithm)
+#        daemons with --allow-legacy, for the paper's algorithm),
+#        ESP (pluto's esp= with PEER=strongswan: aes_gcm128-none-none for Child SA
+#        rekeys without a key exchange, aes_gcm128-none-dh31 with one; the default
+#        aes_gcm128 rekeys with the IKE SA's group)
 
 set -eu
 
@@ -42,7 +45,7 @@ ssdir=${TMPDIR:-/tmp}/$prefix-strongswan
 # corosync gets a private /run (its pid file is fixed), so its files live elsewhere
 corodir=${TMPDIR:-/tmp}/$prefix-corosync
 sw=$prefix-sw ha=$prefix-ha peer=$prefix-peer hb=$prefix-hb
-dispatch=${DISPATCH:-packet-rr}
+dispatch=${DISPATCH:-per-sa}
 sa_alg=${SA_ALG:-aes128gcm16}
 KEY_OUT=${KEY_OUT:-0102030405060708090a0b0c0d0e0f10a1a2a3a4}
 KEY_IN=${KEY_IN:-1112131415161718191a1b1c1d1e1f20b1b2b3b4}
@@ -61,6 +64,14 @@ wait_for() {
 	for _ in $(seq 200); do "$@" >/dev/null 2>&1 && return 0; sleep 0.05; done
 	echo "timed out waiting for $what" >&2
 	return 1
+}
+
+# PID runs: it exists and is not a zombie (the daemons started here are
+# reparented to init when this script exits, and init may reap them late)
+alive() { # alive PID
+	local state
+	state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	[ -n "$state" ] && [ "$state" != Z ]
 }
 
 netns() {
@@ -152,20 +163,55 @@ start_node_daemon() { # start_node_daemon I
 	start_daemon "$(node "$i")" "$sock" "$@"
 }
 
-# Stop node I's cluster-filterd and start a fresh one: it rejoins with
-# nothing and gets the cluster's tables from the default host.
+# Stop node I's cluster-filterd (if it still runs) and start a fresh one:
+# it rejoins with nothing and gets the cluster's tables from the default host.
 restart() { # restart I
 	local i=$1 sock pid
 	sock=$run/n$i.sock
 	[ "$peer_kind" = strongswan ] && sock=$run/n$i/cluster-filter.ctl
 	pid=$(cat "$sock.pid")
-	kill "$pid"
-	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	kill "$pid" 2>/dev/null || true
+	for _ in $(seq 100); do alive "$pid" || break; sleep 0.05; done
 	mv "$sock.log" "$sock.log.1"
 	# the TUN device persists, and the route into it: nothing leaks meanwhile
 	n "$(node "$i")" ip route show 10.0.2.0/24 | grep -q "dev cf0"
 	start_node_daemon "$i"
 	wait_for "node $i back in the view" view_complete "$run/n$i.sock" "$(nodes)"
+}
+
+# Node I loses power: its ports go dark and its processes die at once
+# (SIGKILL: nothing is said to anyone).  Its namespace stays, as a disk would.
+poweroff() { # poweroff I
+	local i=$1 f pids=""
+	for port in "i$i" "o$i" "c$i"; do n "$sw" ip link set "$port" down; done
+	for f in "$run/n$i/cluster-filter.ctl.pid" "$run/n$i.sock.pid" "$run/n$i-pluto.pid" \
+		"$run/corosync-n$i.pid"; do
+		[ -f "$f" ] || continue
+		kill -KILL "$(cat "$f")" 2>/dev/null && pids="$pids $(cat "$f")"
+	done
+	for pid in $pids; do
+		for _ in $(seq 100); do alive "$pid" || break; sleep 0.05; done
+	done
+}
+
+# Node I gets power back: links up, then Corosync, cluster-filterd and
+# pluto start afresh, as at boot; returns when the node is in the view.
+poweron() { # poweron I
+	local i=$1 count sock
+	count=$(nodes)
+	for port in "i$i" "o$i" "c$i"; do n "$sw" ip link set "$port" up; done
+	start_corosync "$count" "$i"
+	wait_for "corosync on node $i" n "$(node "$i")" corosync-cfgtool -s
+	sock=$run/n$i.sock
+	[ "$peer_kind" = strongswan ] && sock=$run/n$i/cluster-filter.ctl
+	[ -f "$sock.log" ] && mv "$sock.log" "$sock.log.1"
+	start_node_daemon "$i"
+	if [ "$peer_kind" = strongswan ]; then
+		mv "$run/n$i-pluto.log" "$run/n$i-pluto.log.1"
+		start_pluto "$i"
+		pluto_ready "$i"
+	fi
+	wait_for "node $i back in the view" view_complete "$run/n$i.sock" "$count"
 }
 
 # the daemon's view: N members, quorate
@@ -266,7 +312,7 @@ up_strongswan_peer() {
 	    rightsubnet=10.0.2.0/24
 	    authby=secret
 	    ike=aes_gcm128-sha2_256-dh31
-	    esp=aes_gcm128
+	    esp=${ESP:-aes_gcm128}
 	    auto=add
 	CONF
 	echo "@gw @peer : PSK \"$psk\"" >"$run/ipsec.secrets"
@@ -274,15 +320,25 @@ up_strongswan_peer() {
 	for i in $(seq 0 $((count - 1))); do
 		mkdir -p "$run/n$i-nss"
 		certutil -N -d "sql:$run/n$i-nss" --empty-password
-		ip netns exec "$(node "$i")" "$lsw/libexec/ipsec/pluto" --nofork --stderrlog \
-			--config "$run/ipsec.conf" --secretsfile "$run/ipsec.secrets" \
-			--nssdir "$run/n$i-nss" --rundir "$run/n$i" >"$run/n$i-pluto.log" 2>&1 &
-		echo $! >"$run/n$i-pluto.pid"
+		start_pluto "$i"
 	done
 	for i in $(seq 0 $((count - 1))); do
-		wait_for "pluto on node $i" sh -c "ip netns exec $(node "$i") $lsw/libexec/ipsec/whack --rundir $run/n$i --status | grep -q '\"tunnel\":.*192.0.2.2'"
-		whack "$i" --listen >/dev/null
+		pluto_ready "$i"
 	done
+}
+
+start_pluto() { # start_pluto I
+	local i=$1
+	ip netns exec "$(node "$i")" "$lsw/libexec/ipsec/pluto" --nofork --stderrlog \
+		--config "$run/ipsec.conf" --secretsfile "$run/ipsec.secrets" \
+		--nssdir "$run/n$i-nss" --rundir "$run/n$i" >"$run/n$i-pluto.log" 2>&1 &
+	echo $! >"$run/n$i-pluto.pid"
+}
+
+pluto_ready() { # pluto_ready I
+	local i=$1
+	wait_for "pluto on node $i" sh -c "ip netns exec $(node "$i") $lsw/libexec/ipsec/whack --rundir $run/n$i --status | grep -q '\"tunnel\":.*192.0.2.2'"
+	whack "$i" --listen >/dev/null
 }
 
 # pluto on the default host negotiates; its SAs reach every node
@@ -359,7 +415,7 @@ down() {
 		[ -f "$pidfile" ] || continue
 		pid=$(cat "$pidfile")
 		kill "$pid" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+		for _ in $(seq 50); do alive "$pid" || break; sleep 0.05; done
 	done
 	for ns in $(ip netns list | awk '{print $1}' | grep "^$prefix-"); do
 		ip netns del "$ns"
@@ -374,6 +430,8 @@ sas) sas ;;
 status) status ;;
 initiate) initiate ;;
 restart) restart "${2:?usage: cluster.sh restart I}" ;;
+poweroff) poweroff "${2:?usage: cluster.sh poweroff I}" ;;
+poweron) poweron "${2:?usage: cluster.sh poweron I}" ;;
 demo) demo "${2:-3}" ;;
-*) echo "usage: $0 up N|down|sas|status|initiate|restart I|demo [N]" >&2; exit 2 ;;
+*) echo "usage: $0 up N|down|sas|status|initiate|restart I|poweroff I|poweron I|demo [N]" >&2; exit 2 ;;
 esac

@@ -43,7 +43,8 @@ start_charon() {
 					local_ts = $my_ts
 					remote_ts = $peer_ts
 					# with and without a key exchange: pluto asks for PFS on rekeys
-					esp_proposals = aes128gcm16-x25519, aes256gcm16-x25519, chacha20poly1305-x25519, aes128-sha256-x25519, aes128gcm16, aes256gcm16, chacha20poly1305, aes128-sha256, aes256-sha256
+					# (PEER_ESP replaces the list: without a group, rekeys carry no KE)
+					esp_proposals = ${PEER_ESP:-aes128gcm16-x25519, aes256gcm16-x25519, chacha20poly1305-x25519, aes128-sha256-x25519, aes128gcm16, aes256gcm16, chacha20poly1305, aes128-sha256, aes256-sha256}
 					rekey_time = ${SA_LIFETIME:-1h}
 					start_action = none
 				}

@@ -4,47 +4,213 @@
 
   udp_stream.py recv PORT SECONDS      print "received=N unique=U duplicates=D" after
                                         SECONDS of silence
-  udp_stream.py send HOST PORT COUNT SIZE RATE
+  udp_stream.py send HOST PORT COUNT SIZE RATE [SRC]
                                         COUNT datagrams of SIZE bytes at RATE per second
+                                        (from address SRC)
+  udp_stream.py flood HOST PORT SECONDS SIZE
+                                        numbered datagrams as fast as one core sends them,
+                                        for SECONDS; prints "sent=N seconds=S rate=R"
+  udp_stream.py count PORT SECONDS [COUNT [RATE]]
+                                        like recv, but print one JSON object: what was
+                                        received, unique, duplicated and missing (of
+                                        COUNT, else of the highest number seen), and
+                                        when, on the sender's clock (see below); RATE
+                                        places datagrams lost at the end of the stream
+
+Every datagram starts with its number, the sender's start time and its send
+time (u64 each, big endian; times in ns of CLOCK_MONOTONIC, which all network
+namespaces share).  So the receiver can say when the datagrams it did not
+get were sent: a missing run is placed between the send times of the
+datagrams around it.  Times in count's output are seconds since the stream
+started, "t0" is that start on the monotonic clock (time.monotonic()).
+recv reads the number only, so it also counts older senders' datagrams.
+SIGTERM or SIGINT makes recv and count stop and report at once.
 """
+import json
+import signal
 import socket
 import struct
 import sys
 import time
+from array import array
+
+HDR = struct.Struct(">QQQ")     # number, stream start, send time
+MAX_INDEX = 1 << 26             # more is not ours
 
 
-def recv(port, quiet):
+class Stop(Exception):
+    pass
+
+
+def _stop(*_):
+    raise Stop()
+
+
+def _socket(port):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
     s.bind(("0.0.0.0", port))
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     print("ready", flush=True)
+    return s
+
+
+def recv(port, quiet):
+    s = _socket(port)
     seen, received = set(), 0
     s.settimeout(30)
-    while True:
-        try:
-            data = s.recv(65536)
-        except socket.timeout:
-            break
-        s.settimeout(quiet)
-        received += 1
-        seen.add(struct.unpack(">Q", data[:8])[0])
+    try:
+        while True:
+            try:
+                data = s.recv(65536)
+            except socket.timeout:
+                break
+            s.settimeout(quiet)
+            received += 1
+            seen.add(struct.unpack(">Q", data[:8])[0])
+    except Stop:
+        pass
     print(f"received={received} unique={len(seen)} duplicates={received - len(seen)}", flush=True)
 
 
-def send(host, port, count, size, rate):
+def _runs(indices):
+    """Sorted numbers -> [(first, last), ...] of consecutive ones."""
+    runs = []
+    for i in indices:
+        if runs and runs[-1][1] == i - 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    return runs
+
+
+def count(port, quiet, expected, rate=0.0):
+    s = _socket(port)
+    copies = bytearray()            # per number: how many arrived (saturating)
+    sent = array("q")               # per number: its send time, -1 if not yet seen
+    t0 = None
+    received = foreign = 0
+    buf = bytearray(65536)
+    s.settimeout(30)
+    try:
+        while True:
+            try:
+                n = s.recv_into(buf)
+            except socket.timeout:
+                break
+            s.settimeout(quiet)
+            if n < HDR.size:
+                foreign += 1
+                continue
+            i, start, at = HDR.unpack_from(buf)
+            if i >= MAX_INDEX:
+                foreign += 1
+                continue
+            received += 1
+            if t0 is None:
+                t0 = start
+            if i >= len(copies):
+                grow = max(i + 1 - len(copies), len(copies), 4096)
+                copies.extend(bytes(grow))
+                sent.extend([-1] * grow)
+            if copies[i] < 255:
+                copies[i] += 1
+            if sent[i] < 0:
+                sent[i] = at
+    except Stop:
+        pass
+
+    highest = next((i for i in range(len(copies) - 1, -1, -1) if copies[i]), -1)
+    total = expected or highest + 1
+    if len(copies) < total:
+        copies.extend(bytes(total - len(copies)))
+        sent.extend([-1] * (total - len(sent)))
+    unique = sum(1 for i in range(total) if copies[i])
+    duplicated = [i for i in range(total) if copies[i] > 1]
+    missing = [i for i in range(total) if not copies[i]]
+    t0 = t0 or 0
+
+    def secs(ns):
+        return round((ns - t0) / 1e9, 4)
+
+    # a missing run was sent between the datagrams around it
+    lost = []
+    for a, b in _runs(missing):
+        before = sent[a - 1] if a > 0 else t0
+        if b + 1 < total:
+            after = sent[b + 1]
+        else:   # lost up to the end: the sender's schedule says when that was
+            after = max(before, t0 + int(b / rate * 1e9)) if rate else before
+        lost.append([secs(before), secs(after), b - a + 1])
+    dups = [[secs(sent[i]), copies[i] - 1] for i in duplicated]
+    lost_per_s, dup_per_s = {}, {}
+    for begin, end, k in lost:
+        # spread a run over the seconds it spans, in proportion
+        first, last = int(begin), int(end)
+        for sec in range(first, last + 1):
+            lo, hi = max(begin, sec), min(end, sec + 1)
+            share = k if last == first else round(k * (hi - lo) / (end - begin))
+            if share:
+                lost_per_s[sec] = lost_per_s.get(sec, 0) + share
+    for at, k in dups:
+        dup_per_s[int(at)] = dup_per_s.get(int(at), 0) + k
+    # the send times say how long the stream took
+    last_sent = max((sent[i] for i in range(total) if sent[i] >= 0), default=t0)
+    print(json.dumps({
+        "received": received, "unique": unique, "count": total,
+        "duplicates": received - unique, "duplicated": len(duplicated),
+        "missing": len(missing), "foreign": foreign,
+        "t0": t0 / 1e9, "duration": secs(last_sent),
+        "lost": lost, "dups": dups,
+        "lost_per_s": lost_per_s, "dup_per_s": dup_per_s,
+    }), flush=True)
+
+
+def send(host, port, count, size, rate, src=None):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    pad = bytes(max(0, size - 8))
+    if src:
+        s.bind((src, 0))
+    pad = bytes(max(0, size - HDR.size))
     t0 = time.monotonic()
+    start = time.monotonic_ns()
     for i in range(count):
-        s.sendto(struct.pack(">Q", i) + pad, (host, port))
+        s.sendto(HDR.pack(i, start, time.monotonic_ns()) + pad, (host, port))
         ahead = t0 + (i + 1) / rate - time.monotonic()
         if ahead > 0:
             time.sleep(ahead)
     print(f"sent={count}", flush=True)
 
 
+def flood(host, port, seconds, size):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect((host, port))
+    pad = bytes(max(0, size - HDR.size))
+    pack, clock, send_ = HDR.pack, time.monotonic_ns, s.send
+    start = clock()
+    end = start + int(seconds * 1e9)
+    i = errors = 0
+    now = start
+    while now < end:
+        for _ in range(64):
+            try:
+                send_(pack(i, start, now) + pad)
+                i += 1
+            except OSError:     # ENOBUFS, or refused by an ICMP error: not sent
+                errors += 1
+        now = clock()
+    took = (now - start) / 1e9
+    print(f"sent={i} seconds={took:.3f} rate={i / took:.0f} errors={errors}", flush=True)
+
+
 if __name__ == "__main__":
-    if sys.argv[1] == "recv":
-        recv(int(sys.argv[2]), float(sys.argv[3]))
+    verb, args = sys.argv[1], sys.argv[2:]
+    if verb == "recv":
+        recv(int(args[0]), float(args[1]))
+    elif verb == "count":
+        count(int(args[0]), float(args[1]), int(args[2]) if len(args) > 2 else 0,
+              float(args[3]) if len(args) > 3 else 0.0)
+    elif verb == "flood":
+        flood(args[0], int(args[1]), float(args[2]), int(args[3]))
     else:
-        send(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6]))
+        send(args[0], int(args[1]), int(args[2]), int(args[3]), float(args[4]), *args[5:6])

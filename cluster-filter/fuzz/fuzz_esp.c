@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* a validly sealed packet around fuzzed plaintext */
 		struct cf_sa *sa = cf_sa_find(&dp.db, 0x1000 + which, CF_DIR_IN);
 		uint64_t seq = size > 8 ? get_be64(data + 1) >> 20 : 1;
-		long n = esp_seal(&seal[which], 0x1000 + which, seq ? seq : 1, sa->p.esn,
+		long n = esp_seal(&seal[which], 0x1000 + which, seq ? seq : 1, sa->p.esn, seq,
 				  data[0] & 0x40 ? 59 : 4, data + 1, size - 1, pkt, sizeof(pkt));
 		if (n > 0)
 			cf_dp_inbound(&dp, pkt, (size_t)n, false, &inner, &inner_len);

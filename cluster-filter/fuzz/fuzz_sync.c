@@ -3,7 +3,8 @@
  * The sync channel on hostile bytes: framing, authentication, replay.
  * The first input byte picks whether the rest is sent as is or first
  * sealed with the right key, so the fuzzer also drives what a valid
- * sender could deliver into the control handler and the view rounds.
+ * sender could deliver into the control handler, the view rounds and the
+ * sequence positions.
  */
 #include <stdint.h>
 #include <string.h>
@@ -58,7 +59,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct cf_msg m;
 		const char *why;
 		bool sub = false;
-		if (cf_msg_parse(payload + 4, plen - 4, &m, &why) == 0 && m.type >= CF_MSG_SYNC_STATE) {
+		bool parsed = cf_msg_parse(payload + 4, plen - 4, &m, &why) == 0;
+		if (parsed && m.type == CF_MSG_SYNC_POSITIONS) {
+			/* positions of SAs that may or may not exist, then an agreed view */
+			cf_dp_positions(&dp, m.seq % 4, &m);
+			if (m.seq & 4) {
+				cf_dp_round_open(&dp);
+				cf_dp_view_agreed(&dp);
+			}
+		} else if (parsed && m.type >= CF_MSG_SYNC_STATE) {
 			/* as the daemon: the sender's id comes from the sealed header */
 			cf_view_message(&view, m.seq % 4, &m);
 			if (view.n > CF_MAX_NODES || (view.self >= 0 && (uint32_t)view.self >= view.n))

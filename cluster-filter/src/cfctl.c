@@ -166,6 +166,12 @@ static void print_sa(const struct cf_msg *m)
 		printf(" replay-window=%u", cf_attr_u32(m, CF_A_REPLAY_WINDOW, 0));
 	else
 		printf(" dispatch=%s", cf_dispatch_mode_name(cf_attr_u8(m, CF_A_DISPATCH, 0)));
+	if (cf_attr_has(m, CF_A_WRITER))
+		printf(" writer=%u", cf_attr_u32(m, CF_A_WRITER, 0));
+	if (cf_attr_has(m, CF_A_IV_SLOT))
+		printf(" iv-slot=%u", cf_attr_u32(m, CF_A_IV_SLOT, 0));
+	if (cf_attr_has(m, CF_A_HEALED))
+		printf(" healed=%llu", (unsigned long long)cf_attr_u64(m, CF_A_HEALED, 0));
 	static const char *const expiry[] = { "none", "soft", "hard" };
 	uint8_t e = cf_attr_u8(m, CF_A_EXPIRY, 0);
 	printf(" seq=%llu seen=%llu packets=%llu bytes=%llu used-packets=%llu used-bytes=%llu lifetime=%s"
@@ -343,6 +349,8 @@ static void status_sa(const struct cf_msg *m)
 	       (const char *)m->attr[CF_A_NAME].data);
 	if (dir == CF_DIR_OUT)
 		printf(" %s", cf_dispatch_mode_name(cf_attr_u8(m, CF_A_DISPATCH, 0)));
+	if (cf_attr_has(m, CF_A_WRITER))
+		printf(" (writer node %u)", cf_attr_u32(m, CF_A_WRITER, 0));
 	printf(": seen %llu, owned %llu, cluster %llu (lifetimes), %s %llu, dropped",
 	       (unsigned long long)cf_attr_u64(m, CF_A_SEEN, 0),
 	       (unsigned long long)cf_attr_u64(m, CF_A_PACKETS, 0),

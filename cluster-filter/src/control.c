@@ -91,7 +91,12 @@ void cf_control_put_sa(struct cf_msgbuf *b, const struct cf_sa *sa)
 		cf_mb_u64(b, CF_A_SEQ, sa->replay.top);
 	} else {
 		cf_mb_u8(b, CF_A_DISPATCH, sa->dispatch.mode);
-		cf_mb_u64(b, CF_A_SEQ, sa->seq);
+		cf_mb_u64(b, CF_A_SEQ, sa->oseq.seq);
+		if (!cf_dispatch_shared(sa->dispatch.mode))
+			cf_mb_u32(b, CF_A_WRITER, sa->writer);
+		if (sa->oseq.have_slot)
+			cf_mb_u32(b, CF_A_IV_SLOT, sa->oseq.slot);
+		cf_mb_u64(b, CF_A_HEALED, sa->oseq.healed);
 	}
 	put_sa_lifetimes(b, p);
 	cf_mb_u8(b, CF_A_EXPIRY, sa->hard_expired ? 2 : sa->soft_expired ? 1 : 0);
@@ -135,11 +140,18 @@ void cf_control_snapshot_sa(struct cf_msgbuf *b, const struct cf_sa *sa)
 	if (p->auth_key_len)
 		cf_mb_put(b, CF_A_AUTH_KEY, p->auth_key, p->auth_key_len);
 	if (p->dir == CF_DIR_IN) {
+		/* the joiner counts all of it as seen: what any node accepted too */
 		cf_mb_u32(b, CF_A_REPLAY_WINDOW, sa->replay.size);
-		cf_mb_u64(b, CF_A_REPLAY_TOP, sa->replay.top);
+		cf_mb_u64(b, CF_A_REPLAY_TOP, sa->replay.top > sa->peak_top ? sa->replay.top
+									       : sa->peak_top);
 	} else {
+		/* what every node agreed about the SA's numbers and IV slots */
 		cf_mb_u8(b, CF_A_DISPATCH, sa->dispatch.mode);
-		cf_mb_u64(b, CF_A_SEQ, sa->seq);
+		cf_mb_u64(b, CF_A_SEQ, sa->oseq.seq);
+		cf_mb_u64(b, CF_A_PEAK, sa->oseq.peak);
+		cf_mb_u64(b, CF_A_VIEW_BASE, sa->oseq.view_base);
+		cf_mb_u32(b, CF_A_IV_SLOT_NEXT, sa->oseq.slot_next);
+		cf_mb_u32(b, CF_A_WRITER, sa->writer);
 	}
 	put_sa_lifetimes(b, p);
 	cf_mb_u64(b, CF_A_ADD_TIME, sa->add_time);
@@ -242,6 +254,13 @@ static int sa_add(struct request *r)
 		sa->add_time = cf_attr_u64(m, CF_A_ADD_TIME, sa->add_time);
 		sa->used.packets = cf_attr_u64(m, CF_A_USED_PACKETS, 0);
 		sa->used.bytes = cf_attr_u64(m, CF_A_USED_BYTES, 0);
+		/* and what the cluster agreed about it; our IV slot comes with JOINED */
+		cf_outseq_peak(&sa->oseq, cf_attr_u64(m, CF_A_PEAK, 0));
+		sa->oseq.view_base = cf_attr_u64(m, CF_A_VIEW_BASE, sa->oseq.view_base);
+		sa->oseq.slot_next = cf_attr_u32(m, CF_A_IV_SLOT_NEXT, 0);
+		sa->writer = cf_attr_u32(m, CF_A_WRITER, 0);
+	} else if (err == 0) {
+		cf_dp_sa_arrived(r->dp, sa, cf_attr_u32(m, CF_A_WRITER, UINT32_MAX));
 	}
 	if (err == -EEXIST)
 		return fail(r, EEXIST, "an SA with this SPI and direction exists");

@@ -59,6 +59,14 @@ static const struct { int len; int min, max; bool repeat; } attr_spec[CF_A_MAX] 
 	[CF_A_REPLAY_TOP] = { .len = 8 },
 	[CF_A_USED_PACKETS] = { .len = 8 },
 	[CF_A_USED_BYTES] = { .len = 8 },
+	[CF_A_WRITER] = { .len = 4 },
+	[CF_A_IV_SLOT_NEXT] = { .len = 4 },
+	[CF_A_VIEW_BASE] = { .len = 8 },
+	[CF_A_PEAK] = { .len = 8 },
+	[CF_A_POSITION] = { .len = CF_WIRE_POSITION_LEN, .repeat = true },
+	[CF_A_IV_SLOT] = { .len = 4 },
+	[CF_A_HEALED] = { .len = 8 },
+	[CF_A_SPEAKER] = { .len = 4 },
 };
 
 int cf_msg_parse(const uint8_t *buf, size_t len, struct cf_msg *m, const char **why)
@@ -219,6 +227,14 @@ void cf_mb_str(struct cf_msgbuf *b, enum cf_attr_type t, const char *s)
 	if (n > 255)
 		n = 255;
 	cf_mb_put(b, t, s, n);
+}
+
+void cf_mb_from(struct cf_msgbuf *b, const uint8_t *msg, size_t len)
+{
+	b->overflow = len > sizeof(b->buf) || len < CF_CTL_HDR_LEN;
+	b->len = b->overflow ? 0 : len;
+	if (!b->overflow)
+		memcpy(b->buf, msg, len);
 }
 
 int cf_mb_finish(struct cf_msgbuf *b)

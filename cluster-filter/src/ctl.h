@@ -43,6 +43,7 @@ enum cf_ctl_type {
 	CF_MSG_SYNC_STATE = 110,	/* sync channel only: a member's answer in a view round */
 	CF_MSG_SYNC_JOINED,		/* sync channel only: joiners now hold the state */
 	CF_MSG_SYNC_REROUND,		/* sync channel only: a member regained quorum */
+	CF_MSG_SYNC_POSITIONS,		/* sync channel only: a node's sequence positions */
 };
 
 enum cf_attr_type {
@@ -99,10 +100,20 @@ enum cf_attr_type {
 	CF_A_REPLAY_TOP,	/* u64: inbound, the highest sequence number accepted */
 	CF_A_USED_PACKETS,	/* u64: the cluster's packets, counted against lifetimes */
 	CF_A_USED_BYTES,	/* u64: the cluster's bytes, counted against lifetimes */
+	CF_A_WRITER,		/* u32: outbound per-sa, the node id that encrypts */
+	CF_A_IV_SLOT_NEXT,	/* u32: outbound, the first IV slot not handed out */
+	CF_A_VIEW_BASE,		/* u64: outbound, the agreed base of the current view */
+	CF_A_PEAK,		/* u64: the highest sequence number (out) or top (in) reported */
+	CF_A_POSITION,		/* struct cf_wire_position; repeated (SYNC_POSITIONS) */
+	CF_A_IV_SLOT,		/* u32: outbound, this node's IV slot (dumps) */
+	CF_A_HEALED,		/* u64: outbound, numbers skipped to catch up (dumps) */
+	CF_A_SPEAKER,		/* u32: the default host of the last view agreed (SYNC_STATE) */
 	CF_A_MAX
 };
 
 #define CF_WIRE_TS_LEN 28	/* 4 x u32 addresses, 4 x u16 ports, u8 proto, 3 pad */
+/* u32 SPI, u8 dir, 3 pad, u64 seq (out) or top (in), u32 sync hash, 4 pad, u64 seq at it */
+#define CF_WIRE_POSITION_LEN 32
 
 struct cf_attr {
 	const uint8_t *data;
@@ -143,6 +154,8 @@ void cf_mb_u16(struct cf_msgbuf *b, enum cf_attr_type t, uint16_t v);
 void cf_mb_u32(struct cf_msgbuf *b, enum cf_attr_type t, uint32_t v);
 void cf_mb_u64(struct cf_msgbuf *b, enum cf_attr_type t, uint64_t v);
 void cf_mb_str(struct cf_msgbuf *b, enum cf_attr_type t, const char *s);
+/* A finished message, to append attributes to. */
+void cf_mb_from(struct cf_msgbuf *b, const uint8_t *msg, size_t len);
 /* Sets the length field; -EMSGSIZE if anything did not fit. */
 int cf_mb_finish(struct cf_msgbuf *b);
 

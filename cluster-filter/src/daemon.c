@@ -17,6 +17,7 @@
 #include <cap-ng.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -50,6 +51,7 @@ static struct {
 	struct cf_view view;
 	struct cf_sync sync;
 	int role_fd;			/* the role helper, -1: no shared addresses given */
+	int report_fd;			/* timerfd: report our sequence positions */
 	enum cf_role role;
 	struct cf_pkt tx_clear[CF_BATCH];
 } d;
@@ -182,7 +184,7 @@ static void apply_view(void)
 	logf_("view %u: members %s, joining %s, self %u%s, default host %u, %s", v->epoch, list,
 	      joining, v->self_nodeid, !v->synced ? " (without state)" : "", cf_view_default_host(v),
 	      cf_view_active(v) ? "forwarding" : !v->quorate ? "not quorate: silent" : "silent");
-	cf_dp_set_view(&d.dp, v->epoch, v->n, v->self < 0 ? 0 : (uint32_t)v->self,
+	cf_dp_set_view(&d.dp, v->epoch, v->n, v->self < 0 ? 0 : (uint32_t)v->self, v->members,
 		       cf_view_active(v), cf_view_is_default_host(v));
 	set_role(cf_view_is_default_host(v) ? CF_ROLE_SPEAKER : CF_ROLE_SILENT);
 
@@ -217,9 +219,37 @@ static int sync_send(uint32_t client, const uint8_t *msg, size_t len)
 	return err;
 }
 
+/*
+ * Our sequence positions, in the agreed stream: every SA's (all), or
+ * those with traffic since the last report.  false if one did not go.
+ */
+static bool send_positions(bool all)
+{
+	struct cf_msgbuf b;
+	struct cf_sa *next = d.dp.db.list;
+	unsigned count;
+
+	while (next) {
+		next = cf_dp_put_positions(&d.dp, &b, next, all, &count);
+		if (count && sync_send(SYNC_NO_CLIENT, b.buf, b.len) != 0)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Our answer in a view round: first where our SAs stand, then our STATE,
+ * so that when the last STATE is delivered every node knows the same
+ * highest numbers.  From now until the view is agreed we accept no
+ * inbound packet and stay within the margin above what we reported.
+ */
 static void send_state(void)
 {
 	struct cf_msgbuf b;
+
+	if (d.view.synced && !send_positions(true))
+		logf_("view round: could not send our positions; the new view's bases rely on the last report");
+	cf_dp_round_open(&d.dp);
 	cf_view_put_state(&d.view, &b);
 	if (b.overflow || sync_send(SYNC_NO_CLIENT, b.buf, b.len))
 		logf_("view round: could not send our state; the round waits for the next change");
@@ -254,6 +284,16 @@ static void hand_over_state(const uint32_t *joiners, uint32_t n)
 	if (!err) {
 		cf_view_put_joined(&d.view, joiners, n, &b);
 		err = b.overflow ? -EMSGSIZE : sync_send(SYNC_NO_CLIENT, b.buf, b.len);
+	}
+	if (!err) {
+		/*
+		 * Another round, with the joiners in it: the members report
+		 * what they accepted and sent while the tables were on
+		 * their way, and the joiners start from those numbers too.
+		 */
+		cf_mb_init(&b, CF_MSG_SYNC_REROUND, 0, 0);
+		cf_mb_finish(&b);
+		err = sync_send(SYNC_NO_CLIENT, b.buf, b.len);
 	}
 	if (err)
 		logf_("view %u: handing the tables to joining nodes failed (%s); they stay out",
@@ -296,6 +336,7 @@ static void view_message(uint32_t sender, const struct cf_msg *m)
 	if (step != CF_VIEW_AGREED)
 		return;
 	apply_view();
+	cf_dp_view_agreed(&d.dp);
 	if (m->type != CF_MSG_SYNC_STATE)
 		return;
 
@@ -308,6 +349,15 @@ static void view_message(uint32_t sender, const struct cf_msg *m)
 		      d.view.epoch, d.dp.db.sa_count, d.dp.db.policy_count);
 		cf_sadb_flush(&d.dp.db);
 	}
+}
+
+static void report_positions(void)
+{
+	uint64_t expirations;
+	if (read(d.report_fd, &expirations, sizeof(expirations)) < 0 || !cf_view_active(&d.view))
+		return;
+	/* a lost report only delays healing: the next one carries the same */
+	send_positions(false);
 }
 
 static void client_close(struct client *c)
@@ -398,9 +448,23 @@ static void replicate(struct client *c, uint8_t *req, size_t len)
 		req = b.buf;
 		len = b.len;
 	}
+	/* every node must give a new outbound SA the same writer: choose it here, once */
+	if (get_be16(req + 2) == CF_MSG_SA_ADD && cf_msg_parse(req, len, &m, &why) == 0 &&
+	    cf_attr_u8(&m, CF_A_DIR, 0) == CF_DIR_OUT) {
+		cf_mb_from(&b, req, len);
+		cf_mb_u32(&b, CF_A_WRITER, cf_dp_choose_writer(&d.dp, cf_attr_u32(&m, CF_A_REQID, 0)));
+		if (cf_mb_finish(&b) != 0) {
+			refuse(c, req, len, EMSGSIZE, "request too long");
+			return;
+		}
+		memset(req, 0, len);	/* keys */
+		req = b.buf;
+		len = b.len;
+	}
 	/* the reply goes back to this client when our own copy is delivered */
 	if (sync_send((uint32_t)(c - d.clients), req, len) != 0)
 		refuse(c, req, len, EAGAIN, "the cluster did not take the change; try again");
+	memset(&b, 0, sizeof(b));	/* keys */
 }
 
 static void discard_reply(void *ctx, const uint8_t *msg, size_t len)
@@ -426,6 +490,10 @@ static void sync_delivered(uint32_t nodeid, uint8_t *msg, size_t len, void *ctx)
 	if (m.type == CF_MSG_SYNC_STATE || m.type == CF_MSG_SYNC_JOINED ||
 	    m.type == CF_MSG_SYNC_REROUND) {
 		view_message(sender, &m);
+		return;
+	}
+	if (m.type == CF_MSG_SYNC_POSITIONS) {
+		cf_dp_positions(&d.dp, sender, &m);
 		return;
 	}
 	/* the default host's tables, for joiners; the others have them */
@@ -522,8 +590,9 @@ static void usage(FILE *f)
 		"  --sync-key FILE       the cluster key (root's, 0600): 32 bytes or 64 hex digits\n"
 		"  --shared-ip ADDR      a cluster address (repeat for each): only the default\n"
 		"                        host answers ARP, ICMP and TCP for it (nft)\n"
-		"  --dispatch MODE       packet-rr (default), packet-sqf, session-rr,\n"
-		"                        session-sqf, flow-hash\n"
+		"  --dispatch MODE       outbound: per-sa (default: one writer per SA), or\n"
+		"                        packet-rr, packet-sqf, session-rr, session-sqf,\n"
+		"                        flow-hash (several writers per SA)\n"
 		"  --replay-window N     default for inbound SAs: 0 or 32..4096 (default 128)\n"
 		"  --allow-legacy        accept 3DES-CBC + HMAC-MD5-96 SAs (paper reproduction only)\n",
 		CF_CTL_SOCKET);
@@ -570,7 +639,7 @@ int main(int argc, char **argv)
 	int opt;
 
 	d.ctl_path = CF_CTL_SOCKET;
-	d.defaults = (struct cf_control_defaults){ CF_DISPATCH_PACKET_RR, 128 };
+	d.defaults = (struct cf_control_defaults){ CF_DISPATCH_DEFAULT, 128 };
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 't': tun = optarg; break;
@@ -634,8 +703,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	cf_dp_init(&d.dp);
-	d.dp.nodes = nodes;
-	d.dp.self = self;
+	cf_dp_set_view(&d.dp, 0, nodes, self, NULL, true, true);
 	d.dp.allow_legacy = legacy;
 	d.dp.on_expire = on_expire;
 	for (int i = 0; i < MAX_CLIENTS; i++)
@@ -679,7 +747,7 @@ int main(int argc, char **argv)
 			.quorum = quorum_changed,
 			.deliver = sync_delivered,
 		};
-		cf_dp_set_view(&d.dp, 0, 1, 0, false, false);
+		cf_dp_set_view(&d.dp, 0, 1, 0, NULL, false, false);
 		d.dp.view = &d.view;
 		d.dp.db.keep_keys = true;
 		d.membership = cf_membership_open(group, &ops, NULL);
@@ -711,12 +779,26 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	d.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
+	/* clustered: where our SAs stand, every CF_SEQ_REPORT_MS while traffic flows */
+	d.report_fd = -1;
+	if (d.membership) {
+		struct itimerspec every = {
+			.it_interval = { 0, CF_SEQ_REPORT_MS * 1000000L },
+			.it_value = { 0, CF_SEQ_REPORT_MS * 1000000L },
+		};
+		d.report_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (d.report_fd < 0 || timerfd_settime(d.report_fd, 0, &every, NULL) < 0) {
+			logf_("timerfd: %s", strerror(errno));
+			return 1;
+		}
+	}
 	d.epfd = epoll_create1(EPOLL_CLOEXEC);
 	struct { int fd; uint64_t tag; } watch[] = {
 		{ d.tun.fd, 1 }, { d.have_raw ? d.raw.fd : -1, 2 }, { d.have_udp ? d.udp.fd : -1, 3 },
 		{ d.listen_fd, 4 }, { d.sig_fd, 5 },
 		{ d.membership ? cf_membership_cpg_fd(d.membership) : -1, 6 },
 		{ d.membership ? cf_membership_quorum_fd(d.membership) : -1, 6 },
+		{ d.report_fd, 7 },
 	};
 	for (size_t i = 0; i < sizeof(watch) / sizeof(watch[0]); i++) {
 		if (watch[i].fd < 0)
@@ -760,11 +842,13 @@ int main(int argc, char **argv)
 			case 3: inbound(&d.udp, true); break;
 			case 4: client_accept(); break;
 			case 5: running = false; break;
+			case 7: report_positions(); break;
 			case 6:
 				if (!cf_membership_dispatch(d.membership)) {
 					/* without Corosync we cannot know the view: stop forwarding */
 					logf_("membership: lost Corosync; silent until restarted");
-					cf_dp_set_view(&d.dp, d.dp.epoch, d.dp.nodes, d.dp.self, false, false);
+					cf_dp_set_view(&d.dp, d.dp.epoch, d.dp.nodes, d.dp.self,
+						       d.dp.member_ids, false, false);
 					set_role(CF_ROLE_SILENT);
 					epoll_ctl(d.epfd, EPOLL_CTL_DEL, cf_membership_cpg_fd(d.membership), NULL);
 					epoll_ctl(d.epfd, EPOLL_CTL_DEL, cf_membership_quorum_fd(d.membership), NULL);

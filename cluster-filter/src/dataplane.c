@@ -4,6 +4,7 @@
 #include "dataplane.h"
 #include "esp.h"
 #include "view.h"
+#include "wire.h"
 
 static const char *const counter_names[CF_CTR_MAX] = {
 #define X(id, name) [CF_CTR_##id] = name,
@@ -26,18 +27,180 @@ void cf_dp_init(struct cf_dataplane *dp)
 }
 
 void cf_dp_set_view(struct cf_dataplane *dp, uint32_t epoch, uint32_t nodes, uint32_t self,
-		    bool active, bool default_host)
+		    const uint32_t *ids, bool active, bool default_host)
 {
 	dp->epoch = epoch;
 	dp->nodes = nodes ? nodes : 1;
+	if (dp->nodes > CF_MAX_NODES)
+		dp->nodes = CF_MAX_NODES;
 	dp->self = self;
+	for (uint32_t i = 0; i < dp->nodes; i++)
+		dp->member_ids[i] = ids ? ids[i] : i;
 	dp->active = active;
 	dp->default_host = active && default_host;
+}
+
+static uint32_t self_id(const struct cf_dataplane *dp)
+{
+	return dp->self < dp->nodes ? dp->member_ids[dp->self] : UINT32_MAX;
+}
+
+static int member_index(const struct cf_dataplane *dp, uint32_t id)
+{
+	for (uint32_t i = 0; i < dp->nodes; i++)
+		if (dp->member_ids[i] == id)
+			return (int)i;
+	return -1;
+}
+
+/* Our index for the agreed points: -1 when we are not forwarding in this view. */
+static int slot_index(const struct cf_dataplane *dp)
+{
+	return dp->active ? (int)dp->self : -1;
+}
+
+static bool per_sa(const struct cf_sa *sa)
+{
+	return sa->p.dir == CF_DIR_OUT && !cf_dispatch_shared(sa->dispatch.mode);
+}
+
+/* Outbound per-sa SAs each member writes (by index). */
+static void writer_load(const struct cf_dataplane *dp, uint32_t load[CF_MAX_NODES])
+{
+	memset(load, 0, CF_MAX_NODES * sizeof(load[0]));
+	for (const struct cf_sa *sa = dp->db.list; sa; sa = sa->next) {
+		int i = per_sa(sa) ? member_index(dp, sa->writer) : -1;
+		if (i >= 0)
+			load[i]++;
+	}
+}
+
+static uint32_t least_loaded(const struct cf_dataplane *dp, const uint32_t load[CF_MAX_NODES])
+{
+	uint32_t best = 0;
+	for (uint32_t i = 1; i < dp->nodes; i++)
+		if (load[i] < load[best])
+			best = i;	/* ties go to the lowest index: every node picks alike */
+	return best;
+}
+
+uint32_t cf_dp_choose_writer(const struct cf_dataplane *dp, uint32_t reqid)
+{
+	uint32_t load[CF_MAX_NODES];
+	const struct cf_sa *prev = NULL;
+
+	writer_load(dp, load);
+	uint32_t best = least_loaded(dp, load);
+	for (const struct cf_sa *sa = dp->db.list; sa; sa = sa->next)
+		if (per_sa(sa) && sa->p.reqid == reqid && (prev == NULL || sa->serial > prev->serial))
+			prev = sa;
+	/*
+	 * A rekey stays with the writer of the SA it replaces: nodes switch
+	 * to the new SA at slightly different packets, and with one writer
+	 * for both no packet is sent twice or by nobody.  Unless that node
+	 * carries clearly more than its share.
+	 */
+	int i = prev ? member_index(dp, prev->writer) : -1;
+	if (i >= 0 && load[i] <= load[best] + 1)
+		return prev->writer;
+	return dp->member_ids[best];
+}
+
+void cf_dp_sa_arrived(struct cf_dataplane *dp, struct cf_sa *sa, uint32_t writer_hint)
+{
+	if (sa->p.dir != CF_DIR_OUT)
+		return;
+	cf_outseq_assign_slots(&sa->oseq, slot_index(dp), dp->nodes);
+	if (per_sa(sa))
+		sa->writer = member_index(dp, writer_hint) >= 0 ? writer_hint
+								: cf_dp_choose_writer(dp, sa->p.reqid);
+}
+
+void cf_dp_view_agreed(struct cf_dataplane *dp)
+{
+	uint32_t load[CF_MAX_NODES];
+
+	writer_load(dp, load);
 	for (struct cf_sa *sa = dp->db.list; sa; sa = sa->next) {
-		if (sa->p.dir != CF_DIR_OUT)
+		if (sa->p.dir == CF_DIR_IN) {
+			replay_advance(&sa->replay, sa->peak_top);
 			continue;
-		sa->seq = cf_view_seq_base(sa->seq);
+		}
+		cf_outseq_rebase(&sa->oseq);
+		cf_outseq_assign_slots(&sa->oseq, slot_index(dp), dp->nodes);
 		cf_dispatch_reset(&sa->dispatch);
+		if (per_sa(sa) && member_index(dp, sa->writer) < 0) {
+			/* its writer left: in list order, the same on every node */
+			uint32_t best = least_loaded(dp, load);
+			sa->writer = dp->member_ids[best];
+			load[best]++;
+		}
+	}
+	dp->round_open = false;
+}
+
+void cf_dp_round_open(struct cf_dataplane *dp)
+{
+	for (struct cf_sa *sa = dp->db.list; sa; sa = sa->next)
+		if (sa->p.dir == CF_DIR_OUT)
+			cf_outseq_round(&sa->oseq);
+	dp->round_open = true;
+}
+
+struct cf_sa *cf_dp_put_positions(struct cf_dataplane *dp, struct cf_msgbuf *b,
+				  struct cf_sa *from, bool all, unsigned *count)
+{
+	struct cf_sa *sa = from;
+
+	cf_mb_init(b, CF_MSG_SYNC_POSITIONS, 0, 0);
+	*count = 0;
+	for (; sa; sa = sa->next) {
+		if (!all && sa->stats.seen == sa->reported_seen)
+			continue;
+		if (b->len + 4 + CF_WIRE_POSITION_LEN > sizeof(b->buf))
+			break;
+		uint8_t w[CF_WIRE_POSITION_LEN] = { 0 };
+		struct cf_sync_point sp = { 0 };
+		put_be32(w, sa->p.spi);
+		w[4] = (uint8_t)sa->p.dir;
+		if (sa->p.dir == CF_DIR_IN) {
+			put_be64(w + 8, sa->replay.top);
+		} else {
+			put_be64(w + 8, sa->oseq.seq);
+			if (cf_dispatch_shared(sa->dispatch.mode) && cf_outseq_last_sync_point(&sa->oseq, &sp)) {
+				put_be32(w + 16, sp.hash);
+				put_be64(w + 24, sp.seq);
+			}
+		}
+		cf_mb_put(b, CF_A_POSITION, w, sizeof(w));
+		sa->reported_seen = sa->stats.seen;
+		(*count)++;
+	}
+	cf_mb_finish(b);
+	return sa;
+}
+
+void cf_dp_positions(struct cf_dataplane *dp, uint32_t sender, const struct cf_msg *m)
+{
+	struct cf_attr a;
+	size_t off = 0;
+
+	while (cf_attr_next(m, CF_A_POSITION, &off, &a)) {
+		uint8_t dir = a.data[4];
+		if (dir != CF_DIR_IN && dir != CF_DIR_OUT)
+			continue;
+		struct cf_sa *sa = cf_sa_find(&dp->db, get_be32(a.data), dir);
+		uint64_t seq = get_be64(a.data + 8);
+		if (sa == NULL)
+			continue;
+		if (dir == CF_DIR_IN) {
+			if (seq > sa->peak_top)
+				sa->peak_top = seq;
+			continue;
+		}
+		cf_outseq_peak(&sa->oseq, seq);
+		if (sender != self_id(dp) && cf_dispatch_shared(sa->dispatch.mode))
+			cf_outseq_align(&sa->oseq, get_be32(a.data + 16), get_be64(a.data + 24));
 	}
 }
 
@@ -104,25 +267,48 @@ size_t cf_dp_outbound(struct cf_dataplane *dp, const uint8_t *inner, size_t len,
 	if (esp_sealed_len(sa->crypto.alg, len) > cap)
 		return out_drop(dp, sa, CF_DROP_TOO_BIG, drop);
 
-	/*
-	 * Every node runs dispatch and sequence assignment for every packet,
-	 * so all of them stay in step; only the owner pays for the crypto.
-	 */
 	sa->stats.seen++;
-	uint32_t owner = cf_dispatch_outbound(&sa->dispatch, dp->nodes, &flow, len);
-	uint64_t seq = cf_seq_next(sa->seq, owner, dp->nodes);
-	if (!sa->p.esn && seq > UINT32_MAX)
-		return out_drop(dp, sa, CF_DROP_SEQ_EXHAUSTED, drop);
-	sa->seq = seq;
-	if (owner != dp->self) {
+	struct cf_outseq *os = &sa->oseq;
+	uint64_t seq;
+	bool mine;
+	if (!cf_dispatch_shared(sa->dispatch.mode)) {
+		/* one writer: only it counts */
+		mine = sa->writer == self_id(dp);
+		seq = os->seq + 1;
+	} else {
+		/*
+		 * Every node runs dispatch and counts every packet; only the
+		 * owner pays for the crypto.  Sync points put the dispatch
+		 * state back in step, and the count with it (seq.h).
+		 */
+		uint32_t h = cf_packet_hash(inner, len);
+		if ((h & cf_dispatch_sync_mask(sa->dispatch.mode)) == 0)
+			cf_dispatch_resync(&sa->dispatch);
+		uint32_t owner = cf_dispatch_outbound(&sa->dispatch, dp->nodes, &flow, len);
+		seq = cf_seq_next(os->seq, owner, dp->nodes);
+		os->seq = seq;
+		if ((h & CF_SEQ_SYNC_MASK) == 0)
+			cf_outseq_sync_point(os, h);
+		mine = owner == dp->self;
+	}
+	if (!mine) {
 		/* every node sees every cleartext packet: all count alike */
 		dp->counters[CF_CTR_NOT_OWNER]++;
 		account(dp, sa, 1, len);
 		*drop = CF_DROP_NOT_OWNER;
 		return 0;
 	}
+	if (!sa->p.esn && seq > UINT32_MAX)
+		return out_drop(dp, sa, CF_DROP_SEQ_EXHAUSTED, drop);
+	if (!cf_outseq_may_emit(os, seq))
+		return out_drop(dp, sa, CF_DROP_VIEW_CHANGE, drop);
+	uint64_t iv = 0;
+	if (sa->crypto.alg->aead && !cf_outseq_iv(os, &iv))
+		return out_drop(dp, sa, CF_DROP_IV_EXHAUSTED, drop);
+	if (seq > os->seq)
+		os->seq = seq;
 
-	long n = esp_seal(&sa->crypto, sa->p.spi, seq, sa->p.esn,
+	long n = esp_seal(&sa->crypto, sa->p.spi, seq, sa->p.esn, iv,
 			  ESP_NH_IPV4, inner, len, out, cap);
 	if (n < 0)
 		return out_drop(dp, sa, CF_DROP_CRYPTO, drop);
@@ -149,6 +335,11 @@ enum cf_drop cf_dp_inbound(struct cf_dataplane *dp, uint8_t *esp, size_t len,
 	dp->counters[encap ? CF_CTR_RX_ESP_UDP : CF_CTR_RX_ESP]++;
 	if (!dp->active) {
 		d = CF_DROP_INACTIVE;
+		goto drop;
+	}
+	if (dp->round_open) {
+		/* who owns which number is being decided: accept nothing meanwhile */
+		d = CF_DROP_VIEW_CHANGE;
 		goto drop;
 	}
 	d = esp_peek(esp, len, &spi, &seq_lo);

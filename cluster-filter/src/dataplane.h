@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ctl.h"
 #include "sa.h"
 #include "view.h"
 
@@ -38,9 +39,11 @@ typedef void cf_expire_fn(struct cf_dataplane *dp, const struct cf_sa *sa,
 struct cf_dataplane {
 	struct cf_sadb db;
 	uint32_t nodes, self;		/* the view: node count and our index */
+	uint32_t member_ids[CF_MAX_NODES];	/* node ids by index; static: 0..nodes-1 */
 	uint32_t epoch;			/* views seen; 0: static configuration */
 	bool active;			/* in the quorate partition: may forward */
 	bool default_host;		/* speaks IKE and answers ARP for the cluster */
+	bool round_open;		/* a view is being agreed: inbound waits, outbound is capped */
 	bool allow_legacy;		/* 3DES-MD5 for the paper's table only */
 	const struct cf_view *view;	/* clustered: who is in, for status; else NULL */
 	uint64_t counters[CF_CTR_MAX];
@@ -73,12 +76,50 @@ enum cf_drop cf_dp_inbound(struct cf_dataplane *dp, uint8_t *esp, size_t len,
 			   bool encap, uint8_t **inner, size_t *inner_len);
 
 /*
- * A new view: node count, our index, whether we may forward and speak.  Every
- * outbound SA's sequence counter moves to a fresh base (view.h) and its
- * dispatch state restarts, so that nodes stay in step across the change.
+ * Who we are in the cluster: node count, our index, the node ids by
+ * index (NULL: 0..nodes-1), whether we may forward and speak.  Changes
+ * nothing about the SAs: quorum news arrive on each node on its own.
  */
 void cf_dp_set_view(struct cf_dataplane *dp, uint32_t epoch, uint32_t nodes, uint32_t self,
-		    bool active, bool default_host);
+		    const uint32_t *ids, bool active, bool default_host);
+
+/*
+ * The view just set was agreed, at the same point of the agreed stream on
+ * every node: outbound SAs restart their numbers from the agreed base,
+ * get fresh IV slots, and SAs whose writer left get a new one; inbound
+ * SAs count as seen everything any node reported accepting.  The round,
+ * if one was open, is over.
+ */
+void cf_dp_view_agreed(struct cf_dataplane *dp);
+
+/*
+ * We reported our positions for a view round: until the view is agreed,
+ * no inbound packet is accepted (its owner may change) and no outbound
+ * number goes beyond what the round allows (seq.h).
+ */
+void cf_dp_round_open(struct cf_dataplane *dp);
+
+/* The writer a new outbound per-sa SA of this reqid gets (a node id). */
+uint32_t cf_dp_choose_writer(const struct cf_dataplane *dp, uint32_t reqid);
+
+/*
+ * An SA arrived in the agreed stream (not a snapshot): IV slots for this
+ * view and, outbound per-sa, its writer: the one the default host chose
+ * (writer_hint, a node id; UINT32_MAX: none) if it is still a member.
+ */
+void cf_dp_sa_arrived(struct cf_dataplane *dp, struct cf_sa *sa, uint32_t writer_hint);
+
+/*
+ * Our positions (outbound numbers and sync points, inbound tops) in a
+ * SYNC_POSITIONS message, from SA `from` on; returns the first SA that
+ * did not fit (NULL: all done).  all: every SA, else only those with
+ * traffic since the last report.  *count: positions put.
+ */
+struct cf_sa *cf_dp_put_positions(struct cf_dataplane *dp, struct cf_msgbuf *b,
+				  struct cf_sa *from, bool all, unsigned *count);
+
+/* Another node's (or our own) SYNC_POSITIONS, delivered in the agreed stream. */
+void cf_dp_positions(struct cf_dataplane *dp, uint32_t sender, const struct cf_msg *m);
 
 /* Count a drop that happened outside the two functions above. */
 void cf_dp_drop(struct cf_dataplane *dp, struct cf_sa *sa, enum cf_drop d);

@@ -12,6 +12,7 @@ static const char *const mode_names[CF_DISPATCH_MODES] = {
 	[CF_DISPATCH_SESSION_RR] = "session-rr",
 	[CF_DISPATCH_SESSION_SQF] = "session-sqf",
 	[CF_DISPATCH_FLOW_HASH] = "flow-hash",
+	[CF_DISPATCH_PER_SA] = "per-sa",
 };
 
 const char *cf_dispatch_mode_name(enum cf_dispatch_mode m)
@@ -68,6 +69,12 @@ void cf_dispatch_reset(struct cf_dispatch *d)
 	memset(d->queue, 0, sizeof(d->queue));
 	if (d->sessions)
 		memset(d->sessions, 0, (d->session_mask + 1) * sizeof(*d->sessions));
+}
+
+void cf_dispatch_resync(struct cf_dispatch *d)
+{
+	d->next_turn = 0;
+	memset(d->queue, 0, sizeof(d->queue));
 }
 
 static uint32_t shortest_queue(const struct cf_dispatch *d, uint32_t nodes)
@@ -158,6 +165,34 @@ uint32_t cf_dispatch_outbound(struct cf_dispatch *d, uint32_t nodes,
 	case CF_DISPATCH_FLOW_HASH:
 	default:
 		return (uint32_t)(cf_flow_hash(flow) % nodes);
+	}
+}
+
+uint32_t cf_packet_hash(const uint8_t *pkt, size_t len)
+{
+	/* FNV-1a over 64 bytes at most, folded: cheap beside a TUN read */
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t n = len < 64 ? len : 64;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ pkt[i]) * 0x100000001b3ULL;
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return (uint32_t)(h >> 32);
+}
+
+uint32_t cf_dispatch_sync_mask(enum cf_dispatch_mode m)
+{
+	switch (m) {
+	case CF_DISPATCH_PACKET_RR:
+	case CF_DISPATCH_PACKET_SQF:
+		return 63;
+	case CF_DISPATCH_SESSION_RR:
+	case CF_DISPATCH_SESSION_SQF:
+		return 255;
+	case CF_DISPATCH_FLOW_HASH:
+		return 255;
+	default:
+		return 0xffffffffu;	/* no sync points: one writer */
 	}
 }
 

@@ -1,24 +1,33 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Which node processes a packet.  Pure functions of the packet stream:
- * every node feeds the same packets through the same state and so
- * reaches the same verdict, with no message between nodes (paper, 3).
+ * Which node processes a packet (docs/DESIGN.md, "Ownership").
  *
- * Outbound, the paper's four schemes plus a stateless flow hash.  Each
- * outbound packet gets a sequence number from its owner's residue class
- * (seq - 1 == owner mod nodes): a node that missed packets may pick wrong
- * owners, but it can only ever emit sequence numbers of its own class, and
- * in increasing order, so the cluster never sends one (SPI, seq) twice and
- * never repeats an AEAD nonce (DESIGN.md invariant 2).
+ * Outbound, the default (per-sa) gives each outbound SA one writer,
+ * chosen when the SA arrives and kept across rekeys; SAs are spread over
+ * the nodes and only move when their writer leaves the view.  Nothing in
+ * it depends on how many packets a node has seen: it is decided at the
+ * cluster's agreed points only, so overload, loss or a late rekey on one
+ * node cannot put the nodes out of step.
+ *
+ * The paper's four schemes (paper, 3) and a stateless flow hash spread one
+ * SA's packets over all nodes.  Their state (the turn, the queues, the
+ * session table) is a function of the packet stream, so it is the same on
+ * every node only while all of them see the same packets.  To heal, every
+ * node restarts the turn and the queues at sync points: packets whose
+ * content hash has its low bits clear, the same packets everywhere, so a
+ * node that lost a packet is back in step at the next one
+ * (cf_dispatch_sync_mask()).  A session a node placed differently (it
+ * missed the session's first packet) stays so until it ends or is
+ * evicted.  Sequence numbers of these modes are seq.h's business.
  *
  * Inbound, the owner is a function of (SPI, seq) alone, which partitions
  * the replay window between nodes without shared state.
  *
- * The paper's QueueLength is read as bytes handed to a node so far (it
- * never drains: every node must compute it alike from the stream).  Its
- * session-SQF pseudo-code repeats the session-RR text; we follow its prose:
- * a new session goes to NEXT_TURN, every packet adds its size to its
- * owner's queue, and NEXT_TURN is the shortest queue (lowest id on ties).
+ * The paper's QueueLength is read as bytes handed to a node since the last
+ * sync point.  Its session-SQF pseudo-code repeats the session-RR text; we
+ * follow its prose: a new session goes to NEXT_TURN, every packet adds its
+ * size to its owner's queue, and NEXT_TURN is the shortest queue (lowest
+ * id on ties).
  */
 #ifndef CF_DISPATCH_H
 #define CF_DISPATCH_H
@@ -31,16 +40,25 @@
 #define CF_MAX_NODES 32
 
 enum cf_dispatch_mode {
-	CF_DISPATCH_PACKET_RR,	/* default */
+	CF_DISPATCH_PACKET_RR,
 	CF_DISPATCH_PACKET_SQF,
 	CF_DISPATCH_SESSION_RR,
 	CF_DISPATCH_SESSION_SQF,
 	CF_DISPATCH_FLOW_HASH,
+	CF_DISPATCH_PER_SA,	/* default; pluto's cluster-dispatch= keeps this order */
 	CF_DISPATCH_MODES
 };
 
 const char *cf_dispatch_mode_name(enum cf_dispatch_mode m);
 int cf_dispatch_mode_parse(const char *name); /* -1 if unknown */
+
+#define CF_DISPATCH_DEFAULT CF_DISPATCH_PER_SA
+
+/* Several nodes write one SA (every mode but per-sa). */
+static inline int cf_dispatch_shared(enum cf_dispatch_mode m)
+{
+	return m != CF_DISPATCH_PER_SA;
+}
 
 struct cf_session {
 	struct cf_flow flow;
@@ -65,6 +83,27 @@ int cf_dispatch_init(struct cf_dispatch *d, enum cf_dispatch_mode mode,
 void cf_dispatch_free(struct cf_dispatch *d);
 /* Back to the initial state, sessions forgotten (a new view). */
 void cf_dispatch_reset(struct cf_dispatch *d);
+
+/*
+ * A sync point: the turn and the queues restart, so that nodes that saw
+ * different packets agree again on where the next packet (or new session)
+ * goes.  Known sessions stay where they are.
+ */
+void cf_dispatch_resync(struct cf_dispatch *d);
+
+/*
+ * A hash of what differs from packet to packet (the first 64 bytes of the
+ * inner packet: addresses, IP ID, ports, TCP sequence numbers, the start
+ * of the payload), the same on every node.
+ */
+uint32_t cf_packet_hash(const uint8_t *pkt, size_t len);
+
+/*
+ * Packets with (hash & mask) == 0 are sync points.  Packet modes resync
+ * about every 64 packets, session modes every 256 (their turn moves only
+ * with new sessions), flow-hash keeps no state.
+ */
+uint32_t cf_dispatch_sync_mask(enum cf_dispatch_mode m);
 
 /* The owner of the next outbound packet; advances the state. */
 uint32_t cf_dispatch_outbound(struct cf_dispatch *d, uint32_t nodes,

@@ -27,7 +27,9 @@
 	X(INACTIVE, "not-active")				\
 	X(SYNC_MALFORMED, "sync-malformed")			\
 	X(SYNC_AUTH, "sync-bad-auth")				\
-	X(SYNC_REPLAY, "sync-replay")
+	X(SYNC_REPLAY, "sync-replay")				\
+	X(VIEW_CHANGE, "view-change")				\
+	X(IV_EXHAUSTED, "iv-exhausted")
 
 enum cf_drop {
 	CF_DROP_NONE = 0,

@@ -51,7 +51,7 @@ static size_t build_aad(uint8_t aad[12], const uint8_t *esp, uint64_t seq, bool 
 	return 12;
 }
 
-long esp_seal(struct cf_crypto *c, uint32_t spi, uint64_t seq, bool esn,
+long esp_seal(struct cf_crypto *c, uint32_t spi, uint64_t seq, bool esn, uint64_t iv_value,
 	      uint8_t next_header, const uint8_t *payload, size_t payload_len,
 	      uint8_t *out, size_t out_cap)
 {
@@ -78,7 +78,7 @@ long esp_seal(struct cf_crypto *c, uint32_t spi, uint64_t seq, bool esn,
 	if (alg->aead) {
 		uint8_t aad[12];
 		size_t aad_len = build_aad(aad, out, seq, esn);
-		put_be64(iv, seq);
+		put_be64(iv, iv_value);
 		if (cf_crypto_aead(c, iv, aad, aad_len, ct, ct_len, icv) != 0)
 			return -EIO;
 	} else {

@@ -26,12 +26,13 @@ size_t esp_sealed_len(const struct cf_alg *alg, size_t payload_len);
 enum cf_drop esp_peek(const uint8_t *esp, size_t len, uint32_t *spi, uint32_t *seq);
 
 /*
- * Build an ESP packet in out[] (header .. ICV).  The explicit IV of the
- * AEAD algorithms is the 64-bit sequence number (RFC 4106 8.1), so a
- * (SPI, seq) that is never repeated also never repeats a nonce; CBC
- * algorithms get a fresh random IV.  Returns the length or -errno.
+ * Build an ESP packet in out[] (header .. ICV).  iv is the explicit IV of
+ * the AEAD algorithms: the caller's to keep unique under the key (seq.h
+ * says how a cluster does it; RFC 4106 3.1 asks nothing more).  CBC
+ * algorithms ignore it and get a fresh random IV.  Returns the length or
+ * -errno.
  */
-long esp_seal(struct cf_crypto *c, uint32_t spi, uint64_t seq, bool esn,
+long esp_seal(struct cf_crypto *c, uint32_t spi, uint64_t seq, bool esn, uint64_t iv,
 	      uint8_t next_header, const uint8_t *payload, size_t payload_len,
 	      uint8_t *out, size_t out_cap);
 

@@ -86,3 +86,15 @@ void replay_update(struct replay_window *w, uint64_t seq)
 	}
 	bit_set(w, seq);
 }
+
+void replay_advance(struct replay_window *w, uint64_t top)
+{
+	if (top > w->top) {
+		w->top = top;
+		memset(w->bits, 0xff, sizeof(w->bits));
+		return;
+	}
+	uint64_t lo = w->top >= RING ? w->top - RING + 1 : 1;
+	for (uint64_t s = lo; s <= top; s++)
+		bit_set(w, s);
+}

@@ -30,4 +30,10 @@ uint64_t replay_infer_seq(const struct replay_window *w, uint32_t seq_lo, bool e
 enum cf_drop replay_check(const struct replay_window *w, uint64_t seq);
 void replay_update(struct replay_window *w, uint64_t seq);
 
+/*
+ * Count everything up to top as seen: a window handed over, or the
+ * highest number the other nodes accepted before a view change.
+ */
+void replay_advance(struct replay_window *w, uint64_t top);
+
 #endif

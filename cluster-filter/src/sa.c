@@ -124,8 +124,8 @@ int cf_sa_add(struct cf_sadb *db, struct cf_sa_params *p, struct cf_sa **out)
 
 	if (p->dir == CF_DIR_IN && p->seq) {
 		/* a joining node cannot know which of the older packets were seen */
-		sa->replay.top = p->seq;
-		memset(sa->replay.bits, 0xff, sizeof(sa->replay.bits));
+		replay_advance(&sa->replay, p->seq);
+		sa->peak_top = p->seq;
 	}
 
 	/* keys now live only inside NSS, unless joiners will need them */
@@ -136,7 +136,7 @@ int cf_sa_add(struct cf_sadb *db, struct cf_sa_params *p, struct cf_sa **out)
 	memset(p->enc_key, 0, sizeof(p->enc_key));
 	memset(p->auth_key, 0, sizeof(p->auth_key));
 
-	sa->seq = p->seq;
+	cf_outseq_init(&sa->oseq, p->dir == CF_DIR_OUT ? p->seq : 0);
 	sa->serial = db->next_serial++;
 	sa->add_time = db->now;
 	unsigned b = spi_bucket(p->spi);
@@ -315,8 +315,8 @@ enum cf_expiry cf_sa_account(struct cf_sadb *db, struct cf_sa *sa, uint64_t pack
 	sa->used.packets += packets;
 	sa->used.bytes += bytes;
 
-	bool seq_hard = !sa->p.esn && sa->p.dir == CF_DIR_OUT && sa->seq >= SEQ32_HARD;
-	bool seq_soft = !sa->p.esn && sa->p.dir == CF_DIR_OUT && sa->seq >= SEQ32_SOFT;
+	bool seq_hard = !sa->p.esn && sa->p.dir == CF_DIR_OUT && sa->oseq.seq >= SEQ32_HARD;
+	bool seq_soft = !sa->p.esn && sa->p.dir == CF_DIR_OUT && sa->oseq.seq >= SEQ32_SOFT;
 
 	if (!sa->hard_expired &&
 	    (seq_hard || crossed(sa->p.hard.bytes, sa->used.bytes) ||

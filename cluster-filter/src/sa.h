@@ -15,6 +15,7 @@
 #include "drop.h"
 #include "flow.h"
 #include "replay.h"
+#include "seq.h"
 
 enum cf_dir { CF_DIR_IN = 1, CF_DIR_OUT = 2 };
 
@@ -54,8 +55,11 @@ struct cf_sa {
 	struct cf_crypto crypto;
 	uint8_t key_digest[8];		/* SHA-256 of the keys, to compare nodes */
 	struct replay_window replay;	/* inbound */
+	uint64_t peak_top;		/* inbound, agreed: the highest top any node reported */
 	struct cf_dispatch dispatch;	/* outbound */
-	uint64_t seq;			/* outbound: last sequence number assigned */
+	struct cf_outseq oseq;		/* outbound: sequence numbers and IVs */
+	uint32_t writer;		/* outbound per-sa: the node id that encrypts */
+	uint64_t reported_seen;		/* stats.seen when we last reported our position */
 	uint64_t serial;		/* order of addition; newest wins */
 	uint64_t add_time, last_used;	/* wall-clock seconds, as pluto reads them */
 	struct cf_lifetime used;	/* the whole cluster's traffic: lifetimes apply to this */

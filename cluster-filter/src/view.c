@@ -93,13 +93,21 @@ static void decide(struct cf_view *v)
 	}
 	v->epoch = (anyone_synced ? max_synced_epoch : max_epoch) + 1;
 	v->default_host = v->n ? v->members[0] : 0;
+	/* IKE stays where the IKE SAs are: the default host the state holders agreed */
+	for (uint32_t i = 0; i < v->n_cpg; i++) {
+		uint32_t speaker = v->heard_speaker[i];
+		if (v->heard_synced[i] && index_of(v->members, v->n, speaker) >= 0) {
+			v->default_host = speaker;
+			break;
+		}
+	}
 	set_self(v);
 	/* what we said may be older than a quorum loss since: keep that */
 	v->synced = v->self >= 0 && (!anyone_synced || v->synced);
 }
 
 enum cf_view_step cf_view_state(struct cf_view *v, uint32_t from, uint32_t epoch, bool synced,
-				bool quorate, const uint32_t *cpg, uint32_t n_cpg)
+				bool quorate, uint32_t speaker, const uint32_t *cpg, uint32_t n_cpg)
 {
 	int i = index_of(v->cpg, v->n_cpg, from);
 
@@ -110,6 +118,7 @@ enum cf_view_step cf_view_state(struct cf_view *v, uint32_t from, uint32_t epoch
 	v->heard_synced[i] = synced;
 	v->heard_epoch[i] = epoch;
 	v->heard_quorate[i] = quorate;
+	v->heard_speaker[i] = speaker;
 	for (uint32_t k = 0; k < v->n_cpg; k++)
 		if (!v->heard[k])
 			return CF_VIEW_WAIT;
@@ -159,7 +168,8 @@ enum cf_view_step cf_view_message(struct cf_view *v, uint32_t sender, const stru
 	switch (m->type) {
 	case CF_MSG_SYNC_STATE:
 		return cf_view_state(v, sender, epoch, cf_attr_u8(m, CF_A_SYNCED, 0) != 0,
-				     cf_attr_u8(m, CF_A_ACTIVE, 0) != 0, ids, n);
+				     cf_attr_u8(m, CF_A_ACTIVE, 0) != 0,
+				     cf_attr_u32(m, CF_A_SPEAKER, 0), ids, n);
 	case CF_MSG_SYNC_JOINED:
 		return cf_view_joined(v, sender, epoch, ids, n);
 	case CF_MSG_SYNC_REROUND:
@@ -177,6 +187,7 @@ void cf_view_put_state(const struct cf_view *v, struct cf_msgbuf *b)
 	cf_mb_u32(b, CF_A_EPOCH, v->epoch);
 	cf_mb_u8(b, CF_A_SYNCED, v->synced);
 	cf_mb_u8(b, CF_A_ACTIVE, v->quorate);
+	cf_mb_u32(b, CF_A_SPEAKER, v->synced ? v->default_host : 0);
 	for (uint32_t i = 0; i < v->n_cpg; i++)
 		cf_mb_u32(b, CF_A_MEMBER, v->cpg[i]);
 	cf_mb_finish(b);
@@ -221,11 +232,4 @@ bool cf_view_is_default_host(const struct cf_view *v)
 bool cf_view_active(const struct cf_view *v)
 {
 	return v->quorate && v->synced && v->self >= 0;
-}
-
-uint64_t cf_view_seq_base(uint64_t last_seq)
-{
-	/* the next multiple of SKIP, at least SKIP/2 ahead of anything sent */
-	return (last_seq + CF_EPOCH_SEQ_SKIP / 2) / CF_EPOCH_SEQ_SKIP * CF_EPOCH_SEQ_SKIP +
-	       CF_EPOCH_SEQ_SKIP;
 }

@@ -11,8 +11,9 @@
  * delivered, every node decides alike:
  *
  *   - the members that hold the state ("synced") form the view, in node
- *     id order; the lowest of them is the default host; the epoch is one
- *     above the highest any of them agreed;
+ *     id order; the default host stays where it was if it is among them
+ *     (it holds the IKE SAs), else the lowest of them takes over; the
+ *     epoch is one above the highest any of them agreed;
  *   - if nobody holds state, once a member is quorate: in a new cluster
  *     (every epoch 0) everybody does; after the cluster lost quorum, the
  *     nodes with the latest epoch do;
@@ -55,6 +56,7 @@ struct cf_view {
 	bool heard_synced[CF_MAX_NODES];
 	bool heard_quorate[CF_MAX_NODES];
 	uint32_t heard_epoch[CF_MAX_NODES];
+	uint32_t heard_speaker[CF_MAX_NODES];	/* the default host each one agreed last */
 };
 
 void cf_view_init(struct cf_view *v, uint32_t self_nodeid);
@@ -70,13 +72,14 @@ enum cf_view_step {
 };
 
 /*
- * A member's STATE, delivered; cpg is the membership it answered.  On
+ * A member's STATE, delivered; cpg is the membership it answered, speaker
+ * the default host of the last view it agreed.  On
  * CF_VIEW_AGREED the caller applies the view; if cf_view_joiners() is
  * not zero, the default host multicasts its tables and JOINED, and a
  * joiner forgets whatever it held.
  */
 enum cf_view_step cf_view_state(struct cf_view *v, uint32_t from, uint32_t epoch, bool synced,
-				bool quorate, const uint32_t *cpg, uint32_t n_cpg);
+				bool quorate, uint32_t speaker, const uint32_t *cpg, uint32_t n_cpg);
 
 /* Somebody asked for a new round (quorum came back): as a configuration change. */
 void cf_view_reround(struct cf_view *v);
@@ -108,15 +111,5 @@ bool cf_view_is_default_host(const struct cf_view *v);
 
 /* Forward and speak only in the dispatch, synced, in the quorate partition. */
 bool cf_view_active(const struct cf_view *v);
-
-/*
- * After a view change every node's sequence counter restarts from a base
- * at least CF_EPOCH_SEQ_SKIP/2 above its own last number.  While the nodes'
- * counts differ by less than that, no number of the new view can repeat
- * one any node sent in the old view, whatever the new residue classes;
- * and nodes in step (almost always) reach the same base and stay in step.
- */
-#define CF_EPOCH_SEQ_SKIP (1ULL << 16)
-uint64_t cf_view_seq_base(uint64_t last_seq);
 
 #endif

@@ -57,8 +57,8 @@ int main(int argc, char **argv)
 					  cf_crypto_mac(&raw, pkt, ct + 24, NULL, 0, tag));
 			uint64_t seq = 1;
 			long len = 0;
-			double t_enc = MEASURE(iters, len = esp_seal(&enc, 0x100, seq++, false, 4,
-								     inner, n, pkt, sizeof(pkt)));
+			double t_enc = MEASURE(iters, len = esp_seal(&enc, 0x100, seq, false, seq, 4,
+								     inner, n, pkt, sizeof(pkt)); seq++);
 			uint8_t *p, nh;
 			size_t plen;
 			double t_dec = MEASURE(iters, memcpy(copy, pkt, (size_t)len);

@@ -77,7 +77,8 @@ int main(int argc, char **argv)
 	while (fgets(line, sizeof(line), stdin)) {
 		size_t n = unhex_line(line, in, sizeof(in));
 		if (seal) {
-			long r = esp_seal(&c, spi, seq++, esn, ESP_NH_IPV4, in, n, out, sizeof(out));
+			long r = esp_seal(&c, spi, seq, esn, seq, ESP_NH_IPV4, in, n, out, sizeof(out));
+			seq++;
 			if (r < 0)
 				return 1;
 			print_hex(out, (size_t)r);

@@ -34,7 +34,7 @@ static void rfc7634_appendix_a(void)
 
 	/* encap: same frame as esp_seal builds, with the RFC's IV instead of seq */
 	CHECK_EQ(esp_sealed_len(alg, ilen), elen);
-	long n = esp_seal(&enc, 0x01020304, 5, false, ESP_NH_IPV4, inner, ilen, buf, sizeof(buf));
+	long n = esp_seal(&enc, 0x01020304, 5, false, 5, ESP_NH_IPV4, inner, ilen, buf, sizeof(buf));
 	CHECK_EQ(n, elen);
 	memcpy(buf + 8, esp + 8, 8);	/* IV 10..17 */
 	unsigned char *ct = buf + 16;
@@ -86,7 +86,7 @@ static void round_trips(void)
 		for (int esn = 0; esn <= 1; esn++) {
 			for (size_t s = 0; s < ARRAY_SIZE(sizes); s++) {
 				uint64_t seq = esn ? 0x100000007ULL + s : 7 + s;
-				long n = esp_seal(&enc, 0x1000, seq, esn, ESP_NH_IPV4,
+				long n = esp_seal(&enc, 0x1000, seq, esn, seq, ESP_NH_IPV4,
 						  inner, sizes[s], buf, sizeof(buf));
 				CHECK_EQ(n, esp_sealed_len(alg, sizes[s]));
 				CHECK_EQ((n - ESP_HDR_LEN - alg->iv_len - alg->icv_len) % alg->block, 0);
@@ -114,7 +114,7 @@ static void round_trips(void)
 		cf_crypto_free(&dec);
 	}
 	CHECK(esp_seal(&(struct cf_crypto){ .alg = cf_alg_by_name("aes128gcm16") },
-		       1, 1, false, 4, inner, 100, buf, 50) == -EMSGSIZE);
+		       1, 1, false, 1, 4, inner, 100, buf, 50) == -EMSGSIZE);
 }
 
 /* Build a packet whose plaintext trailer we choose, with a valid ICV. */
@@ -138,7 +138,7 @@ static void damage(void)
 	memset(inner, 0x45, sizeof(inner));
 	make_sa("aes128gcm16", &enc, &dec);
 
-	long n = esp_seal(&enc, 0x2000, 9, false, ESP_NH_IPV4, inner, sizeof(inner), buf, sizeof(buf));
+	long n = esp_seal(&enc, 0x2000, 9, false, 9, ESP_NH_IPV4, inner, sizeof(inner), buf, sizeof(buf));
 	/* any flipped bit, header to ICV, fails authentication */
 	for (long i = 0; i < n; i++) {
 		memcpy(copy, buf, (size_t)n);
@@ -178,7 +178,7 @@ static void damage(void)
 	cf_crypto_free(&enc);
 	cf_crypto_free(&dec);
 	make_sa("aes256-sha256", &enc, &dec);
-	n = esp_seal(&enc, 0x2000, 9, false, ESP_NH_IPV4, inner, sizeof(inner), buf, sizeof(buf));
+	n = esp_seal(&enc, 0x2000, 9, false, 9, ESP_NH_IPV4, inner, sizeof(inner), buf, sizeof(buf));
 	buf[n - 1] ^= 1;
 	CHECK(esp_open(&dec, buf, (size_t)n, 9, false, &p, &plen, &nh) == CF_DROP_AUTH);
 	CHECK(esp_open(&dec, buf, (size_t)n - 4, 9, false, &p, &plen, &nh) == CF_DROP_BAD_LENGTH);

@@ -146,14 +146,19 @@ static void setup(struct cf_dataplane *a, struct cf_dataplane *b, const char *al
 	struct cf_ts ab = ts_net(0x0a000000, 24, 0x0a010000, 24);
 	struct cf_ts ba = ts_net(0x0a010000, 24, 0x0a000000, 24);
 
+	struct cf_sa *sa;
+
 	cf_dp_init(a);
 	cf_dp_init(b);
+	/* as control.c adds them: outbound SAs get their IV slot */
 	p = params(alg, 0xa0b0, CF_DIR_OUT, 1);
-	CHECK(cf_sa_add(&a->db, &p, NULL) == 0);
+	CHECK(cf_sa_add(&a->db, &p, &sa) == 0);
+	cf_dp_sa_arrived(a, sa, UINT32_MAX);
 	p = params(alg, 0xa0b0, CF_DIR_IN, 1);
 	CHECK(cf_sa_add(&b->db, &p, NULL) == 0);
 	p = params(alg, 0xb0a0, CF_DIR_OUT, 1);
-	CHECK(cf_sa_add(&b->db, &p, NULL) == 0);
+	CHECK(cf_sa_add(&b->db, &p, &sa) == 0);
+	cf_dp_sa_arrived(b, sa, UINT32_MAX);
 	p = params(alg, 0xb0a0, CF_DIR_IN, 1);
 	CHECK(cf_sa_add(&a->db, &p, NULL) == 0);
 	CHECK(cf_policy_add(&a->db, CF_DIR_OUT, &ab, 1, 0, &id) == 0);

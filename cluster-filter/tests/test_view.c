@@ -28,6 +28,7 @@ static void round_(const uint32_t *order, uint32_t n)
 		for (uint32_t i = 0; i < n; i++) {
 			enum cf_view_step st = cf_view_state(&node[order[i]], order[k], from->epoch,
 							     from->synced, from->quorate,
+							     from->synced ? from->default_host : 0,
 							     node[order[i]].cpg, node[order[i]].n_cpg);
 			CHECK_EQ(st, k == n - 1 ? CF_VIEW_AGREED : CF_VIEW_WAIT);
 		}
@@ -76,8 +77,8 @@ static void rounds(void)
 	uint32_t two_three[] = { 2, 3 };
 	confchg(two_three, 2);
 	/* an answer to another membership is not counted */
-	CHECK_EQ(cf_view_state(&node[2], 3, 1, true, true, all, 3), CF_VIEW_STALE);
-	CHECK_EQ(cf_view_state(&node[2], 1, 1, true, true, two_three, 2), CF_VIEW_STALE);
+	CHECK_EQ(cf_view_state(&node[2], 3, 1, true, true, 1, all, 3), CF_VIEW_STALE);
+	CHECK_EQ(cf_view_state(&node[2], 1, 1, true, true, 1, two_three, 2), CF_VIEW_STALE);
 	round_(two_three, 2);
 	CHECK_EQ(node[3].epoch, 2);
 	CHECK(cf_view_is_default_host(&node[2]));
@@ -106,6 +107,13 @@ static void rounds(void)
 	CHECK_EQ(node[1].self, 0);
 	CHECK_EQ(cf_view_default_host(&node[1]), 2);
 	CHECK(!cf_view_is_default_host(&node[1]) && cf_view_is_default_host(&node[2]));
+	/* the round the default host asks for after a join: node 2 keeps IKE */
+	for (uint32_t id = 1; id <= 3; id++)
+		cf_view_reround(&node[id]);
+	round_(back, 3);
+	CHECK_EQ(node[1].epoch, 5);
+	CHECK(node[1].synced && cf_view_active(&node[1]));
+	CHECK_EQ(cf_view_default_host(&node[3]), 2);
 
 	/* node 3 is cut off: it loses quorum and the state with it */
 	cf_view_set_quorate(&node[3], false);
@@ -114,15 +122,15 @@ static void rounds(void)
 	confchg(three, 1);
 	round_(three, 1);
 	CHECK_EQ(node[3].n, 0);		/* a minority without state waits */
-	CHECK_EQ(node[3].epoch, 4);
+	CHECK_EQ(node[3].epoch, 5);
 	confchg(one_two, 2);
 	round_(one_two, 2);
-	CHECK_EQ(node[1].epoch, 5);
+	CHECK_EQ(node[1].epoch, 6);
 	/* healed: the majority's state wins, node 3 joins */
 	cf_view_set_quorate(&node[3], true);
 	confchg(back, 3);
 	round_(back, 3);
-	CHECK_EQ(node[3].epoch, 6);
+	CHECK_EQ(node[3].epoch, 7);
 	CHECK_EQ(node[3].n, 2);
 	CHECK(!cf_view_active(&node[3]));
 	CHECK_EQ(cf_view_joiners(&node[1], j), 1);
@@ -138,31 +146,20 @@ static void rounds(void)
 	round_(two_four, 2);
 	CHECK_EQ(node[4].n, 1);
 	CHECK_EQ(node[4].members[0], 2);
-	CHECK_EQ(node[4].epoch, 7);
+	CHECK_EQ(node[4].epoch, 8);
 	CHECK(node[2].synced && !node[4].synced);
 
 	/* a reround starts over with the same members */
 	cf_view_reround(&node[2]);
 	cf_view_reround(&node[4]);
 	round_(two_four, 2);
-	CHECK_EQ(node[4].epoch, 8);
+	CHECK_EQ(node[4].epoch, 9);
 
 	/* more than CF_MAX_NODES */
 	uint32_t many[CF_MAX_NODES + 1];
 	for (uint32_t i = 0; i <= CF_MAX_NODES; i++)
 		many[i] = i + 1;
 	CHECK(!cf_view_confchg(&node[1], many, CF_MAX_NODES + 1));
-}
-
-static void seq_bases(void)
-{
-	/* above everything any node in step sent, by at least half the skip */
-	for (uint64_t last = 0; last < 5 * CF_EPOCH_SEQ_SKIP; last += 997) {
-		uint64_t base = cf_view_seq_base(last);
-		CHECK(base >= last + CF_EPOCH_SEQ_SKIP / 2);
-		CHECK(base % CF_EPOCH_SEQ_SKIP == 0);
-		CHECK(cf_view_seq_base(last + 3) == base || (last + 3) % (CF_EPOCH_SEQ_SKIP / 2) < 3);
-	}
 }
 
 /* After a view change no sequence number repeats one from before. */
@@ -176,14 +173,19 @@ static void dataplane_views(void)
 	cf_dp_init(&dp);
 	CHECK(cf_sa_add(&dp.db, &p, &sa) == 0);
 	sa->dispatch.next_turn = 2;
-	cf_dp_set_view(&dp, 5, 3, 1, true, false);
+	cf_dp_set_view(&dp, 5, 3, 1, (uint32_t[]){ 4, 7, 9 }, true, false);
 	CHECK_EQ(dp.nodes, 3);
 	CHECK_EQ(dp.self, 1);
-	CHECK(sa->seq >= 1000 + CF_EPOCH_SEQ_SKIP / 2);
+	/* quorum news alone change nothing about the SAs */
+	CHECK_EQ(sa->oseq.seq, 1000);
+	cf_dp_view_agreed(&dp);
+	CHECK(sa->oseq.seq >= 1000 + CF_SEQ_MARGIN);
 	CHECK_EQ(sa->dispatch.next_turn, 0);
+	CHECK(sa->oseq.have_slot);
+	CHECK_EQ(sa->oseq.slot, 1);
 
 	/* a node outside the quorate partition forwards nothing */
-	cf_dp_set_view(&dp, 6, 3, 1, false, false);
+	cf_dp_set_view(&dp, 6, 3, 1, (uint32_t[]){ 4, 7, 9 }, false, false);
 	uint8_t pkt[40] = { 0x45, 0, 0, 40 }, out[200];
 	struct cf_tx tx;
 	enum cf_drop d;
@@ -221,8 +223,12 @@ static void hand_over(void)
 	cf_dp_init(&from);
 	cf_dp_init(&to);
 	from.db.keep_keys = true;
-	CHECK(cf_sa_add(&from.db, &out, NULL) == 0);
+	CHECK(cf_sa_add(&from.db, &out, &sa) == 0);
+	sa->oseq.slot_next = 12;
+	sa->oseq.view_base = 70000;
+	cf_outseq_peak(&sa->oseq, 80000);
 	CHECK(cf_sa_add(&from.db, &in, &sa) == 0);
+	sa->peak_top = 250;
 	for (uint64_t seq = 1; seq <= 300; seq++)
 		if (seq % 3 || seq == 300)
 			replay_update(&sa->replay, seq);
@@ -235,7 +241,12 @@ static void hand_over(void)
 	CHECK_EQ(to.db.sa_count, 2);
 	const struct cf_sa *a = cf_sa_find(&from.db, 0x2222, CF_DIR_OUT), *c = cf_sa_find(&to.db, 0x2222, CF_DIR_OUT);
 	CHECK(c && memcmp(a->key_digest, c->key_digest, 8) == 0);
-	CHECK_EQ(c->seq, 77777);
+	CHECK_EQ(c->oseq.seq, 77777);
+	CHECK_EQ(c->oseq.peak, 80000);
+	CHECK_EQ(c->oseq.view_base, 70000);
+	/* the IV slots the cluster handed out go with the SA; ours comes with JOINED */
+	CHECK_EQ(c->oseq.slot_next, 12);
+	CHECK(!c->oseq.have_slot);
 	CHECK_EQ(c->dispatch.mode, CF_DISPATCH_SESSION_SQF);
 	CHECK_EQ(c->p.soft.bytes, 1000);
 	CHECK_EQ(c->p.encap_dport, 4500);
@@ -256,7 +267,6 @@ int main(void)
 {
 	CHECK(cf_crypto_global_init() == 0);
 	rounds();
-	seq_bases();
 	dataplane_views();
 	hand_over();
 	cf_crypto_global_shutdown();

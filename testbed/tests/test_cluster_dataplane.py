@@ -4,7 +4,8 @@ invariants 1-3 on the wire), with the SAs installed by hand on every node.
 
 The topology is testbed/cluster.sh.  Every frame reaches every node; each
 node's cluster-filterd decides alone, from the packet stream it sees, which
-packets it processes.  The far end is a cluster-filterd gateway with the
+packets it processes.  This module runs the paper's packet-rr, the scheme
+that spreads one SA over every node (docs/DESIGN.md, "Ownership").  The far end is a cluster-filterd gateway with the
 mirrored SAs: it decrypts what the cluster sends and counts it.
 """
 import os
@@ -22,7 +23,7 @@ class Cluster:
     def __init__(self, prefix, nodes):
         self.prefix, self.nodes = prefix, nodes
         self.run_dir = f"/run/{prefix}"
-        self.env = dict(os.environ, CF_PREFIX=prefix)
+        self.env = dict(os.environ, CF_PREFIX=prefix, DISPATCH="packet-rr")
 
     def script(self, *args, **env):
         return run(TESTBED / "cluster.sh", *args, env=dict(self.env, **env))
@@ -70,10 +71,12 @@ def cluster():
 def test_ping_through_the_cluster(cluster):
     out = cluster.exec("ha", "ping", "-c", "30", "-i", "0.02", "-W", "2", "10.0.2.2", check=False)
     assert " 30 received" in out, out
-    # every node saw every packet and processed its share
-    for i in range(NODES):
-        sa = cluster.sa(f"n{i}", "0xc0000001", "out")
-        assert int(sa["seen"]) == 30 and int(sa["packets"]) == 10
+    # every node saw every packet and processed its share (sync points
+    # restart the turn, so a share may be off by a packet or two)
+    sas = [cluster.sa(f"n{i}", "0xc0000001", "out") for i in range(NODES)]
+    assert all(int(sa["seen"]) == 30 for sa in sas), sas
+    owned = [int(sa["packets"]) for sa in sas]
+    assert sum(owned) == 30 and all(abs(k - 10) <= 3 for k in owned), owned
 
 
 def test_invariant1_each_datagram_once_and_fair_shares(cluster):
@@ -370,7 +373,9 @@ def test_lifetimes_count_the_whole_clusters_traffic(cluster):
     sas = [cluster.sa(f"n{i}", "0xc0000001", "out") for i in range(NODES)]
     assert [s["used-packets"] for s in sas] == ["450"] * NODES, sas
     assert [s["lifetime"] for s in sas] == ["soft"] * NODES, sas
-    assert all(int(s["packets"]) == 150 for s in sas), sas
+    # about a third each (sync points restart the turn)
+    owned = [int(s["packets"]) for s in sas]
+    assert sum(owned) == 450 and all(abs(k - 150) <= 15 for k in owned), owned
     cluster.udp_stream(200)
     for i in range(NODES):
         assert "0xc0000001" not in cluster.cfctl(f"n{i}", "sa", "list"), f"node {i} kept the SA"

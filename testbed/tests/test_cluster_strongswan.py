@@ -6,7 +6,8 @@ The topology is testbed/cluster.sh with PEER=strongswan.  Only the default
 host's pluto speaks IKE (invariant 5); the SAs it installs reach every node
 (invariant 4); every node carries its share of the traffic, in the mode
 ipsec.conf's cluster-dispatch= names (invariants 1-3 on the wire).  Every
-outbound mode runs with 3 nodes, packet-rr also with 6.
+outbound mode runs with 3 nodes, packet-rr also with 6.  With per-sa (the
+default) one node encrypts each outbound SA; the others spread one SA.
 """
 import os
 import struct
@@ -16,7 +17,7 @@ import pytest
 
 from conftest import BIN, TESTBED, TOP, kv, run, wait_for
 
-RUNS = [(3, "packet-rr"), (3, "packet-sqf"), (3, "session-rr"), (3, "session-sqf"),
+RUNS = [(3, "per-sa"), (3, "packet-rr"), (3, "packet-sqf"), (3, "session-rr"), (3, "session-sqf"),
         (3, "flow-hash"), (6, "packet-rr")]
 SESSION_MODES = ("session-rr", "session-sqf", "flow-hash")
 LSW = TOP / "build" / "root" / "usr" / "libexec" / "ipsec"
@@ -126,7 +127,10 @@ def test_ping_both_ways_through_every_node(cluster):
     out_owned, in_owned = cluster.owned("out"), cluster.owned("in")
     # inbound is shared by sequence number whatever the mode
     assert all(k >= 60 // n - 2 for k in in_owned), in_owned
-    if cluster.mode in SESSION_MODES:
+    if cluster.mode == "per-sa":
+        # one outbound SA, one writer
+        assert sorted(out_owned)[:-1] == [0] * (n - 1) and sum(out_owned) >= 60, out_owned
+    elif cluster.mode in SESSION_MODES:
         # two sessions (each direction's pings): at most two nodes encrypt
         assert sum(1 for k in out_owned if k) <= 2 and sum(out_owned) >= 60, out_owned
     else:
@@ -164,8 +168,8 @@ def test_invariants_1_and_2_numbered_datagrams_at_the_far_end(cluster):
     assert sum(owned) == count, owned
     if cluster.mode == "packet-rr":
         assert all(abs(k / count - 1 / n) <= 0.02 for k in owned), owned
-    elif cluster.mode in SESSION_MODES:
-        assert sorted(owned)[:-1] == [0] * (n - 1), owned      # one session, one node
+    elif cluster.mode in SESSION_MODES or cluster.mode == "per-sa":
+        assert sorted(owned)[:-1] == [0] * (n - 1), owned      # one session (SA), one node
     esp = [p for src, p in wire if src == "192.0.2.1" and len(p) > 16 and p[:4] != b"\0\0\0\0"]
     assert len(esp) >= count
     ids = [struct.unpack(">II", p[:8]) for p in esp]
@@ -190,7 +194,7 @@ def test_inbound_shared_by_sequence_number(cluster):
 
 def test_session_modes_keep_each_session_on_one_node(cluster):
     if cluster.mode not in SESSION_MODES:
-        pytest.skip("packet modes spread a session on purpose")
+        pytest.skip("only session modes pin a session: per-sa pins the SA, packet modes spread it")
     used = set()
     for port in (7001, 7002, 7003, 7004, 7005, 7006):
         before = cluster.owned("out")

@@ -68,6 +68,7 @@ static const char *const cluster_dispatch_name[] = {
 	[CLUSTER_DISPATCH_SESSION_RR] = "session-rr",
 	[CLUSTER_DISPATCH_SESSION_SQF] = "session-sqf",
 	[CLUSTER_DISPATCH_FLOW_HASH] = "flow-hash",
+	[CLUSTER_DISPATCH_PER_SA] = "per-sa",
 };
 static char socket_path[sizeof(ctl_addr.sun_path)];
 
