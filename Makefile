@@ -4,7 +4,8 @@
 #   make check     the same set-up, then every test
 #   make bench-filter   data-plane benchmark (numbers beside their references)
 #   make bench-single   our gateway against a strongSwan libipsec gateway, CPU per GB
-#   make bench-cluster  throughput at the ESP sink for N = 1, 2, 3, 6 nodes, CPU per node
+#   make bench-cluster  throughput at the ESP sink for N = 1, 2, 3, 6 nodes, CPU per node;
+#                       flood-then-recover against strongSwan per N and mode
 #   make fuzz      long fuzz runs (FUZZ_SECONDS=300 per target)
 #
 # Everything runs as root on a Debian 12 machine with nothing but the base image.
@@ -77,6 +78,9 @@ bench-cluster: build
 	testbed/bench-cluster.sh
 	@echo "== the same with the paper's 3DES-MD5, where the owner's crypto dominates"
 	ALG=3des-md5 testbed/bench-cluster.sh
+	@echo "== overload and recovery against strongSwan's default window, per N and mode"
+	testbed/bench-recover.sh
+	BUDGET=20 testbed/bench-recover.sh
 
 fuzz: build
 	$(MAKE) -C $(CF) fuzz

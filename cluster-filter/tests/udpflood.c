@@ -2,7 +2,8 @@
 /*
  * udpflood ADDR PORT SIZE [SECONDS]: UDP datagrams as fast as sendmmsg
  * goes, until killed or for SECONDS, then "sent=N".  Each datagram starts
- * with its number (u64, big endian), as testbed/udp_stream.py counts them.
+ * as testbed/udp_stream.py's do: its number, the flood's start and its
+ * batch's send time (u64 each, big endian, ns of CLOCK_MONOTONIC).
  */
 #include <arpa/inet.h>
 #include <stdint.h>
@@ -14,11 +15,17 @@
 
 #define BATCH 64
 
-static double now(void)
+static uint64_t now_ns(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static void put_be64(char *p, uint64_t v)
+{
+	for (int b = 0; b < 8; b++)
+		p[b] = (char)(v >> (56 - 8 * b));
 }
 
 int main(int argc, char **argv)
@@ -31,8 +38,9 @@ int main(int argc, char **argv)
 	if (inet_pton(AF_INET, argv[1], &to.sin_addr) != 1)
 		return 2;
 	size_t size = (size_t)atoi(argv[3]);
-	size = size > 36 ? size - 28 : 8;
-	double until = argc == 5 ? now() + atof(argv[4]) : 0;
+	size = size > 52 ? size - 28 : 24;
+	uint64_t start = now_ns();
+	uint64_t until = argc == 5 ? start + (uint64_t)(atof(argv[4]) * 1e9) : 0;
 
 	static char data[BATCH][65536];
 	struct iovec iov[BATCH];
@@ -44,11 +52,11 @@ int main(int argc, char **argv)
 	}
 	int s = socket(AF_INET, SOCK_DGRAM, 0);
 	uint64_t sent = 0;
-	while (until == 0 || now() < until) {
+	for (uint64_t t = start; until == 0 || t < until; t = now_ns()) {
 		for (int i = 0; i < BATCH; i++) {
-			uint64_t k = sent + (uint64_t)i;
-			for (int b = 0; b < 8; b++)
-				data[i][b] = (char)(k >> (56 - 8 * b));
+			put_be64(data[i], sent + (uint64_t)i);
+			put_be64(data[i] + 8, start);
+			put_be64(data[i] + 16, t);
 		}
 		int n = sendmmsg(s, msgs, BATCH, 0);
 		if (n > 0)
