@@ -272,9 +272,9 @@ size_t cf_dp_outbound(struct cf_dataplane *dp, const uint8_t *inner, size_t len,
 	uint64_t seq;
 	bool mine;
 	if (!cf_dispatch_shared(sa->dispatch.mode)) {
-		/* one writer: only it counts */
+		/* one writer: only it counts (a number it then drops is just skipped) */
 		mine = sa->writer == self_id(dp);
-		seq = os->seq + 1;
+		seq = mine ? ++os->seq : 0;
 	} else {
 		/*
 		 * Every node runs dispatch and counts every packet; only the
@@ -305,8 +305,6 @@ size_t cf_dp_outbound(struct cf_dataplane *dp, const uint8_t *inner, size_t len,
 	uint64_t iv = 0;
 	if (sa->crypto.alg->aead && !cf_outseq_iv(os, &iv))
 		return out_drop(dp, sa, CF_DROP_IV_EXHAUSTED, drop);
-	if (seq > os->seq)
-		os->seq = seq;
 
 	long n = esp_seal(&sa->crypto, sa->p.spi, seq, sa->p.esn, iv,
 			  ESP_NH_IPV4, inner, len, out, cap);
