@@ -258,6 +258,8 @@ size_t cf_dp_outbound(struct cf_dataplane *dp, const uint8_t *inner, size_t len,
 	if (d != CF_DROP_NONE)
 		return out_drop(dp, NULL, d, drop);
 
+	if (dp->db.waiting)
+		cf_sadb_wait_timeout(&dp->db);
 	struct cf_policy *pol = cf_policy_lookup(&dp->db, CF_DIR_OUT, &flow);
 	if (pol == NULL)
 		return out_drop(dp, NULL, CF_DROP_NO_POLICY, drop);
@@ -349,6 +351,13 @@ enum cf_drop cf_dp_inbound(struct cf_dataplane *dp, uint8_t *esp, size_t len,
 		goto drop;
 	}
 	sa->stats.seen++;
+	/*
+	 * Every node sees the peer's first packet on a new SA: that is when
+	 * our rekeyed outbound SA may take over.  The SPI was secret until
+	 * the peer used it, so this is no one else's to trigger.
+	 */
+	if (!sa->heard)
+		cf_sa_heard(&dp->db, sa);
 	/* ownership first: a non-owner must not spend a cycle on crypto */
 	if (cf_dispatch_inbound(spi, seq_lo, dp->nodes) != dp->self) {
 		dp->counters[CF_CTR_NOT_OWNER]++;

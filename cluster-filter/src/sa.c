@@ -64,18 +64,75 @@ struct cf_sa *cf_sa_find(const struct cf_sadb *db, uint32_t spi, enum cf_dir dir
 	return NULL;
 }
 
-/* Point every outbound policy at the newest outbound SA of its reqid. */
+static void stop_waiting(struct cf_sadb *db, struct cf_sa *sa)
+{
+	if (sa->waiting) {
+		sa->waiting = false;
+		db->waiting--;
+	}
+}
+
+/*
+ * Point every outbound policy at the newest outbound SA of its reqid that
+ * does not wait for the peer; if all of them wait, at the newest, which
+ * then waits no more.
+ */
 static void relink_policies(struct cf_sadb *db)
 {
 	for (struct cf_policy *pol = db->policies; pol; pol = pol->next) {
+		struct cf_sa *newest = NULL;
 		pol->sa = NULL;
 		if (pol->dir != CF_DIR_OUT)
 			continue;
-		for (struct cf_sa *sa = db->list; sa; sa = sa->next)
-			if (sa->p.dir == CF_DIR_OUT && sa->p.reqid == pol->reqid &&
-			    (pol->sa == NULL || sa->serial > pol->sa->serial))
+		for (struct cf_sa *sa = db->list; sa; sa = sa->next) {
+			if (sa->p.dir != CF_DIR_OUT || sa->p.reqid != pol->reqid)
+				continue;
+			if (newest == NULL || sa->serial > newest->serial)
+				newest = sa;
+			if (!sa->waiting && (pol->sa == NULL || sa->serial > pol->sa->serial))
 				pol->sa = sa;
+		}
+		if (pol->sa == NULL && newest) {
+			stop_waiting(db, newest);
+			pol->sa = newest;
+		}
 	}
+}
+
+/* Does the peer already send on an inbound SA of reqid newer than serial? */
+static bool peer_moved_on(const struct cf_sadb *db, uint32_t reqid, uint64_t serial)
+{
+	for (const struct cf_sa *sa = db->list; sa; sa = sa->next)
+		if (sa->p.dir == CF_DIR_IN && sa->p.reqid == reqid && sa->heard && sa->serial > serial)
+			return true;
+	return false;
+}
+
+void cf_sa_heard(struct cf_sadb *db, struct cf_sa *in)
+{
+	bool changed = false;
+
+	in->heard = true;
+	for (struct cf_sa *sa = db->list; sa; sa = sa->next)
+		if (sa->waiting && sa->p.reqid == in->p.reqid) {
+			stop_waiting(db, sa);
+			changed = true;
+		}
+	if (changed)
+		relink_policies(db);
+}
+
+void cf_sadb_wait_timeout(struct cf_sadb *db)
+{
+	bool changed = false;
+
+	for (struct cf_sa *sa = db->list; sa; sa = sa->next)
+		if (sa->waiting && db->now >= sa->add_time + CF_SA_WAIT_MAX) {
+			stop_waiting(db, sa);
+			changed = true;
+		}
+	if (changed)
+		relink_policies(db);
 }
 
 static void unreserve(struct cf_sadb *db, uint32_t spi)
@@ -139,6 +196,18 @@ int cf_sa_add(struct cf_sadb *db, struct cf_sa_params *p, struct cf_sa **out)
 	cf_outseq_init(&sa->oseq, p->dir == CF_DIR_OUT ? p->seq : 0);
 	sa->serial = db->next_serial++;
 	sa->add_time = db->now;
+	if (p->dir == CF_DIR_OUT) {
+		/* a rekey: the SA it replaces carries on until the peer is ready */
+		const struct cf_sa *older = NULL;
+		for (const struct cf_sa *o = db->list; o; o = o->next)
+			if (o->p.dir == CF_DIR_OUT && o->p.reqid == p->reqid &&
+			    (older == NULL || o->serial > older->serial))
+				older = o;
+		if (older && !peer_moved_on(db, p->reqid, older->serial)) {
+			sa->waiting = true;
+			db->waiting++;
+		}
+	}
 	unsigned b = spi_bucket(p->spi);
 	sa->hash_next = db->by_spi[b];
 	db->by_spi[b] = sa;
@@ -187,6 +256,7 @@ int cf_sa_del(struct cf_sadb *db, uint32_t spi, enum cf_dir dir)
 		pp = &(*pp)->next;
 	*pp = sa->next;
 	db->sa_count--;
+	stop_waiting(db, sa);
 	relink_policies(db);
 	sa_free(sa);
 	return 0;

@@ -64,6 +64,8 @@ struct cf_sa {
 	uint64_t add_time, last_used;	/* wall-clock seconds, as pluto reads them */
 	struct cf_lifetime used;	/* the whole cluster's traffic: lifetimes apply to this */
 	bool soft_expired, hard_expired;
+	bool waiting;			/* outbound: a rekey's new SA, until the peer uses its own */
+	bool heard;			/* inbound: a packet arrived on it */
 	struct cf_sa_stats stats;
 };
 
@@ -92,6 +94,7 @@ struct cf_sadb {
 	uint32_t reserved_count;
 	uint64_t now;			/* wall-clock seconds */
 	bool keep_keys;			/* clustered: the default host hands SAs to joining nodes */
+	uint32_t waiting;		/* outbound SAs waiting for the peer */
 };
 
 void cf_sadb_init(struct cf_sadb *db);
@@ -111,6 +114,20 @@ struct cf_sa *cf_sa_find(const struct cf_sadb *db, uint32_t spi, enum cf_dir dir
 int cf_spi_pick(struct cf_sadb *db, uint32_t lo, uint32_t hi, uint32_t *spi);
 /* The same, reserved until an SA takes it or it is deleted. */
 int cf_spi_alloc(struct cf_sadb *db, uint32_t lo, uint32_t hi, uint32_t *spi);
+
+/*
+ * Rekeys (RFC 7296 2.8).  A new outbound SA that replaces one of the same
+ * reqid waits: the policies keep the older SA until the peer shows that
+ * it has the new pair, by sending on the new inbound SA - as the rekey's
+ * responder we install before our answer reaches the peer, and what we
+ * sent on the new SA meanwhile the peer would drop.  It also stops waiting
+ * when the older SA goes, or after CF_SA_WAIT_MAX seconds.
+ */
+#define CF_SA_WAIT_MAX 2
+/* A packet arrived on this inbound SA (its first: the peer uses it). */
+void cf_sa_heard(struct cf_sadb *db, struct cf_sa *in);
+/* Stop waiting for peers that never answered (call while db->waiting). */
+void cf_sadb_wait_timeout(struct cf_sadb *db);
 
 /* Add, or update the reqid and priority of the policy with this selector. */
 int cf_policy_add(struct cf_sadb *db, enum cf_dir dir, const struct cf_ts *ts,

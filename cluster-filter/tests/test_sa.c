@@ -85,14 +85,51 @@ static void sadb(void)
 	f.dst = 0x0a020009;
 	CHECK(cf_policy_lookup(&db, CF_DIR_OUT, &f) == NULL);
 
-	/* rekey: the newer outbound SA of the reqid takes over, the old one still decrypts */
+	/*
+	 * rekey: the newer outbound SA of the reqid waits until the peer
+	 * sends on the new inbound SA, then takes over; the old one still
+	 * decrypts
+	 */
 	p = params("aes256gcm16", 0x1003, CF_DIR_OUT, 7);
-	struct cf_sa *sa2;
+	struct cf_sa *sa2, *in2;
+	cf_sadb_set_time(&db, 1000);
 	CHECK(cf_sa_add(&db, &p, &sa2) == 0);
-	CHECK(pol->sa == sa2);
+	p = params("aes256gcm16", 0x2003, CF_DIR_IN, 7);
+	CHECK(cf_sa_add(&db, &p, &in2) == 0);
+	CHECK(pol->sa == sa && sa2->waiting && db.waiting == 1);
+	cf_sa_heard(&db, in2);
+	CHECK(pol->sa == sa2 && !sa2->waiting && db.waiting == 0);
 	CHECK(cf_sa_del(&db, 0x1003, CF_DIR_OUT) == 0);
 	CHECK(pol->sa == sa);
 	CHECK(cf_sa_del(&db, 0x1003, CF_DIR_OUT) == -ENOENT);
+	/* the peer already sends on a newer inbound SA: no wait */
+	p = params("aes256gcm16", 0x1004, CF_DIR_OUT, 7);
+	CHECK(cf_sa_add(&db, &p, &sa2) == 0);
+	CHECK(pol->sa == sa2 && !sa2->waiting);
+	CHECK(cf_sa_del(&db, 0x1004, CF_DIR_OUT) == 0);
+	CHECK(cf_sa_del(&db, 0x2003, CF_DIR_IN) == 0);
+	/* a peer that never sends: the wait ends after CF_SA_WAIT_MAX seconds */
+	p = params("aes256gcm16", 0x1005, CF_DIR_OUT, 7);
+	CHECK(cf_sa_add(&db, &p, &sa2) == 0);
+	CHECK(pol->sa == sa && sa2->waiting);
+	cf_sadb_set_time(&db, 1000 + CF_SA_WAIT_MAX - 1);
+	cf_sadb_wait_timeout(&db);
+	CHECK(pol->sa == sa);
+	cf_sadb_set_time(&db, 1000 + CF_SA_WAIT_MAX);
+	cf_sadb_wait_timeout(&db);
+	CHECK(pol->sa == sa2 && db.waiting == 0);
+	CHECK(cf_sa_del(&db, 0x1005, CF_DIR_OUT) == 0);
+	/* the old SA goes first (the peer deleted it): the new one carries on */
+	p = params("aes256gcm16", 0x1006, CF_DIR_OUT, 7);
+	CHECK(cf_sa_add(&db, &p, &sa2) == 0);
+	CHECK(sa2->waiting);
+	uint32_t old_spi = sa->p.spi;
+	CHECK(cf_sa_del(&db, old_spi, CF_DIR_OUT) == 0);
+	CHECK(pol->sa == sa2 && !sa2->waiting && db.waiting == 0);
+	p = params("aes128gcm16", old_spi, CF_DIR_OUT, 7);	/* as before, for what follows */
+	CHECK(cf_sa_add(&db, &p, &sa) == 0);
+	CHECK(cf_sa_del(&db, 0x1006, CF_DIR_OUT) == 0);
+	CHECK(pol->sa == sa);
 
 	/* a more specific policy with a better priority wins */
 	struct cf_ts host = ts_net(0x0a000005, 32, 0x0a010009, 32);

@@ -190,6 +190,19 @@ static void add_sa(struct sim *s, uint32_t spi)
 	s->spi = spi;
 }
 
+static void del_sa(struct sim *s, uint32_t spi)
+{
+	struct cf_msgbuf b;
+
+	cf_mb_init(&b, CF_MSG_SA_DEL, 0, 2);
+	cf_mb_u32(&b, CF_A_SPI, spi);
+	cf_mb_u8(&b, CF_A_DIR, CF_DIR_OUT);
+	cf_mb_finish(&b);
+	for (uint32_t i = 0; i < NODES_MAX; i++)
+		if (s->node[i].alive)
+			control(&s->node[i], &b);
+}
+
 static void make_packet(uint64_t k, uint8_t pkt[48])
 {
 	/*
@@ -386,8 +399,10 @@ static void simulate(enum cf_dispatch_mode mode, uint64_t packets, uint32_t node
 			continue;
 		until_event = done + 80000 + rnd() % 80000;
 		switch (rnd() % 4) {
-		case 0:		/* a CHILD_SA rekey */
+		case 0:		/* a CHILD_SA rekey: the new SA, then the old one goes */
 			add_sa(s, next_spi++);
+			drift(s, 20);
+			del_sa(s, next_spi - 2);
 			break;
 		case 1:		/* a node dies (not the last two): no report, no goodbye */
 			if (dead < 0 && s->n > 2) {
