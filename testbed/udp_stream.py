@@ -7,9 +7,6 @@
   udp_stream.py send HOST PORT COUNT SIZE RATE [SRC]
                                         COUNT datagrams of SIZE bytes at RATE per second
                                         (from address SRC)
-  udp_stream.py flood HOST PORT SECONDS SIZE
-                                        numbered datagrams as fast as one core sends them,
-                                        for SECONDS; prints "sent=N seconds=S rate=R"
   udp_stream.py count PORT SECONDS [COUNT [RATE]]
                                         like recv, but print one JSON object: what was
                                         received, unique, duplicated and missing (of
@@ -24,6 +21,7 @@ get were sent: a missing run is placed between the send times of the
 datagrams around it.  Times in count's output are seconds since the stream
 started, "t0" is that start on the monotonic clock (time.monotonic()).
 recv reads the number only, so it also counts older senders' datagrams.
+cluster-filter's udpflood sends the same datagrams as fast as sendmmsg goes.
 SIGTERM or SIGINT makes recv and count stop and report at once.
 """
 import json
@@ -182,27 +180,6 @@ def send(host, port, count, size, rate, src=None):
     print(f"sent={count}", flush=True)
 
 
-def flood(host, port, seconds, size):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.connect((host, port))
-    pad = bytes(max(0, size - HDR.size))
-    pack, clock, send_ = HDR.pack, time.monotonic_ns, s.send
-    start = clock()
-    end = start + int(seconds * 1e9)
-    i = errors = 0
-    now = start
-    while now < end:
-        for _ in range(64):
-            try:
-                send_(pack(i, start, now) + pad)
-                i += 1
-            except OSError:     # ENOBUFS, or refused by an ICMP error: not sent
-                errors += 1
-        now = clock()
-    took = (now - start) / 1e9
-    print(f"sent={i} seconds={took:.3f} rate={i / took:.0f} errors={errors}", flush=True)
-
-
 if __name__ == "__main__":
     verb, args = sys.argv[1], sys.argv[2:]
     if verb == "recv":
@@ -210,7 +187,5 @@ if __name__ == "__main__":
     elif verb == "count":
         count(int(args[0]), float(args[1]), int(args[2]) if len(args) > 2 else 0,
               float(args[3]) if len(args) > 3 else 0.0)
-    elif verb == "flood":
-        flood(args[0], int(args[1]), float(args[2]), int(args[3]))
     else:
         send(args[0], int(args[1]), int(args[2]), int(args[3]), float(args[4]), *args[5:6])

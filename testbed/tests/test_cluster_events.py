@@ -1,0 +1,714 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The cluster under the events of a real network, counted at the far host
+(issue 8: ownership and sequence numbers that survive overload, rekeys and
+view changes).
+
+Three nodes (testbed/cluster.sh, PEER=strongswan) against an unmodified
+strongSwan with its default 32-packet replay window.  Numbered datagrams
+run both ways at once (udp_stream.py: host A 10.0.1.2 <-> host B 10.0.2.2,
+2000 per second each way) while something happens: a Child SA rekey, a
+flood, a node's daemon killed, a node's power cut, a node rejoining.  The
+far host counts what arrived once, twice and not at all, and when the
+missing ones were sent, so a test can say that loss was confined to the
+moment of the change and that the stream is clean afterwards (docs/DESIGN.md,
+invariants 1 and 6).  Every run is also captured on the peer's outside
+link: the cluster never sends one (SPI, seq) twice nor one AES-GCM IV twice
+under an SPI (invariant 2); strongSwan's packets replayed right after a view
+change are rejected (invariant 3).
+
+Topologies (one per dispatch mode, shared by the module's tests): the
+default mode (per-sa: one writer per outbound SA) runs every test; the
+paper's schemes run the steady stream, the rekeys and the follower kill,
+where they are allowed a bounded loss but must be clean afterwards.
+CLUSTER_EVENTS_DEFAULT=packet-rr runs the default mode's tests with
+another mode.
+"""
+import collections
+import json
+import os
+import socket
+import struct
+import subprocess
+import time
+
+import pytest
+
+from conftest import BIN, TESTBED, kv, run, wait_for
+from test_cluster_strongswan import LSW, StrongSwanCluster
+
+NODES = 3
+DEFAULT = os.environ.get("CLUSTER_EVENTS_DEFAULT", "per-sa")
+PAPER = [m for m in ("packet-rr", "packet-sqf", "session-rr", "session-sqf", "flow-hash") if m != DEFAULT]
+NO_PFS = f"{DEFAULT}/no-pfs"
+# One list, and every test takes a prefix of it: pytest groups the tests of
+# a module-scoped parameter by its index, so one topology serves them all.
+TOPOLOGIES = [DEFAULT, *PAPER, NO_PFS]
+ONLY_DEFAULT, EVERY_MODE, EVERY_MODE_AND_NO_PFS = TOPOLOGIES[:1], TOPOLOGIES[:-1], TOPOLOGIES
+
+RATE = 2000          # datagrams per second, each way
+SIZE = 200           # bytes of UDP payload
+HANDFUL = 10         # datagrams a rekey (or a change) may cost beyond its bound
+DETECT = 2.0         # s: a change is noticed and settled within this (Corosync token 300 ms: ~0.7 s)
+WAYS = {"A->B": ("ha", "hb", "10.0.2.2"), "B->A": ("hb", "ha", "10.0.1.2")}
+CLUSTER_IP, PEER_IP = "192.0.2.1", "192.0.2.2"
+
+pytestmark = pytest.mark.skipif(not (LSW / "pluto").exists(),
+                                reason="Libreswan not built (make libreswan)")
+
+
+def pytest_generate_tests(metafunc):
+    if "cluster" in metafunc.fixturenames:
+        topologies = getattr(metafunc.function, "topologies", ONLY_DEFAULT)
+        assert topologies == TOPOLOGIES[:len(topologies)]
+        metafunc.parametrize("cluster", topologies, indirect=True, scope="module")
+
+
+def on(topologies):
+    def mark(test):
+        test.topologies = topologies
+        return test
+    return mark
+
+
+def esp_packets(path):
+    """(source, UDP payload) of the ESP-in-UDP packets in a pcap file (IKE
+    with its non-ESP marker and NAT-T keepalives left out)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 24:
+        return []
+    endian = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    assert struct.unpack(endian + "I", data[20:24])[0] == 1, "not an Ethernet capture"
+    out, off = [], 24
+    while off + 16 <= len(data):
+        incl = struct.unpack_from(endian + "I", data, off + 8)[0]
+        frame = data[off + 16:off + 16 + incl]
+        off += 16 + incl
+        if frame[12:14] != b"\x08\x00" or len(frame) < 34 or frame[23] != 17:
+            continue
+        ihl = (frame[14] & 15) * 4
+        payload = frame[14 + ihl + 8:]
+        if len(payload) >= 16 and payload[:4] != b"\0\0\0\0":
+            out.append((socket.inet_ntoa(frame[26:30]), payload))
+    return out
+
+
+def wire_repeats(wire):
+    """The cluster's ESP on the wire: how many, and how many repeated an
+    (SPI, seq) or an (SPI, IV) (AES-GCM: bytes 8..16 of the ESP payload)."""
+    esp = [p for src, p in wire if src == CLUSTER_IP]
+    ids = collections.Counter(p[:8] for p in esp)
+    ivs = collections.Counter((p[:4], p[8:16]) for p in esp)
+    return (len(esp), sum(k - 1 for k in ids.values() if k > 1),
+            sum(k - 1 for k in ivs.values() if k > 1))
+
+
+class Streams:
+    """Numbered datagrams at a fixed rate in the given directions, all at
+    once, counted at the far hosts; the peer's outside link captured."""
+
+    def __init__(self, cluster, seconds, rate=RATE, ways=tuple(WAYS), capture=True, snaplen=128,
+                 sources=None):
+        self.cluster, self.seconds, self.rate = cluster, seconds, rate
+        self.count = int(seconds * rate)
+        self.receivers, self.senders, self.dump = {}, [], None
+        # several senders in one direction: (name, source address at host A)
+        flows = sources or [(way, None) for way in ways]
+        try:
+            for name, src in flows:
+                way = name if name in WAYS else "A->B"
+                _, dst_ns, _ = WAYS[way]
+                port = cluster.next_port()
+                r = cluster.popen(dst_ns, "/usr/bin/python3", TESTBED / "udp_stream.py", "count", port,
+                                  "1.0", self.count, rate)
+                assert r.stdout.readline().strip() == "ready"
+                self.receivers[name] = (r, way, port, src)
+            if capture:
+                self.pcap = f"{cluster.run_dir}/events-{cluster.port}.pcap"
+                self.dump = cluster.popen("peer", "tcpdump", "-i", "out", "-n", "-s", snaplen, "-B", "16384",
+                                          "-w", self.pcap, "udp port 4500")
+                assert "listening on" in self.dump.stderr.readline()
+            self.t_start = time.monotonic()
+            for name, (r, way, port, src) in self.receivers.items():
+                src_ns, _, dst = WAYS[way]
+                self.senders.append(cluster.popen(src_ns, "/usr/bin/python3", TESTBED / "udp_stream.py", "send",
+                                                  dst, port, self.count, SIZE, rate, *([src] if src else [])))
+        except BaseException:
+            self.kill()
+            raise
+
+    def at(self, seconds):
+        """Block until the streams are this far; scheduling, not a condition."""
+        ahead = self.t_start + seconds - time.monotonic()
+        if ahead > 0:
+            time.sleep(ahead)
+
+    def kill(self):
+        for p in [r for r, *_ in self.receivers.values()] + self.senders + [self.dump]:
+            if p is not None and p.poll() is None:
+                p.kill()
+                p.communicate()
+
+    def finish(self):
+        """What each far host got, and the capture: {name: counts}, wire."""
+        try:
+            for s in self.senders:
+                out, err = s.communicate(timeout=self.seconds + 60)
+                assert s.returncode == 0, err
+            got = {}
+            for name, (r, *_) in self.receivers.items():
+                try:       # a receiver stops after 1 s of silence...
+                    out, _ = r.communicate(timeout=3)
+                except subprocess.TimeoutExpired:       # ...or never heard anything
+                    r.terminate()
+                    out, _ = r.communicate(timeout=10)
+                got[name] = json.loads(out.strip().splitlines()[-1])
+            wire = []
+            if self.dump is not None:
+                self.dump.terminate()
+                _, err = self.dump.communicate(timeout=10)
+                wire = esp_packets(self.pcap)
+                os.unlink(self.pcap)
+                dropped = [ln for ln in err.splitlines() if "dropped by kernel" in ln]
+                if dropped and not dropped[0].startswith("0 "):
+                    print(f"  capture: {dropped[0]}")
+            return got, wire
+        finally:
+            self.kill()
+
+
+def describe(name, d, t_ref=None):
+    """One line per direction: counts, and when the missing ones were sent."""
+    def when(t):
+        return f"{t:.2f}" if t_ref is None else f"{t - t_ref:+.2f}"
+    spans = ", ".join(f"{k}@{when(a)}..{when(b)}" for a, b, k in d["lost"][:6])
+    more = f" (+{len(d['lost']) - 6} runs)" if len(d["lost"]) > 6 else ""
+    per_s = {int(k): v for k, v in d["lost_per_s"].items()}
+    dup_s = {int(k): v for k, v in d["dup_per_s"].items()}
+    print(f"  {name}: {d['count']} sent, {d['unique']} arrived, {d['missing']} lost"
+          f"{' [' + spans + more + ']' if d['lost'] else ''}, {d['duplicates']} duplicated"
+          f"{'; lost per s ' + str(per_s) if per_s else ''}{'; dup per s ' + str(dup_s) if dup_s else ''}")
+
+
+def assert_clean(got, what):
+    for name, d in got.items():
+        assert d["unique"] == d["count"] and d["duplicates"] == 0, \
+            f"{what}, {name}: {d['missing']} lost, {d['duplicates']} duplicated of {d['count']}"
+
+
+def assert_wire_clean(wire, expect_at_least):
+    sent, seq_repeats, iv_repeats = wire_repeats(wire)
+    print(f"  wire: {sent} ESP packets from the cluster, {seq_repeats} repeated (SPI, seq), "
+          f"{iv_repeats} repeated (SPI, IV)")
+    assert sent >= expect_at_least, "the capture missed the run"
+    assert seq_repeats == 0, "an (SPI, seq) was sent twice"
+    assert iv_repeats == 0, "an AES-GCM IV was used twice under one SPI"
+
+
+class EventCluster(StrongSwanCluster):
+    def __init__(self, prefix, topology):
+        mode, _, variant = topology.partition("/")
+        super().__init__(prefix, NODES, mode)
+        self.topology, self.pfs = topology, variant != "no-pfs"
+        if not self.pfs:
+            # pluto proposes and accepts no group for Child SAs, strongSwan
+            # offers none: rekeys carry no KE payload
+            self.env.update(ESP="aes_gcm128-none-none", PEER_ESP="aes128gcm16")
+        self.ssdir = f"{os.environ.get('TMPDIR', '/tmp')}/{prefix}-strongswan"
+        self.port = 6100
+
+    def next_port(self):
+        self.port += 1
+        return self.port
+
+    def streams(self, seconds, **kw):
+        return Streams(self, seconds, **kw)
+
+    def stats(self, i):
+        return kv(self.cfctl(i, "stats"))
+
+    def sa_list(self, i):
+        return [kv(line) for line in self.cfctl(i, "sa", "list").splitlines()]
+
+    def owned(self, nodes):
+        """Packets each node processed, per direction, summed over its SAs."""
+        counts = {}
+        for i in nodes:
+            sas = self.sa_list(i)
+            counts[i] = {way: sum(int(s["packets"]) for s in sas if s["dir"] == d)
+                         for way, d in (("A->B", "out"), ("B->A", "in"))}
+        return counts
+
+    def settled(self, members):
+        """The given nodes, and only they, share one agreed view."""
+        try:
+            views = [self.stats(i) for i in members]
+        except AssertionError:
+            return False
+        return (len({v["epoch"] for v in views}) == 1
+                and all(v["nodes"] == str(len(members)) and v["active"] == "yes"
+                        and v.get("joining", "none") == "none" and v.get("synced", "yes") == "yes"
+                        for v in views))
+
+    def wait_settled(self, members, timeout=20):
+        wait_for(lambda: self.settled(members), timeout=timeout, what=f"nodes {members} in one view")
+
+    def daemon_pid(self, i):
+        with open(f"{self.run_dir}/n{i}/cluster-filter.ctl.pid") as f:
+            return int(f.read())
+
+    def sigkill_daemon(self, i):
+        os.kill(self.daemon_pid(i), 9)
+
+    def swanctl(self, *args):
+        return run("ip", "netns", "exec", f"{self.prefix}-peer", "swanctl", *args,
+                   env=dict(os.environ, STRONGSWAN_CONF=f"{self.ssdir}/strongswan.conf"))
+
+    def default_host(self, nodes=range(NODES)):
+        return next(i for i in nodes if self.stats(i)["default-host"] == "yes")
+
+    def drop_counters(self, nodes, *names):
+        return sum(int(self.stats(i).get(n, 0)) for i in nodes for n in names)
+
+
+@pytest.fixture(scope="module")
+def cluster(request):
+    c = EventCluster(f"cev{os.getpid() % 100000}", request.param)
+    try:
+        c.script("up", NODES)
+        out = c.script("initiate")
+        assert "established Child SA" in out, out
+        # a pluto that does not know the mode ignores the keyword
+        modes = {sa.get("dispatch") for i in range(NODES) for sa in c.sa_list(i) if sa["dir"] == "out"}
+        assert modes == {c.mode}, f"the outbound SA is dispatched by {modes}, not {c.mode}"
+        yield c
+    finally:
+        c.script("down")
+
+
+def shares(before, after, way):
+    total = sum(after[i][way] - before[i][way] for i in after) or 1
+    return {i: (after[i][way] - before[i][way]) / total for i in after}
+
+
+def through_event(cluster, event, node, members_after, members_before=tuple(range(NODES)),
+                  seconds=7.0, at=1.5, what="the change"):
+    """Streams both ways; event() at `at` s; then loss only while the change
+    was being noticed (in the default mode at most that node's share of it;
+    the paper's schemes may move other traffic too) and no duplicate once
+    the view has settled."""
+    streams = cluster.streams(seconds)
+    try:
+        streams.at(0.3)
+        before = cluster.owned(members_before)
+        streams.at(at)
+        mid = cluster.owned(members_before)
+        t_event = time.monotonic()
+        event()
+        t_done = time.monotonic()
+        cluster.wait_settled(members_after)
+        t_settled = time.monotonic()
+        settled_counts = cluster.owned(members_after)
+        streams.at(seconds - 0.2)
+        end = cluster.owned(members_after)
+    except BaseException:
+        streams.kill()
+        raise
+    got, wire = streams.finish()
+    print(f"{cluster.topology}: {what} at +{t_event - streams.t_start:.2f} s, took "
+          f"{t_done - t_event:.2f} s, view settled {t_settled - t_event:.2f} s after it")
+    for name, d in got.items():
+        describe(name, d, t_event - d["t0"])
+    assert_wire_clean(wire, min(d["unique"] for d in got.values()) // 2)
+    assert t_settled + DETECT <= streams.t_start + seconds, "the stream ended before the change was over"
+    for way, d in got.items():
+        assert d["unique"] > 0, f"{way}: nothing arrived"
+        # that node's share of this direction, before the change or after it
+        share = max(shares(before, mid, way).get(node, 0.0), shares(settled_counts, end, way).get(node, 0.0))
+        bound = share * RATE * DETECT + HANDFUL if cluster.mode == DEFAULT else RATE * DETECT
+        event_at, done_at, settled_at = (t - d["t0"] for t in (t_event, t_done, t_settled))
+        assert d["missing"] <= bound, \
+            f"{way}: {d['missing']} lost, more than {bound:.0f} (node {node}'s share was {share:.2f})"
+        if d["lost"]:
+            first, last = d["lost"][0][0], d["lost"][-1][1]
+            assert first >= event_at - 0.05, f"{way}: lost {event_at - first:.2f} s before {what}"
+            assert last <= done_at + DETECT, f"{way}: still losing {last - done_at:.2f} s after {what}"
+            assert last - first <= DETECT, f"{way}: loss spread over {last - first:.2f} s"
+        late = [(t, k) for t, k in d["dups"] if t > settled_at + 0.05]
+        assert not late, f"{way}: {sum(k for _, k in late)} duplicated after the view settled"
+    return got
+
+
+def restore(cluster, i):
+    """After a test that failed half-way: node i (a follower) off and on
+    again, whatever state it was left in."""
+    if not cluster.settled(list(range(NODES))):
+        cluster.script("poweroff", i)
+        cluster.script("poweron", i)
+        cluster.wait_settled(list(range(NODES)))
+
+
+def clean_stream(cluster, what, seconds=2.0):
+    got, wire = cluster.streams(seconds).finish()
+    print(f"{cluster.topology}: {seconds:.0f} s both ways {what}")
+    for name, d in got.items():
+        describe(name, d)
+    assert_wire_clean(wire, min(d["unique"] for d in got.values()) // 2)
+    assert_clean(got, what)
+
+
+# -- steady state -------------------------------------------------------------
+
+@on(EVERY_MODE)
+def test_steady_stream_below_capacity(cluster):
+    """2000 datagrams/s each way for 3 s, nothing happening: every datagram
+    arrives once, in every outbound mode."""
+    got, wire = cluster.streams(3.0).finish()
+    print(f"{cluster.topology}: steady 2000/s each way")
+    for name, d in got.items():
+        describe(name, d)
+    assert_wire_clean(wire, got["A->B"]["unique"] - 10)
+    assert_clean(got, "steady stream")
+
+
+# -- a follower's daemon killed ------------------------------------------------
+
+@on(EVERY_MODE)
+def test_follower_daemon_sigkill(cluster):
+    """SIGKILL of node 2's cluster-filterd (Corosync stays: noticed in
+    milliseconds): loss only while that is noticed, then the two survivors
+    carry both streams cleanly."""
+    try:
+        through_event(cluster, lambda: cluster.sigkill_daemon(2), 2, [0, 1],
+                      what="SIGKILL of node 2's cluster-filterd")
+    finally:
+        cluster.script("restart", "2")
+        cluster.wait_settled([0, 1, 2])
+    clean_stream(cluster, "after node 2 rejoined")
+
+
+@on(ONLY_DEFAULT)
+def test_follower_rejoins(cluster):
+    """Node 2's daemon died a while ago; a fresh one (cluster.sh restart 2)
+    joins during the streams and gets the tables: loss only while the view
+    changes, none after."""
+    cluster.sigkill_daemon(2)
+    try:
+        cluster.wait_settled([0, 1])
+        through_event(cluster, lambda: cluster.script("restart", "2"), 2, [0, 1, 2], members_before=[0, 1],
+                      seconds=8.0, what="node 2 rejoining")
+    finally:
+        restore(cluster, 2)
+
+
+@on(ONLY_DEFAULT)
+def test_daemon_restart(cluster):
+    """Node 1's cluster-filterd restarts (SIGTERM, then a fresh daemon): two
+    view changes in about a second, loss only meanwhile."""
+    try:
+        through_event(cluster, lambda: cluster.script("restart", "1"), 1, [0, 1, 2], seconds=8.0,
+                      what="restart of node 1's cluster-filterd")
+    finally:
+        restore(cluster, 1)
+
+
+# -- power -------------------------------------------------------------------
+
+@on(ONLY_DEFAULT)
+def test_follower_power_loss(cluster):
+    """Node 2 loses power (its switch ports go down, its processes die):
+    noticed after Corosync's token, then the survivors carry everything."""
+    try:
+        through_event(cluster, lambda: cluster.script("poweroff", "2"), 2, [0, 1],
+                      what="node 2's power loss")
+    finally:
+        cluster.script("poweron", "2")
+        restore(cluster, 2)
+    clean_stream(cluster, "after node 2 came back")
+
+
+@on(ONLY_DEFAULT)
+def test_follower_powers_back_on(cluster):
+    """Node 2 boots (Corosync, cluster-filterd, pluto) during the streams
+    and joins the view: loss only while it joins."""
+    cluster.script("poweroff", "2")
+    try:
+        cluster.wait_settled([0, 1])
+        through_event(cluster, lambda: cluster.script("poweron", "2"), 2, [0, 1, 2], members_before=[0, 1],
+                      seconds=9.0, what="node 2 powering on")
+    finally:
+        restore(cluster, 2)
+
+
+# -- one node misses packets ---------------------------------------------------
+
+EXTRA_HOSTS = (3, 4)          # 10.0.1.3 and 10.0.1.4 at host A, one Child SA each
+
+
+def add_children(cluster):
+    """Two more Child SAs under the same IKE SA, for 10.0.1.3/32 and
+    10.0.1.4/32 at host A (strongSwan narrows its 10.0.1.0/24 to them):
+    with one writer per SA, spreading the load takes several SAs."""
+    with open(f"{cluster.run_dir}/ipsec.conf") as f:
+        setup, conn = f.read().split("conn tunnel\n")
+    with open(f"{cluster.run_dir}/children.conf", "w") as f:
+        f.write(setup + "".join(f"conn tunnel-a{h}\n" + conn.replace("leftsubnet=10.0.1.0/24",
+                                                                    f"leftsubnet=10.0.1.{h}/32")
+                                for h in EXTRA_HOSTS))
+    for i in range(NODES):
+        cluster.exec(f"n{i}", LSW / "addconn", "--config", f"{cluster.run_dir}/children.conf",
+                     "--ctlsocket", f"{cluster.run_dir}/n{i}/pluto.ctl",
+                     *(f"tunnel-a{h}" for h in EXTRA_HOSTS))
+    for h in EXTRA_HOSTS:
+        cluster.exec("ha", "ip", "addr", "add", f"10.0.1.{h}/24", "dev", "lan")
+        out = cluster.whack(cluster.default_host(), "--name", f"tunnel-a{h}", "--initiate")
+        assert "established Child SA" in out, out
+    wait_for(lambda: all(sum(s["dir"] == "out" for s in cluster.sa_list(i)) == 1 + len(EXTRA_HOSTS)
+                         for i in range(NODES)), what="the Child SAs on every node")
+
+
+def remove_children(cluster):
+    """The extra Child SAs deleted at both ends (--terminate tells strongSwan;
+    --delete alone would leave them there), their connections removed."""
+    for h in EXTRA_HOSTS:
+        cluster.whack(cluster.default_host(), "--name", f"tunnel-a{h}", "--terminate")
+    for i in range(NODES):
+        for h in EXTRA_HOSTS:
+            cluster.whack(i, "--name", f"tunnel-a{h}", "--delete")
+    for h in EXTRA_HOSTS:
+        cluster.exec("ha", "ip", "addr", "del", f"10.0.1.{h}/24", "dev", "lan", check=False)
+    wait_for(lambda: all(sum(s["dir"] == "out" for s in cluster.sa_list(i)) == 1 for i in range(NODES))
+             and cluster.swanctl("--list-sas").count(" INSTALLED,") == 1, what="the extra Child SAs gone")
+
+
+@on(ONLY_DEFAULT)
+def test_one_node_misses_5_percent(cluster):
+    """Node 1 loses 5 % of its inside packets (nft on its `in` port), over
+    three Child SAs from three addresses at host A: host B still gets at
+    least 100 % - 5 %/N - 0.5 % of the datagrams."""
+    rules = ("table netdev loss {\n chain in {\n type filter hook ingress device in priority 0\n"
+             " meta l4proto udp numgen random mod 1000 < 50 counter drop\n }\n}\n")
+    add_children(cluster)
+    try:
+        subprocess.run(["ip", "netns", "exec", f"{cluster.prefix}-n1", "nft", "-f", "-"],
+                       input=rules, text=True, check=True)
+        before = {i: {s["spi"]: int(s["packets"]) for s in cluster.sa_list(i) if s["dir"] == "out"}
+                  for i in range(NODES)}
+        flows = [(f"A(10.0.1.{h})->B", f"10.0.1.{h}") for h in (2, *EXTRA_HOSTS)]
+        got, wire = cluster.streams(3.0, rate=RATE // 2, sources=flows).finish()
+        table = cluster.exec("n1", "nft", "list", "table", "netdev", "loss")
+        after = {i: {s["spi"]: int(s["packets"]) for s in cluster.sa_list(i) if s["dir"] == "out"}
+                 for i in range(NODES)}
+    finally:
+        cluster.exec("n1", "nft", "delete", "table", "netdev", "loss", check=False)
+        remove_children(cluster)
+    dropped = int(table.split("counter packets ")[1].split()[0])
+    sent = sum(d["count"] for d in got.values())
+    delivered = sum(d["unique"] for d in got.values())
+    floor = 1 - 0.05 / NODES - 0.005
+    print(f"{cluster.topology}: node 1 dropped {dropped} of ~{sent} inside packets; host B got "
+          f"{delivered} ({100 * delivered / sent:.2f} %, at least {100 * floor:.2f} % wanted)")
+    for name, d in got.items():
+        describe(name, d)
+    for spi in after[0]:
+        print(f"  out SA {spi}: encrypted by node " +
+              ", ".join(f"{i}: {after[i].get(spi, 0) - before[i].get(spi, 0)}" for i in range(NODES)))
+    assert_wire_clean(wire, delivered // 2)
+    assert 0.03 * sent <= dropped <= 0.07 * sent, dropped
+    assert delivered >= floor * sent
+    assert all(d["duplicates"] == 0 for d in got.values()), "duplicated datagrams"
+
+
+# -- replays across a view change ---------------------------------------------
+
+REPLAYED = 100
+
+
+def replay(cluster, packets, nodes):
+    """Send strongSwan's packets again from the peer; how many the members
+    delivered and how many they rejected as replayed or too old."""
+    counts = lambda: (cluster.drop_counters(nodes, "tx-clear"),  # noqa: E731
+                      cluster.drop_counters(nodes, "replay", "too-old"))
+    delivered, rejected = counts()
+    code = ("import socket,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(('192.0.2.2',4501))\n"
+            "for h in sys.stdin.read().split(): s.sendto(bytes.fromhex(h),('192.0.2.1',4500))")
+    subprocess.run(["ip", "netns", "exec", f"{cluster.prefix}-peer", "/usr/bin/python3", "-c", code],
+                   input="\n".join(p.hex() for p in packets), text=True, check=True, timeout=30)
+    try:
+        wait_for(lambda: sum(counts()) - delivered - rejected >= len(packets), timeout=5,
+                 what="every replayed packet counted")
+    except AssertionError:
+        pass
+    now = counts()
+    return now[0] - delivered, now[1] - rejected
+
+
+def strongswan_packets(cluster):
+    """A short stream B->A, captured whole: strongSwan's ESP packets."""
+    streams = cluster.streams(0.2, ways=("B->A",), snaplen=0)
+    got, wire = streams.finish()
+    assert_clean(got, "the stream to replay")
+    return [p for src, p in wire if src == PEER_IP]
+
+
+@on(ONLY_DEFAULT)
+def test_replay_right_after_a_view_change(cluster):
+    """strongSwan's last packets, sent again right after a view change
+    (node 2 leaving, then node 2 rejoining), are rejected by their new
+    owners: counted as replayed or too old, never delivered."""
+    try:
+        packets = strongswan_packets(cluster)[-REPLAYED:]
+        cluster.sigkill_daemon(2)
+        cluster.wait_settled([0, 1])
+        leave = replay(cluster, packets, [0, 1])
+        packets = strongswan_packets(cluster)[-REPLAYED:]
+        cluster.script("restart", "2")
+        cluster.wait_settled([0, 1, 2])
+        join = replay(cluster, packets, [0, 1, 2])
+    finally:
+        restore(cluster, 2)
+    print(f"{cluster.topology}: {REPLAYED} replayed after node 2 left: {leave[0]} delivered, "
+          f"{leave[1]} rejected; after it rejoined: {join[0]} delivered, {join[1]} rejected")
+    assert leave == (0, REPLAYED) and join == (0, REPLAYED)
+
+
+# -- rekeys ------------------------------------------------------------------
+
+REKEYS = 3
+HEAL = 1.0           # s after a rekey is on every node: any mode is clean again
+
+
+def child_spis(cluster):
+    return [tuple(sorted(s["spi"] for s in cluster.sa_list(i))) for i in range(NODES)]
+
+
+@on(EVERY_MODE_AND_NO_PFS)
+def test_three_rekeys_by_strongswan(cluster):
+    """strongSwan rekeys the Child SA three times (with a key exchange, and
+    in the no-pfs topology without) during 2000 datagrams/s each way: the
+    default mode loses at most a handful per rekey and duplicates nothing;
+    the paper's schemes may lose and duplicate more, but only until 1 s
+    after the new SA is on every node.  Afterwards every mode is clean."""
+    with open(f"{cluster.ssdir}/charon.log", errors="replace") as f:
+        log_start = len(f.read())
+    seconds, slots = 8.0, [1.5, 3.5, 5.5]
+    streams = cluster.streams(seconds)
+    rekeys = []
+    try:
+        for slot in slots[:REKEYS]:
+            streams.at(slot)
+            old = child_spis(cluster)[0]
+            t = time.monotonic()
+            out = cluster.swanctl("--rekey", "--child", "tunnel")
+            assert "rekey completed successfully" in out, out
+            # the new pair on every node, the old one gone
+            try:
+                wait_for(lambda: (lambda s: len(set(s)) == 1 and len(s[0]) == 2 and not set(s[0]) & set(old))(
+                    child_spis(cluster)), timeout=10, what="the rekeyed SAs on every node")
+            except AssertionError as e:
+                raise AssertionError(f"{e}: before {old}, now {child_spis(cluster)}") from None
+            rekeys.append((t, time.monotonic()))
+    except BaseException:
+        streams.kill()
+        raise
+    got, wire = streams.finish()
+    with open(f"{cluster.ssdir}/charon.log", errors="replace") as f:
+        chosen = [ln.split("selected proposal: ")[1].strip() for ln in f.read()[log_start:].splitlines()
+                  if "selected proposal: ESP" in ln]
+    print(f"{cluster.topology}: {REKEYS} rekeys by strongSwan, ESP proposals chosen: {chosen}")
+    for name, d in got.items():
+        describe(name, d, streams.t_start - d["t0"])
+    for k, (t, done) in enumerate(rekeys):
+        print(f"  rekey {k + 1} at +{t - streams.t_start:.2f} s, on every node after {done - t:.2f} s")
+    assert_wire_clean(wire, min(d["unique"] for d in got.values()) // 2)
+    assert len(chosen) == REKEYS
+    assert all(("CURVE_25519" in c) == cluster.pfs for c in chosen), "PFS (or its absence) not as configured"
+    for name, d in got.items():
+        # each lost run and duplicate falls to the rekey that started last before it
+        starts = [t - d["t0"] for t, _ in rekeys]
+        per_rekey = [0] * len(rekeys)
+        for a, b, k, what in [(a, b, k, "lost") for a, b, k in d["lost"]] + \
+                             [(t, t, k, "duplicated") for t, k in d["dups"]]:
+            idx = max([j for j, s in enumerate(starts) if s <= a + 0.05], default=None)
+            assert idx is not None, f"{name}: {k} {what} at {a:.2f} s, before any rekey"
+            assert b <= rekeys[idx][1] - d["t0"] + HEAL, \
+                f"{name}: {k} {what} at {a:.2f} s, {a - starts[idx]:.2f} s after rekey {idx + 1} began"
+            per_rekey[idx] += k if what == "lost" else 0
+        if cluster.topology in (DEFAULT, NO_PFS):
+            assert max(per_rekey) <= HANDFUL, f"{name}: lost per rekey {per_rekey}"
+            assert d["duplicates"] == 0, f"{name}: {d['duplicates']} duplicated"
+    clean_stream(cluster, "after the rekeys", seconds=3.0)
+
+
+# -- overload -----------------------------------------------------------------
+
+SEARCH = (4000, 6000, 8000, 11000, 15000, 20000, 27000, 36000)
+FLOOD_SECONDS = 5
+
+
+@on(ONLY_DEFAULT)
+def test_flood_then_moderate_stream(cluster):
+    """Host A floods host B for 5 s as fast as sendmmsg goes (udpflood,
+    numbered datagrams): the cluster still delivers at least half of what it
+    delivers at its highest loss-free rate (found first: 1.5 s A->B at
+    rising rates until one loses or duplicates twice in a row), as one
+    overloaded gateway would; the stream right after the flood is clean."""
+    best = 0
+    for rate in SEARCH:
+        for attempt in (1, 2):      # a rate is loss-free if one of two runs is
+            got, _ = cluster.streams(1.5, rate=rate, ways=("A->B",), capture=False).finish()
+            d = got["A->B"]
+            achieved = d["count"] / (d["duration"] + 1 / rate)
+            print(f"{cluster.topology}: {rate}/s offered ({achieved:.0f}/s sent): {d['missing']} lost, "
+                  f"{d['duplicates']} duplicated")
+            clean = d["missing"] == 0 and d["duplicates"] == 0
+            if clean:
+                break
+        if not clean:
+            break
+        best = achieved
+    assert best > 0, "not loss-free even at the lowest rate"
+    port = cluster.next_port()
+    receiver = cluster.popen("hb", "/usr/bin/python3", TESTBED / "udp_stream.py", "count", port, "1.0")
+    assert receiver.stdout.readline().strip() == "ready"
+    pcap = f"{cluster.run_dir}/events-flood.pcap"
+    dump = cluster.popen("peer", "tcpdump", "-i", "out", "-n", "-s", "128", "-B", "32768", "-w", pcap,
+                         "udp port 4500")
+    try:
+        assert "listening on" in dump.stderr.readline()
+        t = time.monotonic()
+        flood = kv(cluster.exec("ha", BIN / "udpflood", "10.0.2.2", port, SIZE + 28, FLOOD_SECONDS))
+        took = time.monotonic() - t
+        out, _ = receiver.communicate(timeout=60)
+        d = json.loads(out.strip().splitlines()[-1])
+    finally:
+        for p in (receiver, dump):
+            if p.poll() is None:
+                p.terminate()
+            p.communicate(timeout=10)
+    wire = esp_packets(pcap)
+    os.unlink(pcap)
+    during = d["unique"] / FLOOD_SECONDS
+    print(f"{cluster.topology}: highest loss-free rate {best:.0f}/s; flood of {int(flood['sent']) / took:.0f}/s "
+          f"for {FLOOD_SECONDS} s: {d['unique']} of {flood['sent']} arrived ({during:.0f}/s, "
+          f"{100 * during / best:.0f} % of the loss-free rate), {d['duplicates']} duplicated")
+    assert_wire_clean(wire, d["unique"] // 2)
+    assert during >= best / 2, "the cluster delivers less than half its loss-free rate under a flood"
+    clean_stream(cluster, "right after the flood", seconds=3.0)
+
+
+# -- the default host ---------------------------------------------------------
+
+@on(ONLY_DEFAULT)
+def test_default_host_power_loss(cluster):
+    """Node 0, the default host, loses power: the data plane goes on (node 1
+    becomes the default host; IKE is not taken over, which is a later
+    step), loss only while the change is noticed.  Last: pluto's IKE SA
+    dies with node 0."""
+    try:
+        through_event(cluster, lambda: cluster.script("poweroff", "0"), 0, [1, 2],
+                      what="the default host's power loss")
+        assert cluster.default_host([1, 2]) == 1
+    finally:
+        cluster.script("poweron", "0")
+        cluster.wait_settled([0, 1, 2])
