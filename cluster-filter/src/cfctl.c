@@ -299,10 +299,11 @@ static void show_stats(const struct cf_msg *m)
 	       cf_attr_u8(m, CF_A_DEFAULT_HOST, 1) ? "yes" : "no", cf_attr_u32(m, CF_A_COUNT, 0),
 	       cf_dispatch_mode_name(cf_attr_u8(m, CF_A_DISPATCH, 0)));
 	if (cf_attr_has(m, CF_A_NODEID))
-		printf(" nodeid=%u synced=%s members=%s joining=%s", cf_attr_u32(m, CF_A_NODEID, 0),
+		printf(" nodeid=%u synced=%s members=%s joining=%s round=%s", cf_attr_u32(m, CF_A_NODEID, 0),
 		       cf_attr_u8(m, CF_A_SYNCED, 0) ? "yes" : "no",
 		       node_list(m, CF_A_MEMBER, members, sizeof(members)),
-		       node_list(m, CF_A_JOINING, joining, sizeof(joining)));
+		       node_list(m, CF_A_JOINING, joining, sizeof(joining)),
+		       cf_attr_u8(m, CF_A_ROUND, 0) ? "open" : "closed");
 	print_drops(m, CF_A_COUNTER);
 	print_drops(m, CF_A_DROP);
 	putchar('\n');
@@ -315,9 +316,10 @@ static void status_node(const struct cf_msg *m)
 	bool clustered = cf_attr_has(m, CF_A_NODEID), active = cf_attr_u8(m, CF_A_ACTIVE, 1);
 
 	if (clustered) {
-		printf("cluster: epoch %u, members %s, joining %s\n", cf_attr_u32(m, CF_A_EPOCH, 0),
+		printf("cluster: epoch %u, members %s, joining %s%s\n", cf_attr_u32(m, CF_A_EPOCH, 0),
 		       node_list(m, CF_A_MEMBER, members, sizeof(members)),
-		       node_list(m, CF_A_JOINING, joining, sizeof(joining)));
+		       node_list(m, CF_A_JOINING, joining, sizeof(joining)),
+		       cf_attr_u8(m, CF_A_ROUND, 0) ? " (a new view is being agreed)" : "");
 		printf("this node: id %u, index %u of %u, %s, %s%s\n", cf_attr_u32(m, CF_A_NODEID, 0),
 		       cf_attr_u32(m, CF_A_NODE_ID, 0), cf_attr_u32(m, CF_A_NODES, 0),
 		       cf_attr_u8(m, CF_A_SYNCED, 0) ? "holds the SA state" : "without the SA state",

@@ -427,6 +427,7 @@ static int stats(struct request *r)
 		uint32_t joining[CF_MAX_NODES], n = cf_view_joiners(v, joining);
 		cf_mb_u32(&r->b, CF_A_NODEID, v->self_nodeid);
 		cf_mb_u8(&r->b, CF_A_SYNCED, v->synced);
+		cf_mb_u8(&r->b, CF_A_ROUND, dp->round_open);
 		for (uint32_t i = 0; i < v->n; i++)
 			cf_mb_u32(&r->b, CF_A_MEMBER, v->members[i]);
 		for (uint32_t i = 0; i < n; i++)

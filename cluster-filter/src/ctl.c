@@ -67,6 +67,7 @@ static const struct { int len; int min, max; bool repeat; } attr_spec[CF_A_MAX] 
 	[CF_A_IV_SLOT] = { .len = 4 },
 	[CF_A_HEALED] = { .len = 8 },
 	[CF_A_SPEAKER] = { .len = 4 },
+	[CF_A_ROUND] = { .len = 1 },
 };
 
 int cf_msg_parse(const uint8_t *buf, size_t len, struct cf_msg *m, const char **why)

@@ -108,6 +108,7 @@ enum cf_attr_type {
 	CF_A_IV_SLOT,		/* u32: outbound, this node's IV slot (dumps) */
 	CF_A_HEALED,		/* u64: outbound, numbers skipped to catch up (dumps) */
 	CF_A_SPEAKER,		/* u32: the default host of the last view agreed (SYNC_STATE) */
+	CF_A_ROUND,		/* u8: a view is being agreed (STATS) */
 	CF_A_MAX
 };
 

@@ -197,13 +197,18 @@ int cf_sa_add(struct cf_sadb *db, struct cf_sa_params *p, struct cf_sa **out)
 	sa->serial = db->next_serial++;
 	sa->add_time = db->now;
 	if (p->dir == CF_DIR_OUT) {
-		/* a rekey: the SA it replaces carries on until the peer is ready */
+		/*
+		 * A rekey: the SA it replaces carries on until the peer is
+		 * ready.  Unless that SA reached its soft lifetime here: then
+		 * pluto started the rekey, and a responder installs before it
+		 * answers.
+		 */
 		const struct cf_sa *older = NULL;
 		for (const struct cf_sa *o = db->list; o; o = o->next)
 			if (o->p.dir == CF_DIR_OUT && o->p.reqid == p->reqid &&
 			    (older == NULL || o->serial > older->serial))
 				older = o;
-		if (older && !peer_moved_on(db, p->reqid, older->serial)) {
+		if (older && !older->soft_expired && !peer_moved_on(db, p->reqid, older->serial)) {
 			sa->waiting = true;
 			db->waiting++;
 		}

@@ -121,7 +121,9 @@ int cf_spi_alloc(struct cf_sadb *db, uint32_t lo, uint32_t hi, uint32_t *spi);
  * it has the new pair, by sending on the new inbound SA - as the rekey's
  * responder we install before our answer reaches the peer, and what we
  * sent on the new SA meanwhile the peer would drop.  It also stops waiting
- * when the older SA goes, or after CF_SA_WAIT_MAX seconds.
+ * when the older SA goes, or after CF_SA_WAIT_MAX seconds, and does not
+ * wait at all when the older SA reached its soft lifetime here (then we
+ * started the rekey, and the peer installed the pair before answering).
  */
 #define CF_SA_WAIT_MAX 2
 /* A packet arrived on this inbound SA (its first: the peer uses it). */

@@ -108,6 +108,13 @@ static void sadb(void)
 	CHECK(pol->sa == sa2 && !sa2->waiting);
 	CHECK(cf_sa_del(&db, 0x1004, CF_DIR_OUT) == 0);
 	CHECK(cf_sa_del(&db, 0x2003, CF_DIR_IN) == 0);
+	/* our old SA reached its soft lifetime: we started the rekey, no wait */
+	sa->soft_expired = true;
+	p = params("aes256gcm16", 0x1007, CF_DIR_OUT, 7);
+	CHECK(cf_sa_add(&db, &p, &sa2) == 0);
+	CHECK(pol->sa == sa2 && !sa2->waiting);
+	CHECK(cf_sa_del(&db, 0x1007, CF_DIR_OUT) == 0);
+	sa->soft_expired = false;
 	/* a peer that never sends: the wait ends after CF_SA_WAIT_MAX seconds */
 	p = params("aes256gcm16", 0x1005, CF_DIR_OUT, 7);
 	CHECK(cf_sa_add(&db, &p, &sa2) == 0);

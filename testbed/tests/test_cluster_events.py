@@ -248,6 +248,7 @@ class EventCluster(StrongSwanCluster):
         return (len({v["epoch"] for v in views}) == 1
                 and all(v["nodes"] == str(len(members)) and v["active"] == "yes"
                         and v.get("joining", "none") == "none" and v.get("synced", "yes") == "yes"
+                        and v.get("round", "closed") == "closed"
                         for v in views))
 
     def wait_settled(self, members, timeout=20):
