@@ -198,7 +198,7 @@ static void apply_view(void)
 
 /* Seal one sync payload (client index, then a control message) and multicast it. */
 #define SYNC_NO_CLIENT 0xffffffffu
-static int sync_send(uint32_t client, const uint8_t *msg, size_t len)
+static int sync_send_tries(uint32_t client, const uint8_t *msg, size_t len, int max_tries)
 {
 	static uint8_t payload[4 + CF_CTL_MSG_MAX], sealed[sizeof(payload) + CF_SYNC_OVERHEAD];
 	int err = -EMSGSIZE;
@@ -210,18 +210,25 @@ static int sync_send(uint32_t client, const uint8_t *msg, size_t len)
 		memset(payload, 0, sizeof(payload));	/* keys */
 		err = n < 0 ? (int)n : -EAGAIN;
 		/* Corosync's flow control: a joiner must not miss part of its state */
-		for (int tries = 0; n >= 0 && err == -EAGAIN && tries < 200; tries++) {
+		for (int tries = 0; n >= 0 && err == -EAGAIN && tries < max_tries; tries++) {
 			err = cf_membership_send(d.membership, sealed, (size_t)n);
-			if (err == -EAGAIN)
+			if (err == -EAGAIN && tries + 1 < max_tries)
 				nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
 		}
 	}
 	return err;
 }
 
+static int sync_send(uint32_t client, const uint8_t *msg, size_t len)
+{
+	return sync_send_tries(client, msg, len, 200);
+}
+
 /*
- * Our sequence positions, in the agreed stream: every SA's (all), or
- * those with traffic since the last report.  false if one did not go.
+ * Our sequence positions, in the agreed stream: every SA's for a view
+ * round (all), waiting out Corosync's flow control; or, periodically,
+ * those with traffic since the last report, without waiting: packets
+ * come first, and the next report says the same.  false if one did not go.
  */
 static bool send_positions(bool all)
 {
@@ -231,7 +238,7 @@ static bool send_positions(bool all)
 
 	while (next) {
 		next = cf_dp_put_positions(&d.dp, &b, next, all, &count);
-		if (count && sync_send(SYNC_NO_CLIENT, b.buf, b.len) != 0)
+		if (count && sync_send_tries(SYNC_NO_CLIENT, b.buf, b.len, all ? 200 : 1) != 0)
 			return false;
 	}
 	return true;
