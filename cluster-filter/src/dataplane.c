@@ -155,7 +155,14 @@ struct cf_sa *cf_dp_put_positions(struct cf_dataplane *dp, struct cf_msgbuf *b,
 	cf_mb_init(b, CF_MSG_SYNC_POSITIONS, 0, 0);
 	*count = 0;
 	for (; sa; sa = sa->next) {
-		if (!all && sa->stats.seen == sa->reported_seen)
+		/*
+		 * Between rounds only what moves the others: outbound numbers
+		 * of SAs we write (per-sa: the writer alone) or count (shared
+		 * modes, for healing).  Inbound tops matter at views only,
+		 * and the round reports them.
+		 */
+		if (!all && (sa->stats.seen == sa->reported_seen || sa->p.dir == CF_DIR_IN ||
+			     (per_sa(sa) && sa->writer != self_id(dp))))
 			continue;
 		if (b->len + 4 + CF_WIRE_POSITION_LEN > sizeof(b->buf))
 			break;

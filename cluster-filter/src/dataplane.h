@@ -112,8 +112,9 @@ void cf_dp_sa_arrived(struct cf_dataplane *dp, struct cf_sa *sa, uint32_t writer
 /*
  * Our positions (outbound numbers and sync points, inbound tops) in a
  * SYNC_POSITIONS message, from SA `from` on; returns the first SA that
- * did not fit (NULL: all done).  all: every SA, else only those with
- * traffic since the last report.  *count: positions put.
+ * did not fit (NULL: all done).  all: every SA (a view round), else only
+ * outbound SAs with traffic since the last report that we write or count.
+ * *count: positions put.
  */
 struct cf_sa *cf_dp_put_positions(struct cf_dataplane *dp, struct cf_msgbuf *b,
 				  struct cf_sa *from, bool all, unsigned *count);
