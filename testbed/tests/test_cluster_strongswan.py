@@ -91,7 +91,7 @@ class StrongSwanCluster:
     def capture(self, action, bpf="udp port 4500"):
         """UDP payloads on the peer's outside link while action() runs, by source."""
         pcap = f"{self.run_dir}/out.pcap"
-        dump = self.popen("peer", "tcpdump", "-i", "out", "--immediate-mode", "-U", "-n", "-w", pcap, bpf)
+        dump = self.popen("peer", "tcpdump", "-i", "out", "--immediate-mode", "-U", "-n", "-B", "16384", "-w", pcap, bpf)
         assert "listening on" in dump.stderr.readline()
         try:
             action()
