@@ -124,6 +124,8 @@ void cf_dp_view_agreed(struct cf_dataplane *dp)
 	for (struct cf_sa *sa = dp->db.list; sa; sa = sa->next) {
 		if (sa->p.dir == CF_DIR_IN) {
 			replay_advance(&sa->replay, sa->peak_top);
+			/* and what a node that died before the round accepted */
+			replay_take_observed(&sa->replay, &sa->observed);
 			continue;
 		}
 		cf_outseq_rebase(&sa->oseq);
@@ -367,6 +369,12 @@ enum cf_drop cf_dp_inbound(struct cf_dataplane *dp, uint8_t *esp, size_t len,
 		cf_sa_heard(&dp->db, sa);
 	/* ownership first: a non-owner must not spend a cycle on crypto */
 	if (cf_dispatch_inbound(spi, seq_lo, dp->nodes) != dp->self) {
+		/*
+		 * Its owner may die before it reports what it accepted: then
+		 * what we saw go past is what the new owners must refuse.
+		 */
+		replay_observe(&sa->observed, replay_infer_seq(&sa->replay, seq_lo, sa->p.esn),
+			       sa->replay.top);
 		dp->counters[CF_CTR_NOT_OWNER]++;
 		return CF_DROP_NOT_OWNER;
 	}

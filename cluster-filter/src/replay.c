@@ -98,3 +98,27 @@ void replay_advance(struct replay_window *w, uint64_t top)
 	for (uint64_t s = lo; s <= top; s++)
 		bit_set(w, s);
 }
+
+void replay_observe(struct replay_window *obs, uint64_t seq, uint64_t auth_top)
+{
+	if (seq == 0 || seq > auth_top + RING / 2)
+		return;
+	if (obs->top >= RING && seq <= obs->top - RING)
+		return;	/* would alias a newer bit of the ring */
+	replay_update(obs, seq);
+}
+
+void replay_take_observed(struct replay_window *w, const struct replay_window *obs)
+{
+	if (w->size == 0)
+		return;
+	uint64_t from = w->top + 1;
+	uint64_t to = w->top + w->size;
+	if (obs->top < to)
+		to = obs->top;
+	if (obs->top >= RING && from <= obs->top - RING)
+		from = obs->top - RING + 1;
+	for (uint64_t s = from; s <= to; s++)
+		if (bit_test(obs, s))
+			replay_update(w, s);
+}

@@ -36,4 +36,20 @@ void replay_update(struct replay_window *w, uint64_t seq);
  */
 void replay_advance(struct replay_window *w, uint64_t top);
 
+/*
+ * What a node saw on the wire but did not own, unauthenticated: OBS is a
+ * window of size 0 used as a plain bitmap.  replay_observe() ignores
+ * numbers far above AUTH_TOP (W's top), so a forged one cannot push the
+ * real ones out of the bitmap.
+ */
+void replay_observe(struct replay_window *obs, uint64_t seq, uint64_t auth_top);
+
+/*
+ * Count as seen in W every number OBS holds above W's top, up to one
+ * window beyond it: at a view change, the packets a departed owner may
+ * have accepted after its last report.  A forged observation costs at
+ * most the one genuine packet of that number; it cannot move W further.
+ */
+void replay_take_observed(struct replay_window *w, const struct replay_window *obs);
+
 #endif

@@ -56,6 +56,7 @@ struct cf_sa {
 	uint8_t key_digest[8];		/* SHA-256 of the keys, to compare nodes */
 	struct replay_window replay;	/* inbound */
 	uint64_t peak_top;		/* inbound, agreed: the highest top any node reported */
+	struct replay_window observed;	/* inbound: numbers seen, not owned, not authenticated */
 	struct cf_dispatch dispatch;	/* outbound */
 	struct cf_outseq oseq;		/* outbound: sequence numbers and IVs */
 	uint32_t writer;		/* outbound per-sa: the node id that encrypts */

@@ -106,6 +106,49 @@ static void esn(void)
 	CHECK_EQ(replay_infer_seq(&w, 0xfffffffdu, true), 0x1fffffffdULL);
 }
 
+/* What a non-owner saw go past, taken over when its owner is gone. */
+static void observed(void)
+{
+	struct replay_window w, obs;
+
+	CHECK(replay_init(&w, 32) == 0);
+	CHECK(replay_init(&obs, 0) == 0);
+	for (uint64_t s = 1; s <= 100; s++)
+		if (s % 3 == 0)
+			replay_update(&w, s);		/* ours: 3, 6, .., 99 */
+		else if (s != 98)
+			replay_observe(&obs, s, w.top);	/* the others' (98 never came) */
+	replay_observe(&obs, 120, w.top);
+	replay_observe(&obs, 99 + REPLAY_MAX_WINDOW, w.top);	/* forged, far ahead: ignored */
+	CHECK_EQ(obs.top, 120);
+	replay_take_observed(&w, &obs);
+	CHECK_EQ(w.top, 120);
+	CHECK(replay_check(&w, 100) == CF_DROP_REPLAY);
+	CHECK(replay_check(&w, 120) == CF_DROP_REPLAY);
+	CHECK(replay_check(&w, 98) == CF_DROP_NONE);	/* never went past: still welcome */
+	CHECK(replay_check(&w, 110) == CF_DROP_NONE);
+	CHECK(replay_check(&w, 121) == CF_DROP_NONE);
+
+	/* one window beyond our top at most: a forged number costs one packet */
+	CHECK(replay_init(&w, 32) == 0);
+	CHECK(replay_init(&obs, 0) == 0);
+	replay_update(&w, 10);
+	replay_observe(&obs, 11, w.top);
+	replay_observe(&obs, 10 + 32 + 1, w.top);
+	replay_take_observed(&w, &obs);
+	CHECK_EQ(w.top, 11);
+	CHECK(replay_check(&w, 43) == CF_DROP_NONE);
+
+	/* far below what was last observed: would alias, ignored */
+	CHECK(replay_init(&obs, 0) == 0);
+	replay_observe(&obs, 5000, 5000);
+	replay_observe(&obs, 5000 - REPLAY_MAX_WINDOW, 5000);
+	CHECK(replay_init(&w, 64) == 0);
+	replay_update(&w, 5000 - REPLAY_MAX_WINDOW - 1);
+	replay_take_observed(&w, &obs);
+	CHECK_EQ(w.top, 5000 - REPLAY_MAX_WINDOW - 1);
+}
+
 int main(void)
 {
 	static const uint32_t sizes[] = { 32, 64, 128, 1024, 4096 };
@@ -115,6 +158,7 @@ int main(void)
 		model(sizes[i]);
 	}
 	esn();
+	observed();
 	CHECK(replay_init(&w, 16) == -EINVAL);
 	CHECK(replay_init(&w, 4097) == -EINVAL);
 	CHECK(replay_init(&w, 0) == 0);	/* disabled: only seq 0 is refused */
