@@ -23,12 +23,12 @@
 #include <sys/un.h>
 #include <arpa/inet.h>
 
+#include "cluster.h"
 #include "control.h"
 #include "dataplane.h"
 #include "io.h"
 #include "membership.h"
 #include "role_helper.h"
-#include "sync.h"
 #include "wire.h"
 
 #define MAX_CLIENTS 64
@@ -48,8 +48,7 @@ static struct {
 	struct client clients[MAX_CLIENTS];
 	struct cf_batch rx, tx;
 	struct cf_membership *membership;
-	struct cf_view view;
-	struct cf_sync sync;
+	struct cf_cluster cluster;	/* with membership */
 	int role_fd;			/* the role helper, -1: no shared addresses given */
 	int report_fd;			/* timerfd: report our sequence positions */
 	enum cf_role role;
@@ -162,209 +161,54 @@ static void set_role(enum cf_role role)
 		logf_("role: the helper is gone; cannot become %s", cf_role_name(role));
 }
 
-static void format_nodes(char *out, size_t cap, const uint32_t *ids, uint32_t n)
+/* pluto's backend listens: only the default host speaks IKE */
+static void view_changed(void *ctx)
 {
-	size_t off = 0;
-	out[0] = '\0';
-	for (uint32_t i = 0; i < n && off + 12 < cap; i++)
-		off += (size_t)snprintf(out + off, cap - off, "%s%u", i ? "," : "", ids[i]);
-	if (n == 0)
-		snprintf(out, cap, "none");
-}
-
-/* The agreed view (or our quorum) changed: dispatch, and who speaks. */
-static void apply_view(void)
-{
-	const struct cf_view *v = &d.view;
-	char list[CF_MAX_NODES * 11 + 8], joining[CF_MAX_NODES * 11 + 8];
-	uint32_t j[CF_MAX_NODES], n_j = cf_view_joiners(v, j);
-
-	format_nodes(list, sizeof(list), v->members, v->n);
-	format_nodes(joining, sizeof(joining), j, n_j);
-	logf_("view %u: members %s, joining %s, self %u%s, default host %u, %s", v->epoch, list,
-	      joining, v->self_nodeid, !v->synced ? " (without state)" : "", cf_view_default_host(v),
-	      cf_view_active(v) ? "forwarding" : !v->quorate ? "not quorate: silent" : "silent");
-	cf_dp_set_view(&d.dp, v->epoch, v->n, v->self < 0 ? 0 : (uint32_t)v->self, v->members,
-		       cf_view_active(v), cf_view_is_default_host(v));
-	set_role(cf_view_is_default_host(v) ? CF_ROLE_SPEAKER : CF_ROLE_SILENT);
-
-	/* pluto's backend listens: only the default host speaks IKE */
 	struct cf_msgbuf b;
+
+	set_role(cf_view_is_default_host(&d.cluster.view) ? CF_ROLE_SPEAKER : CF_ROLE_SILENT);
 	cf_control_view_event(&b, &d.dp);
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (d.clients[i].fd >= 0 && d.clients[i].subscribed)
 			send_to_client(&d.clients[i], b.buf, b.len);
 }
 
-/* Seal one sync payload (client index, then a control message) and multicast it. */
-#define SYNC_NO_CLIENT 0xffffffffu
-static int sync_send_tries(uint32_t client, const uint8_t *msg, size_t len, int max_tries)
+static int multicast(void *ctx, const uint8_t *msg, size_t len)
 {
-	static uint8_t payload[4 + CF_CTL_MSG_MAX], sealed[sizeof(payload) + CF_SYNC_OVERHEAD];
-	int err = -EMSGSIZE;
-
-	if (len <= CF_CTL_MSG_MAX) {
-		put_be32(payload, client);
-		memcpy(payload + 4, msg, len);
-		long n = cf_sync_seal(&d.sync, payload, 4 + len, sealed, sizeof(sealed));
-		memset(payload, 0, sizeof(payload));	/* keys */
-		err = n < 0 ? (int)n : -EAGAIN;
-		/* Corosync's flow control: a joiner must not miss part of its state */
-		for (int tries = 0; n >= 0 && err == -EAGAIN && tries < max_tries; tries++) {
-			err = cf_membership_send(d.membership, sealed, (size_t)n);
-			if (err == -EAGAIN && tries + 1 < max_tries)
-				nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
-		}
-	}
-	return err;
+	return cf_membership_send(d.membership, msg, len);
 }
 
-static int sync_send(uint32_t client, const uint8_t *msg, size_t len)
+static void reply_to_client(void *ctx, uint32_t client, const uint8_t *msg, size_t len)
 {
-	return sync_send_tries(client, msg, len, 200);
+	if (client < MAX_CLIENTS && d.clients[client].fd >= 0)
+		send_to_client(&d.clients[client], msg, len);
 }
 
-/*
- * Our sequence positions, in the agreed stream: every SA's for a view
- * round (all), waiting out Corosync's flow control; or, periodically,
- * those with traffic since the last report, without waiting: packets
- * come first, and the next report says the same.  false if one did not go.
- */
-static bool send_positions(bool all)
+static void log_line(void *ctx, const char *line)
 {
-	struct cf_msgbuf b;
-	struct cf_sa *next = d.dp.db.list;
-	unsigned count;
-
-	while (next) {
-		next = cf_dp_put_positions(&d.dp, &b, next, all, &count);
-		if (count && sync_send_tries(SYNC_NO_CLIENT, b.buf, b.len, all ? 200 : 1) != 0)
-			return false;
-	}
-	return true;
-}
-
-/*
- * Our answer in a view round: first where our SAs stand, then our STATE,
- * so that when the last STATE is delivered every node knows the same
- * highest numbers.  From now until the view is agreed we accept no
- * inbound packet and stay within the margin above what we reported.
- */
-static void send_state(void)
-{
-	struct cf_msgbuf b;
-
-	if (d.view.synced && !send_positions(true))
-		logf_("view round: could not send our positions; the new view's bases rely on the last report");
-	cf_dp_round_open(&d.dp);
-	cf_view_put_state(&d.view, &b);
-	if (b.overflow || sync_send(SYNC_NO_CLIENT, b.buf, b.len))
-		logf_("view round: could not send our state; the round waits for the next change");
-}
-
-/*
- * The default host hands its tables to the joiners, in agreed order
- * like any change, then takes them into the view.  If any of it cannot
- * be sent they stay out, and the next configuration change retries.
- */
-static void hand_over_state(const uint32_t *joiners, uint32_t n)
-{
-	struct cf_msgbuf b;
-	int err = 0;
-
-	for (const struct cf_policy *pol = d.dp.db.policies; pol && !err; pol = pol->next) {
-		cf_control_snapshot_policy(&b, pol);
-		err = sync_send(SYNC_NO_CLIENT, b.buf, b.len);
-	}
-	for (const struct cf_sa *sa = d.dp.db.list; sa && !err; sa = sa->next) {
-		cf_control_snapshot_sa(&b, sa);
-		err = sync_send(SYNC_NO_CLIENT, b.buf, b.len);
-		memset(&b, 0, sizeof(b));
-	}
-	for (uint32_t i = 0; i < d.dp.db.reserved_count && !err; i++) {
-		cf_mb_init(&b, CF_MSG_SPI_ALLOC, CF_F_SNAPSHOT, 0);
-		cf_mb_u32(&b, CF_A_SPI_MIN, d.dp.db.reserved_spi[i]);
-		cf_mb_u32(&b, CF_A_SPI_MAX, d.dp.db.reserved_spi[i]);
-		cf_mb_finish(&b);
-		err = sync_send(SYNC_NO_CLIENT, b.buf, b.len);
-	}
-	if (!err) {
-		cf_view_put_joined(&d.view, joiners, n, &b);
-		err = b.overflow ? -EMSGSIZE : sync_send(SYNC_NO_CLIENT, b.buf, b.len);
-	}
-	if (!err) {
-		/*
-		 * Another round, with the joiners in it: the members report
-		 * what they accepted and sent while the tables were on
-		 * their way, and the joiners start from those numbers too.
-		 */
-		cf_mb_init(&b, CF_MSG_SYNC_REROUND, 0, 0);
-		cf_mb_finish(&b);
-		err = sync_send(SYNC_NO_CLIENT, b.buf, b.len);
-	}
-	if (err)
-		logf_("view %u: handing the tables to joining nodes failed (%s); they stay out",
-		      d.view.epoch, strerror(-err));
-	else
-		logf_("view %u: handed %u SAs and %u policies to %u joining node(s)", d.view.epoch,
-		      d.dp.db.sa_count, d.dp.db.policy_count, n);
+	logf_("%s", line);
 }
 
 static void members_changed(const uint32_t *ids, uint32_t n, void *ctx)
 {
-	if (!cf_view_confchg(&d.view, ids, n)) {
-		logf_("membership: more than %u nodes in the group; ignoring the change", CF_MAX_NODES);
-		return;
-	}
-	send_state();
+	cf_cluster_members(&d.cluster, ids, n);
 }
 
 static void quorum_changed(bool quorate, void *ctx)
 {
-	cf_view_set_quorate(&d.view, quorate);
-	apply_view();
-	if (quorate) {
-		/* the last round may have heard us without quorum: ask for another */
-		struct cf_msgbuf b;
-		cf_mb_init(&b, CF_MSG_SYNC_REROUND, 0, 0);
-		cf_mb_finish(&b);
-		if (sync_send(SYNC_NO_CLIENT, b.buf, b.len))
-			logf_("view round: could not ask for a new round");
-	}
+	cf_cluster_quorum(&d.cluster, quorate);
 }
 
-/* A message of the view round, authenticated. */
-static void view_message(uint32_t sender, const struct cf_msg *m)
+static void sync_delivered(uint32_t nodeid, uint8_t *msg, size_t len, void *ctx)
 {
-	enum cf_view_step step = cf_view_message(&d.view, sender, m);
-
-	if (step == CF_VIEW_ANSWER)
-		send_state();
-	if (step != CF_VIEW_AGREED)
-		return;
-	apply_view();
-	cf_dp_view_agreed(&d.dp);
-	if (m->type != CF_MSG_SYNC_STATE)
-		return;
-
-	uint32_t joiners[CF_MAX_NODES], n_joiners = cf_view_joiners(&d.view, joiners);
-	if (n_joiners && d.view.default_host == d.view.self_nodeid && d.view.synced)
-		hand_over_state(joiners, n_joiners);
-	else if (!d.view.synced && d.dp.db.sa_count + d.dp.db.policy_count) {
-		/* what we hold may be stale; the default host sends what is current */
-		logf_("view %u: dropping %u SAs and %u policies held without the cluster's state",
-		      d.view.epoch, d.dp.db.sa_count, d.dp.db.policy_count);
-		cf_sadb_flush(&d.dp.db);
-	}
+	cf_cluster_deliver(&d.cluster, nodeid, msg, len);
 }
 
 static void report_positions(void)
 {
 	uint64_t expirations;
-	if (read(d.report_fd, &expirations, sizeof(expirations)) < 0 || !cf_view_active(&d.view))
-		return;
-	/* a lost report only delays healing: the next one carries the same */
-	send_positions(false);
+	if (read(d.report_fd, &expirations, sizeof(expirations)) >= 0)
+		cf_cluster_report(&d.cluster);
 }
 
 static void client_close(struct client *c)
@@ -399,25 +243,6 @@ static void client_accept(void)
 	close(fd);
 }
 
-/*
- * What changes SA state goes through the cluster: the default host seals
- * the request and multicasts it, every node (itself included) applies it
- * when Corosync delivers it, in the same order everywhere, and the
- * default host answers its client then.  A follower changes nothing on
- * its own: its state comes from the default host only.
- */
-static bool changes_state(const uint8_t *req, size_t len)
-{
-	if (len < CF_CTL_HDR_LEN)
-		return false;
-	switch (get_be16(req + 2)) {
-	case CF_MSG_SA_ADD: case CF_MSG_SA_UPDATE: case CF_MSG_SA_DEL:
-	case CF_MSG_POLICY_ADD: case CF_MSG_POLICY_DEL: case CF_MSG_SPI_ALLOC: case CF_MSG_FLUSH:
-		return true;
-	}
-	return false;
-}
-
 static void refuse(struct client *c, const uint8_t *req, size_t len, int err, const char *why)
 {
 	struct cf_msgbuf b;
@@ -426,96 +251,6 @@ static void refuse(struct client *c, const uint8_t *req, size_t len, int err, co
 	cf_mb_str(&b, CF_A_ERRMSG, why);
 	cf_mb_finish(&b);
 	send_to_client(c, b.buf, b.len);
-}
-
-static void replicate(struct client *c, uint8_t *req, size_t len)
-{
-	if (!cf_view_is_default_host(&d.view)) {
-		refuse(c, req, len, EPERM, "this node is a follower: the default host installs SAs");
-		return;
-	}
-	req[1] &= (uint8_t)~CF_F_SNAPSHOT;	/* a client's change is everybody's */
-
-	/* every node must reserve the same SPI: choose it here, once */
-	struct cf_msg m;
-	struct cf_msgbuf b;
-	const char *why;
-	if (get_be16(req + 2) == CF_MSG_SPI_ALLOC && cf_msg_parse(req, len, &m, &why) == 0) {
-		uint32_t spi;
-		int err = cf_spi_pick(&d.dp.db, cf_attr_u32(&m, CF_A_SPI_MIN, 0x100),
-				      cf_attr_u32(&m, CF_A_SPI_MAX, 0xffffffff), &spi);
-		if (err) {
-			refuse(c, req, len, -err, "no free SPI in the range");
-			return;
-		}
-		cf_mb_init(&b, CF_MSG_SPI_ALLOC, 0, m.seq);
-		cf_mb_u32(&b, CF_A_SPI_MIN, spi);
-		cf_mb_u32(&b, CF_A_SPI_MAX, spi);
-		cf_mb_finish(&b);
-		req = b.buf;
-		len = b.len;
-	}
-	/* every node must give a new outbound SA the same writer: choose it here, once */
-	if (get_be16(req + 2) == CF_MSG_SA_ADD && cf_msg_parse(req, len, &m, &why) == 0 &&
-	    cf_attr_u8(&m, CF_A_DIR, 0) == CF_DIR_OUT) {
-		cf_mb_from(&b, req, len);
-		cf_mb_u32(&b, CF_A_WRITER, cf_dp_choose_writer(&d.dp, cf_attr_u32(&m, CF_A_REQID, 0)));
-		if (cf_mb_finish(&b) != 0) {
-			refuse(c, req, len, EMSGSIZE, "request too long");
-			return;
-		}
-		memset(req, 0, len);	/* keys */
-		req = b.buf;
-		len = b.len;
-	}
-	/* the reply goes back to this client when our own copy is delivered */
-	if (sync_send((uint32_t)(c - d.clients), req, len) != 0)
-		refuse(c, req, len, EAGAIN, "the cluster did not take the change; try again");
-	memset(&b, 0, sizeof(b));	/* keys */
-}
-
-static void discard_reply(void *ctx, const uint8_t *msg, size_t len)
-{
-}
-
-static void sync_delivered(uint32_t nodeid, uint8_t *msg, size_t len, void *ctx)
-{
-	uint32_t sender;
-	uint8_t *payload;
-	size_t plen;
-	enum cf_drop drop = cf_sync_open(&d.sync, msg, len, &sender, &payload, &plen);
-	struct cf_msg m;
-	const char *why;
-
-	if (drop == CF_DROP_NONE &&
-	    (sender != nodeid || plen < 4 || cf_msg_parse(payload + 4, plen - 4, &m, &why)))
-		drop = CF_DROP_SYNC_MALFORMED;	/* sealed by one node, sent by another */
-	if (drop != CF_DROP_NONE) {
-		cf_dp_drop(&d.dp, NULL, drop);
-		return;
-	}
-	if (m.type == CF_MSG_SYNC_STATE || m.type == CF_MSG_SYNC_JOINED ||
-	    m.type == CF_MSG_SYNC_REROUND) {
-		view_message(sender, &m);
-		return;
-	}
-	if (m.type == CF_MSG_SYNC_POSITIONS) {
-		cf_dp_positions(&d.dp, sender, &m);
-		return;
-	}
-	/* the default host's tables, for joiners; the others have them */
-	if ((m.flags & CF_F_SNAPSHOT) && (d.view.synced || sender != cf_view_default_host(&d.view))) {
-		memset(payload, 0, plen);
-		return;
-	}
-	uint32_t client = get_be32(payload);
-	bool ours = sender == d.sync.self && client < MAX_CLIENTS && d.clients[client].fd >= 0;
-	bool subscribe = false;
-	cf_sadb_set_time(&d.dp.db, (uint64_t)time(NULL));
-	cf_control_handle(&d.dp, &d.defaults, payload + 4, plen - 4,
-			  ours ? send_to_client : discard_reply, ours ? &d.clients[client] : NULL,
-			  &subscribe);
-	memset(payload, 0, plen);
 }
 
 static void client_read(struct client *c)
@@ -530,8 +265,11 @@ static void client_read(struct client *c)
 	if (r < 0)
 		return;
 	size_t len = (size_t)r < sizeof(buf) ? (size_t)r : sizeof(buf);
-	if (d.membership && changes_state(buf, len) && len <= CF_CTL_MSG_MAX) {
-		replicate(c, buf, len);
+	if (d.membership && cf_cluster_changes_state(buf, len) && len <= CF_CTL_MSG_MAX) {
+		const char *why;
+		int err = cf_cluster_replicate(&d.cluster, (uint32_t)(c - d.clients), buf, len, &why);
+		if (err)
+			refuse(c, buf, len, -err, why);
 		return;
 	}
 	bool subscribe = false;
@@ -748,24 +486,27 @@ int main(int argc, char **argv)
 			logf_("%s: %s", key_file, why);
 			return 1;
 		}
-		/* until the cluster agrees on a view, we are nobody: silent */
 		static const struct cf_membership_ops ops = {
 			.members = members_changed,
 			.quorum = quorum_changed,
 			.deliver = sync_delivered,
 		};
-		cf_dp_set_view(&d.dp, 0, 1, 0, NULL, false, false);
-		d.dp.view = &d.view;
-		d.dp.db.keep_keys = true;
+		static const struct cf_cluster_ops cluster_ops = {
+			.multicast = multicast,
+			.view_changed = view_changed,
+			.reply = reply_to_client,
+			.log = log_line,
+		};
 		d.membership = cf_membership_open(group, &ops, NULL);
 		if (d.membership == NULL)
 			return 1;
-		cf_view_init(&d.view, cf_membership_nodeid(d.membership));
-		d.view.quorate = cf_membership_quorate(d.membership);
+		/* sync counters from the wall clock: a restarted node never reuses a nonce */
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);
-		err = cf_sync_init(&d.sync, key, sizeof(key), d.view.self_nodeid,
-				   (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
+		err = cf_cluster_init(&d.cluster, &d.dp, &d.defaults, cf_membership_nodeid(d.membership),
+				      cf_membership_quorate(d.membership), key,
+				      (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec,
+				      &cluster_ops, NULL);
 		memset(key, 0, sizeof(key));
 		if (err) {
 			logf_("sync channel: cannot set up the cluster key");
@@ -836,7 +577,9 @@ int main(int argc, char **argv)
 
 	for (bool running = true; running;) {
 		struct epoll_event ev[16];
-		int n = epoll_wait(d.epfd, ev, 16, -1);
+		/* what Corosync held back goes out as soon as it takes it */
+		bool held_back = d.membership && !cf_cluster_flush(&d.cluster);
+		int n = epoll_wait(d.epfd, ev, 16, held_back ? 1 : -1);
 		if (n < 0 && errno != EINTR) {
 			logf_("epoll_wait: %s", strerror(errno));
 			break;
@@ -871,7 +614,7 @@ int main(int argc, char **argv)
 	logf_("shutting down: flushing %u SAs and %u policies", d.dp.db.sa_count, d.dp.db.policy_count);
 	cf_membership_close(d.membership);
 	if (d.membership)
-		cf_sync_free(&d.sync);
+		cf_cluster_free(&d.cluster);
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (d.clients[i].fd >= 0)
 			close(d.clients[i].fd);

@@ -180,7 +180,11 @@ def test_invariants_1_and_2_numbered_datagrams_at_the_far_end(cluster):
     for _, seq in ids:
         depth, newest = max(depth, newest - seq), max(newest, seq)
     print(f"{n} nodes, {cluster.mode}: deepest reordering on the wire {depth} packets")
-    assert depth < 32
+    # One writer per SA leaves nothing to reorder.  Several writers reorder
+    # by up to (N-1)*d (docs/DESIGN.md); the count at host B above is what
+    # says whether the peer's window took it.
+    if cluster.mode == "per-sa" or cluster.mode in SESSION_MODES:
+        assert depth < 32
 
 
 def test_inbound_shared_by_sequence_number(cluster):

@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cluster.h"
+#include "wire.h"
+
+struct cf_cluster_queued {
+	struct cf_cluster_queued *next;
+	size_t len;
+	uint8_t msg[];
+};
+
+static void logf_(struct cf_cluster *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(struct cf_cluster *c, const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	c->ops->log(c->ctx, line);
+}
+
+int cf_cluster_init(struct cf_cluster *c, struct cf_dataplane *dp,
+		    const struct cf_control_defaults *defaults, uint32_t self_nodeid, bool quorate,
+		    const uint8_t key[CF_SYNC_KEY_LEN], uint64_t first_counter,
+		    const struct cf_cluster_ops *ops, void *ctx)
+{
+	memset(c, 0, sizeof(*c));
+	c->dp = dp;
+	c->defaults = defaults;
+	c->ops = ops;
+	c->ctx = ctx;
+	c->tail = &c->head;
+	cf_view_init(&c->view, self_nodeid);
+	c->view.quorate = quorate;
+	/* until the cluster agrees on a view, we are nobody: silent */
+	cf_dp_set_view(dp, 0, 1, 0, NULL, false, false);
+	dp->view = &c->view;
+	dp->db.keep_keys = true;
+	return cf_sync_init(&c->sync, key, CF_SYNC_KEY_LEN, self_nodeid, first_counter);
+}
+
+static void drop_queue(struct cf_cluster *c)
+{
+	while (c->head) {
+		struct cf_cluster_queued *q = c->head;
+		c->head = q->next;
+		free(q);
+	}
+	c->tail = &c->head;
+	c->queued_bytes = 0;
+}
+
+void cf_cluster_free(struct cf_cluster *c)
+{
+	drop_queue(c);
+	cf_sync_free(&c->sync);
+}
+
+bool cf_cluster_flush(struct cf_cluster *c)
+{
+	while (c->head) {
+		struct cf_cluster_queued *q = c->head;
+		int err = c->ops->multicast(c->ctx, q->msg, q->len);
+		if (err == -EAGAIN) {
+			c->deferred++;
+			return false;
+		}
+		if (err) {
+			/* Corosync is gone: the view will say so, once */
+			logf_(c, "sync channel: %zu bytes not sent: %s", c->queued_bytes, strerror(-err));
+			drop_queue(c);
+			return true;
+		}
+		c->head = q->next;
+		if (c->head == NULL)
+			c->tail = &c->head;
+		c->queued_bytes -= q->len;
+		free(q);
+	}
+	return true;
+}
+
+/*
+ * Seal one sync payload (client index, then a control message) and
+ * multicast it, after whatever still waits: the agreed order is the
+ * order we asked for.  -ENOBUFS when too much waits already.
+ */
+static int sync_send(struct cf_cluster *c, uint32_t client, const uint8_t *msg, size_t len)
+{
+	static uint8_t payload[4 + CF_CTL_MSG_MAX];
+	size_t sealed_len = 4 + len + CF_SYNC_OVERHEAD;
+
+	if (len > CF_CTL_MSG_MAX)
+		return -EMSGSIZE;
+	if (c->queued_bytes + sealed_len > CF_CLUSTER_QUEUE_MAX)
+		return -ENOBUFS;
+	struct cf_cluster_queued *q = malloc(sizeof(*q) + sealed_len);
+	if (q == NULL)
+		return -ENOMEM;
+	put_be32(payload, client);
+	memcpy(payload + 4, msg, len);
+	long n = cf_sync_seal(&c->sync, payload, 4 + len, q->msg, sealed_len);
+	memset(payload, 0, sizeof(payload));	/* keys */
+	if (n < 0) {
+		free(q);
+		return (int)n;
+	}
+	q->len = (size_t)n;
+	q->next = NULL;
+	*c->tail = q;
+	c->tail = &q->next;
+	c->queued_bytes += q->len;
+	cf_cluster_flush(c);
+	return 0;
+}
+
+static int send_empty(struct cf_cluster *c, uint16_t type)
+{
+	struct cf_msgbuf b;
+
+	cf_mb_init(&b, type, 0, 0);
+	cf_mb_finish(&b);
+	return sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len);
+}
+
+static void format_nodes(char *out, size_t cap, const uint32_t *ids, uint32_t n)
+{
+	size_t off = 0;
+	out[0] = '\0';
+	for (uint32_t i = 0; i < n && off + 12 < cap; i++)
+		off += (size_t)snprintf(out + off, cap - off, "%s%u", i ? "," : "", ids[i]);
+	if (n == 0)
+		snprintf(out, cap, "none");
+}
+
+/* The agreed view (or our quorum) changed: dispatch, and who speaks. */
+static void apply_view(struct cf_cluster *c)
+{
+	const struct cf_view *v = &c->view;
+	char list[CF_MAX_NODES * 11 + 8], joining[CF_MAX_NODES * 11 + 8];
+	uint32_t j[CF_MAX_NODES], n_j = cf_view_joiners(v, j);
+
+	format_nodes(list, sizeof(list), v->members, v->n);
+	format_nodes(joining, sizeof(joining), j, n_j);
+	logf_(c, "view %u: members %s, joining %s, self %u%s, default host %u, %s", v->epoch, list,
+	      joining, v->self_nodeid, !v->synced ? " (without state)" : "", cf_view_default_host(v),
+	      cf_view_active(v) ? "forwarding" : !v->quorate ? "not quorate: silent" : "silent");
+	cf_dp_set_view(c->dp, v->epoch, v->n, v->self < 0 ? 0 : (uint32_t)v->self, v->members,
+		       cf_view_active(v), cf_view_is_default_host(v));
+	c->ops->view_changed(c->ctx);
+}
+
+/*
+ * Our sequence positions: every SA's for a view round (all), or those
+ * with traffic since the last report.  false if one could not be sent.
+ */
+static bool send_positions(struct cf_cluster *c, bool all)
+{
+	struct cf_msgbuf b;
+	struct cf_sa *next = c->dp->db.list;
+	unsigned count;
+
+	while (next) {
+		next = cf_dp_put_positions(c->dp, &b, next, all, &count);
+		if (count && sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len) != 0)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Our answer in a view round: first where our SAs stand, then our STATE,
+ * so that when the last STATE is delivered every node knows the same
+ * highest numbers.  From now until the view is agreed we accept no
+ * inbound packet and stay within the margin above what we reported.
+ */
+static void send_state(struct cf_cluster *c)
+{
+	struct cf_msgbuf b;
+
+	if (c->view.synced && !send_positions(c, true))
+		logf_(c, "view round: could not send our positions; the new view's bases rely on the last report");
+	cf_dp_round_open(c->dp);
+	cf_view_put_state(&c->view, &b);
+	if (b.overflow || sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len))
+		logf_(c, "view round: could not send our state; the round waits for the next change");
+}
+
+/*
+ * The default host hands its tables to the joiners, in agreed order
+ * like any change, then takes them into the view.  If any of it cannot
+ * be sent they stay out, and the next configuration change retries.
+ */
+static void hand_over_state(struct cf_cluster *c, const uint32_t *joiners, uint32_t n)
+{
+	struct cf_sadb *db = &c->dp->db;
+	struct cf_msgbuf b;
+	int err = 0;
+
+	for (const struct cf_policy *pol = db->policies; pol && !err; pol = pol->next) {
+		cf_control_snapshot_policy(&b, pol);
+		err = sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len);
+	}
+	for (const struct cf_sa *sa = db->list; sa && !err; sa = sa->next) {
+		cf_control_snapshot_sa(&b, sa);
+		err = sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len);
+		memset(&b, 0, sizeof(b));	/* keys */
+	}
+	for (uint32_t i = 0; i < db->reserved_count && !err; i++) {
+		cf_mb_init(&b, CF_MSG_SPI_ALLOC, CF_F_SNAPSHOT, 0);
+		cf_mb_u32(&b, CF_A_SPI_MIN, db->reserved_spi[i]);
+		cf_mb_u32(&b, CF_A_SPI_MAX, db->reserved_spi[i]);
+		cf_mb_finish(&b);
+		err = sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len);
+	}
+	if (!err) {
+		cf_view_put_joined(&c->view, joiners, n, &b);
+		err = b.overflow ? -EMSGSIZE : sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len);
+	}
+	/*
+	 * Another round, with the joiners in it: the members report what
+	 * they accepted and sent while the tables were on their way, and
+	 * the joiners start from those numbers too.
+	 */
+	if (!err)
+		err = send_empty(c, CF_MSG_SYNC_REROUND);
+	if (err)
+		logf_(c, "view %u: handing the tables to joining nodes failed (%s); they stay out",
+		      c->view.epoch, strerror(-err));
+	else
+		logf_(c, "view %u: handed %u SAs and %u policies to %u joining node(s)", c->view.epoch,
+		      db->sa_count, db->policy_count, n);
+}
+
+void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n)
+{
+	if (!cf_view_confchg(&c->view, ids, n)) {
+		logf_(c, "membership: more than %u nodes in the group; ignoring the change", CF_MAX_NODES);
+		return;
+	}
+	send_state(c);
+}
+
+void cf_cluster_quorum(struct cf_cluster *c, bool quorate)
+{
+	cf_view_set_quorate(&c->view, quorate);
+	apply_view(c);
+	/* the last round may have heard us without quorum: ask for another */
+	if (quorate && send_empty(c, CF_MSG_SYNC_REROUND))
+		logf_(c, "view round: could not ask for a new round");
+}
+
+/* A message of the view round, authenticated. */
+static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_msg *m)
+{
+	enum cf_view_step step = cf_view_message(&c->view, sender, m);
+
+	if (step == CF_VIEW_ANSWER)
+		send_state(c);
+	if (step != CF_VIEW_AGREED)
+		return;
+	apply_view(c);
+	cf_dp_view_agreed(c->dp);
+	if (m->type != CF_MSG_SYNC_STATE)
+		return;
+
+	uint32_t joiners[CF_MAX_NODES], n_joiners = cf_view_joiners(&c->view, joiners);
+	struct cf_sadb *db = &c->dp->db;
+	if (n_joiners && c->view.default_host == c->view.self_nodeid && c->view.synced)
+		hand_over_state(c, joiners, n_joiners);
+	else if (!c->view.synced && db->sa_count + db->policy_count) {
+		/* what we hold may be stale; the default host sends what is current */
+		logf_(c, "view %u: dropping %u SAs and %u policies held without the cluster's state",
+		      c->view.epoch, db->sa_count, db->policy_count);
+		cf_sadb_flush(db);
+	}
+}
+
+void cf_cluster_report(struct cf_cluster *c)
+{
+	/*
+	 * Packets come first: when Corosync holds us back we skip a report
+	 * rather than queue it, and the next one says the same.
+	 */
+	if (!cf_view_active(&c->view) || cf_cluster_pending(c))
+		return;
+	send_positions(c, false);
+}
+
+bool cf_cluster_changes_state(const uint8_t *req, size_t len)
+{
+	if (len < CF_CTL_HDR_LEN)
+		return false;
+	switch (get_be16(req + 2)) {
+	case CF_MSG_SA_ADD: case CF_MSG_SA_UPDATE: case CF_MSG_SA_DEL:
+	case CF_MSG_POLICY_ADD: case CF_MSG_POLICY_DEL: case CF_MSG_SPI_ALLOC: case CF_MSG_FLUSH:
+		return true;
+	}
+	return false;
+}
+
+/*
+ * What changes SA state goes through the cluster: the default host seals
+ * the request and multicasts it, every node (itself included) applies it
+ * when Corosync delivers it, in the same order everywhere, and the
+ * default host answers its client then.  A follower changes nothing on
+ * its own: its state comes from the default host only.
+ */
+int cf_cluster_replicate(struct cf_cluster *c, uint32_t client, uint8_t *req, size_t len,
+			 const char **why)
+{
+	struct cf_msg m;
+	struct cf_msgbuf b;
+	const char *parse_why;
+	int err;
+
+	if (!cf_view_is_default_host(&c->view)) {
+		*why = "this node is a follower: the default host installs SAs";
+		return -EPERM;
+	}
+	req[1] &= (uint8_t)~CF_F_SNAPSHOT;	/* a client's change is everybody's */
+
+	/* every node must reserve the same SPI: choose it here, once */
+	if (get_be16(req + 2) == CF_MSG_SPI_ALLOC && cf_msg_parse(req, len, &m, &parse_why) == 0) {
+		uint32_t spi;
+		err = cf_spi_pick(&c->dp->db, cf_attr_u32(&m, CF_A_SPI_MIN, 0x100),
+				  cf_attr_u32(&m, CF_A_SPI_MAX, 0xffffffff), &spi);
+		if (err) {
+			*why = "no free SPI in the range";
+			return err;
+		}
+		cf_mb_init(&b, CF_MSG_SPI_ALLOC, 0, m.seq);
+		cf_mb_u32(&b, CF_A_SPI_MIN, spi);
+		cf_mb_u32(&b, CF_A_SPI_MAX, spi);
+		cf_mb_finish(&b);
+		req = b.buf;
+		len = b.len;
+	}
+	/* every node must give a new outbound SA the same writer: choose it here, once */
+	if (get_be16(req + 2) == CF_MSG_SA_ADD && cf_msg_parse(req, len, &m, &parse_why) == 0 &&
+	    cf_attr_u8(&m, CF_A_DIR, 0) == CF_DIR_OUT) {
+		cf_mb_from(&b, req, len);
+		cf_mb_u32(&b, CF_A_WRITER, cf_dp_choose_writer(c->dp, cf_attr_u32(&m, CF_A_REQID, 0)));
+		if (cf_mb_finish(&b) != 0) {
+			memset(&b, 0, sizeof(b));	/* keys */
+			*why = "request too long";
+			return -EMSGSIZE;
+		}
+		memset(req, 0, len);	/* keys */
+		req = b.buf;
+		len = b.len;
+	}
+	/* the reply goes back to this client when our own copy is delivered */
+	err = sync_send(c, client, req, len);
+	memset(&b, 0, sizeof(b));	/* keys */
+	if (err) {
+		*why = "the cluster did not take the change; try again";
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+struct reply_to {
+	struct cf_cluster *c;
+	uint32_t client;
+};
+
+static void reply(void *ctx, const uint8_t *msg, size_t len)
+{
+	const struct reply_to *to = ctx;
+	to->c->ops->reply(to->c->ctx, to->client, msg, len);
+}
+
+static void discard_reply(void *ctx, const uint8_t *msg, size_t len)
+{
+}
+
+void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, size_t len)
+{
+	uint32_t sender;
+	uint8_t *payload;
+	size_t plen;
+	enum cf_drop drop = cf_sync_open(&c->sync, msg, len, &sender, &payload, &plen);
+	struct cf_msg m;
+	const char *why;
+
+	if (drop == CF_DROP_NONE &&
+	    (sender != nodeid || plen < 4 || cf_msg_parse(payload + 4, plen - 4, &m, &why)))
+		drop = CF_DROP_SYNC_MALFORMED;	/* sealed by one node, sent by another */
+	if (drop != CF_DROP_NONE) {
+		cf_dp_drop(c->dp, NULL, drop);
+		return;
+	}
+	if (m.type == CF_MSG_SYNC_STATE || m.type == CF_MSG_SYNC_JOINED ||
+	    m.type == CF_MSG_SYNC_REROUND) {
+		view_message(c, sender, &m);
+		return;
+	}
+	if (m.type == CF_MSG_SYNC_POSITIONS) {
+		cf_dp_positions(c->dp, sender, &m);
+		return;
+	}
+	/* the default host's tables, for joiners; the others have them */
+	if ((m.flags & CF_F_SNAPSHOT) && (c->view.synced || sender != cf_view_default_host(&c->view))) {
+		memset(payload, 0, plen);
+		return;
+	}
+	struct reply_to to = { c, get_be32(payload) };
+	bool ours = sender == c->sync.self && to.client != CF_CLUSTER_NO_CLIENT;
+	bool subscribe = false;
+	cf_sadb_set_time(&c->dp->db, (uint64_t)time(NULL));
+	cf_control_handle(c->dp, c->defaults, payload + 4, plen - 4, ours ? reply : discard_reply,
+			  &to, &subscribe);
+	memset(payload, 0, plen);	/* keys */
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The cluster protocol: everything one node says and hears on the sync
+ * channel.  View rounds (positions, then STATE), the default host's
+ * hand-over to joiners, replicated SA and policy changes, periodic
+ * sequence positions.  No I/O of its own: the caller multicasts what
+ * this asks for (Corosync, membership.c) and feeds back what Corosync
+ * delivers, so several instances wired together in one process are the
+ * cluster of the unit tests (tests/test_cluster.c).
+ *
+ * Corosync may refuse a multicast for a while (flow control).  Nothing
+ * here waits for it: sealed messages queue, in order, until
+ * cf_cluster_flush() gets them out, and the packet loop goes on.
+ */
+#ifndef CF_CLUSTER_H
+#define CF_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "control.h"
+#include "dataplane.h"
+#include "sync.h"
+#include "view.h"
+
+#define CF_CLUSTER_NO_CLIENT 0xffffffffu
+/* what may wait for Corosync: a hand-over of ~40,000 SAs */
+#define CF_CLUSTER_QUEUE_MAX (16u << 20)
+
+struct cf_cluster_ops {
+	/* multicast in agreed order: 0, -EAGAIN (try again later) or -errno */
+	int (*multicast)(void *ctx, const uint8_t *msg, size_t len);
+	/* the agreed view, or our quorum, changed: roles, subscribers */
+	void (*view_changed)(void *ctx);
+	/* the reply to local client CLIENT's change, now that it is delivered */
+	void (*reply)(void *ctx, uint32_t client, const uint8_t *msg, size_t len);
+	void (*log)(void *ctx, const char *line);
+};
+
+struct cf_cluster_queued;
+
+struct cf_cluster {
+	struct cf_dataplane *dp;
+	const struct cf_control_defaults *defaults;
+	struct cf_view view;
+	struct cf_sync sync;
+	const struct cf_cluster_ops *ops;
+	void *ctx;
+	struct cf_cluster_queued *head, **tail;	/* sealed, not yet taken by Corosync */
+	size_t queued_bytes;
+	uint64_t deferred;			/* multicasts Corosync made wait */
+};
+
+/* 0 or -errno; the key is copied and the caller's may be wiped. */
+int cf_cluster_init(struct cf_cluster *c, struct cf_dataplane *dp,
+		    const struct cf_control_defaults *defaults, uint32_t self_nodeid, bool quorate,
+		    const uint8_t key[CF_SYNC_KEY_LEN], uint64_t first_counter,
+		    const struct cf_cluster_ops *ops, void *ctx);
+void cf_cluster_free(struct cf_cluster *c);
+
+/* Corosync's news: a configuration change, our quorum, a delivered message. */
+void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n);
+void cf_cluster_quorum(struct cf_cluster *c, bool quorate);
+void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, size_t len);
+
+/*
+ * A local client's change to the SA state (SA, policy, SPI, flush): the
+ * default host picks what must be picked once (SPI, writer) and
+ * multicasts it; the reply comes through ops->reply when it is
+ * delivered.  0, or -errno with *why for the client.
+ */
+int cf_cluster_replicate(struct cf_cluster *c, uint32_t client, uint8_t *req, size_t len,
+			 const char **why);
+/* Whether a control message changes the replicated state. */
+bool cf_cluster_changes_state(const uint8_t *req, size_t len);
+
+/* Every CF_SEQ_REPORT_MS: where the SAs we write stand (healing, bases). */
+void cf_cluster_report(struct cf_cluster *c);
+
+/* Hand Corosync what it refused before; true when nothing waits. */
+bool cf_cluster_flush(struct cf_cluster *c);
+static inline bool cf_cluster_pending(const struct cf_cluster *c)
+{
+	return c->head != NULL;
+}
+
+#endif

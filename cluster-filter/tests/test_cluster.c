@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The cluster protocol (cluster.c) as the cluster runs it: several
+ * instances, each with its own data plane and sealed sync channel, over
+ * one agreed message stream as Corosync delivers it - configuration
+ * changes at the same point for everyone, every multicast to every
+ * member, the sender included.  Corosync's flow control refuses
+ * multicasts at will; nothing may wait for it and nothing may be lost
+ * or reordered because of it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "cluster.h"
+#include "wire.h"
+
+#define NODES 3
+
+struct node {
+	uint32_t id;
+	bool up;
+	struct cf_dataplane dp;
+	struct cf_cluster c;
+	unsigned replies, reply_client, reply_errors;
+};
+
+static struct node node[NODES + 1];	/* by Corosync node id 1..NODES */
+static const struct cf_control_defaults defaults = { CF_DISPATCH_DEFAULT, 64 };
+static const uint8_t key[CF_SYNC_KEY_LEN] = { 0xc1, 0x05, 0x7e, 0x12 };
+
+/* the agreed stream */
+struct agreed {
+	uint32_t from;
+	size_t len;
+	uint8_t data[4 + CF_CTL_MSG_MAX + CF_SYNC_OVERHEAD];
+};
+static struct agreed *stream;
+static size_t n_stream, delivered, cap_stream;
+static unsigned refuse;		/* flow control: refuse this many multicasts */
+static uint64_t refused;
+
+static int multicast(void *ctx, const uint8_t *msg, size_t len)
+{
+	struct node *nd = ctx;
+
+	if (refuse) {
+		refuse--;
+		refused++;
+		return -EAGAIN;
+	}
+	if (n_stream == cap_stream) {
+		cap_stream = cap_stream ? 2 * cap_stream : 1024;
+		stream = realloc(stream, cap_stream * sizeof(*stream));
+		CHECK(stream != NULL);
+	}
+	CHECK(len <= sizeof(stream[0].data));
+	stream[n_stream].from = nd->id;
+	stream[n_stream].len = len;
+	memcpy(stream[n_stream].data, msg, len);
+	n_stream++;
+	return 0;
+}
+
+static void view_changed(void *ctx)
+{
+}
+
+static void reply(void *ctx, uint32_t client, const uint8_t *msg, size_t len)
+{
+	struct node *nd = ctx;
+
+	struct cf_msg m;
+	const char *why;
+
+	nd->replies++;
+	nd->reply_client = client;
+	if (cf_msg_parse(msg, len, &m, &why) != 0 || cf_attr_u32(&m, CF_A_ERROR, 1) != 0)
+		nd->reply_errors++;
+}
+
+static void log_line(void *ctx, const char *line)
+{
+}
+
+static const struct cf_cluster_ops ops = { multicast, view_changed, reply, log_line };
+
+static void start(uint32_t id, uint64_t first_counter)
+{
+	struct node *nd = &node[id];
+
+	memset(nd, 0, sizeof(*nd));
+	nd->id = id;
+	nd->up = true;
+	cf_dp_init(&nd->dp);
+	CHECK(cf_cluster_init(&nd->c, &nd->dp, &defaults, id, true, key, first_counter, &ops, nd) == 0);
+}
+
+static void stop(uint32_t id)
+{
+	node[id].up = false;
+	cf_cluster_free(&node[id].c);
+	cf_dp_free(&node[id].dp);
+}
+
+/* Deliver everything multicast so far, and what that makes the nodes say. */
+static void settle(void)
+{
+	static uint8_t copy[sizeof(stream[0].data)];
+
+	for (int rounds = 0; rounds < 10000; rounds++) {
+		while (delivered < n_stream) {
+			struct agreed *m = &stream[delivered++];
+			for (uint32_t i = 1; i <= NODES; i++) {
+				if (!node[i].up)
+					continue;
+				memcpy(copy, m->data, m->len);
+				cf_cluster_deliver(&node[i].c, m->from, copy, m->len);
+			}
+		}
+		bool quiet = true;
+		for (uint32_t i = 1; i <= NODES; i++)
+			if (node[i].up && !cf_cluster_flush(&node[i].c))
+				quiet = false;
+		if (quiet && delivered == n_stream)
+			return;
+	}
+	CHECK(!"the cluster never settled");
+}
+
+static void confchg(const uint32_t *ids, uint32_t n)
+{
+	settle();
+	for (uint32_t i = 0; i < n; i++)
+		cf_cluster_members(&node[ids[i]].c, ids, n);
+	settle();
+}
+
+static void sa_add_request(struct cf_msgbuf *b, uint32_t spi, enum cf_dir dir, uint32_t seq)
+{
+	static const uint8_t sa_key[20] = { 9, 8, 7, 6, 5, 4, 3, 2, 1 };
+
+	cf_mb_init(b, CF_MSG_SA_ADD, 0, seq);
+	cf_mb_u32(b, CF_A_SPI, spi);
+	cf_mb_u8(b, CF_A_DIR, (uint8_t)dir);
+	cf_mb_u32(b, CF_A_REQID, spi);
+	cf_mb_put(b, CF_A_SRC, "\xc0\x00\x02\x01", 4);
+	cf_mb_put(b, CF_A_DST, "\xc0\x00\x02\x02", 4);
+	cf_mb_u16(b, CF_A_ENCR, 20);	/* AES-GCM-16 */
+	cf_mb_u16(b, CF_A_ENCR_KEYBITS, 128);
+	cf_mb_put(b, CF_A_ENC_KEY, sa_key, sizeof(sa_key));
+	CHECK(cf_mb_finish(b) == 0);
+}
+
+static int add_sa(uint32_t via, uint32_t client, uint32_t spi, enum cf_dir dir)
+{
+	struct cf_msgbuf b;
+	const char *why = NULL;
+
+	sa_add_request(&b, spi, dir, spi);
+	int err = cf_cluster_replicate(&node[via].c, client, b.buf, b.len, &why);
+	CHECK(err == 0 || why != NULL);
+	return err;
+}
+
+static bool same_tables(uint32_t a, uint32_t b)
+{
+	const struct cf_sadb *x = &node[a].dp.db, *y = &node[b].dp.db;
+
+	if (x->sa_count != y->sa_count)
+		return false;
+	for (const struct cf_sa *sa = x->list; sa; sa = sa->next) {
+		const struct cf_sa *o = cf_sa_find((struct cf_sadb *)y, sa->p.spi, sa->p.dir);
+		if (o == NULL || o->writer != sa->writer || memcmp(o->key_digest, sa->key_digest, 8))
+			return false;
+	}
+	return true;
+}
+
+static void three_nodes_agree(void)
+{
+	const uint32_t all[] = { 1, 2, 3 };
+
+	for (uint32_t i = 1; i <= NODES; i++)
+		start(i, 1000 * i);
+	confchg(all, 3);
+	for (uint32_t i = 1; i <= NODES; i++) {
+		CHECK_EQ(node[i].c.view.n, 3);
+		CHECK_EQ(node[i].c.view.epoch, node[1].c.view.epoch);
+		CHECK_EQ(cf_view_default_host(&node[i].c.view), 1);
+		CHECK(cf_view_active(&node[i].c.view));
+		CHECK(node[i].dp.active && !node[i].dp.round_open);
+	}
+	CHECK(node[1].dp.default_host && !node[2].dp.default_host);
+}
+
+static void changes_replicate(void)
+{
+	/* the default host's change reaches everybody; its client alone hears back */
+	CHECK_EQ(add_sa(1, 5, 0x1001, CF_DIR_OUT), 0);
+	CHECK_EQ(add_sa(1, 6, 0x1002, CF_DIR_IN), 0);
+	settle();
+	CHECK_EQ(node[1].replies, 2);
+	CHECK_EQ(node[1].reply_client, 6);
+	CHECK_EQ(node[1].reply_errors, 0);
+	CHECK_EQ(node[2].replies + node[3].replies, 0);
+	for (uint32_t i = 1; i <= NODES; i++)
+		CHECK_EQ(node[i].dp.db.sa_count, 2);
+	CHECK(same_tables(1, 2) && same_tables(1, 3));
+	/* one writer, chosen once, the same everywhere */
+	const struct cf_sa *out = cf_sa_find(&node[2].dp.db, 0x1001, CF_DIR_OUT);
+	CHECK(out && out->writer >= 1 && out->writer <= 3);
+
+	/* a follower installs nothing of its own */
+	CHECK_EQ(add_sa(2, 1, 0x1003, CF_DIR_OUT), -EPERM);
+	settle();
+	CHECK_EQ(node[2].dp.db.sa_count, 2);
+
+	/* a message from outside the cluster, or garbled: counted, nothing changes */
+	uint8_t junk[64] = "CFS1";
+	cf_cluster_deliver(&node[2].c, 3, junk, sizeof(junk));
+	struct cf_msgbuf b;
+	sa_add_request(&b, 0x1004, CF_DIR_OUT, 1);
+	uint8_t sealed[sizeof(b.buf) + 4 + CF_SYNC_OVERHEAD];
+	struct cf_sync forger;
+	CHECK(cf_sync_init(&forger, (const uint8_t[CF_SYNC_KEY_LEN]){ 1 }, CF_SYNC_KEY_LEN, 1, 1) == 0);
+	uint8_t payload[4 + sizeof(b.buf)];
+	put_be32(payload, CF_CLUSTER_NO_CLIENT);
+	memcpy(payload + 4, b.buf, b.len);
+	long n = cf_sync_seal(&forger, payload, 4 + b.len, sealed, sizeof(sealed));
+	CHECK(n > 0);
+	cf_cluster_deliver(&node[2].c, 1, sealed, (size_t)n);
+	cf_sync_free(&forger);
+	CHECK_EQ(node[2].dp.db.sa_count, 2);
+	CHECK_EQ(node[2].dp.drops[CF_DROP_SYNC_MALFORMED] + node[2].dp.drops[CF_DROP_SYNC_AUTH], 2);
+}
+
+/*
+ * Corosync holds the default host back while it replicates and while it
+ * hands its tables to a rejoining node: every call returns at once, and
+ * in the end everything arrives, in order, everywhere.
+ */
+static void flow_control(void)
+{
+	const uint32_t two[] = { 1, 2 }, all[] = { 1, 2, 3 };
+
+	stop(3);
+	confchg(two, 2);
+	CHECK_EQ(node[1].c.view.n, 2);
+
+	uint64_t before = refused;
+	for (uint32_t spi = 0x2000; spi < 0x2000 + 300; spi++) {
+		if (spi % 50 == 0)
+			refuse = 20;	/* now and then Corosync says: later */
+		CHECK_EQ(add_sa(1, 7, spi, spi % 2 ? CF_DIR_OUT : CF_DIR_IN), 0);
+		if (spi % 7 == 0)
+			settle();
+	}
+	CHECK(refused > before);
+	CHECK(cf_cluster_pending(&node[1].c) || refuse == 0);
+	settle();
+	CHECK_EQ(node[1].dp.db.sa_count, 302);
+	CHECK(same_tables(1, 2));
+	CHECK_EQ(node[1].reply_errors, 0);
+
+	/* node 3 comes back empty; the hand-over meets flow control all along */
+	start(3, 1000000);
+	refuse = 200;
+	settle();
+	for (uint32_t i = 0; i < 3; i++)
+		cf_cluster_members(&node[all[i]].c, all, 3);
+	CHECK(cf_cluster_pending(&node[1].c) || cf_cluster_pending(&node[2].c) ||
+	      cf_cluster_pending(&node[3].c));
+	for (int tries = 0; refuse && tries < 1000; tries++)
+		for (uint32_t i = 1; i <= NODES; i++)
+			cf_cluster_flush(&node[i].c);
+	CHECK_EQ(refuse, 0);
+	settle();
+	for (uint32_t i = 1; i <= NODES; i++) {
+		CHECK_EQ(node[i].c.view.n, 3);
+		CHECK(cf_view_active(&node[i].c.view));
+		CHECK(!node[i].dp.round_open);
+	}
+	CHECK(same_tables(1, 3));
+	CHECK_EQ(cf_view_default_host(&node[3].c.view), 1);
+}
+
+/* Corosync refuses for good: the queue has a bound, and the client hears so. */
+static void queue_bound(void)
+{
+	int err = 0;
+	unsigned taken = 0;
+
+	refuse = UINT32_MAX;
+	while (err == 0 && taken < 1000000) {
+		err = add_sa(1, 8, 0x9000, CF_DIR_IN);
+		taken += err == 0;
+	}
+	CHECK_EQ(err, -EAGAIN);
+	CHECK(node[1].c.queued_bytes <= CF_CLUSTER_QUEUE_MAX);
+	CHECK(taken > 1000);
+	refuse = 0;
+	settle();
+	/* the first copy went in, the others were refused as duplicates */
+	CHECK(cf_sa_find(&node[3].dp.db, 0x9000, CF_DIR_IN) != NULL);
+	CHECK(same_tables(1, 2) && same_tables(1, 3));
+}
+
+int main(void)
+{
+	CHECK(cf_crypto_global_init() == 0);
+	three_nodes_agree();
+	changes_replicate();
+	flow_control();
+	queue_bound();
+	for (uint32_t i = 1; i <= NODES; i++)
+		if (node[i].up)
+			stop(i);
+	free(stream);
+	cf_crypto_global_shutdown();
+	return check_exit("cluster");
+}
