@@ -23,7 +23,8 @@
 # host's pluto speaks IKE, the SAs it installs reach every node.
 #
 # usage: cluster.sh up N | down | sas | status | initiate | restart I | poweroff I | poweron I | demo [N]
-# env:   CF_PREFIX, DISPATCH (outbound mode), PEER=strongswan,
+# env:   CF_PREFIX, DISPATCH (outbound mode), PEER=strongswan, FAST_PATH=0 (no kernel
+#        fast path: every node's daemon reads every packet),
 #        SA_ALG with KEY_OUT/KEY_IN and AUTH_OUT/AUTH_IN (hand-made SAs; SA_ALG=3des-md5 starts the
 #        daemons with --allow-legacy, for the paper's algorithm),
 #        ESP (pluto's esp= with PEER=strongswan: aes_gcm128-none-none for Child SA
@@ -152,6 +153,7 @@ start_node_daemon() { # start_node_daemon I
 	sock=$run/n$i.sock
 	set -- --cluster cluster-filter --sync-key "$run/cluster.key" \
 		--shared-ip 10.0.1.1 --shared-ip 192.0.2.1
+	[ "${FAST_PATH:-1}" = 0 ] || set -- "$@" --inside in --outside out
 	if [ "$peer_kind" = strongswan ]; then
 		mkdir -p -m 0700 "$run/n$i"
 		sock=$run/n$i/cluster-filter.ctl

@@ -26,6 +26,7 @@
 #include "cluster.h"
 #include "control.h"
 #include "dataplane.h"
+#include "fastpath_bpf.h"
 #include "io.h"
 #include "membership.h"
 #include "role_helper.h"
@@ -43,6 +44,8 @@ static struct {
 	struct cf_control_defaults defaults;
 	struct cf_io tun, raw, udp;
 	bool have_raw, have_udp;
+	uint16_t udp_port;		/* ESP in UDP */
+	struct cf_fast_bpf *fast;	/* the kernel fast path; NULL: every packet comes up */
 	int epfd, listen_fd, sig_fd;
 	const char *ctl_path;
 	struct client clients[MAX_CLIENTS];
@@ -204,10 +207,25 @@ static void sync_delivered(uint32_t nodeid, uint8_t *msg, size_t len, void *ctx)
 	cf_cluster_deliver(&d.cluster, nodeid, msg, len);
 }
 
-static void report_positions(void)
+static void gather_observed(struct cf_dataplane *dp, struct cf_sa *sa)
+{
+	cf_fast_bpf_gather(d.fast, sa);
+}
+
+/* Every CF_SEQ_REPORT_MS: positions, and what the kernel dropped for us. */
+static void tick(void)
 {
 	uint64_t expirations;
-	if (read(d.report_fd, &expirations, sizeof(expirations)) >= 0)
+	if (read(d.report_fd, &expirations, sizeof(expirations)) < 0)
+		return;
+	if (d.fast) {
+		cf_sadb_set_time(&d.dp.db, (uint64_t)time(NULL));
+		/* a node that sees no cleartext of an SA must still end its wait */
+		if (d.dp.db.waiting)
+			cf_sadb_wait_timeout(&d.dp.db);
+		cf_fast_bpf_collect(d.fast, &d.dp);
+	}
+	if (d.membership)
 		cf_cluster_report(&d.cluster);
 }
 
@@ -335,6 +353,10 @@ static void usage(FILE *f)
 		"  --sync-key FILE       the cluster key (root's, 0600): 32 bytes or 64 hex digits\n"
 		"  --shared-ip ADDR      a cluster address (repeat for each): only the default\n"
 		"                        host answers ARP, ICMP and TCP for it (nft)\n"
+		"  --inside IF           the kernel fast path: drop cleartext arriving on IF\n"
+		"                        that another node encrypts, before the IP stack\n"
+		"  --outside IF          the same for ESP arriving on IF (tc BPF; without BPF\n"
+		"                        support the daemon says so and reads every packet)\n"
 		"  --dispatch MODE       outbound: per-sa (default: one writer per SA), or\n"
 		"                        packet-rr, packet-sqf, session-rr, session-sqf,\n"
 		"                        flow-hash (several writers per SA)\n"
@@ -373,10 +395,12 @@ int main(int argc, char **argv)
 		{ "cluster", required_argument, NULL, 'C' },
 		{ "sync-key", required_argument, NULL, 'K' },
 		{ "shared-ip", required_argument, NULL, 'S' },
+		{ "inside", required_argument, NULL, 'I' },
+		{ "outside", required_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	const char *tun = "cf0", *group = NULL, *key_file = NULL;
+	const char *tun = "cf0", *group = NULL, *key_file = NULL, *inside = NULL, *outside = NULL;
 	unsigned mtu = 1400, udp_port = 4500, nodes = 1, self = 0;
 	bool raw = true, legacy = false, shared = false;
 	uint32_t shared_ips[CF_ROLE_MAX_ADDRS];
@@ -422,6 +446,8 @@ int main(int argc, char **argv)
 		case 'L': legacy = true; break;
 		case 'C': group = optarg; break;
 		case 'K': key_file = optarg; break;
+		case 'I': inside = optarg; break;
+		case 'O': outside = optarg; break;
 		case 'S': {
 			struct in_addr a;
 			if (inet_pton(AF_INET, optarg, &a) != 1 || n_shared_ips == CF_ROLE_MAX_ADDRS) {
@@ -527,9 +553,19 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	d.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
+	if (inside || outside) {
+		const char *why;
+		d.udp_port = (uint16_t)udp_port;
+		d.fast = cf_fast_bpf_open(inside, outside, &why);
+		if (d.fast == NULL)
+			logf_("fast path off (%s): every packet comes up to the daemon", why);
+		else
+			d.dp.gather_observed = gather_observed;
+	}
+
 	/* clustered: where our SAs stand, every CF_SEQ_REPORT_MS while traffic flows */
 	d.report_fd = -1;
-	if (d.membership) {
+	if (d.membership || d.fast) {
 		struct itimerspec every = {
 			.it_interval = { 0, CF_SEQ_REPORT_MS * 1000000L },
 			.it_value = { 0, CF_SEQ_REPORT_MS * 1000000L },
@@ -571,14 +607,16 @@ int main(int argc, char **argv)
 		logf_("cannot drop capabilities");
 		return 1;
 	}
-	logf_("ready: tun %s mtu %u, esp %s%s, node %u of %u, dispatch %s, control %s",
+	logf_("ready: tun %s mtu %u, esp %s%s, node %u of %u, dispatch %s, control %s, fast path %s",
 	      tun, mtu, d.have_raw ? "raw" : "", !d.have_udp ? "" : shared ? " udp(shared)" : " udp", self, nodes,
-	      cf_dispatch_mode_name(d.defaults.dispatch), d.ctl_path);
+	      cf_dispatch_mode_name(d.defaults.dispatch), d.ctl_path, d.fast ? "on" : "off");
 
 	for (bool running = true; running;) {
 		struct epoll_event ev[16];
 		/* what Corosync held back goes out as soon as it takes it */
 		bool held_back = d.membership && !cf_cluster_flush(&d.cluster);
+		if (d.fast)
+			cf_fast_bpf_sync(d.fast, &d.dp, d.udp_port);
 		int n = epoll_wait(d.epfd, ev, 16, held_back ? 1 : -1);
 		if (n < 0 && errno != EINTR) {
 			logf_("epoll_wait: %s", strerror(errno));
@@ -592,7 +630,7 @@ int main(int argc, char **argv)
 			case 3: inbound(&d.udp, true); break;
 			case 4: client_accept(); break;
 			case 5: running = false; break;
-			case 7: report_positions(); break;
+			case 7: tick(); break;
 			case 6:
 				if (!cf_membership_dispatch(d.membership)) {
 					/* without Corosync we cannot know the view: stop forwarding */
@@ -612,6 +650,7 @@ int main(int argc, char **argv)
 	}
 
 	logf_("shutting down: flushing %u SAs and %u policies", d.dp.db.sa_count, d.dp.db.policy_count);
+	cf_fast_bpf_close(d.fast);
 	cf_membership_close(d.membership);
 	if (d.membership)
 		cf_cluster_free(&d.cluster);

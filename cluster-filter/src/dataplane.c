@@ -125,6 +125,8 @@ void cf_dp_view_agreed(struct cf_dataplane *dp)
 		if (sa->p.dir == CF_DIR_IN) {
 			replay_advance(&sa->replay, sa->peak_top);
 			/* and what a node that died before the round accepted */
+			if (dp->gather_observed)
+				dp->gather_observed(dp, sa);
 			replay_take_observed(&sa->replay, &sa->observed);
 			continue;
 		}
@@ -332,6 +334,17 @@ size_t cf_dp_outbound(struct cf_dataplane *dp, const uint8_t *inner, size_t len,
 	account(dp, sa, 1, len);
 	*drop = CF_DROP_NONE;
 	return (size_t)n;
+}
+
+void cf_dp_skipped(struct cf_dataplane *dp, uint32_t spi, uint64_t packets, uint64_t bytes)
+{
+	struct cf_sa *sa = cf_sa_find(&dp->db, spi, CF_DIR_OUT);
+
+	if (sa == NULL || packets == 0)
+		return;
+	dp->counters[CF_CTR_NOT_OWNER] += packets;
+	sa->stats.seen += packets;
+	account(dp, sa, packets, bytes);
 }
 
 enum cf_drop cf_dp_inbound(struct cf_dataplane *dp, uint8_t *esp, size_t len,

@@ -21,7 +21,9 @@
 	X(TX_ESP, "tx-esp")			\
 	X(TX_CLEAR, "tx-clear")			\
 	X(NOT_OWNER, "not-owner")		\
-	X(EXPIRE_EVENTS, "expire-events")
+	X(EXPIRE_EVENTS, "expire-events")	\
+	X(KERNEL_NOT_OWNER_ESP, "kernel-not-owner-esp")	\
+	X(KERNEL_NOT_OWNER_CLEAR, "kernel-not-owner-clear")
 
 enum cf_counter {
 #define X(id, name) CF_CTR_##id,
@@ -35,6 +37,7 @@ const char *cf_counter_name(enum cf_counter c);
 struct cf_dataplane;
 typedef void cf_expire_fn(struct cf_dataplane *dp, const struct cf_sa *sa,
 			  enum cf_expiry e);
+typedef void cf_sa_fn(struct cf_dataplane *dp, struct cf_sa *sa);
 
 struct cf_dataplane {
 	struct cf_sadb db;
@@ -49,6 +52,8 @@ struct cf_dataplane {
 	uint64_t counters[CF_CTR_MAX];
 	uint64_t drops[CF_DROP_MAX];	/* all drops, with or without an SA */
 	cf_expire_fn *on_expire;
+	/* inbound: what the kernel fast path saw go past, into sa->observed */
+	cf_sa_fn *gather_observed;
 	void *ctx;
 };
 
@@ -121,6 +126,13 @@ struct cf_sa *cf_dp_put_positions(struct cf_dataplane *dp, struct cf_msgbuf *b,
 
 /* Another node's (or our own) SYNC_POSITIONS, delivered in the agreed stream. */
 void cf_dp_positions(struct cf_dataplane *dp, uint32_t sender, const struct cf_msg *m);
+
+/*
+ * Cleartext packets of outbound SA spi that the kernel fast path dropped
+ * because another node writes them: they count against the SA's
+ * lifetimes as if we had seen them (every node expires it alike).
+ */
+void cf_dp_skipped(struct cf_dataplane *dp, uint32_t spi, uint64_t packets, uint64_t bytes);
 
 /* Count a drop that happened outside the two functions above. */
 void cf_dp_drop(struct cf_dataplane *dp, struct cf_sa *sa, enum cf_drop d);

@@ -79,6 +79,7 @@ static void stop_waiting(struct cf_sadb *db, struct cf_sa *sa)
  */
 static void relink_policies(struct cf_sadb *db)
 {
+	db->relinks++;
 	for (struct cf_policy *pol = db->policies; pol; pol = pol->next) {
 		struct cf_sa *newest = NULL;
 		pol->sa = NULL;

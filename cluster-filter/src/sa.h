@@ -96,6 +96,7 @@ struct cf_sadb {
 	uint64_t now;			/* wall-clock seconds */
 	bool keep_keys;			/* clustered: the default host hands SAs to joining nodes */
 	uint32_t waiting;		/* outbound SAs waiting for the peer */
+	uint64_t relinks;		/* times the policies were pointed at their SAs anew */
 };
 
 void cf_sadb_init(struct cf_sadb *db);

@@ -190,8 +190,18 @@ def describe(name, d, t_ref=None):
           f"{'; lost per s ' + str(per_s) if per_s else ''}{'; dup per s ' + str(dup_s) if dup_s else ''}")
 
 
-def assert_clean(got, what):
+# A packet scheme's skew left at the end of one stream (a node that missed
+# one of its last packets) lasts until the next sync point, about 64
+# packets into the next stream (docs/DESIGN.md, "The bound").
+CARRIED = {"packet-rr": 64, "packet-sqf": 64}
+CARRIED_FOR = 0.25   # s: 64 packets of one SA at 2000/s, with room
+
+
+def assert_clean(got, what, carried=0):
     for name, d in got.items():
+        late = [a for a, _, _ in d["lost"] if a > CARRIED_FOR] + [t for t, _ in d["dups"] if t > CARRIED_FOR]
+        if carried and not late and d["missing"] <= carried and d["duplicates"] <= carried:
+            continue
         assert d["unique"] == d["count"] and d["duplicates"] == 0, \
             f"{what}, {name}: {d['missing']} lost, {d['duplicates']} duplicated of {d['count']}"
 
@@ -355,7 +365,7 @@ def clean_stream(cluster, what, seconds=2.0):
     for name, d in got.items():
         describe(name, d)
     assert_wire_clean(wire, min(d["unique"] for d in got.values()) // 2)
-    assert_clean(got, what)
+    assert_clean(got, what, CARRIED.get(cluster.mode, 0))
 
 
 # -- steady state -------------------------------------------------------------
@@ -484,24 +494,25 @@ def remove_children(cluster):
 
 @on(ONLY_DEFAULT)
 def test_one_node_misses_5_percent(cluster):
-    """Node 1 loses 5 % of its inside packets (nft on its `in` port), over
-    three Child SAs from three addresses at host A: host B still gets at
-    least 100 % - 5 %/N - 0.5 % of the datagrams."""
-    rules = ("table netdev loss {\n chain in {\n type filter hook ingress device in priority 0\n"
-             " meta l4proto udp numgen random mod 1000 < 50 counter drop\n }\n}\n")
+    """Node 1 loses 5 % of its inside packets (on the wire: the switch drops
+    them on its port to node 1, before the node's fast path or anything
+    else sees them), over three Child SAs from three addresses at host A:
+    host B still gets at least 100 % - 5 %/N - 0.5 % of the datagrams."""
+    rules = ("table bridge loss {\n chain to_node {\n type filter hook forward priority 0\n"
+             " oifname i1 meta l4proto udp numgen random mod 1000 < 50 counter drop\n }\n}\n")
     add_children(cluster)
     try:
-        subprocess.run(["ip", "netns", "exec", f"{cluster.prefix}-n1", "nft", "-f", "-"],
+        subprocess.run(["ip", "netns", "exec", f"{cluster.prefix}-sw", "nft", "-f", "-"],
                        input=rules, text=True, check=True)
         before = {i: {s["spi"]: int(s["packets"]) for s in cluster.sa_list(i) if s["dir"] == "out"}
                   for i in range(NODES)}
         flows = [(f"A(10.0.1.{h})->B", f"10.0.1.{h}") for h in (2, *EXTRA_HOSTS)]
         got, wire = cluster.streams(3.0, rate=RATE // 2, sources=flows).finish()
-        table = cluster.exec("n1", "nft", "list", "table", "netdev", "loss")
+        table = cluster.exec("sw", "nft", "list", "table", "bridge", "loss")
         after = {i: {s["spi"]: int(s["packets"]) for s in cluster.sa_list(i) if s["dir"] == "out"}
                  for i in range(NODES)}
     finally:
-        cluster.exec("n1", "nft", "delete", "table", "netdev", "loss", check=False)
+        cluster.exec("sw", "nft", "delete", "table", "bridge", "loss", check=False)
         remove_children(cluster)
     dropped = int(table.split("counter packets ")[1].split()[0])
     sent = sum(d["count"] for d in got.values())

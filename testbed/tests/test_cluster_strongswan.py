@@ -17,8 +17,9 @@ import pytest
 
 from conftest import BIN, TESTBED, TOP, kv, run, wait_for
 
-RUNS = [(3, "per-sa"), (3, "packet-rr"), (3, "packet-sqf"), (3, "session-rr"), (3, "session-sqf"),
-        (3, "flow-hash"), (6, "packet-rr")]
+# (nodes, outbound mode, kernel fast path); the default once more without the fast path
+RUNS = [(3, "per-sa", True), (3, "per-sa", False), (3, "packet-rr", True), (3, "packet-sqf", True),
+        (3, "session-rr", True), (3, "session-sqf", True), (3, "flow-hash", True), (6, "packet-rr", True)]
 SESSION_MODES = ("session-rr", "session-sqf", "flow-hash")
 LSW = TOP / "build" / "root" / "usr" / "libexec" / "ipsec"
 
@@ -44,10 +45,11 @@ table arp arpout {
 
 
 class StrongSwanCluster:
-    def __init__(self, prefix, nodes, mode):
-        self.prefix, self.nodes, self.mode = prefix, nodes, mode
+    def __init__(self, prefix, nodes, mode, fast=True):
+        self.prefix, self.nodes, self.mode, self.fast = prefix, nodes, mode, fast
         self.run_dir = f"/run/{prefix}"
-        self.env = dict(os.environ, CF_PREFIX=prefix, PEER="strongswan", DISPATCH=mode)
+        self.env = dict(os.environ, CF_PREFIX=prefix, PEER="strongswan", DISPATCH=mode,
+                        FAST_PATH="1" if fast else "0")
 
     def script(self, *args):
         return run(TESTBED / "cluster.sh", *args, env=self.env)
@@ -102,10 +104,10 @@ class StrongSwanCluster:
         return [(f[0], bytes.fromhex(f[1])) for f in (ln.split() for ln in out.splitlines()) if len(f) == 2]
 
 
-@pytest.fixture(scope="module", params=RUNS, ids=[f"{n}-{m}" for n, m in RUNS])
+@pytest.fixture(scope="module", params=RUNS, ids=[f"{n}-{m}{'' if f else '-no-fast-path'}" for n, m, f in RUNS])
 def cluster(request):
-    nodes, mode = request.param
-    c = StrongSwanCluster(f"ccs{os.getpid() % 100000}", nodes, mode)
+    nodes, mode, fast = request.param
+    c = StrongSwanCluster(f"ccs{os.getpid() % 100000}", nodes, mode, fast)
     try:
         c.script("up", nodes)
         for i in range(nodes):
@@ -185,6 +187,42 @@ def test_invariants_1_and_2_numbered_datagrams_at_the_far_end(cluster):
     # says whether the peer's window took it.
     if cluster.mode == "per-sa" or cluster.mode in SESSION_MODES:
         assert depth < 32
+
+
+def test_the_fast_path_is_what_the_daemon_was_told(cluster):
+    for i in range(cluster.nodes):
+        with open(f"{cluster.run_dir}/n{i}/cluster-filter.ctl.log") as f:
+            ready = [line for line in f if "ready:" in line][-1]
+        assert ready.rstrip().endswith("fast path on" if cluster.fast else "fast path off"), ready
+
+
+def test_non_owned_packets_never_reach_the_daemon(cluster):
+    """With the kernel fast path every node's daemon reads only its own
+    share: on every node, the ESP the kernel dropped plus the ESP the
+    daemon read is every packet sent; the cleartext of the one outbound
+    SA reaches its writer's daemon only (per-sa; the shared schemes count
+    every packet, so theirs comes up everywhere)."""
+    if not cluster.fast:
+        pytest.skip("fast path off: every daemon reads every packet")
+    count = 3000
+    stats = lambda: [kv(cluster.cfctl(i, "stats")) for i in range(cluster.nodes)]
+    before, in_before, out_before = stats(), cluster.owned("in"), cluster.owned("out")
+    got_in = cluster.udp_stream("hb", "ha", "10.0.1.2", count, 6003)
+    got_out = cluster.udp_stream("ha", "hb", "10.0.2.2", count, 6004)
+    after, in_owned, out_owned = stats(), cluster.owned("in"), cluster.owned("out")
+    assert got_in["unique"] == got_out["unique"] == str(count), (got_in, got_out)
+    delta = [{k: int(a[k]) - int(b.get(k, 0)) for k in a if a[k].isdigit()} for a, b in zip(after, before)]
+    for i, d in enumerate(delta):
+        owned_in = in_owned[i] - in_before[i]
+        # the daemon read exactly what it owns; the kernel dropped the rest
+        assert d["rx-esp-in-udp"] == owned_in, (i, d, owned_in)
+        assert d["kernel-not-owner-esp"] + owned_in == count, (i, d, owned_in)
+        if cluster.mode == "per-sa":
+            writes = out_owned[i] - out_before[i] > 0
+            assert d["rx-clear"] == (count if writes else 0), (i, d)
+            assert d["kernel-not-owner-clear"] == (0 if writes else count), (i, d)
+    print(f"{cluster.nodes}-{cluster.mode}: kernel drops per node, ESP "
+          f"{[d['kernel-not-owner-esp'] for d in delta]}, cleartext {[d['kernel-not-owner-clear'] for d in delta]}")
 
 
 def test_inbound_shared_by_sequence_number(cluster):

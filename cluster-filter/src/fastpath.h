@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The kernel fast path: a tc BPF program on each flooded interface drops
+ * what this node does not own before the IP stack, so the daemon reads
+ * only its own share (docs/DESIGN.md, "Fast path").  This header is the
+ * contract between bpf/fastpath.bpf.c and the daemon: the maps' layout,
+ * shared by both, and the pure functions that fill them from the data
+ * plane's state (fastpath.c, unit-tested).
+ *
+ * What the kernel decides must be what dataplane.c would decide:
+ *   - outside: ESP and ESP-in-UDP by cf_dispatch_inbound(spi, seq), the
+ *     same pure function;
+ *   - inside: the first outbound policy whose selector matches, in
+ *     priority order, and whether this node writes the SA that policy
+ *     uses now (per-sa).  Anything else - the paper's schemes, which
+ *     count every packet, a policy without an SA, more policies than the
+ *     table holds, a packet the kernel would have to guess about - goes
+ *     up to the daemon as before.
+ * The view and the policy table exist twice; the daemon fills the half
+ * not in use and then flips one word, so a packet sees one view, never
+ * half of two.
+ */
+#ifndef CF_FASTPATH_H
+#define CF_FASTPATH_H
+
+#include <linux/types.h>
+#ifndef __bpf__
+#include <stdbool.h>
+#include <stdint.h>
+#endif
+
+#define CF_FAST_POLICIES 64	/* outbound policies the kernel can judge */
+#define CF_FAST_SAS 4096	/* inbound SAs */
+#define CF_FAST_OBSERVED 1024	/* numbers remembered per inbound SA (a power of 2) */
+
+/* cf_fast_view.flags */
+#define CF_FAST_ACTIVE		0x1	/* forwarding: else everything goes up */
+#define CF_FAST_ROUND_OPEN	0x2	/* a view is being agreed: the daemon decides */
+#define CF_FAST_INSIDE_ALL	0x4	/* the policy table cannot say: cleartext goes up */
+
+struct cf_fast_view {
+	__u32 flags;
+	__u32 nodes, self;
+	__u32 n_policies;
+	__u16 udp_port;		/* ESP in UDP, host order */
+	__u16 pad;
+};
+
+/* An outbound policy, addresses and ports in host order, as struct cf_ts. */
+struct cf_fast_policy {
+	__u32 src_lo, src_hi, dst_lo, dst_hi;
+	__u16 sport_lo, sport_hi, dport_lo, dport_hi;
+	__u8 proto;
+	__u8 mine;		/* pass: we write its SA, or the kernel cannot judge */
+	__u16 pad;
+};
+
+/* cf_fast_sa_in.flags */
+#define CF_FAST_HEARD 0x1	/* its first packet went up on every node */
+
+/*
+ * An inbound SA.  Its first packet goes up everywhere (the rekey's
+ * switch, sa.c); afterwards the numbers of packets we do not own are
+ * remembered, unauthenticated, for the next view change (replay.h).
+ */
+struct cf_fast_sa_in {
+	__u32 flags;
+	__u32 pad;
+	__u32 seen[CF_FAST_OBSERVED];	/* seq low halves, indexed by seq % CF_FAST_OBSERVED */
+};
+
+/* What a non-owner dropped against a policy's SA: the lifetimes count it. */
+struct cf_fast_skipped {
+	__u64 packets, bytes;
+};
+
+enum cf_fast_counter {
+	CF_FAST_OUT_NOT_OWNER,	/* ESP dropped in the kernel */
+	CF_FAST_OUT_UP,		/* ESP sent up: ours, first of an SA, or undecided */
+	CF_FAST_IN_NOT_OWNER,	/* cleartext dropped in the kernel */
+	CF_FAST_IN_UP,		/* cleartext sent up */
+	CF_FAST_COUNTERS
+};
+
+#ifndef __bpf__
+struct cf_dataplane;
+
+/*
+ * This node's view and outbound policy table as the kernel needs them;
+ * spis[i] is the SA policy i's skipped packets count against (0: none).
+ */
+void cf_fast_build(const struct cf_dataplane *dp, uint16_t udp_port, struct cf_fast_view *view,
+		   struct cf_fast_policy policies[CF_FAST_POLICIES], uint32_t spis[CF_FAST_POLICIES]);
+#endif
+
+#endif

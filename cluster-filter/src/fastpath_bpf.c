@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "fastpath.h"
+#include "fastpath_bpf.h"
+#include "replay.h"
+#include "fastpath.skel.h"
+
+#define TC_HANDLE 0xcf	/* ours, replaced by a restarted daemon */
+#define TC_PRIORITY 1
+
+struct hook {
+	struct bpf_tc_hook tc;
+	bool attached, created;	/* created: the clsact qdisc is ours to remove */
+};
+
+struct cf_fast_bpf {
+	struct cf_fastpath *skel;
+	struct hook inside, outside;
+	int ncpus;
+	uint32_t half;			/* the half of the tables in force */
+	bool pushed;
+	struct cf_fast_view view;	/* what is in force */
+	struct cf_fast_policy policies[CF_FAST_POLICIES];
+	uint32_t spis[2][CF_FAST_POLICIES];	/* the SA each slot counts against */
+	struct cf_fast_skipped folded[2][CF_FAST_POLICIES];	/* slot totals already accounted */
+	uint64_t relinks;		/* db->relinks when the SA map was last brought in line */
+	uint32_t sa_count;
+	struct cf_fast_skipped *percpu;	/* scratch: one value per CPU */
+	uint64_t *percpu_u64;
+};
+
+static int attach(struct hook *h, const char *ifname, int prog_fd, const char **why)
+{
+	int ifindex = (int)if_nametoindex(ifname);
+	if (ifindex == 0) {
+		*why = "no such interface";
+		return -ENODEV;
+	}
+	h->tc = (struct bpf_tc_hook){ .sz = sizeof(h->tc), .ifindex = ifindex,
+				      .attach_point = BPF_TC_INGRESS };
+	int err = bpf_tc_hook_create(&h->tc);
+	if (err && err != -EEXIST) {
+		*why = "cannot add a clsact qdisc";
+		return err;
+	}
+	h->created = err == 0;
+	struct bpf_tc_opts opts = { .sz = sizeof(opts), .prog_fd = prog_fd, .handle = TC_HANDLE,
+				    .priority = TC_PRIORITY, .flags = BPF_TC_F_REPLACE };
+	err = bpf_tc_attach(&h->tc, &opts);
+	if (err) {
+		*why = "cannot attach the tc program";
+		return err;
+	}
+	h->attached = true;
+	return 0;
+}
+
+static void detach(struct hook *h)
+{
+	if (h->attached) {
+		struct bpf_tc_opts opts = { .sz = sizeof(opts), .handle = TC_HANDLE,
+					    .priority = TC_PRIORITY };
+		bpf_tc_detach(&h->tc, &opts);
+	}
+	if (h->created)
+		bpf_tc_hook_destroy(&h->tc);
+	h->attached = h->created = false;
+}
+
+static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return 0;	/* the caller says what failed, once */
+}
+
+struct cf_fast_bpf *cf_fast_bpf_open(const char *inside, const char *outside, const char **why)
+{
+	struct cf_fast_bpf *f = calloc(1, sizeof(*f));
+
+	*why = "out of memory";
+	if (f == NULL)
+		return NULL;
+	libbpf_set_print(quiet);
+	f->ncpus = libbpf_num_possible_cpus();
+	f->percpu = f->ncpus > 0 ? calloc((size_t)f->ncpus, sizeof(*f->percpu)) : NULL;
+	f->percpu_u64 = f->ncpus > 0 ? calloc((size_t)f->ncpus, sizeof(*f->percpu_u64)) : NULL;
+	if (f->percpu == NULL || f->percpu_u64 == NULL)
+		goto fail;
+	f->skel = cf_fastpath__open_and_load();
+	if (f->skel == NULL) {
+		*why = "the kernel refused the BPF program (no BPF, or no CAP_BPF)";
+		goto fail;
+	}
+	/* nothing is dropped until the first view is pushed: it starts inactive */
+	if ((inside && attach(&f->inside, inside, bpf_program__fd(f->skel->progs.cf_inside), why)) ||
+	    (outside && attach(&f->outside, outside, bpf_program__fd(f->skel->progs.cf_outside), why)))
+		goto fail;
+	return f;
+fail:
+	cf_fast_bpf_close(f);
+	return NULL;
+}
+
+void cf_fast_bpf_close(struct cf_fast_bpf *f)
+{
+	if (f == NULL)
+		return;
+	detach(&f->inside);
+	detach(&f->outside);
+	cf_fastpath__destroy(f->skel);
+	free(f->percpu);
+	free(f->percpu_u64);
+	free(f);
+}
+
+/* Sum slot's per-CPU skipped counts; false if the map would not say. */
+static bool skipped_total(struct cf_fast_bpf *f, uint32_t slot, struct cf_fast_skipped *total)
+{
+	memset(total, 0, sizeof(*total));
+	if (bpf_map__lookup_elem(f->skel->maps.cf_skipped, &slot, sizeof(slot), f->percpu,
+				 sizeof(*f->percpu) * (size_t)f->ncpus, 0))
+		return false;
+	for (int c = 0; c < f->ncpus; c++) {
+		total->packets += f->percpu[c].packets;
+		total->bytes += f->percpu[c].bytes;
+	}
+	return true;
+}
+
+/* What the kernel dropped against half h's policies since the last call. */
+static void fold(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint32_t h)
+{
+	for (uint32_t i = 0; i < CF_FAST_POLICIES; i++) {
+		struct cf_fast_skipped now, *was = &f->folded[h][i];
+		if (!skipped_total(f, h * CF_FAST_POLICIES + i, &now) || now.packets == was->packets)
+			continue;
+		cf_dp_skipped(dp, f->spis[h][i], now.packets - was->packets, now.bytes - was->bytes);
+		*was = now;
+	}
+}
+
+/* One entry per inbound SA, none for SAs that are gone. */
+static void sync_sas(struct cf_fast_bpf *f, struct cf_dataplane *dp)
+{
+	struct bpf_map *map = f->skel->maps.cf_sa_in;
+	static struct cf_fast_sa_in fresh;
+	uint32_t key, next, *prev = NULL;
+
+	for (const struct cf_sa *sa = dp->db.list; sa; sa = sa->next)
+		if (sa->p.dir == CF_DIR_IN)
+			bpf_map__update_elem(map, &sa->p.spi, sizeof(uint32_t), &fresh, sizeof(fresh),
+					     BPF_NOEXIST);
+	while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
+		if (cf_sa_find(&dp->db, next, CF_DIR_IN) == NULL) {
+			bpf_map__delete_elem(map, &next, sizeof(next), 0);
+			continue;	/* the walk goes on from prev */
+		}
+		key = next;
+		prev = &key;
+	}
+	f->relinks = dp->db.relinks;
+	f->sa_count = dp->db.sa_count;
+}
+
+void cf_fast_bpf_sync(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint16_t udp_port)
+{
+	struct cf_fast_view view;
+	struct cf_fast_policy policies[CF_FAST_POLICIES];
+	uint32_t spis[CF_FAST_POLICIES];
+
+	if (f->relinks != dp->db.relinks || f->sa_count != dp->db.sa_count)
+		sync_sas(f, dp);
+	cf_fast_build(dp, udp_port, &view, policies, spis);
+	if (f->pushed && memcmp(&view, &f->view, sizeof(view)) == 0 &&
+	    memcmp(policies, f->policies, sizeof(policies)) == 0 &&
+	    memcmp(spis, f->spis[f->half], sizeof(spis)) == 0)
+		return;
+
+	/* fill the half not in force, then flip: a packet sees one or the other */
+	uint32_t h = f->pushed ? f->half ^ 1 : 0, zero = 0;
+	fold(f, dp, h);
+	for (uint32_t i = 0; i < CF_FAST_POLICIES; i++) {
+		uint32_t slot = h * CF_FAST_POLICIES + i;
+		bpf_map__update_elem(f->skel->maps.cf_policies, &slot, sizeof(slot), &policies[i],
+				     sizeof(policies[i]), BPF_ANY);
+	}
+	if (bpf_map__update_elem(f->skel->maps.cf_views, &h, sizeof(h), &view, sizeof(view), BPF_ANY) ||
+	    bpf_map__update_elem(f->skel->maps.cf_current, &zero, sizeof(zero), &h, sizeof(h), BPF_ANY))
+		return;	/* the old tables stay; the next change tries again */
+	memcpy(f->spis[h], spis, sizeof(spis));
+	f->half = h;
+	f->view = view;
+	memcpy(f->policies, policies, sizeof(policies));
+	f->pushed = true;
+}
+
+void cf_fast_bpf_collect(struct cf_fast_bpf *f, struct cf_dataplane *dp)
+{
+	static const struct { enum cf_fast_counter from; enum cf_counter to; } counters[] = {
+		{ CF_FAST_OUT_NOT_OWNER, CF_CTR_KERNEL_NOT_OWNER_ESP },
+		{ CF_FAST_IN_NOT_OWNER, CF_CTR_KERNEL_NOT_OWNER_CLEAR },
+	};
+
+	fold(f, dp, 0);
+	fold(f, dp, 1);
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		uint32_t key = counters[i].from;
+		uint64_t sum = 0;
+		if (bpf_map__lookup_elem(f->skel->maps.cf_counters, &key, sizeof(key), f->percpu_u64,
+					 sizeof(uint64_t) * (size_t)f->ncpus, 0))
+			continue;
+		for (int c = 0; c < f->ncpus; c++)
+			sum += f->percpu_u64[c];
+		dp->counters[counters[i].to] = sum;
+	}
+}
+
+void cf_fast_bpf_gather(struct cf_fast_bpf *f, struct cf_sa *sa)
+{
+	static struct cf_fast_sa_in entry;
+
+	if (bpf_map__lookup_elem(f->skel->maps.cf_sa_in, &sa->p.spi, sizeof(uint32_t), &entry,
+				 sizeof(entry), 0))
+		return;
+	for (uint32_t i = 0; i < CF_FAST_OBSERVED; i++)
+		if (entry.seen[i])
+			replay_observe(&sa->observed,
+				       replay_infer_seq(&sa->replay, entry.seen[i], sa->p.esn),
+				       sa->replay.top);
+}
+
+int cf_fast_bpf_prog_fd(const struct cf_fast_bpf *f, bool inside)
+{
+	return bpf_program__fd(inside ? f->skel->progs.cf_inside : f->skel->progs.cf_outside);
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The kernel fast path's I/O half: load bpf/fastpath.bpf.c, attach it to
+ * tc ingress of the flooded interfaces, keep its maps in step with the
+ * data plane (fastpath.h), and bring back what it counted and saw.
+ */
+#ifndef CF_FASTPATH_BPF_H
+#define CF_FASTPATH_BPF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dataplane.h"
+
+struct cf_fast_bpf;
+
+/*
+ * Attach to INSIDE (cleartext) and OUTSIDE (ESP); either may be NULL.
+ * NULL with *why set when the kernel or our privileges do not allow it:
+ * the daemon then reads every packet, as without a fast path.
+ */
+struct cf_fast_bpf *cf_fast_bpf_open(const char *inside, const char *outside, const char **why);
+void cf_fast_bpf_close(struct cf_fast_bpf *f);
+
+/* Bring the maps in line with the data plane, if anything changed. */
+void cf_fast_bpf_sync(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint16_t udp_port);
+
+/* What the kernel dropped: lifetimes (cf_dp_skipped) and counters. */
+void cf_fast_bpf_collect(struct cf_fast_bpf *f, struct cf_dataplane *dp);
+
+/* The program for INSIDE (else OUTSIDE), for tests that run it on packets. */
+int cf_fast_bpf_prog_fd(const struct cf_fast_bpf *f, bool inside);
+
+/* The numbers of inbound SA sa that the kernel saw and dropped, into sa->observed. */
+void cf_fast_bpf_gather(struct cf_fast_bpf *f, struct cf_sa *sa);
+
+#endif
