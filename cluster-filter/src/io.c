@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -50,6 +51,8 @@ void cf_io_close_fd(struct cf_io *io)
 	if (io->fd >= 0)
 		close(io->fd);
 	io->fd = -1;
+	free(io->state);
+	io->state = NULL;
 }
 
 int cf_io_recv_batch(struct cf_io *io, struct cf_batch *b, struct mmsghdr *msgs, struct iovec *iov)

@@ -39,6 +39,7 @@ struct cf_io {
 	/* send n packets; returns how many could not be sent */
 	int (*send)(struct cf_io *io, struct cf_pkt *pkts, unsigned n);
 	void (*close)(struct cf_io *io);
+	void *state;		/* the backend's own (batch headers, addresses), per instance */
 	uint64_t rx_errors, tx_errors, rx_truncated;
 };
 
@@ -59,7 +60,7 @@ size_t cf_io_ip_header_len(const uint8_t *ip, size_t len);
 
 /* sendmmsg() all n, skipping a message the kernel refuses; returns how many failed. */
 int cf_io_sendmmsg_all(struct cf_io *io, struct mmsghdr *msgs, unsigned n);
-/* close() for backends whose whole state is their fd */
+/* close() for backends whose state is their fd and io->state (freed) */
 void cf_io_close_fd(struct cf_io *io);
 
 int cf_io_tun_open(struct cf_io *io, const char *ifname, unsigned mtu);

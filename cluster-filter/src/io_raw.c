@@ -5,6 +5,7 @@
  * whatever the routing table would pick.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
@@ -21,11 +22,9 @@ struct raw_state {
 	struct sockaddr_in addr[CF_BATCH];
 };
 
-static struct raw_state raw_state;
-
 static int raw_recv(struct cf_io *io, struct cf_batch *b)
 {
-	struct raw_state *s = &raw_state;
+	struct raw_state *s = io->state;
 	int n = cf_io_recv_batch(io, b, s->msgs, s->iov);
 
 	for (int i = 0; i < n; i++) {
@@ -48,7 +47,7 @@ static int raw_recv(struct cf_io *io, struct cf_batch *b)
 
 static int raw_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)
 {
-	struct raw_state *s = &raw_state;
+	struct raw_state *s = io->state;
 
 	for (unsigned i = 0; i < n; i++) {
 		struct cf_pkt *p = &pkts[i];
@@ -77,6 +76,10 @@ int cf_io_raw_open(struct cf_io *io)
 
 	memset(io, 0, sizeof(*io));
 	io->name = "esp-raw";
+	io->fd = -1;
+	io->state = calloc(1, sizeof(struct raw_state));
+	if (io->state == NULL)
+		return -ENOMEM;
 	io->fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP);
 	if (io->fd < 0)
 		return -errno;

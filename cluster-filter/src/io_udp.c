@@ -5,6 +5,7 @@
  * flagged for the caller, everything else is ESP from the SPI on.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
@@ -23,8 +24,6 @@ struct udp_state {
 	} ctl[CF_BATCH];
 };
 
-static struct udp_state udp_state;
-
 static uint32_t local_addr(struct msghdr *mh)
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
@@ -38,7 +37,7 @@ static uint32_t local_addr(struct msghdr *mh)
 
 static int udp_recv(struct cf_io *io, struct cf_batch *b)
 {
-	struct udp_state *s = &udp_state;
+	struct udp_state *s = io->state;
 
 	for (unsigned i = 0; i < CF_BATCH; i++)
 		s->msgs[i].msg_hdr = (struct msghdr){
@@ -65,7 +64,7 @@ static int udp_recv(struct cf_io *io, struct cf_batch *b)
 
 static int udp_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)
 {
-	struct udp_state *s = &udp_state;
+	struct udp_state *s = io->state;
 
 	for (unsigned i = 0; i < n; i++) {
 		struct cf_pkt *p = &pkts[i];
@@ -96,6 +95,10 @@ int cf_io_udp_open(struct cf_io *io, uint16_t port)
 
 	memset(io, 0, sizeof(*io));
 	io->name = "esp-udp";
+	io->fd = -1;
+	io->state = calloc(1, sizeof(struct udp_state));
+	if (io->state == NULL)
+		return -ENOMEM;
 	io->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (io->fd < 0)
 		return -errno;

@@ -9,6 +9,7 @@
  * so the kernel never answers them and nothing is relayed through pluto.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/filter.h>
@@ -27,11 +28,9 @@ struct shared_state {
 	struct sockaddr_in addr[CF_BATCH];
 };
 
-static struct shared_state shared_state;
-
 static int shared_recv(struct cf_io *io, struct cf_batch *b)
 {
-	struct shared_state *s = &shared_state;
+	struct shared_state *s = io->state;
 	int n = cf_io_recv_batch(io, b, s->msgs, s->iov);
 
 	for (int i = 0; i < n; i++) {
@@ -59,7 +58,7 @@ static int shared_recv(struct cf_io *io, struct cf_batch *b)
 
 static int shared_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)
 {
-	struct shared_state *s = &shared_state;
+	struct shared_state *s = io->state;
 
 	for (unsigned i = 0; i < n; i++) {
 		struct cf_pkt *p = &pkts[i];
@@ -112,6 +111,10 @@ int cf_io_udp_shared_open(struct cf_io *io, uint16_t port)
 
 	memset(io, 0, sizeof(*io));
 	io->name = "esp-udp-shared";
+	io->fd = -1;
+	io->state = calloc(1, sizeof(struct shared_state));
+	if (io->state == NULL)
+		return -ENOMEM;
 	io->fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
 	if (io->fd < 0)
 		return -errno;
