@@ -17,7 +17,13 @@
 # With ALG=3des-md5 the same with the paper's algorithm (50 us per packet
 # instead of 0.4 us: the crypto, which only the owner does, dominates).
 #
-#   env: SECONDS_RUN (default 5), BUDGET (default 15), NODES_LIST, ALG
+# With DISPATCH=per-sa SAS=60 the default mode over 60 tunnels (one
+# writer each, spread over the nodes; the flood rotates over them), where
+# the kernel fast path drops the cleartext of tunnels another node writes.
+# FAST_PATH=0 turns the fast path off, for comparison.
+#
+#   env: SECONDS_RUN (default 5), BUDGET (default 15), NODES_LIST, ALG,
+#        DISPATCH (default packet-rr), SAS (default 1), FAST_PATH
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,6 +40,10 @@ aes128gcm16) ;;
 *) echo "bench-cluster: ALG is aes128gcm16 or 3des-md5" >&2; exit 2 ;;
 esac
 budget=${BUDGET:-15}
+dispatch=${DISPATCH:-packet-rr}
+export SAS=${SAS:-1}
+ports=9
+[ "$SAS" -gt 1 ] && ports=9000-$((9000 + SAS - 1))
 nodes_list=${NODES_LIST:-1 2 3 6}
 hz=$(getconf CLK_TCK)
 prefix=cbc$$
@@ -57,7 +67,7 @@ trap cleanup EXIT
 # measure N LIMIT: "N mbit kpps cpu-per-node..." for one cluster size
 measure() {
 	local count=$1 limit=$2
-	CF_PREFIX=$prefix DISPATCH=packet-rr "$top/testbed/cluster.sh" up "$count" >/dev/null
+	CF_PREFIX=$prefix DISPATCH=$dispatch "$top/testbed/cluster.sh" up "$count" >/dev/null
 	# a window large enough that interleaved nodes are never "too old" at the sink
 	local pids=()
 	for i in $(seq 0 $((count - 1))); do
@@ -70,7 +80,7 @@ measure() {
 		fi
 	done
 	n "$prefix-ha" ping -c 2 -i 0.1 -W 2 10.0.2.2 >/dev/null
-	ip netns exec "$prefix-ha" "$cf/udpflood" 10.0.2.2 9 1400 &
+	ip netns exec "$prefix-ha" "$cf/udpflood" 10.0.2.2 "$ports" 1400 &
 	flood=$!
 	sleep 1		# let the flood reach its pace
 	local rx0 t0 c0=() rx1 t1 cpu=()
@@ -104,7 +114,7 @@ table() { # table LIMIT TITLE
 }
 
 mkdir -p "$cg"
-echo "$alg, 1400-byte UDP flooded from host A, packet-rr, measured for ${seconds} s at the ESP sink"
+echo "$alg, 1400-byte UDP flooded from host A, $dispatch, $SAS tunnel(s), fast path $([ "${FAST_PATH:-1}" = 0 ] && echo off || echo on), measured for ${seconds} s at the ESP sink"
 table none "no CPU limit: every node, the sender and the sink share this machine's $(nproc) cores"
 table "$budget" "each node's cluster-filterd held to ${budget} % of one core (one small machine per node)"
 echo "reference: the paper's near-linear speed-up needs each node to be CPU-bound on its own share;"

@@ -24,7 +24,7 @@
 #
 # usage: cluster.sh up N | down | sas | status | initiate | restart I | poweroff I | poweron I | demo [N]
 # env:   CF_PREFIX, DISPATCH (outbound mode), PEER=strongswan, FAST_PATH=0 (no kernel
-#        fast path: every node's daemon reads every packet),
+#        fast path: every node's daemon reads every packet), SAS=K (K tunnels, by UDP port),
 #        SA_ALG with KEY_OUT/KEY_IN and AUTH_OUT/AUTH_IN (hand-made SAs; SA_ALG=3des-md5 starts the
 #        daemons with --allow-legacy, for the paper's algorithm),
 #        ESP (pluto's esp= with PEER=strongswan: aes_gcm128-none-none for Child SA
@@ -375,28 +375,36 @@ default_host() {
 }
 
 # The cluster's SAs, installed through the default host, which
-# replicates them to every node; the mirror on the peer.
+# replicates them to every node; the mirror on the peer.  With SAS=K > 1,
+# K tunnels: tunnel k carries UDP to host B's port 9000+k-1 (udpflood
+# with a port range spreads a flood over them); everything else takes
+# tunnel 1.
 sas() {
-	local i
+	local i k count=${SAS:-1}
 	i=$(default_host)
-	{
-		local s=$run/n$i.sock
-		cfctl "$s" flush >/dev/null
-		cfctl "$s" sa add spi 0xc0000001 dir out src 192.0.2.1 dst 192.0.2.2 encap 4500:4500 \
-			alg "$sa_alg" enckey "$KEY_OUT" ${AUTH_OUT:+authkey "$AUTH_OUT"} reqid 1 >/dev/null
-		cfctl "$s" sa add spi 0xd0000001 dir in src 192.0.2.2 dst 192.0.2.1 encap 4500:4500 \
-			alg "$sa_alg" enckey "$KEY_IN" ${AUTH_IN:+authkey "$AUTH_IN"} reqid 1 >/dev/null
-		cfctl "$s" policy add dir out src 10.0.1.0/24 dst 10.0.2.0/24 reqid 1 >/dev/null
-		cfctl "$s" policy add dir in src 10.0.2.0/24 dst 10.0.1.0/24 reqid 1 >/dev/null
-	}
-	local s=$run/peer.sock
+	sa_pair "$run/n$i.sock" out in
+	sa_pair "$run/peer.sock" in out "replay 4096"
+}
+
+# sa_pair SOCK OUT_DIR IN_DIR [EXTRA]: every tunnel's SAs and policies as one side sees them
+sa_pair() {
+	local s=$1 cl_dir=$2 peer_dir=$3 extra=${4:-} k count=${SAS:-1} to_b to_a
+	if [ "$cl_dir" = out ]; then to_b="dir out src 10.0.1.0/24 dst 10.0.2.0/24" to_a="dir in src 10.0.2.0/24 dst 10.0.1.0/24"
+	else to_b="dir in src 10.0.1.0/24 dst 10.0.2.0/24" to_a="dir out src 10.0.2.0/24 dst 10.0.1.0/24"; fi
 	cfctl "$s" flush >/dev/null
-	cfctl "$s" sa add spi 0xc0000001 dir in src 192.0.2.1 dst 192.0.2.2 encap 4500:4500 \
-		alg "$sa_alg" enckey "$KEY_OUT" ${AUTH_OUT:+authkey "$AUTH_OUT"} reqid 1 replay 4096 >/dev/null
-	cfctl "$s" sa add spi 0xd0000001 dir out src 192.0.2.2 dst 192.0.2.1 encap 4500:4500 \
-		alg "$sa_alg" enckey "$KEY_IN" ${AUTH_IN:+authkey "$AUTH_IN"} reqid 1 >/dev/null
-	cfctl "$s" policy add dir out src 10.0.2.0/24 dst 10.0.1.0/24 reqid 1 >/dev/null
-	cfctl "$s" policy add dir in src 10.0.1.0/24 dst 10.0.2.0/24 reqid 1 >/dev/null
+	for k in $(seq 1 "$count"); do
+		cfctl "$s" sa add spi $((0xc0000000 + k)) dir "$cl_dir" src 192.0.2.1 dst 192.0.2.2 encap 4500:4500 \
+			alg "$sa_alg" enckey "$KEY_OUT" ${AUTH_OUT:+authkey "$AUTH_OUT"} reqid "$k" \
+			$([ "$cl_dir" = in ] && echo "$extra") >/dev/null
+		cfctl "$s" sa add spi $((0xd0000000 + k)) dir "$peer_dir" src 192.0.2.2 dst 192.0.2.1 encap 4500:4500 \
+			alg "$sa_alg" enckey "$KEY_IN" ${AUTH_IN:+authkey "$AUTH_IN"} reqid "$k" \
+			$([ "$peer_dir" = in ] && echo "$extra") >/dev/null
+		[ "$count" = 1 ] && continue
+		cfctl "$s" policy add $to_b proto 17 dport $((9000 + k - 1)) reqid "$k" priority 10 >/dev/null
+		cfctl "$s" policy add $to_a proto 17 sport $((9000 + k - 1)) reqid "$k" priority 10 >/dev/null
+	done
+	cfctl "$s" policy add $to_b reqid 1 priority 100 >/dev/null
+	cfctl "$s" policy add $to_a reqid 1 priority 100 >/dev/null
 }
 
 status() {
