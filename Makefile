@@ -78,6 +78,9 @@ bench-cluster: build
 	testbed/bench-cluster.sh
 	@echo "== the same with the paper's 3DES-MD5, where the owner's crypto dominates"
 	ALG=3des-md5 testbed/bench-cluster.sh
+	@echo "== the default mode (per-sa) over 60 tunnels, with the kernel fast path and without"
+	DISPATCH=per-sa SAS=60 testbed/bench-cluster.sh
+	FAST_PATH=0 DISPATCH=per-sa SAS=60 testbed/bench-cluster.sh
 	@echo "== overload and recovery against strongSwan's default window, per N and mode"
 	testbed/bench-recover.sh
 	BUDGET=20 testbed/bench-recover.sh
