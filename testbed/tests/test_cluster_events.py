@@ -423,6 +423,41 @@ def test_daemon_restart(cluster):
         restore(cluster, 1)
 
 
+@on(ONLY_DEFAULT)
+def test_pluto_waits_quietly_for_its_data_plane(cluster):
+    """A follower's cluster-filterd dies under its running pluto: pluto says
+    so once, keeps quiet without spinning on the closed socket, and takes
+    up the restarted daemon by itself."""
+    log = f"{cluster.run_dir}/n2-pluto.log"
+    with open(f"{cluster.run_dir}/n2-pluto.pid") as f:
+        pluto = int(f.read())
+
+    def said(what):
+        with open(log) as f:
+            return f.read().count(what)
+
+    def cpu_seconds():
+        with open(f"/proc/{pluto}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    gone, back = said("the data plane went away"), said("the data plane is back")
+    try:
+        cluster.sigkill_daemon(2)
+        wait_for(lambda: said("the data plane went away") == gone + 1, what="pluto noticing")
+        before = cpu_seconds()
+        time.sleep(2.0)     # a window to measure: no condition ends a spin
+        spent = cpu_seconds() - before
+        print(f"{cluster.topology}: pluto without its data plane: {spent:.2f} CPU-s in 2 s, "
+              f"{said('the data plane went away') - gone} line(s) about it")
+        assert said("the data plane went away") == gone + 1
+        assert spent < 0.2, f"pluto spent {spent:.2f} CPU-s in 2 s without its data plane"
+    finally:
+        cluster.script("restart", "2")
+    wait_for(lambda: said("the data plane is back") == back + 1, timeout=10, what="pluto reconnecting")
+    cluster.wait_settled([0, 1, 2])
+
+
 # -- power -------------------------------------------------------------------
 
 @on(ONLY_DEFAULT)

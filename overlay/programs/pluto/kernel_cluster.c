@@ -54,10 +54,20 @@
 #define CLUSTER_SOCKET_NAME "cluster-filter.ctl"
 
 static int request_fd = -1;
-/* the data plane's view: only the cluster's default host speaks IKE */
-static bool default_host = true;
+/*
+ * The data plane's view: only the cluster's default host speaks IKE.
+ * Nobody until the data plane says so, and nobody while it is gone.
+ */
+static bool default_host = false;
 static int event_fd = -1;
+static struct fd_read_listener *event_listener;
+static struct timeout *reconnect_timer;
 static uint32_t request_seq;
+
+/* a lost data plane is looked for again this often, quietly */
+#define RECONNECT_SECONDS 1
+/* a local daemon answers at once; one that does not is as good as gone */
+#define REPLY_TIMEOUT_SECONDS 5
 
 /* config setup cluster-dispatch=: goes with every outbound SA, so every node agrees */
 enum cluster_dispatch cluster_dispatch;
@@ -79,7 +89,9 @@ static int connect_data_plane(void)
 	if (fd < 0)
 		return -errno;
 	strcpy(sun.sun_path, socket_path);
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+	struct timeval limit = { .tv_sec = REPLY_TIMEOUT_SECONDS };
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		int e = errno;
 		close(fd);
 		return -e;
@@ -208,9 +220,9 @@ static uint8_t wire_direction(enum direction dir)
 	return dir == DIRECTION_INBOUND ? 1 : 2;
 }
 
-static void set_default_host(bool now, struct logger *logger)
+static void set_default_host(bool now, bool announce, struct logger *logger)
 {
-	if (now == default_host)
+	if (now == default_host && !announce)
 		return;
 	default_host = now;
 	llog(RC_LOG, logger, "cluster-filter: this node %s",
@@ -222,14 +234,48 @@ static bool cluster_may_speak(void)
 	return default_host;
 }
 
+static bool attach_data_plane(bool first, struct logger *logger);
+
+static void reconnect(void *arg UNUSED, const struct timer_event *event)
+{
+	destroy_timeout(&reconnect_timer);
+	if (attach_data_plane(false, event->logger)) {
+		llog(RC_LOG, event->logger, "cluster-filter: the data plane is back");
+		return;
+	}
+	schedule_timeout("cluster-filter reconnect", &reconnect_timer,
+			 deltatime(RECONNECT_SECONDS), reconnect, NULL);
+}
+
+/*
+ * The data plane's daemon is gone (stopped, crashed, restarting): we do
+ * not know the cluster's view any more, so we keep quiet - a restarted
+ * daemon may have made another node the default host meanwhile - and
+ * look for it again every RECONNECT_SECONDS, saying so once.
+ */
+static void data_plane_lost(struct logger *logger)
+{
+	llog(RC_LOG, logger, "cluster-filter: the data plane went away: keeping quiet until it is back");
+	default_host = false;
+	detach_fd_read_listener(&event_listener);
+	close(event_fd);
+	event_fd = -1;
+	if (request_fd >= 0)
+		close(request_fd);
+	request_fd = -1;
+	schedule_timeout("cluster-filter reconnect", &reconnect_timer,
+			 deltatime(RECONNECT_SECONDS), reconnect, NULL);
+}
+
 /* Events: SA lifetimes crossed, the cluster view changed. */
 static void process_event(int fd, void *arg UNUSED, struct logger *logger)
 {
 	static uint8_t buf[CF_CTL_MSG_MAX];
 	ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
 	if (n <= 0) {
-		if (n == 0)
-			llog(RC_LOG, logger, "cluster-filter: the data plane went away; expiry events stop");
+		data_plane_lost(logger);
 		return;
 	}
 	struct cf_msg m;
@@ -239,7 +285,7 @@ static void process_event(int fd, void *arg UNUSED, struct logger *logger)
 		return;
 	}
 	if (m.type == CF_MSG_EV_VIEW) {
-		set_default_host(cf_attr_u8(&m, CF_A_DEFAULT_HOST, 1) != 0, logger);
+		set_default_host(cf_attr_u8(&m, CF_A_DEFAULT_HOST, 1) != 0, false, logger);
 		return;
 	}
 	if (m.type != CF_MSG_EV_EXPIRE || !cf_attr_has(&m, CF_A_DST)) {
@@ -292,37 +338,62 @@ static void cluster_init(struct logger *logger)
 			     socket_path);
 		usleep(50 * 1000);
 	}
-
-	static uint8_t buf[CF_CTL_MSG_MAX];
-	struct cf_msgbuf req;
-	struct cf_msg hello;
-	cf_mb_init(&req, CF_MSG_HELLO, 0, 0);
-	if (!transact(&req, &hello, buf, NULL, "hello", logger)) {
+	if (!attach_data_plane(true, logger)) {
 		fatal(PLUTO_EXIT_KERNEL_FAIL, logger,
 		      "cluster-filter: protostack=cluster needs cluster-filterd listening on %s",
 		      socket_path);
 	}
-	if (cf_attr_u32(&hello, CF_A_VERSION, 0) != CF_CTL_VERSION) {
-		fatal(PLUTO_EXIT_KERNEL_FAIL, logger,
-		      "cluster-filter: data plane speaks protocol version %u, pluto %u",
-		      cf_attr_u32(&hello, CF_A_VERSION, 0), CF_CTL_VERSION);
+}
+
+/*
+ * Say hello, learn our role, subscribe to events.  The first time, what
+ * fails is logged (pluto then stops); later, on reconnecting, a failure
+ * only means trying again.
+ */
+static bool attach_data_plane(bool first, struct logger *logger)
+{
+	static uint8_t buf[CF_CTL_MSG_MAX];
+	struct cf_msgbuf req;
+	struct cf_msg hello;
+
+	cf_mb_init(&req, CF_MSG_HELLO, 0, 0);
+	if (!first) {
+		/* transact() logs; a reconnect attempt must not, every second */
+		if (request_fd < 0)
+			request_fd = connect_data_plane();
+		if (request_fd < 0)
+			return false;
 	}
-	register_algorithms(&hello);
-	set_default_host(cf_attr_u8(&hello, CF_A_DEFAULT_HOST, 1) != 0, logger);
+	if (!transact(&req, &hello, buf, NULL, "hello", logger))
+		return false;
+	if (cf_attr_u32(&hello, CF_A_VERSION, 0) != CF_CTL_VERSION) {
+		llog(RC_LOG, logger, "cluster-filter: data plane speaks protocol version %u, pluto %u",
+		     cf_attr_u32(&hello, CF_A_VERSION, 0), CF_CTL_VERSION);
+		return false;
+	}
+	if (first)
+		register_algorithms(&hello);
 
 	event_fd = connect_data_plane();
 	cf_mb_init(&req, CF_MSG_SUBSCRIBE, 0, 0);
 	cf_mb_finish(&req);
 	if (event_fd < 0 || send(event_fd, req.buf, req.len, MSG_NOSIGNAL) != (ssize_t)req.len ||
 	    recv(event_fd, buf, sizeof(buf), 0) <= 0) {
-		fatal(PLUTO_EXIT_KERNEL_FAIL, logger,
-		      "cluster-filter: cannot subscribe to expiry events on %s", socket_path);
+		if (first)
+			llog(RC_LOG, logger, "cluster-filter: cannot subscribe to events on %s",
+			     socket_path);
+		if (event_fd >= 0)
+			close(event_fd);
+		event_fd = -1;
+		return false;
 	}
-	/* server.c will close this */
-	add_fd_read_listener(event_fd, "cluster-filter events", process_event, NULL);
+	attach_fd_read_listener(&event_listener, event_fd, "cluster-filter events",
+				process_event, NULL);
+	set_default_host(cf_attr_u8(&hello, CF_A_DEFAULT_HOST, 0) != 0, true, logger);
 	llog(RC_LOG, logger, "cluster-filter: data plane at %s, node %u of %u, cluster-dispatch=%s",
 	     socket_path, cf_attr_u32(&hello, CF_A_NODE_ID, 0), cf_attr_u32(&hello, CF_A_NODES, 1),
 	     cluster_dispatch_name[cluster_dispatch]);
+	return true;
 }
 
 static void cluster_flush(struct logger *logger)
@@ -378,7 +449,12 @@ static void cluster_plug_holes(struct logger *logger)
 
 static void cluster_shutdown(struct logger *logger)
 {
-	ldbg(logger, "cluster-filter: closing the request connection");
+	ldbg(logger, "cluster-filter: closing the connections to the data plane");
+	destroy_timeout(&reconnect_timer);
+	detach_fd_read_listener(&event_listener);
+	if (event_fd >= 0)
+		close(event_fd);
+	event_fd = -1;
 	if (request_fd >= 0)
 		close(request_fd);
 	request_fd = -1;
