@@ -56,8 +56,14 @@ long cf_sync_seal(struct cf_sync *s, const uint8_t *payload, size_t len, uint8_t
 	return (long)(len + CF_SYNC_OVERHEAD);
 }
 
-static struct cf_sync_peer *peer(struct cf_sync *s, uint32_t nodeid)
+/*
+ * A known sender's entry, or a candidate in the first free slot that
+ * counts (*candidate) only once a message of that sender authenticates:
+ * forged sender ids cannot fill the table.
+ */
+static struct cf_sync_peer *peer(struct cf_sync *s, uint32_t nodeid, bool *candidate)
 {
+	*candidate = false;
 	for (unsigned i = 0; i < s->n_peers; i++)
 		if (s->peers[i].nodeid == nodeid)
 			return &s->peers[i];
@@ -68,7 +74,7 @@ static struct cf_sync_peer *peer(struct cf_sync *s, uint32_t nodeid)
 		return NULL;
 	p->nodeid = nodeid;
 	p->last = 0;
-	s->n_peers++;
+	*candidate = true;
 	return p;
 }
 
@@ -79,14 +85,20 @@ enum cf_drop cf_sync_open(struct cf_sync *s, uint8_t *msg, size_t len, uint32_t 
 		return CF_DROP_SYNC_MALFORMED;
 	*sender = get_be32(msg + 4);
 	uint64_t counter = get_be64(msg + 8);
-	struct cf_sync_peer *p = peer(s, *sender);
+	bool candidate;
+	struct cf_sync_peer *p = peer(s, *sender, &candidate);
 	if (p == NULL)
 		return CF_DROP_SYNC_MALFORMED;
 	size_t n = len - CF_SYNC_OVERHEAD;
 	/* authenticate first: a forged counter must not move the window */
 	if (cf_crypto_aead(&p->open, msg + 8, msg, CF_SYNC_HDR_LEN, msg + CF_SYNC_HDR_LEN, n,
-			   msg + CF_SYNC_HDR_LEN + n) != 0)
+			   msg + CF_SYNC_HDR_LEN + n) != 0) {
+		if (candidate)
+			cf_crypto_free(&p->open);
 		return CF_DROP_SYNC_AUTH;
+	}
+	if (candidate)
+		s->n_peers++;
 	if (counter <= p->last)
 		return CF_DROP_SYNC_REPLAY;
 	p->last = counter;

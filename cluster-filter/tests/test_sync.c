@@ -53,6 +53,22 @@ int main(void)
 	n = cf_sync_seal(&a, (const uint8_t *)"z", 1, msg, sizeof(msg));
 	CHECK(cf_sync_open(&b, msg, (size_t)n, &sender, &p, &plen) == CF_DROP_NONE);
 
+	/* forged messages from many made-up senders take no place in the table */
+	for (uint32_t id = 100; id < 100 + 4 * CF_MAX_NODES; id++) {
+		struct cf_sync forger;
+		CHECK(cf_sync_init(&forger, other, sizeof(other), id, 1) == 0);
+		n = cf_sync_seal(&forger, (const uint8_t *)"f", 1, msg, sizeof(msg));
+		CHECK(cf_sync_open(&b, msg, (size_t)n, &sender, &p, &plen) == CF_DROP_SYNC_AUTH);
+		cf_sync_free(&forger);
+	}
+	CHECK_EQ(b.n_peers, 1);
+	struct cf_sync c;
+	CHECK(cf_sync_init(&c, key, sizeof(key), 3, 7) == 0);
+	n = cf_sync_seal(&c, (const uint8_t *)"new node", 8, msg, sizeof(msg));
+	CHECK(cf_sync_open(&b, msg, (size_t)n, &sender, &p, &plen) == CF_DROP_NONE);
+	CHECK(sender == 3 && b.n_peers == 2);
+	cf_sync_free(&c);
+
 	/* key files: root's, private, 32 bytes or 64 hex digits */
 	char path[] = "/tmp/cf-sync-keyXXXXXX";
 	int fd = mkstemp(path);
