@@ -85,7 +85,7 @@ static void helper(int fd, const uint32_t *addrs, unsigned n)
 		helper_log("cannot drop capabilities");
 		_exit(1);
 	}
-	signal(SIGTERM, SIG_IGN);	/* the daemon's exit closes the pipe: clean up then */
+	signal(SIGTERM, SIG_IGN);	/* the daemon's exit closes the pipe: act then */
 	signal(SIGINT, SIG_IGN);
 
 	enum cf_role current = CF_ROLE_NONE;
@@ -101,8 +101,13 @@ static void helper(int fd, const uint32_t *addrs, unsigned n)
 		current = role;
 		apply(current, addrs, n);
 	}
-	if (current != CF_ROLE_NONE)
-		apply(CF_ROLE_NONE, addrs, n);
+	/*
+	 * The daemon is gone, for whatever reason: without a data plane this
+	 * node must not answer for the cluster's addresses (the default host
+	 * does).  Silent it stays until a daemon takes the tables over.
+	 */
+	if (current != CF_ROLE_SILENT)
+		apply(CF_ROLE_SILENT, addrs, n);
 	_exit(0);
 }
 

@@ -9,6 +9,7 @@ that spreads one SA over every node (docs/DESIGN.md, "Ownership").  The far end 
 mirrored SAs: it decrypts what the cluster sends and counts it.
 """
 import os
+import signal
 import struct
 import subprocess
 
@@ -312,6 +313,39 @@ def test_only_the_default_host_answers_on_the_shared_addresses(cluster):
         rules = cluster.exec(f"n{i}", "nft", "list", "table", "ip", "cluster_filterd")
         assert "counter packets 0 " not in rules.split("chain input")[1].split("}")[0], rules
     assert "drop" not in cluster.exec("n0", "nft", "list", "table", "ip", "cluster_filterd")
+
+
+def test_a_stopped_follower_stays_silent(cluster):
+    """A follower's daemon stops (SIGTERM): the node has no data plane, so it
+    must not start answering ARP and pings for the shared address - one
+    reply each, still, from the default host."""
+    with open(f"{cluster.run_dir}/n2.sock.pid") as f:
+        pid = int(f.read())
+    os.kill(pid, signal.SIGTERM)
+    try:
+        wait_for(lambda: not os.path.exists(f"/proc/{pid}") or
+                 open(f"/proc/{pid}/stat").read().split(")")[1].split()[0] == "Z", what="the daemon's exit")
+        def helper_gone():
+            # the role helper acts on its pipe's EOF, then exits too
+            pids = run("ip", "netns", "pids", f"{cluster.prefix}-n2").split()
+            comms = []
+            for p in pids:
+                try:
+                    with open(f"/proc/{p}/comm") as f:
+                        comms.append(f.read().strip())
+                except OSError:
+                    pass
+            return "cluster-filterd" not in comms
+        wait_for(helper_gone, what="the role helper's exit")
+        assert "drop" in cluster.exec("n2", "nft", "list", "table", "arp", "cluster_filterd")
+        lines = replies_seen_by_host_a(
+            cluster, lambda: (cluster.exec("ha", "ip", "neigh", "flush", "dev", "lan"),
+                              cluster.exec("ha", "ping", "-c", "3", "-i", "0.05", "-W", "1", "10.0.1.1")),
+            "src host 10.0.1.1 or arp")
+        assert len([ln for ln in lines if "is at" in ln]) == 1, lines
+        assert len([ln for ln in lines if "Echo (ping) reply" in ln]) == 3, lines
+    finally:
+        cluster.script("restart", "2")
 
 
 def test_a_restarted_node_gets_the_state_and_its_share(cluster):
