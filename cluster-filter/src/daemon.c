@@ -615,8 +615,14 @@ int main(int argc, char **argv)
 		struct epoll_event ev[16];
 		/* what Corosync held back goes out as soon as it takes it */
 		bool held_back = d.membership && !cf_cluster_flush(&d.cluster);
-		if (d.fast)
-			cf_fast_bpf_sync(d.fast, &d.dp, d.udp_port);
+		int refused;
+		if (d.fast && (refused = cf_fast_bpf_sync(d.fast, &d.dp, d.udp_port))) {
+			logf_("fast path off: the kernel refused a map update (%s); every packet comes up",
+			      strerror(-refused));
+			d.dp.gather_observed = NULL;
+			cf_fast_bpf_close(d.fast);
+			d.fast = NULL;
+		}
 		int n = epoll_wait(d.epfd, ev, 16, held_back ? 1 : -1);
 		if (n < 0 && errno != EINTR) {
 			logf_("epoll_wait: %s", strerror(errno));

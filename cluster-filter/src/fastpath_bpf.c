@@ -145,16 +145,20 @@ static void fold(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint32_t h)
 }
 
 /* One entry per inbound SA, none for SAs that are gone. */
-static void sync_sas(struct cf_fast_bpf *f, struct cf_dataplane *dp)
+static int sync_sas(struct cf_fast_bpf *f, struct cf_dataplane *dp)
 {
 	struct bpf_map *map = f->skel->maps.cf_sa_in;
 	static struct cf_fast_sa_in fresh;
 	uint32_t key, next, *prev = NULL;
 
-	for (const struct cf_sa *sa = dp->db.list; sa; sa = sa->next)
-		if (sa->p.dir == CF_DIR_IN)
-			bpf_map__update_elem(map, &sa->p.spi, sizeof(uint32_t), &fresh, sizeof(fresh),
-					     BPF_NOEXIST);
+	for (const struct cf_sa *sa = dp->db.list; sa; sa = sa->next) {
+		if (sa->p.dir != CF_DIR_IN)
+			continue;
+		int err = bpf_map__update_elem(map, &sa->p.spi, sizeof(uint32_t), &fresh, sizeof(fresh),
+					       BPF_NOEXIST);
+		if (err && err != -EEXIST)
+			return err;
+	}
 	while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
 		if (cf_sa_find(&dp->db, next, CF_DIR_IN) == NULL) {
 			bpf_map__delete_elem(map, &next, sizeof(next), 0);
@@ -165,38 +169,44 @@ static void sync_sas(struct cf_fast_bpf *f, struct cf_dataplane *dp)
 	}
 	f->relinks = dp->db.relinks;
 	f->sa_count = dp->db.sa_count;
+	return 0;
 }
 
-void cf_fast_bpf_sync(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint16_t udp_port)
+int cf_fast_bpf_sync(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint16_t udp_port)
 {
 	struct cf_fast_view view;
 	struct cf_fast_policy policies[CF_FAST_POLICIES];
 	uint32_t spis[CF_FAST_POLICIES];
+	int err;
 
-	if (f->relinks != dp->db.relinks || f->sa_count != dp->db.sa_count)
-		sync_sas(f, dp);
+	if ((f->relinks != dp->db.relinks || f->sa_count != dp->db.sa_count) && (err = sync_sas(f, dp)))
+		return err;
 	cf_fast_build(dp, udp_port, &view, policies, spis);
 	if (f->pushed && memcmp(&view, &f->view, sizeof(view)) == 0 &&
 	    memcmp(policies, f->policies, sizeof(policies)) == 0 &&
 	    memcmp(spis, f->spis[f->half], sizeof(spis)) == 0)
-		return;
+		return 0;
 
 	/* fill the half not in force, then flip: a packet sees one or the other */
 	uint32_t h = f->pushed ? f->half ^ 1 : 0, zero = 0;
 	fold(f, dp, h);
 	for (uint32_t i = 0; i < CF_FAST_POLICIES; i++) {
 		uint32_t slot = h * CF_FAST_POLICIES + i;
-		bpf_map__update_elem(f->skel->maps.cf_policies, &slot, sizeof(slot), &policies[i],
-				     sizeof(policies[i]), BPF_ANY);
+		if ((err = bpf_map__update_elem(f->skel->maps.cf_policies, &slot, sizeof(slot),
+						&policies[i], sizeof(policies[i]), BPF_ANY)))
+			return err;
 	}
-	if (bpf_map__update_elem(f->skel->maps.cf_views, &h, sizeof(h), &view, sizeof(view), BPF_ANY) ||
-	    bpf_map__update_elem(f->skel->maps.cf_current, &zero, sizeof(zero), &h, sizeof(h), BPF_ANY))
-		return;	/* the old tables stay; the next change tries again */
+	if ((err = bpf_map__update_elem(f->skel->maps.cf_views, &h, sizeof(h), &view, sizeof(view),
+					BPF_ANY)) ||
+	    (err = bpf_map__update_elem(f->skel->maps.cf_current, &zero, sizeof(zero), &h, sizeof(h),
+					BPF_ANY)))
+		return err;
 	memcpy(f->spis[h], spis, sizeof(spis));
 	f->half = h;
 	f->view = view;
 	memcpy(f->policies, policies, sizeof(policies));
 	f->pushed = true;
+	return 0;
 }
 
 void cf_fast_bpf_collect(struct cf_fast_bpf *f, struct cf_dataplane *dp)

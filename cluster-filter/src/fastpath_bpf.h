@@ -22,8 +22,13 @@ struct cf_fast_bpf;
 struct cf_fast_bpf *cf_fast_bpf_open(const char *inside, const char *outside, const char **why);
 void cf_fast_bpf_close(struct cf_fast_bpf *f);
 
-/* Bring the maps in line with the data plane, if anything changed. */
-void cf_fast_bpf_sync(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint16_t udp_port);
+/*
+ * Bring the maps in line with the data plane, if anything changed.  0, or
+ * -errno when the kernel refused an update (some kernels want CAP_BPF for
+ * every bpf() call): the caller must then close the fast path, whose
+ * tables no longer say what the data plane does.
+ */
+int cf_fast_bpf_sync(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint16_t udp_port);
 
 /* What the kernel dropped: lifetimes (cf_dp_skipped) and counters. */
 void cf_fast_bpf_collect(struct cf_fast_bpf *f, struct cf_dataplane *dp);

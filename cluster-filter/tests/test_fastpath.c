@@ -147,7 +147,7 @@ static void kernel(void)
 	CHECK_EQ(esp_in_udp(out_prog, IN_SPI, 5), TC_ACT_OK);
 
 	cluster_node(&dp, CF_DISPATCH_PER_SA);
-	cf_fast_bpf_sync(f, &dp, 4500);
+	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
 	/* an SA's first packet goes up on every node, whoever owns it */
 	uint32_t seq = 1;
 	while (cf_dispatch_inbound(IN_SPI, seq, 3) == 1)
@@ -201,12 +201,12 @@ static void kernel(void)
 
 	/* the writer moves to us: the next packet goes up, after one flip */
 	out->writer = 12;
-	cf_fast_bpf_sync(f, &dp, 4500);
+	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
 	CHECK_EQ(run(in_prog, fr, len), TC_ACT_OK);
 
 	/* a view round: the daemon decides everything */
 	cf_dp_round_open(&dp);
-	cf_fast_bpf_sync(f, &dp, 4500);
+	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
 	unsigned up = 0;
 	for (seq = 4000; seq < 4030; seq++)
 		up += esp_in_udp(out_prog, IN_SPI, seq) == TC_ACT_OK;
@@ -214,15 +214,15 @@ static void kernel(void)
 	/* not forwarding: the same */
 	cf_dp_set_view(&dp, 2, 3, 1, ids, false, false);
 	cf_dp_view_agreed(&dp);
-	cf_fast_bpf_sync(f, &dp, 4500);
+	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
 	CHECK_EQ(run(in_prog, fr, frame(fr, 0x0a000102, 0x0a000203, 17, 1, 2, udp, sizeof(udp))), TC_ACT_OK);
 
 	/* an SA that goes leaves the kernel's table */
 	cf_sa_del(&dp.db, IN_SPI, CF_DIR_IN);
-	cf_fast_bpf_sync(f, &dp, 4500);
+	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
 	cf_dp_set_view(&dp, 3, 3, 1, ids, true, false);
 	cf_dp_view_agreed(&dp);
-	cf_fast_bpf_sync(f, &dp, 4500);
+	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
 	seq = 5000;
 	while (cf_dispatch_inbound(IN_SPI, seq, 3) == 1)
 		seq++;
