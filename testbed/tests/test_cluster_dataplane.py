@@ -292,6 +292,17 @@ def replies_seen_by_host_a(cluster, action, bpf):
     return run("tshark", "-n", "-r", pcap, "-T", "fields", "-e", "eth.src", "-e", "_ws.col.Info").splitlines()
 
 
+def assert_one_node_answers(cluster):
+    """Host A, its ARP cache flushed, pings the shared inside address: one
+    ARP reply and three echo replies, whoever sends them."""
+    lines = replies_seen_by_host_a(
+        cluster, lambda: (cluster.exec("ha", "ip", "neigh", "flush", "dev", "lan"),
+                          cluster.exec("ha", "ping", "-c", "3", "-i", "0.05", "-W", "1", "10.0.1.1")),
+        "src host 10.0.1.1 or arp")
+    assert len([ln for ln in lines if "is at" in ln]) == 1, lines
+    assert len([ln for ln in lines if "Echo (ping) reply" in ln]) == 3, lines
+
+
 def test_only_the_default_host_answers_on_the_shared_addresses(cluster):
     """Every node has 10.0.1.1 and gets every frame, yet one ARP reply, one
     echo reply, one RST: the followers' nft tables keep them quiet."""
@@ -338,12 +349,7 @@ def test_a_stopped_follower_stays_silent(cluster):
             return "cluster-filterd" not in comms
         wait_for(helper_gone, what="the role helper's exit")
         assert "drop" in cluster.exec("n2", "nft", "list", "table", "arp", "cluster_filterd")
-        lines = replies_seen_by_host_a(
-            cluster, lambda: (cluster.exec("ha", "ip", "neigh", "flush", "dev", "lan"),
-                              cluster.exec("ha", "ping", "-c", "3", "-i", "0.05", "-W", "1", "10.0.1.1")),
-            "src host 10.0.1.1 or arp")
-        assert len([ln for ln in lines if "is at" in ln]) == 1, lines
-        assert len([ln for ln in lines if "Echo (ping) reply" in ln]) == 3, lines
+        assert_one_node_answers(cluster)
     finally:
         cluster.script("restart", "2")
 
@@ -377,12 +383,7 @@ def test_losing_the_default_host_moves_ike_and_arp(cluster):
         # the role helper runs nft right after the view changes
         nft = lambda i: cluster.exec(f"n{i}", "nft", "list", "table", "arp", "cluster_filterd")  # noqa: E731
         wait_for(lambda: "drop" not in nft(1) and "drop" in nft(0), what="nodes 0 and 1 swap roles")
-        lines = replies_seen_by_host_a(
-            cluster, lambda: (cluster.exec("ha", "ip", "neigh", "flush", "dev", "lan"),
-                              cluster.exec("ha", "ping", "-c", "3", "-i", "0.05", "-W", "1", "10.0.1.1")),
-            "src host 10.0.1.1 or arp")
-        assert len([ln for ln in lines if "is at" in ln]) == 1, lines
-        assert len([ln for ln in lines if "Echo (ping) reply" in ln]) == 3, lines
+        assert_one_node_answers(cluster)
         # SA changes now go through node 1
         cluster.cfctl("n1", "sa", "update", "spi", "0xc0000001", "dir", "out", "soft-packets", "4242")
         # the answer comes when node 1's own copy is applied; node 2's follows in the same order
