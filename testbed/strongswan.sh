@@ -60,8 +60,10 @@ start_charon() {
 		"mount --bind $dir/run /run && exec /usr/lib/ipsec/charon" >"$dir/stdout" 2>&1 &
 	echo $! >"$run/$(basename "$dir").pid"
 	wait_for "charon's vici socket in $ns" test -S "$dir/charon.vici"
-	STRONGSWAN_CONF=$dir/strongswan.conf ip netns exec "$ns" swanctl --load-all \
-		--file "$dir/swanctl/swanctl.conf" >/dev/null 2>&1
+	# the vici socket is up before every plugin is: a load that fails
+	# leaves charon without the connection, and it ignores IKE_SA_INIT
+	wait_for "strongSwan's connection loaded in $ns" env STRONGSWAN_CONF="$dir/strongswan.conf" \
+		ip netns exec "$ns" swanctl --load-all --file "$dir/swanctl/swanctl.conf"
 }
 
 
