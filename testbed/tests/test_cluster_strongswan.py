@@ -27,7 +27,9 @@ pytestmark = pytest.mark.skipif(not (LSW / "pluto").exists(),
                                 reason="Libreswan not built (make libreswan)")
 
 # what each node sends itself: IKE (port 500, or 4500 with the non-ESP
-# marker) and ARP replies
+# marker) and ARP replies for the shared addresses (not those on the cluster
+# link, where every node answers for its own address when Corosync's
+# neighbour entries go stale)
 COUNTERS = """table inet ike {
  chain out {
   type filter hook output priority 0
@@ -38,7 +40,7 @@ COUNTERS = """table inet ike {
 table arp arpout {
  chain out {
   type filter hook output priority 0
-  arp operation reply counter
+  arp operation reply arp saddr ip { 10.0.1.1, 192.0.2.1 } counter
  }
 }
 """
