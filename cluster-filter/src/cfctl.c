@@ -193,6 +193,21 @@ static void print_sa(const struct cf_msg *m)
 	putchar('\n');
 }
 
+/* never the record itself: it holds pluto's keys */
+static void print_ike(const struct cf_msg *m)
+{
+	const uint8_t *spis = m->attr[CF_A_IKE_SPIS].data, *dg = m->attr[CF_A_KEY_DIGEST].data;
+	if (spis == NULL || dg == NULL)
+		return;
+	printf("ike spi-i=%016llx spi-r=%016llx version=%u updated=%llu bytes=%llu"
+	       " digest=%02x%02x%02x%02x%02x%02x%02x%02x\n",
+	       (unsigned long long)get_be64(spis), (unsigned long long)get_be64(spis + 8),
+	       cf_attr_u32(m, CF_A_IKE_VERSION, 0),
+	       (unsigned long long)cf_attr_u64(m, CF_A_ADD_TIME, 0),
+	       (unsigned long long)cf_attr_u64(m, CF_A_BYTES, 0),
+	       dg[0], dg[1], dg[2], dg[3], dg[4], dg[5], dg[6], dg[7]);
+}
+
 static void print_policy(const struct cf_msg *m)
 {
 	const uint8_t *w = m->attr[CF_A_TS].data;
@@ -409,6 +424,7 @@ static void usage(FILE *f)
 		"         [reqid N] [priority N]\n"
 		"  policy del id N\n"
 		"  spi alloc [min SPI] [max SPI]\n"
+		"  ike list         the IKE SAs held for a takeover (digests, never keys)\n"
 		"  monitor          print expiry events until interrupted\n"
 		"  flush            delete every SA and policy\n"
 		"algorithms: aes128gcm16 aes256gcm16 chacha20poly1305 aes128-sha256 aes256-sha256 3des-md5\n");
@@ -516,6 +532,7 @@ int main(int argc, char **argv)
 		{ "policy", "add", CF_MSG_POLICY_ADD, show_policy_id },
 		{ "policy", "del", CF_MSG_POLICY_DEL, NULL },
 		{ "spi", "alloc", CF_MSG_SPI_ALLOC, show_spi },
+		{ "ike", "list", CF_MSG_IKE_DUMP, print_ike },
 	};
 	if (strcmp(obj, "monitor") == 0)
 		return monitor();

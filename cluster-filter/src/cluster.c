@@ -214,6 +214,11 @@ static void hand_over_state(struct cf_cluster *c, const uint32_t *joiners, uint3
 		err = sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len);
 		memset(&b, 0, sizeof(b));	/* keys */
 	}
+	for (const struct cf_ike_record *rec = c->dp->ike.list; rec && !err; rec = rec->next) {
+		cf_control_snapshot_ike(&b, rec);
+		err = sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len);
+		memset(&b, 0, sizeof(b));	/* keys */
+	}
 	for (uint32_t i = 0; i < db->reserved_count && !err; i++) {
 		cf_mb_init(&b, CF_MSG_SPI_ALLOC, CF_F_SNAPSHOT, 0);
 		cf_mb_u32(&b, CF_A_SPI_MIN, db->reserved_spi[i]);
@@ -236,8 +241,8 @@ static void hand_over_state(struct cf_cluster *c, const uint32_t *joiners, uint3
 		logf_(c, "view %u: handing the tables to joining nodes failed (%s); they stay out",
 		      c->view.epoch, strerror(-err));
 	else
-		logf_(c, "view %u: handed %u SAs and %u policies to %u joining node(s)", c->view.epoch,
-		      db->sa_count, db->policy_count, n);
+		logf_(c, "view %u: handed %u SAs, %u policies and %u IKE SAs to %u joining node(s)",
+		      c->view.epoch, db->sa_count, db->policy_count, c->dp->ike.count, n);
 }
 
 void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n)
@@ -276,11 +281,12 @@ static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_
 	struct cf_sadb *db = &c->dp->db;
 	if (n_joiners && c->view.default_host == c->view.self_nodeid && c->view.synced)
 		hand_over_state(c, joiners, n_joiners);
-	else if (!c->view.synced && db->sa_count + db->policy_count) {
+	else if (!c->view.synced && db->sa_count + db->policy_count + c->dp->ike.count) {
 		/* what we hold may be stale; the default host sends what is current */
-		logf_(c, "view %u: dropping %u SAs and %u policies held without the cluster's state",
-		      c->view.epoch, db->sa_count, db->policy_count);
+		logf_(c, "view %u: dropping %u SAs, %u policies and %u IKE SAs held without the cluster's state",
+		      c->view.epoch, db->sa_count, db->policy_count, c->dp->ike.count);
 		cf_sadb_flush(db);
+		cf_ike_flush(&c->dp->ike);
 	}
 }
 
@@ -302,6 +308,7 @@ bool cf_cluster_changes_state(const uint8_t *req, size_t len)
 	switch (get_be16(req + 2)) {
 	case CF_MSG_SA_ADD: case CF_MSG_SA_UPDATE: case CF_MSG_SA_DEL:
 	case CF_MSG_POLICY_ADD: case CF_MSG_POLICY_DEL: case CF_MSG_SPI_ALLOC: case CF_MSG_FLUSH:
+	case CF_MSG_IKE_PUT: case CF_MSG_IKE_DEL:
 		return true;
 	}
 	return false;

@@ -160,6 +160,15 @@ void cf_control_snapshot_sa(struct cf_msgbuf *b, const struct cf_sa *sa)
 	cf_mb_finish(b);
 }
 
+void cf_control_snapshot_ike(struct cf_msgbuf *b, const struct cf_ike_record *rec)
+{
+	cf_mb_init(b, CF_MSG_IKE_PUT, CF_F_SNAPSHOT, 0);
+	cf_mb_put(b, CF_A_IKE_SPIS, rec->spis, sizeof(rec->spis));
+	cf_mb_u32(b, CF_A_IKE_VERSION, rec->version);
+	cf_mb_put(b, CF_A_IKE_RECORD, rec->data, rec->len);
+	cf_mb_finish(b);
+}
+
 void cf_control_snapshot_policy(struct cf_msgbuf *b, const struct cf_policy *pol)
 {
 	cf_mb_init(b, CF_MSG_POLICY_ADD, CF_F_SNAPSHOT, 0);
@@ -325,6 +334,68 @@ static int sa_dump(struct request *r)
 	}
 	ok(r, CF_F_DONE);
 	cf_mb_u32(&r->b, CF_A_COUNT, r->dp->db.sa_count);
+	send_reply(r);
+	return 0;
+}
+
+/*
+ * pluto's IKE SAs: kept, replicated and handed back whole, never read.
+ * A dump carries the records (pluto needs them back to take over);
+ * cfctl prints only their digests.
+ */
+void cf_control_put_ike(struct cf_msgbuf *b, const struct cf_ike_record *rec, bool with_record)
+{
+	uint8_t digest[8];
+
+	cf_mb_put(b, CF_A_IKE_SPIS, rec->spis, sizeof(rec->spis));
+	cf_mb_u32(b, CF_A_IKE_VERSION, rec->version);
+	cf_mb_u64(b, CF_A_ADD_TIME, rec->updated);
+	cf_mb_u64(b, CF_A_BYTES, rec->len);
+	cf_ike_digest(rec, digest);
+	cf_mb_put(b, CF_A_KEY_DIGEST, digest, sizeof(digest));
+	if (with_record)
+		cf_mb_put(b, CF_A_IKE_RECORD, rec->data, rec->len);
+}
+
+static int ike_put(struct request *r)
+{
+	const struct cf_attr *rec = &r->m->attr[CF_A_IKE_RECORD];
+
+	if (need(r, CF_A_IKE_SPIS, "IKE_SPIS is required") ||
+	    need(r, CF_A_IKE_RECORD, "IKE_RECORD is required"))
+		return -EINVAL;
+	int err = cf_ike_put(&r->dp->ike, r->m->attr[CF_A_IKE_SPIS].data, rec->data, rec->len,
+			     cf_attr_u32(r->m, CF_A_IKE_VERSION, 0), r->dp->db.now);
+	if (err)
+		return fail(r, -err, err == -ENOSPC ? "too many IKE SAs" : "cannot keep the record");
+	ok(r, 0);
+	send_reply(r);
+	return 0;
+}
+
+static int ike_del(struct request *r)
+{
+	if (need(r, CF_A_IKE_SPIS, "IKE_SPIS is required"))
+		return -EINVAL;
+	if (cf_ike_del(&r->dp->ike, r->m->attr[CF_A_IKE_SPIS].data) != 0)
+		return fail(r, ENOENT, "no such IKE SA");
+	ok(r, 0);
+	send_reply(r);
+	return 0;
+}
+
+static int ike_dump(struct request *r)
+{
+	bool with_record = cf_attr_u8(r->m, CF_A_IKE_RECORD_WANTED, 0) != 0;
+
+	for (const struct cf_ike_record *rec = r->dp->ike.list; rec; rec = rec->next) {
+		ok(r, CF_F_MULTI);
+		cf_control_put_ike(&r->b, rec, with_record);
+		send_reply(r);
+		memset(&r->b, 0, sizeof(r->b));	/* keys */
+	}
+	ok(r, CF_F_DONE);
+	cf_mb_u32(&r->b, CF_A_COUNT, r->dp->ike.count);
 	send_reply(r);
 	return 0;
 }
@@ -515,8 +586,12 @@ void cf_control_handle(struct cf_dataplane *dp, const struct cf_control_defaults
 		ok(&r, 0);
 		send_reply(&r);
 		break;
+	case CF_MSG_IKE_PUT: ike_put(&r); break;
+	case CF_MSG_IKE_DEL: ike_del(&r); break;
+	case CF_MSG_IKE_DUMP: ike_dump(&r); break;
 	case CF_MSG_FLUSH:
 		cf_sadb_flush(&dp->db);
+		cf_ike_flush(&dp->ike);
 		ok(&r, 0);
 		send_reply(&r);
 		break;

@@ -42,5 +42,8 @@ void cf_control_put_policy(struct cf_msgbuf *b, const struct cf_policy *pol);
  */
 void cf_control_snapshot_sa(struct cf_msgbuf *b, const struct cf_sa *sa);
 void cf_control_snapshot_policy(struct cf_msgbuf *b, const struct cf_policy *pol);
+/* pluto's record of an IKE SA: in an IKE_DUMP reply, and as a joiner's IKE_PUT */
+void cf_control_put_ike(struct cf_msgbuf *b, const struct cf_ike_record *rec, bool with_record);
+void cf_control_snapshot_ike(struct cf_msgbuf *b, const struct cf_ike_record *rec);
 
 #endif

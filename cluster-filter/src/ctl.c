@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "ike.h"
 #include "wire.h"
 
 /* Payload length each attribute must have; -1: variable (bounds below). */
@@ -68,6 +69,10 @@ static const struct { int len; int min, max; bool repeat; } attr_spec[CF_A_MAX] 
 	[CF_A_HEALED] = { .len = 8 },
 	[CF_A_SPEAKER] = { .len = 4 },
 	[CF_A_ROUND] = { .len = 1 },
+	[CF_A_IKE_SPIS] = { .len = CF_IKE_SPIS_LEN },
+	[CF_A_IKE_RECORD] = { .len = -1, .min = 1, .max = CF_IKE_RECORD_MAX },
+	[CF_A_IKE_RECORD_WANTED] = { .len = 1 },
+	[CF_A_IKE_VERSION] = { .len = 4 },
 };
 
 int cf_msg_parse(const uint8_t *buf, size_t len, struct cf_msg *m, const char **why)

@@ -37,6 +37,9 @@ enum cf_ctl_type {
 	CF_MSG_STATS,
 	CF_MSG_SUBSCRIBE,
 	CF_MSG_FLUSH,
+	CF_MSG_IKE_PUT,		/* pluto's record of an IKE SA, for a takeover */
+	CF_MSG_IKE_DEL,
+	CF_MSG_IKE_DUMP,
 	CF_MSG_TYPE_MAX,
 	CF_MSG_EV_EXPIRE = 100,
 	CF_MSG_EV_VIEW,		/* the cluster view changed: who speaks IKE now */
@@ -109,6 +112,10 @@ enum cf_attr_type {
 	CF_A_HEALED,		/* u64: outbound, numbers skipped to catch up (dumps) */
 	CF_A_SPEAKER,		/* u32: the default host of the last view agreed (SYNC_STATE) */
 	CF_A_ROUND,		/* u8: a view is being agreed (STATS) */
+	CF_A_IKE_SPIS,		/* 16 bytes: an IKE SA's initiator and responder SPIs */
+	CF_A_IKE_RECORD,	/* bytes: pluto's record of the IKE SA, opaque here */
+	CF_A_IKE_RECORD_WANTED,	/* u8, IKE_DUMP: 1 with the records (pluto taking over) */
+	CF_A_IKE_VERSION,	/* u32: an IKE record's puts so far (dumps) */
 	CF_A_MAX
 };
 

@@ -218,6 +218,7 @@ void cf_dp_positions(struct cf_dataplane *dp, uint32_t sender, const struct cf_m
 void cf_dp_free(struct cf_dataplane *dp)
 {
 	cf_sadb_flush(&dp->db);
+	cf_ike_flush(&dp->ike);
 }
 
 void cf_dp_drop(struct cf_dataplane *dp, struct cf_sa *sa, enum cf_drop d)

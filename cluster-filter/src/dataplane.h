@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "ctl.h"
+#include "ike.h"
 #include "sa.h"
 #include "view.h"
 
@@ -41,6 +42,7 @@ typedef void cf_sa_fn(struct cf_dataplane *dp, struct cf_sa *sa);
 
 struct cf_dataplane {
 	struct cf_sadb db;
+	struct cf_ike_table ike;	/* pluto's IKE SAs, for whoever takes over */
 	uint32_t nodes, self;		/* the view: node count and our index */
 	uint32_t member_ids[CF_MAX_NODES];	/* node ids by index; static: 0..nodes-1 */
 	uint32_t epoch;			/* views seen; 0: static configuration */

@@ -14,6 +14,7 @@
 
 #include "check.h"
 #include "cluster.h"
+#include "control.h"
 #include "wire.h"
 
 #define NODES 3
@@ -178,6 +179,94 @@ static bool same_tables(uint32_t a, uint32_t b)
 	return true;
 }
 
+static int ike_put(uint32_t via, const uint8_t spis[CF_IKE_SPIS_LEN], uint8_t fill, size_t len)
+{
+	struct cf_msgbuf b;
+	uint8_t record[CF_IKE_RECORD_MAX];
+	const char *why = NULL;
+
+	memset(record, fill, len);
+	cf_mb_init(&b, CF_MSG_IKE_PUT, 0, fill);
+	cf_mb_put(&b, CF_A_IKE_SPIS, spis, CF_IKE_SPIS_LEN);
+	cf_mb_put(&b, CF_A_IKE_RECORD, record, len);
+	CHECK(cf_mb_finish(&b) == 0);
+	int err = cf_cluster_replicate(&node[via].c, 9, b.buf, b.len, &why);
+	CHECK(err == 0 || why != NULL);
+	return err;
+}
+
+static bool same_ike_records(uint32_t a, uint32_t b)
+{
+	const struct cf_ike_table *x = &node[a].dp.ike, *y = &node[b].dp.ike;
+
+	if (x->count != y->count)
+		return false;
+	for (const struct cf_ike_record *r = x->list; r; r = r->next) {
+		const struct cf_ike_record *o = cf_ike_find(y, r->spis);
+		if (o == NULL || o->version != r->version || o->len != r->len ||
+		    memcmp(o->data, r->data, r->len))
+			return false;
+	}
+	return true;
+}
+
+static unsigned dump_replies, dump_records;
+
+static void count_dump(void *ctx, const uint8_t *msg, size_t len)
+{
+	struct cf_msg m;
+	const char *why;
+
+	CHECK(cf_msg_parse(msg, len, &m, &why) == 0);
+	CHECK_EQ(cf_attr_u32(&m, CF_A_ERROR, 1), 0);
+	dump_replies++;
+	dump_records += cf_attr_has(&m, CF_A_IKE_RECORD);
+}
+
+static void ike_dump(uint32_t id, bool with_records)
+{
+	struct cf_msgbuf b;
+	bool subscribe = false;
+
+	dump_replies = dump_records = 0;
+	cf_mb_init(&b, CF_MSG_IKE_DUMP, 0, 1);
+	if (with_records)
+		cf_mb_u8(&b, CF_A_IKE_RECORD_WANTED, 1);
+	CHECK(cf_mb_finish(&b) == 0);
+	cf_control_handle(&node[id].dp, &defaults, b.buf, b.len, count_dump, NULL, &subscribe);
+}
+
+/*
+ * pluto's IKE SAs go where the SAs go: every put, in order, to every
+ * node, whole; a follower's pluto has none to give.
+ */
+static void ike_records_replicate(void)
+{
+	const uint8_t first[CF_IKE_SPIS_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8, 9 };
+	const uint8_t second[CF_IKE_SPIS_LEN] = { 8, 7, 6, 5, 4, 3, 2, 1, 0, 9 };
+
+	CHECK_EQ(ike_put(1, first, 0x11, 700), 0);
+	CHECK_EQ(ike_put(1, second, 0x22, CF_IKE_RECORD_MAX), 0);
+	CHECK_EQ(ike_put(1, first, 0x33, 720), 0);	/* a message ID moved */
+	settle();
+	for (uint32_t i = 1; i <= NODES; i++) {
+		CHECK_EQ(node[i].dp.ike.count, 2);
+		const struct cf_ike_record *r = cf_ike_find(&node[i].dp.ike, first);
+		CHECK(r && r->version == 2 && r->len == 720 && r->data[719] == 0x33);
+	}
+	CHECK(same_ike_records(1, 2) && same_ike_records(1, 3));
+	CHECK_EQ(ike_put(2, first, 0x44, 10), -EPERM);
+	settle();
+	CHECK(same_ike_records(1, 2));
+
+	/* cfctl sees that they are there; only pluto gets them back */
+	ike_dump(2, false);
+	CHECK_EQ(dump_replies, 3);
+	CHECK_EQ(dump_records, 0);
+	ike_dump(2, true);
+	CHECK_EQ(dump_records, 2);
+}
+
 static void three_nodes_agree(void)
 {
 	const uint32_t all[] = { 1, 2, 3 };
@@ -283,6 +372,8 @@ static void flow_control(void)
 		CHECK(!node[i].dp.round_open);
 	}
 	CHECK(same_tables(1, 3));
+	CHECK(same_ike_records(1, 3));
+	CHECK_EQ(node[3].dp.ike.count, 2);
 	CHECK_EQ(cf_view_default_host(&node[3].c.view), 1);
 }
 
@@ -312,6 +403,7 @@ int main(void)
 	CHECK(cf_crypto_global_init() == 0);
 	three_nodes_agree();
 	changes_replicate();
+	ike_records_replicate();
 	flow_control();
 	queue_bound();
 	for (uint32_t i = 1; i <= NODES; i++)
