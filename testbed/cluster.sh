@@ -264,6 +264,12 @@ up() {
 	for i in $(seq 0 $((count - 1))); do
 		start_node_daemon "$i"
 		n "$(node "$i")" ip route add 10.0.2.0/24 dev cf0
+		# node 0 forms the first view alone and is its default host; a
+		# node that joins later never takes that over, so the tests (and
+		# initiate) can count on node 0 speaking IKE
+		if [ "$i" = 0 ]; then
+			wait_for "node 0 to be the default host" is_default_host "$run/n0.sock"
+		fi
 	done
 	for i in $(seq 0 $((count - 1))); do
 		wait_for "node $i to see $count quorate members" view_complete "$run/n$i.sock" "$count"
@@ -363,6 +369,10 @@ demo() {
 		n "$(node "$i")" env PATH="$cf:$PATH" "$lsw/sbin/ipsec" cluster status --rundir "$run/n$i"
 		whack "$i" --trafficstatus || true
 	done
+}
+
+is_default_host() { # is_default_host SOCK
+	cfctl "$1" stats | grep -q "default-host=yes"
 }
 
 # The node that speaks for the cluster (node 0, until it has been away).

@@ -33,6 +33,8 @@ start_charon() {
 			remote_addrs = $peer
 			proposals = aes128gcm16-prfsha256-x25519, aes256-sha256-modp2048
 			rekey_time = ${IKE_LIFETIME:-4h}
+			# liveness checks when idle (DPD_DELAY, e.g. 5s; default: none)
+			dpd_delay = ${DPD_DELAY:-0s}
 			local { auth = psk
 				id = $my_id }
 			remote { auth = psk

@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "ctl.h"
-#include "ike.h"
 #include "wire.h"
 
 /* Payload length each attribute must have; -1: variable (bounds below). */

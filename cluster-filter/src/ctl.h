@@ -13,6 +13,8 @@
 #define CF_CTL_VERSION 1
 #define CF_CTL_HDR_LEN 12
 #define CF_CTL_MSG_MAX 4096
+#define CF_IKE_SPIS_LEN 16	/* an IKE SA's SPIs: initiator's, responder's */
+#define CF_IKE_RECORD_MAX 3072	/* pluto's record of one IKE SA and its Child SAs */
 #define CF_CTL_SOCKET "/run/pluto/cluster-filter.ctl"	/* beside pluto.ctl */
 
 enum cf_ctl_flag {

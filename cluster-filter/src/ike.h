@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CF_IKE_SPIS_LEN 16
-#define CF_IKE_RECORD_MAX 3072
+#include "ctl.h"	/* CF_IKE_SPIS_LEN, CF_IKE_RECORD_MAX */
+
 #define CF_IKE_MAX_RECORDS 16384
 
 struct cf_ike_record {

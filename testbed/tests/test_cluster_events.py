@@ -227,6 +227,8 @@ class EventCluster(StrongSwanCluster):
             # pluto proposes and accepts no group for Child SAs, strongSwan
             # offers none: rekeys carry no KE payload
             self.env.update(ESP="aes_gcm128-none-none", PEER_ESP="aes128gcm16")
+        # strongSwan checks liveness after 5 s without traffic: the takeover test waits for one
+        self.env["DPD_DELAY"] = "5s"
         self.ssdir = f"{os.environ.get('TMPDIR', '/tmp')}/{prefix}-strongswan"
         self.port = 6100
 
@@ -636,8 +638,8 @@ HEAL = 3.0           # s after a rekey's SAs are on every node: the new outbound
                      # the shared modes settle at the next sync points
 
 
-def child_spis(cluster):
-    return [tuple(sorted(s["spi"] for s in cluster.sa_list(i))) for i in range(NODES)]
+def child_spis(cluster, nodes=range(NODES)):
+    return [tuple(sorted(s["spi"] for s in cluster.sa_list(i))) for i in nodes]
 
 
 @on(EVERY_MODE_AND_NO_PFS)
@@ -757,16 +759,101 @@ def test_flood_then_moderate_stream(cluster):
 
 # -- the default host ---------------------------------------------------------
 
-@on(ONLY_DEFAULT)
-def test_default_host_power_loss(cluster):
-    """Node 0, the default host, loses power: the data plane goes on (node 1
-    becomes the default host; IKE is not taken over, which is a later
-    step), loss only while the change is noticed.  Last: pluto's IKE SA
-    dies with node 0."""
+class IkeWatch:
+    """IKE on the peer's outside link (port 500, and 4500 with the non-ESP
+    marker) and strongSwan's log, from now on."""
+
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self.pcap = f"{cluster.run_dir}/ike-{cluster.next_port()}.pcap"
+        self.dump = cluster.popen("peer", "tcpdump", "-i", "out", "-n", "-U", "-w", self.pcap,
+                                  "udp port 500 or (udp port 4500 and udp[8:4] = 0)")
+        assert "listening on" in self.dump.stderr.readline()
+        with open(f"{cluster.ssdir}/charon.log", errors="replace") as f:
+            self.log_start = len(f.read())
+
+    def log(self):
+        with open(f"{self.cluster.ssdir}/charon.log", errors="replace") as f:
+            return f.read()[self.log_start:]
+
+    def exchanges(self):
+        """IKE exchange types seen on the wire, decoded by tshark."""
+        self.dump.terminate()
+        self.dump.communicate(timeout=10)
+        out = run("tshark", "-n", "-r", self.pcap, "-Y", "isakmp",
+                  "-T", "fields", "-e", "isakmp.exchangetype")
+        os.unlink(self.pcap)
+        return [int(x) for x in out.split()]
+
+
+def answered_liveness(log):
+    """strongSwan's liveness checks (empty INFORMATIONAL) that got an answer."""
+    sent = {ln.split("request ")[1].split()[0] for ln in log.splitlines()
+            if "generating INFORMATIONAL request" in ln and ln.rstrip().endswith("[ ]")}
+    return [m for m in sent if f"parsed INFORMATIONAL response {m} [ ]" in log]
+
+
+def take_over(cluster, victim, survivors):
+    """The default host `victim` loses power during streams both ways: the
+    data plane goes on, and the survivor that becomes default host carries
+    on its IKE SA - strongSwan's Child SA rekey, IKE SA rekey and liveness
+    check are answered, with no IKE_SA_INIT on the wire."""
+    watch = IkeWatch(cluster)
+    timing = {}
+
+    def power_loss_then_rekey():
+        """The first IKE exchange after the kill: strongSwan rekeys the
+        Child SA as soon as the survivors agree, during the streams."""
+        t_kill = time.monotonic()
+        cluster.script("poweroff", str(victim))
+        cluster.wait_settled(survivors)
+        timing["old"] = child_spis(cluster, survivors)[0]
+        timing["rekey"] = cluster.swanctl("--rekey", "--child", "tunnel")
+        timing["answered"] = time.monotonic() - t_kill
+
     try:
-        through_event(cluster, lambda: cluster.script("poweroff", "0"), 0, [1, 2],
-                      what="the default host's power loss")
-        assert cluster.default_host([1, 2]) == 1
+        through_event(cluster, power_loss_then_rekey, victim, survivors,
+                      members_before=tuple(sorted([victim, *survivors])),
+                      what=f"the default host's (node {victim}) power loss and a Child SA rekey")
+        speaker = cluster.default_host(survivors)
+        with open(f"{cluster.run_dir}/n{speaker}-pluto.log") as f:
+            assert "took over the IKE SA and 1 Child SA(s)" in f.read(), f"node {speaker} did not take over"
+        assert "rekey completed successfully" in timing["rekey"], timing["rekey"]
+        old = timing["old"]
+        wait_for(lambda: (lambda s: len(set(s)) == 1 and len(s[0]) == 2 and not set(s[0]) & set(old))(
+            child_spis(cluster, survivors)), timeout=10, what="the rekeyed SAs on the survivors")
+        out = cluster.swanctl("--rekey", "--ike", "gw")
+        assert "rekey completed successfully" in out, out
+        wait_for(lambda: answered_liveness(watch.log()), timeout=20, what="strongSwan's liveness check answered")
+        clean_stream(cluster, f"after node {speaker} took over", seconds=2.0)
     finally:
+        exchanges = watch.exchanges()
+    print(f"  node {speaker} answered the first IKE exchange {timing['answered']:.2f} s after the "
+          f"power loss; IKE exchanges on the wire since: {collections.Counter(exchanges)}")
+    assert 34 not in exchanges, "an IKE_SA_INIT after the takeover: the IKE SA was renegotiated"
+    assert {36, 37} <= set(exchanges), "no CREATE_CHILD_SA or INFORMATIONAL seen"
+    assert "IKE_SA_INIT" not in watch.log()
+    return speaker
+
+
+@on(ONLY_DEFAULT)
+def test_default_host_power_loss_and_takeovers(cluster):
+    """Node 0, the default host, loses power: node 1 takes its IKE SA over
+    (take_over above).  Node 0 comes back as a follower and gets the IKE
+    state with the tables; then node 1 loses power, and the next default
+    host takes over the same way."""
+    try:
+        assert take_over(cluster, 0, [1, 2]) == 1
         cluster.script("poweron", "0")
+        cluster.wait_settled([0, 1, 2])
+        records = [cluster.cfctl(i, "ike", "list").split() for i in range(NODES)]
+        digests = {tuple(w for w in r if w.startswith(("spi-", "digest="))) for r in records}
+        assert len(digests) == 1 and records[0], f"the nodes hold different IKE SAs: {records}"
+        take_over(cluster, 1, [0, 2])
+    finally:
+        for i in (0, 1):
+            try:
+                cluster.stats(i)
+            except AssertionError:
+                cluster.script("poweron", str(i))
         cluster.wait_settled([0, 1, 2])

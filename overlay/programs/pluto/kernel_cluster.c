@@ -50,6 +50,7 @@
 
 #include "cluster_ctl.h"
 #include "cluster_wire.h"
+#include "kernel_cluster.h"
 
 #define CLUSTER_SOCKET_NAME "cluster-filter.ctl"
 
@@ -62,10 +63,14 @@ static bool default_host = false;
 static int event_fd = -1;
 static struct fd_read_listener *event_listener;
 static struct timeout *reconnect_timer;
+static struct timeout *takeover_timer;
+static unsigned takeover_tries;
 static uint32_t request_seq;
 
 /* a lost data plane is looked for again this often, quietly */
 #define RECONNECT_SECONDS 1
+/* a starting pluto waits this long for the connections of the IKE SAs it takes over */
+#define TAKEOVER_TRIES 30
 /* a local daemon answers at once; one that does not is as good as gone */
 #define REPLY_TIMEOUT_SECONDS 5
 
@@ -170,6 +175,44 @@ static bool transact(struct cf_msgbuf *req, struct cf_msg *reply, uint8_t *reply
 	}
 }
 
+bool cluster_transact(struct cf_msgbuf *req, struct cf_msg *reply, uint8_t *reply_buf,
+		      int *reply_errno, const char *what, struct logger *logger)
+{
+	return transact(req, reply, reply_buf, reply_errno, what, logger);
+}
+
+bool cluster_dump(struct cf_msgbuf *req, void (*each)(const struct cf_msg *m, void *ctx),
+		  void *ctx, const char *what, struct logger *logger)
+{
+	static uint8_t buf[CF_CTL_MSG_MAX];
+	struct cf_msg reply;
+
+	/* the first reply comes through transact(), the rest are read here */
+	if (!transact(req, &reply, buf, NULL, what, logger))
+		return false;
+	uint32_t seq = reply.seq;
+	for (;;) {
+		if (reply.flags & CF_F_DONE)
+			return true;
+		if (reply.flags & CF_F_MULTI)
+			each(&reply, ctx);
+		ssize_t n = recv(request_fd, buf, sizeof(buf), 0);
+		const char *why;
+		if (n <= 0 || cf_msg_parse(buf, (size_t)n, &reply, &why) != 0 ||
+		    reply.seq != seq || cf_attr_u32(&reply, CF_A_ERROR, EPROTO) != 0) {
+			llog(RC_LOG, logger, "cluster-filter: %s: the dump broke off", what);
+			close(request_fd);	/* what is left of it must not answer the next request */
+			request_fd = -1;
+			return false;
+		}
+	}
+}
+
+bool cluster_is_default_host(void)
+{
+	return default_host;
+}
+
 static bool ipv4_only(const ip_address *address, const char *what, struct logger *logger)
 {
 	if (address_info(*address) == &ipv4_info)
@@ -220,13 +263,36 @@ static uint8_t wire_direction(enum direction dir)
 	return dir == DIRECTION_INBOUND ? 1 : 2;
 }
 
+/*
+ * The IKE SAs the last default host left (cluster_ike.c), taken over at
+ * once; a starting pluto has not loaded its connections yet, so what
+ * waits for them is tried again every second for a while.
+ */
+static void take_over(void *arg UNUSED, const struct timer_event *event)
+{
+	destroy_timeout(&takeover_timer);
+	if (!default_host)
+		return;
+	bool last = ++takeover_tries >= TAKEOVER_TRIES;
+	if (cluster_ike_take_over(!last, event->logger) && !last)
+		schedule_timeout("cluster-filter takeover", &takeover_timer, deltatime(1), take_over, NULL);
+}
+
 static void set_default_host(bool now, bool announce, struct logger *logger)
 {
 	if (now == default_host && !announce)
 		return;
+	bool elected = now && !default_host;
 	default_host = now;
 	llog(RC_LOG, logger, "cluster-filter: this node %s",
 	     now ? "is the default host: speaking IKE" : "is a follower: keeping quiet");
+	if (!elected)
+		return;
+	destroy_timeout(&takeover_timer);
+	takeover_tries = 0;
+	/* before the next IKE message is read: the peer's requests find their SA */
+	if (cluster_ike_take_over(true, logger))
+		schedule_timeout("cluster-filter takeover", &takeover_timer, deltatime(1), take_over, NULL);
 }
 
 static bool cluster_may_speak(void)
@@ -728,6 +794,8 @@ const struct kernel_ops cluster_kernel_ops = {
 	.del_ipsec_spi = cluster_del_ipsec_spi,
 	.poke_ipsec_policy_hole = cluster_poke_ipsec_policy_hole,
 	.may_speak = cluster_may_speak,
+	.ike_sa_changed = cluster_ike_changed,
+	.ike_sa_deleting = cluster_ike_deleting,
 
 	.directional_ipsec_sa_is_enabled = cluster_not_supported,
 	.iptfs_ipsec_sa_is_enabled = cluster_not_supported,

@@ -1,0 +1,662 @@
+/* protostack=cluster: the IKE SAs every node holds for a takeover
+ *
+ * Copyright (C) 2026 cluster-ipsec developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <https://www.gnu.org/licenses/gpl2.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+/*
+ * Only the cluster's default host speaks IKE.  So that another node can
+ * carry on its IKE SAs without a new IKE_SA_INIT, the default host puts
+ * a record of each established IKE SA and its Child SAs into the data
+ * plane (IKE_PUT), which replicates it to every node; it does so after
+ * every exchange, before the message that ends it leaves, so the record
+ * is never behind what the peer has seen (strongSwan accepts only the
+ * exact next message ID).  A node whose pluto becomes default host
+ * reads the records back (IKE_DUMP) and creates the SAs as established,
+ * timers counted from the default host's deadlines; the Child SAs'
+ * kernel state is already in the data plane, installed once, and is
+ * left alone.
+ *
+ * A record is the final keys (SK_d, SK_a*, SK_e*, salts), the accepted
+ * proposals, message IDs and the last response (for a retransmitted
+ * request), endpoints and NAT state, and per Child SA its SPIs and
+ * deadlines.  The Child SAs' keys are not needed: rekeys derive new
+ * ones from SK_d.  Records never reach a log.
+ */
+
+#include "defs.h"
+#include "log.h"
+#include "state.h"
+#include "connections.h"
+#include "crypt_dh.h"
+#include "crypt_symkey.h"
+#include "iface.h"
+#include "ikev2.h"
+#include "ikev2_msgid.h"
+#include "ikev2_parent.h"
+#include "ikev2_proposals.h"
+#include "ikev2_send.h"
+#include "ip_info.h"
+#include "ip_protocol.h"
+#include "pluto_stats.h"
+#include "routing.h"
+#include "timer.h"
+
+#include "kernel_cluster.h"
+#include "cluster_wire.h"
+
+/* the data plane keeps at most this much per IKE SA (CF_IKE_RECORD_MAX) */
+#define RECORD_MAX 3072
+#define RECORD_VERSION 1
+
+enum record_attr {
+	R_VERSION = 1,		/* u8 */
+	R_NAME,			/* the connection's name */
+	R_ROLE,			/* u8 enum sa_role */
+	R_INCEPTION,		/* u64 seconds since the epoch */
+	R_LOCAL,		/* endpoint: u8 ipproto, u16 port, 4 or 16 address bytes */
+	R_REMOTE,
+	R_PROPOSAL,		/* ikev2_proposal_export() */
+	R_SK_D, R_SK_AI, R_SK_AR, R_SK_EI, R_SK_ER, R_SALT_I, R_SALT_R,
+	R_NAT,			/* u8 nated host, u8 nated peer, u64 NAT-T bits */
+	R_FLAGS,		/* u8, FLAG_* */
+	R_MSGIDS,		/* u64 initiator sent, recv, responder sent, recv; u32 recv frags */
+	R_RESPONSE,		/* repeated: the fragments of the last response */
+	R_REKEY_AT,		/* u64 seconds since the epoch */
+	R_LIFETIME,		/* u8 event type, u64 seconds since the epoch */
+	R_CHILD,		/* nested: the Child SA's attributes */
+	R_SPI_IN,		/* u32, network order: the Child SA's inbound SPI */
+	R_MODE,			/* u8 kernel mode, u8 no TFC */
+	R_OWNER,		/* u8: the Child SA carries its connection */
+};
+
+enum {
+	FLAG_FRAGMENTATION = 1,
+	FLAG_REDIRECT = 2,
+	FLAG_PEER_WANTS_NULL = 4,
+	FLAG_ANON = 8,
+	FLAG_MOBIKE = 16,
+	FLAG_PPK = 32,
+};
+
+/* true while states are being created from records: nothing to share */
+static bool importing;
+
+/*
+ * Writing a record: type, length (u16 each), value.  Overflow is
+ * remembered and the record dropped as a whole.
+ */
+struct record {
+	uint8_t buf[RECORD_MAX];
+	size_t len;
+	bool overflow;
+};
+
+static uint8_t *put(struct record *r, enum record_attr type, const void *value, size_t len)
+{
+	if (r->overflow || len > 0xffff || RECORD_MAX - r->len < 4 + len) {
+		r->overflow = true;
+		return NULL;
+	}
+	uint8_t *at = r->buf + r->len;
+	put_be16(at, type);
+	put_be16(at + 2, len);
+	if (len > 0 && value != NULL)
+		memcpy(at + 4, value, len);
+	r->len += 4 + len;
+	return at;
+}
+
+static void put_u8(struct record *r, enum record_attr type, uint8_t v)
+{
+	put(r, type, &v, 1);
+}
+
+static void put_u64(struct record *r, enum record_attr type, uint64_t v)
+{
+	uint8_t b[8];
+	put_be64(b, v);
+	put(r, type, b, sizeof(b));
+}
+
+static void put_endpoint(struct record *r, enum record_attr type, ip_endpoint e)
+{
+	ip_address a = endpoint_address(e);
+	shunk_t bytes = address_as_shunk(&a);
+	uint8_t b[3 + 16];
+	b[0] = endpoint_protocol(e)->ipproto;
+	put_be16(b + 1, endpoint_hport(e));
+	memcpy(b + 3, bytes.ptr, bytes.len);
+	put(r, type, b, 3 + bytes.len);
+}
+
+static void put_key(struct record *r, enum record_attr type, PK11SymKey *key,
+		    struct logger *logger)
+{
+	if (key == NULL) {
+		put(r, type, NULL, 0);
+		return;
+	}
+	chunk_t bytes = chunk_from_symkey("cluster record", key, logger);
+	put(r, type, bytes.ptr, bytes.len);
+	memset(bytes.ptr, 0, bytes.len);
+	free_chunk_content(&bytes);
+}
+
+static void put_proposal(struct record *r, const struct ikev2_proposal *proposal)
+{
+	uint8_t b[128];
+	size_t len = proposal != NULL ? ikev2_proposal_export(proposal, b, sizeof(b)) : 0;
+	if (len == 0)
+		r->overflow = true;	/* nothing to carry the SA on with */
+	else
+		put(r, R_PROPOSAL, b, len);
+}
+
+/* When EV fires, as wall-clock seconds: the same instant on every node. */
+static uint64_t deadline(const struct state_event *ev)
+{
+	if (ev == NULL)
+		return 0;
+	intmax_t left = deltasecs(monotime_diff(ev->ev_time, mononow()));
+	return (uint64_t)(realnow().rt.tv_sec + (left > 0 ? left : 0));
+}
+
+static void put_deadlines(struct record *r, const struct state *st)
+{
+	const struct state_event *lifetime = st_v2_lifetime_event(st);
+	if (st->st_v2_rekey_event != NULL)
+		put_u64(r, R_REKEY_AT, deadline(st->st_v2_rekey_event));
+	if (lifetime != NULL) {
+		uint8_t b[9];
+		b[0] = lifetime->ev_type == EVENT_v2_REPLACE ? 1 : 2;
+		put_be64(b + 1, deadline(lifetime));
+		put(r, R_LIFETIME, b, sizeof(b));
+	}
+}
+
+static void put_child(struct record *r, const struct child_sa *child)
+{
+	uint8_t *head = put(r, R_CHILD, NULL, 0);
+	size_t start = r->len;
+	const struct connection *c = child->sa.st_connection;
+
+	put(r, R_NAME, c->name, strlen(c->name));
+	put_u8(r, R_ROLE, child->sa.st_sa_role);
+	put_u64(r, R_INCEPTION, child->sa.st_inception.rt.tv_sec);
+	put(r, R_SPI_IN, &child->sa.st_esp.inbound.spi, sizeof(ipsec_spi_t));
+	put_proposal(r, child->sa.st_v2_accepted_proposal);
+	uint8_t mode[2] = { child->sa.st_kernel_mode, child->sa.st_seen_no_tfc };
+	put(r, R_MODE, mode, sizeof(mode));
+	put_u8(r, R_OWNER, c->established_child_sa == child->sa.st_serialno);
+	put_deadlines(r, &child->sa);
+	if (head != NULL && !r->overflow)
+		put_be16(head + 2, r->len - start);
+}
+
+static void put_ike(struct record *r, struct ike_sa *ike)
+{
+	const struct state *st = &ike->sa;
+	const struct v2_msgid_windows *w = &st->st_v2_msgid_windows;
+	struct logger *logger = ike->sa.logger;
+
+	put_u8(r, R_VERSION, RECORD_VERSION);
+	put(r, R_NAME, st->st_connection->name, strlen(st->st_connection->name));
+	put_u8(r, R_ROLE, st->st_sa_role);
+	put_u64(r, R_INCEPTION, st->st_inception.rt.tv_sec);
+	put_endpoint(r, R_LOCAL, st->st_iface_endpoint->local_endpoint);
+	put_endpoint(r, R_REMOTE, st->st_remote_endpoint);
+	put_proposal(r, st->st_v2_accepted_proposal);
+	put_key(r, R_SK_D, st->st_skey_d_nss, logger);
+	put_key(r, R_SK_AI, st->st_skey_ai_nss, logger);
+	put_key(r, R_SK_AR, st->st_skey_ar_nss, logger);
+	put_key(r, R_SK_EI, st->st_skey_ei_nss, logger);
+	put_key(r, R_SK_ER, st->st_skey_er_nss, logger);
+	put(r, R_SALT_I, st->st_skey_initiator_salt.ptr, st->st_skey_initiator_salt.len);
+	put(r, R_SALT_R, st->st_skey_responder_salt.ptr, st->st_skey_responder_salt.len);
+
+	uint8_t nat[10] = { st->hidden_variables.st_nated_host, st->hidden_variables.st_nated_peer };
+	put_be64(nat + 2, st->hidden_variables.st_nat_traversal);
+	put(r, R_NAT, nat, sizeof(nat));
+	put_u8(r, R_FLAGS, (st->st_v2_ike_fragmentation_enabled ? FLAG_FRAGMENTATION : 0) |
+			   (st->st_seen_redirect_sup ? FLAG_REDIRECT : 0) |
+			   (st->st_peer_wants_null ? FLAG_PEER_WANTS_NULL : 0) |
+			   (st->st_ikev2_anon ? FLAG_ANON : 0) |
+			   (st->st_v2_mobike.enabled ? FLAG_MOBIKE : 0) |
+			   (st->st_ppk_ike_auth_used ? FLAG_PPK : 0));
+
+	uint8_t ids[36];
+	put_be64(ids, w->initiator.sent);
+	put_be64(ids + 8, w->initiator.recv);
+	put_be64(ids + 16, w->responder.sent);
+	put_be64(ids + 24, w->responder.recv);
+	put_be32(ids + 32, w->responder.recv_frags);
+	put(r, R_MSGIDS, ids, sizeof(ids));
+	for (const struct v2_outgoing_fragment *f = w->responder.outgoing_fragments; f; f = f->next)
+		put(r, R_RESPONSE, f->ptr, f->len);
+	put_deadlines(r, st);
+}
+
+static void share(struct record *r, const ike_spis_t *spis, struct logger *logger)
+{
+	static uint8_t buf[CF_CTL_MSG_MAX];
+	struct cf_msgbuf req;
+	struct cf_msg reply;
+
+	cf_mb_init(&req, CF_MSG_IKE_PUT, 0, 0);
+	cf_mb_put(&req, CF_A_IKE_SPIS, spis, sizeof(*spis));
+	cf_mb_put(&req, CF_A_IKE_RECORD, r->buf, r->len);
+	cluster_transact(&req, &reply, buf, NULL, "sharing the IKE SA", logger);
+	memset(r, 0, sizeof(*r));	/* keys; cluster_transact() wiped the request */
+}
+
+static void share_family(struct ike_sa *ike, const struct state *dying)
+{
+	static struct record r;
+
+	memset(&r, 0, sizeof(r));
+	put_ike(&r, ike);
+	struct state_filter sf = {
+		.clonedfrom = ike->sa.st_serialno,
+		.search = {
+			.order = OLD2NEW,
+			.verbose.logger = &global_logger,
+			.where = HERE,
+		},
+	};
+	while (next_state(&sf)) {
+		if (sf.st != dying && IS_CHILD_SA_ESTABLISHED(sf.st))
+			put_child(&r, pexpect_child_sa(sf.st));
+	}
+	if (r.overflow) {
+		llog(RC_LOG, ike->sa.logger,
+		     "cluster-filter: the IKE SA does not fit a %u-byte record; another node cannot take it over",
+		     RECORD_MAX);
+		memset(&r, 0, sizeof(r));
+		return;
+	}
+	share(&r, &ike->sa.st_ike_spis, ike->sa.logger);
+}
+
+void cluster_ike_changed(struct ike_sa *ike)
+{
+	if (importing || !cluster_is_default_host())
+		return;
+	share_family(ike, NULL);
+}
+
+void cluster_ike_deleting(struct state *st)
+{
+	static uint8_t buf[CF_CTL_MSG_MAX];
+
+	if (importing || !cluster_is_default_host())
+		return;
+	if (IS_IKE_SA(st) && IS_IKE_SA_ESTABLISHED(st)) {
+		struct cf_msgbuf req;
+		struct cf_msg reply;
+		int err;
+		cf_mb_init(&req, CF_MSG_IKE_DEL, 0, 0);
+		cf_mb_put(&req, CF_A_IKE_SPIS, &st->st_ike_spis, sizeof(st->st_ike_spis));
+		cluster_transact(&req, &reply, buf, &err, "forgetting the IKE SA", st->logger);
+	} else if (IS_CHILD_SA(st) && IS_CHILD_SA_ESTABLISHED(st)) {
+		struct ike_sa *ike = ike_sa(st, HERE);
+		if (ike != NULL && IS_IKE_SA_ESTABLISHED(&ike->sa))
+			share_family(ike, st);
+	}
+}
+
+/*
+ * Reading a record back.
+ */
+struct reader {
+	const uint8_t *p;
+	size_t left;
+};
+
+static bool next_attr(struct reader *rd, unsigned *type, shunk_t *value)
+{
+	if (rd->left < 4)
+		return false;
+	size_t len = get_be16(rd->p + 2);
+	if (rd->left - 4 < len)
+		return false;
+	*type = get_be16(rd->p);
+	*value = shunk2(rd->p + 4, len);
+	rd->p += 4 + len;
+	rd->left -= 4 + len;
+	return true;
+}
+
+/* what one SA's attributes say, IKE or Child */
+struct sa_fields {
+	shunk_t name, proposal, spi_in, mode, local, remote, msgids, nat;
+	shunk_t keys[R_SALT_R - R_SK_D + 1];
+	shunk_t response[8];
+	unsigned responses;
+	enum sa_role role;
+	uint64_t inception, rekey_at, lifetime_at;
+	enum event_type lifetime;
+	unsigned flags;
+	bool owner, version_ok;
+	shunk_t children[16];
+	unsigned nr_children;
+};
+
+static uint64_t be64_of(shunk_t s)
+{
+	return s.len == 8 ? get_be64(s.ptr) : 0;
+}
+
+static bool read_fields(shunk_t in, struct sa_fields *f)
+{
+	struct reader rd = { in.ptr, in.len };
+	unsigned type;
+	shunk_t v;
+
+	zero(f);
+	while (next_attr(&rd, &type, &v)) {
+		const uint8_t *b = v.ptr;
+		switch (type) {
+		case R_VERSION: f->version_ok = v.len == 1 && b[0] == RECORD_VERSION; break;
+		case R_NAME: f->name = v; break;
+		case R_ROLE: f->role = v.len == 1 ? b[0] : 0; break;
+		case R_INCEPTION: f->inception = be64_of(v); break;
+		case R_LOCAL: f->local = v; break;
+		case R_REMOTE: f->remote = v; break;
+		case R_PROPOSAL: f->proposal = v; break;
+		case R_SK_D: case R_SK_AI: case R_SK_AR: case R_SK_EI: case R_SK_ER:
+		case R_SALT_I: case R_SALT_R:
+			f->keys[type - R_SK_D] = v;
+			break;
+		case R_NAT: f->nat = v; break;
+		case R_FLAGS: f->flags = v.len == 1 ? b[0] : 0; break;
+		case R_MSGIDS: f->msgids = v; break;
+		case R_RESPONSE:
+			if (f->responses == elemsof(f->response))
+				return false;
+			f->response[f->responses++] = v;
+			break;
+		case R_REKEY_AT: f->rekey_at = be64_of(v); break;
+		case R_LIFETIME:
+			if (v.len != 9)
+				return false;
+			f->lifetime = b[0] == 1 ? EVENT_v2_REPLACE : EVENT_v2_EXPIRE;
+			f->lifetime_at = get_be64(b + 1);
+			break;
+		case R_CHILD:
+			if (f->nr_children == elemsof(f->children))
+				return false;
+			f->children[f->nr_children++] = v;
+			break;
+		case R_SPI_IN: f->spi_in = v; break;
+		case R_MODE: f->mode = v; break;
+		case R_OWNER: f->owner = v.len == 1 && b[0] != 0; break;
+		default:
+			return false;	/* a newer pluto wrote it: do not guess */
+		}
+	}
+	return rd.left == 0 && (f->role == SA_INITIATOR || f->role == SA_RESPONDER) &&
+		f->name.len > 0 && f->proposal.len > 0 && f->lifetime_at != 0;
+}
+
+static bool endpoint_of(shunk_t s, ip_endpoint *e)
+{
+	const struct ip_info *afi = s.len == 3 + 4 ? &ipv4_info : s.len == 3 + 16 ? &ipv6_info : NULL;
+	const uint8_t *b = s.ptr;
+	if (afi == NULL || protocol_from_ipproto(b[0]) == NULL)
+		return false;
+	struct ip_bytes bytes = {0};
+	memcpy(bytes.byte, b + 3, s.len - 3);
+	*e = endpoint_from_raw(HERE, afi, bytes, protocol_from_ipproto(b[0]),
+			       ip_hport(get_be16(b + 1)));
+	return true;
+}
+
+static struct connection *connection_named(shunk_t name)
+{
+	char buf[256];
+	if (name.len >= sizeof(buf))
+		return NULL;
+	memcpy(buf, name.ptr, name.len);
+	buf[name.len] = '\0';
+	struct connection_filter cf = {
+		.name = buf,
+		.ike_version = IKEv2,
+		.search = {
+			.order = NEW2OLD,
+			.verbose.logger = &global_logger,
+			.where = HERE,
+		},
+	};
+	while (next_connection(&cf)) {
+		if (is_permanent(cf.c))
+			return cf.c;
+	}
+	return NULL;
+}
+
+/* The default host's deadline, from here; one already past: soon. */
+static deltatime_t delay_until(uint64_t at, intmax_t at_least)
+{
+	intmax_t left = (intmax_t)at - (intmax_t)realnow().rt.tv_sec;
+	return deltatime(left > at_least ? left : at_least);
+}
+
+static void schedule_deadlines(struct state *st, const struct sa_fields *f)
+{
+	/* a rekey the default host had started is lost with it: start again */
+	if (f->rekey_at != 0)
+		event_schedule(EVENT_v2_REKEY, delay_until(f->rekey_at, 1), st);
+	else if (f->lifetime == EVENT_v2_REPLACE && f->lifetime_at > (uint64_t)realnow().rt.tv_sec + 5)
+		event_schedule(EVENT_v2_REKEY, deltatime(2), st);
+	event_schedule(f->lifetime, delay_until(f->lifetime_at, 2), st);
+}
+
+static struct child_sa *import_child(struct ike_sa *ike, shunk_t in, struct logger *logger)
+{
+	struct sa_fields f;
+	if (!read_fields(in, &f) || f.spi_in.len != sizeof(ipsec_spi_t) || f.mode.len != 2) {
+		llog(RC_LOG, logger, "cluster-filter: a Child SA in the record is malformed");
+		return NULL;
+	}
+	struct connection *c = connection_named(f.name);
+	if (c == NULL) {
+		llog(RC_LOG, logger, "cluster-filter: no connection \"%.*s\" for a Child SA",
+		     (int)f.name.len, (const char *)f.name.ptr);
+		return NULL;
+	}
+	struct ikev2_proposal *proposal = ikev2_proposal_import(f.proposal.ptr, f.proposal.len);
+	if (proposal == NULL) {
+		llog(RC_LOG, logger, "cluster-filter: a Child SA's proposal is malformed");
+		return NULL;
+	}
+	struct child_sa *child = import_v2_child_sa(c, ike, f.role, realtime(f.inception));
+	child->sa.st_v2_accepted_proposal = proposal;
+	child->sa.st_esp.protocol = &ip_protocol_esp;
+	if (!ikev2_proposal_to_proto_info(proposal, &child->sa.st_esp, child->sa.logger)) {
+		llog(RC_LOG, logger, "cluster-filter: a Child SA's proposal does not convert");
+		return child;	/* still established below, then deleted by its lifetime */
+	}
+	memcpy(&child->sa.st_esp.inbound.spi, f.spi_in.ptr, sizeof(ipsec_spi_t));
+	child->sa.st_pfs_group = ikev2_proposal_first_dh(proposal);
+	child->sa.st_kernel_mode = ((const uint8_t *)f.mode.ptr)[0];
+	child->sa.st_seen_no_tfc = ((const uint8_t *)f.mode.ptr)[1];
+	import_v2_change_state(&child->sa, STATE_V2_ESTABLISHED_CHILD_SA);
+	pstat_sa_established(&child->sa);
+	if (f.owner || c->established_child_sa == SOS_NOBODY)
+		connection_import_child(ike, child, HERE);
+	schedule_deadlines(&child->sa, &f);
+	if (f.owner && dpd_active_locally(c)) {
+		event_schedule(EVENT_v2_LIVENESS,
+			       deltatime_max(c->config->dpd.delay, deltatime(MIN_LIVENESS)),
+			       &child->sa);
+	}
+	return child;
+}
+
+static void restore_response(struct ike_sa *ike, const struct sa_fields *f)
+{
+	struct v2_outgoing_fragment **tail = &ike->sa.st_v2_msgid_windows.responder.outgoing_fragments;
+	for (unsigned i = 0; i < f->responses; i++) {
+		struct v2_outgoing_fragment *frag =
+			overalloc_thing(struct v2_outgoing_fragment, f->response[i].len);
+		frag->len = f->response[i].len;
+		memcpy(frag->ptr, f->response[i].ptr, frag->len);
+		*tail = frag;
+		tail = &frag->next;
+	}
+}
+
+/* Returns true when the record must wait: its connection or interface is not there yet. */
+static bool import_ike(const uint8_t *spis_bytes, shunk_t in, bool quiet, struct logger *logger)
+{
+	struct sa_fields f;
+	ike_spis_t spis;
+	ip_endpoint local, remote;
+
+	memcpy(&spis, spis_bytes, sizeof(spis));
+	if (!read_fields(in, &f) || !f.version_ok || !endpoint_of(f.local, &local) ||
+	    !endpoint_of(f.remote, &remote) || f.msgids.len != 36 || f.nat.len != 10) {
+		if (!quiet)
+			llog(RC_LOG, logger, "cluster-filter: an IKE SA record is malformed or from another version; not taken over");
+		return false;
+	}
+	if (find_v2_ike_sa(&spis, f.role) != NULL)
+		return false;	/* ours already: the data plane came back, or an earlier try */
+	struct connection *c = connection_named(f.name);
+	if (c == NULL) {
+		if (!quiet)
+			llog(RC_LOG, logger, "cluster-filter: no connection \"%.*s\" (yet) to take its IKE SA over",
+			     (int)f.name.len, (const char *)f.name.ptr);
+		return true;
+	}
+	struct iface_endpoint *ifp = find_iface_endpoint_by_local_endpoint(local);
+	if (ifp == NULL) {
+		endpoint_buf eb;
+		if (!quiet)
+			llog(RC_LOG, c->logger, "cluster-filter: not listening on %s (yet); IKE SA not taken over",
+			     str_endpoint(&local, &eb));
+		return true;
+	}
+	struct ikev2_proposal *proposal = ikev2_proposal_import(f.proposal.ptr, f.proposal.len);
+	if (proposal == NULL) {
+		iface_endpoint_delref(&ifp);
+		if (!quiet)
+			llog(RC_LOG, c->logger, "cluster-filter: the IKE SA's proposal is malformed");
+		return false;
+	}
+
+	struct ike_sa *ike = import_v2_ike_sa(c, f.role, &spis, ifp, remote, realtime(f.inception));
+	struct state *st = &ike->sa;
+	st->st_v2_accepted_proposal = proposal;
+	if (!ikev2_proposal_to_trans_attrs(proposal, &st->st_oakley, st->logger)) {
+		llog(RC_LOG, st->logger, "cluster-filter: the IKE SA's proposal does not convert");
+		delete_ike_sa(&ike);
+		return false;
+	}
+	st->st_skey_d_nss = symkey_from_hunk("SK_d", f.keys[R_SK_D - R_SK_D], st->logger);
+	st->st_skey_ai_nss = symkey_from_hunk("SK_ai", f.keys[R_SK_AI - R_SK_D], st->logger);
+	st->st_skey_ar_nss = symkey_from_hunk("SK_ar", f.keys[R_SK_AR - R_SK_D], st->logger);
+	st->st_skey_ei_nss = encrypt_key_from_hunk("SK_ei", st->st_oakley.ta_encrypt,
+						   f.keys[R_SK_EI - R_SK_D], st->logger);
+	st->st_skey_er_nss = encrypt_key_from_hunk("SK_er", st->st_oakley.ta_encrypt,
+						   f.keys[R_SK_ER - R_SK_D], st->logger);
+	st->st_skey_initiator_salt = clone_hunk(f.keys[R_SALT_I - R_SK_D], "salt");
+	st->st_skey_responder_salt = clone_hunk(f.keys[R_SALT_R - R_SK_D], "salt");
+	create_v2_ike_cipher_contexts(st);
+
+	const uint8_t *nat = f.nat.ptr;
+	st->hidden_variables.st_nated_host = nat[0];
+	st->hidden_variables.st_nated_peer = nat[1];
+	st->hidden_variables.st_nat_traversal = get_be64(nat + 2);
+	st->st_v2_ike_fragmentation_enabled = (f.flags & FLAG_FRAGMENTATION) != 0;
+	st->st_seen_redirect_sup = (f.flags & FLAG_REDIRECT) != 0;
+	st->st_peer_wants_null = (f.flags & FLAG_PEER_WANTS_NULL) != 0;
+	st->st_ikev2_anon = (f.flags & FLAG_ANON) != 0;
+	st->st_v2_mobike.enabled = (f.flags & FLAG_MOBIKE) != 0;
+	st->st_ppk_ike_auth_used = (f.flags & FLAG_PPK) != 0;
+
+	/*
+	 * A request the default host had sent and not heard back for is
+	 * given up (its larval SA died with it); the peer's answer is
+	 * dropped as old and what it was for starts again.
+	 */
+	const uint8_t *ids = f.msgids.ptr;
+	struct v2_msgid_windows *w = &st->st_v2_msgid_windows;
+	w->initiator.sent = (intmax_t)get_be64(ids);
+	w->initiator.recv = w->initiator.sent;
+	w->responder.sent = (intmax_t)get_be64(ids + 16);
+	w->responder.recv = (intmax_t)get_be64(ids + 24);
+	w->responder.recv_frags = get_be32(ids + 32);
+	restore_response(ike, &f);
+
+	import_v2_change_state(st, STATE_V2_ESTABLISHED_IKE_SA);
+	v2_ike_sa_established(ike, HERE);
+	schedule_deadlines(st, &f);
+
+	unsigned children = 0;
+	for (unsigned i = 0; i < f.nr_children; i++)
+		children += import_child(ike, f.children[i], st->logger) != NULL;
+	llog(RC_LOG, st->logger,
+	     "cluster-filter: took over the IKE SA and %u Child SA(s), message IDs %jd/%jd (ours/peer's)",
+	     children, w->initiator.sent, w->responder.recv);
+	return false;
+}
+
+/* what the data plane holds, copied out before any of it becomes a state */
+struct held {
+	struct held *next;
+	uint8_t spis[16];
+	size_t len;
+	uint8_t record[];
+};
+
+static void collect(const struct cf_msg *m, void *ctx)
+{
+	struct held **list = ctx;
+	const struct cf_attr *spis = &m->attr[CF_A_IKE_SPIS], *rec = &m->attr[CF_A_IKE_RECORD];
+	if (spis->data == NULL || spis->len != 16 || rec->data == NULL)
+		return;
+	struct held *h = overalloc_thing(struct held, rec->len);
+	memcpy(h->spis, spis->data, 16);
+	h->len = rec->len;
+	memcpy(h->record, rec->data, rec->len);
+	h->next = *list;
+	*list = h;
+}
+
+/*
+ * Returns true when some IKE SA waits for its connection or interface
+ * (pluto is starting: addconn loads them a moment later); QUIET: the
+ * caller will try again, say nothing about what is missing.
+ */
+bool cluster_ike_take_over(bool quiet, struct logger *logger)
+{
+	struct held *list = NULL;
+	struct cf_msgbuf req;
+	bool waiting = false;
+
+	cf_mb_init(&req, CF_MSG_IKE_DUMP, 0, 0);
+	cf_mb_u8(&req, CF_A_IKE_RECORD_WANTED, 1);
+	if (!cluster_dump(&req, collect, &list, "reading the IKE SAs to take over", logger))
+		return false;
+	importing = true;
+	while (list != NULL) {
+		struct held *h = list;
+		list = h->next;
+		waiting |= import_ike(h->spis, shunk2(h->record, h->len), quiet, logger);
+		memset(h->record, 0, h->len);
+		pfree(h);
+	}
+	importing = false;
+	return waiting;
+}

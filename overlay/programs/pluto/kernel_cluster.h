@@ -1,0 +1,42 @@
+/* protostack=cluster: what kernel_cluster.c and cluster_ike.c share
+ *
+ * Copyright (C) 2026 cluster-ipsec developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <https://www.gnu.org/licenses/gpl2.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+#ifndef KERNEL_CLUSTER_H
+#define KERNEL_CLUSTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cluster_ctl.h"
+
+struct logger;
+struct ike_sa;
+struct state;
+
+/* kernel_cluster.c: the data plane's control socket */
+bool cluster_transact(struct cf_msgbuf *req, struct cf_msg *reply, uint8_t *reply_buf,
+		      int *reply_errno, const char *what, struct logger *logger);
+/* a dump: EACH for every object, then true once the data plane says done */
+bool cluster_dump(struct cf_msgbuf *req, void (*each)(const struct cf_msg *m, void *ctx),
+		  void *ctx, const char *what, struct logger *logger);
+bool cluster_is_default_host(void);
+
+/* cluster_ike.c: the IKE SAs every node holds for a takeover */
+void cluster_ike_changed(struct ike_sa *ike);
+void cluster_ike_deleting(struct state *st);
+/* true: some IKE SA waits for its connection or interface; QUIET: do not say which */
+bool cluster_ike_take_over(bool quiet, struct logger *logger);
+
+#endif
