@@ -22,7 +22,8 @@
 # and every node runs pluto with protostack=cluster: only the default
 # host's pluto speaks IKE, the SAs it installs reach every node.
 #
-# usage: cluster.sh up N | down | sas | status | initiate | restart I | poweroff I | poweron I | demo [N]
+# usage: cluster.sh up N | down | sas | status | initiate | restart I | poweroff I | poweron I |
+#        stop I | start I (PEER=strongswan: ipsec stop / start on node I) | demo [N]
 # env:   CF_PREFIX, DISPATCH (outbound mode), PEER=strongswan, FAST_PATH=0 (no kernel
 #        fast path: every node's daemon reads every packet), SAS=K (K tunnels, by UDP port),
 #        SA_ALG with KEY_OUT/KEY_IN and AUTH_OUT/AUTH_IN (hand-made SAs; SA_ALG=3des-md5 starts the
@@ -194,6 +195,31 @@ poweroff() { # poweroff I
 	for pid in $pids; do
 		for _ in $(seq 100); do alive "$pid" || break; sleep 0.05; done
 	done
+}
+
+# Node I is stopped cleanly, as systemctl stop ipsec would: pluto shuts
+# down (on a cluster it leaves the SAs to the others), then cluster-filterd
+# (PartOf ipsec.service) gets SIGTERM.  Corosync stays up.
+stop() { # stop I
+	local i=$1 pid
+	pid=$(cat "$run/n$i-pluto.pid")
+	whack "$i" --shutdown >/dev/null 2>&1 || true
+	for _ in $(seq 200); do alive "$pid" || break; sleep 0.05; done
+	pid=$(cat "$run/n$i/cluster-filter.ctl.pid")
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 200); do alive "$pid" || break; sleep 0.05; done
+	! alive "$pid"
+}
+
+# Node I after stop: cluster-filterd and pluto start again.
+start() { # start I
+	local i=$1
+	mv "$run/n$i/cluster-filter.ctl.log" "$run/n$i/cluster-filter.ctl.log.1"
+	start_node_daemon "$i"
+	mv "$run/n$i-pluto.log" "$run/n$i-pluto.log.1"
+	start_pluto "$i"
+	pluto_ready "$i"
+	wait_for "node $i back in the view" view_complete "$run/n$i.sock" "$(nodes)"
 }
 
 # Node I gets power back: links up, then Corosync, cluster-filterd and
@@ -452,6 +478,8 @@ initiate) initiate ;;
 restart) restart "${2:?usage: cluster.sh restart I}" ;;
 poweroff) poweroff "${2:?usage: cluster.sh poweroff I}" ;;
 poweron) poweron "${2:?usage: cluster.sh poweron I}" ;;
+stop) stop "${2:?usage: cluster.sh stop I}" ;;
+start) start "${2:?usage: cluster.sh start I}" ;;
 demo) demo "${2:-3}" ;;
-*) echo "usage: $0 up N|down|sas|status|initiate|restart I|poweroff I|poweron I|demo [N]" >&2; exit 2 ;;
+*) echo "usage: $0 up N|down|sas|status|initiate|restart I|poweroff I|poweron I|stop I|start I|demo [N]" >&2; exit 2 ;;
 esac

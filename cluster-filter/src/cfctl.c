@@ -193,16 +193,26 @@ static void print_sa(const struct cf_msg *m)
 	putchar('\n');
 }
 
+static void msgid_str(const struct cf_msg *m, size_t off, char out[16])
+{
+	const struct cf_attr *a = &m->attr[CF_A_IKE_MSGIDS];
+	if (a->data != NULL && get_be32(a->data + off) != UINT32_MAX)
+		snprintf(out, 16, "%u", get_be32(a->data + off));
+}
+
 /* never the record itself: it holds pluto's keys */
 static void print_ike(const struct cf_msg *m)
 {
 	const uint8_t *spis = m->attr[CF_A_IKE_SPIS].data, *dg = m->attr[CF_A_KEY_DIGEST].data;
 	if (spis == NULL || dg == NULL)
 		return;
-	printf("ike spi-i=%016llx spi-r=%016llx version=%u updated=%llu bytes=%llu"
-	       " digest=%02x%02x%02x%02x%02x%02x%02x%02x\n",
+	char sent[16] = "none", recv[16] = "none";
+	msgid_str(m, 0, sent);
+	msgid_str(m, 4, recv);
+	printf("ike spi-i=%016llx spi-r=%016llx version=%u msgid-sent=%s msgid-recv=%s updated=%llu"
+	       " bytes=%llu digest=%02x%02x%02x%02x%02x%02x%02x%02x\n",
 	       (unsigned long long)get_be64(spis), (unsigned long long)get_be64(spis + 8),
-	       cf_attr_u32(m, CF_A_IKE_VERSION, 0),
+	       cf_attr_u32(m, CF_A_IKE_VERSION, 0), sent, recv,
 	       (unsigned long long)cf_attr_u64(m, CF_A_ADD_TIME, 0),
 	       (unsigned long long)cf_attr_u64(m, CF_A_BYTES, 0),
 	       dg[0], dg[1], dg[2], dg[3], dg[4], dg[5], dg[6], dg[7]);
@@ -325,9 +335,13 @@ static void show_stats(const struct cf_msg *m)
 }
 
 /* ipsec cluster status: the same facts, for people */
+static bool default_host;	/* status: what the node said of itself */
+
 static void status_node(const struct cf_msg *m)
 {
 	char members[256], joining[256];
+
+	default_host = cf_attr_u8(m, CF_A_DEFAULT_HOST, 0) != 0;
 	bool clustered = cf_attr_has(m, CF_A_NODEID), active = cf_attr_u8(m, CF_A_ACTIVE, 1);
 
 	if (clustered) {
@@ -353,6 +367,19 @@ static void status_node(const struct cf_msg *m)
 		printf(" none");
 	print_drops(m, CF_A_DROP);
 	putchar('\n');
+}
+
+static void status_ike(const struct cf_msg *m)
+{
+	const uint8_t *spis = m->attr[CF_A_IKE_SPIS].data;
+	char sent[16] = "none", recv[16] = "none";
+	if (spis == NULL)
+		return;
+	msgid_str(m, 0, sent);
+	msgid_str(m, 4, recv);
+	printf("  %016llx:%016llx message IDs: last sent %s, last received %s (%u updates)\n",
+	       (unsigned long long)get_be64(spis), (unsigned long long)get_be64(spis + 8), sent, recv,
+	       cf_attr_u32(m, CF_A_IKE_VERSION, 0));
 }
 
 static void status_sa(const struct cf_msg *m)
@@ -542,7 +569,12 @@ int main(int argc, char **argv)
 			return 1;
 		printf("SAs (per SA: seen by this node, owned = processed here):\n");
 		cf_mb_init(&b, CF_MSG_SA_DUMP, 0, next_seq++);
-		return transact(&b, status_sa);
+		if (transact(&b, status_sa))
+			return 1;
+		printf("IKE SAs (%s):\n", default_host ? "active: this node's pluto speaks for them"
+						       : "standby: held for a takeover");
+		cf_mb_init(&b, CF_MSG_IKE_DUMP, 0, next_seq++);
+		return transact(&b, status_ike);
 	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		bool single = cmds[i].verb[0] == '\0';

@@ -165,6 +165,10 @@ void cf_control_snapshot_ike(struct cf_msgbuf *b, const struct cf_ike_record *re
 	cf_mb_init(b, CF_MSG_IKE_PUT, CF_F_SNAPSHOT, 0);
 	cf_mb_put(b, CF_A_IKE_SPIS, rec->spis, sizeof(rec->spis));
 	cf_mb_u32(b, CF_A_IKE_VERSION, rec->version);
+	uint8_t ids[8];
+	put_be32(ids, rec->msgid_sent);
+	put_be32(ids + 4, rec->msgid_recv);
+	cf_mb_put(b, CF_A_IKE_MSGIDS, ids, sizeof(ids));
 	cf_mb_put(b, CF_A_IKE_RECORD, rec->data, rec->len);
 	cf_mb_finish(b);
 }
@@ -350,6 +354,10 @@ void cf_control_put_ike(struct cf_msgbuf *b, const struct cf_ike_record *rec, bo
 	cf_mb_put(b, CF_A_IKE_SPIS, rec->spis, sizeof(rec->spis));
 	cf_mb_u32(b, CF_A_IKE_VERSION, rec->version);
 	cf_mb_u64(b, CF_A_ADD_TIME, rec->updated);
+	uint8_t ids[8];
+	put_be32(ids, rec->msgid_sent);
+	put_be32(ids + 4, rec->msgid_recv);
+	cf_mb_put(b, CF_A_IKE_MSGIDS, ids, sizeof(ids));
 	cf_mb_u64(b, CF_A_BYTES, rec->len);
 	cf_ike_digest(rec, digest);
 	cf_mb_put(b, CF_A_KEY_DIGEST, digest, sizeof(digest));
@@ -368,6 +376,11 @@ static int ike_put(struct request *r)
 			     cf_attr_u32(r->m, CF_A_IKE_VERSION, 0), r->dp->db.now);
 	if (err)
 		return fail(r, -err, err == -ENOSPC ? "too many IKE SAs" : "cannot keep the record");
+	if (cf_attr_has(r->m, CF_A_IKE_MSGIDS)) {
+		const uint8_t *ids = r->m->attr[CF_A_IKE_MSGIDS].data;
+		cf_ike_set_msgids(&r->dp->ike, r->m->attr[CF_A_IKE_SPIS].data, get_be32(ids),
+				  get_be32(ids + 4));
+	}
 	ok(r, 0);
 	send_reply(r);
 	return 0;

@@ -118,6 +118,7 @@ enum cf_attr_type {
 	CF_A_IKE_RECORD,	/* bytes: pluto's record of the IKE SA, opaque here */
 	CF_A_IKE_RECORD_WANTED,	/* u8, IKE_DUMP: 1 with the records (pluto taking over) */
 	CF_A_IKE_VERSION,	/* u32: an IKE record's puts so far (dumps) */
+	CF_A_IKE_MSGIDS,	/* 2 x u32: the last request sent, the last received (0xffffffff: none) */
 	CF_A_MAX
 };
 

@@ -36,6 +36,7 @@ int cf_ike_put(struct cf_ike_table *t, const uint8_t spis[CF_IKE_SPIS_LEN],
 	memcpy(r->data, data, len);
 	r->len = (uint32_t)len;
 	r->updated = now;
+	r->msgid_sent = r->msgid_recv = UINT32_MAX;
 	if (old != NULL) {
 		r->version = version ? version : old->version + 1;
 		r->next = old->next;
@@ -65,6 +66,16 @@ const struct cf_ike_record *cf_ike_find(const struct cf_ike_table *t,
 					const uint8_t spis[CF_IKE_SPIS_LEN])
 {
 	return *slot((struct cf_ike_table *)t, spis);
+}
+
+void cf_ike_set_msgids(struct cf_ike_table *t, const uint8_t spis[CF_IKE_SPIS_LEN],
+		       uint32_t sent, uint32_t recv)
+{
+	struct cf_ike_record *r = *slot(t, spis);
+	if (r != NULL) {
+		r->msgid_sent = sent;
+		r->msgid_recv = recv;
+	}
 }
 
 void cf_ike_flush(struct cf_ike_table *t)

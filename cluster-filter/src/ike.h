@@ -23,6 +23,7 @@ struct cf_ike_record {
 	uint8_t spis[CF_IKE_SPIS_LEN];
 	uint64_t updated;		/* seconds since the epoch */
 	uint32_t version;		/* puts so far: pluto's changes, in order */
+	uint32_t msgid_sent, msgid_recv;	/* for people: pluto's last requests, 0xffffffff none */
 	uint32_t len;
 	uint8_t data[];
 };
@@ -39,6 +40,9 @@ struct cf_ike_table {
  */
 int cf_ike_put(struct cf_ike_table *t, const uint8_t spis[CF_IKE_SPIS_LEN],
 	       const uint8_t *data, size_t len, uint32_t version, uint64_t now);
+/* What pluto says its message IDs are, shown beside the record. */
+void cf_ike_set_msgids(struct cf_ike_table *t, const uint8_t spis[CF_IKE_SPIS_LEN],
+		       uint32_t sent, uint32_t recv);
 /* 0, or -ENOENT. */
 int cf_ike_del(struct cf_ike_table *t, const uint8_t spis[CF_IKE_SPIS_LEN]);
 const struct cf_ike_record *cf_ike_find(const struct cf_ike_table *t,

@@ -793,19 +793,26 @@ def answered_liveness(log):
     return [m for m in sent if f"parsed INFORMATIONAL response {m} [ ]" in log]
 
 
-def take_over(cluster, victim, survivors):
-    """The default host `victim` loses power during streams both ways: the
-    data plane goes on, and the survivor that becomes default host carries
-    on its IKE SA - strongSwan's Child SA rekey, IKE SA rekey and liveness
-    check are answered, with no IKE_SA_INIT on the wire."""
+def pluto_log(cluster, i):
+    with open(f"{cluster.run_dir}/n{i}-pluto.log") as f:
+        return f.read()
+
+
+def take_over(cluster, victim, survivors, how="poweroff"):
+    """The default host `victim` loses power (or is stopped cleanly: how
+    "stop") during streams both ways: the data plane goes on, and the
+    survivor that becomes default host carries on its IKE SA -
+    strongSwan's Child SA rekey, IKE SA rekey and liveness check are
+    answered, with no IKE_SA_INIT on the wire."""
     watch = IkeWatch(cluster)
     timing = {}
+    took_over = {i: pluto_log(cluster, i).count("took over the IKE SA and 1 Child SA(s)") for i in survivors}
 
     def power_loss_then_rekey():
         """The first IKE exchange after the kill: strongSwan rekeys the
         Child SA as soon as the survivors agree, during the streams."""
         t_kill = time.monotonic()
-        cluster.script("poweroff", str(victim))
+        cluster.script(how, str(victim))
         cluster.wait_settled(survivors)
         timing["old"] = child_spis(cluster, survivors)[0]
         timing["rekey"] = cluster.swanctl("--rekey", "--child", "tunnel")
@@ -814,11 +821,16 @@ def take_over(cluster, victim, survivors):
     try:
         through_event(cluster, power_loss_then_rekey, victim, survivors,
                       members_before=tuple(sorted([victim, *survivors])),
-                      what=f"the default host's (node {victim}) power loss and a Child SA rekey")
+                      what=f"node {victim}, the default host: {how}; a Child SA rekey")
         speaker = cluster.default_host(survivors)
-        with open(f"{cluster.run_dir}/n{speaker}-pluto.log") as f:
-            assert "took over the IKE SA and 1 Child SA(s)" in f.read(), f"node {speaker} did not take over"
+        assert pluto_log(cluster, speaker).count("took over the IKE SA and 1 Child SA(s)") == \
+            took_over[speaker] + 1, f"node {speaker} did not take over"
         assert "rekey completed successfully" in timing["rekey"], timing["rekey"]
+        # ipsec cluster status: the IKE SA, active where pluto speaks for it, standby elsewhere
+        status = {i: cluster.cfctl(i, "status") for i in survivors}
+        for i in survivors:
+            role = "active" if i == speaker else "standby"
+            assert f"IKE SAs ({role}" in status[i] and "message IDs: last sent" in status[i], status[i]
         old = timing["old"]
         wait_for(lambda: (lambda s: len(set(s)) == 1 and len(s[0]) == 2 and not set(s[0]) & set(old))(
             child_spis(cluster, survivors)), timeout=10, what="the rekeyed SAs on the survivors")
@@ -829,7 +841,7 @@ def take_over(cluster, victim, survivors):
     finally:
         exchanges = watch.exchanges()
     print(f"  node {speaker} answered the first IKE exchange {timing['answered']:.2f} s after the "
-          f"power loss; IKE exchanges on the wire since: {collections.Counter(exchanges)}")
+          f"{how}; IKE exchanges on the wire since: {collections.Counter(exchanges)}")
     assert 34 not in exchanges, "an IKE_SA_INIT after the takeover: the IKE SA was renegotiated"
     assert {36, 37} <= set(exchanges), "no CREATE_CHILD_SA or INFORMATIONAL seen"
     assert "IKE_SA_INIT" not in watch.log()
@@ -837,21 +849,37 @@ def take_over(cluster, victim, survivors):
 
 
 @on(ONLY_DEFAULT)
-def test_default_host_power_loss_and_takeovers(cluster):
-    """Node 0, the default host, loses power: node 1 takes its IKE SA over
-    (take_over above).  Node 0 comes back as a follower and gets the IKE
-    state with the tables; then node 1 loses power, and the next default
-    host takes over the same way."""
+def test_default_host_clean_stop(cluster):
+    """ipsec stop on the default host (pluto shut down, then its
+    cluster-filterd): its pluto leaves the SAs to the others - no Delete,
+    nothing removed - and the next default host takes them over."""
+    victim = cluster.default_host()
+    survivors = [i for i in range(NODES) if i != victim]
     try:
-        assert take_over(cluster, 0, [1, 2]) == 1
-        cluster.script("poweron", "0")
+        take_over(cluster, victim, survivors, how="stop")
+        assert "leaving them to the cluster" in pluto_log(cluster, victim)
+    finally:
+        cluster.script("start", str(victim))
+        cluster.wait_settled(list(range(NODES)))
+
+
+@on(ONLY_DEFAULT)
+def test_default_host_power_loss_and_takeovers(cluster):
+    """The default host loses power: the next one takes its IKE SA over
+    (take_over above).  The old one comes back as a follower and gets the
+    IKE state with the tables; then the new default host loses power, and
+    the next takes over the same way."""
+    first = cluster.default_host()
+    try:
+        second = take_over(cluster, first, [i for i in range(NODES) if i != first])
+        cluster.script("poweron", str(first))
         cluster.wait_settled([0, 1, 2])
         records = [cluster.cfctl(i, "ike", "list").split() for i in range(NODES)]
         digests = {tuple(w for w in r if w.startswith(("spi-", "digest="))) for r in records}
         assert len(digests) == 1 and records[0], f"the nodes hold different IKE SAs: {records}"
-        take_over(cluster, 1, [0, 2])
+        take_over(cluster, second, [i for i in range(NODES) if i != second])
     finally:
-        for i in (0, 1):
+        for i in range(NODES):
             try:
                 cluster.stats(i)
             except AssertionError:

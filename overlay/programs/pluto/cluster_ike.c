@@ -246,16 +246,22 @@ static void put_ike(struct record *r, struct ike_sa *ike)
 	put_deadlines(r, st);
 }
 
-static void share(struct record *r, const ike_spis_t *spis, struct logger *logger)
+static void share(struct record *r, const struct ike_sa *ike)
 {
 	static uint8_t buf[CF_CTL_MSG_MAX];
+	const struct v2_msgid_windows *w = &ike->sa.st_v2_msgid_windows;
 	struct cf_msgbuf req;
 	struct cf_msg reply;
+	uint8_t ids[8];
 
 	cf_mb_init(&req, CF_MSG_IKE_PUT, 0, 0);
-	cf_mb_put(&req, CF_A_IKE_SPIS, spis, sizeof(*spis));
+	cf_mb_put(&req, CF_A_IKE_SPIS, &ike->sa.st_ike_spis, sizeof(ike->sa.st_ike_spis));
+	/* for people (cfctl status); -1, none yet, stays all ones */
+	put_be32(ids, (uint32_t)w->initiator.sent);
+	put_be32(ids + 4, (uint32_t)w->responder.recv);
+	cf_mb_put(&req, CF_A_IKE_MSGIDS, ids, sizeof(ids));
 	cf_mb_put(&req, CF_A_IKE_RECORD, r->buf, r->len);
-	cluster_transact(&req, &reply, buf, NULL, "sharing the IKE SA", logger);
+	cluster_transact(&req, &reply, buf, NULL, "sharing the IKE SA", ike->sa.logger);
 	memset(r, 0, sizeof(*r));	/* keys; cluster_transact() wiped the request */
 }
 
@@ -284,7 +290,7 @@ static void share_family(struct ike_sa *ike, const struct state *dying)
 		memset(&r, 0, sizeof(r));
 		return;
 	}
-	share(&r, &ike->sa.st_ike_spis, ike->sa.logger);
+	share(&r, ike);
 }
 
 void cluster_ike_changed(struct ike_sa *ike)

@@ -60,6 +60,8 @@ static int request_fd = -1;
  * Nobody until the data plane says so, and nobody while it is gone.
  */
 static bool default_host = false;
+/* the members of the data plane's view, this node included */
+static uint32_t cluster_nodes = 1;
 static int event_fd = -1;
 static struct fd_read_listener *event_listener;
 static struct timeout *reconnect_timer;
@@ -351,6 +353,7 @@ static void process_event(int fd, void *arg UNUSED, struct logger *logger)
 		return;
 	}
 	if (m.type == CF_MSG_EV_VIEW) {
+		cluster_nodes = cf_attr_u32(&m, CF_A_NODES, 1);
 		set_default_host(cf_attr_u8(&m, CF_A_DEFAULT_HOST, 1) != 0, false, logger);
 		return;
 	}
@@ -455,6 +458,7 @@ static bool attach_data_plane(bool first, struct logger *logger)
 	}
 	attach_fd_read_listener(&event_listener, event_fd, "cluster-filter events",
 				process_event, NULL);
+	cluster_nodes = cf_attr_u32(&hello, CF_A_NODES, 1);
 	set_default_host(cf_attr_u8(&hello, CF_A_DEFAULT_HOST, 0) != 0, true, logger);
 	llog(RC_LOG, logger, "cluster-filter: data plane at %s, node %u of %u, cluster-dispatch=%s",
 	     socket_path, cf_attr_u32(&hello, CF_A_NODE_ID, 0), cf_attr_u32(&hello, CF_A_NODES, 1),
@@ -765,6 +769,23 @@ static err_t cluster_not_supported(struct logger *logger UNUSED)
 	return "not supported by the cluster-filter data plane";
 }
 
+/*
+ * pluto stopping on one node (ipsec stop, a restart) must not take the
+ * cluster's SAs with it: while other members carry them on, leave them
+ * (no Delete to the peer, nothing removed from the data plane, the IKE
+ * SAs' records kept) and let the next default host take them over.
+ * The last member cleans up as pluto always does.
+ */
+static bool cluster_leave_state_on_shutdown(struct logger *logger)
+{
+	if (cluster_nodes <= 1)
+		return false;
+	llog(RC_LOG, logger,
+	     "cluster-filter: %u other node(s) carry the SAs on: leaving them to the cluster",
+	     cluster_nodes - 1);
+	return true;
+}
+
 static const char *cluster_protostack_names[] = {
 	"cluster",
 	NULL,
@@ -796,6 +817,7 @@ const struct kernel_ops cluster_kernel_ops = {
 	.may_speak = cluster_may_speak,
 	.ike_sa_changed = cluster_ike_changed,
 	.ike_sa_deleting = cluster_ike_deleting,
+	.leave_state_on_shutdown = cluster_leave_state_on_shutdown,
 
 	.directional_ipsec_sa_is_enabled = cluster_not_supported,
 	.iptfs_ipsec_sa_is_enabled = cluster_not_supported,
