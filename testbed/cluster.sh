@@ -23,7 +23,8 @@
 # host's pluto speaks IKE, the SAs it installs reach every node.
 #
 # usage: cluster.sh up N | down | sas | status | initiate | restart I | poweroff I | poweron I |
-#        stop I | start I (PEER=strongswan: ipsec stop / start on node I) | demo [N]
+#        stop I | start I | restart-pluto I (PEER=strongswan: ipsec stop, start, a pluto
+#        restart on node I) | demo [N]
 # env:   CF_PREFIX, DISPATCH (outbound mode), PEER=strongswan, FAST_PATH=0 (no kernel
 #        fast path: every node's daemon reads every packet), SAS=K (K tunnels, by UDP port),
 #        SA_ALG with KEY_OUT/KEY_IN and AUTH_OUT/AUTH_IN (hand-made SAs; SA_ALG=3des-md5 starts the
@@ -209,6 +210,18 @@ stop() { # stop I
 	kill -TERM "$pid" 2>/dev/null || true
 	for _ in $(seq 200); do alive "$pid" || break; sleep 0.05; done
 	! alive "$pid"
+}
+
+# pluto on node I restarts; its data plane and the view stay.  On the
+# default host the new pluto takes its IKE SAs back from the data plane.
+restart_pluto() { # restart_pluto I
+	local i=$1 pid
+	pid=$(cat "$run/n$i-pluto.pid")
+	whack "$i" --shutdown >/dev/null 2>&1 || true
+	for _ in $(seq 200); do alive "$pid" || break; sleep 0.05; done
+	mv "$run/n$i-pluto.log" "$run/n$i-pluto.log.1"
+	start_pluto "$i"
+	pluto_ready "$i"
 }
 
 # Node I after stop: cluster-filterd and pluto start again.
@@ -479,7 +492,8 @@ restart) restart "${2:?usage: cluster.sh restart I}" ;;
 poweroff) poweroff "${2:?usage: cluster.sh poweroff I}" ;;
 poweron) poweron "${2:?usage: cluster.sh poweron I}" ;;
 stop) stop "${2:?usage: cluster.sh stop I}" ;;
+restart-pluto) restart_pluto "${2:?usage: cluster.sh restart-pluto I}" ;;
 start) start "${2:?usage: cluster.sh start I}" ;;
 demo) demo "${2:-3}" ;;
-*) echo "usage: $0 up N|down|sas|status|initiate|restart I|poweroff I|poweron I|stop I|start I|demo [N]" >&2; exit 2 ;;
+*) echo "usage: $0 up N|down|sas|status|initiate|restart I|poweroff I|poweron I|stop I|start I|restart-pluto I|demo [N]" >&2; exit 2 ;;
 esac

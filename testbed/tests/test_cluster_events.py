@@ -849,6 +849,41 @@ def take_over(cluster, victim, survivors, how="poweroff"):
 
 
 @on(ONLY_DEFAULT)
+def test_pluto_restart_on_the_default_host(cluster):
+    """pluto restarts on the default host during streams both ways: the
+    data plane carries on untouched, and the new pluto takes its IKE SA
+    back from the data plane - strongSwan's Child SA rekey right after is
+    answered, and no IKE_SA_INIT appears on the wire."""
+    speaker = cluster.default_host()
+    watch = IkeWatch(cluster)
+    try:
+        streams = cluster.streams(6.0)
+        try:
+            streams.at(1.0)
+            t = time.monotonic()
+            cluster.script("restart-pluto", str(speaker))
+            wait_for(lambda: "took over the IKE SA and 1 Child SA(s)" in pluto_log(cluster, speaker),
+                     timeout=35, what="the restarted pluto taking its IKE SA back")
+            t_back = time.monotonic() - t
+            out = cluster.swanctl("--rekey", "--child", "tunnel")
+        except BaseException:
+            streams.kill()
+            raise
+        got, wire = streams.finish()
+    finally:
+        exchanges = watch.exchanges()
+    print(f"{cluster.topology}: pluto on node {speaker} restarted; its IKE SA back after {t_back:.2f} s; "
+          f"IKE exchanges on the wire since: {collections.Counter(exchanges)}")
+    for name, d in got.items():
+        describe(name, d)
+    assert "rekey completed successfully" in out, out
+    assert 34 not in exchanges, "an IKE_SA_INIT: the IKE SA was renegotiated"
+    assert_wire_clean(wire, min(d["unique"] for d in got.values()) // 2)
+    for name, d in got.items():
+        assert d["missing"] <= HANDFUL and d["duplicates"] == 0, f"{name}: {d['missing']} lost, {d['duplicates']} duplicated"
+
+
+@on(ONLY_DEFAULT)
 def test_default_host_clean_stop(cluster):
     """ipsec stop on the default host (pluto shut down, then its
     cluster-filterd): its pluto leaves the SAs to the others - no Delete,

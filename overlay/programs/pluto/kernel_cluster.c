@@ -47,6 +47,7 @@
 #include "kernel_policy.h"
 #include "log.h"
 #include "server.h"		/* for add_fd_read_listener(), ctl_addr */
+#include "whack_shutdown.h"	/* for exiting_pluto */
 
 #include "cluster_ctl.h"
 #include "cluster_wire.h"
@@ -466,11 +467,21 @@ static bool attach_data_plane(bool first, struct logger *logger)
 	return true;
 }
 
+/*
+ * A starting pluto finds the cluster's SAs, not leftovers of its own: a
+ * restarted default host takes them over with their IKE SAs, a follower
+ * holds them for the others.  Only a last member that shuts down (and
+ * does not leave them, see cluster_leave_state_on_shutdown()) empties
+ * the data plane.
+ */
 static void cluster_flush(struct logger *logger)
 {
 	static uint8_t buf[CF_CTL_MSG_MAX];
 	struct cf_msgbuf req;
 	struct cf_msg reply;
+
+	if (!exiting_pluto)
+		return;
 	cf_mb_init(&req, CF_MSG_FLUSH, 0, 0);
 	transact(&req, &reply, buf, NULL, "flush", logger);
 }
