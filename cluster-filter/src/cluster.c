@@ -247,6 +247,17 @@ static void hand_over_state(struct cf_cluster *c, const uint32_t *joiners, uint3
 
 void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n)
 {
+	/* who left is forgotten: back, it is a new life with its own counters */
+	for (unsigned i = 0; i < c->sync.n_peers; ) {
+		uint32_t id = c->sync.peers[i].nodeid;
+		bool stays = id == c->sync.self;
+		for (uint32_t j = 0; j < n && !stays; j++)
+			stays = ids[j] == id;
+		if (stays)
+			i++;
+		else
+			cf_sync_forget(&c->sync, id);
+	}
 	if (!cf_view_confchg(&c->view, ids, n)) {
 		logf_(c, "membership: more than %u nodes in the group; ignoring the change", CF_MAX_NODES);
 		return;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <cap-ng.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/socket.h>
@@ -526,12 +527,14 @@ int main(int argc, char **argv)
 		d.membership = cf_membership_open(group, &ops, NULL);
 		if (d.membership == NULL)
 			return 1;
-		/* sync counters from the wall clock: a restarted node never reuses a nonce */
-		struct timespec now;
-		clock_gettime(CLOCK_REALTIME, &now);
+		/* a random start: no nonce of an earlier life again, whatever the clock says */
+		uint64_t first_counter;
+		if (getrandom(&first_counter, sizeof(first_counter), 0) != sizeof(first_counter)) {
+			logf_("cannot draw the sync channel's first counter: %s", strerror(errno));
+			return 1;
+		}
 		err = cf_cluster_init(&d.cluster, &d.dp, &d.defaults, cf_membership_nodeid(d.membership),
-				      cf_membership_quorate(d.membership), key,
-				      (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec,
+				      cf_membership_quorate(d.membership), key, first_counter >> 2,
 				      &cluster_ops, NULL);
 		memset(key, 0, sizeof(key));
 		if (err) {

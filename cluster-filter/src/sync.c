@@ -42,6 +42,18 @@ void cf_sync_free(struct cf_sync *s)
 	memset(s, 0, sizeof(*s));
 }
 
+void cf_sync_forget(struct cf_sync *s, uint32_t sender)
+{
+	for (unsigned i = 0; i < s->n_peers; i++) {
+		if (s->peers[i].nodeid != sender)
+			continue;
+		cf_crypto_free(&s->peers[i].open);
+		s->peers[i] = s->peers[--s->n_peers];
+		memset(&s->peers[s->n_peers], 0, sizeof(s->peers[0]));
+		return;
+	}
+}
+
 long cf_sync_seal(struct cf_sync *s, const uint8_t *payload, size_t len, uint8_t *out, size_t cap)
 {
 	if (len + CF_SYNC_OVERHEAD > cap)

@@ -7,9 +7,13 @@
  *
  *   "CFS1" | sender node id (4) | counter (8) | ciphertext | tag (16)
  *
- * The nonce is sender id || counter; the counter starts from the wall
- * clock in nanoseconds, so a restarted node never reuses one, and
- * receivers take only counters above the last they saw from that sender.
+ * The nonce is sender id || counter.  The counter starts at a random
+ * point of 2^62 (the daemon draws it), so a restarted node reuses no
+ * nonce of an earlier life whatever its clock says, and receivers take
+ * only counters above the last they saw from that sender in its current
+ * membership: a node that leaves the group is forgotten (its next life
+ * starts a new window), and a message from outside the group cannot be
+ * delivered by Corosync in its name.
  */
 #ifndef CF_SYNC_H
 #define CF_SYNC_H
@@ -46,6 +50,9 @@ struct cf_sync {
 int cf_sync_init(struct cf_sync *s, const uint8_t *key, size_t key_len, uint32_t self,
 		 uint64_t first_counter);
 void cf_sync_free(struct cf_sync *s);
+
+/* SENDER left the group: its next message, from a new life, starts afresh. */
+void cf_sync_forget(struct cf_sync *s, uint32_t sender);
 
 /* Seal payload into out (payload_len + CF_SYNC_OVERHEAD); returns the length or -errno. */
 long cf_sync_seal(struct cf_sync *s, const uint8_t *payload, size_t len, uint8_t *out, size_t cap);
