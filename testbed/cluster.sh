@@ -127,7 +127,9 @@ corosync_conf() { # corosync_conf N I
 	quorum {
 	    provider: corosync_votequorum
 	CONF
-	[ "$count" = 2 ] && echo "    two_node: 1"
+	# no two_node: it makes each half of a split quorate, and
+	# cluster-filterd refuses it without a quorum device (two nodes here
+	# need both for quorum)
 	echo "}"
 	echo "nodelist {"
 	for j in $(seq 0 $((count - 1))); do

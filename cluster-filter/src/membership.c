@@ -89,8 +89,22 @@ struct cf_membership *cf_membership_open(const char *group, const struct cf_memb
 	if ((err = votequorum_trackstart(m->quorum, 0, CS_TRACK_CHANGES)) != CS_OK)
 		goto fail;
 	struct votequorum_info info;
-	if (votequorum_getinfo(m->quorum, nodeid, &info) == CS_OK)
+	if (votequorum_getinfo(m->quorum, nodeid, &info) == CS_OK) {
 		m->quorate = (info.flags & VOTEQUORUM_INFO_QUORATE) != 0;
+		/*
+		 * two_node makes each half of a split quorate: both would
+		 * forward and both default hosts would speak IKE for the
+		 * same SAs.  Only a quorum device breaks the tie.
+		 */
+		if ((info.flags & VOTEQUORUM_INFO_TWONODE) &&
+		    !(info.flags & VOTEQUORUM_INFO_QDEVICE_REGISTERED)) {
+			fprintf(stderr, "cluster-filterd: membership: corosync's quorum has two_node set "
+				"and no quorum device: both halves of a split would be quorate and speak "
+				"for the cluster; add a qdevice (corosync-qdevice) or a third node\n");
+			cf_membership_close(m);
+			return NULL;
+		}
+	}
 	what = "cpg_join";
 	if ((err = cpg_join(m->cpg, &m->group)) != CS_OK)
 		goto fail;
