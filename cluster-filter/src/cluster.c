@@ -285,7 +285,23 @@ static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_
 		return;
 	apply_view(c);
 	cf_dp_view_agreed(c->dp);
-	if (m->type != CF_MSG_SYNC_STATE)
+	if (m->type == CF_MSG_SYNC_CLOSE) {
+		char silent[128] = "";
+		for (uint32_t i = 0, len = 0; i < c->view.n_cpg && len < sizeof(silent) - 12; i++)
+			if (c->view.silent[i])
+				len += (uint32_t)snprintf(silent + len, sizeof(silent) - len, " %u", c->view.cpg[i]);
+		logf_(c, "view %u: closed without the node(s) that did not answer in %u ms:%s",
+		      c->view.epoch, CF_ROUND_TIMEOUT_MS, silent);
+	}
+	if (c->view.left_out) {
+		/* we could not answer in time; we have every change, answer now */
+		logf_(c, "view %u: this node was left out of the round (it did not answer in time); "
+		      "asking for a new one", c->view.epoch);
+		if (send_empty(c, CF_MSG_SYNC_REROUND))
+			logf_(c, "view round: could not ask for a new round");
+		return;
+	}
+	if (m->type != CF_MSG_SYNC_STATE && m->type != CF_MSG_SYNC_CLOSE)
 		return;
 
 	uint32_t joiners[CF_MAX_NODES], n_joiners = cf_view_joiners(&c->view, joiners);
@@ -303,6 +319,16 @@ static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_
 
 void cf_cluster_report(struct cf_cluster *c)
 {
+	struct cf_msgbuf b;
+
+	/* a round that a silent member holds open ends without it */
+	if (!c->view.round_open) {
+		c->round_ticks = 0;
+	} else if (++c->round_ticks * CF_SEQ_REPORT_MS >= CF_ROUND_TIMEOUT_MS) {
+		c->round_ticks = 0;
+		if (cf_view_put_close(&c->view, &b))
+			sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len);
+	}
 	/*
 	 * Packets come first: when Corosync holds us back we skip a report
 	 * rather than queue it, and the next one says the same.
@@ -418,7 +444,7 @@ void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, siz
 		return;
 	}
 	if (m.type == CF_MSG_SYNC_STATE || m.type == CF_MSG_SYNC_JOINED ||
-	    m.type == CF_MSG_SYNC_REROUND) {
+	    m.type == CF_MSG_SYNC_REROUND || m.type == CF_MSG_SYNC_CLOSE) {
 		view_message(c, sender, &m);
 		return;
 	}

@@ -50,6 +50,7 @@ struct cf_cluster {
 	struct cf_cluster_queued *head, **tail;	/* sealed, not yet taken by Corosync */
 	size_t queued_bytes;
 	uint64_t deferred;			/* multicasts Corosync made wait */
+	unsigned round_ticks;			/* reports while the round has been open */
 };
 
 /* 0 or -errno; the key is copied and the caller's may be wiped. */
@@ -75,7 +76,10 @@ int cf_cluster_replicate(struct cf_cluster *c, uint32_t client, uint8_t *req, si
 /* Whether a control message changes the replicated state. */
 bool cf_cluster_changes_state(const uint8_t *req, size_t len);
 
-/* Every CF_SEQ_REPORT_MS: where the SAs we write stand (healing, bases). */
+/*
+ * Every CF_SEQ_REPORT_MS: where the SAs we write stand (healing, bases);
+ * a round open for CF_ROUND_TIMEOUT_MS is closed without the silent.
+ */
 void cf_cluster_report(struct cf_cluster *c);
 
 /* Hand Corosync what it refused before; true when nothing waits. */

@@ -49,6 +49,7 @@ enum cf_ctl_type {
 	CF_MSG_SYNC_JOINED,		/* sync channel only: joiners now hold the state */
 	CF_MSG_SYNC_REROUND,		/* sync channel only: a member regained quorum */
 	CF_MSG_SYNC_POSITIONS,		/* sync channel only: a node's sequence positions */
+	CF_MSG_SYNC_CLOSE,		/* sync channel only: a round ends without the silent */
 };
 
 enum cf_attr_type {
@@ -119,6 +120,7 @@ enum cf_attr_type {
 	CF_A_IKE_RECORD_WANTED,	/* u8, IKE_DUMP: 1 with the records (pluto taking over) */
 	CF_A_IKE_VERSION,	/* u32: an IKE record's puts so far (dumps) */
 	CF_A_IKE_MSGIDS,	/* 2 x u32: the last request sent, the last received (0xffffffff: none) */
+	CF_A_ANSWERED,		/* u32 Corosync node id; repeated (SYNC_CLOSE): whose STATE was heard */
 	CF_A_MAX
 };
 

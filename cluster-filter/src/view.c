@@ -47,15 +47,16 @@ bool cf_view_confchg(struct cf_view *v, const uint32_t *nodeids, uint32_t n)
 	qsort(ids, k, sizeof(ids[0]), cmp_u32);
 	memcpy(v->cpg, ids, k * sizeof(ids[0]));
 	v->n_cpg = k;
-	v->round_open = true;
-	memset(v->heard, 0, sizeof(v->heard));
+	cf_view_reround(v);
 	return true;
 }
 
 void cf_view_reround(struct cf_view *v)
 {
 	v->round_open = true;
+	v->left_out = false;
 	memset(v->heard, 0, sizeof(v->heard));
+	memset(v->silent, 0, sizeof(v->silent));
 }
 
 static bool same_list(const uint32_t *a, uint32_t na, const uint32_t *b, uint32_t nb)
@@ -69,6 +70,8 @@ static void decide(struct cf_view *v)
 	bool anyone_synced = false, anyone_quorate = false;
 
 	for (uint32_t i = 0; i < v->n_cpg; i++) {
+		if (!v->heard[i])
+			continue;	/* left out by CLOSE */
 		anyone_synced |= v->heard_synced[i];
 		anyone_quorate |= v->heard_quorate[i];
 		if (v->heard_epoch[i] > max_epoch)
@@ -84,6 +87,8 @@ static void decide(struct cf_view *v)
 
 	for (uint32_t i = 0; i < v->n_cpg; i++) {
 		bool in;
+		if (!v->heard[i])
+			continue;
 		if (anyone_synced)
 			in = v->heard_synced[i];
 		else	/* a new cluster (all 0), or the latest state after losing quorum */
@@ -96,12 +101,18 @@ static void decide(struct cf_view *v)
 	/* IKE stays where the IKE SAs are: the default host the state holders agreed */
 	for (uint32_t i = 0; i < v->n_cpg; i++) {
 		uint32_t speaker = v->heard_speaker[i];
-		if (v->heard_synced[i] && index_of(v->members, v->n, speaker) >= 0) {
+		if (v->heard[i] && v->heard_synced[i] && index_of(v->members, v->n, speaker) >= 0) {
 			v->default_host = speaker;
 			break;
 		}
 	}
 	set_self(v);
+	int me = index_of(v->cpg, v->n_cpg, v->self_nodeid);
+	if (me >= 0 && !v->heard[me]) {
+		/* left out while it could not answer: it missed no message, keep the state */
+		v->left_out = true;
+		return;
+	}
 	/* what we said may be older than a quorum loss since: keep that */
 	v->synced = v->self >= 0 && (!anyone_synced || v->synced);
 }
@@ -177,6 +188,14 @@ enum cf_view_step cf_view_message(struct cf_view *v, uint32_t sender, const stru
 			return CF_VIEW_STALE;
 		cf_view_reround(v);
 		return CF_VIEW_ANSWER;
+	case CF_MSG_SYNC_CLOSE: {
+		uint32_t answered[CF_MAX_NODES], n_answered = 0;
+		struct cf_attr a;
+		size_t off = 0;
+		while (n_answered < CF_MAX_NODES && cf_attr_next(m, CF_A_ANSWERED, &off, &a))
+			answered[n_answered++] = get_be32(a.data);
+		return cf_view_close(v, ids, n, answered, n_answered);
+	}
 	}
 	return CF_VIEW_STALE;
 }
@@ -193,6 +212,44 @@ void cf_view_put_state(const struct cf_view *v, struct cf_msgbuf *b)
 	cf_mb_finish(b);
 }
 
+enum cf_view_step cf_view_close(struct cf_view *v, const uint32_t *cpg, uint32_t n_cpg,
+				const uint32_t *answered, uint32_t n_answered)
+{
+	uint32_t heard[CF_MAX_NODES], n_heard = 0;
+
+	if (!v->round_open || !same_list(cpg, n_cpg, v->cpg, v->n_cpg))
+		return CF_VIEW_STALE;
+	for (uint32_t i = 0; i < v->n_cpg; i++)
+		if (v->heard[i])
+			heard[n_heard++] = v->cpg[i];
+	/* a CLOSE sent before more answers came (or from another round) */
+	if (n_heard == 0 || !same_list(heard, n_heard, answered, n_answered))
+		return CF_VIEW_STALE;
+	for (uint32_t i = 0; i < v->n_cpg; i++)
+		v->silent[i] = !v->heard[i];
+	decide(v);
+	return CF_VIEW_AGREED;
+}
+
+bool cf_view_put_close(const struct cf_view *v, struct cf_msgbuf *b)
+{
+	bool anyone = false;
+
+	if (!v->round_open)
+		return false;
+	cf_mb_init(b, CF_MSG_SYNC_CLOSE, 0, 0);
+	for (uint32_t i = 0; i < v->n_cpg; i++)
+		cf_mb_u32(b, CF_A_MEMBER, v->cpg[i]);
+	for (uint32_t i = 0; i < v->n_cpg; i++) {
+		if (v->heard[i]) {
+			cf_mb_u32(b, CF_A_ANSWERED, v->cpg[i]);
+			anyone = true;
+		}
+	}
+	cf_mb_finish(b);
+	return anyone;
+}
+
 void cf_view_put_joined(const struct cf_view *v, const uint32_t *joiners, uint32_t n,
 			struct cf_msgbuf *b)
 {
@@ -207,7 +264,7 @@ uint32_t cf_view_joiners(const struct cf_view *v, uint32_t *out)
 {
 	uint32_t k = 0;
 	for (uint32_t i = 0; i < v->n_cpg; i++)
-		if (index_of(v->members, v->n, v->cpg[i]) < 0)
+		if (!v->silent[i] && index_of(v->members, v->n, v->cpg[i]) < 0)
 			out[k++] = v->cpg[i];
 	return k;
 }

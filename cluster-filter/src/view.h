@@ -23,6 +23,16 @@
  *     become the default host, even with a lower node id: IKE stays with
  *     the pluto that holds the IKE SAs.
  *
+ * A member that never answers (its daemon hangs while Corosync keeps it
+ * in the group) would hold the round open for good, and with it inbound
+ * traffic.  After CF_ROUND_TIMEOUT_MS a member multicasts CLOSE, naming
+ * the members it heard; every node that heard the same at that point of
+ * the stream decides without the silent ones.  They are not joiners (no
+ * tables are handed to a process that does not read them); one that
+ * wakes up finds itself out of the view, and asks for a new round in
+ * which it answers.  It missed nothing meanwhile - Corosync delivered
+ * every message to it in order - so it keeps its state.
+ *
  * A node that loses quorum may miss changes, so it stops holding state
  * and rejoins like a new node when the partition heals.  Quorum news
  * reaches each node on its own; whoever regains it asks for a new round
@@ -57,7 +67,11 @@ struct cf_view {
 	bool heard_quorate[CF_MAX_NODES];
 	uint32_t heard_epoch[CF_MAX_NODES];
 	uint32_t heard_speaker[CF_MAX_NODES];	/* the default host each one agreed last */
+	bool silent[CF_MAX_NODES];	/* indexed like cpg: left out by CLOSE */
+	bool left_out;			/* we were, and must ask for a new round */
 };
+
+#define CF_ROUND_TIMEOUT_MS 2000
 
 void cf_view_init(struct cf_view *v, uint32_t self_nodeid);
 
@@ -94,12 +108,25 @@ enum cf_view_step cf_view_joined(struct cf_view *v, uint32_t from, uint32_t epoc
  */
 enum cf_view_step cf_view_message(struct cf_view *v, uint32_t sender, const struct cf_msg *m);
 
+/*
+ * CLOSE from a member: the round ends with the members named, if they
+ * are the ones we heard too.  CF_VIEW_AGREED then as for STATE; if
+ * v->left_out, we were not heard and ask for a new round.
+ */
+enum cf_view_step cf_view_close(struct cf_view *v, const uint32_t *cpg, uint32_t n_cpg,
+				const uint32_t *answered, uint32_t n_answered);
+/* CLOSE for the round in progress: whom we heard.  false: nobody yet, or no round. */
+bool cf_view_put_close(const struct cf_view *v, struct cf_msgbuf *b);
+
 /* Our STATE for the round in progress; JOINED for these joiners. */
 void cf_view_put_state(const struct cf_view *v, struct cf_msgbuf *b);
 void cf_view_put_joined(const struct cf_view *v, const uint32_t *joiners, uint32_t n,
 			struct cf_msgbuf *b);
 
-/* Members of Corosync's view outside the dispatch (written to out, at most CF_MAX_NODES). */
+/*
+ * Members of Corosync's view outside the dispatch, but not those CLOSE
+ * left out (written to out, at most CF_MAX_NODES).
+ */
 uint32_t cf_view_joiners(const struct cf_view *v, uint32_t *out);
 
 /* Quorum changed; losing it means we may miss changes: we no longer hold the state. */

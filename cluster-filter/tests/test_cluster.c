@@ -15,6 +15,7 @@
 #include "check.h"
 #include "cluster.h"
 #include "control.h"
+#include "seq.h"
 #include "wire.h"
 
 #define NODES 3
@@ -22,6 +23,8 @@
 struct node {
 	uint32_t id;
 	bool up;
+	bool hung;		/* up, but neither reads nor sends: what Corosync delivers waits */
+	size_t pos;		/* the next entry of the agreed stream this node gets */
 	struct cf_dataplane dp;
 	struct cf_cluster c;
 	unsigned replies, reply_client, reply_errors;
@@ -33,14 +36,28 @@ static const uint8_t key[CF_SYNC_KEY_LEN] = { 0xc1, 0x05, 0x7e, 0x12 };
 
 /* the agreed stream */
 struct agreed {
-	uint32_t from;
+	uint32_t from;		/* 0: a configuration change, members in data */
 	size_t len;
 	uint8_t data[4 + CF_CTL_MSG_MAX + CF_SYNC_OVERHEAD];
 };
 static struct agreed *stream;
-static size_t n_stream, delivered, cap_stream;
+static size_t n_stream, cap_stream;
 static unsigned refuse;		/* flow control: refuse this many multicasts */
 static uint64_t refused;
+
+static void append(uint32_t from, const void *data, size_t len)
+{
+	if (n_stream == cap_stream) {
+		cap_stream = cap_stream ? 2 * cap_stream : 1024;
+		stream = realloc(stream, cap_stream * sizeof(*stream));
+		CHECK(stream != NULL);
+	}
+	CHECK(len <= sizeof(stream[0].data));
+	stream[n_stream].from = from;
+	stream[n_stream].len = len;
+	memcpy(stream[n_stream].data, data, len);
+	n_stream++;
+}
 
 static int multicast(void *ctx, const uint8_t *msg, size_t len)
 {
@@ -51,16 +68,7 @@ static int multicast(void *ctx, const uint8_t *msg, size_t len)
 		refused++;
 		return -EAGAIN;
 	}
-	if (n_stream == cap_stream) {
-		cap_stream = cap_stream ? 2 * cap_stream : 1024;
-		stream = realloc(stream, cap_stream * sizeof(*stream));
-		CHECK(stream != NULL);
-	}
-	CHECK(len <= sizeof(stream[0].data));
-	stream[n_stream].from = nd->id;
-	stream[n_stream].len = len;
-	memcpy(stream[n_stream].data, msg, len);
-	n_stream++;
+	append(nd->id, msg, len);
 	return 0;
 }
 
@@ -94,6 +102,7 @@ static void start(uint32_t id, uint64_t first_counter)
 	memset(nd, 0, sizeof(*nd));
 	nd->id = id;
 	nd->up = true;
+	nd->pos = n_stream;	/* a new process hears what comes from now on */
 	cf_dp_init(&nd->dp);
 	CHECK(cf_cluster_init(&nd->c, &nd->dp, &defaults, id, true, key, first_counter, &ops, nd) == 0);
 }
@@ -111,30 +120,38 @@ static void settle(void)
 	static uint8_t copy[sizeof(stream[0].data)];
 
 	for (int rounds = 0; rounds < 10000; rounds++) {
-		while (delivered < n_stream) {
-			struct agreed *m = &stream[delivered++];
-			for (uint32_t i = 1; i <= NODES; i++) {
-				if (!node[i].up)
-					continue;
-				memcpy(copy, m->data, m->len);
-				cf_cluster_deliver(&node[i].c, m->from, copy, m->len);
-			}
-		}
 		bool quiet = true;
-		for (uint32_t i = 1; i <= NODES; i++)
-			if (node[i].up && !cf_cluster_flush(&node[i].c))
+		for (uint32_t i = 1; i <= NODES; i++) {
+			struct node *nd = &node[i];
+			if (!nd->up || nd->hung)
+				continue;
+			while (nd->pos < n_stream) {
+				struct agreed *m = &stream[nd->pos++];
+				if (m->from == 0) {
+					cf_cluster_members(&nd->c, (const uint32_t *)m->data,
+							   (uint32_t)(m->len / sizeof(uint32_t)));
+					continue;
+				}
+				memcpy(copy, m->data, m->len);
+				cf_cluster_deliver(&nd->c, m->from, copy, m->len);
+			}
+			if (!cf_cluster_flush(&nd->c))
 				quiet = false;
-		if (quiet && delivered == n_stream)
+		}
+		for (uint32_t i = 1; i <= NODES; i++)
+			if (node[i].up && !node[i].hung && node[i].pos < n_stream)
+				quiet = false;
+		if (quiet)
 			return;
 	}
 	CHECK(!"the cluster never settled");
 }
 
+/* Corosync's configuration change, at this point of the agreed stream. */
 static void confchg(const uint32_t *ids, uint32_t n)
 {
 	settle();
-	for (uint32_t i = 0; i < n; i++)
-		cf_cluster_members(&node[ids[i]].c, ids, n);
+	append(0, ids, n * sizeof(*ids));
 	settle();
 }
 
@@ -381,19 +398,79 @@ static void flow_control(void)
 	CHECK_EQ(cf_view_default_host(&node[3].c.view), 1);
 }
 
+/* The reports of TIMEOUT ms on every node that runs. */
+static void time_passes(unsigned ms)
+{
+	for (unsigned t = 0; t < ms / CF_SEQ_REPORT_MS; t++) {
+		for (uint32_t i = 1; i <= NODES; i++)
+			if (node[i].up && !node[i].hung)
+				cf_cluster_report(&node[i].c);
+		settle();
+	}
+}
+
+/*
+ * A member whose daemon hangs stays in Corosync's group and never
+ * answers: the round closes without it after CF_ROUND_TIMEOUT_MS, and it
+ * is handed nothing.  Awake, it reads what it missed, finds itself left
+ * out, asks for a round and is back with the state it kept.  The same
+ * when the silent one is the default host: the next one takes over.
+ */
+static void a_silent_member_does_not_hold_the_round(void)
+{
+	static const uint32_t silents[] = { 3, 1 };	/* a follower, then the default host */
+
+	for (unsigned k = 0; k < 2; k++) {
+		uint32_t silent = silents[k], other = silent == 3 ? 1 : 2;
+		node[silent].hung = true;
+		cf_cluster_quorum(&node[other].c, true);	/* a new round */
+		settle();
+		CHECK(node[other].c.view.round_open);
+		time_passes(CF_ROUND_TIMEOUT_MS / 2);
+		CHECK(node[other].c.view.round_open);	/* not before its time */
+		time_passes(CF_ROUND_TIMEOUT_MS);
+		for (uint32_t i = 1; i <= NODES; i++) {
+			if (i == silent)
+				continue;
+			CHECK(!node[i].c.view.round_open);
+			CHECK_EQ(node[i].c.view.n, 2);
+			CHECK(cf_view_active(&node[i].c.view) && !node[i].dp.round_open);
+			uint32_t joiners[CF_MAX_NODES];
+			CHECK_EQ(cf_view_joiners(&node[i].c.view, joiners), 0);
+			CHECK(cf_view_default_host(&node[i].c.view) != silent);
+		}
+		/* the cluster goes on without it */
+		CHECK_EQ(add_sa(cf_view_default_host(&node[other].c.view), 3, 0x7000 + silent, CF_DIR_OUT), 0);
+		settle();
+		CHECK(same_tables(other, silent == 3 ? 2 : 3));
+
+		node[silent].hung = false;
+		settle();
+		for (uint32_t i = 1; i <= NODES; i++) {
+			CHECK_EQ(node[i].c.view.n, 3);
+			CHECK(cf_view_active(&node[i].c.view));
+			CHECK_EQ(node[i].c.view.epoch, node[other].c.view.epoch);
+		}
+		CHECK(node[silent].c.view.synced);
+		CHECK(same_tables(other, silent));
+		CHECK(cf_view_default_host(&node[silent].c.view) == cf_view_default_host(&node[other].c.view));
+	}
+}
+
 /* Corosync refuses for good: the queue has a bound, and the client hears so. */
 static void queue_bound(void)
 {
+	uint32_t dh = cf_view_default_host(&node[1].c.view);
 	int err = 0;
 	unsigned taken = 0;
 
 	refuse = UINT32_MAX;
 	while (err == 0 && taken < 1000000) {
-		err = add_sa(1, 8, 0x9000, CF_DIR_IN);
+		err = add_sa(dh, 8, 0x9000, CF_DIR_IN);
 		taken += err == 0;
 	}
 	CHECK_EQ(err, -EAGAIN);
-	CHECK(node[1].c.queued_bytes <= CF_CLUSTER_QUEUE_MAX);
+	CHECK(node[dh].c.queued_bytes <= CF_CLUSTER_QUEUE_MAX);
 	CHECK(taken > 1000);
 	refuse = 0;
 	settle();
@@ -409,6 +486,7 @@ int main(void)
 	changes_replicate();
 	ike_records_replicate();
 	flow_control();
+	a_silent_member_does_not_hold_the_round();
 	queue_bound();
 	for (uint32_t i = 1; i <= NODES; i++)
 		if (node[i].up)
