@@ -95,6 +95,7 @@ bool cf_cluster_flush(struct cf_cluster *c)
  */
 static int sync_send(struct cf_cluster *c, uint32_t client, const uint8_t *msg, size_t len)
 {
+	c->sent_at = c->ticks;
 	static uint8_t payload[4 + CF_CTL_MSG_MAX];
 	size_t sealed_len = 4 + len + CF_SYNC_OVERHEAD;
 
@@ -129,6 +130,61 @@ static int send_empty(struct cf_cluster *c, uint16_t type)
 	cf_mb_init(&b, type, 0, 0);
 	cf_mb_finish(&b);
 	return sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len);
+}
+
+static void heard_from(struct cf_cluster *c, uint32_t nodeid)
+{
+	unsigned free_slot = CF_MAX_NODES;
+	for (unsigned i = 0; i < CF_MAX_NODES; i++) {
+		if (c->heard_id[i] == nodeid) {
+			c->heard_at[i] = c->ticks;
+			return;
+		}
+		if (c->heard_id[i] == 0 && free_slot == CF_MAX_NODES)
+			free_slot = i;
+	}
+	if (free_slot < CF_MAX_NODES) {
+		c->heard_id[free_slot] = nodeid;
+		c->heard_at[free_slot] = c->ticks;
+	}
+}
+
+/* Everyone counts as just heard: a new configuration, a new view. */
+static void hear_everyone_anew(struct cf_cluster *c)
+{
+	memset(c->heard_id, 0, sizeof(c->heard_id));
+	for (uint32_t i = 0; i < c->view.n_cpg && i < CF_MAX_NODES; i++) {
+		c->heard_id[i] = c->view.cpg[i];
+		c->heard_at[i] = c->ticks;
+	}
+}
+
+/*
+ * A member of the view we have not heard for CF_SILENT_MS (a hung
+ * daemon: Corosync keeps it in the group, so no configuration change
+ * comes) gets a new round, which closes without it if it stays silent.
+ */
+static void look_for_silent_members(struct cf_cluster *c)
+{
+	if (c->view.round_open || !cf_view_active(&c->view) || c->suspected_epoch == c->view.epoch)
+		return;
+	for (uint32_t k = 0; k < c->view.n; k++) {
+		uint32_t id = c->view.members[k];
+		if (id == c->sync.self)
+			continue;
+		for (unsigned i = 0; i < CF_MAX_NODES; i++) {
+			if (c->heard_id[i] != id ||
+			    (c->ticks - c->heard_at[i]) * CF_SEQ_REPORT_MS < CF_SILENT_MS)
+				continue;
+			logf_(c, "view %u: node %u silent for %u ms; asking for a new round",
+			      c->view.epoch, id, (c->ticks - c->heard_at[i]) * CF_SEQ_REPORT_MS);
+			c->suspected_epoch = c->view.epoch;
+			c->suspecting = true;
+			if (send_empty(c, CF_MSG_SYNC_REROUND))
+				logf_(c, "view round: could not ask for a new round");
+			return;
+		}
+	}
 }
 
 static void format_nodes(char *out, size_t cap, const uint32_t *ids, uint32_t n)
@@ -262,6 +318,7 @@ void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n)
 		logf_(c, "membership: more than %u nodes in the group; ignoring the change", CF_MAX_NODES);
 		return;
 	}
+	hear_everyone_anew(c);
 	send_state(c);
 }
 
@@ -285,13 +342,15 @@ static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_
 		return;
 	apply_view(c);
 	cf_dp_view_agreed(c->dp);
+	hear_everyone_anew(c);
+	c->suspecting = false;
 	if (m->type == CF_MSG_SYNC_CLOSE) {
 		char silent[128] = "";
 		for (uint32_t i = 0, len = 0; i < c->view.n_cpg && len < sizeof(silent) - 12; i++)
 			if (c->view.silent[i])
 				len += (uint32_t)snprintf(silent + len, sizeof(silent) - len, " %u", c->view.cpg[i]);
-		logf_(c, "view %u: closed without the node(s) that did not answer in %u ms:%s",
-		      c->view.epoch, CF_ROUND_TIMEOUT_MS, silent);
+		logf_(c, "view %u: closed without the node(s) that did not answer in time:%s",
+		      c->view.epoch, silent);
 	}
 	if (c->view.left_out) {
 		/* we could not answer in time; we have every change, answer now */
@@ -321,10 +380,14 @@ void cf_cluster_report(struct cf_cluster *c)
 {
 	struct cf_msgbuf b;
 
+	c->ticks++;
+	look_for_silent_members(c);
+
 	/* a round that a silent member holds open ends without it */
 	if (!c->view.round_open) {
 		c->round_ticks = 0;
-	} else if (++c->round_ticks * CF_SEQ_REPORT_MS >= CF_ROUND_TIMEOUT_MS) {
+	} else if (++c->round_ticks * CF_SEQ_REPORT_MS >=
+		   (c->suspecting ? CF_SUSPECT_ROUND_MS : CF_ROUND_TIMEOUT_MS)) {
 		c->round_ticks = 0;
 		if (cf_view_put_close(&c->view, &b))
 			sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len);
@@ -336,6 +399,9 @@ void cf_cluster_report(struct cf_cluster *c)
 	if (!cf_view_active(&c->view) || cf_cluster_pending(c))
 		return;
 	send_positions(c, false);
+	/* nothing to report for a while: say that we are here */
+	if ((c->ticks - c->sent_at) * CF_SEQ_REPORT_MS >= CF_HEARTBEAT_MS)
+		send_empty(c, CF_MSG_SYNC_POSITIONS);
 }
 
 bool cf_cluster_changes_state(const uint8_t *req, size_t len)
@@ -443,6 +509,7 @@ void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, siz
 		cf_dp_drop(c->dp, NULL, drop);
 		return;
 	}
+	heard_from(c, sender);
 	if (m.type == CF_MSG_SYNC_STATE || m.type == CF_MSG_SYNC_JOINED ||
 	    m.type == CF_MSG_SYNC_REROUND || m.type == CF_MSG_SYNC_CLOSE) {
 		view_message(c, sender, &m);

@@ -51,7 +51,22 @@ struct cf_cluster {
 	size_t queued_bytes;
 	uint64_t deferred;			/* multicasts Corosync made wait */
 	unsigned round_ticks;			/* reports while the round has been open */
+	/* liveness: every member is heard at least every CF_HEARTBEAT_MS */
+	unsigned ticks, sent_at;		/* in reports (CF_SEQ_REPORT_MS) */
+	uint32_t heard_id[CF_MAX_NODES];
+	unsigned heard_at[CF_MAX_NODES];
+	uint32_t suspected_epoch;		/* a new round asked for in this view */
+	bool suspecting;			/* ...and this round is for that */
 };
+
+/*
+ * A member not heard for CF_SILENT_MS is asked about in a new round,
+ * which waits CF_SUSPECT_ROUND_MS for it (inbound waits meanwhile; a
+ * healthy member answers in milliseconds).
+ */
+#define CF_HEARTBEAT_MS 500
+#define CF_SILENT_MS 2000
+#define CF_SUSPECT_ROUND_MS 300
 
 /* 0 or -errno; the key is copied and the caller's may be wiped. */
 int cf_cluster_init(struct cf_cluster *c, struct cf_dataplane *dp,

@@ -457,6 +457,34 @@ static void a_silent_member_does_not_hold_the_round(void)
 	}
 }
 
+/*
+ * Nothing changes in Corosync's group when a daemon hangs: the others
+ * notice that it has not been heard for CF_SILENT_MS (every member says
+ * something at least every CF_HEARTBEAT_MS), ask for a round, and close
+ * it without the hung one.
+ */
+static void a_hung_member_is_noticed(void)
+{
+	uint32_t epoch = node[2].c.view.epoch;
+
+	time_passes(3 * CF_HEARTBEAT_MS);	/* heartbeats alone: nobody is suspected */
+	CHECK_EQ(node[2].c.view.epoch, epoch);
+	CHECK_EQ(node[2].c.view.n, 3);
+
+	node[3].hung = true;
+	time_passes(CF_SILENT_MS + CF_ROUND_TIMEOUT_MS + 2 * CF_SEQ_REPORT_MS);
+	CHECK_EQ(node[1].c.view.n, 2);
+	CHECK_EQ(node[2].c.view.n, 2);
+	CHECK(cf_view_active(&node[2].c.view) && !node[2].dp.round_open);
+
+	node[3].hung = false;
+	time_passes(CF_SEQ_REPORT_MS);
+	for (uint32_t i = 1; i <= NODES; i++) {
+		CHECK_EQ(node[i].c.view.n, 3);
+		CHECK(cf_view_active(&node[i].c.view));
+	}
+}
+
 /* Corosync refuses for good: the queue has a bound, and the client hears so. */
 static void queue_bound(void)
 {
@@ -487,6 +515,7 @@ int main(void)
 	ike_records_replicate();
 	flow_control();
 	a_silent_member_does_not_hold_the_round();
+	a_hung_member_is_noticed();
 	queue_bound();
 	for (uint32_t i = 1; i <= NODES; i++)
 		if (node[i].up)

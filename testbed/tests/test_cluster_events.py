@@ -26,6 +26,7 @@ another mode.
 import collections
 import json
 import os
+import signal
 import socket
 import struct
 import subprocess
@@ -407,6 +408,59 @@ def test_follower_daemon_sigkill(cluster):
         cluster.script("restart", "2")
         cluster.wait_settled([0, 1, 2])
     clean_stream(cluster, "after node 2 rejoined")
+
+
+@on(ONLY_DEFAULT)
+def test_follower_daemon_hangs(cluster):
+    """Node 2's cluster-filterd hangs (SIGSTOP) during streams both ways.
+    Corosync keeps it in the group, so no configuration change comes: the
+    others notice that it has been silent for 2 s, and close a round
+    without it 2 s later.  Loss is its share until then; woken up
+    (SIGCONT) it reads what it missed and comes back by itself, and the
+    streams are clean afterwards."""
+    pid, seconds = cluster.daemon_pid(2), 10.0
+    streams = cluster.streams(seconds)
+    try:
+        streams.at(1.0)
+        before = cluster.owned([0, 1, 2])
+        streams.at(1.5)
+        mid = cluster.owned([0, 1, 2])
+        t_stop = time.monotonic()
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            cluster.wait_settled([0, 1], timeout=15)
+            t_out = time.monotonic() - t_stop
+            streams.at(7.0)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        t_cont = time.monotonic()
+        cluster.wait_settled([0, 1, 2], timeout=15)
+        t_back = time.monotonic() - t_cont
+    except BaseException:
+        streams.kill()
+        raise
+    got, wire = streams.finish()
+    print(f"{cluster.topology}: node 2's daemon stopped at +{t_stop - streams.t_start:.2f} s; left out "
+          f"after {t_out:.2f} s; woken up at +{t_cont - streams.t_start:.2f} s, back in after {t_back:.2f} s")
+    for name, d in got.items():
+        describe(name, d, t_stop - d["t0"])
+    assert_wire_clean(wire, min(d["unique"] for d in got.values()) // 2)
+    for way, d in got.items():
+        # its share until it was left out, and everything while the round that
+        # left it out waited for it (inbound waits in a round: 0.3 s); then,
+        # woken up, what a rejoin costs
+        share = shares(before, mid, way).get(2, 0.0)
+        stop_at, cont_at = t_stop - d["t0"], t_cont - d["t0"]
+        hung = sum(k for a, b, k in d["lost"] if a < cont_at)
+        rejoin = sum(k for a, b, k in d["lost"] if a >= cont_at)
+        bound = share * RATE * t_out + RATE * 0.4 + HANDFUL
+        assert hung <= bound, f"{way}: {hung} lost while node 2 hung, more than {bound:.0f} (its share {share:.2f})"
+        assert rejoin <= share * RATE * DETECT + HANDFUL, f"{way}: {rejoin} lost when node 2 came back"
+        for a, b, k in d["lost"]:
+            assert stop_at - 0.05 <= a and (b <= stop_at + t_out + 0.5 or cont_at <= a <= cont_at + t_back + DETECT), \
+                f"{way}: {k} lost at +{a:.2f} s, outside the hang and the return"
+        assert d["duplicates"] == 0, f"{way}: {d['duplicates']} duplicated"
+    clean_stream(cluster, "after node 2 woke up")
 
 
 @on(ONLY_DEFAULT)
