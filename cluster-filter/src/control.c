@@ -547,6 +547,8 @@ static int hello(struct request *r)
 	cf_mb_u32(&r->b, CF_A_NODES, r->dp->nodes);
 	cf_mb_u32(&r->b, CF_A_NODE_ID, r->dp->self);
 	cf_mb_u8(&r->b, CF_A_DISPATCH, r->defaults->dispatch);
+	if (r->dp->view != NULL)
+		cf_mb_u32(&r->b, CF_A_HEARTBEAT, CF_VIEW_HEARTBEAT_MS);
 	for (size_t i = 0; cf_alg_at(i); i++) {
 		const struct cf_alg *a = cf_alg_at(i);
 		if (a->legacy && !r->dp->allow_legacy)

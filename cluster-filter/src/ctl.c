@@ -74,6 +74,7 @@ static const struct { int len; int min, max; bool repeat; } attr_spec[CF_A_MAX] 
 	[CF_A_IKE_VERSION] = { .len = 4 },
 	[CF_A_IKE_MSGIDS] = { .len = 8 },
 	[CF_A_ANSWERED] = { .len = 4, .repeat = true },
+	[CF_A_HEARTBEAT] = { .len = 4 },
 };
 
 int cf_msg_parse(const uint8_t *buf, size_t len, struct cf_msg *m, const char **why)

@@ -13,6 +13,8 @@
 #define CF_CTL_VERSION 1
 #define CF_CTL_HDR_LEN 12
 #define CF_CTL_MSG_MAX 4096
+/* clustered, VIEW events come at least this often: pluto speaks only while they do */
+#define CF_VIEW_HEARTBEAT_MS 500
 #define CF_IKE_SPIS_LEN 16	/* an IKE SA's SPIs: initiator's, responder's */
 #define CF_IKE_RECORD_MAX 3072	/* pluto's record of one IKE SA and its Child SAs */
 #define CF_CTL_SOCKET "/run/pluto/cluster-filter.ctl"	/* beside pluto.ctl */
@@ -121,6 +123,7 @@ enum cf_attr_type {
 	CF_A_IKE_VERSION,	/* u32: an IKE record's puts so far (dumps) */
 	CF_A_IKE_MSGIDS,	/* 2 x u32: the last request sent, the last received (0xffffffff: none) */
 	CF_A_ANSWERED,		/* u32 Corosync node id; repeated (SYNC_CLOSE): whose STATE was heard */
+	CF_A_HEARTBEAT,		/* u32 ms, HELLO: VIEW events come at least this often */
 	CF_A_MAX
 };
 

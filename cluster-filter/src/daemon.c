@@ -55,6 +55,8 @@ static struct {
 	struct cf_cluster cluster;	/* with membership */
 	int role_fd;			/* the role helper, -1: no shared addresses given */
 	int report_fd;			/* timerfd: report our sequence positions */
+	unsigned ticks;			/* of report_fd */
+	bool stalled;			/* we did not run for a while: Corosync's news first */
 	enum cf_role role;
 	struct cf_pkt tx_clear[CF_BATCH];
 } d;
@@ -165,16 +167,25 @@ static void set_role(enum cf_role role)
 		logf_("role: the helper is gone; cannot become %s", cf_role_name(role));
 }
 
-/* pluto's backend listens: only the default host speaks IKE */
-static void view_changed(void *ctx)
+/*
+ * pluto's backend listens: only the default host speaks IKE, and only
+ * while it hears from us (a hung daemon may have been replaced), so the
+ * view is told again every CF_VIEW_HEARTBEAT_MS.
+ */
+static void announce_view(void)
 {
 	struct cf_msgbuf b;
 
-	set_role(cf_view_is_default_host(&d.cluster.view) ? CF_ROLE_SPEAKER : CF_ROLE_SILENT);
 	cf_control_view_event(&b, &d.dp);
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (d.clients[i].fd >= 0 && d.clients[i].subscribed)
 			send_to_client(&d.clients[i], b.buf, b.len);
+}
+
+static void view_changed(void *ctx)
+{
+	set_role(cf_view_is_default_host(&d.cluster.view) ? CF_ROLE_SPEAKER : CF_ROLE_SILENT);
+	announce_view();
 }
 
 static int multicast(void *ctx, const uint8_t *msg, size_t len)
@@ -226,8 +237,19 @@ static void tick(void)
 			cf_sadb_wait_timeout(&d.dp.db);
 		cf_fast_bpf_collect(d.fast, &d.dp);
 	}
-	if (d.membership)
+	if (d.membership) {
+		/*
+		 * Stopped for a while (SIGSTOP, a stalled machine), our view
+		 * may be stale - the others may have left us out - until we
+		 * have read what Corosync delivered meanwhile: no heartbeat
+		 * to pluto before that.
+		 */
+		if (expirations > 3)
+			d.stalled = true;
 		cf_cluster_report(&d.cluster);
+		if (++d.ticks % (CF_VIEW_HEARTBEAT_MS / CF_SEQ_REPORT_MS) == 0 && !d.stalled)
+			announce_view();
+	}
 }
 
 static void client_close(struct client *c)
@@ -641,6 +663,7 @@ int main(int argc, char **argv)
 			case 5: running = false; break;
 			case 7: tick(); break;
 			case 6:
+				d.stalled = false;
 				if (!cf_membership_dispatch(d.membership)) {
 					/* without Corosync we cannot know the view: stop forwarding */
 					logf_("membership: lost Corosync; silent until restarted");

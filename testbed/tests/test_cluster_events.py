@@ -109,8 +109,8 @@ class Streams:
     once, counted at the far hosts; the peer's outside link captured."""
 
     def __init__(self, cluster, seconds, rate=RATE, ways=tuple(WAYS), capture=True, snaplen=128,
-                 sources=None):
-        self.cluster, self.seconds, self.rate = cluster, seconds, rate
+                 sources=None, silence=1.0):
+        self.cluster, self.seconds, self.rate, self.silence = cluster, seconds, rate, silence
         self.count = int(seconds * rate)
         self.receivers, self.senders, self.dump = {}, [], None
         # several senders in one direction: (name, source address at host A)
@@ -121,7 +121,7 @@ class Streams:
                 _, dst_ns, _ = WAYS[way]
                 port = cluster.next_port()
                 r = cluster.popen(dst_ns, "/usr/bin/python3", TESTBED / "udp_stream.py", "count", port,
-                                  "1.0", self.count, rate)
+                                  silence, self.count, rate)
                 assert r.stdout.readline().strip() == "ready"
                 self.receivers[name] = (r, way, port, src)
             if capture:
@@ -158,8 +158,8 @@ class Streams:
                 assert s.returncode == 0, err
             got = {}
             for name, (r, *_) in self.receivers.items():
-                try:       # a receiver stops after 1 s of silence...
-                    out, _ = r.communicate(timeout=3)
+                try:       # a receiver stops after `silence` s of silence...
+                    out, _ = r.communicate(timeout=3 + self.silence)
                 except subprocess.TimeoutExpired:       # ...or never heard anything
                     r.terminate()
                     out, _ = r.communicate(timeout=10)
@@ -419,7 +419,8 @@ def test_follower_daemon_hangs(cluster):
     (SIGCONT) it reads what it missed and comes back by itself, and the
     streams are clean afterwards."""
     pid, seconds = cluster.daemon_pid(2), 10.0
-    streams = cluster.streams(seconds)
+    # a hang is a silence of seconds: the far hosts must not take it for the end
+    streams = cluster.streams(seconds, silence=4.0)
     try:
         streams.at(1.0)
         before = cluster.owned([0, 1, 2])
@@ -831,13 +832,19 @@ class IkeWatch:
             return f.read()[self.log_start:]
 
     def exchanges(self):
-        """IKE exchange types seen on the wire, decoded by tshark."""
+        """IKE exchange types seen on the wire, decoded by tshark; and the
+        cluster's responses, which no second speaker may duplicate."""
         self.dump.terminate()
         self.dump.communicate(timeout=10)
-        out = run("tshark", "-n", "-r", self.pcap, "-Y", "isakmp",
-                  "-T", "fields", "-e", "isakmp.exchangetype")
+        out = run("tshark", "-n", "-r", self.pcap, "-Y", "isakmp", "-T", "fields", "-E", "separator=,",
+                  "-e", "ip.src", "-e", "isakmp.exchangetype", "-e", "isakmp.messageid", "-e", "isakmp.flags")
         os.unlink(self.pcap)
-        return [int(x) for x in out.split()]
+        rows = [line.split(",") for line in out.splitlines() if line]
+        responses = collections.Counter((int(x), int(m, 0)) for src, x, m, f in rows
+                                        if src == CLUSTER_IP and int(f, 0) & 0x20)
+        twice = {k: n for k, n in responses.items() if n > 1}
+        assert not twice, f"the cluster answered one request more than once (two speakers?): {twice}"
+        return [int(x) for _, x, _, _ in rows]
 
 
 def answered_liveness(log):
@@ -900,6 +907,57 @@ def take_over(cluster, victim, survivors, how="poweroff"):
     assert {36, 37} <= set(exchanges), "no CREATE_CHILD_SA or INFORMATIONAL seen"
     assert "IKE_SA_INIT" not in watch.log()
     return speaker
+
+
+@on(ONLY_DEFAULT)
+def test_default_host_daemon_hangs(cluster):
+    """The default host's cluster-filterd hangs (SIGSTOP) during streams
+    both ways.  Its pluto, without word from it for 1.5 s, stops speaking;
+    the others leave the node out and the next default host takes the IKE
+    SA over, so strongSwan's rekey during the hang is answered once.
+    Woken up, the node comes back as a follower and its pluto forgets its
+    stale copy of the IKE SA."""
+    victim = cluster.default_host()
+    others = [i for i in range(NODES) if i != victim]
+    pid = cluster.daemon_pid(victim)
+    took_over = {i: pluto_log(cluster, i).count("took over the IKE SA and 1 Child SA(s)") for i in others}
+    watch = IkeWatch(cluster)
+    try:
+        streams = cluster.streams(9.0, silence=4.0)
+        try:
+            streams.at(1.0)
+            t_stop = time.monotonic()
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                cluster.wait_settled(others, timeout=15)
+                t_out = time.monotonic() - t_stop
+                speaker = cluster.default_host(others)
+                rekey = cluster.swanctl("--rekey", "--child", "tunnel")
+                streams.at(6.0)
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            cluster.wait_settled(list(range(NODES)), timeout=15)
+            wait_for(lambda: "forgot 1 IKE SA(s)" in pluto_log(cluster, victim), timeout=10,
+                     what=f"node {victim}'s pluto forgetting its copy of the IKE SA")
+        except BaseException:
+            streams.kill()
+            raise
+        got, wire = streams.finish()
+    finally:
+        exchanges = watch.exchanges()
+    print(f"{cluster.topology}: node {victim}'s daemon (the default host) stopped; node {speaker} took over "
+          f"{t_out:.2f} s later; IKE exchanges since: {collections.Counter(exchanges)}")
+    for name, d in got.items():
+        describe(name, d, t_stop - d["t0"])
+    assert "rekey completed successfully" in rekey, rekey
+    assert pluto_log(cluster, speaker).count("took over the IKE SA and 1 Child SA(s)") == took_over[speaker] + 1
+    assert "no word from the data plane" in pluto_log(cluster, victim)
+    assert 34 not in exchanges
+    assert_wire_clean(wire, min(d["unique"] for d in got.values()) // 2)
+    for way, d in got.items():
+        assert d["duplicates"] == 0, f"{way}: {d['duplicates']} duplicated"
+        assert d["missing"] <= RATE * (t_out + 0.5) + HANDFUL, f"{way}: {d['missing']} lost"
+    clean_stream(cluster, f"after node {victim} came back as a follower")
 
 
 @on(ONLY_DEFAULT)

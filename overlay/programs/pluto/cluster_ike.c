@@ -320,6 +320,39 @@ void cluster_ike_deleting(struct state *st)
 	}
 }
 
+void cluster_ike_forget(struct logger *logger)
+{
+	unsigned count = 0;
+
+	importing = true;	/* nothing to share or forget in the data plane */
+	/* Child SAs first: an IKE SA goes after its children */
+	for (int pass = 0; pass < 2; pass++) {
+		struct state_filter sf = {
+			.ike_version = IKEv2,
+			.search = {
+				.order = NEW2OLD,
+				.verbose.logger = logger,
+				.where = HERE,
+			},
+		};
+		while (next_state(&sf)) {
+			struct state *st = sf.st;
+			if (pass == 0 && IS_CHILD_SA(st)) {
+				struct child_sa *child = pexpect_child_sa(st);
+				delete_child_sa(&child);
+			} else if (pass == 1 && IS_IKE_SA(st)) {
+				struct ike_sa *ike = pexpect_ike_sa(st);
+				delete_ike_sa(&ike);
+				count++;
+			}
+		}
+	}
+	importing = false;
+	if (count > 0)
+		llog(RC_LOG, logger, "cluster-filter: forgot %u IKE SA(s): another node speaks for them now",
+		     count);
+}
+
 /*
  * Reading a record back.
  */

@@ -63,11 +63,21 @@ static int request_fd = -1;
 static bool default_host = false;
 /* the members of the data plane's view, this node included */
 static uint32_t cluster_nodes = 1;
+/*
+ * A clustered data plane repeats its view every heartbeat; pluto speaks
+ * only while it hears it (a hung daemon may have been replaced meanwhile,
+ * and another node speak for the cluster).  0: no heartbeat promised.
+ */
+static uint32_t heartbeat_ms;
+static monotime_t last_heard;
+static bool lapsed;
 static int event_fd = -1;
 static struct fd_read_listener *event_listener;
 static struct timeout *reconnect_timer;
 static struct timeout *takeover_timer;
 static unsigned takeover_tries;
+/* a demoted default host forgets its IKE SAs; the data plane keeps them */
+static bool forgetting;
 static uint32_t request_seq;
 
 /* a lost data plane is looked for again this often, quietly */
@@ -285,10 +295,21 @@ static void set_default_host(bool now, bool announce, struct logger *logger)
 {
 	if (now == default_host && !announce)
 		return;
-	bool elected = now && !default_host;
+	bool elected = now && !default_host, demoted = !now && default_host;
 	default_host = now;
 	llog(RC_LOG, logger, "cluster-filter: this node %s",
 	     now ? "is the default host: speaking IKE" : "is a follower: keeping quiet");
+	if (demoted) {
+		/*
+		 * Another node speaks for the cluster's IKE SAs now (we were
+		 * left out of a view while we hung): ours are stale copies
+		 * that must not come back at a later takeover.  Forget them,
+		 * and nothing else: the SAs and policies are the cluster's.
+		 */
+		forgetting = true;
+		cluster_ike_forget(logger);
+		forgetting = false;
+	}
 	if (!elected)
 		return;
 	destroy_timeout(&takeover_timer);
@@ -298,9 +319,33 @@ static void set_default_host(bool now, bool announce, struct logger *logger)
 		schedule_timeout("cluster-filter takeover", &takeover_timer, deltatime(1), take_over, NULL);
 }
 
+/* three heartbeats missed: quiet until the data plane is heard again */
+static bool lease_held(void)
+{
+	if (heartbeat_ms == 0 ||
+	    milliseconds_from_deltatime(monotime_diff(mononow(), last_heard)) < 3 * (intmax_t)heartbeat_ms)
+		return true;
+	if (!lapsed) {
+		lapsed = true;
+		llog(RC_LOG, &global_logger,
+		     "cluster-filter: no word from the data plane for %u ms: keeping quiet until there is",
+		     3 * heartbeat_ms);
+	}
+	return false;
+}
+
 static bool cluster_may_speak(void)
 {
-	return default_host;
+	return default_host && lease_held();
+}
+
+static void heard_from_data_plane(struct logger *logger)
+{
+	last_heard = mononow();
+	if (lapsed) {
+		lapsed = false;
+		llog(RC_LOG, logger, "cluster-filter: the data plane is heard again");
+	}
 }
 
 static bool attach_data_plane(bool first, struct logger *logger);
@@ -354,6 +399,8 @@ static void process_event(int fd, void *arg UNUSED, struct logger *logger)
 		return;
 	}
 	if (m.type == CF_MSG_EV_VIEW) {
+		/* only the view renews the lease: it says who speaks */
+		heard_from_data_plane(logger);
 		cluster_nodes = cf_attr_u32(&m, CF_A_NODES, 1);
 		set_default_host(cf_attr_u8(&m, CF_A_DEFAULT_HOST, 1) != 0, false, logger);
 		return;
@@ -460,6 +507,8 @@ static bool attach_data_plane(bool first, struct logger *logger)
 	attach_fd_read_listener(&event_listener, event_fd, "cluster-filter events",
 				process_event, NULL);
 	cluster_nodes = cf_attr_u32(&hello, CF_A_NODES, 1);
+	heartbeat_ms = cf_attr_u32(&hello, CF_A_HEARTBEAT, 0);
+	heard_from_data_plane(logger);
 	set_default_host(cf_attr_u8(&hello, CF_A_DEFAULT_HOST, 0) != 0, true, logger);
 	llog(RC_LOG, logger, "cluster-filter: data plane at %s, node %u of %u, cluster-dispatch=%s",
 	     socket_path, cf_attr_u32(&hello, CF_A_NODE_ID, 0), cf_attr_u32(&hello, CF_A_NODES, 1),
@@ -549,6 +598,8 @@ static bool cluster_policy_add(enum kernel_policy_op op,
 			       deltatime_t use_lifetime UNUSED,
 			       struct logger *logger, const char *func)
 {
+	if (forgetting)
+		return true;
 	static uint8_t buf[CF_CTL_MSG_MAX];
 	struct cf_msgbuf req;
 	struct cf_msg reply;
@@ -594,6 +645,8 @@ static bool cluster_policy_del(enum direction dir,
 			       const shunk_t sec_label UNUSED,
 			       struct logger *logger, const char *func)
 {
+	if (forgetting)
+		return true;
 	static uint8_t buf[CF_CTL_MSG_MAX];
 	struct cf_msgbuf req;
 	struct cf_msg reply;
@@ -614,6 +667,8 @@ static bool cluster_policy_del(enum direction dir,
 static bool cluster_add_sa(const struct kernel_state *k, bool replace,
 			   struct logger *logger)
 {
+	if (forgetting)
+		return true;
 	static uint8_t buf[CF_CTL_MSG_MAX];
 	struct cf_msgbuf req;
 	struct cf_msg reply;
@@ -759,6 +814,8 @@ static bool cluster_del_ipsec_spi(ipsec_spi_t spi,
 				  const char *story,
 				  struct logger *logger)
 {
+	if (forgetting)
+		return true;
 	static uint8_t buf[CF_CTL_MSG_MAX];
 	struct cf_msgbuf req;
 	struct cf_msg reply;

@@ -36,6 +36,8 @@ bool cluster_is_default_host(void);
 /* cluster_ike.c: the IKE SAs every node holds for a takeover */
 void cluster_ike_changed(struct ike_sa *ike);
 void cluster_ike_deleting(struct state *st);
+/* every IKEv2 state deleted quietly: a demoted default host's stale copies */
+void cluster_ike_forget(struct logger *logger);
 /* true: some IKE SA waits for its connection or interface; QUIET: do not say which */
 bool cluster_ike_take_over(bool quiet, struct logger *logger);
 
