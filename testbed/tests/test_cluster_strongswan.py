@@ -138,7 +138,10 @@ def test_ping_both_ways_through_every_node(cluster):
         # two sessions (each direction's pings): at most two nodes encrypt
         assert sum(1 for k in out_owned if k) <= 2 and sum(out_owned) >= 60, out_owned
     else:
-        assert all(k >= 60 // n - 2 for k in out_owned), out_owned
+        # the packet schemes' turn is re-agreed at sync points (geometric, mean
+        # 64 packets, docs/DESIGN.md), so over 60 packets the shares vary: every
+        # node takes part, at least half its fair share
+        assert all(k >= 60 // n // 2 for k in out_owned) and sum(out_owned) == 60, out_owned
 
 
 def test_the_mode_comes_from_ipsec_conf(cluster):

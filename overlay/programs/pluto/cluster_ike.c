@@ -90,6 +90,13 @@ enum {
 
 /* true while states are being created from records: nothing to share */
 static bool importing;
+/* true while a demoted default host deletes its copies: the data plane keeps them */
+static bool forgetting;
+
+bool cluster_ike_forgetting(void)
+{
+	return forgetting;
+}
 
 /*
  * Writing a record: type, length (u16 each), value.  Overflow is
@@ -203,7 +210,7 @@ static void put_child(struct record *r, const struct child_sa *child)
 		put_be16(head + 2, r->len - start);
 }
 
-static void put_ike(struct record *r, struct ike_sa *ike)
+static void put_ike(struct record *r, struct ike_sa *ike, bool with_response)
 {
 	const struct state *st = &ike->sa;
 	const struct v2_msgid_windows *w = &st->st_v2_msgid_windows;
@@ -241,7 +248,8 @@ static void put_ike(struct record *r, struct ike_sa *ike)
 	put_be64(ids + 24, w->responder.recv);
 	put_be32(ids + 32, w->responder.recv_frags);
 	put(r, R_MSGIDS, ids, sizeof(ids));
-	for (const struct v2_outgoing_fragment *f = w->responder.outgoing_fragments; f; f = f->next)
+	for (const struct v2_outgoing_fragment *f = w->responder.outgoing_fragments;
+	     with_response && f != NULL; f = f->next)
 		put(r, R_RESPONSE, f->ptr, f->len);
 	put_deadlines(r, st);
 }
@@ -269,19 +277,28 @@ static void share_family(struct ike_sa *ike, const struct state *dying)
 {
 	static struct record r;
 
-	memset(&r, 0, sizeof(r));
-	put_ike(&r, ike);
-	struct state_filter sf = {
-		.clonedfrom = ike->sa.st_serialno,
-		.search = {
-			.order = OLD2NEW,
-			.verbose.logger = &global_logger,
-			.where = HERE,
-		},
-	};
-	while (next_state(&sf)) {
-		if (sf.st != dying && IS_CHILD_SA_ESTABLISHED(sf.st))
-			put_child(&r, pexpect_child_sa(sf.st));
+	/*
+	 * The last response goes too, for a retransmitted request; a large
+	 * one (certificates) is left out rather than the whole IKE SA: the
+	 * next node then cannot answer a retransmission of that one request.
+	 */
+	for (int with_response = 1; with_response >= 0; with_response--) {
+		memset(&r, 0, sizeof(r));
+		put_ike(&r, ike, with_response);
+		struct state_filter sf = {
+			.clonedfrom = ike->sa.st_serialno,
+			.search = {
+				.order = OLD2NEW,
+				.verbose.logger = &global_logger,
+				.where = HERE,
+			},
+		};
+		while (next_state(&sf)) {
+			if (sf.st != dying && IS_CHILD_SA_ESTABLISHED(sf.st))
+				put_child(&r, pexpect_child_sa(sf.st));
+		}
+		if (!r.overflow)
+			break;
 	}
 	if (r.overflow) {
 		llog(RC_LOG, ike->sa.logger,
@@ -324,7 +341,7 @@ void cluster_ike_forget(struct logger *logger)
 {
 	unsigned count = 0;
 
-	importing = true;	/* nothing to share or forget in the data plane */
+	importing = forgetting = true;	/* nothing to share, nothing to remove */
 	/* Child SAs first: an IKE SA goes after its children */
 	for (int pass = 0; pass < 2; pass++) {
 		struct state_filter sf = {
@@ -347,7 +364,7 @@ void cluster_ike_forget(struct logger *logger)
 			}
 		}
 	}
-	importing = false;
+	importing = forgetting = false;
 	if (count > 0)
 		llog(RC_LOG, logger, "cluster-filter: forgot %u IKE SA(s): another node speaks for them now",
 		     count);

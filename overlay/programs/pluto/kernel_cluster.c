@@ -13,15 +13,11 @@
  * for more details.
  */
 
+
 /*
  * pluto does IKE exactly as upstream; this backend hands every SA, SPI
- * and policy to cluster-filterd over its control socket (the protocol is
- * in cluster-filter/PROTOCOL.md) instead of to XFRM.  The socket lives
- * beside pluto's own: <rundir>/cluster-filter.ctl.
- *
- * Two connections: one for request/reply, used synchronously the way
- * the XFRM backend uses netlink, and one subscribed to expiry events,
- * read from the event loop.
+ * and policy to cluster-filterd (cluster_link.c carries the requests)
+ * instead of to XFRM.
  *
  * What the data plane cannot do is refused where pluto can still say no:
  * algorithms are registered from what the daemon reports, so a proposal
@@ -31,7 +27,6 @@
 #include <errno.h>
 #include <unistd.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <linux/filter.h>
 #include <arpa/inet.h>
 
@@ -43,53 +38,17 @@
 #include "ike_alg_encrypt.h"
 #include "ike_alg_integ.h"
 #include "kernel.h"
-#include "kernel_alg.h"
 #include "kernel_policy.h"
 #include "log.h"
-#include "server.h"		/* for add_fd_read_listener(), ctl_addr */
 #include "whack_shutdown.h"	/* for exiting_pluto */
 
 #include "cluster_ctl.h"
 #include "cluster_wire.h"
 #include "kernel_cluster.h"
 
-#define CLUSTER_SOCKET_NAME "cluster-filter.ctl"
-
-static int request_fd = -1;
-/*
- * The data plane's view: only the cluster's default host speaks IKE.
- * Nobody until the data plane says so, and nobody while it is gone.
- */
-static bool default_host = false;
-/* the members of the data plane's view, this node included */
-static uint32_t cluster_nodes = 1;
-/*
- * A clustered data plane repeats its view every heartbeat; pluto speaks
- * only while it hears it (a hung daemon may have been replaced meanwhile,
- * and another node speak for the cluster).  0: no heartbeat promised.
- */
-static uint32_t heartbeat_ms;
-static monotime_t last_heard;
-static bool lapsed;
-static int event_fd = -1;
-static struct fd_read_listener *event_listener;
-static struct timeout *reconnect_timer;
-static struct timeout *takeover_timer;
-static unsigned takeover_tries;
-/* a demoted default host forgets its IKE SAs; the data plane keeps them */
-static bool forgetting;
-static uint32_t request_seq;
-
-/* a lost data plane is looked for again this often, quietly */
-#define RECONNECT_SECONDS 1
-/* a starting pluto waits this long for the connections of the IKE SAs it takes over */
-#define TAKEOVER_TRIES 30
-/* a local daemon answers at once; one that does not is as good as gone */
-#define REPLY_TIMEOUT_SECONDS 5
-
 /* config setup cluster-dispatch=: goes with every outbound SA, so every node agrees */
 enum cluster_dispatch cluster_dispatch;
-static const char *const cluster_dispatch_name[] = {
+static const char *const dispatch_name[] = {
 	[CLUSTER_DISPATCH_undefined] = "(the data plane's default)",
 	[CLUSTER_DISPATCH_PACKET_RR] = "packet-rr",
 	[CLUSTER_DISPATCH_PACKET_SQF] = "packet-sqf",
@@ -98,132 +57,10 @@ static const char *const cluster_dispatch_name[] = {
 	[CLUSTER_DISPATCH_FLOW_HASH] = "flow-hash",
 	[CLUSTER_DISPATCH_PER_SA] = "per-sa",
 };
-static char socket_path[sizeof(ctl_addr.sun_path)];
 
-static int connect_data_plane(void)
+const char *cluster_dispatch_str(void)
 {
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	strcpy(sun.sun_path, socket_path);
-	struct timeval limit = { .tv_sec = REPLY_TIMEOUT_SECONDS };
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit)) < 0 ||
-	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
-	return fd;
-}
-
-/*
- * Send one request, wait for its reply.  On failure the reason is
- * logged with WHAT and false returned; *reply_errno (when not NULL)
- * gets the data plane's errno so callers can tell ENOENT apart.
- */
-static bool transact(struct cf_msgbuf *req, struct cf_msg *reply, uint8_t *reply_buf,
-		     int *reply_errno, const char *what, struct logger *logger)
-{
-	if (reply_errno != NULL)
-		*reply_errno = 0;
-	if (cf_mb_finish(req) != 0) {
-		llog_pexpect(logger, HERE, "%s: request too large", what);
-		return false;
-	}
-	uint32_t seq = ++request_seq;
-	put_be32(req->buf + 4, seq);
-
-	for (int attempt = 0; attempt < 2; attempt++) {
-		if (request_fd < 0)
-			request_fd = connect_data_plane();
-		if (request_fd < 0) {
-			llog_errno(RC_LOG, logger, -request_fd,
-				   "cluster-filter: %s: cannot reach the data plane at %s: ",
-				   what, socket_path);
-			return false;
-		}
-		if (send(request_fd, req->buf, req->len, MSG_NOSIGNAL) == (ssize_t)req->len)
-			break;
-		/* the daemon restarted: reconnect once */
-		close(request_fd);
-		request_fd = -1;
-		if (attempt == 1) {
-			llog(RC_LOG, logger, "cluster-filter: %s: request could not be sent", what);
-			return false;
-		}
-	}
-	/* the request carried keys: don't leave them in memory */
-	memset(req->buf, 0, req->len);
-
-	for (;;) {
-		ssize_t n = recv(request_fd, reply_buf, CF_CTL_MSG_MAX, 0);
-		if (n <= 0) {
-			llog(RC_LOG, logger, "cluster-filter: %s: the data plane closed the connection",
-			     what);
-			close(request_fd);
-			request_fd = -1;
-			return false;
-		}
-		const char *why;
-		if (cf_msg_parse(reply_buf, (size_t)n, reply, &why) != 0) {
-			llog(RC_LOG, logger, "cluster-filter: %s: malformed reply: %s", what, why);
-			return false;
-		}
-		if (reply->seq != seq || !(reply->flags & CF_F_REPLY))
-			continue;	/* an answer to an abandoned request */
-		uint32_t err = cf_attr_u32(reply, CF_A_ERROR, EPROTO);
-		if (reply_errno != NULL)
-			*reply_errno = (int)err;
-		if (err == 0)
-			return true;
-		if (reply_errno == NULL || err != ENOENT) {
-			const struct cf_attr *msg = &reply->attr[CF_A_ERRMSG];
-			llog(RC_LOG, logger, "cluster-filter: %s failed: %s%s%.*s", what,
-			     strerror((int)err), msg->data != NULL ? ": " : "",
-			     msg->data != NULL ? msg->len : 0,
-			     msg->data != NULL ? (const char *)msg->data : "");
-		}
-		return false;
-	}
-}
-
-bool cluster_transact(struct cf_msgbuf *req, struct cf_msg *reply, uint8_t *reply_buf,
-		      int *reply_errno, const char *what, struct logger *logger)
-{
-	return transact(req, reply, reply_buf, reply_errno, what, logger);
-}
-
-bool cluster_dump(struct cf_msgbuf *req, void (*each)(const struct cf_msg *m, void *ctx),
-		  void *ctx, const char *what, struct logger *logger)
-{
-	static uint8_t buf[CF_CTL_MSG_MAX];
-	struct cf_msg reply;
-
-	/* the first reply comes through transact(), the rest are read here */
-	if (!transact(req, &reply, buf, NULL, what, logger))
-		return false;
-	uint32_t seq = reply.seq;
-	for (;;) {
-		if (reply.flags & CF_F_DONE)
-			return true;
-		if (reply.flags & CF_F_MULTI)
-			each(&reply, ctx);
-		ssize_t n = recv(request_fd, buf, sizeof(buf), 0);
-		const char *why;
-		if (n <= 0 || cf_msg_parse(buf, (size_t)n, &reply, &why) != 0 ||
-		    reply.seq != seq || cf_attr_u32(&reply, CF_A_ERROR, EPROTO) != 0) {
-			llog(RC_LOG, logger, "cluster-filter: %s: the dump broke off", what);
-			close(request_fd);	/* what is left of it must not answer the next request */
-			request_fd = -1;
-			return false;
-		}
-	}
-}
-
-bool cluster_is_default_host(void)
-{
-	return default_host;
+	return dispatch_name[cluster_dispatch];
 }
 
 static bool ipv4_only(const ip_address *address, const char *what, struct logger *logger)
@@ -277,246 +114,6 @@ static uint8_t wire_direction(enum direction dir)
 }
 
 /*
- * The IKE SAs the last default host left (cluster_ike.c), taken over at
- * once; a starting pluto has not loaded its connections yet, so what
- * waits for them is tried again every second for a while.
- */
-static void take_over(void *arg UNUSED, const struct timer_event *event)
-{
-	destroy_timeout(&takeover_timer);
-	if (!default_host)
-		return;
-	bool last = ++takeover_tries >= TAKEOVER_TRIES;
-	if (cluster_ike_take_over(!last, event->logger) && !last)
-		schedule_timeout("cluster-filter takeover", &takeover_timer, deltatime(1), take_over, NULL);
-}
-
-static void set_default_host(bool now, bool announce, struct logger *logger)
-{
-	if (now == default_host && !announce)
-		return;
-	bool elected = now && !default_host, demoted = !now && default_host;
-	default_host = now;
-	llog(RC_LOG, logger, "cluster-filter: this node %s",
-	     now ? "is the default host: speaking IKE" : "is a follower: keeping quiet");
-	if (demoted) {
-		/*
-		 * Another node speaks for the cluster's IKE SAs now (we were
-		 * left out of a view while we hung): ours are stale copies
-		 * that must not come back at a later takeover.  Forget them,
-		 * and nothing else: the SAs and policies are the cluster's.
-		 */
-		forgetting = true;
-		cluster_ike_forget(logger);
-		forgetting = false;
-	}
-	if (!elected)
-		return;
-	destroy_timeout(&takeover_timer);
-	takeover_tries = 0;
-	/* before the next IKE message is read: the peer's requests find their SA */
-	if (cluster_ike_take_over(true, logger))
-		schedule_timeout("cluster-filter takeover", &takeover_timer, deltatime(1), take_over, NULL);
-}
-
-/* three heartbeats missed: quiet until the data plane is heard again */
-static bool lease_held(void)
-{
-	if (heartbeat_ms == 0 ||
-	    milliseconds_from_deltatime(monotime_diff(mononow(), last_heard)) < 3 * (intmax_t)heartbeat_ms)
-		return true;
-	if (!lapsed) {
-		lapsed = true;
-		llog(RC_LOG, &global_logger,
-		     "cluster-filter: no word from the data plane for %u ms: keeping quiet until there is",
-		     3 * heartbeat_ms);
-	}
-	return false;
-}
-
-static bool cluster_may_speak(void)
-{
-	return default_host && lease_held();
-}
-
-static void heard_from_data_plane(struct logger *logger)
-{
-	last_heard = mononow();
-	if (lapsed) {
-		lapsed = false;
-		llog(RC_LOG, logger, "cluster-filter: the data plane is heard again");
-	}
-}
-
-static bool attach_data_plane(bool first, struct logger *logger);
-
-static void reconnect(void *arg UNUSED, const struct timer_event *event)
-{
-	destroy_timeout(&reconnect_timer);
-	if (attach_data_plane(false, event->logger)) {
-		llog(RC_LOG, event->logger, "cluster-filter: the data plane is back");
-		return;
-	}
-	schedule_timeout("cluster-filter reconnect", &reconnect_timer,
-			 deltatime(RECONNECT_SECONDS), reconnect, NULL);
-}
-
-/*
- * The data plane's daemon is gone (stopped, crashed, restarting): we do
- * not know the cluster's view any more, so we keep quiet - a restarted
- * daemon may have made another node the default host meanwhile - and
- * look for it again every RECONNECT_SECONDS, saying so once.
- */
-static void data_plane_lost(struct logger *logger)
-{
-	llog(RC_LOG, logger, "cluster-filter: the data plane went away: keeping quiet until it is back");
-	default_host = false;
-	detach_fd_read_listener(&event_listener);
-	close(event_fd);
-	event_fd = -1;
-	if (request_fd >= 0)
-		close(request_fd);
-	request_fd = -1;
-	schedule_timeout("cluster-filter reconnect", &reconnect_timer,
-			 deltatime(RECONNECT_SECONDS), reconnect, NULL);
-}
-
-/* Events: SA lifetimes crossed, the cluster view changed. */
-static void process_event(int fd, void *arg UNUSED, struct logger *logger)
-{
-	static uint8_t buf[CF_CTL_MSG_MAX];
-	ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		data_plane_lost(logger);
-		return;
-	}
-	struct cf_msg m;
-	const char *why;
-	if (cf_msg_parse(buf, (size_t)n, &m, &why) != 0 || !(m.flags & CF_F_EVENT)) {
-		ldbg(logger, "cluster-filter: ignoring a malformed event");
-		return;
-	}
-	if (m.type == CF_MSG_EV_VIEW) {
-		/* only the view renews the lease: it says who speaks */
-		heard_from_data_plane(logger);
-		cluster_nodes = cf_attr_u32(&m, CF_A_NODES, 1);
-		set_default_host(cf_attr_u8(&m, CF_A_DEFAULT_HOST, 1) != 0, false, logger);
-		return;
-	}
-	if (m.type != CF_MSG_EV_EXPIRE || !cf_attr_has(&m, CF_A_DST)) {
-		ldbg(logger, "cluster-filter: ignoring an unknown event");
-		return;
-	}
-	ip_address dst = address_from_in_addr(&(struct in_addr) {
-			.s_addr = htonl(get_be32(m.attr[CF_A_DST].data)) });
-	/* pluto wants the IKE protocol ID here, not the IP protocol number */
-	handle_sa_expire(htonl(cf_attr_u32(&m, CF_A_SPI, 0)), PROTO_IPSEC_ESP, dst,
-			 cf_attr_u8(&m, CF_A_EXPIRY, 0) == 2,
-			 /* the cluster's traffic, which the lifetimes count */
-			 cf_attr_u64(&m, CF_A_USED_BYTES, cf_attr_u64(&m, CF_A_BYTES, 0)),
-			 cf_attr_u64(&m, CF_A_USED_PACKETS, cf_attr_u64(&m, CF_A_PACKETS, 0)),
-			 cf_attr_u64(&m, CF_A_ADD_TIME, 0), logger);
-}
-
-static void register_algorithms(const struct cf_msg *hello)
-{
-	struct cf_attr a;
-	size_t off = 0;
-
-	/* AEAD proposals carry integrity NONE */
-	kernel_integ_add(&ike_alg_integ_none);
-	while (cf_attr_next(hello, CF_A_ALG, &off, &a)) {
-		struct enum_buf eb;
-		const struct encrypt_desc *encrypt = ikev2_encrypt_desc(get_be16(a.data), &eb);
-		const struct integ_desc *integ = ikev2_integ_desc(get_be16(a.data + 4), &eb);
-		if (encrypt != NULL)
-			kernel_encrypt_add(encrypt);
-		if (integ != NULL)
-			kernel_integ_add(integ);
-	}
-}
-
-static void cluster_init(struct logger *logger)
-{
-	/* beside pluto.ctl, so that --rundir moves both */
-	snprintf(socket_path, sizeof(socket_path), "%s", ctl_addr.sun_path);
-	char *slash = strrchr(socket_path, '/');
-	size_t dir_len = slash != NULL ? (size_t)(slash - socket_path) + 1 : 0;
-	if (dir_len + sizeof(CLUSTER_SOCKET_NAME) > sizeof(socket_path))
-		fatal(PLUTO_EXIT_KERNEL_FAIL, logger, "cluster-filter: rundir path too long");
-	strcpy(socket_path + dir_len, CLUSTER_SOCKET_NAME);
-
-	/* started together, the data plane may still be opening its socket */
-	for (int i = 0; i < 100 && (request_fd = connect_data_plane()) < 0; i++) {
-		if (i == 0)
-			llog(RC_LOG, logger, "cluster-filter: waiting for the data plane at %s",
-			     socket_path);
-		usleep(50 * 1000);
-	}
-	if (!attach_data_plane(true, logger)) {
-		fatal(PLUTO_EXIT_KERNEL_FAIL, logger,
-		      "cluster-filter: protostack=cluster needs cluster-filterd listening on %s",
-		      socket_path);
-	}
-}
-
-/*
- * Say hello, learn our role, subscribe to events.  The first time, what
- * fails is logged (pluto then stops); later, on reconnecting, a failure
- * only means trying again.
- */
-static bool attach_data_plane(bool first, struct logger *logger)
-{
-	static uint8_t buf[CF_CTL_MSG_MAX];
-	struct cf_msgbuf req;
-	struct cf_msg hello;
-
-	cf_mb_init(&req, CF_MSG_HELLO, 0, 0);
-	if (!first) {
-		/* transact() logs; a reconnect attempt must not, every second */
-		if (request_fd < 0)
-			request_fd = connect_data_plane();
-		if (request_fd < 0)
-			return false;
-	}
-	if (!transact(&req, &hello, buf, NULL, "hello", logger))
-		return false;
-	if (cf_attr_u32(&hello, CF_A_VERSION, 0) != CF_CTL_VERSION) {
-		llog(RC_LOG, logger, "cluster-filter: data plane speaks protocol version %u, pluto %u",
-		     cf_attr_u32(&hello, CF_A_VERSION, 0), CF_CTL_VERSION);
-		return false;
-	}
-	if (first)
-		register_algorithms(&hello);
-
-	event_fd = connect_data_plane();
-	cf_mb_init(&req, CF_MSG_SUBSCRIBE, 0, 0);
-	cf_mb_finish(&req);
-	if (event_fd < 0 || send(event_fd, req.buf, req.len, MSG_NOSIGNAL) != (ssize_t)req.len ||
-	    recv(event_fd, buf, sizeof(buf), 0) <= 0) {
-		if (first)
-			llog(RC_LOG, logger, "cluster-filter: cannot subscribe to events on %s",
-			     socket_path);
-		if (event_fd >= 0)
-			close(event_fd);
-		event_fd = -1;
-		return false;
-	}
-	attach_fd_read_listener(&event_listener, event_fd, "cluster-filter events",
-				process_event, NULL);
-	cluster_nodes = cf_attr_u32(&hello, CF_A_NODES, 1);
-	heartbeat_ms = cf_attr_u32(&hello, CF_A_HEARTBEAT, 0);
-	heard_from_data_plane(logger);
-	set_default_host(cf_attr_u8(&hello, CF_A_DEFAULT_HOST, 0) != 0, true, logger);
-	llog(RC_LOG, logger, "cluster-filter: data plane at %s, node %u of %u, cluster-dispatch=%s",
-	     socket_path, cf_attr_u32(&hello, CF_A_NODE_ID, 0), cf_attr_u32(&hello, CF_A_NODES, 1),
-	     cluster_dispatch_name[cluster_dispatch]);
-	return true;
-}
-
-/*
  * A starting pluto finds the cluster's SAs, not leftovers of its own: a
  * restarted default host takes them over with their IKE SAs, a follower
  * holds them for the others.  Only a last member that shuts down (and
@@ -532,7 +129,7 @@ static void cluster_flush(struct logger *logger)
 	if (!exiting_pluto)
 		return;
 	cf_mb_init(&req, CF_MSG_FLUSH, 0, 0);
-	transact(&req, &reply, buf, NULL, "flush", logger);
+	cluster_transact(&req, &reply, buf, NULL, "flush", logger);
 }
 
 /*
@@ -577,19 +174,6 @@ static void cluster_plug_holes(struct logger *logger)
 	ldbg(logger, "cluster-filter: no holes to plug");
 }
 
-static void cluster_shutdown(struct logger *logger)
-{
-	ldbg(logger, "cluster-filter: closing the connections to the data plane");
-	destroy_timeout(&reconnect_timer);
-	detach_fd_read_listener(&event_listener);
-	if (event_fd >= 0)
-		close(event_fd);
-	event_fd = -1;
-	if (request_fd >= 0)
-		close(request_fd);
-	request_fd = -1;
-}
-
 static bool cluster_policy_add(enum kernel_policy_op op,
 			       enum direction dir,
 			       const ip_selector *src_client,
@@ -598,7 +182,7 @@ static bool cluster_policy_add(enum kernel_policy_op op,
 			       deltatime_t use_lifetime UNUSED,
 			       struct logger *logger, const char *func)
 {
-	if (forgetting)
+	if (cluster_ike_forgetting())
 		return true;
 	static uint8_t buf[CF_CTL_MSG_MAX];
 	struct cf_msgbuf req;
@@ -632,7 +216,7 @@ static bool cluster_policy_add(enum kernel_policy_op op,
 		return false;
 	cf_mb_u32(&req, CF_A_REQID, policy->rule[0].reqid);
 	cf_mb_u32(&req, CF_A_PRIORITY, policy->priority.value);
-	return transact(&req, &reply, buf, NULL, "add policy", logger);
+	return cluster_transact(&req, &reply, buf, NULL, "add policy", logger);
 }
 
 static bool cluster_policy_del(enum direction dir,
@@ -645,7 +229,7 @@ static bool cluster_policy_del(enum direction dir,
 			       const shunk_t sec_label UNUSED,
 			       struct logger *logger, const char *func)
 {
-	if (forgetting)
+	if (cluster_ike_forgetting())
 		return true;
 	static uint8_t buf[CF_CTL_MSG_MAX];
 	struct cf_msgbuf req;
@@ -658,7 +242,7 @@ static bool cluster_policy_del(enum direction dir,
 	cf_mb_u8(&req, CF_A_DIR, wire_direction(dir));
 	if (!put_selectors(&req, src_client, dst_client, func, logger))
 		return false;
-	if (transact(&req, &reply, buf, &err, "delete policy", logger))
+	if (cluster_transact(&req, &reply, buf, &err, "delete policy", logger))
 		return true;
 	/* shunts were never added: not finding one is no error */
 	return err == ENOENT && expect_kernel_policy != KERNEL_POLICY_PRESENT;
@@ -667,7 +251,7 @@ static bool cluster_policy_del(enum direction dir,
 static bool cluster_add_sa(const struct kernel_state *k, bool replace,
 			   struct logger *logger)
 {
-	if (forgetting)
+	if (cluster_ike_forgetting())
 		return true;
 	static uint8_t buf[CF_CTL_MSG_MAX];
 	struct cf_msgbuf req;
@@ -697,7 +281,7 @@ static bool cluster_add_sa(const struct kernel_state *k, bool replace,
 		cf_mb_init(&req, CF_MSG_SA_DEL, 0, 0);
 		cf_mb_u32(&req, CF_A_SPI, ntohl(k->spi));
 		cf_mb_u8(&req, CF_A_DIR, wire_direction(k->direction));
-		transact(&req, &reply, buf, &err, "replace SA (delete)", logger);
+		cluster_transact(&req, &reply, buf, &err, "replace SA (delete)", logger);
 	}
 
 	cf_mb_init(&req, CF_MSG_SA_ADD, 0, 0);
@@ -732,7 +316,7 @@ static bool cluster_add_sa(const struct kernel_state *k, bool replace,
 	cf_mb_u64(&req, CF_A_HARD_BYTES, k->sa_ipsec_max_bytes);
 	cf_mb_u64(&req, CF_A_SOFT_PACKETS, k->sa_max_soft_packets);
 	cf_mb_u64(&req, CF_A_HARD_PACKETS, k->sa_ipsec_max_packets);
-	return transact(&req, &reply, buf, NULL, k->story, logger);
+	return cluster_transact(&req, &reply, buf, NULL, k->story, logger);
 }
 
 /*
@@ -753,7 +337,7 @@ static uint8_t find_sa(ipsec_spi_t spi, const ip_address *dst, struct cf_msg *re
 		cf_mb_init(&req, CF_MSG_SA_GET, 0, 0);
 		cf_mb_u32(&req, CF_A_SPI, ntohl(spi));
 		cf_mb_u8(&req, CF_A_DIR, dir);
-		if (!transact(&req, reply, buf, &err, story, logger))
+		if (!cluster_transact(&req, reply, buf, &err, story, logger))
 			continue;
 		if (want.len == 4 && cf_attr_has(reply, CF_A_DST) &&
 		    memcmp(reply->attr[CF_A_DST].data, want.ptr, 4) != 0)
@@ -802,7 +386,7 @@ static ipsec_spi_t cluster_get_ipsec_spi(ipsec_spi_t avoid UNUSED,
 	cf_mb_init(&req, CF_MSG_SPI_ALLOC, 0, 0);
 	cf_mb_u32(&req, CF_A_SPI_MIN, (uint32_t)(min < 0x100 ? 0x100 : min));
 	cf_mb_u32(&req, CF_A_SPI_MAX, (uint32_t)(max > UINT32_MAX ? UINT32_MAX : max));
-	if (!transact(&req, &reply, buf, NULL, story, logger))
+	if (!cluster_transact(&req, &reply, buf, NULL, story, logger))
 		return 0;
 	return htonl(cf_attr_u32(&reply, CF_A_SPI, 0));
 }
@@ -814,7 +398,7 @@ static bool cluster_del_ipsec_spi(ipsec_spi_t spi,
 				  const char *story,
 				  struct logger *logger)
 {
-	if (forgetting)
+	if (cluster_ike_forgetting())
 		return true;
 	static uint8_t buf[CF_CTL_MSG_MAX];
 	struct cf_msgbuf req;
@@ -826,7 +410,7 @@ static bool cluster_del_ipsec_spi(ipsec_spi_t spi,
 	cf_mb_init(&req, CF_MSG_SA_DEL, 0, 0);
 	cf_mb_u32(&req, CF_A_SPI, ntohl(spi));
 	cf_mb_u8(&req, CF_A_DIR, dir != 0 ? dir : 1);
-	if (transact(&req, &reply, buf, &err, story, logger))
+	if (cluster_transact(&req, &reply, buf, &err, story, logger))
 		return true;
 	ldbg(logger, "cluster-filter: %s: no such SA", story);
 	return err == ENOENT;
@@ -846,11 +430,12 @@ static err_t cluster_not_supported(struct logger *logger UNUSED)
  */
 static bool cluster_leave_state_on_shutdown(struct logger *logger)
 {
-	if (cluster_nodes <= 1)
+	uint32_t nodes = cluster_members();
+	if (nodes <= 1)
 		return false;
 	llog(RC_LOG, logger,
 	     "cluster-filter: %u other node(s) carry the SAs on: leaving them to the cluster",
-	     cluster_nodes - 1);
+	     nodes - 1);
 	return true;
 }
 
@@ -869,11 +454,11 @@ const struct kernel_ops cluster_kernel_ops = {
 	.esp_in_udp_in_userspace = true,
 	.max_replay_window = 4096,
 
-	.init = cluster_init,
+	.init = cluster_link_init,
 	.flush = cluster_flush,
 	.poke_holes = cluster_poke_holes,
 	.plug_holes = cluster_plug_holes,
-	.shutdown = cluster_shutdown,
+	.shutdown = cluster_link_shutdown,
 
 	.policy_add = cluster_policy_add,
 	.policy_del = cluster_policy_del,

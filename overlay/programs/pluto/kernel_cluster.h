@@ -1,4 +1,4 @@
-/* protostack=cluster: what kernel_cluster.c and cluster_ike.c share
+/* protostack=cluster: what kernel_cluster.c, cluster_link.c and cluster_ike.c share
  *
  * Copyright (C) 2026 cluster-ipsec developers
  *
@@ -25,19 +25,31 @@ struct logger;
 struct ike_sa;
 struct state;
 
-/* kernel_cluster.c: the data plane's control socket */
+/* cluster_link.c: the data plane's control socket and its events */
+void cluster_link_init(struct logger *logger);
+void cluster_link_shutdown(struct logger *logger);
 bool cluster_transact(struct cf_msgbuf *req, struct cf_msg *reply, uint8_t *reply_buf,
 		      int *reply_errno, const char *what, struct logger *logger);
 /* a dump: EACH for every object, then true once the data plane says done */
 bool cluster_dump(struct cf_msgbuf *req, void (*each)(const struct cf_msg *m, void *ctx),
 		  void *ctx, const char *what, struct logger *logger);
+/* the view names this node default host (it shares the IKE SAs) */
 bool cluster_is_default_host(void);
+/* ...and the view keeps coming: IKE may be sent and received */
+bool cluster_may_speak(void);
+/* the members of the view, this node included */
+uint32_t cluster_members(void);
+
+/* kernel_cluster.c: cluster-dispatch= for people */
+const char *cluster_dispatch_str(void);
 
 /* cluster_ike.c: the IKE SAs every node holds for a takeover */
 void cluster_ike_changed(struct ike_sa *ike);
 void cluster_ike_deleting(struct state *st);
 /* every IKEv2 state deleted quietly: a demoted default host's stale copies */
 void cluster_ike_forget(struct logger *logger);
+/* ...while which the data plane is not touched */
+bool cluster_ike_forgetting(void);
 /* true: some IKE SA waits for its connection or interface; QUIET: do not say which */
 bool cluster_ike_take_over(bool quiet, struct logger *logger);
 
