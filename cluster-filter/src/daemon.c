@@ -29,6 +29,7 @@
 #include "dataplane.h"
 #include "fastpath_bpf.h"
 #include "io.h"
+#include "log.h"
 #include "membership.h"
 #include "role_helper.h"
 #include "wire.h"
@@ -61,29 +62,19 @@ static struct {
 	struct cf_pkt tx_clear[CF_BATCH];
 } d;
 
-static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void logf_(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("cluster-filterd: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
 
 static void send_to_client(void *ctx, const uint8_t *msg, size_t len)
 {
 	struct client *c = ctx;
 	if (send(c->fd, msg, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		logf_("control: reply to fd %d lost: %s", c->fd, strerror(errno));
+		cf_log(CF_LOG_WARNING, "control: reply to fd %d lost: %s", c->fd, strerror(errno));
 }
 
 static void on_expire(struct cf_dataplane *dp, const struct cf_sa *sa, enum cf_expiry e)
 {
 	struct cf_msgbuf b;
 
-	logf_("SA %s spi 0x%08x: %s lifetime reached after %llu packets, %llu bytes",
+	cf_log(CF_LOG_INFO, "SA %s spi 0x%08x: %s lifetime reached after %llu packets, %llu bytes",
 	      sa->p.dir == CF_DIR_IN ? "in" : "out", sa->p.spi,
 	      e == CF_EXPIRE_HARD ? "hard" : "soft",
 	      (unsigned long long)sa->used.packets, (unsigned long long)sa->used.bytes);
@@ -164,7 +155,7 @@ static void set_role(enum cf_role role)
 		return;
 	d.role = role;
 	if (cf_role_helper_set(d.role_fd, role) != 0)
-		logf_("role: the helper is gone; cannot become %s", cf_role_name(role));
+		cf_log(CF_LOG_ERR, "role: the helper is gone; cannot become %s", cf_role_name(role));
 }
 
 /*
@@ -201,7 +192,7 @@ static void reply_to_client(void *ctx, uint32_t client, const uint8_t *msg, size
 
 static void log_line(void *ctx, const char *line)
 {
-	logf_("%s", line);
+	cf_log_line(CF_LOG_INFO, NULL, line);
 }
 
 static void members_changed(const uint32_t *ids, uint32_t n, void *ctx)
@@ -268,7 +259,7 @@ static void client_accept(void)
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cred.uid != 0) {
-		logf_("control: refused a client that is not root");
+		cf_log(CF_LOG_WARNING, "control: refused a client that is not root");
 		close(fd);
 		return;
 	}
@@ -280,7 +271,7 @@ static void client_accept(void)
 		epoll_ctl(d.epfd, EPOLL_CTL_ADD, fd, &ev);
 		return;
 	}
-	logf_("control: too many clients");
+	cf_log(CF_LOG_WARNING, "control: too many clients");
 	close(fd);
 }
 
@@ -384,7 +375,8 @@ static void usage(FILE *f)
 		"                        packet-rr, packet-sqf, session-rr, session-sqf,\n"
 		"                        flow-hash (several writers per SA)\n"
 		"  --replay-window N     default for inbound SAs: 0 or 32..4096 (default 128)\n"
-		"  --allow-legacy        accept 3DES-CBC + HMAC-MD5-96 SAs (paper reproduction only)\n",
+		"  --allow-legacy        accept 3DES-CBC + HMAC-MD5-96 SAs (paper reproduction only)\n"
+		"  --log-level LEVEL     err, warning, notice, info (default) or debug\n",
 		CF_CTL_SOCKET);
 }
 
@@ -420,6 +412,7 @@ int main(int argc, char **argv)
 		{ "shared-ip", required_argument, NULL, 'S' },
 		{ "inside", required_argument, NULL, 'I' },
 		{ "outside", required_argument, NULL, 'O' },
+		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -471,6 +464,15 @@ int main(int argc, char **argv)
 		case 'K': key_file = optarg; break;
 		case 'I': inside = optarg; break;
 		case 'O': outside = optarg; break;
+		case 'l': {
+			enum cf_log_level level;
+			if (cf_log_parse_level(optarg, &level) != 0) {
+				fprintf(stderr, "cluster-filterd: --log-level is err, warning, notice, info or debug\n");
+				return 2;
+			}
+			cf_log_set_level(level);
+			break;
+		}
 		case 'S': {
 			struct in_addr a;
 			if (inet_pton(AF_INET, optarg, &a) != 1 || n_shared_ips == CF_ROLE_MAX_ADDRS) {
@@ -493,7 +495,7 @@ int main(int argc, char **argv)
 	}
 
 	if (cf_crypto_global_init() != 0) {
-		logf_("NSS initialisation failed");
+		cf_log(CF_LOG_ERR, "NSS initialisation failed");
 		return 1;
 	}
 	cf_dp_init(&d.dp);
@@ -505,12 +507,12 @@ int main(int argc, char **argv)
 
 	int err = cf_io_tun_open(&d.tun, tun, mtu);
 	if (err) {
-		logf_("cannot open TUN device %s: %s", tun, strerror(-err));
+		cf_log(CF_LOG_ERR, "cannot open TUN device %s: %s", tun, strerror(-err));
 		return 1;
 	}
 	if (raw) {
 		if ((err = cf_io_raw_open(&d.raw))) {
-			logf_("cannot open the raw ESP socket: %s", strerror(-err));
+			cf_log(CF_LOG_ERR, "cannot open the raw ESP socket: %s", strerror(-err));
 			return 1;
 		}
 		d.have_raw = true;
@@ -519,7 +521,7 @@ int main(int argc, char **argv)
 		err = shared ? cf_io_udp_shared_open(&d.udp, (uint16_t)udp_port)
 			     : cf_io_udp_open(&d.udp, (uint16_t)udp_port);
 		if (err) {
-			logf_("cannot bind UDP port %u: %s", udp_port, strerror(-err));
+			cf_log(CF_LOG_ERR, "cannot bind UDP port %u: %s", udp_port, strerror(-err));
 			return 1;
 		}
 		d.have_udp = true;
@@ -528,11 +530,11 @@ int main(int argc, char **argv)
 		uint8_t key[CF_SYNC_KEY_LEN];
 		const char *why;
 		if (key_file == NULL) {
-			logf_("--cluster needs --sync-key: the sync channel carries keys");
+			cf_log(CF_LOG_ERR, "--cluster needs --sync-key: the sync channel carries keys");
 			return 2;
 		}
 		if (cf_sync_read_key(key_file, key, &why) != 0) {
-			logf_("%s: %s", key_file, why);
+			cf_log(CF_LOG_ERR, "%s: %s", key_file, why);
 			return 1;
 		}
 		static const struct cf_membership_ops ops = {
@@ -552,7 +554,7 @@ int main(int argc, char **argv)
 		/* a random start: no nonce of an earlier life again, whatever the clock says */
 		uint64_t first_counter;
 		if (getrandom(&first_counter, sizeof(first_counter), 0) != sizeof(first_counter)) {
-			logf_("cannot draw the sync channel's first counter: %s", strerror(errno));
+			cf_log(CF_LOG_ERR, "cannot draw the sync channel's first counter: %s", strerror(errno));
 			return 1;
 		}
 		err = cf_cluster_init(&d.cluster, &d.dp, &d.defaults, cf_membership_nodeid(d.membership),
@@ -560,13 +562,13 @@ int main(int argc, char **argv)
 				      &cluster_ops, NULL);
 		memset(key, 0, sizeof(key));
 		if (err) {
-			logf_("sync channel: cannot set up the cluster key");
+			cf_log(CF_LOG_ERR, "sync channel: cannot set up the cluster key");
 			return 1;
 		}
 	}
 	d.listen_fd = control_listen(d.ctl_path);
 	if (d.listen_fd < 0) {
-		logf_("cannot listen on %s: %s", d.ctl_path, strerror(-d.listen_fd));
+		cf_log(CF_LOG_ERR, "cannot listen on %s: %s", d.ctl_path, strerror(-d.listen_fd));
 		return 1;
 	}
 
@@ -583,7 +585,7 @@ int main(int argc, char **argv)
 		d.udp_port = (uint16_t)udp_port;
 		d.fast = cf_fast_bpf_open(inside, outside, &why);
 		if (d.fast == NULL)
-			logf_("fast path off (%s): every packet comes up to the daemon", why);
+			cf_log(CF_LOG_WARNING, "fast path off (%s): every packet comes up to the daemon", why);
 		else
 			d.dp.gather_observed = gather_observed;
 	}
@@ -597,7 +599,7 @@ int main(int argc, char **argv)
 		};
 		d.report_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 		if (d.report_fd < 0 || timerfd_settime(d.report_fd, 0, &every, NULL) < 0) {
-			logf_("timerfd: %s", strerror(errno));
+			cf_log(CF_LOG_ERR, "timerfd: %s", strerror(errno));
 			return 1;
 		}
 	}
@@ -614,7 +616,7 @@ int main(int argc, char **argv)
 			continue;
 		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = watch[i].tag };
 		if (epoll_ctl(d.epfd, EPOLL_CTL_ADD, watch[i].fd, &ev) < 0) {
-			logf_("epoll: %s", strerror(errno));
+			cf_log(CF_LOG_ERR, "epoll: %s", strerror(errno));
 			return 1;
 		}
 	}
@@ -622,17 +624,17 @@ int main(int argc, char **argv)
 	if (n_shared_ips) {
 		d.role_fd = cf_role_helper_start(shared_ips, n_shared_ips);
 		if (d.role_fd < 0) {
-			logf_("cannot start the role helper: %s", strerror(-d.role_fd));
+			cf_log(CF_LOG_ERR, "cannot start the role helper: %s", strerror(-d.role_fd));
 			return 1;
 		}
 		/* clustered, we are silent until the cluster agrees we speak */
 		set_role(group == NULL && self == 0 ? CF_ROLE_SPEAKER : CF_ROLE_SILENT);
 	}
 	if (drop_capabilities()) {
-		logf_("cannot drop capabilities");
+		cf_log(CF_LOG_ERR, "cannot drop capabilities");
 		return 1;
 	}
-	logf_("ready: tun %s mtu %u, esp %s%s, node %u of %u, dispatch %s, control %s, fast path %s",
+	cf_log(CF_LOG_NOTICE, "ready: tun %s mtu %u, esp %s%s, node %u of %u, dispatch %s, control %s, fast path %s",
 	      tun, mtu, d.have_raw ? "raw" : "", !d.have_udp ? "" : shared ? " udp(shared)" : " udp", self, nodes,
 	      cf_dispatch_mode_name(d.defaults.dispatch), d.ctl_path, d.fast ? "on" : "off");
 
@@ -642,7 +644,7 @@ int main(int argc, char **argv)
 		bool held_back = d.membership && !cf_cluster_flush(&d.cluster);
 		int refused;
 		if (d.fast && (refused = cf_fast_bpf_sync(d.fast, &d.dp, d.udp_port))) {
-			logf_("fast path off: the kernel refused a map update (%s); every packet comes up",
+			cf_log(CF_LOG_WARNING, "fast path off: the kernel refused a map update (%s); every packet comes up",
 			      strerror(-refused));
 			d.dp.gather_observed = NULL;
 			cf_fast_bpf_close(d.fast);
@@ -650,7 +652,7 @@ int main(int argc, char **argv)
 		}
 		int n = epoll_wait(d.epfd, ev, 16, held_back ? 1 : -1);
 		if (n < 0 && errno != EINTR) {
-			logf_("epoll_wait: %s", strerror(errno));
+			cf_log(CF_LOG_ERR, "epoll_wait: %s", strerror(errno));
 			break;
 		}
 		for (int i = 0; i < n; i++) {
@@ -666,7 +668,7 @@ int main(int argc, char **argv)
 				d.stalled = false;
 				if (!cf_membership_dispatch(d.membership)) {
 					/* without Corosync we cannot know the view: stop forwarding */
-					logf_("membership: lost Corosync; silent until restarted");
+					cf_log(CF_LOG_ERR, "membership: lost Corosync; silent until restarted");
 					cf_dp_set_view(&d.dp, d.dp.epoch, d.dp.nodes, d.dp.self,
 						       d.dp.member_ids, false, false);
 					set_role(CF_ROLE_SILENT);
@@ -681,7 +683,7 @@ int main(int argc, char **argv)
 		}
 	}
 
-	logf_("shutting down: flushing %u SAs and %u policies", d.dp.db.sa_count, d.dp.db.policy_count);
+	cf_log(CF_LOG_NOTICE, "shutting down: flushing %u SAs and %u policies", d.dp.db.sa_count, d.dp.db.policy_count);
 	cf_fast_bpf_close(d.fast);
 	cf_membership_close(d.membership);
 	if (d.membership)

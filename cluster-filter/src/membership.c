@@ -8,6 +8,7 @@
 #include <corosync/cpg.h>
 #include <corosync/votequorum.h>
 
+#include "log.h"
 #include "membership.h"
 
 struct cf_membership {
@@ -98,9 +99,9 @@ struct cf_membership *cf_membership_open(const char *group, const struct cf_memb
 		 */
 		if ((info.flags & VOTEQUORUM_INFO_TWONODE) &&
 		    !(info.flags & VOTEQUORUM_INFO_QDEVICE_REGISTERED)) {
-			fprintf(stderr, "cluster-filterd: membership: corosync's quorum has two_node set "
-				"and no quorum device: both halves of a split would be quorate and speak "
-				"for the cluster; add a qdevice (corosync-qdevice) or a third node\n");
+			cf_log(CF_LOG_ERR, "membership: corosync's quorum has two_node set "
+			       "and no quorum device: both halves of a split would be quorate and speak "
+			       "for the cluster; add a qdevice (corosync-qdevice) or a third node");
 			cf_membership_close(m);
 			return NULL;
 		}
@@ -116,8 +117,7 @@ struct cf_membership *cf_membership_open(const char *group, const struct cf_memb
 	}
 	return m;
 fail:
-	fprintf(stderr, "cluster-filterd: membership: %s failed (corosync error %d); is corosync running?\n",
-		what, err);
+	cf_log(CF_LOG_ERR, "membership: %s failed (corosync error %d); is corosync running?", what, err);
 	cf_membership_close(m);
 	return NULL;
 }

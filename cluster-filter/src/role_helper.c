@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,18 +9,9 @@
 #include <cap-ng.h>
 #include <sys/wait.h>
 
+#include "log.h"
 #include "role_helper.h"
 
-static void helper_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void helper_log(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("cluster-filterd: role: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
 
 /* nft -f - with the script on its standard input */
 static int run_nft(const char *script, size_t len)
@@ -69,11 +59,11 @@ static void apply(enum cf_role role, const uint32_t *addrs, unsigned n)
 	};
 
 	if (len < 0)
-		helper_log("the ruleset for role %s does not fit", cf_role_name(role));
+		cf_log(CF_LOG_ERR, "role: the ruleset for role %s does not fit", cf_role_name(role));
 	else if (run_nft(script, (size_t)len) != 0)
-		helper_log("nft could not put this node in role %s", cf_role_name(role));
+		cf_log(CF_LOG_ERR, "role: nft could not put this node in role %s", cf_role_name(role));
 	else
-		helper_log("%s", what[role]);
+		cf_log(CF_LOG_NOTICE, "role: %s", what[role]);
 }
 
 static void helper(int fd, const uint32_t *addrs, unsigned n)
@@ -82,7 +72,7 @@ static void helper(int fd, const uint32_t *addrs, unsigned n)
 	capng_clear(CAPNG_SELECT_BOTH);
 	capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET, CAP_NET_ADMIN);
 	if (capng_apply(CAPNG_SELECT_BOTH) != 0) {
-		helper_log("cannot drop capabilities");
+		cf_log(CF_LOG_ERR, "role: cannot drop capabilities");
 		_exit(1);
 	}
 	signal(SIGTERM, SIG_IGN);	/* the daemon's exit closes the pipe: act then */

@@ -224,6 +224,19 @@ def test_forged_sync_messages_change_nothing(cluster):
                    for r in ("sync-malformed", "sync-bad-auth", "sync-replay"))
     wait_for(lambda: all(counted(i) for i in range(NODES)), what="forgeries counted on every node")
     assert sa_tables(cluster) == tables
+
+    # 1000 made-up senders: each forgery is counted and refused, none takes a
+    # place among the senders (a genuine new node still could), nothing changes
+    bad_auth = [int(cluster.stats(f"n{i}").get("sync-bad-auth", 0)) for i in range(NODES)]
+    many = [b"CFS1" + struct.pack(">IQ", 1000 + k, 1) + os.urandom(48) for k in range(1000)]
+    subprocess.run(["ip", "netns", "exec", f"{cluster.prefix}-n2", BIN / "cpgsend", "cluster-filter", "send"],
+                   input="\n".join(m.hex() for m in many) + "\n", text=True, check=True, timeout=60)
+    wait_for(lambda: all(int(cluster.stats(f"n{i}").get("sync-bad-auth", 0)) >= bad_auth[i] + 1000
+                         for i in range(NODES)), timeout=20, what="1000 forgeries counted on every node")
+    assert sa_tables(cluster) == tables
+    cluster.cfctl("n0", "sa", "update", "spi", "0xc0000001", "dir", "out", "soft-packets", "888888")
+    wait_for(lambda: cluster.sa("n2", "0xc0000001", "out")["soft-packets"] == "888888",
+             what="a genuine change after the forgeries")
     cluster.script("sas")
 
 
