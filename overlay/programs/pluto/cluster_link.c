@@ -187,8 +187,10 @@ bool cluster_dump(struct cf_msgbuf *req, void (*each)(const struct cf_msg *m, vo
 		return false;
 	uint32_t seq = reply.seq;
 	for (;;) {
-		if (reply.flags & CF_F_DONE)
+		if (reply.flags & CF_F_DONE) {
+			memset(buf, 0, sizeof(buf));	/* IKE records carry keys */
 			return true;
+		}
 		if (reply.flags & CF_F_MULTI)
 			each(&reply, ctx);
 		ssize_t n = recv(request_fd, buf, sizeof(buf), 0);
@@ -196,6 +198,7 @@ bool cluster_dump(struct cf_msgbuf *req, void (*each)(const struct cf_msg *m, vo
 		if (n <= 0 || cf_msg_parse(buf, (size_t)n, &reply, &why) != 0 ||
 		    reply.seq != seq || cf_attr_u32(&reply, CF_A_ERROR, EPROTO) != 0) {
 			llog(RC_LOG, logger, "cluster-filter: %s: the dump broke off", what);
+			memset(buf, 0, sizeof(buf));
 			close(request_fd);	/* what is left of it must not answer the next request */
 			request_fd = -1;
 			return false;
