@@ -27,7 +27,8 @@
 #        restart on node I) | demo [N]
 # env:   CF_PREFIX, DISPATCH (outbound mode), PEER=strongswan, FAST_PATH=0 (no kernel
 #        fast path: every node's daemon reads every packet), SAS=K (K tunnels, by UDP port),
-#        SA_ALG with KEY_OUT/KEY_IN and AUTH_OUT/AUTH_IN (hand-made SAs; SA_ALG=3des-md5 starts the
+#        DECOY_NODE=I (PEER=strongswan: node I's pluto loads another connection first,
+#        so "tunnel" has another reqid there), SA_ALG with KEY_OUT/KEY_IN and AUTH_OUT/AUTH_IN (hand-made SAs; SA_ALG=3des-md5 starts the
 #        daemons with --allow-legacy, for the paper's algorithm),
 #        ESP (pluto's esp= with PEER=strongswan: aes_gcm128-none-none for Child SA
 #        rekeys without a key exchange, aes_gcm128-none-dh31 with one; the default
@@ -376,10 +377,17 @@ up_strongswan_peer() {
 	done
 }
 
+# DECOY_NODE=I: node I's pluto loads another connection before "tunnel",
+# so that "tunnel" gets another reqid there than on the other nodes.
 start_pluto() { # start_pluto I
-	local i=$1
+	local i=$1 conf=$run/ipsec.conf
+	if [ "${DECOY_NODE:-}" = "$i" ]; then
+		conf=$run/n$i-ipsec.conf
+		awk '/^conn tunnel/ { print "conn decoy\n    left=192.0.2.1\n    right=192.0.2.99\n    leftsubnet=10.0.3.0/24\n    rightsubnet=10.0.4.0/24\n    authby=secret\n    auto=add" } { print }' \
+			"$run/ipsec.conf" >"$conf"
+	fi
 	ip netns exec "$(node "$i")" "$lsw/libexec/ipsec/pluto" --nofork --stderrlog \
-		--config "$run/ipsec.conf" --secretsfile "$run/ipsec.secrets" \
+		--config "$conf" --secretsfile "$run/ipsec.secrets" \
 		--nssdir "$run/n$i-nss" --rundir "$run/n$i" >"$run/n$i-pluto.log" 2>&1 &
 	echo $! >"$run/n$i-pluto.pid"
 }

@@ -347,10 +347,19 @@ def through_event(cluster, event, node, members_after, members_before=tuple(rang
         assert d["missing"] <= bound, \
             f"{way}: {d['missing']} lost, more than {bound:.0f} (node {node}'s share was {share:.2f})"
         if d["lost"]:
-            first, last = d["lost"][0][0], d["lost"][-1][1]
+            first = d["lost"][0][0]
             assert first >= event_at - 0.05, f"{way}: lost {event_at - first:.2f} s before {what}"
-            assert last <= done_at + DETECT, f"{way}: still losing {last - done_at:.2f} s after {what}"
-            assert last - first <= DETECT, f"{way}: loss spread over {last - first:.2f} s"
+            during = [(a, b, k) for a, b, k in d["lost"] if b <= done_at + DETECT]
+            later = sum(k for a, b, k in d["lost"] if b > done_at + DETECT)
+            if cluster.mode in CARRIED:
+                # a packet scheme's nodes fall out of step whenever one of them
+                # misses a packet (a loaded machine drops some), and heal at the
+                # next sync point: that much may be lost at any time
+                assert later <= CARRIED[cluster.mode], f"{way}: {later} lost after {what} was over"
+            else:
+                assert not later, f"{way}: still losing {d['lost'][-1][1] - done_at:.2f} s after {what}"
+            if during:
+                assert during[-1][1] - first <= DETECT, f"{way}: loss spread over {during[-1][1] - first:.2f} s"
         # a packet scheme's nodes reset their turn at the agreed view, each at
         # its own packet: one sync interval of skew may follow (CARRIED)
         grace = CARRIED_FOR if cluster.mode in CARRIED else 0.05
@@ -1078,6 +1087,34 @@ def test_default_host_clean_stop(cluster):
     finally:
         cluster.script("start", str(victim))
         cluster.wait_settled(list(range(NODES)))
+
+
+@on(ONLY_DEFAULT)
+def test_takeover_by_a_node_with_another_reqid(cluster):
+    """The node next in line loaded another connection first (deleted
+    since), so "tunnel" has another reqid there than the SAs and policies
+    in the data plane carry.  Taking over, it takes the cluster's reqid:
+    strongSwan's rekey installs SAs that the policies pick, and both
+    streams are clean.  (Had the other connection stayed, holding that
+    reqid, the node would refuse the takeover, saying why.)"""
+    first = cluster.default_host()
+    nxt = min(i for i in range(NODES) if i != first)
+    try:
+        cluster.env["DECOY_NODE"] = str(nxt)
+        cluster.script("restart-pluto", str(nxt))
+        # gone again, the decoy leaves its reqid - the cluster's - free, and
+        # "tunnel" keeps the next one
+        cluster.whack(nxt, "--delete", "--name", "decoy")
+        take_over(cluster, first, [i for i in range(NODES) if i != first])
+        assert "takes reqid" in pluto_log(cluster, nxt), "the reqids were the same: the test proves nothing"
+    finally:
+        del cluster.env["DECOY_NODE"]
+        for i in range(NODES):
+            try:
+                cluster.stats(i)
+            except AssertionError:
+                cluster.script("poweron", str(i))
+        cluster.wait_settled([0, 1, 2])
 
 
 @on(ONLY_DEFAULT)

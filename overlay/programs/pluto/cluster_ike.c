@@ -77,6 +77,7 @@ enum record_attr {
 	R_SPI_IN,		/* u32, network order: the Child SA's inbound SPI */
 	R_MODE,			/* u8 kernel mode, u8 no TFC */
 	R_OWNER,		/* u8: the Child SA carries its connection */
+	R_REQID,		/* u32: the connection's reqid, which the data plane's SAs carry */
 };
 
 enum {
@@ -218,6 +219,9 @@ static void put_ike(struct record *r, struct ike_sa *ike, bool with_response)
 
 	put_u8(r, R_VERSION, RECORD_VERSION);
 	put(r, R_NAME, st->st_connection->name, strlen(st->st_connection->name));
+	uint8_t reqid[4];
+	put_be32(reqid, st->st_connection->child.reqid);
+	put(r, R_REQID, reqid, sizeof(reqid));
 	put_u8(r, R_ROLE, st->st_sa_role);
 	put_u64(r, R_INCEPTION, st->st_inception.rt.tv_sec);
 	put_endpoint(r, R_LOCAL, st->st_iface_endpoint->local_endpoint);
@@ -400,6 +404,7 @@ struct sa_fields {
 	unsigned responses;
 	enum sa_role role;
 	uint64_t inception, rekey_at, lifetime_at;
+	uint32_t reqid;
 	enum event_type lifetime;
 	unsigned flags;
 	bool owner, version_ok;
@@ -456,6 +461,7 @@ static bool read_fields(shunk_t in, struct sa_fields *f)
 		case R_SPI_IN: f->spi_in = v; break;
 		case R_MODE: f->mode = v; break;
 		case R_OWNER: f->owner = v.len == 1 && b[0] != 0; break;
+		case R_REQID: f->reqid = v.len == 4 ? get_be32(b) : 0; break;
 		default:
 			return false;	/* a newer pluto wrote it: do not guess */
 		}
@@ -572,6 +578,40 @@ static void restore_response(struct ike_sa *ike, const struct sa_fields *f)
 	}
 }
 
+/*
+ * The data plane's SAs and policies carry the reqid the default host's
+ * connection had; ours must be the same, or a rekey here would install
+ * SAs that the policies do not pick.  Reqids come from a counter as
+ * connections load, so the same ipsec.conf gives the same ones; where
+ * they differ, ours takes the cluster's, unless another connection here
+ * has it (then give every node the same reqid=).
+ */
+static bool same_reqid(struct connection *c, reqid_t cluster, struct logger *logger)
+{
+	if (cluster == 0 || c->child.reqid == cluster)
+		return true;
+	struct connection_filter cf = {
+		.search = {
+			.order = OLD2NEW,
+			.verbose.logger = &global_logger,
+			.where = HERE,
+		},
+	};
+	while (next_connection(&cf)) {
+		if (cf.c != c && cf.c->child.reqid == cluster) {
+			llog(RC_LOG, logger,
+			     "cluster-filter: the default host's \"%s\" has reqid %u, which \"%s\" has here: "
+			     "not taken over (give every node the same ipsec.conf, or the same reqid=)",
+			     c->name, cluster, cf.c->name);
+			return false;
+		}
+	}
+	llog(RC_LOG, logger, "cluster-filter: \"%s\" takes reqid %u from the default host (was %u here)",
+	     c->name, cluster, c->child.reqid);
+	c->child.reqid = cluster;
+	return true;
+}
+
 /* Returns true when the record must wait: its connection or interface is not there yet. */
 static bool import_ike(const uint8_t *spis_bytes, shunk_t in, bool quiet, struct logger *logger)
 {
@@ -595,6 +635,8 @@ static bool import_ike(const uint8_t *spis_bytes, shunk_t in, bool quiet, struct
 			     (int)f.name.len, (const char *)f.name.ptr);
 		return true;
 	}
+	if (!same_reqid(c, f.reqid, logger))
+		return false;
 	struct iface_endpoint *ifp = find_iface_endpoint_by_local_endpoint(local);
 	if (ifp == NULL) {
 		endpoint_buf eb;
