@@ -1,0 +1,377 @@
+/* protostack=cluster: the IKE SAs every node holds for a takeover
+ *
+ * Copyright (C) 2026 cluster-ipsec developers
+ *
+ * This program is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the
+ * Free Software Foundation; either version 2 of the License, or (at your
+ * option) any later version.  See <https://www.gnu.org/licenses/gpl2.txt>.
+ *
+ * This program is distributed in the hope that it will be useful, but
+ * WITHOUT ANY WARRANTY; without even the implied warranty of MERCHANTABILITY
+ * or FITNESS FOR A PARTICULAR PURPOSE.  See the GNU General Public License
+ * for more details.
+ */
+
+/*
+ * A node that becomes default host takes the IKE SAs over from their
+ * records (cluster_ike_record.h): it creates the IKE SA and its Child
+ * SAs as established states, timers counted from the recorded deadlines,
+ * and tells the connections which Child SA carries them - their kernel
+ * state is in the data plane already, installed once.
+ */
+
+#include "defs.h"
+#include "log.h"
+#include "state.h"
+#include "connections.h"
+#include "crypt_dh.h"
+#include "crypt_symkey.h"
+#include "iface.h"
+#include "ikev2.h"
+#include "ikev2_msgid.h"
+#include "ikev2_parent.h"
+#include "ikev2_proposals.h"
+#include "ikev2_send.h"
+#include "ip_info.h"
+#include "ip_protocol.h"
+#include "pluto_stats.h"
+#include "routing.h"
+#include "timer.h"
+
+#include "kernel_cluster.h"
+#include "cluster_wire.h"
+#include "cluster_ike_record.h"
+
+struct reader {
+	const uint8_t *p;
+	size_t left;
+};
+
+static bool next_attr(struct reader *rd, unsigned *type, shunk_t *value)
+{
+	if (rd->left < 4)
+		return false;
+	size_t len = get_be16(rd->p + 2);
+	if (rd->left - 4 < len)
+		return false;
+	*type = get_be16(rd->p);
+	*value = shunk2(rd->p + 4, len);
+	rd->p += 4 + len;
+	rd->left -= 4 + len;
+	return true;
+}
+
+/* what one SA's attributes say, IKE or Child */
+struct sa_fields {
+	shunk_t name, proposal, spi_in, mode, local, remote, msgids, nat;
+	shunk_t keys[R_SALT_R - R_SK_D + 1];
+	shunk_t response[8];
+	unsigned responses;
+	enum sa_role role;
+	uint64_t inception, rekey_at, lifetime_at;
+	uint32_t reqid;
+	enum event_type lifetime;
+	unsigned flags;
+	bool owner, version_ok;
+	shunk_t children[16];
+	unsigned nr_children;
+};
+
+static uint64_t be64_of(shunk_t s)
+{
+	return s.len == 8 ? get_be64(s.ptr) : 0;
+}
+
+static bool read_fields(shunk_t in, struct sa_fields *f)
+{
+	struct reader rd = { in.ptr, in.len };
+	unsigned type;
+	shunk_t v;
+
+	zero(f);
+	while (next_attr(&rd, &type, &v)) {
+		const uint8_t *b = v.ptr;
+		switch (type) {
+		case R_VERSION: f->version_ok = v.len == 1 && b[0] == RECORD_VERSION; break;
+		case R_NAME: f->name = v; break;
+		case R_ROLE: f->role = v.len == 1 ? b[0] : 0; break;
+		case R_INCEPTION: f->inception = be64_of(v); break;
+		case R_LOCAL: f->local = v; break;
+		case R_REMOTE: f->remote = v; break;
+		case R_PROPOSAL: f->proposal = v; break;
+		case R_SK_D: case R_SK_AI: case R_SK_AR: case R_SK_EI: case R_SK_ER:
+		case R_SALT_I: case R_SALT_R:
+			f->keys[type - R_SK_D] = v;
+			break;
+		case R_NAT: f->nat = v; break;
+		case R_FLAGS: f->flags = v.len == 1 ? b[0] : 0; break;
+		case R_MSGIDS: f->msgids = v; break;
+		case R_RESPONSE:
+			if (f->responses == elemsof(f->response))
+				return false;
+			f->response[f->responses++] = v;
+			break;
+		case R_REKEY_AT: f->rekey_at = be64_of(v); break;
+		case R_LIFETIME:
+			if (v.len != 9)
+				return false;
+			f->lifetime = b[0] == 1 ? EVENT_v2_REPLACE : EVENT_v2_EXPIRE;
+			f->lifetime_at = get_be64(b + 1);
+			break;
+		case R_CHILD:
+			if (f->nr_children == elemsof(f->children))
+				return false;
+			f->children[f->nr_children++] = v;
+			break;
+		case R_SPI_IN: f->spi_in = v; break;
+		case R_MODE: f->mode = v; break;
+		case R_OWNER: f->owner = v.len == 1 && b[0] != 0; break;
+		case R_REQID: f->reqid = v.len == 4 ? get_be32(b) : 0; break;
+		default:
+			return false;	/* a newer pluto wrote it: do not guess */
+		}
+	}
+	return rd.left == 0 && (f->role == SA_INITIATOR || f->role == SA_RESPONDER) &&
+		f->name.len > 0 && f->proposal.len > 0 && f->lifetime_at != 0;
+}
+
+static bool endpoint_of(shunk_t s, ip_endpoint *e)
+{
+	const struct ip_info *afi = s.len == 3 + 4 ? &ipv4_info : s.len == 3 + 16 ? &ipv6_info : NULL;
+	const uint8_t *b = s.ptr;
+	if (afi == NULL || protocol_from_ipproto(b[0]) == NULL)
+		return false;
+	struct ip_bytes bytes = {0};
+	memcpy(bytes.byte, b + 3, s.len - 3);
+	*e = endpoint_from_raw(HERE, afi, bytes, protocol_from_ipproto(b[0]),
+			       ip_hport(get_be16(b + 1)));
+	return true;
+}
+
+static struct connection *connection_named(shunk_t name)
+{
+	char buf[256];
+	if (name.len >= sizeof(buf))
+		return NULL;
+	memcpy(buf, name.ptr, name.len);
+	buf[name.len] = '\0';
+	struct connection_filter cf = {
+		.name = buf,
+		.ike_version = IKEv2,
+		.search = {
+			.order = NEW2OLD,
+			.verbose.logger = &global_logger,
+			.where = HERE,
+		},
+	};
+	while (next_connection(&cf)) {
+		if (is_permanent(cf.c))
+			return cf.c;
+	}
+	return NULL;
+}
+
+/* The default host's deadline, from here; one already past: soon. */
+static deltatime_t delay_until(uint64_t at, intmax_t at_least)
+{
+	intmax_t left = (intmax_t)at - (intmax_t)realnow().rt.tv_sec;
+	return deltatime(left > at_least ? left : at_least);
+}
+
+static void schedule_deadlines(struct state *st, const struct sa_fields *f)
+{
+	/* a rekey the default host had started is lost with it: start again */
+	if (f->rekey_at != 0)
+		event_schedule(EVENT_v2_REKEY, delay_until(f->rekey_at, 1), st);
+	else if (f->lifetime == EVENT_v2_REPLACE && f->lifetime_at > (uint64_t)realnow().rt.tv_sec + 5)
+		event_schedule(EVENT_v2_REKEY, deltatime(2), st);
+	event_schedule(f->lifetime, delay_until(f->lifetime_at, 2), st);
+}
+
+static struct child_sa *import_child(struct ike_sa *ike, shunk_t in, struct logger *logger)
+{
+	struct sa_fields f;
+	if (!read_fields(in, &f) || f.spi_in.len != sizeof(ipsec_spi_t) || f.mode.len != 2) {
+		llog(RC_LOG, logger, "cluster-filter: a Child SA in the record is malformed");
+		return NULL;
+	}
+	struct connection *c = connection_named(f.name);
+	if (c == NULL) {
+		llog(RC_LOG, logger, "cluster-filter: no connection \"%.*s\" for a Child SA",
+		     (int)f.name.len, (const char *)f.name.ptr);
+		return NULL;
+	}
+	struct ikev2_proposal *proposal = ikev2_proposal_import(f.proposal.ptr, f.proposal.len);
+	if (proposal == NULL) {
+		llog(RC_LOG, logger, "cluster-filter: a Child SA's proposal is malformed");
+		return NULL;
+	}
+	struct child_sa *child = import_v2_child_sa(c, ike, f.role, realtime(f.inception));
+	child->sa.st_v2_accepted_proposal = proposal;
+	child->sa.st_esp.protocol = &ip_protocol_esp;
+	if (!ikev2_proposal_to_proto_info(proposal, &child->sa.st_esp, child->sa.logger)) {
+		llog(RC_LOG, logger, "cluster-filter: a Child SA's proposal does not convert");
+		return child;	/* still established below, then deleted by its lifetime */
+	}
+	memcpy(&child->sa.st_esp.inbound.spi, f.spi_in.ptr, sizeof(ipsec_spi_t));
+	child->sa.st_pfs_group = ikev2_proposal_first_dh(proposal);
+	child->sa.st_kernel_mode = ((const uint8_t *)f.mode.ptr)[0];
+	child->sa.st_seen_no_tfc = ((const uint8_t *)f.mode.ptr)[1];
+	import_v2_change_state(&child->sa, STATE_V2_ESTABLISHED_CHILD_SA);
+	pstat_sa_established(&child->sa);
+	if (f.owner || c->established_child_sa == SOS_NOBODY)
+		connection_import_child(ike, child, HERE);
+	schedule_deadlines(&child->sa, &f);
+	if (f.owner && dpd_active_locally(c)) {
+		event_schedule(EVENT_v2_LIVENESS,
+			       deltatime_max(c->config->dpd.delay, deltatime(MIN_LIVENESS)),
+			       &child->sa);
+	}
+	return child;
+}
+
+static void restore_response(struct ike_sa *ike, const struct sa_fields *f)
+{
+	struct v2_outgoing_fragment **tail = &ike->sa.st_v2_msgid_windows.responder.outgoing_fragments;
+	for (unsigned i = 0; i < f->responses; i++) {
+		struct v2_outgoing_fragment *frag =
+			overalloc_thing(struct v2_outgoing_fragment, f->response[i].len);
+		frag->len = f->response[i].len;
+		memcpy(frag->ptr, f->response[i].ptr, frag->len);
+		*tail = frag;
+		tail = &frag->next;
+	}
+}
+
+/*
+ * The data plane's SAs and policies carry the reqid the default host's
+ * connection had; ours must be the same, or a rekey here would install
+ * SAs that the policies do not pick.  Reqids come from a counter as
+ * connections load, so the same ipsec.conf gives the same ones; where
+ * they differ, ours takes the cluster's, unless another connection here
+ * has it (then give every node the same reqid=).
+ */
+static bool same_reqid(struct connection *c, reqid_t cluster, struct logger *logger)
+{
+	if (cluster == 0 || c->child.reqid == cluster)
+		return true;
+	struct connection_filter cf = {
+		.search = {
+			.order = OLD2NEW,
+			.verbose.logger = &global_logger,
+			.where = HERE,
+		},
+	};
+	while (next_connection(&cf)) {
+		if (cf.c != c && cf.c->child.reqid == cluster) {
+			llog(RC_LOG, logger,
+			     "cluster-filter: the default host's \"%s\" has reqid %u, which \"%s\" has here: "
+			     "not taken over (give every node the same ipsec.conf, or the same reqid=)",
+			     c->name, cluster, cf.c->name);
+			return false;
+		}
+	}
+	llog(RC_LOG, logger, "cluster-filter: \"%s\" takes reqid %u from the default host (was %u here)",
+	     c->name, cluster, c->child.reqid);
+	c->child.reqid = cluster;
+	return true;
+}
+
+/* Returns true when the record must wait: its connection or interface is not there yet. */
+bool cluster_ike_import(const uint8_t *spis_bytes, shunk_t in, bool quiet, struct logger *logger)
+{
+	struct sa_fields f;
+	ike_spis_t spis;
+	ip_endpoint local, remote;
+
+	memcpy(&spis, spis_bytes, sizeof(spis));
+	if (!read_fields(in, &f) || !f.version_ok || !endpoint_of(f.local, &local) ||
+	    !endpoint_of(f.remote, &remote) || f.msgids.len != 36 || f.nat.len != 10) {
+		if (!quiet)
+			llog(RC_LOG, logger, "cluster-filter: an IKE SA record is malformed or from another version; not taken over");
+		return false;
+	}
+	if (find_v2_ike_sa(&spis, f.role) != NULL)
+		return false;	/* ours already: the data plane came back, or an earlier try */
+	struct connection *c = connection_named(f.name);
+	if (c == NULL) {
+		if (!quiet)
+			llog(RC_LOG, logger, "cluster-filter: no connection \"%.*s\" (yet) to take its IKE SA over",
+			     (int)f.name.len, (const char *)f.name.ptr);
+		return true;
+	}
+	if (!same_reqid(c, f.reqid, logger))
+		return false;
+	struct iface_endpoint *ifp = find_iface_endpoint_by_local_endpoint(local);
+	if (ifp == NULL) {
+		endpoint_buf eb;
+		if (!quiet)
+			llog(RC_LOG, c->logger, "cluster-filter: not listening on %s (yet); IKE SA not taken over",
+			     str_endpoint(&local, &eb));
+		return true;
+	}
+	struct ikev2_proposal *proposal = ikev2_proposal_import(f.proposal.ptr, f.proposal.len);
+	if (proposal == NULL) {
+		iface_endpoint_delref(&ifp);
+		if (!quiet)
+			llog(RC_LOG, c->logger, "cluster-filter: the IKE SA's proposal is malformed");
+		return false;
+	}
+
+	struct ike_sa *ike = import_v2_ike_sa(c, f.role, &spis, ifp, remote, realtime(f.inception));
+	struct state *st = &ike->sa;
+	st->st_v2_accepted_proposal = proposal;
+	if (!ikev2_proposal_to_trans_attrs(proposal, &st->st_oakley, st->logger)) {
+		llog(RC_LOG, st->logger, "cluster-filter: the IKE SA's proposal does not convert");
+		delete_ike_sa(&ike);
+		return false;
+	}
+	st->st_skey_d_nss = symkey_from_hunk("SK_d", f.keys[R_SK_D - R_SK_D], st->logger);
+	st->st_skey_ai_nss = symkey_from_hunk("SK_ai", f.keys[R_SK_AI - R_SK_D], st->logger);
+	st->st_skey_ar_nss = symkey_from_hunk("SK_ar", f.keys[R_SK_AR - R_SK_D], st->logger);
+	st->st_skey_ei_nss = encrypt_key_from_hunk("SK_ei", st->st_oakley.ta_encrypt,
+						   f.keys[R_SK_EI - R_SK_D], st->logger);
+	st->st_skey_er_nss = encrypt_key_from_hunk("SK_er", st->st_oakley.ta_encrypt,
+						   f.keys[R_SK_ER - R_SK_D], st->logger);
+	st->st_skey_initiator_salt = clone_hunk(f.keys[R_SALT_I - R_SK_D], "salt");
+	st->st_skey_responder_salt = clone_hunk(f.keys[R_SALT_R - R_SK_D], "salt");
+	create_v2_ike_cipher_contexts(st);
+
+	const uint8_t *nat = f.nat.ptr;
+	st->hidden_variables.st_nated_host = nat[0];
+	st->hidden_variables.st_nated_peer = nat[1];
+	st->hidden_variables.st_nat_traversal = get_be64(nat + 2);
+	st->st_v2_ike_fragmentation_enabled = (f.flags & FLAG_FRAGMENTATION) != 0;
+	st->st_seen_redirect_sup = (f.flags & FLAG_REDIRECT) != 0;
+	st->st_peer_wants_null = (f.flags & FLAG_PEER_WANTS_NULL) != 0;
+	st->st_ikev2_anon = (f.flags & FLAG_ANON) != 0;
+	st->st_v2_mobike.enabled = (f.flags & FLAG_MOBIKE) != 0;
+	st->st_ppk_ike_auth_used = (f.flags & FLAG_PPK) != 0;
+
+	/*
+	 * A request the default host had sent and not heard back for is
+	 * given up (its larval SA died with it); the peer's answer is
+	 * dropped as old and what it was for starts again.
+	 */
+	const uint8_t *ids = f.msgids.ptr;
+	struct v2_msgid_windows *w = &st->st_v2_msgid_windows;
+	w->initiator.sent = (intmax_t)get_be64(ids);
+	w->initiator.recv = w->initiator.sent;
+	w->responder.sent = (intmax_t)get_be64(ids + 16);
+	w->responder.recv = (intmax_t)get_be64(ids + 24);
+	w->responder.recv_frags = get_be32(ids + 32);
+	restore_response(ike, &f);
+
+	import_v2_change_state(st, STATE_V2_ESTABLISHED_IKE_SA);
+	v2_ike_sa_established(ike, HERE);
+	schedule_deadlines(st, &f);
+
+	unsigned children = 0;
+	for (unsigned i = 0; i < f.nr_children; i++)
+		children += import_child(ike, f.children[i], st->logger) != NULL;
+	llog(RC_LOG, st->logger,
+	     "cluster-filter: took over the IKE SA and %u Child SA(s), message IDs %jd/%jd (ours/peer's)",
+	     children, w->initiator.sent, w->responder.recv);
+	return false;
+}
