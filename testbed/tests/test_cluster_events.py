@@ -332,11 +332,8 @@ def through_event(cluster, event, node, members_after, members_before=tuple(rang
         streams.kill()
         raise
     got, wire = streams.finish()
-    print(f"{cluster.topology}: {what} at +{t_event - streams.t_start:.2f} s, took "
-          f"{t_done - t_event:.2f} s, view settled {t_settled - t_event:.2f} s after it")
-    for name, d in got.items():
-        describe(name, d, t_event - d["t0"])
-    assert_wire_clean(wire, min(d["unique"] for d in got.values()) // 2)
+    report(cluster, f"{what} at +{t_event - streams.t_start:.2f} s, took {t_done - t_event:.2f} s, "
+           f"view settled {t_settled - t_event:.2f} s after it", got, wire, t_event)
     assert t_settled + DETECT <= streams.t_start + seconds, "the stream ended before the change was over"
     for way, d in got.items():
         assert d["unique"] > 0, f"{way}: nothing arrived"
@@ -380,12 +377,18 @@ def restore(cluster, i):
         cluster.wait_settled(list(range(NODES)))
 
 
+def report(cluster, headline, got, wire, t_ref=None):
+    """What the far hosts got, printed (times from the monotonic t_ref),
+    and the capture checked for repeated (SPI, seq) and IVs."""
+    print(f"{cluster.topology}: {headline}")
+    for name, d in got.items():
+        describe(name, d, None if t_ref is None else t_ref - d["t0"])
+    assert_wire_clean(wire, min(d["unique"] for d in got.values()) // 2)
+
+
 def clean_stream(cluster, what, seconds=2.0):
     got, wire = cluster.streams(seconds).finish()
-    print(f"{cluster.topology}: {seconds:.0f} s both ways {what}")
-    for name, d in got.items():
-        describe(name, d)
-    assert_wire_clean(wire, min(d["unique"] for d in got.values()) // 2)
+    report(cluster, f"{seconds:.0f} s both ways {what}", got, wire)
     assert_clean(got, what, CARRIED.get(cluster.mode, 0))
 
 
@@ -450,11 +453,9 @@ def test_follower_daemon_hangs(cluster):
         streams.kill()
         raise
     got, wire = streams.finish()
-    print(f"{cluster.topology}: node 2's daemon stopped at +{t_stop - streams.t_start:.2f} s; left out "
-          f"after {t_out:.2f} s; woken up at +{t_cont - streams.t_start:.2f} s, back in after {t_back:.2f} s")
-    for name, d in got.items():
-        describe(name, d, t_stop - d["t0"])
-    assert_wire_clean(wire, min(d["unique"] for d in got.values()) // 2)
+    report(cluster, f"node 2's daemon stopped at +{t_stop - streams.t_start:.2f} s; left out after "
+           f"{t_out:.2f} s; woken up at +{t_cont - streams.t_start:.2f} s, back in after {t_back:.2f} s",
+           got, wire, t_stop)
     for way, d in got.items():
         # its share until it was left out, and everything while the round that
         # left it out waited for it (inbound waits in a round: 0.3 s); then,
@@ -967,11 +968,8 @@ def test_every_component_restarts_in_turn(cluster):
                     streams.kill()
                     raise
                 got, wire = streams.finish()
-                print(f"{cluster.topology}: {component} of node {i}; default host now node {speaker}")
-                for name, d in got.items():
-                    describe(name, d)
+                report(cluster, f"{component} of node {i}; default host now node {speaker}", got, wire)
                 assert "rekey completed successfully" in rekey, rekey
-                assert_wire_clean(wire, min(d["unique"] for d in got.values()) // 2)
                 for name, d in got.items():
                     assert d["duplicates"] == 0, f"{name}: {d['duplicates']} duplicated"
                     assert d["missing"] <= RATE * DETECT, f"{name}: {d['missing']} lost"
@@ -1024,15 +1022,12 @@ def test_default_host_daemon_hangs(cluster):
         got, wire = streams.finish()
     finally:
         exchanges = watch.exchanges()
-    print(f"{cluster.topology}: node {victim}'s daemon (the default host) stopped; node {speaker} took over "
-          f"{t_out:.2f} s later; IKE exchanges since: {collections.Counter(exchanges)}")
-    for name, d in got.items():
-        describe(name, d, t_stop - d["t0"])
+    report(cluster, f"node {victim}'s daemon (the default host) stopped; node {speaker} took over "
+           f"{t_out:.2f} s later; IKE exchanges since: {collections.Counter(exchanges)}", got, wire, t_stop)
     assert "rekey completed successfully" in rekey, rekey
     assert pluto_log(cluster, speaker).count("took over the IKE SA and 1 Child SA(s)") == took_over[speaker] + 1
     assert "no word from the data plane" in pluto_log(cluster, victim)
     assert 34 not in exchanges
-    assert_wire_clean(wire, min(d["unique"] for d in got.values()) // 2)
     for way, d in got.items():
         assert d["duplicates"] == 0, f"{way}: {d['duplicates']} duplicated"
         assert d["missing"] <= RATE * (t_out + 0.5) + HANDFUL, f"{way}: {d['missing']} lost"
@@ -1063,13 +1058,10 @@ def test_pluto_restart_on_the_default_host(cluster):
         got, wire = streams.finish()
     finally:
         exchanges = watch.exchanges()
-    print(f"{cluster.topology}: pluto on node {speaker} restarted; its IKE SA back after {t_back:.2f} s; "
-          f"IKE exchanges on the wire since: {collections.Counter(exchanges)}")
-    for name, d in got.items():
-        describe(name, d)
+    report(cluster, f"pluto on node {speaker} restarted; its IKE SA back after {t_back:.2f} s; "
+           f"IKE exchanges on the wire since: {collections.Counter(exchanges)}", got, wire)
     assert "rekey completed successfully" in out, out
     assert 34 not in exchanges, "an IKE_SA_INIT: the IKE SA was renegotiated"
-    assert_wire_clean(wire, min(d["unique"] for d in got.values()) // 2)
     for name, d in got.items():
         assert d["missing"] <= HANDFUL and d["duplicates"] == 0, f"{name}: {d['missing']} lost, {d['duplicates']} duplicated"
 
