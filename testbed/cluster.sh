@@ -24,9 +24,10 @@
 #
 # usage: cluster.sh up N | down | sas | status | initiate | restart I | poweroff I | poweron I |
 #        stop I | start I | restart-pluto I (PEER=strongswan: ipsec stop, start, a pluto
-#        restart on node I) | demo [N]
+#        restart on node I) | restart-corosync I | demo [N]
 # env:   CF_PREFIX, DISPATCH (outbound mode), PEER=strongswan, FAST_PATH=0 (no kernel
 #        fast path: every node's daemon reads every packet), SAS=K (K tunnels, by UDP port),
+#        DAEMON_CLOCK=-1h (the daemons started now run with their wall clock off by that),
 #        DECOY_NODE=I (PEER=strongswan: node I's pluto loads another connection first,
 #        so "tunnel" has another reqid there), SA_ALG with KEY_OUT/KEY_IN and AUTH_OUT/AUTH_IN (hand-made SAs; SA_ALG=3des-md5 starts the
 #        daemons with --allow-legacy, for the paper's algorithm),
@@ -93,9 +94,15 @@ port() {
 }
 
 # Daemons start with ip netns exec directly: it execs them, so $! is their pid.
+# DAEMON_CLOCK=-1h: the daemon's wall clock that far off (libfaketime;
+# its monotonic clock, which its timers use, stays true)
 start_daemon() {
 	local ns=$1 sock=$2; shift 2
-	ip netns exec "$ns" "$cf/cluster-filterd" --tun cf0 --control "$sock" "$@" \
+	# libfaketime preloaded, not faketime(1), which would stand between us and its PID
+	[ -n "${DAEMON_CLOCK:-}" ] && set -- env DONT_FAKE_MONOTONIC=1 FAKETIME="$DAEMON_CLOCK" \
+		LD_PRELOAD="/usr/lib/$(gcc -print-multiarch)/faketime/libfaketime.so.1" \
+		"$cf/cluster-filterd" "$@" || set -- "$cf/cluster-filterd" "$@"
+	ip netns exec "$ns" "$@" --tun cf0 --control "$sock" \
 		>"$sock.log" 2>&1 &
 	echo $! >"$sock.pid"
 	wait_for "cluster-filterd in $ns" test -S "$sock"
@@ -225,6 +232,19 @@ restart_pluto() { # restart_pluto I
 	mv "$run/n$i-pluto.log" "$run/n$i-pluto.log.1"
 	start_pluto "$i"
 	pluto_ready "$i"
+}
+
+# Corosync on node I restarts under a running cluster-filterd: the daemon
+# goes silent, finds Corosync again and rejoins as a node without state.
+restart_corosync() { # restart_corosync I
+	local i=$1 pid
+	pid=$(cat "$run/corosync-n$i.pid")
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 200); do alive "$pid" || break; sleep 0.05; done
+	mv "$corodir/n$i.log" "$corodir/n$i.log.1"
+	start_corosync "$(nodes)" "$i"
+	wait_for "corosync on node $i" n "$(node "$i")" corosync-cfgtool -s
+	wait_for "node $i back in the view" view_complete "$run/n$i.sock" "$(nodes)"
 }
 
 # Node I after stop: cluster-filterd and pluto start again.
@@ -503,7 +523,8 @@ poweroff) poweroff "${2:?usage: cluster.sh poweroff I}" ;;
 poweron) poweron "${2:?usage: cluster.sh poweron I}" ;;
 stop) stop "${2:?usage: cluster.sh stop I}" ;;
 restart-pluto) restart_pluto "${2:?usage: cluster.sh restart-pluto I}" ;;
+restart-corosync) restart_corosync "${2:?usage: cluster.sh restart-corosync I}" ;;
 start) start "${2:?usage: cluster.sh start I}" ;;
 demo) demo "${2:-3}" ;;
-*) echo "usage: $0 up N|down|sas|status|initiate|restart I|poweroff I|poweron I|stop I|start I|restart-pluto I|demo [N]" >&2; exit 2 ;;
+*) echo "usage: $0 up N|down|sas|status|initiate|restart I|poweroff I|poweron I|stop I|start I|restart-pluto I|restart-corosync I|demo [N]" >&2; exit 2 ;;
 esac

@@ -322,6 +322,27 @@ void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n)
 	send_state(c);
 }
 
+/*
+ * Corosync went away (restarted, killed): we no longer know who is
+ * there nor what they changed, so we hold our tables as a node without
+ * the cluster's state and go silent.  Back in the group, we are a joiner
+ * and the default host hands us the current tables - or, if nobody kept
+ * the state, the latest epoch's holders form the view as after a quorum
+ * loss.
+ */
+void cf_cluster_membership_lost(struct cf_cluster *c)
+{
+	for (unsigned i = 0; i < c->sync.n_peers; ) {
+		if (c->sync.peers[i].nodeid == c->sync.self)
+			i++;
+		else
+			cf_sync_forget(&c->sync, c->sync.peers[i].nodeid);
+	}
+	drop_queue(c);
+	cf_view_lost(&c->view);
+	apply_view(c);
+}
+
 void cf_cluster_quorum(struct cf_cluster *c, bool quorate)
 {
 	cf_view_set_quorate(&c->view, quorate);

@@ -79,6 +79,8 @@ void cf_cluster_free(struct cf_cluster *c);
 void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n);
 void cf_cluster_quorum(struct cf_cluster *c, bool quorate);
 void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, size_t len);
+/* Corosync is gone: silent, our tables held as stale, until the group takes us back. */
+void cf_cluster_membership_lost(struct cf_cluster *c);
 
 /*
  * A local client's change to the SA state (SA, policy, SPI, flush): the

@@ -52,11 +52,12 @@ static struct {
 	const char *ctl_path;
 	struct client clients[MAX_CLIENTS];
 	struct cf_batch rx, tx;
-	struct cf_membership *membership;
-	struct cf_cluster cluster;	/* with membership */
+	const char *group;		/* clustered: the CPG group */
+	struct cf_membership *membership; /* NULL while Corosync is away */
+	struct cf_cluster cluster;	/* with group */
 	int role_fd;			/* the role helper, -1: no shared addresses given */
 	int report_fd;			/* timerfd: report our sequence positions */
-	unsigned ticks;			/* of report_fd */
+	unsigned ticks, retry_ticks;	/* of report_fd */
 	bool stalled;			/* we did not run for a while: Corosync's news first */
 	enum cf_role role;
 	struct cf_pkt tx_clear[CF_BATCH];
@@ -181,7 +182,7 @@ static void view_changed(void *ctx)
 
 static int multicast(void *ctx, const uint8_t *msg, size_t len)
 {
-	return cf_membership_send(d.membership, msg, len);
+	return d.membership ? cf_membership_send(d.membership, msg, len) : -EIO;
 }
 
 static void reply_to_client(void *ctx, uint32_t client, const uint8_t *msg, size_t len)
@@ -210,6 +211,49 @@ static void sync_delivered(uint32_t nodeid, uint8_t *msg, size_t len, void *ctx)
 	cf_cluster_deliver(&d.cluster, nodeid, msg, len);
 }
 
+static const struct cf_membership_ops membership_ops = {
+	.members = members_changed,
+	.quorum = quorum_changed,
+	.deliver = sync_delivered,
+};
+
+static int watch_membership(int op)
+{
+	int fds[] = { cf_membership_cpg_fd(d.membership), cf_membership_quorum_fd(d.membership) };
+	for (size_t i = 0; i < 2; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 6 };
+		if (epoll_ctl(d.epfd, op, fds[i], &ev) < 0 && op == EPOLL_CTL_ADD)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Without Corosync we cannot know the view: silent, and back as a joiner. */
+static void membership_lost(void)
+{
+	cf_log(CF_LOG_ERR, "membership: lost Corosync; silent, trying again every second");
+	watch_membership(EPOLL_CTL_DEL);
+	cf_membership_close(d.membership);
+	d.membership = NULL;
+	cf_cluster_membership_lost(&d.cluster);
+}
+
+static void membership_retry(void)
+{
+	d.membership = cf_membership_open(d.group, &membership_ops, NULL, true);
+	if (d.membership == NULL)
+		return;
+	if (cf_membership_nodeid(d.membership) != d.cluster.view.self_nodeid || watch_membership(EPOLL_CTL_ADD)) {
+		cf_log(CF_LOG_ERR, "membership: Corosync is back with node id %u, not %u; staying out (restart the node)",
+		       cf_membership_nodeid(d.membership), d.cluster.view.self_nodeid);
+		cf_membership_close(d.membership);
+		d.membership = NULL;
+		return;
+	}
+	cf_log(CF_LOG_NOTICE, "membership: Corosync is back; rejoining as a node without the cluster's state");
+	cf_cluster_quorum(&d.cluster, cf_membership_quorate(d.membership));
+}
+
 static void gather_observed(struct cf_dataplane *dp, struct cf_sa *sa)
 {
 	cf_fast_bpf_gather(d.fast, sa);
@@ -228,7 +272,9 @@ static void tick(void)
 			cf_sadb_wait_timeout(&d.dp.db);
 		cf_fast_bpf_collect(d.fast, &d.dp);
 	}
-	if (d.membership) {
+	if (d.group && d.membership == NULL && ++d.retry_ticks % (1000 / CF_SEQ_REPORT_MS) == 0)
+		membership_retry();
+	if (d.group) {
 		/*
 		 * Stopped for a while (SIGSTOP, a stalled machine), our view
 		 * may be stale - the others may have left us out - until we
@@ -297,7 +343,7 @@ static void client_read(struct client *c)
 	if (r < 0)
 		return;
 	size_t len = (size_t)r < sizeof(buf) ? (size_t)r : sizeof(buf);
-	if (d.membership && cf_cluster_changes_state(buf, len) && len <= CF_CTL_MSG_MAX) {
+	if (d.group && cf_cluster_changes_state(buf, len) && len <= CF_CTL_MSG_MAX) {
 		const char *why;
 		int err = cf_cluster_replicate(&d.cluster, (uint32_t)(c - d.clients), buf, len, &why);
 		if (err)
@@ -537,18 +583,14 @@ int main(int argc, char **argv)
 			cf_log(CF_LOG_ERR, "%s: %s", key_file, why);
 			return 1;
 		}
-		static const struct cf_membership_ops ops = {
-			.members = members_changed,
-			.quorum = quorum_changed,
-			.deliver = sync_delivered,
-		};
 		static const struct cf_cluster_ops cluster_ops = {
 			.multicast = multicast,
 			.view_changed = view_changed,
 			.reply = reply_to_client,
 			.log = log_line,
 		};
-		d.membership = cf_membership_open(group, &ops, NULL);
+		d.group = group;
+		d.membership = cf_membership_open(group, &membership_ops, NULL, false);
 		if (d.membership == NULL)
 			return 1;
 		/* a random start: no nonce of an earlier life again, whatever the clock says */
@@ -592,7 +634,7 @@ int main(int argc, char **argv)
 
 	/* clustered: where our SAs stand, every CF_SEQ_REPORT_MS while traffic flows */
 	d.report_fd = -1;
-	if (d.membership || d.fast) {
+	if (d.group || d.fast) {
 		struct itimerspec every = {
 			.it_interval = { 0, CF_SEQ_REPORT_MS * 1000000L },
 			.it_value = { 0, CF_SEQ_REPORT_MS * 1000000L },
@@ -666,15 +708,8 @@ int main(int argc, char **argv)
 			case 7: tick(); break;
 			case 6:
 				d.stalled = false;
-				if (!cf_membership_dispatch(d.membership)) {
-					/* without Corosync we cannot know the view: stop forwarding */
-					cf_log(CF_LOG_ERR, "membership: lost Corosync; silent until restarted");
-					cf_dp_set_view(&d.dp, d.dp.epoch, d.dp.nodes, d.dp.self,
-						       d.dp.member_ids, false, false);
-					set_role(CF_ROLE_SILENT);
-					epoll_ctl(d.epfd, EPOLL_CTL_DEL, cf_membership_cpg_fd(d.membership), NULL);
-					epoll_ctl(d.epfd, EPOLL_CTL_DEL, cf_membership_quorum_fd(d.membership), NULL);
-				}
+				if (d.membership && !cf_membership_dispatch(d.membership))
+					membership_lost();
 				break;
 			default:
 				if (tag >= 100 && tag < 100 + MAX_CLIENTS && d.clients[tag - 100].fd >= 0)
@@ -686,7 +721,7 @@ int main(int argc, char **argv)
 	cf_log(CF_LOG_NOTICE, "shutting down: flushing %u SAs and %u policies", d.dp.db.sa_count, d.dp.db.policy_count);
 	cf_fast_bpf_close(d.fast);
 	cf_membership_close(d.membership);
-	if (d.membership)
+	if (group)
 		cf_cluster_free(&d.cluster);
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (d.clients[i].fd >= 0)

@@ -57,7 +57,7 @@ static void quorum_notify(votequorum_handle_t handle, uint64_t context, uint32_t
 }
 
 struct cf_membership *cf_membership_open(const char *group, const struct cf_membership_ops *ops,
-					 void *ctx)
+					 void *ctx, bool quiet)
 {
 	cpg_callbacks_t cpg_cb = { .cpg_deliver_fn = deliver, .cpg_confchg_fn = confchg };
 	votequorum_callbacks_t vq_cb = { .votequorum_quorum_notify_fn = quorum_notify };
@@ -117,7 +117,8 @@ struct cf_membership *cf_membership_open(const char *group, const struct cf_memb
 	}
 	return m;
 fail:
-	cf_log(CF_LOG_ERR, "membership: %s failed (corosync error %d); is corosync running?", what, err);
+	if (!quiet)
+		cf_log(CF_LOG_ERR, "membership: %s failed (corosync error %d); is corosync running?", what, err);
 	cf_membership_close(m);
 	return NULL;
 }

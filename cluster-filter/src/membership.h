@@ -23,10 +23,11 @@ struct cf_membership_ops {
 
 /*
  * Join GROUP; the callbacks run from cf_membership_dispatch(), members
- * and deliver in agreed order.  NULL on failure (logged).
+ * and deliver in agreed order.  NULL on failure, logged unless QUIET
+ * and Corosync is just not there (a configuration it refuses is always).
  */
 struct cf_membership *cf_membership_open(const char *group, const struct cf_membership_ops *ops,
-					 void *ctx);
+					 void *ctx, bool quiet);
 /* Our Corosync node id, and whether we were quorate when we joined. */
 uint32_t cf_membership_nodeid(const struct cf_membership *m);
 bool cf_membership_quorate(const struct cf_membership *m);

@@ -276,6 +276,14 @@ void cf_view_set_quorate(struct cf_view *v, bool quorate)
 		v->synced = false;
 }
 
+void cf_view_lost(struct cf_view *v)
+{
+	cf_view_set_quorate(v, false);
+	v->n_cpg = 0;
+	v->round_open = false;
+	v->left_out = false;
+}
+
 uint32_t cf_view_default_host(const struct cf_view *v)
 {
 	return v->default_host;

@@ -132,6 +132,9 @@ uint32_t cf_view_joiners(const struct cf_view *v, uint32_t *out);
 /* Quorum changed; losing it means we may miss changes: we no longer hold the state. */
 void cf_view_set_quorate(struct cf_view *v, bool quorate);
 
+/* Corosync is gone: no quorum, no group, no round; the agreed view stays for the record. */
+void cf_view_lost(struct cf_view *v);
+
 /* The default host speaks IKE and answers ARP. */
 uint32_t cf_view_default_host(const struct cf_view *v);
 bool cf_view_is_default_host(const struct cf_view *v);

@@ -485,6 +485,73 @@ static void a_hung_member_is_noticed(void)
 	}
 }
 
+/* Corosync goes away under node ID (a restart); back, the node hears from then on. */
+static void corosync_lost(uint32_t id)
+{
+	cf_cluster_membership_lost(&node[id].c);
+	node[id].hung = true;
+}
+
+static void corosync_back(uint32_t id)
+{
+	node[id].hung = false;
+	node[id].pos = n_stream;
+	cf_cluster_quorum(&node[id].c, true);
+}
+
+/*
+ * A node whose Corosync restarts goes silent at once and keeps nothing
+ * it cannot trust: back in the group it is a joiner and takes the
+ * default host's tables, not its own stale ones.  When every node's
+ * Corosync restarts, nobody holds the state for sure, and the latest
+ * epoch's holders form the view with their tables, as after a quorum
+ * loss.
+ */
+static void corosync_restarts(void)
+{
+	const uint32_t all[] = { 1, 2, 3 }, two[] = { 2, 3 };
+	uint32_t dh = cf_view_default_host(&node[2].c.view);
+	uint32_t victim = dh, other = dh == 2 ? 3 : 2;
+
+	corosync_lost(victim);
+	CHECK(!cf_view_active(&node[victim].c.view) && !node[victim].dp.active);
+	CHECK(!node[victim].dp.default_host);
+	CHECK_EQ(add_sa(victim, 4, 0xa000, CF_DIR_OUT), -EPERM);
+	uint32_t rest[2], k = 0;
+	for (uint32_t i = 1; i <= NODES; i++)
+		if (i != victim)
+			rest[k++] = i;
+	confchg(victim == 1 ? two : rest, 2);
+	uint32_t new_dh = cf_view_default_host(&node[other].c.view);
+	CHECK(new_dh != victim && cf_view_active(&node[other].c.view));
+	CHECK_EQ(add_sa(new_dh, 4, 0xa001, CF_DIR_OUT), 0);
+	settle();
+
+	corosync_back(victim);
+	confchg(all, 3);
+	for (uint32_t i = 1; i <= NODES; i++) {
+		CHECK_EQ(node[i].c.view.n, 3);
+		CHECK(cf_view_active(&node[i].c.view));
+		CHECK_EQ(cf_view_default_host(&node[i].c.view), new_dh);
+	}
+	CHECK(same_tables(victim, other));
+	CHECK(cf_sa_find(&node[victim].dp.db, 0xa001, CF_DIR_OUT) != NULL);
+
+	/* every node's Corosync restarts: the tables stay, one default host comes out */
+	for (uint32_t i = 1; i <= NODES; i++)
+		corosync_lost(i);
+	unsigned sas = node[1].dp.db.sa_count;
+	for (uint32_t i = 1; i <= NODES; i++)
+		corosync_back(i);
+	confchg(all, 3);
+	for (uint32_t i = 1; i <= NODES; i++) {
+		CHECK(cf_view_active(&node[i].c.view));
+		CHECK_EQ(node[i].dp.db.sa_count, sas);
+		CHECK_EQ(cf_view_default_host(&node[i].c.view), cf_view_default_host(&node[1].c.view));
+	}
+	CHECK(same_tables(1, 2) && same_tables(1, 3));
+}
+
 /* Corosync refuses for good: the queue has a bound, and the client hears so. */
 static void queue_bound(void)
 {
@@ -516,6 +583,7 @@ int main(void)
 	flow_control();
 	a_silent_member_does_not_hold_the_round();
 	a_hung_member_is_noticed();
+	corosync_restarts();
 	queue_bound();
 	for (uint32_t i = 1; i <= NODES; i++)
 		if (node[i].up)

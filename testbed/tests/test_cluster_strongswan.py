@@ -53,8 +53,8 @@ class StrongSwanCluster:
         self.env = dict(os.environ, CF_PREFIX=prefix, PEER="strongswan", DISPATCH=mode,
                         FAST_PATH="1" if fast else "0")
 
-    def script(self, *args):
-        return run(TESTBED / "cluster.sh", *args, env=self.env)
+    def script(self, *args, **env):
+        return run(TESTBED / "cluster.sh", *args, env=dict(self.env, **env))
 
     def exec(self, ns, *cmd, check=True, **kw):
         return run("ip", "netns", "exec", f"{self.prefix}-{ns}", *cmd, check=check, **kw)

@@ -177,6 +177,26 @@ static void put_child(struct record *r, const struct child_sa *child)
 		put_be16(head + 2, r->len - start);
 }
 
+/*
+ * A road warrior's connection is an instance of a template: the next
+ * node makes the same instance (the peer's ID, the addresses leased to
+ * it) before it takes the IKE SA over.
+ */
+static void put_instance(struct record *r, const struct connection *c)
+{
+	if (!is_instance(c))
+		return;
+	id_buf idb;
+	const char *peer_id = str_id(&c->remote->host.id, &idb);
+	put(r, R_PEER_ID, peer_id, strlen(peer_id));
+	FOR_EACH_ELEMENT(lease, c->remote->child.lease) {
+		if (lease->is_set) {
+			shunk_t bytes = address_as_shunk(lease);
+			put(r, R_LEASE, bytes.ptr, bytes.len);
+		}
+	}
+}
+
 static void put_ike(struct record *r, struct ike_sa *ike, bool with_response)
 {
 	const struct state *st = &ike->sa;
@@ -190,6 +210,7 @@ static void put_ike(struct record *r, struct ike_sa *ike, bool with_response)
 	put(r, R_REQID, reqid, sizeof(reqid));
 	put_u8(r, R_ROLE, st->st_sa_role);
 	put_u64(r, R_INCEPTION, st->st_inception.rt.tv_sec);
+	put_instance(r, st->st_connection);
 	put_endpoint(r, R_LOCAL, st->st_iface_endpoint->local_endpoint);
 	put_endpoint(r, R_REMOTE, st->st_remote_endpoint);
 	put_proposal(r, st->st_v2_accepted_proposal);

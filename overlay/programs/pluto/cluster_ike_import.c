@@ -27,12 +27,14 @@
 #include "connections.h"
 #include "crypt_dh.h"
 #include "crypt_symkey.h"
+#include "addresspool.h"
 #include "iface.h"
 #include "ikev2.h"
 #include "ikev2_msgid.h"
 #include "ikev2_parent.h"
 #include "ikev2_proposals.h"
 #include "ikev2_send.h"
+#include "instantiate.h"
 #include "ip_info.h"
 #include "ip_protocol.h"
 #include "pluto_stats.h"
@@ -76,6 +78,9 @@ struct sa_fields {
 	bool owner, version_ok;
 	shunk_t children[16];
 	unsigned nr_children;
+	shunk_t peer_id;		/* an instance's */
+	shunk_t lease[2];
+	unsigned nr_leases;
 };
 
 static uint64_t be64_of(shunk_t s)
@@ -128,6 +133,12 @@ static bool read_fields(shunk_t in, struct sa_fields *f)
 		case R_MODE: f->mode = v; break;
 		case R_OWNER: f->owner = v.len == 1 && b[0] != 0; break;
 		case R_REQID: f->reqid = v.len == 4 ? get_be32(b) : 0; break;
+		case R_PEER_ID: f->peer_id = v; break;
+		case R_LEASE:
+			if (f->nr_leases == elemsof(f->lease) || (v.len != 4 && v.len != 16))
+				return false;
+			f->lease[f->nr_leases++] = v;
+			break;
 		default:
 			return false;	/* a newer pluto wrote it: do not guess */
 		}
@@ -149,7 +160,7 @@ static bool endpoint_of(shunk_t s, ip_endpoint *e)
 	return true;
 }
 
-static struct connection *connection_named(shunk_t name)
+static struct connection *connection_named(shunk_t name, bool (*kind)(const struct connection *))
 {
 	char buf[256];
 	if (name.len >= sizeof(buf))
@@ -166,7 +177,7 @@ static struct connection *connection_named(shunk_t name)
 		},
 	};
 	while (next_connection(&cf)) {
-		if (is_permanent(cf.c))
+		if (kind(cf.c))
 			return cf.c;
 	}
 	return NULL;
@@ -196,7 +207,9 @@ static struct child_sa *import_child(struct ike_sa *ike, shunk_t in, struct logg
 		llog(RC_LOG, logger, "cluster-filter: a Child SA in the record is malformed");
 		return NULL;
 	}
-	struct connection *c = connection_named(f.name);
+	/* a road warrior's Child SA is on the instance its IKE SA is on */
+	struct connection *c = is_instance(ike->sa.st_connection) ? ike->sa.st_connection
+								   : connection_named(f.name, is_permanent);
 	if (c == NULL) {
 		llog(RC_LOG, logger, "cluster-filter: no connection \"%.*s\" for a Child SA",
 		     (int)f.name.len, (const char *)f.name.ptr);
@@ -275,7 +288,75 @@ static bool same_reqid(struct connection *c, reqid_t cluster, struct logger *log
 	llog(RC_LOG, logger, "cluster-filter: \"%s\" takes reqid %u from the default host (was %u here)",
 	     c->name, cluster, c->child.reqid);
 	c->child.reqid = cluster;
+	reserve_reqid(cluster);
 	return true;
+}
+
+/*
+ * A road warrior's IKE SA is on an instance of its template: the same
+ * instance here, with the peer's ID, the addresses leased to it (taken
+ * from our pool, so that no later peer gets them) and its reqid, which
+ * the data plane's SAs carry and which no later instance may get again.
+ * The caller holds the reference returned.
+ */
+static struct connection *instantiate_road_warrior(const struct sa_fields *f, ip_endpoint remote,
+						   bool quiet, bool *waiting, struct logger *logger)
+{
+	struct connection *t = connection_named(f->name, is_template);
+	if (t == NULL) {
+		*waiting = true;
+		if (!quiet)
+			llog(RC_LOG, logger, "cluster-filter: no template connection \"%.*s\" (yet) to take a road warrior's IKE SA over",
+			     (int)f->name.len, (const char *)f->name.ptr);
+		return NULL;
+	}
+	char text[256];
+	struct id peer_id;
+	err_t e = f->peer_id.len < sizeof(text) ? NULL : "too long";
+	if (e == NULL) {
+		memcpy(text, f->peer_id.ptr, f->peer_id.len);
+		text[f->peer_id.len] = '\0';
+		e = atoid(text, &peer_id);
+	}
+	if (e != NULL) {
+		llog(RC_LOG, t->logger, "cluster-filter: a road warrior's ID in the record does not parse: %s", e);
+		return NULL;
+	}
+	int wildcards;
+	if (!match_id(&peer_id, &t->remote->host.id, &wildcards, (struct verbose) { .logger = logger })) {
+		id_buf ib;
+		llog(RC_LOG, t->logger, "cluster-filter: the road warrior %s does not match this template; not taken over",
+		     str_id(&peer_id, &ib));
+		free_id_content(&peer_id);
+		return NULL;
+	}
+	struct connection *d = rw_responder_id_instantiate(t, endpoint_address(remote), &peer_id, HERE);
+	free_id_content(&peer_id);
+	for (unsigned i = 0; i < f->nr_leases; i++) {
+		const struct ip_info *afi = f->lease[i].len == 4 ? &ipv4_info : &ipv6_info;
+		struct ip_bytes bytes = {0};
+		memcpy(bytes.byte, f->lease[i].ptr, f->lease[i].len);
+		ip_address lease = address_from_raw(HERE, afi, bytes);
+		e = d->pool[afi->ip_index] == NULL ? "no address pool" :
+			assign_remote_lease(d, NULL, afi, &lease, d->logger);
+		address_buf ab;
+		if (e == NULL && !address_eq_address(d->remote->child.lease[afi->ip_index], lease))
+			e = "the pool gave another address";
+		if (e != NULL) {
+			llog(RC_LOG, d->logger, "cluster-filter: cannot lease %s to the road warrior again: %s; not taken over",
+			     str_address(&lease, &ab), e);
+			connection_delref(&d, logger);
+			return NULL;
+		}
+	}
+	if (f->nr_leases > 0) {
+		set_child_has_client(d, remote, true);
+		discard_connection_spds(d);
+		add_connection_spds(d);
+	}
+	d->child.reqid = f->reqid;
+	reserve_reqid(f->reqid);
+	return d;
 }
 
 /* Returns true when the record must wait: its connection or interface is not there yet. */
@@ -294,32 +375,40 @@ bool cluster_ike_import(const uint8_t *spis_bytes, shunk_t in, bool quiet, struc
 	}
 	if (find_v2_ike_sa(&spis, f.role) != NULL)
 		return false;	/* ours already: the data plane came back, or an earlier try */
-	struct connection *c = connection_named(f.name);
-	if (c == NULL) {
-		if (!quiet)
-			llog(RC_LOG, logger, "cluster-filter: no connection \"%.*s\" (yet) to take its IKE SA over",
-			     (int)f.name.len, (const char *)f.name.ptr);
-		return true;
-	}
-	if (!same_reqid(c, f.reqid, logger))
-		return false;
 	struct iface_endpoint *ifp = find_iface_endpoint_by_local_endpoint(local);
 	if (ifp == NULL) {
 		endpoint_buf eb;
 		if (!quiet)
-			llog(RC_LOG, c->logger, "cluster-filter: not listening on %s (yet); IKE SA not taken over",
+			llog(RC_LOG, logger, "cluster-filter: not listening on %s (yet); IKE SA not taken over",
 			     str_endpoint(&local, &eb));
 		return true;
 	}
 	struct ikev2_proposal *proposal = ikev2_proposal_import(f.proposal.ptr, f.proposal.len);
 	if (proposal == NULL) {
 		iface_endpoint_delref(&ifp);
-		if (!quiet)
-			llog(RC_LOG, c->logger, "cluster-filter: the IKE SA's proposal is malformed");
+		llog(RC_LOG, logger, "cluster-filter: the IKE SA's proposal is malformed");
 		return false;
+	}
+	struct connection *c;
+	bool waiting = false;
+	if (f.peer_id.len > 0) {
+		c = instantiate_road_warrior(&f, remote, quiet, &waiting, logger);
+	} else {
+		c = connection_named(f.name, is_permanent);
+		waiting = c == NULL;
+		if (c == NULL && !quiet)
+			llog(RC_LOG, logger, "cluster-filter: no connection \"%.*s\" (yet) to take its IKE SA over",
+			     (int)f.name.len, (const char *)f.name.ptr);
+		c = c != NULL && same_reqid(c, f.reqid, logger) ? connection_addref(c, logger) : NULL;
+	}
+	if (c == NULL) {
+		iface_endpoint_delref(&ifp);
+		free_ikev2_proposal(&proposal);
+		return waiting;
 	}
 
 	struct ike_sa *ike = import_v2_ike_sa(c, f.role, &spis, ifp, remote, realtime(f.inception));
+	connection_delref(&c, logger);	/* the states hold it now */
 	struct state *st = &ike->sa;
 	st->st_v2_accepted_proposal = proposal;
 	if (!ikev2_proposal_to_trans_attrs(proposal, &st->st_oakley, st->logger)) {

@@ -55,6 +55,8 @@ enum record_attr {
 	R_MODE,			/* u8 kernel mode, u8 no TFC */
 	R_OWNER,		/* u8: the Child SA carries its connection */
 	R_REQID,		/* u32: the connection's reqid, which the data plane's SAs carry */
+	R_PEER_ID,		/* an instance's (road warrior's): the peer's ID, as text */
+	R_LEASE,		/* repeated: an instance's leased address, 4 or 16 bytes */
 };
 
 enum {
