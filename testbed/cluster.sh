@@ -27,6 +27,7 @@
 #        restart on node I) | restart-corosync I | demo [N]
 # env:   CF_PREFIX, DISPATCH (outbound mode), PEER=strongswan, FAST_PATH=0 (no kernel
 #        fast path: every node's daemon reads every packet), SAS=K (K tunnels, by UDP port),
+#        RW_PEERS=K (PEER=strongswan: K road warriors, see road_warriors()),
 #        DAEMON_CLOCK=-1h (the daemons started now run with their wall clock off by that),
 #        DECOY_NODE=I (PEER=strongswan: node I's pluto loads another connection first,
 #        so "tunnel" has another reqid there), SA_ALG with KEY_OUT/KEY_IN and AUTH_OUT/AUTH_IN (hand-made SAs; SA_ALG=3des-md5 starts the
@@ -326,6 +327,7 @@ up() {
 	for i in $(seq 0 $((count - 1))); do
 		start_node_daemon "$i"
 		n "$(node "$i")" ip route add 10.0.2.0/24 dev cf0
+		n "$(node "$i")" ip route add 10.0.10.0/24 dev cf0	# road warriors' leases
 		# node 0 forms the first view alone and is its default host; a
 		# node that joins later never takes that over, so the tests (and
 		# initiate) can count on node 0 speaking IKE
@@ -386,6 +388,7 @@ up_strongswan_peer() {
 	    auto=add
 	CONF
 	echo "@gw @peer : PSK \"$psk\"" >"$run/ipsec.secrets"
+	road_warriors
 	chmod 600 "$run/ipsec.secrets"
 	for i in $(seq 0 $((count - 1))); do
 		mkdir -p "$run/n$i-nss"
@@ -394,6 +397,38 @@ up_strongswan_peer() {
 	done
 	for i in $(seq 0 $((count - 1))); do
 		pluto_ready "$i"
+	done
+}
+
+# RW_PEERS=K: K road warriors on the outside segment, rw1..rwK at
+# 192.0.2.11.., each an unmodified strongSwan that asks for an address;
+# the cluster's template "rw" leases them 10.0.10.x (every node routes
+# the pool into its TUN device).  They connect when a test says so.
+road_warriors() {
+	local k ns
+	[ "${RW_PEERS:-0}" -gt 0 ] || return 0
+	cat >>"$run/ipsec.conf" <<-CONF
+	conn rw
+	    left=192.0.2.1
+	    leftid=@gw
+	    leftsubnet=10.0.1.0/24
+	    leftupdown=$lsw/libexec/ipsec/_updown.cluster
+	    right=%any
+	    rightid=%any
+	    rightaddresspool=10.0.10.1-10.0.10.30
+	    authby=secret
+	    ike=aes_gcm128-sha2_256-dh31
+	    esp=${ESP:-aes_gcm128}
+	    auto=add
+	CONF
+	for k in $(seq "$RW_PEERS"); do
+		ns=$prefix-rw$k
+		echo "@gw @rw$k : PSK \"$psk\"" >>"$run/ipsec.secrets"
+		netns "$ns"
+		port br-out "r$k" "$ns" out
+		n "$ns" ip addr add "192.0.2.$((10 + k))/24" dev out
+		n "$ns" ip link set out up
+		start_charon "$ns" "$ssdir-rw$k" "192.0.2.$((10 + k))" 192.0.2.1 "@rw$k" @gw dynamic 10.0.1.0/24
 	done
 }
 
@@ -509,7 +544,7 @@ down() {
 	for ns in $(ip netns list | awk '{print $1}' | grep "^$prefix-"); do
 		ip netns del "$ns"
 	done
-	rm -rf "$run" "$corodir" "$ssdir"
+	rm -rf "$run" "$corodir" "$ssdir" "$ssdir"-rw*
 }
 
 case ${1:-} in

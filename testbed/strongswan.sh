@@ -5,8 +5,10 @@
 
 # A charon, in its own mount namespace: its pid file is fixed.
 # start_charon NAMESPACE DIR ME PEER MY_ID PEER_ID MY_TS PEER_TS
+# (MY_TS "dynamic": a road warrior, asking the gateway for an address)
 start_charon() {
-	local ns=$1 dir=$2 me=$3 peer=$4 my_id=$5 peer_id=$6 my_ts=$7 peer_ts=$8
+	local ns=$1 dir=$2 me=$3 peer=$4 my_id=$5 peer_id=$6 my_ts=$7 peer_ts=$8 vips=""
+	[ "$my_ts" = dynamic ] && vips="vips = 0.0.0.0"
 	mkdir -p -m 0700 "$dir"
 	mkdir -p "$dir/run" "$dir/swanctl"
 	cat >"$dir/strongswan.conf" <<-CONF
@@ -35,6 +37,7 @@ start_charon() {
 			rekey_time = ${IKE_LIFETIME:-4h}
 			# liveness checks when idle (DPD_DELAY, e.g. 5s; default: none)
 			dpd_delay = ${DPD_DELAY:-0s}
+			$vips
 			local { auth = psk
 				id = $my_id }
 			remote { auth = psk
