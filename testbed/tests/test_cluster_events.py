@@ -35,7 +35,7 @@ import time
 import pytest
 
 from conftest import BIN, TESTBED, kv, run, wait_for
-from test_cluster_strongswan import LSW, StrongSwanCluster
+from test_cluster_strongswan import COUNTERS, LSW, StrongSwanCluster
 
 NODES = 3
 DEFAULT = os.environ.get("CLUSTER_EVENTS_DEFAULT", "per-sa")
@@ -971,12 +971,18 @@ def log_lines(path):
 def test_every_component_restarts_in_turn(cluster):
     """cluster-filterd, then pluto, then Corosync restart on every node in
     turn, each during streams both ways (a daemon that loses Corosync goes
-    silent and rejoins by itself once Corosync is back).  After each, the tunnel carries both streams
-    (no datagram twice, loss bounded), strongSwan's Child SA rekey is
-    answered by whichever node is default host, and over the whole run
-    no request is answered twice and no IKE_SA_INIT appears (one speaker
-    at a time, no renegotiation).  No component spins: each one's log
-    lines and CPU time at the end are printed and bounded."""
+    silent and rejoins by itself once Corosync is back).  After each, the
+    tunnel carries both streams (no datagram twice, loss bounded),
+    strongSwan's Child SA rekey is answered by whichever node is default
+    host, and a node that was not default host at some point of that
+    restart sent no IKE message and no ARP reply for the shared
+    addresses (nft counters on every node).  Over the whole run no
+    request is answered twice and no IKE_SA_INIT appears (one speaker at
+    a time, no renegotiation).  No component spins: each one's log lines
+    and CPU time at the end are printed and bounded."""
+    for i in range(NODES):
+        subprocess.run(["ip", "netns", "exec", f"{cluster.prefix}-n{i}", "nft", "-f", "-"],
+                       input=COUNTERS, text=True, check=True)
     watch = IkeWatch(cluster)
     try:
         for i in range(NODES):
@@ -984,6 +990,8 @@ def test_every_component_restarts_in_turn(cluster):
                 streams = cluster.streams(4.0, silence=3.0)
                 try:
                     streams.at(1.0)
+                    speaker_before = cluster.default_host()
+                    sent_before = [cluster.counters(j) for j in range(NODES)]
                     cluster.script(component, str(i))
                     cluster.wait_settled(list(range(NODES)), timeout=20)
                     speaker = cluster.default_host()
@@ -1000,11 +1008,19 @@ def test_every_component_restarts_in_turn(cluster):
                 for name, d in got.items():
                     assert d["duplicates"] == 0, f"{name}: {d['duplicates']} duplicated"
                     assert d["missing"] <= RATE * DETECT, f"{name}: {d['missing']} lost"
+                sent = [cluster.counters(j) for j in range(NODES)]
+                for j in set(range(NODES)) - {speaker_before, speaker}:
+                    assert sent[j] == sent_before[j], \
+                        f"node {j}, never default host during the {component} of node {i}, sent {sent[j]} (was {sent_before[j]})"
                 if component == "restart-corosync":
                     daemon_log = open(f"{cluster.run_dir}/n{i}/cluster-filter.ctl.log").read()
                     assert "membership: lost Corosync" in daemon_log and "Corosync is back" in daemon_log
     finally:
         exchanges = watch.exchanges()
+        for i in range(NODES):
+            print(f"  node {i} sent in all: {cluster.counters(i)}")
+            cluster.exec(f"n{i}", "nft", "delete", "table", "inet", "ike", check=False)
+            cluster.exec(f"n{i}", "nft", "delete", "table", "arp", "arpout", check=False)
     print(f"  IKE exchanges on the wire: {collections.Counter(exchanges)}")
     assert 34 not in exchanges, "an IKE_SA_INIT: the IKE SA was renegotiated"
     for i in range(NODES):
