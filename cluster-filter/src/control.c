@@ -527,6 +527,14 @@ static int stats(struct request *r)
 	return 0;
 }
 
+void cf_control_refusal(struct cf_msgbuf *b, const uint8_t *req, size_t len, int err, const char *why)
+{
+	cf_mb_init(b, len >= 4 ? get_be16(req + 2) : 0, CF_F_REPLY, len >= 8 ? get_be32(req + 4) : 0);
+	cf_mb_u32(b, CF_A_ERROR, (uint32_t)err);
+	cf_mb_str(b, CF_A_ERRMSG, why);
+	cf_mb_finish(b);
+}
+
 void cf_control_view_event(struct cf_msgbuf *b, const struct cf_dataplane *dp)
 {
 	cf_mb_init(b, CF_MSG_EV_VIEW, CF_F_EVENT, 0);

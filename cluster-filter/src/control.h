@@ -27,6 +27,8 @@ void cf_control_handle(struct cf_dataplane *dp, const struct cf_control_defaults
 
 /* The event a subscriber gets when an SA crosses a lifetime. */
 void cf_control_expire_event(struct cf_msgbuf *b, const struct cf_sa *sa);
+/* The reply refusing request REQ: ERR (positive errno) and WHY for the client. */
+void cf_control_refusal(struct cf_msgbuf *b, const uint8_t *req, size_t len, int err, const char *why);
 
 /* The event subscribers get when the cluster view changes. */
 void cf_control_view_event(struct cf_msgbuf *b, const struct cf_dataplane *dp);

@@ -20,10 +20,9 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <arpa/inet.h>
 
+#include "clients.h"
 #include "cluster.h"
 #include "control.h"
 #include "dataplane.h"
@@ -34,13 +33,6 @@
 #include "role_helper.h"
 #include "wire.h"
 
-#define MAX_CLIENTS 64
-
-struct client {
-	int fd;
-	bool subscribed;
-};
-
 static struct {
 	struct cf_dataplane dp;
 	struct cf_control_defaults defaults;
@@ -48,9 +40,9 @@ static struct {
 	bool have_raw, have_udp;
 	uint16_t udp_port;		/* ESP in UDP */
 	struct cf_fast_bpf *fast;	/* the kernel fast path; NULL: every packet comes up */
-	int epfd, listen_fd, sig_fd;
+	int epfd, sig_fd;
 	const char *ctl_path;
-	struct client clients[MAX_CLIENTS];
+	struct cf_clients clients;
 	struct cf_batch rx, tx;
 	const char *group;		/* clustered: the CPG group */
 	struct cf_membership *membership; /* NULL while Corosync is away */
@@ -64,11 +56,10 @@ static struct {
 } d;
 
 
+/* cf_control_handle()'s replies, to the client whose index CTX points to */
 static void send_to_client(void *ctx, const uint8_t *msg, size_t len)
 {
-	struct client *c = ctx;
-	if (send(c->fd, msg, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		cf_log(CF_LOG_WARNING, "control: reply to fd %d lost: %s", c->fd, strerror(errno));
+	cf_clients_send(&d.clients, *(const int *)ctx, msg, len);
 }
 
 static void on_expire(struct cf_dataplane *dp, const struct cf_sa *sa, enum cf_expiry e)
@@ -80,9 +71,7 @@ static void on_expire(struct cf_dataplane *dp, const struct cf_sa *sa, enum cf_e
 	      e == CF_EXPIRE_HARD ? "hard" : "soft",
 	      (unsigned long long)sa->used.packets, (unsigned long long)sa->used.bytes);
 	cf_control_expire_event(&b, sa);
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (d.clients[i].fd >= 0 && d.clients[i].subscribed)
-			send_to_client(&d.clients[i], b.buf, b.len);
+	cf_clients_publish(&d.clients, b.buf, b.len);
 }
 
 /* An SA may ask for an encapsulation this daemon was started without. */
@@ -169,9 +158,7 @@ static void announce_view(void)
 	struct cf_msgbuf b;
 
 	cf_control_view_event(&b, &d.dp);
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (d.clients[i].fd >= 0 && d.clients[i].subscribed)
-			send_to_client(&d.clients[i], b.buf, b.len);
+	cf_clients_publish(&d.clients, b.buf, b.len);
 }
 
 static void view_changed(void *ctx)
@@ -187,8 +174,7 @@ static int multicast(void *ctx, const uint8_t *msg, size_t len)
 
 static void reply_to_client(void *ctx, uint32_t client, const uint8_t *msg, size_t len)
 {
-	if (client < MAX_CLIENTS && d.clients[client].fd >= 0)
-		send_to_client(&d.clients[client], msg, len);
+	cf_clients_send(&d.clients, (int)client, msg, len);
 }
 
 static void log_line(void *ctx, const char *line)
@@ -289,102 +275,31 @@ static void tick(void)
 	}
 }
 
-static void client_close(struct client *c)
-{
-	epoll_ctl(d.epfd, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
-	c->fd = -1;
-	c->subscribed = false;
-}
-
-static void client_accept(void)
-{
-	int fd = accept4(d.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	struct ucred cred;
-	socklen_t cl = sizeof(cred);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cred.uid != 0) {
-		cf_log(CF_LOG_WARNING, "control: refused a client that is not root");
-		close(fd);
-		return;
-	}
-	for (int i = 0; i < MAX_CLIENTS; i++) {
-		if (d.clients[i].fd >= 0)
-			continue;
-		d.clients[i].fd = fd;
-		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 100 + (uint64_t)i };
-		epoll_ctl(d.epfd, EPOLL_CTL_ADD, fd, &ev);
-		return;
-	}
-	cf_log(CF_LOG_WARNING, "control: too many clients");
-	close(fd);
-}
-
-static void refuse(struct client *c, const uint8_t *req, size_t len, int err, const char *why)
-{
-	struct cf_msgbuf b;
-	cf_mb_init(&b, len >= 4 ? get_be16(req + 2) : 0, CF_F_REPLY, len >= 8 ? get_be32(req + 4) : 0);
-	cf_mb_u32(&b, CF_A_ERROR, (uint32_t)err);
-	cf_mb_str(&b, CF_A_ERRMSG, why);
-	cf_mb_finish(&b);
-	send_to_client(c, b.buf, b.len);
-}
-
-static void client_read(struct client *c)
+/* A request from client I: a change to the replicated state goes through the cluster. */
+static void client_request(int i)
 {
 	/* one byte more than the protocol allows, so oversize shows */
 	static uint8_t buf[CF_CTL_MSG_MAX + 1];
-	ssize_t r = recv(c->fd, buf, sizeof(buf), MSG_TRUNC | MSG_DONTWAIT);
-	if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
-		client_close(c);
+	size_t len = cf_clients_read(&d.clients, i, buf, sizeof(buf));
+	if (len == 0)
 		return;
-	}
-	if (r < 0)
-		return;
-	size_t len = (size_t)r < sizeof(buf) ? (size_t)r : sizeof(buf);
+	if (len > sizeof(buf))
+		len = sizeof(buf);
 	if (d.group && cf_cluster_changes_state(buf, len) && len <= CF_CTL_MSG_MAX) {
 		const char *why;
-		int err = cf_cluster_replicate(&d.cluster, (uint32_t)(c - d.clients), buf, len, &why);
-		if (err)
-			refuse(c, buf, len, -err, why);
+		int err = cf_cluster_replicate(&d.cluster, (uint32_t)i, buf, len, &why);
+		if (err) {
+			struct cf_msgbuf b;
+			cf_control_refusal(&b, buf, len, -err, why);
+			cf_clients_send(&d.clients, i, b.buf, b.len);
+		}
 		return;
 	}
 	bool subscribe = false;
 	cf_sadb_set_time(&d.dp.db, (uint64_t)time(NULL));
-	cf_control_handle(&d.dp, &d.defaults, buf, len, send_to_client, c, &subscribe);
+	cf_control_handle(&d.dp, &d.defaults, buf, len, send_to_client, &i, &subscribe);
 	if (subscribe)
-		c->subscribed = true;
-}
-
-static int control_listen(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sun.sun_path, path);
-
-	/* the directory, like pluto's /run/pluto, is root's alone */
-	char dir[sizeof(sun.sun_path)];
-	strcpy(dir, path);
-	char *slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-			return -errno;
-	}
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	unlink(path);
-	mode_t old = umask(0077);
-	int err = bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 16) < 0 ? -errno : 0;
-	umask(old);
-	if (err) {
-		close(fd);
-		return err;
-	}
-	return fd;
+		cf_clients_subscribe(&d.clients, i);
 }
 
 static int drop_capabilities(void)
@@ -548,8 +463,6 @@ int main(int argc, char **argv)
 	cf_dp_set_view(&d.dp, 0, nodes, self, NULL, true, true);
 	d.dp.allow_legacy = legacy;
 	d.dp.on_expire = on_expire;
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		d.clients[i].fd = -1;
 
 	int err = cf_io_tun_open(&d.tun, tun, mtu);
 	if (err) {
@@ -608,9 +521,9 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	d.listen_fd = control_listen(d.ctl_path);
-	if (d.listen_fd < 0) {
-		cf_log(CF_LOG_ERR, "cannot listen on %s: %s", d.ctl_path, strerror(-d.listen_fd));
+	d.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if ((err = cf_clients_listen(&d.clients, d.ctl_path, d.epfd, 100))) {
+		cf_log(CF_LOG_ERR, "cannot listen on %s: %s", d.ctl_path, strerror(-err));
 		return 1;
 	}
 
@@ -645,10 +558,9 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	d.epfd = epoll_create1(EPOLL_CLOEXEC);
 	struct { int fd; uint64_t tag; } watch[] = {
 		{ d.tun.fd, 1 }, { d.have_raw ? d.raw.fd : -1, 2 }, { d.have_udp ? d.udp.fd : -1, 3 },
-		{ d.listen_fd, 4 }, { d.sig_fd, 5 },
+		{ cf_clients_listen_fd(&d.clients), 4 }, { d.sig_fd, 5 },
 		{ d.membership ? cf_membership_cpg_fd(d.membership) : -1, 6 },
 		{ d.membership ? cf_membership_quorum_fd(d.membership) : -1, 6 },
 		{ d.report_fd, 7 },
@@ -703,7 +615,7 @@ int main(int argc, char **argv)
 			case 1: outbound(); break;
 			case 2: inbound(&d.raw, false); break;
 			case 3: inbound(&d.udp, true); break;
-			case 4: client_accept(); break;
+			case 4: cf_clients_accept(&d.clients); break;
 			case 5: running = false; break;
 			case 7: tick(); break;
 			case 6:
@@ -712,8 +624,8 @@ int main(int argc, char **argv)
 					membership_lost();
 				break;
 			default:
-				if (tag >= 100 && tag < 100 + MAX_CLIENTS && d.clients[tag - 100].fd >= 0)
-					client_read(&d.clients[tag - 100]);
+				if (cf_clients_of_tag(&d.clients, tag) >= 0)
+					client_request(cf_clients_of_tag(&d.clients, tag));
 			}
 		}
 	}
@@ -723,10 +635,7 @@ int main(int argc, char **argv)
 	cf_membership_close(d.membership);
 	if (group)
 		cf_cluster_free(&d.cluster);
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (d.clients[i].fd >= 0)
-			close(d.clients[i].fd);
-	unlink(d.ctl_path);
+	cf_clients_close(&d.clients, d.ctl_path);
 	cf_dp_free(&d.dp);
 	d.tun.close(&d.tun);
 	if (d.have_raw)
