@@ -297,7 +297,7 @@ size_t cf_dp_outbound(struct cf_dataplane *dp, const uint8_t *inner, size_t len,
 		 */
 		uint32_t h = cf_packet_hash(inner, len);
 		if ((h & cf_dispatch_sync_mask(sa->dispatch.mode)) == 0)
-			cf_dispatch_resync(&sa->dispatch);
+			cf_dispatch_resync(&sa->dispatch, h);
 		uint32_t owner = cf_dispatch_outbound(&sa->dispatch, dp->nodes, &flow, len);
 		seq = cf_seq_next(os->seq, owner, dp->nodes);
 		os->seq = seq;

@@ -71,9 +71,10 @@ void cf_dispatch_reset(struct cf_dispatch *d)
 		memset(d->sessions, 0, (d->session_mask + 1) * sizeof(*d->sessions));
 }
 
-void cf_dispatch_resync(struct cf_dispatch *d)
+void cf_dispatch_resync(struct cf_dispatch *d, uint32_t h)
 {
-	d->next_turn = 0;
+	/* the low bits are the sync mask's, zero at every sync point */
+	d->next_turn = h >> 16;
 	memset(d->queue, 0, sizeof(d->queue));
 }
 

@@ -87,9 +87,12 @@ void cf_dispatch_reset(struct cf_dispatch *d);
 /*
  * A sync point: the turn and the queues restart, so that nodes that saw
  * different packets agree again on where the next packet (or new session)
- * goes.  Known sessions stay where they are.
+ * goes.  Known sessions stay where they are.  The turn restarts where the
+ * sync point's packet hash H says, not at node 0: every node hashes the
+ * same packet, and sessions longer than the sync interval would otherwise
+ * all start on node 0.
  */
-void cf_dispatch_resync(struct cf_dispatch *d);
+void cf_dispatch_resync(struct cf_dispatch *d, uint32_t h);
 
 /*
  * A hash of what differs from packet to packet (the first 64 bytes of the
