@@ -6,6 +6,7 @@
 #   make bench-single   our gateway against a strongSwan libipsec gateway, CPU per GB
 #   make bench-cluster  throughput at the ESP sink for N = 1, 2, 3, 6 nodes, CPU per node;
 #                       flood-then-recover against strongSwan per N and mode
+#   make paper     the paper's experiments, our numbers beside theirs (build/paper/REPORT.md)
 #   make fuzz      long fuzz runs (FUZZ_SECONDS=300 per target)
 #
 # Everything runs as root on a Debian 12 machine with nothing but the base image.
@@ -85,10 +86,16 @@ bench-cluster: build
 	testbed/bench-recover.sh
 	BUDGET=20 testbed/bench-recover.sh
 
+# the paper's experiments (section 4) beside its numbers: build/paper/REPORT.md,
+# one CSV per table, plots; about 20 minutes (PAPER_QUICK=1: a smoke run)
+PAPER_OUT ?= $(CURDIR)/build/paper
+paper: build
+	$(PYTHON) testbed/paper/paper.py --out $(PAPER_OUT)
+
 fuzz: build
 	$(MAKE) -C $(CF) fuzz
 
 clean:
 	$(MAKE) -C $(CF) clean
 
-.PHONY: all deps build libreswan demo demo-single demo-filter check bench-filter bench-single bench-cluster fuzz clean
+.PHONY: all deps build libreswan demo demo-single demo-filter check bench-filter bench-single bench-cluster paper fuzz clean

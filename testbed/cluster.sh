@@ -28,6 +28,7 @@
 # env:   CF_PREFIX, DISPATCH (outbound mode), PEER=strongswan, FAST_PATH=0 (no kernel
 #        fast path: every node's daemon reads every packet), SAS=K (K tunnels, by UDP port),
 #        RW_PEERS=K (PEER=strongswan: K road warriors, see road_warriors()),
+#        TUN_MTU (the daemons' TUN MTU, default 1400),
 #        DAEMON_CLOCK=-1h (the daemons started now run with their wall clock off by that),
 #        DECOY_NODE=I (PEER=strongswan: node I's pluto loads another connection first,
 #        so "tunnel" has another reqid there), SA_ALG with KEY_OUT/KEY_IN and AUTH_OUT/AUTH_IN (hand-made SAs; SA_ALG=3des-md5 starts the
@@ -103,7 +104,7 @@ start_daemon() {
 	[ -n "${DAEMON_CLOCK:-}" ] && set -- env DONT_FAKE_MONOTONIC=1 FAKETIME="$DAEMON_CLOCK" \
 		LD_PRELOAD="/usr/lib/$(gcc -print-multiarch)/faketime/libfaketime.so.1" \
 		"$cf/cluster-filterd" "$@" || set -- "$cf/cluster-filterd" "$@"
-	ip netns exec "$ns" "$@" --tun cf0 --control "$sock" \
+	ip netns exec "$ns" "$@" --tun cf0 --mtu "${TUN_MTU:-1400}" --control "$sock" \
 		>"$sock.log" 2>&1 &
 	echo $! >"$sock.pid"
 	wait_for "cluster-filterd in $ns" test -S "$sock"

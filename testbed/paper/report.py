@@ -1,0 +1,237 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""REPORT.md and the plots, from the CSVs paper.py wrote: each of the
+paper's numbers beside ours, the receive-and-skip model fitted and
+predicted, and a line per table on where and why they differ."""
+import csv
+import json
+from pathlib import Path
+
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+# The paper's tables (section 4), Mbit/s without the Ethernet header.
+PAPER_4_1 = {
+    ("3des-md5", 512): [47.2, 93.3, 138.1, 182.3, 223.7, 265.5],
+    ("3des-md5", 1024): [72.4, 141.3, 207.1, 269.2, 329.6, 387.9],
+    ("3des-md5", 1446): [87.2, 172.1, 253.7, 333.2, 405.3, 480.1],
+}
+# Table 4-2: frames/s of the 1446-byte 3DES-MD5 column, and the fit
+PAPER_4_2_FPS = [7535.6, 14817.4, 21914.4, 28801.8, 35112.4, 41500.7]
+PAPER_4_2_FIT = {512: (12018.3, 0.0134), 1024: (9187.8, 0.0252), 1446: (7665.3, 0.0172)}
+PAPER_SPEEDUP_6 = 5.51
+# Table 4-3: only the rows for 1 and 2 nodes survive in the text we have
+PAPER_4_3 = {"packet-rr": [83.4, 161.7], "packet-sqf": [83.4, 161.7],
+             "session-rr": [83.4, 154.5], "session-sqf": [83.4, 161.6]}
+
+
+def read(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def fit_paper_model(points):
+    """P and Q of mu(n) = n P / (1 + n Q) (R = 1), least squares, as the paper fits them."""
+    best = None
+    for step in range(0, 20001):        # Q from 0 to 2
+        q = step / 10000
+        x = [n / (1 + n * q) for n, _ in points]
+        p = sum(xi * mu for xi, (_, mu) in zip(x, points)) / sum(xi * xi for xi in x)
+        err = sum((p * xi - mu) ** 2 for xi, (_, mu) in zip(x, points))
+        if best is None or err < best[2]:
+            best = (p, q, err)
+    return best[0], best[1]
+
+
+def model_speedup(n, q):
+    """Each node owns 1/n of what it receives: n / (1 + (n - 1) q)."""
+    return n / (1 + (n - 1) * q)
+
+
+def fmt(v, digits=1):
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+def columns(rows):
+    return list(dict.fromkeys((r["alg"], int(r["frame"])) for r in rows))
+
+
+def series(rows, **match):
+    pts = sorted((int(r["nodes"]), float(r["mbit"])) for r in rows
+                 if all(str(r[k]) == str(v) for k, v in match.items()))
+    return pts
+
+
+def consistency(rows):
+    """Per probe: what the nodes encrypted adds up to what the sink got and host B counted."""
+    worst = 0.0
+    for r in rows:
+        owned = sum(int(x) for x in r["owned"].split())
+        sink, unique = int(r["sink"]), int(r["unique"])
+        if owned:
+            worst = max(worst, abs(owned - sink) / owned, max(0, unique - owned) / owned)
+    return worst
+
+
+def plot_4_1(rows, out):
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for alg, frame in columns(rows):
+        pts = series(rows, alg=alg, frame=frame)
+        line, = ax.plot([n for n, _ in pts], [m for _, m in pts], "o-", label=f"ours {alg} {frame} B")
+        paper = PAPER_4_1.get((alg, frame))
+        if paper:
+            ax.plot(range(1, 7), paper, "--", color=line.get_color(), alpha=0.6, label=f"paper {alg} {frame} B")
+    ax.set_xlabel("cluster nodes")
+    ax.set_ylabel("throughput without loss (Mbit/s)")
+    ax.set_title("Table 4-1: fixed-size frames, round-robin")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out / "table4-1.png", dpi=100)
+    plt.close(fig)
+
+
+def plot_speedup(rows, costs, out):
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    nmax = max(int(r["nodes"]) for r in rows)
+    ns = list(range(1, nmax + 1))
+    ax.plot(ns, ns, "k:", label="ideal")
+    for alg, frame in columns(rows):
+        pts = series(rows, alg=alg, frame=frame)
+        if pts and pts[0][0] == 1 and pts[0][1] > 0:
+            ax.plot([n for n, _ in pts], [m / pts[0][1] for _, m in pts], "o-", label=f"ours {alg} {frame} B")
+    ax.plot(range(1, 7), [f / PAPER_4_2_FPS[0] for f in PAPER_4_2_FPS], "s--", alpha=0.6,
+            label="paper 3des-md5 1446 B")
+    for c in costs:
+        q = float(c["q"])
+        if q == q:
+            ax.plot(ns, [model_speedup(n, q) for n in ns], "-", alpha=0.5,
+                    label=f"model n/(1+(n-1)q), {c['alg']} q={q:.3f}")
+    ax.set_xlabel("cluster nodes")
+    ax.set_ylabel("speed-up over one node")
+    ax.set_title("Speed-up: measured, ideal, and the receive-and-skip model")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out / "speedup.png", dpi=100)
+    plt.close(fig)
+
+
+def plot_4_3(rows, out):
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for scheme in dict.fromkeys(r["scheme"] for r in rows):
+        pts = series(rows, scheme=scheme)
+        line, = ax.plot([n for n, _ in pts], [m for _, m in pts], "o-", label=f"ours {scheme}")
+        if scheme in PAPER_4_3:
+            ax.plot([1, 2], PAPER_4_3[scheme], "x--", color=line.get_color(), alpha=0.6, label=f"paper {scheme}")
+    ax.set_xlabel("cluster nodes")
+    ax.set_ylabel("throughput without loss (Mbit/s)")
+    ax.set_title("Table 4-3: the generated real-traffic trace, 3DES-MD5")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out / "table4-3.png", dpi=100)
+    plt.close(fig)
+
+
+def write(out, quick, budget, loss_allowed):
+    out = Path(out)
+    t41, costs, t43 = read(out / "table4-1.csv"), read(out / "table4-2-costs.csv"), read(out / "table4-3.csv")
+    trace_stats = json.loads((out / "trace.json").read_text())
+    plot_4_1(t41, out)
+    plot_speedup(t41, costs, out)
+    plot_4_3(t43, out)
+
+    lines = ["# The paper's experiments on our cluster", ""]
+    lines += [f"{'Quick smoke run (PAPER_QUICK=1): few nodes, short probes; the figures are not the measurement.' if quick else 'Full run.'} "
+              f"Each node (its cluster-filterd and its interfaces' NAPI threads) held to {budget} % of one core "
+              f"(cgroup v1), standing for one of the paper's machines; the sender, the far gateway and host B "
+              f"are not limited.  Throughput is the highest offered rate host B received with at most "
+              f"{loss_allowed * 100:.1f} % of the numbered datagrams missing (the paper: none, over 30 s; "
+              f"our probes are short, so one straggler would otherwise decide), counted as unique datagrams "
+              f"at host B, Mbit/s of IP packets (the paper leaves the Ethernet header out too).", ""]
+
+    # Table 4-1
+    cols = columns(t41)
+    lines += ["## Table 4-1: throughput for fixed-size traffic (Mbit/s), round-robin (packet-rr)", ""]
+    lines.append("| nodes | " + " | ".join(f"{a} {f} B ours | paper" for a, f in cols) + " |")
+    lines.append("|---|" + "---|---|" * len(cols))
+    for n in sorted({int(r["nodes"]) for r in t41}):
+        cells = []
+        for a, f in cols:
+            ours = dict(series(t41, alg=a, frame=f)).get(n)
+            paper = PAPER_4_1.get((a, f), [None] * 6)[n - 1] if n <= 6 else None
+            cells += [fmt(ours), fmt(paper)]
+        lines.append(f"| {n} | " + " | ".join(cells) + " |")
+    lines += ["", "Speed-up over one node:", ""]
+    for a, f in cols:
+        pts = series(t41, alg=a, frame=f)
+        if pts and pts[0][1] > 0:
+            su = ", ".join(f"{n}: {m / pts[0][1]:.2f}x" for n, m in pts)
+            paper = PAPER_4_1.get((a, f))
+            ref = f" (paper: {paper[-1] / paper[0]:.2f}x at 6)" if paper else ""
+            lines.append(f"- {a} {f} B: {su}{ref}")
+    lines += ["", "Differs because: our nodes share one 2-core machine and are held to a CPU share, the paper's "
+              "were whole machines; our per-packet kernel cost is large beside 3DES on a modern core, so the "
+              "absolute figures are ours, the shape is what compares; AES-GCM's crypto is so cheap that the "
+              "cost every node pays for every packet bounds it (Table 4-2).", ""]
+
+    # Table 4-2
+    lines += ["## Table 4-2: the receive-and-skip model", ""]
+    pts = [(n, m * 1e6 / 8 / (1446 - 14)) for n, m in series(t41, alg="3des-md5", frame=1446)]
+    if len(pts) >= 2:
+        p, q = fit_paper_model(pts)
+        lines += ["3DES-MD5, 1446-byte frames, fitted as the paper does (mu(n) = n P / (R + n Q), R = 1):", "",
+                  "| nodes | frames/s ours | C(n)/C(1) ours | frames/s paper | C(n)/C(1) paper | model n P/(1+nQ) ours |",
+                  "|---|---|---|---|---|---|"]
+        for n, fps in pts:
+            paper = PAPER_4_2_FPS[n - 1] if n <= 6 else None
+            lines.append(f"| {n} | {fps:.1f} | {fps / n / pts[0][1] * 100:.2f} % | {fmt(paper)} | "
+                         f"{fmt(paper / n / PAPER_4_2_FPS[0] * 100 if paper else None, 2)} % | {n * p / (1 + n * q):.1f} |")
+        lines += ["", f"Fit: P = {p:.1f} frames/s, Q = {q:.4f} (paper: P = {PAPER_4_2_FIT[1446][0]}, "
+                  f"Q = {PAPER_4_2_FIT[1446][1]}).", ""]
+    lines += ["Per-packet costs measured from the nodes' CPU time (one node alone owns every packet; each of "
+              "three in packet-rr owns a third and skips the rest; no budget), q = Q/R = skipped / owned, and "
+              "the speed-up the model n/(1+(n-1)q) predicts beside the measured one:", "",
+              "| algorithm | owned (us) | skipped (us) | q | model at 6 | measured at 6 |", "|---|---|---|---|---|---|"]
+    for c in costs:
+        q = float(c["q"])
+        pts = series(t41, alg=c["alg"], frame=1446)
+        measured = dict(pts).get(6)
+        at_6 = f"{measured / pts[0][1]:.2f}x" if measured and pts[0][1] else "-"
+        lines.append(f"| {c['alg']} | {c['owned_us']} | {c['skipped_us']} | {q:.4f} | {model_speedup(6, q):.2f}x | "
+                     f"{at_6} |")
+    lines += ["", "Differs because: the paper's Q was 1.7 % of an owned packet's cost (a 2002 filter driver beside "
+              "software 3DES at ~7,700 frames/s); ours is the whole receive path of a packet another node "
+              "encrypts (veth, the fast path's drop or the daemon's read), beside 3DES or AES-GCM on a current "
+              "core.", ""]
+
+    # Table 4-3
+    lines += ["## Table 4-3: throughput using real traffic (Mbit/s), 3DES-MD5", "",
+              f"The trace (generated, `testbed/paper/realtraffic.py`): {trace_stats['packets']:,} packets, "
+              f"{trace_stats['sessions']:,} sessions, {trace_stats['bytes']:,} bytes, "
+              f"{trace_stats['mean_packet']:.1f} bytes per packet (sd {trace_stats['sd_packet']:.1f}), "
+              f"{trace_stats['mean_session']:,.1f} bytes per session (sd {trace_stats['sd_session']:,.1f}); "
+              "the paper's: 1,118,665 packets, 18,229 sessions, 1,328,780,468 bytes, 1187.8 (sd 524.6), "
+              "72,615.0 (sd 460,311.3).", ""]
+    schemes = list(dict.fromkeys(r["scheme"] for r in t43))
+    lines.append("| nodes | " + " | ".join(f"{s} ours | paper" for s in schemes) + " |")
+    lines.append("|---|" + "---|---|" * len(schemes))
+    for n in sorted({int(r["nodes"]) for r in t43}):
+        cells = []
+        for s in schemes:
+            paper = PAPER_4_3.get(s, [])
+            cells += [fmt(dict(series(t43, scheme=s)).get(n)), fmt(paper[n - 1] if n <= len(paper) else None)]
+        lines.append(f"| {n} | " + " | ".join(cells) + " |")
+    lines += ["", "Differs because: only the paper's rows for 1 and 2 nodes survive in our copy; its trace is "
+              "replayed from real headers, ours is generated with the same statistics; our default (per-sa) "
+              "gives each of 60 tunnels one writer, so it balances by tunnel, not by packet.", ""]
+
+    worst = consistency(t41 + t43)
+    lines += ["## Consistency", "",
+              f"In every probe, the datagrams the nodes encrypted (per-node SA counters) add up to what the far "
+              f"gateway decrypted within {worst * 100:.2f} %, and host B never counted more unique datagrams "
+              f"than were encrypted.", "",
+              "Plots: `table4-1.png`, `speedup.png`, `table4-3.png`.  Data: `table4-1.csv`, "
+              "`table4-2-costs.csv`, `table4-3.csv`, `trace.json`.", ""]
+    (out / "REPORT.md").write_text("\n".join(lines))

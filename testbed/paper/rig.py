@@ -1,0 +1,162 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""One cluster of the paper's experiments: testbed/cluster.sh with N
+nodes and hand-made SAs, the far end a cluster-filterd gateway (the
+paper's receiving side) with host B behind it counting numbered
+datagrams (udpcount), host A sending them at a set rate (udppace).
+
+Each node stands for one of the paper's machines: its cluster-filterd
+and the kernel threads that do its interfaces' receive work (threaded
+NAPI; veth otherwise does that work in the sender's system call) are
+put in a cgroup v1 cpu group of their own, held to BUDGET % of one core.
+What a node spends is read from /proc for the same tasks.
+"""
+import os
+import subprocess
+import time
+from pathlib import Path
+
+TOP = Path(__file__).resolve().parents[2]
+BIN = TOP / "cluster-filter" / "build"
+CLUSTER = TOP / "testbed" / "cluster.sh"
+CGROUP = Path("/sys/fs/cgroup/cpu")
+
+
+def run(*args, env=None, timeout=120):
+    p = subprocess.run([str(a) for a in args], capture_output=True, text=True, env=env, timeout=timeout)
+    if p.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, args))} -> {p.returncode}\n{p.stdout}\n{p.stderr}")
+    return p.stdout
+
+
+def kv(line):
+    return dict(f.split("=", 1) for f in line.split() if "=" in f)
+
+
+def napi_threads():
+    out = run("ps", "-eo", "pid=,comm=")
+    return {int(p) for p, comm in (ln.split(None, 1) for ln in out.splitlines()) if comm.startswith("napi/")}
+
+
+def cpu_seconds(pids):
+    """Time on a CPU (schedstat: ns, not the 10 ms ticks of stat)."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/schedstat") as f:
+            total += int(f.read().split()[0])
+    return total / 1e9
+
+
+def keys(alg):
+    """Fresh SA keys: every probe's SAs are new, so no IV is used twice under one key."""
+    if alg == "3des-md5":
+        return {"KEY_OUT": os.urandom(24).hex(), "KEY_IN": os.urandom(24).hex(),
+                "AUTH_OUT": os.urandom(16).hex(), "AUTH_IN": os.urandom(16).hex()}
+    return {"KEY_OUT": os.urandom(20).hex(), "KEY_IN": os.urandom(20).hex()}
+
+
+class Rig:
+    def __init__(self, prefix, budget):
+        self.prefix, self.budget = prefix, budget
+        self.run_dir = Path(f"/run/{prefix}")
+        self.group = CGROUP / prefix
+        self.nodes = 0
+        self.tasks = []
+
+    def env(self, **extra):
+        return dict(os.environ, CF_PREFIX=self.prefix, **extra)
+
+    def ns(self, name):
+        return f"{self.prefix}-{name}"
+
+    def up(self, nodes, alg, dispatch, sas=1, budget=True):
+        """N nodes with ALG SAs (aes128gcm16 or 3des-md5), dispatch mode, SAS tunnels."""
+        env = {"DISPATCH": dispatch, "SAS": str(sas), "TUN_MTU": "1440", "SA_ALG": alg, **keys(alg)}
+        self.alg = alg
+        self.cluster_env = self.env(**env)
+        run(CLUSTER, "up", nodes, env=self.cluster_env, timeout=300)
+        self.nodes = nodes
+        self.tasks = []
+        for i in range(nodes):
+            before = napi_threads()
+            for dev in ("in", "out"):
+                run("ip", "netns", "exec", self.ns(f"n{i}"), "ethtool", "-K", dev, "gro", "on")
+                run("ip", "netns", "exec", self.ns(f"n{i}"), "sh", "-c", f"echo 1 > /sys/class/net/{dev}/threaded")
+            pid = int((self.run_dir / f"n{i}.sock.pid").read_text())
+            self.tasks.append([pid] + sorted(napi_threads() - before))
+            if budget:
+                group = self.group / f"n{i}"
+                group.mkdir(parents=True, exist_ok=True)
+                (group / "cpu.cfs_period_us").write_text("100000")
+                (group / "cpu.cfs_quota_us").write_text(str(self.budget * 1000))
+                for t in self.tasks[i]:
+                    (group / "tasks").write_text(str(t))
+        run("ip", "netns", "exec", self.ns("ha"), "ping", "-c", "2", "-i", "0.1", "-W", "2", "10.0.2.2")
+
+    def down(self):
+        for g in self.group.glob("n[0-9]*"):
+            for t in (g / "tasks").read_text().split():
+                try:
+                    (CGROUP / "tasks").write_text(t)
+                except OSError:
+                    pass
+        run(CLUSTER, "down", env=self.env(), timeout=300)
+        for g in list(self.group.glob("n[0-9]*")) + [self.group]:
+            for _ in range(50):     # NAPI threads leave a moment after their namespace
+                try:
+                    g.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.1)
+        self.nodes = 0
+
+    def owned(self):
+        """Outbound packets each node has encrypted so far."""
+        counts = []
+        for i in range(self.nodes):
+            out = run(BIN / "cfctl", "-s", self.run_dir / f"n{i}.sock", "sa", "list")
+            counts.append(sum(int(kv(ln)["packets"]) for ln in out.splitlines() if kv(ln).get("dir") == "out"))
+        return counts
+
+    def sink_received(self):
+        return int(kv(run(BIN / "cfctl", "-s", self.run_dir / "peer.sock", "stats"))["tx-clear"])
+
+    def idle_cpu(self, seconds):
+        """What each node spends with no traffic (timers, reports), in SECONDS."""
+        cpu0 = [cpu_seconds(t) for t in self.tasks]
+        time.sleep(seconds)
+        return [cpu_seconds(t) - c for t, c in zip(self.tasks, cpu0)]
+
+    def fresh_sas(self):
+        """New SAs (new keys) on every node and the far gateway: a probe
+        starts from fresh dispatch state, as the paper's runs did from a
+        fresh gateway - the paper's schemes keep what an overloaded probe
+        put out of step (a session table that differs between nodes)."""
+        run(CLUSTER, "sas", env=dict(self.cluster_env, **keys(self.alg)))
+
+    def probe(self, rate, seconds, size=None, trace=None, ports="9000-9059"):
+        """Offer RATE datagrams/s for SECONDS (SIZE-byte IP packets, or the
+        trace's) through fresh SAs; what host B got, what each node
+        encrypted and spent."""
+        self.fresh_sas()
+        counter = subprocess.Popen(["ip", "netns", "exec", self.ns("hb"), str(BIN / "udpcount"), ports, "0.5"],
+                                   stdout=subprocess.PIPE, text=True)
+        try:
+            assert counter.stdout.readline().strip() == "ready"
+            owned0, sink0 = self.owned(), self.sink_received()
+            cpu0 = [cpu_seconds(t) for t in self.tasks]
+            what = ["--trace", trace] if trace else [size]
+            sent = kv(run("ip", "netns", "exec", self.ns("ha"), BIN / "udppace", "10.0.2.2", ports,
+                          f"{rate:.0f}", seconds, *what, timeout=seconds + 60))
+            cpu = [cpu_seconds(t) - c for t, c in zip(self.tasks, cpu0)]
+            got = kv(counter.communicate(timeout=60)[0])
+        finally:
+            counter.kill()
+        owned = [b - a for a, b in zip(owned0, self.owned())]
+        return {
+            "rate": rate, "seconds": seconds,
+            "sent": int(sent["sent"]), "sent_bytes": int(sent["bytes"]),
+            "unique": int(got["unique"]), "duplicates": int(got["duplicates"]), "bytes": int(got["bytes"]),
+            "owned": owned, "sink": self.sink_received() - sink0, "cpu": cpu,
+        }

@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""make paper, as a smoke run (PAPER_QUICK=1): the tables, plots and
+report come out, and what they count holds together - in every probe the
+packets the nodes encrypted add up to what the far gateway decrypted,
+and host B never counts more unique datagrams than were encrypted.
+Figures are not asserted (benchmarks print, tests do not time)."""
+import csv
+import os
+import subprocess
+
+import pytest
+
+from conftest import TOP
+
+OUT = TOP / "build" / "paper-quick"
+
+
+@pytest.fixture(scope="module")
+def paper():
+    p = subprocess.run(["make", "-C", str(TOP), "-s", "paper", f"PAPER_OUT={OUT}"],
+                       env=dict(os.environ, PAPER_QUICK="1"), capture_output=True, text=True, timeout=1200)
+    print(p.stdout[-3000:])
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    return OUT
+
+
+def rows(name):
+    with open(OUT / name) as f:
+        return list(csv.DictReader(f))
+
+
+def test_every_table_plot_and_the_report_exist(paper):
+    for name in ("table4-1.png", "speedup.png", "table4-3.png"):
+        data = (paper / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10000, name
+    report = (paper / "REPORT.md").read_text()
+    for table in ("Table 4-1", "Table 4-2", "Table 4-3"):
+        assert f"## {table}" in report, table
+    t41, t43 = rows("table4-1.csv"), rows("table4-3.csv")
+    assert {(r["alg"], r["frame"]) for r in t41} == {("3des-md5", "1446"), ("aes128gcm16", "1446")}
+    assert {r["nodes"] for r in t41} == {"1", "2"} and {r["nodes"] for r in t43} == {"1", "2"}
+    assert {r["scheme"] for r in t43} == {"packet-rr", "session-rr", "per-sa"}
+    costs = rows("table4-2-costs.csv")
+    assert {c["alg"] for c in costs} == {"3des-md5", "aes128gcm16"}
+    for c in costs:
+        assert float(c["owned_us"]) > 0 and float(c["q"]) == float(c["q"]), c
+
+
+def test_counts_hold_together(paper):
+    for r in rows("table4-1.csv") + rows("table4-3.csv"):
+        owned = [int(x) for x in r["owned"].split()]
+        assert len(owned) == int(r["nodes"])
+        encrypted, sink, unique = sum(owned), int(r["sink"]), int(r["unique"])
+        assert unique > 0, r
+        assert abs(encrypted - sink) <= max(2, encrypted // 100), r
+        assert unique <= encrypted, r
+        assert int(r["duplicates"]) == 0 or r["scheme"] != "per-sa", r
+        # the nodes share the work: with two, both encrypted some (packet-rr splits packets)
+        if r["nodes"] == "2" and r["scheme"] == "packet-rr":
+            assert min(owned) > 0, r
