@@ -100,7 +100,7 @@ def row(table, n, scheme, alg, size, result):
         "mbit": round(mbit, 2), "pps": round(result["unique"] / result["seconds"], 1),
         "offered_pps": round(result["rate"]), "sent": result["sent"], "unique": result["unique"],
         "duplicates": result["duplicates"], "sink": result["sink"],
-        "owned": " ".join(map(str, result["owned"])),
+        "owned": " ".join(map(str, result["owned"])), "seconds": result["seconds"],
         "cpu": " ".join(f"{c:.3f}" for c in result["cpu"]),
     }
 
@@ -192,8 +192,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", default=os.environ.get("PAPER_QUICK") == "1")
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[2] / "build" / "paper"))
-    ap.add_argument("--budget", type=int, default=int(os.environ.get("BUDGET", "15")),
-                    help="each node's CPU, %% of one core (default 15)")
+    ap.add_argument("--budget", type=int, default=int(os.environ.get("BUDGET", "10")),
+                    help="each node's CPU, %% of one core (default 10)")
     args = ap.parse_args()
     s = Settings(args.quick, args.budget)
     out = Path(args.out)
