@@ -28,7 +28,8 @@
 # env:   CF_PREFIX, DISPATCH (outbound mode), PEER=strongswan, FAST_PATH=0 (no kernel
 #        fast path: every node's daemon reads every packet), SAS=K (K tunnels, by UDP port),
 #        RW_PEERS=K (PEER=strongswan: K road warriors, see road_warriors()),
-#        TUN_MTU (the daemons' TUN MTU, default 1400),
+#        TUN_MTU (the daemons' TUN MTU, default 1400), SA_DISPATCH (cluster.sh sas: the
+#        outbound SAs' mode, instead of the daemons' --dispatch),
 #        DAEMON_CLOCK=-1h (the daemons started now run with their wall clock off by that),
 #        DECOY_NODE=I (PEER=strongswan: node I's pluto loads another connection first,
 #        so "tunnel" has another reqid there), SA_ALG with KEY_OUT/KEY_IN and AUTH_OUT/AUTH_IN (hand-made SAs; SA_ALG=3des-md5 starts the
@@ -510,7 +511,8 @@ sa_pair() {
 	for k in $(seq 1 "$count"); do
 		cfctl "$s" sa add spi $((0xc0000000 + k)) dir "$cl_dir" src 192.0.2.1 dst 192.0.2.2 encap 4500:4500 \
 			alg "$sa_alg" enckey "$KEY_OUT" ${AUTH_OUT:+authkey "$AUTH_OUT"} reqid "$k" \
-			$([ "$cl_dir" = in ] && echo "$extra") >/dev/null
+			$([ "$cl_dir" = in ] && echo "$extra") \
+			$([ "$cl_dir" = out ] && [ -n "${SA_DISPATCH:-}" ] && echo "dispatch $SA_DISPATCH") >/dev/null
 		cfctl "$s" sa add spi $((0xd0000000 + k)) dir "$peer_dir" src 192.0.2.2 dst 192.0.2.1 encap 4500:4500 \
 			alg "$sa_alg" enckey "$KEY_IN" ${AUTH_IN:+authkey "$AUTH_IN"} reqid "$k" \
 			$([ "$peer_dir" = in ] && echo "$extra") >/dev/null

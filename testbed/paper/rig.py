@@ -73,9 +73,9 @@ class Rig:
     def ns(self, name):
         return f"{self.prefix}-{name}"
 
-    def up(self, nodes, alg, dispatch, sas=1, budget=True):
-        """N nodes with ALG SAs (aes128gcm16 or 3des-md5), dispatch mode, SAS tunnels."""
-        env = {"DISPATCH": dispatch, "SAS": str(sas), "TUN_MTU": "1440", "SA_ALG": alg, **keys(alg)}
+    def up(self, nodes, alg, budget=True):
+        """N nodes for ALG SAs (aes128gcm16 or 3des-md5); each probe brings its own SAs."""
+        env = {"TUN_MTU": "1440", "SA_ALG": alg, **keys(alg)}
         self.alg = alg
         self.cluster_env = self.env(**env)
         run(CLUSTER, "up", nodes, env=self.cluster_env, timeout=300)
@@ -133,27 +133,28 @@ class Rig:
         time.sleep(seconds)
         return [cpu_seconds(t) - c for t, c in zip(self.tasks, cpu0)]
 
-    def fresh_sas(self):
+    def fresh_sas(self, scheme, sas):
         """New SAs (new keys) on every node and the far gateway: a probe
         starts from fresh dispatch state, as the paper's runs did from a
         fresh gateway - the paper's schemes keep what an overloaded probe
         put out of step (a session table that differs between nodes)."""
-        run(CLUSTER, "sas", env=dict(self.cluster_env, **keys(self.alg)))
+        run(CLUSTER, "sas", env=dict(self.cluster_env, SA_DISPATCH=scheme, SAS=str(sas), **keys(self.alg)))
 
-    def probe(self, rate, seconds, size=None, trace=None, ports="9000-9059"):
-        """Offer RATE datagrams/s for SECONDS (SIZE-byte IP packets, or the
-        trace's) through fresh SAs; what host B got, what each node
-        encrypted and spent."""
-        self.fresh_sas()
+    def probe(self, rate, seconds, scheme, trace, sas=1):
+        """Offer RATE datagrams/s for SECONDS (the trace's sizes and
+        sessions) through fresh SAs dispatched by SCHEME; with SAS tunnels,
+        session s goes to port 9000 + s mod SAS, which tunnel s mod SAS
+        carries.  What host B got, what each node encrypted and spent."""
+        ports = f"9000-{9000 + sas - 1}"
+        self.fresh_sas(scheme, sas)
         counter = subprocess.Popen(["ip", "netns", "exec", self.ns("hb"), str(BIN / "udpcount"), ports, "0.5"],
                                    stdout=subprocess.PIPE, text=True)
         try:
             assert counter.stdout.readline().strip() == "ready"
             owned0, sink0 = self.owned(), self.sink_received()
             cpu0 = [cpu_seconds(t) for t in self.tasks]
-            what = ["--trace", trace] if trace else [size]
             sent = kv(run("ip", "netns", "exec", self.ns("ha"), BIN / "udppace", "10.0.2.2", ports,
-                          f"{rate:.0f}", seconds, *what, timeout=seconds + 60))
+                          f"{rate:.0f}", seconds, "--trace", trace, timeout=seconds + 60))
             cpu = [cpu_seconds(t) - c for t, c in zip(self.tasks, cpu0)]
             got = kv(counter.communicate(timeout=60)[0])
         finally:

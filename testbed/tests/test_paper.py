@@ -30,7 +30,7 @@ def rows(name):
 
 
 def test_every_table_plot_and_the_report_exist(paper):
-    for name in ("table4-1.png", "speedup.png", "table4-3.png"):
+    for name in ("table4-1.png", "table4-1-schemes.png", "speedup.png", "table4-3.png"):
         data = (paper / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10000, name
     report = (paper / "REPORT.md").read_text()
@@ -40,6 +40,7 @@ def test_every_table_plot_and_the_report_exist(paper):
     assert {(r["alg"], r["frame"]) for r in t41} == {("3des-md5", "1446"), ("aes128gcm16", "1446")}
     assert {r["nodes"] for r in t41} == {"1", "2"} and {r["nodes"] for r in t43} == {"1", "2"}
     assert {r["scheme"] for r in t43} == {"packet-rr", "session-rr", "per-sa"}
+    assert {r["scheme"] for r in t41} == {"packet-rr", "session-rr", "per-sa"}
     costs = rows("table4-2-costs.csv")
     assert {c["alg"] for c in costs} == {"3des-md5", "aes128gcm16"}
     for c in costs:
