@@ -71,7 +71,12 @@ class Gateway:
 
     def down(self, name="tunnel"):
         self.whack("--name", name, "--down", check=False)
-        wait_for(lambda: not self.sas(), what="SAs gone from the data plane")
+        try:
+            wait_for(lambda: not self.sas(), what="SAs gone from the data plane")
+        except AssertionError as e:
+            # what was left, and what pluto thought and did, for whoever reads the failure
+            raise AssertionError(f"{e}\n{self.cfctl('sa', 'list')}\n{self.whack('--showstates', check=False)}\n"
+                                 f"{self.pluto_log()[-6000:]}") from None
 
 
 @pytest.fixture(scope="module")
