@@ -84,6 +84,18 @@ def consistency(rows):
     return worst
 
 
+def finish(fig, ax, ylabel, title, path):
+    """What every plot ends with: nodes on x, labels, legend, grid, the file."""
+    ax.set_xlabel("cluster nodes")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def plot_4_1(rows, out):
     rows = [r for r in rows if r["scheme"] == "packet-rr"]
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -93,14 +105,7 @@ def plot_4_1(rows, out):
         paper = PAPER_4_1.get((alg, frame))
         if paper:
             ax.plot(range(1, 7), paper, "--", color=line.get_color(), alpha=0.6, label=f"paper {alg} {frame} B")
-    ax.set_xlabel("cluster nodes")
-    ax.set_ylabel("throughput without loss (Mbit/s)")
-    ax.set_title("Table 4-1: fixed-size frames, round-robin")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out / "table4-1.png", dpi=100)
-    plt.close(fig)
+    finish(fig, ax, "throughput without loss (Mbit/s)", "Table 4-1: fixed-size frames, round-robin", out / "table4-1.png")
 
 
 def plot_speedup(rows, costs, out):
@@ -120,14 +125,7 @@ def plot_speedup(rows, costs, out):
         if q == q:
             ax.plot(ns, [model_speedup(n, q) for n in ns], "-", alpha=0.5,
                     label=f"model n/(1+(n-1)q), {c['alg']} q={q:.3f}")
-    ax.set_xlabel("cluster nodes")
-    ax.set_ylabel("speed-up over one node")
-    ax.set_title("Speed-up: measured, ideal, and the receive-and-skip model")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out / "speedup.png", dpi=100)
-    plt.close(fig)
+    finish(fig, ax, "speed-up over one node", "Speed-up: measured, ideal, and the receive-and-skip model", out / "speedup.png")
 
 
 def plot_schemes(rows, out):
@@ -139,15 +137,8 @@ def plot_schemes(rows, out):
             pts = series(rows, alg=alg, scheme=scheme)
             ax.plot([n for n, _ in pts], [m for _, m in pts], "o-" if alg == "3des-md5" else "s--",
                     label=f"{alg} {scheme}")
-    ax.set_xlabel("cluster nodes")
-    ax.set_ylabel("throughput without loss (Mbit/s)")
     ax.set_yscale("log")
-    ax.set_title("Table 4-1, 1446-byte frames over 64 sessions: every scheme")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out / "table4-1-schemes.png", dpi=100)
-    plt.close(fig)
+    finish(fig, ax, "throughput without loss (Mbit/s)", "Table 4-1, 1446-byte frames over 64 sessions: every scheme", out / "table4-1-schemes.png")
 
 
 def plot_4_3(rows, out):
@@ -157,14 +148,7 @@ def plot_4_3(rows, out):
         line, = ax.plot([n for n, _ in pts], [m for _, m in pts], "o-", label=f"ours {scheme}")
         if scheme in PAPER_4_3:
             ax.plot([1, 2], PAPER_4_3[scheme], "x--", color=line.get_color(), alpha=0.6, label=f"paper {scheme}")
-    ax.set_xlabel("cluster nodes")
-    ax.set_ylabel("throughput without loss (Mbit/s)")
-    ax.set_title("Table 4-3: the generated real-traffic trace, 3DES-MD5")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out / "table4-3.png", dpi=100)
-    plt.close(fig)
+    finish(fig, ax, "throughput without loss (Mbit/s)", "Table 4-3: the generated real-traffic trace, 3DES-MD5", out / "table4-3.png")
 
 
 def write(out, quick, budget, loss_allowed):
