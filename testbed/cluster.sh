@@ -94,6 +94,9 @@ port() {
 	ip link add "$swport" netns "$sw" type veth peer name "$dev" netns "$ns"
 	n "$sw" ip link set "$swport" master "$br" up
 	n "$sw" bridge link set dev "$swport" learning off
+	# a segmented UDP send is cut as it leaves, as by a NIC without USO:
+	# the bridge and every capture see the packets a real link carries
+	n "$ns" ethtool -K "$dev" tx-udp-segmentation off >/dev/null
 }
 
 # Daemons start with ip netns exec directly: it execs them, so $! is their pid.

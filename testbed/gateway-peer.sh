@@ -119,6 +119,8 @@ up() {
 	ip link add lan netns "$ha" type veth peer name lan netns "$gw"
 	ip link add wan netns "$gw" type veth peer name wan netns "$ss"
 	ip link add lan netns "$ss" type veth peer name lan netns "$hb"
+	# a segmented UDP send is cut as it leaves, as by a NIC without USO
+	n "$gw" ethtool -K wan tx-udp-segmentation off >/dev/null
 	n "$ha" ip addr add 10.0.1.2/24 dev lan
 	n "$gw" ip addr add 10.0.1.1/24 dev lan
 	n "$gw" ip addr add 192.0.2.1/24 dev wan

@@ -181,8 +181,19 @@ int cf_inside(struct __sk_buff *skb)
 			goto up;
 		struct cf_fast_skipped *s = bpf_map_lookup_elem(&cf_skipped, &slot);
 		if (s) {
-			s->packets++;
-			s->bytes += tot;
+			/*
+			 * A GRO super-packet stands for gso_segs packets, each
+			 * with its headers: what the owner counts once its TUN
+			 * read is cut up again (gso.c).
+			 */
+			__u32 segs = skb->gso_segs > 1 ? skb->gso_segs : 1, hdr = ip->ihl * 4;
+			__u8 *tcp = l4;
+			if (proto == IPPROTO_TCP && (void *)(tcp + 13) <= end)
+				hdr += (tcp[12] >> 4) * 4;
+			else if (proto == IPPROTO_UDP)
+				hdr += 8;
+			s->packets += segs;
+			s->bytes += tot + (segs - 1) * hdr;
 		}
 		count(CF_FAST_IN_NOT_OWNER);
 		return TC_ACT_SHOT;

@@ -82,7 +82,7 @@ static void send_esp(struct cf_io *io, bool open, struct cf_pkt *pkts, unsigned 
 	d.dp.drops[CF_DROP_TX_ERROR] += open ? (unsigned)io->send(io, pkts, n) : n;
 }
 
-static void outbound(void)
+static void outbound_batch(void)
 {
 	cf_sadb_set_time(&d.dp.db, (uint64_t)time(NULL));
 	struct cf_pkt raw[CF_BATCH], udp[CF_BATCH];
@@ -92,6 +92,8 @@ static void outbound(void)
 
 	if (d.tun.recv(&d.tun, &d.rx) < 0)
 		return;
+	d.dp.drops[CF_DROP_BAD_OFFLOAD] += d.tun.rx_bad_offload;
+	d.tun.rx_bad_offload = 0;
 	cf_batch_reset(&d.tx);
 	for (unsigned i = 0; i < d.rx.n; i++) {
 		struct cf_pkt *in = &d.rx.pkt[i], *o = &d.tx.pkt[i];
@@ -110,6 +112,13 @@ static void outbound(void)
 	}
 	send_esp(&d.raw, d.have_raw, raw, n_raw);
 	send_esp(&d.udp, d.have_udp, udp, n_udp);
+}
+
+static void outbound(void)
+{
+	do
+		outbound_batch();
+	while (d.tun.rx_pending);	/* the rest of a super-packet */
 }
 
 static void inbound(struct cf_io *io, bool encap)
@@ -315,6 +324,8 @@ static void usage(FILE *f)
 		"usage: cluster-filterd [options]\n"
 		"  --tun NAME            cleartext TUN device (default cf0)\n"
 		"  --mtu N               its MTU (default 1400)\n"
+		"  --no-tun-offload      one packet per TUN read, checksums done by the kernel\n"
+		"                        (default: TCP/UDP super-packets of up to 64 KB, cut here)\n"
 		"  --control PATH        control socket (default %s)\n"
 		"  --udp-port N          ESP-in-UDP port, 0 to disable (default 4500)\n"
 		"  --esp-in-udp MODE     own: bind the port (no IKE daemon beside us);\n"
@@ -359,6 +370,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "tun", required_argument, NULL, 't' },
 		{ "mtu", required_argument, NULL, 'm' },
+		{ "no-tun-offload", no_argument, NULL, 'T' },
 		{ "control", required_argument, NULL, 'c' },
 		{ "udp-port", required_argument, NULL, 'u' },
 		{ "no-raw", no_argument, NULL, 'R' },
@@ -379,7 +391,7 @@ int main(int argc, char **argv)
 	};
 	const char *tun = "cf0", *group = NULL, *key_file = NULL, *inside = NULL, *outside = NULL;
 	unsigned mtu = 1400, udp_port = 4500, nodes = 1, self = 0;
-	bool raw = true, legacy = false, shared = false;
+	bool raw = true, legacy = false, shared = false, tun_offload = true;
 	uint32_t shared_ips[CF_ROLE_MAX_ADDRS];
 	unsigned n_shared_ips = 0;
 	int opt;
@@ -393,6 +405,7 @@ int main(int argc, char **argv)
 		case 'c': d.ctl_path = optarg; break;
 		case 'u': udp_port = number("--udp-port", optarg, 0, 65535); break;
 		case 'R': raw = false; break;
+		case 'T': tun_offload = false; break;
 		case 'E':
 			if (strcmp(optarg, "own") != 0 && strcmp(optarg, "shared") != 0) {
 				fprintf(stderr, "cluster-filterd: --esp-in-udp is own or shared\n");
@@ -464,11 +477,16 @@ int main(int argc, char **argv)
 	d.dp.allow_legacy = legacy;
 	d.dp.on_expire = on_expire;
 
-	int err = cf_io_tun_open(&d.tun, tun, mtu);
+	unsigned offloads;
+	int err = cf_io_tun_open(&d.tun, tun, mtu, tun_offload, &offloads);
 	if (err) {
 		cf_log(CF_LOG_ERR, "cannot open TUN device %s: %s", tun, strerror(-err));
 		return 1;
 	}
+	if (tun_offload)
+		cf_log(CF_LOG_INFO, "TUN %s: offloads%s%s%s", tun,
+		       offloads & CF_TUN_CSUM ? " checksum" : " none",
+		       offloads & CF_TUN_TSO ? " tso4" : "", offloads & CF_TUN_USO ? " uso4" : "");
 	if (raw) {
 		if ((err = cf_io_raw_open(&d.raw))) {
 			cf_log(CF_LOG_ERR, "cannot open the raw ESP socket: %s", strerror(-err));

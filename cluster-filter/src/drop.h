@@ -29,7 +29,8 @@
 	X(SYNC_AUTH, "sync-bad-auth")				\
 	X(SYNC_REPLAY, "sync-replay")				\
 	X(VIEW_CHANGE, "view-change")				\
-	X(IV_EXHAUSTED, "iv-exhausted")
+	X(IV_EXHAUSTED, "iv-exhausted")				\
+	X(BAD_OFFLOAD, "bad-offload")
 
 enum cf_drop {
 	CF_DROP_NONE = 0,

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #define CF_BATCH 32
 #define CF_PKT_BUF 2048
@@ -40,7 +42,9 @@ struct cf_io {
 	int (*send)(struct cf_io *io, struct cf_pkt *pkts, unsigned n);
 	void (*close)(struct cf_io *io);
 	void *state;		/* the backend's own (batch headers, addresses), per instance */
+	bool rx_pending;	/* recv() stopped with packets in hand: call it again */
 	uint64_t rx_errors, tx_errors, rx_truncated;
+	uint64_t rx_bad_offload;	/* frames the kernel's offload left us unable to cut */
 };
 
 void cf_batch_reset(struct cf_batch *b);
@@ -58,12 +62,41 @@ struct cf_pkt *cf_batch_keep(struct cf_batch *b, unsigned i, size_t off, size_t 
 /* The header length of a received IPv4 packet, 0 if malformed. */
 size_t cf_io_ip_header_len(const uint8_t *ip, size_t len);
 
+/*
+ * ESP in UDP out through a UDP socket (io_udp_out.c): packets of one flow
+ * and length leave as one UDP_SEGMENT send, which the kernel carries as
+ * one packet down to the NIC or the last moment before it; the rest as
+ * one message each, all in one sendmmsg().
+ */
+struct cf_udp_out {
+	struct mmsghdr msgs[CF_BATCH];
+	struct iovec iov[CF_BATCH];
+	struct sockaddr_in addr[CF_BATCH];
+	unsigned first[CF_BATCH], count[CF_BATCH];	/* message -> its packets */
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(uint16_t))];
+		struct cmsghdr align;
+	} ctl[CF_BATCH];
+	bool no_gso;		/* the socket refused UDP_SEGMENT: one message per packet */
+};
+/* Send n packets from their own source addresses (IP_PKTINFO); returns how many failed. */
+int cf_udp_out_send(struct cf_io *io, struct cf_udp_out *o, struct cf_pkt *pkts, unsigned n);
+
 /* sendmmsg() all n, skipping a message the kernel refuses; returns how many failed. */
 int cf_io_sendmmsg_all(struct cf_io *io, struct mmsghdr *msgs, unsigned n);
 /* close() for backends whose state is their fd and io->state (freed) */
 void cf_io_close_fd(struct cf_io *io);
 
-int cf_io_tun_open(struct cf_io *io, const char *ifname, unsigned mtu);
+/*
+ * OFFLOAD: take TCP and UDP super-packets (TSO, USO) and unfinished
+ * checksums from the kernel and cut them here (gso.c); *OFFERED says
+ * which of them the kernel took (CF_TUN_*).
+ */
+#define CF_TUN_CSUM 1u
+#define CF_TUN_TSO 2u
+#define CF_TUN_USO 4u
+int cf_io_tun_open(struct cf_io *io, const char *ifname, unsigned mtu, bool offload,
+		   unsigned *offered);
 int cf_io_raw_open(struct cf_io *io);
 int cf_io_udp_open(struct cf_io *io, uint16_t port);
 /* the port stays pluto's: see io_udp_shared.c */

@@ -22,6 +22,7 @@ struct udp_state {
 		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
 		struct cmsghdr align;
 	} ctl[CF_BATCH];
+	struct cf_udp_out out;
 };
 
 static uint32_t local_addr(struct msghdr *mh)
@@ -66,26 +67,7 @@ static int udp_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)
 {
 	struct udp_state *s = io->state;
 
-	for (unsigned i = 0; i < n; i++) {
-		struct cf_pkt *p = &pkts[i];
-		s->addr[i] = (struct sockaddr_in){ .sin_family = AF_INET,
-						   .sin_port = htons(p->dport),
-						   .sin_addr.s_addr = htonl(p->dst) };
-		s->iov[i] = (struct iovec){ p->data, p->len };
-		struct msghdr *mh = &s->msgs[i].msg_hdr;
-		*mh = (struct msghdr){ .msg_name = &s->addr[i], .msg_namelen = sizeof(s->addr[i]),
-				       .msg_iov = &s->iov[i], .msg_iovlen = 1,
-				       .msg_control = s->ctl[i].buf,
-				       .msg_controllen = sizeof(s->ctl[i].buf) };
-		/* send from the SA's address, not whatever the route prefers */
-		struct cmsghdr *c = CMSG_FIRSTHDR(mh);
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
-		struct in_pktinfo pi = { .ipi_spec_dst.s_addr = htonl(p->src) };
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-	}
-	return cf_io_sendmmsg_all(io, s->msgs, n);
+	return cf_udp_out_send(io, &s->out, pkts, n);
 }
 
 int cf_io_udp_open(struct cf_io *io, uint16_t port)

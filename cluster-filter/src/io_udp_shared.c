@@ -7,6 +7,14 @@
  * headers, source port 4500.  pluto's socket drops the ESP copies with a
  * filter of its own (the protostack=cluster kernel backend attaches it),
  * so the kernel never answers them and nothing is relayed through pluto.
+ *
+ * What we send leaves through a UDP socket of our own, so that a batch
+ * can go as one segmented send (io_udp_out.c): bound to the wildcard
+ * address, port 4500, beside pluto's sockets (both SO_REUSEADDR).  pluto
+ * binds each address it uses, and the kernel gives a datagram to the
+ * socket bound most exactly, so ours receives nothing of pluto's; what
+ * reaches it all the same (an address pluto has not bound) its filter
+ * drops.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -19,13 +27,13 @@
 #include "io.h"
 #include "wire.h"
 
-#define IP_HDR 20
 #define UDP_HDR 8
 
 struct shared_state {
 	struct mmsghdr msgs[CF_BATCH];
 	struct iovec iov[CF_BATCH];
-	struct sockaddr_in addr[CF_BATCH];
+	int tx_fd;			/* the UDP socket we send from */
+	struct cf_udp_out out;
 };
 
 static int shared_recv(struct cf_io *io, struct cf_batch *b)
@@ -59,36 +67,46 @@ static int shared_recv(struct cf_io *io, struct cf_batch *b)
 static int shared_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)
 {
 	struct shared_state *s = io->state;
+	struct cf_io tx = { .name = io->name, .fd = s->tx_fd };
 
-	for (unsigned i = 0; i < n; i++) {
-		struct cf_pkt *p = &pkts[i];
-		uint8_t *ip = p->data - IP_HDR - UDP_HDR;	/* in the headroom */
-		uint8_t *udp = ip + IP_HDR;
-		size_t total = p->len + IP_HDR + UDP_HDR;
-		memset(ip, 0, IP_HDR + UDP_HDR);
-		ip[0] = 0x45;
-		put_be16(ip + 2, (uint16_t)total);
-		ip[8] = 64;
-		ip[9] = IPPROTO_UDP;
-		put_be32(ip + 12, p->src);
-		put_be32(ip + 16, p->dst);
-		put_be16(udp, p->sport);
-		put_be16(udp + 2, p->dport);
-		put_be16(udp + 4, (uint16_t)(p->len + UDP_HDR));
-		/* checksum 0: RFC 3948 3.1.1 lets ESP-in-UDP go without one */
-		s->addr[i] = (struct sockaddr_in){ .sin_family = AF_INET,
-						   .sin_addr.s_addr = htonl(p->dst) };
-		s->iov[i] = (struct iovec){ ip, total };
-		s->msgs[i].msg_hdr = (struct msghdr){ .msg_name = &s->addr[i],
-						      .msg_namelen = sizeof(s->addr[i]),
-						      .msg_iov = &s->iov[i], .msg_iovlen = 1 };
+	int failed = cf_udp_out_send(&tx, &s->out, pkts, n);
+	io->tx_errors += tx.tx_errors;
+	return failed;
+}
+
+static void shared_close(struct cf_io *io)
+{
+	struct shared_state *s = io->state;
+
+	if (s && s->tx_fd >= 0)
+		close(s->tx_fd);
+	cf_io_close_fd(io);
+}
+
+/* Send-only: port 4500 beside pluto's sockets, receiving nothing. */
+static int open_tx(uint16_t port)
+{
+	static struct sock_filter drop_all[] = { BPF_STMT(BPF_RET | BPF_K, 0) };
+	struct sock_fprog prog = { .len = 1, .filter = drop_all };
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int one = 1;
+
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+		int err = -errno;
+		close(fd);
+		return err;
 	}
-	return cf_io_sendmmsg_all(io, s->msgs, n);
+	cf_io_socket_buffers(fd);
+	return fd;
 }
 
 int cf_io_udp_shared_open(struct cf_io *io, uint16_t port)
 {
-	int one = 1;
 	/*
 	 * Raw UDP sockets see the IP header: keep datagrams to our port
 	 * whose payload is at least an ESP header and does not start with
@@ -112,21 +130,27 @@ int cf_io_udp_shared_open(struct cf_io *io, uint16_t port)
 	memset(io, 0, sizeof(*io));
 	io->name = "esp-udp-shared";
 	io->fd = -1;
-	io->state = calloc(1, sizeof(struct shared_state));
-	if (io->state == NULL)
+	struct shared_state *s = io->state = calloc(1, sizeof(struct shared_state));
+	if (s == NULL)
 		return -ENOMEM;
+	s->tx_fd = -1;
 	io->fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
 	if (io->fd < 0)
 		return -errno;
-	if (setsockopt(io->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
-	    setsockopt(io->fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one)) < 0) {
+	if (setsockopt(io->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0) {
 		int err = -errno;
 		cf_io_close_fd(io);
 		return err;
 	}
 	cf_io_socket_buffers(io->fd);
+	s->tx_fd = open_tx(port);
+	if (s->tx_fd < 0) {
+		int err = s->tx_fd;
+		shared_close(io);
+		return err;
+	}
 	io->recv = shared_recv;
 	io->send = shared_send;
-	io->close = cf_io_close_fd;
+	io->close = shared_close;
 	return 0;
 }

@@ -120,6 +120,18 @@ static int run(int prog, uint8_t *f, size_t len)
 	return (int)o.retval;
 }
 
+/* as a GRO super-packet of SEGS packets, each with its own headers */
+static int run_gro(int prog, uint8_t *f, size_t len, uint32_t segs)
+{
+	uint8_t out[256];
+	struct __sk_buff ctx = { .gso_segs = segs };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f, .data_size_in = (uint32_t)len,
+		    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+	CHECK(bpf_prog_test_run_opts(prog, &o) == 0);
+	return (int)o.retval;
+}
+
 static int esp_in_udp(int prog, uint32_t spi, uint32_t seq)
 {
 	uint8_t f[128], esp[40] = { 0 };
@@ -198,6 +210,12 @@ static void kernel(void)
 	CHECK_EQ(out->used.packets, 11);
 	CHECK_EQ(out->used.bytes, 10 * (20 + 8 + 32) + (20 + 32));
 	CHECK_EQ(dp.counters[CF_CTR_KERNEL_NOT_OWNER_CLEAR], 11);
+	/* a GRO super-packet counts as the packets the owner's TUN read is cut into */
+	CHECK_EQ(run_gro(in_prog, fr, frame(fr, 0x0a000102, 0x0a000203, 17, 1000, 2000, udp, sizeof(udp)), 4),
+		 TC_ACT_SHOT);
+	cf_fast_bpf_collect(f, &dp);
+	CHECK_EQ(out->used.packets, 11 + 4);
+	CHECK_EQ(out->used.bytes, 10 * (20 + 8 + 32) + (20 + 32) + (20 + 8 + 32) + 3 * (20 + 8));
 
 	/* the writer moves to us: the next packet goes up, after one flip */
 	out->writer = 12;
