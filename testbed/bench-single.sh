@@ -8,9 +8,15 @@
 # by side: throughput and the gateway's CPU-seconds per GB delivered, then
 # "ratio: X" = ours / libipsec in CPU-seconds per GB (goal: <= 0.2).
 #
-# CPU is the gateway's processes (cluster-filterd and pluto, or charon),
-# user + system time from /proc, which includes the kernel work their
-# socket calls do; veth delivery into the peer runs in the sender's call.
+# CPU is the gateway's processes (cluster-filterd and pluto, or charon)
+# and the NAPI threads of its two interfaces, user + system time from
+# /proc.  Every veth in the topology polls in a thread of its own (GRO on,
+# threaded NAPI), so what a packet costs the namespace it enters is
+# charged there: the gateway pays for receiving and forwarding its
+# packets, not for the peer's or the hosts' receive, as on real links.
+# veth takes the NAPI path only for packets its sender did not leave to
+# TSO, so TSO is off on every veth: senders cut their own segments, and
+# receivers merge them again (GRO), as a NIC's driver would.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,6 +24,19 @@ tcp_bytes=${TCP_BYTES:-300000000}
 udp_count=${UDP_COUNT:-60000}
 udp_rate=${UDP_RATE:-20000}
 hz=$(getconf CLK_TCK)
+
+napi_threads() { ps -eo pid=,comm= | awk '$2 ~ /^napi\// {print $1}' | sort; }
+# threaded NAPI on every interface of NS; prints the new threads' pids
+napi() {
+	local ns=$1 before dev
+	before=$(napi_threads)
+	for dev in lan wan; do
+		ip netns exec "$ns" ip link show "$dev" >/dev/null 2>&1 || continue
+		ip netns exec "$ns" ethtool -K "$dev" gro on tso off >/dev/null
+		ip netns exec "$ns" sh -c "echo 1 > /sys/class/net/$dev/threaded"
+	done
+	comm -13 <(echo "$before") <(napi_threads) | tr '\n' ' '
+}
 
 cpu_ticks() { # total user+system ticks of the pids
 	local t=0
@@ -35,11 +54,15 @@ measure() {
 	"$top/testbed/gateway-peer.sh" up >/dev/null
 	"$top/testbed/gateway-peer.sh" initiate >/dev/null
 	ip netns exec "$prefix-ha" ping -c 3 -i 0.1 -W 2 10.0.2.2 >/dev/null
-	local pids
+	local pids gw_napi
+	napi "$prefix-ha" >/dev/null
+	napi "$prefix-ss" >/dev/null
+	napi "$prefix-hb" >/dev/null
+	gw_napi=$(napi "$prefix-gw")
 	if [ "$gateway" = strongswan ]; then
-		pids=$(cat "$run/$prefix-gateway.pid")
+		pids="$(cat "$run/$prefix-gateway.pid") $gw_napi"
 	else
-		pids="$(cat "$run/cluster-filterd.pid") $(cat "$run/pluto.pid")"
+		pids="$(cat "$run/cluster-filterd.pid") $(cat "$run/pluto.pid") $gw_napi"
 	fi
 
 	# TCP

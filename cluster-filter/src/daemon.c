@@ -80,6 +80,8 @@ static void send_esp(struct cf_io *io, bool open, struct cf_pkt *pkts, unsigned 
 	if (n == 0)
 		return;
 	d.dp.drops[CF_DROP_TX_ERROR] += open ? (unsigned)io->send(io, pkts, n) : n;
+	d.dp.counters[CF_CTR_UDP_SENDS] += io->sends;	/* 0 for raw ESP */
+	io->sends = 0;
 }
 
 static void outbound_batch(void)
@@ -93,7 +95,8 @@ static void outbound_batch(void)
 	if (d.tun.recv(&d.tun, &d.rx) < 0)
 		return;
 	d.dp.drops[CF_DROP_BAD_OFFLOAD] += d.tun.rx_bad_offload;
-	d.tun.rx_bad_offload = 0;
+	d.dp.counters[CF_CTR_TUN_READS] += d.tun.reads;
+	d.tun.rx_bad_offload = d.tun.reads = 0;
 	cf_batch_reset(&d.tx);
 	for (unsigned i = 0; i < d.rx.n; i++) {
 		struct cf_pkt *in = &d.rx.pkt[i], *o = &d.tx.pkt[i];
@@ -146,6 +149,8 @@ static void inbound(struct cf_io *io, bool encap)
 	}
 	if (n_clear)
 		d.dp.drops[CF_DROP_TX_ERROR] += d.tun.send(&d.tun, d.tx_clear, n_clear);
+	d.dp.counters[CF_CTR_TUN_WRITES] += d.tun.sends;
+	d.tun.sends = 0;
 }
 
 static void set_role(enum cf_role role)

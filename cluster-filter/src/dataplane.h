@@ -24,7 +24,10 @@
 	X(NOT_OWNER, "not-owner")		\
 	X(EXPIRE_EVENTS, "expire-events")	\
 	X(KERNEL_NOT_OWNER_ESP, "kernel-not-owner-esp")	\
-	X(KERNEL_NOT_OWNER_CLEAR, "kernel-not-owner-clear")
+	X(KERNEL_NOT_OWNER_CLEAR, "kernel-not-owner-clear")	\
+	X(TUN_READS, "tun-reads")		\
+	X(UDP_SENDS, "udp-sends")		\
+	X(TUN_WRITES, "tun-writes")
 
 enum cf_counter {
 #define X(id, name) CF_CTR_##id,

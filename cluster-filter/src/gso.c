@@ -213,3 +213,91 @@ unsigned cf_gso_run(const struct cf_pkt *pkts, unsigned n)
 	}
 	return k;
 }
+
+/* A TCP segment that can take part in a merge: its header length, 0 if not. */
+static size_t gro_candidate(const struct cf_pkt *p)
+{
+	const uint8_t *ip = p->data;
+
+	if (p->len < 40 || ip[0] != 0x45 || ip[9] != IPPROTO_TCP_ || get_be16(ip + 2) != p->len ||
+	    (get_be16(ip + 6) & 0x3fff))
+		return 0;
+	size_t hl = 20 + (size_t)(ip[32] >> 4) * 4;
+	if (hl < 40 || hl >= p->len)	/* a pure ACK has nothing to merge */
+		return 0;
+	uint8_t flags = ip[33];
+	if (flags != 0x10 && flags != 0x18)
+		return 0;
+	if (cf_inet_csum(ip, 20) != 0)
+		return 0;
+	/* merged, its own checksum is gone: a damaged one must stay alone to be dropped */
+	return l4_csum(ip, ip + 20, p->len - 20) == 0 ? hl : 0;
+}
+
+/* Q can follow P (both candidates with header length HL) in a merged frame. */
+static bool gro_follows(const struct cf_pkt *p, const struct cf_pkt *q, size_t hl, size_t mss)
+{
+	const uint8_t *a = p->data, *b = q->data;
+
+	return a[1] == b[1] && get_be16(a + 6) == get_be16(b + 6) && a[8] == b[8] &&
+	       memcmp(a + 12, b + 12, 8) == 0 &&			/* addresses */
+	       (uint16_t)(get_be16(a + 4) + 1) == get_be16(b + 4) &&	/* IP ID */
+	       memcmp(a + 20, b + 20, 4) == 0 &&			/* ports */
+	       get_be32(a + 24) + (uint32_t)mss == get_be32(b + 24) &&	/* sequence */
+	       memcmp(a + 28, b + 28, 4) == 0 &&			/* acknowledgement */
+	       a[32] == b[32] && a[33] == 0x10 &&			/* PSH ends a run */
+	       memcmp(a + 34, b + 34, 2) == 0 &&			/* window */
+	       memcmp(a + 40, b + 40, hl - 40) == 0 &&			/* options */
+	       q->len - hl <= mss;
+}
+
+unsigned cf_gro_run(const struct cf_pkt *pkts, unsigned n)
+{
+	if (n == 0)
+		return 0;
+	size_t hl = gro_candidate(&pkts[0]);
+	if (hl == 0)
+		return 1;
+	size_t mss = pkts[0].len - hl, total = pkts[0].len;
+	unsigned k = 1;
+	while (k < n && k < CF_GSO_MAX_SEGS) {
+		const struct cf_pkt *p = &pkts[k - 1], *q = &pkts[k];
+		if (p->len - hl != mss || total + q->len - hl > 65535 ||
+		    gro_candidate(q) != hl || !gro_follows(p, q, hl, mss))
+			break;
+		total += q->len - hl;
+		k++;
+	}
+	return k;
+}
+
+size_t cf_gro_header(const struct cf_pkt *pkts, unsigned k, uint8_t hdr[CF_GRO_HDR_MAX],
+		     size_t *payload_off)
+{
+	const uint8_t *first = pkts[0].data, *last = pkts[k - 1].data;
+	size_t hl = 20 + (size_t)(first[32] >> 4) * 4, total = hl;
+	struct virtio_net_hdr h = {
+		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+		.hdr_len = (uint16_t)hl, .gso_size = (uint16_t)(pkts[0].len - hl),
+		.csum_start = 20, .csum_offset = 16,
+	};
+
+	for (unsigned i = 0; i < k; i++)
+		total += pkts[i].len - hl;
+	memcpy(hdr, &h, CF_VNET_HDR_LEN);
+	uint8_t *ip = hdr + CF_VNET_HDR_LEN, *tcp = ip + 20;
+	memcpy(ip, first, hl);
+	put_be16(ip + 2, (uint16_t)total);
+	put_be16(ip + 10, 0);
+	put_be16(ip + 10, cf_inet_csum(ip, 20));
+	tcp[13] = last[33];				/* PSH if the last had it */
+	/* left to finish (NEEDS_CSUM): the pseudo-header's sum, not complemented */
+	uint8_t pseudo[12];
+	memcpy(pseudo, ip + 12, 8);
+	pseudo[8] = 0;
+	pseudo[9] = IPPROTO_TCP_;
+	put_be16(pseudo + 10, (uint16_t)(total - 20));
+	put_be16(tcp + 16, (uint16_t)~csum_finish(csum_add(0, pseudo, sizeof(pseudo))));
+	*payload_off = hl;
+	return CF_VNET_HDR_LEN + hl;
+}

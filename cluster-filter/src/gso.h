@@ -69,6 +69,24 @@ void cf_gso_plain_header(uint8_t hdr[CF_VNET_HDR_LEN]);
 struct cf_pkt;
 unsigned cf_gso_run(const struct cf_pkt *pkts, unsigned n);
 
+/*
+ * And on the way in, the reverse (GRO): decrypted TCP segments of one flow
+ * that follow each other in a batch go to the TUN device as one frame,
+ * which the kernel forwards as one packet and cuts, if it must, at the
+ * last moment.  cf_gro_run() says how many of the packets at the head of
+ * the batch merge (at least 1 when n > 0): IPv4 without options, the same
+ * flow and headers, consecutive sequence numbers and IP IDs, equal sizes
+ * with perhaps a shorter last, only ACK set (PSH on the last), each with
+ * a valid checksum - the kernel's own GRO rules, so that cutting the frame
+ * again gives back the same packets.  cf_gro_header() writes the vnet
+ * header and the merged IP and TCP headers for such a run; the payloads
+ * follow from each packet at *payload_off.
+ */
+#define CF_GRO_HDR_MAX (CF_VNET_HDR_LEN + 20 + 60)
+unsigned cf_gro_run(const struct cf_pkt *pkts, unsigned n);
+size_t cf_gro_header(const struct cf_pkt *pkts, unsigned k, uint8_t hdr[CF_GRO_HDR_MAX],
+		     size_t *payload_off);
+
 /* Internet checksum (RFC 1071) of BUF, folded and complemented, in network order. */
 uint16_t cf_inet_csum(const uint8_t *buf, size_t len);
 

@@ -45,6 +45,7 @@ struct cf_io {
 	bool rx_pending;	/* recv() stopped with packets in hand: call it again */
 	uint64_t rx_errors, tx_errors, rx_truncated;
 	uint64_t rx_bad_offload;	/* frames the kernel's offload left us unable to cut */
+	uint64_t reads, sends;		/* system calls' worth: packets / reads is the batching */
 };
 
 void cf_batch_reset(struct cf_batch *b);

@@ -55,6 +55,7 @@ int cf_udp_out_send(struct cf_io *io, struct cf_udp_out *o, struct cf_pkt *pkts,
 		build(o, m, pkts, i, run);
 		i += run;
 	}
+	io->sends += m;
 	for (unsigned done = 0; done < m;) {
 		int r = sendmmsg(io->fd, o->msgs + done, m - done, 0);
 		if (r >= 0) {

@@ -71,6 +71,7 @@ static int shared_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)
 
 	int failed = cf_udp_out_send(&tx, &s->out, pkts, n);
 	io->tx_errors += tx.tx_errors;
+	io->sends += tx.sends;
 	return failed;
 }
 

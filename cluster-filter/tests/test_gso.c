@@ -243,9 +243,89 @@ static void udp_runs(void)
 									       : CF_GSO_MAX_BYTES / 1900);
 }
 
+/*
+ * GRO: the segments of a TSO frame, merged again, make a frame that cuts
+ * into exactly the same segments; whatever the kernel's GRO would not
+ * merge stays out of a run.
+ */
+static uint8_t segs[8][2048], merged[70000];
+
+static void tcp_merge(void)
+{
+	const size_t mss = 1000, payload = 4 * mss + 123;
+	size_t at = vnet(frame, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV4, mss, 20, 16);
+	uint8_t *ip = frame + at, *tcp = ip + 20;
+	ipv4(ip, 6, 20 + 32 + payload, 500);
+	memset(tcp, 0, 32);
+	put_be16(tcp, 443);
+	put_be16(tcp + 2, 50000);
+	put_be32(tcp + 4, 123456);
+	put_be32(tcp + 8, 99);
+	tcp[12] = 8 << 4;
+	tcp[13] = 0x18;					/* PSH ACK: PSH lands on the last */
+	put_be16(tcp + 14, 1000);
+	tcp[20] = 1; tcp[21] = 1; tcp[22] = 8; tcp[23] = 10; tcp[27] = 42;
+	for (size_t i = 0; i < payload; i++)
+		tcp[32 + i] = (uint8_t)(i * 31);
+
+	struct cf_gso_frame f;
+	CHECK_EQ(cf_gso_parse(frame, at + 20 + 32 + payload, &f), CF_DROP_NONE);
+	struct cf_pkt p[8];
+	unsigned n = f.segments;
+	CHECK_EQ(n, 5);
+	for (unsigned k = 0; k < n; k++)
+		p[k] = (struct cf_pkt){ .data = segs[k], .len = cf_gso_segment(&f, k, segs[k], sizeof(segs[k])) };
+
+	CHECK_EQ(cf_gro_run(p, n), n);
+	size_t off, len = cf_gro_header(p, n, merged, &off);
+	CHECK_EQ(off, 52);
+	for (unsigned k = 0; k < n; k++) {
+		memcpy(merged + len, p[k].data + off, p[k].len - off);
+		len += p[k].len - off;
+	}
+	struct cf_gso_frame g;
+	CHECK_EQ(cf_gso_parse(merged, len, &g), CF_DROP_NONE);
+	CHECK_EQ(g.segments, n);
+	for (unsigned k = 0; k < n; k++) {
+		size_t m = cf_gso_segment(&g, k, seg, sizeof(seg));
+		CHECK_EQ(m, p[k].len);
+		CHECK(memcmp(seg, p[k].data, m) == 0);
+	}
+
+	/* what breaks a run */
+	CHECK_EQ(cf_gro_run(p, 0), 0);
+	CHECK_EQ(cf_gro_run(p + 4, 1), 1);
+	segs[2][60] ^= 1;				/* damaged: its checksum no longer holds */
+	CHECK_EQ(cf_gro_run(p, n), 2);
+	CHECK_EQ(cf_gro_run(p + 2, n - 2), 1);
+	segs[2][60] ^= 1;
+	struct cf_pkt q[3] = { p[0], p[2], p[3] };	/* a gap */
+	CHECK_EQ(cf_gro_run(q, 3), 1);
+	q[0] = p[1]; q[1] = p[0];			/* out of order */
+	CHECK_EQ(cf_gro_run(q, 2), 1);
+	q[0] = p[4]; q[1] = p[0];			/* the short one ends a run */
+	CHECK_EQ(cf_gro_run(q, 2), 1);
+	/* PSH in the middle ends it there */
+	segs[1][33] = 0x18;
+	put_be16(segs[1] + 36, 0);
+	{
+		/* its TCP checksum again, the reference way */
+		uint8_t pseudo[12];
+		memcpy(pseudo, segs[1] + 12, 8);
+		pseudo[8] = 0;
+		pseudo[9] = 6;
+		put_be16(pseudo + 10, (uint16_t)(p[1].len - 20));
+		put_be16(segs[1] + 36, (uint16_t)~ref_sum(ref_sum(0, pseudo, 12), segs[1] + 20, p[1].len - 20));
+	}
+	CHECK_EQ(cf_gro_run(p, n), 2);
+	len = cf_gro_header(p, 2, merged, &off);
+	CHECK_EQ(merged[CF_VNET_HDR_LEN + 33], 0x18);	/* the merged frame ends with PSH */
+}
+
 int main(void)
 {
 	udp_runs();
+	tcp_merge();
 	tcp_super_packet();
 	udp_super_packet();
 	checksum_to_finish();

@@ -140,6 +140,7 @@ def test_initiated_by_strongswan(gw):
 @pytest.mark.parametrize("src,dst,addr", [("ha", "hb", "10.0.2.2"), ("hb", "ha", "10.0.1.2")])
 def test_tcp_50mb_bytes_compared(tunnel, src, dst, addr):
     size = 50_000_000
+    before = kv(tunnel.cfctl("stats"))
     receiver = tunnel.popen(dst, "/usr/bin/python3", TESTBED / "tcp_xfer.py", "recv", "5001")
     try:
         wait_for(lambda: ":5001 " in tunnel.exec(dst, "ss", "-ltn"), what="receiver")
@@ -148,6 +149,17 @@ def test_tcp_50mb_bytes_compared(tunnel, src, dst, addr):
     finally:
         receiver.kill()
     assert got == {"bytes": str(size), "sha256": sent["sha256"]}
+    stats = {k: int(v) - int(before.get(k, 0)) for k, v in kv(tunnel.cfctl("stats")).items() if v.isdigit()}
+    print(f"{src} -> {dst}: {stats}")
+    assert stats.get("bad-offload", 0) == 0
+    if src == "ha":
+        # the data went through the batched path: TSO frames from the TUN
+        # device cut by the daemon, ESP-in-UDP out in segmented sends
+        assert stats["rx-clear"] >= 4 * stats["tun-reads"], stats
+        assert stats["tx-esp"] >= 4 * stats["udp-sends"], stats
+    else:
+        # decrypted segments of the stream merged into TUN writes (GRO)
+        assert stats["tx-clear"] >= 2 * stats["tun-writes"], stats
 
 
 def udp_stream(gw, count, size, rate):
