@@ -88,15 +88,23 @@ netns() {
 	n "$1" ip link set lo up
 }
 
-# a port on a flooding bridge: PORT in the switch, DEV in NS
+# a port on a flooding bridge: PORT in the switch, DEV in NS.  The nodes
+# share their MAC addresses, and their ports never learn them: whatever is
+# sent to the cluster reaches every node.  An ordinary station (STATION
+# given: a host, the far gateway) is learnt as a real switch would, so
+# what the nodes send it reaches it alone.
 port() {
-	local br=$1 swport=$2 ns=$3 dev=$4
+	local br=$1 swport=$2 ns=$3 dev=$4 station=${5:-}
 	ip link add "$swport" netns "$sw" type veth peer name "$dev" netns "$ns"
 	n "$sw" ip link set "$swport" master "$br" up
-	n "$sw" bridge link set dev "$swport" learning off
+	n "$sw" bridge link set dev "$swport" learning "$([ -n "$station" ] && echo on || echo off)"
 	# a segmented UDP send is cut as it leaves, as by a NIC without USO:
 	# the bridge and every capture see the packets a real link carries
 	n "$ns" ethtool -K "$dev" tx-udp-segmentation off >/dev/null
+	# and the switch hands each port wire-sized frames: veth can then
+	# deliver them through the receiver's NAPI (when its GRO is on, as the
+	# benchmarks set it), so that work is charged to the receiver
+	n "$sw" ethtool -K "$swport" tso off tx-udp-segmentation off >/dev/null
 }
 
 # Daemons start with ip netns exec directly: it execs them, so $! is their pid.
@@ -299,7 +307,7 @@ up() {
 		n "$sw" ip link set "$br" up
 	done
 	netns "$ha"
-	port br-in ha "$ha" lan
+	port br-in ha "$ha" lan station
 	n "$ha" ip addr add 10.0.1.2/24 dev lan
 	n "$ha" ip link set lan up
 	n "$ha" ip route add default via 10.0.1.1
@@ -357,7 +365,7 @@ up() {
 # The far end's gateway on the outside segment, host B behind it.
 far_end() {
 	netns "$peer"
-	port br-out peer "$peer" out
+	port br-out peer "$peer" out station
 	n "$peer" ip addr add 192.0.2.2/24 dev out
 	n "$peer" ip link set out up
 	n "$peer" sysctl -q net.ipv4.ip_forward=1
@@ -430,7 +438,7 @@ road_warriors() {
 		ns=$prefix-rw$k
 		echo "@gw @rw$k : PSK \"$psk\"" >>"$run/ipsec.secrets"
 		netns "$ns"
-		port br-out "r$k" "$ns" out
+		port br-out "r$k" "$ns" out station
 		n "$ns" ip addr add "192.0.2.$((10 + k))/24" dev out
 		n "$ns" ip link set out up
 		start_charon "$ns" "$ssdir-rw$k" "192.0.2.$((10 + k))" 192.0.2.1 "@rw$k" @gw dynamic 10.0.1.0/24

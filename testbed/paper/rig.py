@@ -8,7 +8,11 @@ Each node stands for one of the paper's machines: its cluster-filterd
 and the kernel threads that do its interfaces' receive work (threaded
 NAPI; veth otherwise does that work in the sender's system call) are
 put in a cgroup v1 cpu group of their own, held to BUDGET % of one core.
-What a node spends is read from /proc for the same tasks.
+What a node spends is read from /proc for the same tasks.  The far
+gateway's and the hosts' interfaces poll in threads of their own too
+(in no group), so that what a node sends is not charged the far end's
+receive.  veth delivers through the receiver's NAPI only frames from a
+sender without TSO: cluster.sh sets its switch ports so.
 """
 import os
 import subprocess
@@ -40,6 +44,12 @@ def kv(line):
 def napi_threads():
     out = run("ps", "-eo", "pid=,comm=")
     return {int(p) for p, comm in (ln.split(None, 1) for ln in out.splitlines()) if comm.startswith("napi/")}
+
+
+def threaded_napi(ns, dev):
+    """DEV in NS receives in a NAPI kthread of its own (GRO on turns veth NAPI on)."""
+    run("ip", "netns", "exec", ns, "ethtool", "-K", dev, "gro", "on")
+    run("ip", "netns", "exec", ns, "sh", "-c", f"echo 1 > /sys/class/net/{dev}/threaded")
 
 
 def cpu_seconds(pids):
@@ -81,11 +91,12 @@ class Rig:
         run(CLUSTER, "up", nodes, env=self.cluster_env, timeout=300)
         self.nodes = nodes
         self.tasks = []
+        for name, dev in (("peer", "out"), ("peer", "lan"), ("hb", "lan"), ("ha", "lan")):
+            threaded_napi(self.ns(name), dev)
         for i in range(nodes):
             before = napi_threads()
             for dev in ("in", "out"):
-                run("ip", "netns", "exec", self.ns(f"n{i}"), "ethtool", "-K", dev, "gro", "on")
-                run("ip", "netns", "exec", self.ns(f"n{i}"), "sh", "-c", f"echo 1 > /sys/class/net/{dev}/threaded")
+                threaded_napi(self.ns(f"n{i}"), dev)
             pid = int((self.run_dir / f"n{i}.sock.pid").read_text())
             self.tasks.append([pid] + sorted(napi_threads() - before))
             if budget:
