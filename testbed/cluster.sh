@@ -28,6 +28,7 @@
 # env:   CF_PREFIX, DISPATCH (outbound mode), PEER=strongswan, FAST_PATH=0 (no kernel
 #        fast path: every node's daemon reads every packet), SAS=K (K tunnels, by UDP port),
 #        RW_PEERS=K (PEER=strongswan: K road warriors, see road_warriors()),
+#        PEER_REPLAY (the far end's replay window, default 4096),
 #        TUN_MTU (the daemons' TUN MTU, default 1400), SA_DISPATCH (cluster.sh sas: the
 #        outbound SAs' mode, instead of the daemons' --dispatch),
 #        DAEMON_CLOCK=-1h (the daemons started now run with their wall clock off by that),
@@ -510,7 +511,7 @@ sas() {
 	local i k count=${SAS:-1}
 	i=$(default_host)
 	sa_pair "$run/n$i.sock" out in
-	sa_pair "$run/peer.sock" in out "replay 4096"
+	sa_pair "$run/peer.sock" in out "replay ${PEER_REPLAY:-4096}"
 }
 
 # sa_pair SOCK OUT_DIR IN_DIR [EXTRA]: every tunnel's SAs and policies as one side sees them

@@ -38,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import report  # noqa: E402
 import realtraffic  # noqa: E402
-from rig import Rig  # noqa: E402
+from rig import Rig, cpu_seconds  # noqa: E402
 
 FRAME_HEADER = 14       # the paper counts frames; its Mbit/s leave the Ethernet header out
 LOSS_ALLOWED = 0.001    # of the datagrams sent
@@ -153,21 +153,28 @@ def table_4_1(rig, s, out):
     return rows
 
 
-def unit_costs(rig, alg, s, out):
+def unit_costs(rig, alg, s, out, scheme="packet-rr", sas=1, floor=False):
     """CPU per packet of an owned and of a not-owned packet (us), from
-    one node alone and three nodes in packet-rr at the same rate, no
+    one node alone and three nodes in SCHEME at the same rate, no
     budget: the single node owns everything, each of the three a third.
-    What the nodes spend idle over as long is taken off first."""
+    What the nodes spend idle over as long is taken off first.  With
+    FLOOR, what the barest BPF drop of the same frames costs (rig.py,
+    add_floor()), measured beside the three nodes."""
     rate, seconds = (1500 if alg == "3des-md5" else 8000), 4 * s.seconds
-    costs = {}
+    costs, floor_us = {}, None
     for n in (1, 3):
-        progress(f"Table 4-2: per-packet costs, {alg}, {n} node(s), {rate} datagrams/s, no budget")
+        progress(f"per-packet costs: {alg}, {scheme}, {sas} SA(s), {n} node(s), {rate} datagrams/s, no budget")
         rig.up(n, alg, budget=False)
         try:
-            costs[n] = rig.probe(rate, seconds, "packet-rr", fixed_traffic(out, 1446))
+            floor_tasks = rig.add_floor() if floor and n == 3 else []
+            f0 = cpu_seconds(floor_tasks)
+            costs[n] = rig.probe(rate, seconds, scheme, fixed_traffic(out, 1446), sas=sas)
+            f1 = cpu_seconds(floor_tasks)
             # what a node spends without traffic is not a packet's cost
             idle = rig.idle_cpu(seconds)
             costs[n]["cpu"] = [c - i for c, i in zip(costs[n]["cpu"], idle)]
+            if floor_tasks:
+                floor_us = (f1 - f0) / costs[n]["sent"] * 1e6
         finally:
             rig.down()
     one, three = costs[1], costs[3]
@@ -180,7 +187,8 @@ def unit_costs(rig, alg, s, out):
             q_samples.append((cpu * 1e6 - owned * owned_us) / others)
     skipped_us = sum(q_samples) / len(q_samples) if q_samples else float("nan")
     return {"alg": alg, "owned_us": round(owned_us, 3), "skipped_us": round(skipped_us, 3),
-            "q": round(skipped_us / owned_us, 4), "runs": json.dumps({"1": one, "3": three})}
+            "q": round(skipped_us / owned_us, 4), "floor_us": round(floor_us, 3) if floor_us else "",
+            "runs": json.dumps({"1": one, "3": three})}
 
 
 def table_4_3(rig, s, trace_file):

@@ -108,7 +108,30 @@ class Rig:
                     (group / "tasks").write_text(str(t))
         run("ip", "netns", "exec", self.ns("ha"), "ping", "-c", "2", "-i", "0.1", "-W", "2", "10.0.2.2")
 
+    def add_floor(self):
+        """A station on the inside segment that only drops, with the
+        barest tc program (bpf/drop.bpf.o), receiving every frame the nodes
+        receive there: what its NAPI thread spends per frame is the floor
+        of what dropping a frame can cost.  Its pids."""
+        ns, sw = self.ns("floor"), self.ns("sw")
+        run("ip", "netns", "add", ns)
+        self.floor = ns
+        run("ip", "link", "add", f"{self.prefix}fl", "netns", sw, "type", "veth", "peer", "name", "in", "netns", ns)
+        run("ip", "netns", "exec", sw, "ip", "link", "set", f"{self.prefix}fl", "master", "br-in", "up")
+        run("ip", "netns", "exec", sw, "ethtool", "-K", f"{self.prefix}fl", "tso", "off", "tx-udp-segmentation", "off")
+        run("ip", "netns", "exec", sw, "bridge", "link", "set", "dev", f"{self.prefix}fl", "learning", "off")
+        run("ip", "netns", "exec", ns, "ip", "link", "set", "in", "up")
+        run("ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", "in", "clsact")
+        run("ip", "netns", "exec", ns, "tc", "filter", "add", "dev", "in", "ingress", "bpf", "da",
+            "obj", BIN / "drop.bpf.o", "sec", "tc")
+        before = napi_threads()
+        threaded_napi(ns, "in")
+        return sorted(napi_threads() - before)
+
     def down(self):
+        if getattr(self, "floor", None):
+            run("ip", "netns", "del", self.floor)
+            self.floor = None
         for g in self.group.glob("n[0-9]*"):
             for t in (g / "tasks").read_text().split():
                 try:
