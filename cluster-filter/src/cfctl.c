@@ -68,10 +68,33 @@ static void addr_attr(struct cf_msgbuf *b, enum cf_attr_type t, const char *s)
 	cf_mb_put(b, t, w, 4);
 }
 
-static void hex_attr(struct cf_msgbuf *b, enum cf_attr_type t, const char *s)
+/*
+ * A key's hex digits from where ARG says: "-" a line of standard input,
+ * "@FILE" the file's first line, anything else the argument itself (which
+ * every user on the machine can read in ps: keep that for tests).
+ */
+static const char *key_text(const char *arg, char *buf, size_t cap)
+{
+	FILE *f = stdin;
+
+	if (strcmp(arg, "-") != 0 && arg[0] != '@')
+		return arg;
+	if (arg[0] == '@' && (f = fopen(arg + 1, "re")) == NULL)
+		die("%s: cannot open", arg + 1);
+	if (fgets(buf, (int)cap, f) == NULL)
+		die("%s: no key there", arg[0] == '@' ? arg + 1 : "standard input");
+	if (f != stdin)
+		fclose(f);
+	buf[strcspn(buf, " \t\r\n")] = '\0';
+	return buf;
+}
+
+static void hex_attr(struct cf_msgbuf *b, enum cf_attr_type t, const char *arg)
 {
 	uint8_t key[CF_MAX_KEY];
+	char text[4 * CF_MAX_KEY];
 	size_t n = 0;
+	const char *s = key_text(arg, text, sizeof(text));
 	if (strncmp(s, "0x", 2) == 0)
 		s += 2;
 	size_t len = strlen(s);
@@ -84,7 +107,8 @@ static void hex_attr(struct cf_msgbuf *b, enum cf_attr_type t, const char *s)
 		key[n] = (uint8_t)v;
 	}
 	cf_mb_put(b, t, key, n);
-	memset(key, 0, sizeof(key));
+	explicit_bzero(key, sizeof(key));
+	explicit_bzero(text, sizeof(text));
 }
 
 static uint8_t dir_value(const char *s)
@@ -454,6 +478,7 @@ static void usage(FILE *f)
 		"  ike list         the IKE SAs held for a takeover (digests, never keys)\n"
 		"  monitor          print expiry events until interrupted\n"
 		"  flush            delete every SA and policy\n"
+		"keys (HEX): the digits, - for a line of standard input, @FILE for a file's first line\n"
 		"algorithms: aes128gcm16 aes256gcm16 chacha20poly1305 aes128-sha256 aes256-sha256 3des-md5\n");
 }
 

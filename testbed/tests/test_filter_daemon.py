@@ -79,6 +79,34 @@ def test_legacy_algorithm_needs_opt_in(pair):
     assert "0x00003de5" not in pair.cfctl("ga", "sa", "list")
 
 
+def test_keys_from_stdin_or_a_file_not_the_command_line(pair):
+    """cfctl takes a key as "-" (a line of standard input) or "@FILE": the
+    SA gets the same key as from hex digits on the command line (same key
+    digest), and the digits never appear in cfctl's arguments."""
+    key, auth = os.urandom(16).hex(), os.urandom(32).hex()
+    base = [BIN / "cfctl", "-s", f"{pair.run_dir}/ga.sock", "sa", "add", "dir", "in", "src", "192.0.2.9",
+            "dst", "192.0.2.1", "alg", "aes128-sha256"]
+    with tempfile.NamedTemporaryFile("w", dir=pair.run_dir) as f:
+        f.write(key + "\n")
+        f.flush()
+        runs = [(["spi", "0x5001", "enckey", key, "authkey", auth], None),
+                (["spi", "0x5002", "enckey", "-", "authkey", "-"], f"{key}\n{auth}\n"),
+                (["spi", "0x5003", "enckey", f"@{f.name}", "authkey", "-"], f"{auth}\n")]
+        for args, stdin in runs:
+            p = subprocess.run(base + args, input=stdin, capture_output=True, text=True)
+            assert p.returncode == 0, p.stderr
+    try:
+        digests = {pair.sa("ga", spi, "in")["key-digest"] for spi in ("0x5001", "0x5002", "0x5003")}
+        assert len(digests) == 1, digests
+        p = subprocess.run(base + ["spi", "0x5004", "enckey", "@/nonexistent/key"], capture_output=True, text=True)
+        assert p.returncode == 2 and "/nonexistent/key: cannot open" in p.stderr, p.stderr
+        p = subprocess.run(base + ["spi", "0x5004", "enckey", "-"], input="", capture_output=True, text=True)
+        assert p.returncode == 2 and "no key there" in p.stderr, p.stderr
+    finally:
+        for spi in ("0x5001", "0x5002", "0x5003"):
+            pair.cfctl("ga", "sa", "del", "spi", spi, "dir", "in", check=False)
+
+
 def capture(pair, ns, iface, bpf, action):
     """Run action() while tcpdump records iface in ns; return the pcap path."""
     fd, path = tempfile.mkstemp(suffix=".pcap", dir=pair.run_dir)
