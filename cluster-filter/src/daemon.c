@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <cap-ng.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
@@ -320,7 +321,10 @@ static int drop_capabilities(void)
 {
 	/* every socket and device is open: nothing privileged is left to do */
 	capng_clear(CAPNG_SELECT_BOTH);
-	return capng_apply(CAPNG_SELECT_BOTH) == 0 ? 0 : -EPERM;
+	if (capng_apply(CAPNG_SELECT_BOTH) != 0)
+		return -EPERM;
+	/* the SA keys live in this process: no core dump of it */
+	return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 ? 0 : -errno;
 }
 
 static void usage(FILE *f)
