@@ -3,7 +3,7 @@
  * TUN frames on hostile bytes: whatever the vnet header and the packet
  * claim, parsing and cutting every segment stays inside the buffers, and
  * a frame that parses yields segments that fit the daemon's packet buffer
- * or none.
+ * or none, and merging those segments again (GRO) stays in bounds too.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,7 +11,8 @@
 #include "gso.h"
 #include "io.h"
 
-static uint8_t seg[CF_PKT_BUF];
+#define SEGS 8
+static uint8_t seg[SEGS][CF_PKT_BUF], scratch[CF_PKT_BUF];	/* the first SEGS kept */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -22,9 +23,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (f.segments == 0 || f.pkt < data || f.pkt + f.len > data + size)
 		abort();
+	struct cf_pkt pkts[SEGS];
+	unsigned n_pkts = 0;
 	for (unsigned k = 0; k < f.segments && k < 4096; k++) {
-		size_t n = cf_gso_segment(&f, k, seg, sizeof(seg));
-		if (n > sizeof(seg))
+		uint8_t *out = k < SEGS ? seg[k] : scratch;
+		size_t n = cf_gso_segment(&f, k, out, sizeof(seg[0]));
+		if (n > sizeof(seg[0]))
+			abort();
+		if (n && k < SEGS)
+			pkts[n_pkts++] = (struct cf_pkt){ .data = out, .len = n };
+	}
+	/* and the way back: whatever the segments are, merging stays in bounds */
+	for (unsigned i = 0, k; i < n_pkts; i += k) {
+		uint8_t hdr[CF_GRO_HDR_MAX];
+		size_t off;
+		k = cf_gro_run(&pkts[i], n_pkts - i);
+		if (k == 0 || k > n_pkts - i)
+			abort();
+		if (k > 1 && (cf_gro_header(&pkts[i], k, hdr, &off) > sizeof(hdr) || off > pkts[i].len))
 			abort();
 	}
 	return 0;

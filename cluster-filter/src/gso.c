@@ -214,7 +214,7 @@ unsigned cf_gso_run(const struct cf_pkt *pkts, unsigned n)
 	return k;
 }
 
-/* A TCP segment that can take part in a merge: its header length, 0 if not. */
+/* A TCP segment that can take part in a merge by its headers: their length, 0 if not. */
 static size_t gro_candidate(const struct cf_pkt *p)
 {
 	const uint8_t *ip = p->data;
@@ -226,12 +226,13 @@ static size_t gro_candidate(const struct cf_pkt *p)
 	if (hl < 40 || hl >= p->len)	/* a pure ACK has nothing to merge */
 		return 0;
 	uint8_t flags = ip[33];
-	if (flags != 0x10 && flags != 0x18)
-		return 0;
-	if (cf_inet_csum(ip, 20) != 0)
-		return 0;
-	/* merged, its own checksum is gone: a damaged one must stay alone to be dropped */
-	return l4_csum(ip, ip + 20, p->len - 20) == 0 ? hl : 0;
+	return flags == 0x10 || flags == 0x18 ? hl : 0;
+}
+
+/* Merged, its own checksums are gone: a damaged segment must stay alone to be dropped. */
+static bool gro_checksums_hold(const struct cf_pkt *p)
+{
+	return cf_inet_csum(p->data, 20) == 0 && l4_csum(p->data, p->data + 20, p->len - 20) == 0;
 }
 
 /* Q can follow P (both candidates with header length HL) in a merged frame. */
@@ -262,8 +263,10 @@ unsigned cf_gro_run(const struct cf_pkt *pkts, unsigned n)
 	unsigned k = 1;
 	while (k < n && k < CF_GSO_MAX_SEGS) {
 		const struct cf_pkt *p = &pkts[k - 1], *q = &pkts[k];
+		/* the checksums last: most packets that cannot merge fail on the headers */
 		if (p->len - hl != mss || total + q->len - hl > 65535 ||
-		    gro_candidate(q) != hl || !gro_follows(p, q, hl, mss))
+		    gro_candidate(q) != hl || !gro_follows(p, q, hl, mss) ||
+		    (k == 1 && !gro_checksums_hold(p)) || !gro_checksums_hold(q))
 			break;
 		total += q->len - hl;
 		k++;
