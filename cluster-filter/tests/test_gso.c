@@ -62,6 +62,17 @@ static size_t ipv4(uint8_t *ip, uint8_t proto, size_t total, uint16_t id)
 	return 20;
 }
 
+/* IPv4 and UDP headers for PAYLOAD bytes; the UDP header */
+static uint8_t *udp4(uint8_t *ip, uint16_t id, uint16_t sport, uint16_t dport, size_t payload)
+{
+	uint8_t *udp = ip + ipv4(ip, 17, 28 + payload, id);
+	put_be16(udp, sport);
+	put_be16(udp + 2, dport);
+	put_be16(udp + 4, (uint16_t)(8 + payload));
+	put_be16(udp + 6, 0);
+	return udp;
+}
+
 static uint8_t frame[70000], seg[2048], joined[70000];
 
 static void tcp_super_packet(void)
@@ -121,12 +132,7 @@ static void udp_super_packet(void)
 {
 	const size_t payload = 3001, size = 1200;
 	size_t at = vnet(frame, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_UDP_L4, size, 20, 6);
-	uint8_t *ip = frame + at;
-	ipv4(ip, 17, 28 + payload, 7);
-	uint8_t *udp = ip + 20;
-	put_be16(udp, 1111);
-	put_be16(udp + 2, 2222);
-	put_be16(udp + 4, (uint16_t)(8 + payload));
+	uint8_t *ip = frame + at, *udp = udp4(ip, 7, 1111, 2222, payload);
 	for (size_t i = 0; i < payload; i++)
 		udp[8 + i] = (uint8_t)(i ^ 0x5a);
 
@@ -153,12 +159,7 @@ static void checksum_to_finish(void)
 {
 	const size_t payload = 333;	/* odd: the padded last byte */
 	size_t at = vnet(frame, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, 0, 20, 6);
-	uint8_t *ip = frame + at;
-	ipv4(ip, 17, 28 + payload, 9);
-	uint8_t *udp = ip + 20;
-	put_be16(udp, 53);
-	put_be16(udp + 2, 5353);
-	put_be16(udp + 4, (uint16_t)(8 + payload));
+	uint8_t *ip = frame + at, *udp = udp4(ip, 9, 53, 5353, payload);
 	for (size_t i = 0; i < payload; i++)
 		udp[8 + i] = (uint8_t)(i * 13);
 	uint8_t pseudo[12];
