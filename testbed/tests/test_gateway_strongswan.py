@@ -152,14 +152,17 @@ def test_tcp_50mb_bytes_compared(tunnel, src, dst, addr):
     stats = {k: int(v) - int(before.get(k, 0)) for k, v in kv(tunnel.cfctl("stats")).items() if v.isdigit()}
     print(f"{src} -> {dst}: {stats}")
     assert stats.get("bad-offload", 0) == 0
+    # One packet per system call would make these ratios 1.  How far above
+    # they are depends on the rate (TCP sizes its TSO frames by it, batches
+    # fill with load): seen here 19 and 23 out, 4.8 in; asked for with room.
     if src == "ha":
         # the data went through the batched path: TSO frames from the TUN
         # device cut by the daemon, ESP-in-UDP out in segmented sends
-        assert stats["rx-clear"] >= 4 * stats["tun-reads"], stats
-        assert stats["tx-esp"] >= 4 * stats["udp-sends"], stats
+        assert stats["rx-clear"] >= 2 * stats["tun-reads"], stats
+        assert stats["tx-esp"] >= 2 * stats["udp-sends"], stats
     else:
         # decrypted segments of the stream merged into TUN writes (GRO)
-        assert stats["tx-clear"] >= 2 * stats["tun-writes"], stats
+        assert stats["tx-clear"] >= 1.5 * stats["tun-writes"], stats
 
 
 def udp_stream(gw, count, size, rate):
