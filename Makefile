@@ -8,6 +8,7 @@
 #                       p2/p3 lines; flood-then-recover against strongSwan per N and mode
 #   make paper     the paper's experiments, our numbers beside theirs (build/paper/REPORT.md)
 #   make fuzz      long fuzz runs (FUZZ_SECONDS=300 per target)
+#   make deb       the Debian packages libreswan and libreswan-cluster (build/deb/)
 #
 # Everything runs as root on a Debian 12 machine with nothing but the base image.
 
@@ -90,7 +91,15 @@ paper: build
 fuzz: build
 	$(MAKE) -C $(CF) fuzz
 
+# libreswan_5.2-0+cluster1 and libreswan-cluster, from the distro's 5.2
+# tarball, packaging/debian, overlay/ and patches/; then lintian on them
+DEB_OUT := build/deb
+deb:
+	scripts/install-deps deb
+	scripts/make-deb $(DEB_OUT)
+	lintian --fail-on error,warning $(DEB_OUT)/*.changes
+
 clean:
 	$(MAKE) -C $(CF) clean
 
-.PHONY: all deps build libreswan demo demo-single demo-filter check bench-filter bench-single bench-cluster paper fuzz clean
+.PHONY: all deps build libreswan demo demo-single demo-filter check bench-filter bench-single bench-cluster paper fuzz deb clean

@@ -31,6 +31,7 @@
 #include "io.h"
 #include "log.h"
 #include "membership.h"
+#include "notify.h"
 #include "role_helper.h"
 #include "wire.h"
 
@@ -618,6 +619,8 @@ int main(int argc, char **argv)
 	cf_log(CF_LOG_NOTICE, "ready: tun %s mtu %u, esp %s%s, node %u of %u, dispatch %s, control %s, fast path %s",
 	      tun, mtu, d.have_raw ? "raw" : "", !d.have_udp ? "" : shared ? " udp(shared)" : " udp", self, nodes,
 	      cf_dispatch_mode_name(d.defaults.dispatch), d.ctl_path, d.fast ? "on" : "off");
+	/* Type=notify: pluto, ordered after us, finds the control socket */
+	cf_notify("READY=1");
 
 	for (bool running = true; running;) {
 		struct epoll_event ev[16];
@@ -657,6 +660,7 @@ int main(int argc, char **argv)
 		}
 	}
 
+	cf_notify("STOPPING=1");
 	cf_log(CF_LOG_NOTICE, "shutting down: flushing %u SAs and %u policies", d.dp.db.sa_count, d.dp.db.policy_count);
 	cf_fast_bpf_close(d.fast);
 	cf_membership_close(d.membership);

@@ -1,0 +1,204 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The cluster's settings as ipsec.conf keywords: "ipsec cluster check"
+refuses each broken one in one line naming it, and "ipsec cluster start"
+turns a good set into the data plane's command line - run here for real,
+in a namespace of our own, and looked at through /proc."""
+import os
+import signal
+import subprocess
+
+import pytest
+
+from conftest import BIN, TOP, run, wait_for
+
+LIBEXEC = TOP / "build" / "root" / "usr" / "libexec" / "ipsec"
+CLUSTER = LIBEXEC / "cluster"
+NS = os.environ.get("CF_PREFIX", "ccf") + "-conf"
+
+pytestmark = pytest.mark.skipif(not CLUSTER.exists(), reason="Libreswan not built (make libreswan)")
+
+# cluster-filterd and cfctl are found on PATH, as from the package
+ENV = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
+
+
+def ipsec_cluster(*args, ns=None):
+    cmd = ["sh", str(CLUSTER), *map(str, args)]
+    if ns:
+        cmd = ["ip", "netns", "exec", ns] + cmd
+    return subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def netns():
+    """A namespace with the interfaces and addresses the configurations name."""
+    run("ip", "netns", "add", NS)
+    try:
+        for dev, addr in (("in", "10.0.1.1/24"), ("out", "192.0.2.1/24")):
+            run("ip", "-n", NS, "link", "add", dev, "type", "veth", "peer", "name", f"{dev}-peer")
+            run("ip", "-n", NS, "addr", "add", addr, "dev", dev)
+            run("ip", "-n", NS, "link", "set", dev, "up")
+        yield NS
+    finally:
+        run("ip", "netns", "del", NS, check=False)
+
+
+@pytest.fixture
+def key(tmp_path):
+    k = tmp_path / "cluster.key"
+    k.write_bytes(os.urandom(32))
+    k.chmod(0o600)
+    return k
+
+
+def config(tmp_path, **setup):
+    lines = ["config setup"] + [f"\t{k.replace('_', '-')}={v}" for k, v in setup.items()]
+    conf = tmp_path / "ipsec.conf"
+    conf.write_text("\n".join(lines) + "\n")
+    return conf
+
+
+def test_not_clustered_is_silent(tmp_path):
+    for setup in ({}, {"protostack": "xfrm"}):
+        conf = config(tmp_path, **setup)
+        p = ipsec_cluster("check", "--config", conf)
+        assert (p.returncode, p.stdout, p.stderr) == (0, "", "")
+        assert ipsec_cluster("enabled", "--config", conf).returncode == 1
+    conf = config(tmp_path, protostack="cluster")
+    assert ipsec_cluster("enabled", "--config", conf).returncode == 0
+
+
+BROKEN = [
+    ({"cluster_key": "{missing}"}, "cluster-key={missing}: no such file"),
+    ({"cluster_key": "{key_0644}"}, "cluster-key={key_0644}: mode 644, must be 0600 or 0400"),
+    ({"cluster_key": "{key_short}"}, "cluster-key={key_short}: 5 bytes, want 32 random bytes or 64 hexadecimal digits"),
+    ({"cluster_dispatch": "packet-robin"}, "invalid, keyword ignored: cluster-dispatch=packet-robin"),
+    ({"cluster_group": '"gw 1"'}, "cluster-group=gw 1: letters, digits"),
+    ({"cluster_addresses": '"192.0.2.1 10.9.9.9"'}, "cluster-addresses: 10.9.9.9 is on no interface of this node"),
+    ({"cluster_addresses": "192.0.2.256"}, "cluster-addresses: '192.0.2.256' is not an IPv4 address"),
+    ({"cluster_inside": "eth7"}, "cluster-inside=eth7: no such interface"),
+    ({"cluster_outside": "eth8"}, "cluster-outside=eth8: no such interface"),
+    ({"cluster_group": None}, "cluster-key={key} needs cluster-group="),
+]
+
+
+@pytest.mark.parametrize("change,line", BROKEN, ids=[c[1].split(":")[0].split("=")[0] for c in BROKEN])
+def test_broken_setting_one_line(netns, tmp_path, key, change, line):
+    files = {"key": key, "missing": tmp_path / "nokey", "key_0644": tmp_path / "k644",
+             "key_short": tmp_path / "kshort"}
+    files["key_0644"].write_bytes(os.urandom(32))
+    files["key_0644"].chmod(0o644)
+    files["key_short"].write_text("abcd\n")
+    files["key_short"].chmod(0o600)
+    setup = {"protostack": "cluster", "cluster_group": "gw", "cluster_key": key,
+             "cluster_addresses": '"192.0.2.1, 10.0.1.1"', "cluster_inside": "in",
+             "cluster_outside": "out"}
+    for k, v in change.items():
+        if v is None:
+            del setup[k]
+        else:
+            setup[k] = v.format(**files)
+    conf = config(tmp_path, **setup)
+    line = line.format(**files)
+    for verb in ("check", "start"):
+        p = ipsec_cluster(verb, "--config", conf, ns=netns)
+        assert p.returncode == 78, (verb, p.stdout, p.stderr)
+        assert p.stdout == "", (verb, p.stdout)
+        said = p.stderr.splitlines()
+        assert len(said) == 1 and said[0].startswith("ipsec cluster: ") and line in said[0], (verb, said)
+
+
+COROSYNC_CONF = """totem {{
+    version: 2
+    cluster_name: {name}
+    transport: knet
+    crypto_cipher: none
+    crypto_hash: none
+}}
+logging {{
+    to_stderr: no
+    to_syslog: no
+    to_logfile: yes
+    logfile: {tmp}/corosync.log
+}}
+quorum {{
+    provider: corosync_votequorum
+}}
+nodelist {{
+    node {{
+        ring0_addr: 192.0.2.1
+        nodeid: 1
+    }}
+}}
+"""
+
+
+@pytest.fixture
+def corosync(netns, tmp_path):
+    """A one-node Corosync in the namespace, with a private /run (its pid
+    file and IPC paths are fixed); yields its PID, to nsenter."""
+    conf = tmp_path / "corosync.conf"
+    conf.write_text(COROSYNC_CONF.format(name=netns, tmp=tmp_path))
+    run("ip", "-n", netns, "link", "set", "lo", "up")
+    p = subprocess.Popen(["ip", "netns", "exec", netns, "unshare", "-m", "--propagation", "private",
+                          "sh", "-c", f"mount -t tmpfs tmpfs /run && exec corosync -f -c {conf}"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: subprocess.run(["nsenter", "-t", str(p.pid), "-m", "-n", "corosync-quorumtool", "-s"],
+                                        capture_output=True).returncode == 0, timeout=20, what="a quorate corosync")
+        yield p.pid
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_start_runs_the_data_plane_with_the_keywords(netns, corosync, tmp_path, key):
+    """A good set: check is silent, start becomes cluster-filterd (same PID)
+    with one option per keyword, which joins Corosync's group, drops every
+    capability and answers on its socket."""
+    rundir = tmp_path / "run"
+    conf = config(tmp_path, protostack="cluster", cluster_group="gw", cluster_key=key,
+                  cluster_addresses='"192.0.2.1, 10.0.1.1"', cluster_inside="in",
+                  cluster_outside="out", cluster_dispatch="packet-rr")
+    p = ipsec_cluster("check", "--config", conf, ns=netns)
+    assert (p.returncode, p.stdout, p.stderr) == (0, "", "")
+    log = open(tmp_path / "daemon.log", "w")
+    proc = subprocess.Popen(["nsenter", "-t", str(corosync), "-m", "-n", "sh", str(CLUSTER), "start",
+                             "--config", str(conf), "--rundir", str(rundir)],
+                            stdout=log, stderr=subprocess.STDOUT, env=ENV)
+    try:
+        def exe():
+            try:
+                return os.readlink(f"/proc/{proc.pid}/exe")
+            except OSError:
+                return ""
+        wait_for(lambda: exe().endswith("/cluster-filterd") or proc.poll() is not None,
+                 timeout=20, what="ipsec cluster start to become cluster-filterd")
+        assert proc.poll() is None, (tmp_path / "daemon.log").read_text()
+        argv = open(f"/proc/{proc.pid}/cmdline").read().split("\0")[1:-1]
+        assert argv == ["--control", f"{rundir}/cluster-filter.ctl", "--esp-in-udp", "shared",
+                        "--cluster", "gw", "--sync-key", str(key),
+                        "--shared-ip", "192.0.2.1", "--shared-ip", "10.0.1.1",
+                        "--inside", "in", "--outside", "out"]
+        # set up: the socket listens, capabilities are gone
+        wait_for(lambda: "ready:" in (tmp_path / "daemon.log").read_text() or proc.poll() is not None,
+                 timeout=20, what="the data plane's ready line")
+        assert proc.poll() is None, (tmp_path / "daemon.log").read_text()
+        status = dict(line.split(":\t", 1) for line in open(f"/proc/{proc.pid}/status").read().splitlines()
+                      if ":\t" in line)
+        assert int(status["CapEff"].strip(), 16) == 0, status["CapEff"]
+        assert int(status["CapPrm"].strip(), 16) == 0, status["CapPrm"]
+        assert int(status["CapBnd"].strip(), 16) == 0, status["CapBnd"]
+        # one member, itself, and the view agreed
+        out = ipsec_cluster("status", "--rundir", rundir)
+        assert out.returncode == 0, out.stderr
+        wait_for(lambda: "default host" in ipsec_cluster("status", "--rundir", rundir).stdout,
+                 timeout=20, what="the one-node view")
+        print(ipsec_cluster("status", "--rundir", rundir).stdout)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
