@@ -1,7 +1,8 @@
 # Clustered active/active IPsec gateway on Libreswan.
 #
 #   make demo      install what is missing, build, run the testbed, show what happened
-#   make check     the same set-up, then every test
+#   make check     the same set-up and make deb, then every test (the packages
+#                  are installed in a Debian 12 guest under qemu)
 #   make bench-filter   data-plane benchmark (numbers beside their references)
 #   make bench-single   our gateway against a strongSwan libipsec gateway, CPU per GB
 #   make bench-cluster  unique datagrams delivered by N = 1, 2, 3, 6 budgeted nodes, q, the
@@ -60,7 +61,7 @@ demo-filter: build
 	testbed/filter-pair.sh demo
 
 # pytest exit 5 means it collected no test: that is a failure too.
-check: build
+check: build deb
 	$(MAKE) -C $(CF) check
 	cd testbed && $(PYTEST) -q -p no:cacheprovider tests; rc=$$?; \
 		if [ $$rc -eq 5 ]; then echo "check: pytest collected no tests" >&2; exit 1; fi; exit $$rc
