@@ -446,7 +446,7 @@ static int policy_del(struct request *r)
 			return -EINVAL;
 		cf_attr_ts(&r->m->attr[CF_A_TS], &ts);
 		for (const struct cf_policy *p = r->dp->db.policies; p; p = p->next)
-			if (p->dir == dir && memcmp(&p->ts, &ts, sizeof(ts)) == 0)
+			if (p->dir == dir && cf_ts_equal(&p->ts, &ts))
 				id = p->id;
 	}
 	if (cf_policy_del(&r->dp->db, id))

@@ -35,6 +35,15 @@ bool cf_ts_match(const struct cf_ts *ts, const struct cf_flow *f)
 	       f->dport >= ts->dport_lo && f->dport <= ts->dport_hi;
 }
 
+bool cf_ts_equal(const struct cf_ts *a, const struct cf_ts *b)
+{
+	return a->src_lo == b->src_lo && a->src_hi == b->src_hi &&
+	       a->dst_lo == b->dst_lo && a->dst_hi == b->dst_hi &&
+	       a->sport_lo == b->sport_lo && a->sport_hi == b->sport_hi &&
+	       a->dport_lo == b->dport_lo && a->dport_hi == b->dport_hi &&
+	       a->proto == b->proto;
+}
+
 static uint64_t mix64(uint64_t x)
 {
 	/* splitmix64 finaliser */

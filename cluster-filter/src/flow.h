@@ -27,6 +27,8 @@ struct cf_ts {
 };
 
 bool cf_ts_match(const struct cf_ts *ts, const struct cf_flow *f);
+/* Field by field: the struct has padding, which memcmp() would compare. */
+bool cf_ts_equal(const struct cf_ts *a, const struct cf_ts *b);
 
 /* A selector on the control protocol's wire (CF_A_TS) and back. */
 struct cf_msgbuf;

@@ -23,6 +23,9 @@
 #ifndef TUN_F_USO4
 #define TUN_F_USO4 0x20
 #endif
+#ifndef TUN_F_USO6
+#define TUN_F_USO6 0x40
+#endif
 
 struct tun_state {
 	bool vnet_hdr;
@@ -160,11 +163,16 @@ static int set_link(const char *ifname, unsigned mtu)
 	return err;
 }
 
-/* The most the kernel takes, from most to least: USO is Linux 6.2 and later. */
+/*
+ * The most the kernel takes, from most to least: USO is Linux 6.2 and
+ * later, and it takes USO4 only together with USO6 (EINVAL otherwise).
+ * IPv6 super-packets are refused when cut (bad-offload), as IPv6 is.
+ */
 static unsigned set_offloads(int fd)
 {
 	static const struct { unsigned tun_f, ours; } wanted[] = {
-		{ TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN | TUN_F_USO4, CF_TUN_CSUM | CF_TUN_TSO | CF_TUN_USO },
+		{ TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN | TUN_F_USO4 | TUN_F_USO6,
+		  CF_TUN_CSUM | CF_TUN_TSO | CF_TUN_USO },
 		{ TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN, CF_TUN_CSUM | CF_TUN_TSO },
 		{ TUN_F_CSUM, CF_TUN_CSUM },
 	};

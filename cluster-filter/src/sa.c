@@ -322,7 +322,7 @@ int cf_policy_add(struct cf_sadb *db, enum cf_dir dir, const struct cf_ts *ts,
 	 */
 	struct cf_policy *pol = NULL;
 	for (struct cf_policy **pp = &db->policies; *pp; pp = &(*pp)->next)
-		if ((*pp)->dir == dir && memcmp(&(*pp)->ts, ts, sizeof(*ts)) == 0) {
+		if ((*pp)->dir == dir && cf_ts_equal(&(*pp)->ts, ts)) {
 			pol = *pp;
 			*pp = pol->next;	/* re-inserted below, by its new priority */
 			db->policy_count--;

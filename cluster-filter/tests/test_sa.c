@@ -79,6 +79,16 @@ static void sadb(void)
 	CHECK(cf_policy_add(&db, CF_DIR_OUT, &ts, 7, 100, &again) == 0);	/* update */
 	CHECK_EQ(again, id);
 	CHECK_EQ(db.policy_count, 1);
+	/* the same selector with other bytes in the struct's padding (as
+	 * decoded into a stack variable): still the same policy */
+	struct cf_ts same;
+	memset(&same, 0xa5, sizeof(same));
+	same.src_lo = ts.src_lo, same.src_hi = ts.src_hi, same.dst_lo = ts.dst_lo;
+	same.dst_hi = ts.dst_hi, same.sport_lo = ts.sport_lo, same.sport_hi = ts.sport_hi;
+	same.dport_lo = ts.dport_lo, same.dport_hi = ts.dport_hi, same.proto = ts.proto;
+	CHECK(cf_policy_add(&db, CF_DIR_OUT, &same, 7, 100, &again) == 0);
+	CHECK_EQ(again, id);
+	CHECK_EQ(db.policy_count, 1);
 	struct cf_flow f = { .src = 0x0a000005, .dst = 0x0a010009, .proto = 1 };
 	struct cf_policy *pol = cf_policy_lookup(&db, CF_DIR_OUT, &f);
 	CHECK(pol && pol->sa == sa);
