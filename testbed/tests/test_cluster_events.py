@@ -493,8 +493,10 @@ def test_follower_daemon_hangs(cluster):
         bound = share * RATE * t_out + RATE * 0.4 + HANDFUL
         assert hung <= bound, f"{way}: {hung} lost while node 2 hung, more than {bound:.0f} (its share {share:.2f})"
         assert rejoin <= share * RATE * DETECT + HANDFUL, f"{way}: {rejoin} lost when node 2 came back"
+        # a datagram sent up to 50 ms before an event is still in flight at it
         for a, b, k in d["lost"]:
-            assert stop_at - 0.05 <= a and (b <= stop_at + t_out + 0.5 or cont_at <= a <= cont_at + t_back + DETECT), \
+            assert stop_at - 0.05 <= a and (b <= stop_at + t_out + 0.5 or
+                                            cont_at - 0.05 <= a <= cont_at + t_back + DETECT), \
                 f"{way}: {k} lost at +{a:.2f} s, outside the hang and the return"
         assert d["duplicates"] == 0, f"{way}: {d['duplicates']} duplicated"
     clean_stream(cluster, "after node 2 woke up")
