@@ -143,17 +143,6 @@ up() {
 	fi
 }
 
-stop_pid() {
-	local f=$run/$1.pid
-	[ -f "$f" ] || return 0
-	local pid
-	pid=$(cat "$f")
-	kill "$pid" 2>/dev/null || true
-	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-	kill -9 "$pid" 2>/dev/null || true
-	rm -f "$f"
-}
-
 down() {
 	set +e
 	stop_pid pluto

@@ -3,6 +3,19 @@
 # userspace ESP (kernel-libipsec), and the demos' transfer through the
 # gateway under test.  Uses the caller's $run, $psk, $top, $ha, $hb and wait_for.
 
+# stop_pid NAME: stop what $run/NAME.pid names (start_charon writes
+# $run/<its directory's name>.pid; callers keep their daemons' pids there too)
+stop_pid() {
+	local f=$run/$1.pid
+	[ -f "$f" ] || return 0
+	local pid
+	pid=$(cat "$f")
+	kill "$pid" 2>/dev/null || true
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	kill -9 "$pid" 2>/dev/null || true
+	rm -f "$f"
+}
+
 # A charon, in its own mount namespace: its pid file is fixed.
 # start_charon NAMESPACE DIR ME PEER MY_ID PEER_ID MY_TS PEER_TS
 # (MY_TS "dynamic": a road warrior, asking the gateway for an address)

@@ -57,17 +57,6 @@ up() {
 	start_charon "$ss" "$ssdir" 192.0.2.2 192.0.2.1 @peer @gw 10.0.2.0/24 10.0.1.0/24
 }
 
-stop_pid() {
-	local f=$run/$1.pid
-	[ -f "$f" ] || return 0
-	local pid
-	pid=$(cat "$f")
-	kill "$pid" 2>/dev/null || true
-	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-	kill -9 "$pid" 2>/dev/null || true
-	rm -f "$f"
-}
-
 down() {
 	set +e
 	stop_pid "$(basename "$ssdir")"

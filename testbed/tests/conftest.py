@@ -30,6 +30,36 @@ def wait_for(cond, timeout=10.0, what="condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def corosync_conf(name, logdir, ring0_addrs, two_node=False):
+    """A Corosync configuration (knet, no crypto: the tests' links are their
+    own) for one node of RING0_ADDRS, logging to LOGDIR/corosync.log."""
+    nodes = "".join(f"""    node {{
+        ring0_addr: {addr}
+        nodeid: {i + 1}
+    }}
+""" for i, addr in enumerate(ring0_addrs))
+    return f"""totem {{
+    version: 2
+    cluster_name: {name}
+    transport: knet
+    crypto_cipher: none
+    crypto_hash: none
+}}
+logging {{
+    to_stderr: no
+    to_syslog: no
+    to_logfile: yes
+    logfile: {logdir}/corosync.log
+}}
+quorum {{
+    provider: corosync_votequorum
+{"    two_node: 1" if two_node else ""}
+}}
+nodelist {{
+{nodes}}}
+"""
+
+
 def kv(line):
     """'sa spi=0x1 dir=in ...' -> dict of the key=value words."""
     return dict(w.split("=", 1) for w in line.split() if "=" in w)

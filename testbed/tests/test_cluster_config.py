@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, TOP, run, wait_for
+from conftest import BIN, TOP, corosync_conf, run, wait_for
 
 LIBEXEC = TOP / "build" / "root" / "usr" / "libexec" / "ipsec"
 CLUSTER = LIBEXEC / "cluster"
@@ -107,37 +107,12 @@ def test_broken_setting_one_line(netns, tmp_path, key, change, line):
         assert len(said) == 1 and said[0].startswith("ipsec cluster: ") and line in said[0], (verb, said)
 
 
-COROSYNC_CONF = """totem {{
-    version: 2
-    cluster_name: {name}
-    transport: knet
-    crypto_cipher: none
-    crypto_hash: none
-}}
-logging {{
-    to_stderr: no
-    to_syslog: no
-    to_logfile: yes
-    logfile: {tmp}/corosync.log
-}}
-quorum {{
-    provider: corosync_votequorum
-}}
-nodelist {{
-    node {{
-        ring0_addr: 192.0.2.1
-        nodeid: 1
-    }}
-}}
-"""
-
-
 @pytest.fixture
 def corosync(netns, tmp_path):
     """A one-node Corosync in the namespace, with a private /run (its pid
     file and IPC paths are fixed); yields its PID, to nsenter."""
     conf = tmp_path / "corosync.conf"
-    conf.write_text(COROSYNC_CONF.format(name=netns, tmp=tmp_path))
+    conf.write_text(corosync_conf(netns, tmp_path, ["192.0.2.1"]))
     run("ip", "-n", netns, "link", "set", "lo", "up")
     p = subprocess.Popen(["ip", "netns", "exec", netns, "unshare", "-m", "--propagation", "private",
                           "sh", "-c", f"mount -t tmpfs tmpfs /run && exec corosync -f -c {conf}"],

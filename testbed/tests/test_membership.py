@@ -10,40 +10,9 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, run, wait_for
+from conftest import BIN, corosync_conf, run, wait_for
 
 NS = f"cmb{os.getpid() % 100000}"
-
-
-def corosync_conf(tmp, two_node):
-    return f"""totem {{
-    version: 2
-    cluster_name: {NS}
-    transport: knet
-    crypto_cipher: none
-    crypto_hash: none
-}}
-logging {{
-    to_stderr: no
-    to_syslog: no
-    to_logfile: yes
-    logfile: {tmp}/corosync.log
-}}
-quorum {{
-    provider: corosync_votequorum
-{"    two_node: 1" if two_node else ""}
-}}
-nodelist {{
-    node {{
-        ring0_addr: 172.16.9.10
-        nodeid: 1
-    }}
-    node {{
-        ring0_addr: 172.16.9.11
-        nodeid: 2
-    }}
-}}
-"""
 
 
 @pytest.fixture
@@ -61,7 +30,7 @@ def corosync(tmp_path):
 
         def start(two_node):
             conf = tmp_path / "corosync.conf"
-            conf.write_text(corosync_conf(tmp_path, two_node))
+            conf.write_text(corosync_conf(NS, tmp_path, ["172.16.9.10", "172.16.9.11"], two_node))
             # a private /run: corosync's pid file and IPC sockets are fixed paths
             p = subprocess.Popen(["ip", "netns", "exec", NS, "unshare", "-m", "--propagation", "private",
                                   "sh", "-c", f"mount -t tmpfs tmpfs /run && exec corosync -f -c {conf}"],
