@@ -392,7 +392,9 @@ def test_purge_and_reinstall(bed):
     with bed.step("apt install again"):
         apt_install(bed, our_debs())
     g.run("systemctl restart ipsec", timeout=120)
-    assert g.run("systemctl is-active ipsec").strip() == "active"
+    # pluto tells systemd it is reloading while it loads its connections
+    wait_for(lambda: g.exec("systemctl is-active ipsec")[1].strip() == "active", timeout=60,
+             what="ipsec.service active after the reinstall")
     assert "Libreswan 5.2" in g.run("ipsec --version")
     # a fresh ipsec.conf: stock behaviour, the data plane skipped
     assert g.run("systemctl is-active cluster-filterd || true").strip() == "inactive"
