@@ -31,9 +31,15 @@ static void setup(void)
 		cf_crypto_init(&seal[i], alg, true, p.enc_key, p.enc_key_len, p.auth_key, p.auth_key_len);
 		cf_sa_add(&dp.db, &p, NULL);
 	}
-	struct cf_ts any = { .src_hi = ~0u, .dst_hi = ~0u, .sport_hi = 0xffff, .dport_hi = 0xffff };
+	struct cf_ts any4 = { .src_lo = cf_addr_v4(0), .src_hi = cf_addr_v4(~0u), .dst_lo = cf_addr_v4(0),
+			      .dst_hi = cf_addr_v4(~0u), .sport_hi = 0xffff, .dport_hi = 0xffff,
+			      .family = 4 };
+	struct cf_ts any6 = { .sport_hi = 0xffff, .dport_hi = 0xffff, .family = 6 };
+	memset(any6.src_hi.b, 0xff, 16);
+	memset(any6.dst_hi.b, 0xff, 16);
 	uint32_t id;
-	cf_policy_add(&dp.db, CF_DIR_IN, &any, 0, 0, &id);
+	cf_policy_add(&dp.db, CF_DIR_IN, &any4, 0, 0, &id);
+	cf_policy_add(&dp.db, CF_DIR_IN, &any6, 0, 0, &id);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -53,7 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct cf_sa *sa = cf_sa_find(&dp.db, 0x1000 + which, CF_DIR_IN);
 		uint64_t seq = size > 8 ? get_be64(data + 1) >> 20 : 1;
 		long n = esp_seal(&seal[which], 0x1000 + which, seq ? seq : 1, sa->p.esn, seq,
-				  data[0] & 0x40 ? 59 : 4, data + 1, size - 1, pkt, sizeof(pkt));
+				  data[0] & 0x40 ? 59 : (data[0] & 0x20 ? 41 : 4), data + 1, size - 1,
+				  pkt, sizeof(pkt));
 		if (n > 0)
 			cf_dp_inbound(&dp, pkt, (size_t)n, false, &inner, &inner_len);
 		return 0;

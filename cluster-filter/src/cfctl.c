@@ -53,19 +53,28 @@ static unsigned long long num(const char *what, const char *s)
 	return v;
 }
 
-static uint32_t ip4(const char *s)
+/* An IPv4 or IPv6 address; returns its family, 4 or 6. */
+static uint8_t parse_addr(const char *s, struct cf_addr *a)
 {
-	struct in_addr a;
-	if (inet_pton(AF_INET, s, &a) != 1)
-		die("%s: not an IPv4 address", s);
-	return ntohl(a.s_addr);
+	uint8_t b[16];
+	if (inet_pton(AF_INET, s, b) == 1) {
+		*a = cf_addr_from(4, b);
+		return 4;
+	}
+	if (inet_pton(AF_INET6, s, b) == 1) {
+		*a = cf_addr_from(6, b);
+		return 6;
+	}
+	die("%s: not an IPv4 or IPv6 address", s);
+	return 0;
 }
 
-static void addr_attr(struct cf_msgbuf *b, enum cf_attr_type t, const char *s)
+/* An outer address: SRC or DST for IPv4, SRC6 or DST6 for IPv6. */
+static void addr_attr(struct cf_msgbuf *b, enum cf_attr_type t4, enum cf_attr_type t6, const char *s)
 {
-	uint8_t w[4];
-	put_be32(w, ip4(s));
-	cf_mb_put(b, t, w, 4);
+	struct cf_addr a;
+	uint8_t family = parse_addr(s, &a);
+	cf_mb_put(b, family == 6 ? t6 : t4, cf_addr_bytes(family, &a), family == 6 ? 16 : 4);
 }
 
 /*
@@ -121,22 +130,28 @@ static uint8_t dir_value(const char *s)
 	return 0;
 }
 
-/* "10.0.0.0/24" -> address range */
-static void cidr(const char *s, uint32_t *lo, uint32_t *hi)
+/* "10.0.0.0/24" or "fd00::/64" -> address range; returns the family */
+static uint8_t cidr(const char *s, struct cf_addr *lo, struct cf_addr *hi)
 {
 	char buf[64];
 	snprintf(buf, sizeof(buf), "%s", s);
 	char *slash = strchr(buf, '/');
-	unsigned bits = 32;
-	if (slash) {
+	if (slash)
 		*slash = '\0';
+	uint8_t family = parse_addr(buf, lo);
+	unsigned width = family == 6 ? 128 : 32, bits = width;
+	if (slash) {
 		bits = (unsigned)num("prefix length", slash + 1);
-		if (bits > 32)
-			die("%s: prefix length above 32", s);
+		if (bits > width)
+			die(family == 6 ? "%s: prefix length above 128" : "%s: prefix length above 32", s);
 	}
-	uint32_t mask = bits ? ~0u << (32 - bits) : 0;
-	*lo = ip4(buf) & mask;
-	*hi = *lo | ~mask;
+	*hi = *lo;
+	for (unsigned i = 128 - width + bits; i < 128; i++) {
+		uint8_t bit = (uint8_t)(0x80 >> (i % 8));
+		lo->b[i / 8] &= (uint8_t)~bit;
+		hi->b[i / 8] |= bit;
+	}
+	return family;
 }
 
 static void port_range(const char *s, uint16_t *lo, uint16_t *hi)
@@ -151,12 +166,19 @@ static void port_range(const char *s, uint16_t *lo, uint16_t *hi)
 	*hi = (uint16_t)b;
 }
 
-static const char *addr_str(const struct cf_msg *m, enum cf_attr_type t, char *buf)
+/* The outer address T (SRC or DST), or its IPv6 sibling T6. */
+static const char *addr_str(const struct cf_msg *m, enum cf_attr_type t, enum cf_attr_type t6,
+			    char buf[CF_ADDR_STRLEN])
 {
-	struct in_addr a = { 0 };
-	if (cf_attr_has(m, t))
-		memcpy(&a.s_addr, m->attr[t].data, 4);
-	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
+	struct cf_addr a = cf_addr_v4(0);
+	uint8_t family = 4;
+	if (cf_attr_has(m, t6)) {
+		family = 6;
+		a = cf_addr_from(6, m->attr[t6].data);
+	} else if (cf_attr_has(m, t)) {
+		a = cf_addr_from(4, m->attr[t].data);
+	}
+	return cf_addr_fmt(family, &a, buf);
 }
 
 static void print_drops(const struct cf_msg *m, enum cf_attr_type t)
@@ -171,7 +193,7 @@ static void print_drops(const struct cf_msg *m, enum cf_attr_type t)
 
 static void print_sa(const struct cf_msg *m)
 {
-	char s[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN], name[65] = "?";
+	char s[CF_ADDR_STRLEN], dst[CF_ADDR_STRLEN], name[65] = "?";
 	const uint8_t *dg = m->attr[CF_A_KEY_DIGEST].data;
 	if (cf_attr_has(m, CF_A_NAME))
 		snprintf(name, sizeof(name), "%.*s", m->attr[CF_A_NAME].len,
@@ -179,7 +201,7 @@ static void print_sa(const struct cf_msg *m)
 	uint8_t dir = cf_attr_u8(m, CF_A_DIR, 0);
 	printf("sa spi=0x%08x dir=%s reqid=%u src=%s dst=%s", cf_attr_u32(m, CF_A_SPI, 0),
 	       dir == CF_DIR_IN ? "in" : "out", cf_attr_u32(m, CF_A_REQID, 0),
-	       addr_str(m, CF_A_SRC, s), addr_str(m, CF_A_DST, dst));
+	       addr_str(m, CF_A_SRC, CF_A_SRC6, s), addr_str(m, CF_A_DST, CF_A_DST6, dst));
 	if (cf_attr_has(m, CF_A_ENCAP_DPORT))
 		printf(" encap=%u:%u", cf_attr_u16(m, CF_A_ENCAP_SPORT, 0),
 		       cf_attr_u16(m, CF_A_ENCAP_DPORT, 0));
@@ -244,19 +266,18 @@ static void print_ike(const struct cf_msg *m)
 
 static void print_policy(const struct cf_msg *m)
 {
-	const uint8_t *w = m->attr[CF_A_TS].data;
-	char a[4][INET_ADDRSTRLEN];
-	for (int i = 0; i < 4; i++) {
-		struct in_addr x = { .s_addr = htonl(get_be32(w + 4 * i)) };
-		inet_ntop(AF_INET, &x, a[i], sizeof(a[i]));
-	}
+	struct cf_ts ts;
+	if (cf_msg_ts(m, &ts) != 0)
+		die("%s: the data plane sent a policy without one selector", "policy");
+	char a[4][CF_ADDR_STRLEN];
 	printf("policy id=%u dir=%s src=%s-%s dst=%s-%s proto=%u sport=%u-%u dport=%u-%u"
 	       " reqid=%u priority=%u matched=%llu",
 	       cf_attr_u32(m, CF_A_POLICY_ID, 0),
 	       cf_attr_u8(m, CF_A_DIR, 0) == CF_DIR_IN ? "in" : "out",
-	       a[0], a[1], a[2], a[3], w[24], get_be16(w + 16), get_be16(w + 18),
-	       get_be16(w + 20), get_be16(w + 22), cf_attr_u32(m, CF_A_REQID, 0),
-	       cf_attr_u32(m, CF_A_PRIORITY, 0),
+	       cf_addr_fmt(ts.family, &ts.src_lo, a[0]), cf_addr_fmt(ts.family, &ts.src_hi, a[1]),
+	       cf_addr_fmt(ts.family, &ts.dst_lo, a[2]), cf_addr_fmt(ts.family, &ts.dst_hi, a[3]),
+	       ts.proto, ts.sport_lo, ts.sport_hi, ts.dport_lo, ts.dport_hi,
+	       cf_attr_u32(m, CF_A_REQID, 0), cf_attr_u32(m, CF_A_PRIORITY, 0),
 	       (unsigned long long)cf_attr_u64(m, CF_A_PACKETS, 0));
 	if (cf_attr_has(m, CF_A_SPI))
 		printf(" sa=0x%08x", cf_attr_u32(m, CF_A_SPI, 0));
@@ -408,11 +429,12 @@ static void status_ike(const struct cf_msg *m)
 
 static void status_sa(const struct cf_msg *m)
 {
-	char src[INET_ADDRSTRLEN], dst[INET_ADDRSTRLEN];
+	char src[CF_ADDR_STRLEN], dst[CF_ADDR_STRLEN];
 	uint8_t dir = cf_attr_u8(m, CF_A_DIR, 0);
 
 	printf("  %s 0x%08x %s->%s reqid %u %.*s", dir == CF_DIR_IN ? "in " : "out",
-	       cf_attr_u32(m, CF_A_SPI, 0), addr_str(m, CF_A_SRC, src), addr_str(m, CF_A_DST, dst),
+	       cf_attr_u32(m, CF_A_SPI, 0), addr_str(m, CF_A_SRC, CF_A_SRC6, src),
+	       addr_str(m, CF_A_DST, CF_A_DST6, dst),
 	       cf_attr_u32(m, CF_A_REQID, 0), m->attr[CF_A_NAME].len,
 	       (const char *)m->attr[CF_A_NAME].data);
 	if (dir == CF_DIR_OUT)
@@ -482,6 +504,13 @@ static void usage(FILE *f)
 		"algorithms: aes128gcm16 aes256gcm16 chacha20poly1305 aes128-sha256 aes256-sha256 3des-md5\n");
 }
 
+static void ts_family(struct cf_ts *ts, uint8_t family)
+{
+	if (ts->family != 0 && ts->family != family)
+		die("%s: a selector's src and dst must be of one family", "policy");
+	ts->family = family;
+}
+
 /*
  * Keyword arguments after the verb, shared by sa and policy.  For SAs
  * src and dst are the outer addresses, for policies the selector's.
@@ -489,7 +518,7 @@ static void usage(FILE *f)
 static void keywords(struct cf_msgbuf *b, int argc, char **argv, bool outer)
 {
 	struct cf_ts ts = { .sport_hi = 0xffff, .dport_hi = 0xffff };
-	bool have_ts = false;
+	bool have_src = false, have_dst = false;
 
 	for (int i = 0; i < argc; i++) {
 		const char *k = argv[i];
@@ -503,10 +532,10 @@ static void keywords(struct cf_msgbuf *b, int argc, char **argv, bool outer)
 		if (!strcmp(k, "spi")) cf_mb_u32(b, CF_A_SPI, (uint32_t)num(k, v));
 		else if (!strcmp(k, "dir")) cf_mb_u8(b, CF_A_DIR, dir_value(v));
 		else if (!strcmp(k, "reqid")) cf_mb_u32(b, CF_A_REQID, (uint32_t)num(k, v));
-		else if (!strcmp(k, "src") && outer) addr_attr(b, CF_A_SRC, v);
-		else if (!strcmp(k, "dst") && outer) addr_attr(b, CF_A_DST, v);
-		else if (!strcmp(k, "src")) { cidr(v, &ts.src_lo, &ts.src_hi); have_ts = true; }
-		else if (!strcmp(k, "dst")) { cidr(v, &ts.dst_lo, &ts.dst_hi); have_ts = true; }
+		else if (!strcmp(k, "src") && outer) addr_attr(b, CF_A_SRC, CF_A_SRC6, v);
+		else if (!strcmp(k, "dst") && outer) addr_attr(b, CF_A_DST, CF_A_DST6, v);
+		else if (!strcmp(k, "src")) { ts_family(&ts, cidr(v, &ts.src_lo, &ts.src_hi)); have_src = true; }
+		else if (!strcmp(k, "dst")) { ts_family(&ts, cidr(v, &ts.dst_lo, &ts.dst_hi)); have_dst = true; }
 		else if (!strcmp(k, "proto")) ts.proto = (uint8_t)num(k, v);
 		else if (!strcmp(k, "sport")) port_range(v, &ts.sport_lo, &ts.sport_hi);
 		else if (!strcmp(k, "dport")) port_range(v, &ts.dport_lo, &ts.dport_hi);
@@ -547,8 +576,20 @@ static void keywords(struct cf_msgbuf *b, int argc, char **argv, bool outer)
 		else
 			die("unknown keyword %s", k);
 	}
-	if (have_ts)
+	if (have_src || have_dst) {
+		/* the side not given is any address of the other's family */
+		struct cf_addr any_lo, any_hi;
+		cidr(ts.family == 6 ? "::/0" : "0.0.0.0/0", &any_lo, &any_hi);
+		if (!have_src) {
+			ts.src_lo = any_lo;
+			ts.src_hi = any_hi;
+		}
+		if (!have_dst) {
+			ts.dst_lo = any_lo;
+			ts.dst_hi = any_hi;
+		}
 		cf_mb_ts(b, &ts);
+	}
 }
 
 int main(int argc, char **argv)

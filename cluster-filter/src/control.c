@@ -53,15 +53,13 @@ static int need(struct request *r, enum cf_attr_type t, const char *why)
 /* What names an SA and how it is protected: the same in a dump and in an SA_ADD. */
 static void put_sa_identity(struct cf_msgbuf *b, const struct cf_sa_params *p)
 {
-	uint8_t addr[4];
+	bool v6 = p->family == 6;
 
 	cf_mb_u32(b, CF_A_SPI, p->spi);
 	cf_mb_u8(b, CF_A_DIR, p->dir);
 	cf_mb_u32(b, CF_A_REQID, p->reqid);
-	put_be32(addr, p->src);
-	cf_mb_put(b, CF_A_SRC, addr, 4);
-	put_be32(addr, p->dst);
-	cf_mb_put(b, CF_A_DST, addr, 4);
+	cf_mb_put(b, v6 ? CF_A_SRC6 : CF_A_SRC, cf_addr_bytes(p->family, &p->src), v6 ? 16 : 4);
+	cf_mb_put(b, v6 ? CF_A_DST6 : CF_A_DST, cf_addr_bytes(p->family, &p->dst), v6 ? 16 : 4);
 	if (p->encap_dport) {
 		cf_mb_u16(b, CF_A_ENCAP_SPORT, p->encap_sport);
 		cf_mb_u16(b, CF_A_ENCAP_DPORT, p->encap_dport);
@@ -216,13 +214,17 @@ static int sa_add(struct request *r)
 	struct cf_sa_params p = { 0 };
 
 	if (need(r, CF_A_SPI, "SPI is required") || get_dir(r, &p.dir) ||
-	    need(r, CF_A_SRC, "SRC is required") || need(r, CF_A_DST, "DST is required") ||
 	    need(r, CF_A_ENCR, "ENCR is required") || need(r, CF_A_ENC_KEY, "ENC_KEY is required"))
 		return -EINVAL;
+	bool v4 = cf_attr_has(m, CF_A_SRC) && cf_attr_has(m, CF_A_DST);
+	bool v6 = cf_attr_has(m, CF_A_SRC6) && cf_attr_has(m, CF_A_DST6);
+	if (v4 == v6)
+		return fail(r, EINVAL, "SRC and DST, or SRC6 and DST6, are required");
+	p.family = v6 ? 6 : 4;
+	p.src = cf_addr_from(p.family, m->attr[v6 ? CF_A_SRC6 : CF_A_SRC].data);
+	p.dst = cf_addr_from(p.family, m->attr[v6 ? CF_A_DST6 : CF_A_DST].data);
 	p.spi = cf_attr_u32(m, CF_A_SPI, 0);
 	p.reqid = cf_attr_u32(m, CF_A_REQID, 0);
-	p.src = get_be32(m->attr[CF_A_SRC].data);
-	p.dst = get_be32(m->attr[CF_A_DST].data);
 	if (cf_attr_has(m, CF_A_ENCAP_SPORT) != cf_attr_has(m, CF_A_ENCAP_DPORT))
 		return fail(r, EINVAL, "ENCAP_SPORT and ENCAP_DPORT go together");
 	p.encap_sport = cf_attr_u16(m, CF_A_ENCAP_SPORT, 0);
@@ -419,10 +421,12 @@ static int policy_add(struct request *r)
 	struct cf_ts ts;
 	uint32_t id;
 
-	if (get_dir(r, &dir) || need(r, CF_A_TS, "TS is required"))
+	if (get_dir(r, &dir))
 		return -EINVAL;
-	cf_attr_ts(&r->m->attr[CF_A_TS], &ts);
-	int err = cf_policy_add(&r->dp->db, dir, &ts, cf_attr_u32(r->m, CF_A_REQID, 0),
+	int err = cf_msg_ts(r->m, &ts);
+	if (err)
+		return fail(r, EINVAL, err == -ENOENT ? "TS or TS6 is required" : "TS and TS6 together");
+	err = cf_policy_add(&r->dp->db, dir, &ts, cf_attr_u32(r->m, CF_A_REQID, 0),
 				cf_attr_u32(r->m, CF_A_PRIORITY, 0), &id);
 	if (err == -EINVAL)
 		return fail(r, EINVAL, "selector ranges must have low <= high");
@@ -442,9 +446,12 @@ static int policy_del(struct request *r)
 		/* by selector, the way the kernel backend knows its policies */
 		enum cf_dir dir;
 		struct cf_ts ts;
-		if (get_dir(r, &dir) || need(r, CF_A_TS, "POLICY_ID or DIR and TS required"))
+		if (get_dir(r, &dir))
 			return -EINVAL;
-		cf_attr_ts(&r->m->attr[CF_A_TS], &ts);
+		int err = cf_msg_ts(r->m, &ts);
+		if (err)
+			return fail(r, EINVAL, err == -ENOENT ? "POLICY_ID or DIR and TS or TS6 required"
+							      : "TS and TS6 together");
 		for (const struct cf_policy *p = r->dp->db.policies; p; p = p->next)
 			if (p->dir == dir && cf_ts_equal(&p->ts, &ts))
 				id = p->id;

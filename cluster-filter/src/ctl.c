@@ -75,6 +75,10 @@ static const struct { int len; int min, max; bool repeat; } attr_spec[CF_A_MAX] 
 	[CF_A_IKE_MSGIDS] = { .len = 8 },
 	[CF_A_ANSWERED] = { .len = 4, .repeat = true },
 	[CF_A_HEARTBEAT] = { .len = 4 },
+	[CF_A_SRC6] = { .len = 16 },
+	[CF_A_DST6] = { .len = 16 },
+	[CF_A_TS6] = { .len = CF_WIRE_TS6_LEN },
+	[CF_A_FEATURES] = { .len = 4 },
 };
 
 int cf_msg_parse(const uint8_t *buf, size_t len, struct cf_msg *m, const char **why)

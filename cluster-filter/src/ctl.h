@@ -27,6 +27,11 @@ enum cf_ctl_flag {
 	CF_F_SNAPSHOT = 0x10,	/* sync channel: state for joining nodes only */
 };
 
+/* What a member's data plane understands, announced on the sync channel. */
+enum cf_feature {
+	CF_FEATURE_IPV6 = 0x01,	/* SRC6, DST6, TS6 */
+};
+
 enum cf_ctl_type {
 	CF_MSG_HELLO = 1,
 	CF_MSG_SA_ADD,
@@ -52,6 +57,7 @@ enum cf_ctl_type {
 	CF_MSG_SYNC_REROUND,		/* sync channel only: a member regained quorum */
 	CF_MSG_SYNC_POSITIONS,		/* sync channel only: a node's sequence positions */
 	CF_MSG_SYNC_CLOSE,		/* sync channel only: a round ends without the silent */
+	CF_MSG_SYNC_FEATURES,		/* sync channel only: what a member's data plane can do */
 };
 
 enum cf_attr_type {
@@ -124,10 +130,15 @@ enum cf_attr_type {
 	CF_A_IKE_MSGIDS,	/* 2 x u32: the last request sent, the last received (0xffffffff: none) */
 	CF_A_ANSWERED,		/* u32 Corosync node id; repeated (SYNC_CLOSE): whose STATE was heard */
 	CF_A_HEARTBEAT,		/* u32 ms, HELLO: VIEW events come at least this often */
+	CF_A_SRC6,		/* 16 bytes, IPv6 outer source */
+	CF_A_DST6,		/* 16 bytes, IPv6 outer destination */
+	CF_A_TS6,		/* struct cf_wire_ts6 */
+	CF_A_FEATURES,		/* u32 CF_FEATURE_* bits (SYNC_FEATURES) */
 	CF_A_MAX
 };
 
 #define CF_WIRE_TS_LEN 28	/* 4 x u32 addresses, 4 x u16 ports, u8 proto, 3 pad */
+#define CF_WIRE_TS6_LEN 76	/* 4 x 16-byte addresses, 4 x u16 ports, u8 proto, 3 pad */
 /* u32 SPI, u8 dir, 3 pad, u64 seq (out) or top (in), u32 sync hash, 4 pad, u64 seq at it */
 #define CF_WIRE_POSITION_LEN 32
 

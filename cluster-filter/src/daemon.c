@@ -108,6 +108,7 @@ static void outbound_batch(void)
 			continue;
 		o->src = tx.src;
 		o->dst = tx.dst;
+		o->family = tx.family;
 		o->sport = tx.sport;
 		o->dport = tx.dport;
 		if (tx.dport)

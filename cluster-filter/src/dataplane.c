@@ -321,12 +321,13 @@ size_t cf_dp_outbound(struct cf_dataplane *dp, const uint8_t *inner, size_t len,
 		return out_drop(dp, sa, CF_DROP_IV_EXHAUSTED, drop);
 
 	long n = esp_seal(&sa->crypto, sa->p.spi, seq, sa->p.esn, iv,
-			  ESP_NH_IPV4, inner, len, out, cap);
+			  flow.family == 6 ? ESP_NH_IPV6 : ESP_NH_IPV4, inner, len, out, cap);
 	if (n < 0)
 		return out_drop(dp, sa, CF_DROP_CRYPTO, drop);
 
 	tx->src = sa->p.src;
 	tx->dst = sa->p.dst;
+	tx->family = sa->p.family;
 	tx->sport = sa->p.encap_sport;
 	tx->dport = sa->p.encap_dport;
 	dp->counters[CF_CTR_TX_ESP]++;
@@ -409,6 +410,8 @@ enum cf_drop cf_dp_inbound(struct cf_dataplane *dp, uint8_t *esp, size_t len,
 	/* RFC 4301 5.2: the inner packet must match the SA's selectors */
 	struct cf_flow flow;
 	d = cf_flow_parse(*inner, *inner_len, &flow);
+	if (d == CF_DROP_NONE && nh != (flow.family == 6 ? ESP_NH_IPV6 : ESP_NH_IPV4))
+		d = CF_DROP_BAD_INNER;	/* RFC 4303 2.6: the next header names the payload */
 	if (d != CF_DROP_NONE)
 		goto drop;
 	struct cf_policy *pol = cf_policy_lookup(&dp->db, CF_DIR_IN, &flow);

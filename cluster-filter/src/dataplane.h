@@ -64,7 +64,8 @@ struct cf_dataplane {
 
 /* Where an ESP packet goes. */
 struct cf_tx {
-	uint32_t src, dst;		/* host order */
+	struct cf_addr src, dst;
+	uint8_t family;			/* 4 or 6 */
 	uint16_t sport, dport;		/* 0: plain ESP (protocol 50) */
 };
 

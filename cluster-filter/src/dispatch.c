@@ -102,7 +102,8 @@ static uint32_t next_in_turn(struct cf_dispatch *d, uint32_t nodes, size_t len)
 
 static int flow_equal(const struct cf_flow *a, const struct cf_flow *b)
 {
-	return a->src == b->src && a->dst == b->dst && a->sport == b->sport &&
+	return a->family == b->family && !cf_addr_cmp(&a->src, &b->src) &&
+	       !cf_addr_cmp(&a->dst, &b->dst) && a->sport == b->sport &&
 	       a->dport == b->dport && a->proto == b->proto;
 }
 

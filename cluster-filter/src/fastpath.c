@@ -24,7 +24,8 @@ void cf_fast_build(const struct cf_dataplane *dp, uint16_t udp_port, struct cf_f
 
 	/* in cf_policy_lookup()'s order: the first match is the one that counts */
 	for (const struct cf_policy *pol = dp->db.policies; pol; pol = pol->next) {
-		if (pol->dir != CF_DIR_OUT)
+		/* IPv6 cleartext always goes up (fastpath.bpf.c): its policies stay out */
+		if (pol->dir != CF_DIR_OUT || pol->ts.family != 4)
 			continue;
 		if (n == CF_FAST_POLICIES) {
 			view->flags |= CF_FAST_INSIDE_ALL;
@@ -32,10 +33,10 @@ void cf_fast_build(const struct cf_dataplane *dp, uint16_t udp_port, struct cf_f
 		}
 		const struct cf_sa *sa = pol->sa;
 		struct cf_fast_policy *p = &policies[n];
-		p->src_lo = pol->ts.src_lo;
-		p->src_hi = pol->ts.src_hi;
-		p->dst_lo = pol->ts.dst_lo;
-		p->dst_hi = pol->ts.dst_hi;
+		p->src_lo = cf_addr_get_v4(&pol->ts.src_lo);
+		p->src_hi = cf_addr_get_v4(&pol->ts.src_hi);
+		p->dst_lo = cf_addr_get_v4(&pol->ts.dst_lo);
+		p->dst_hi = cf_addr_get_v4(&pol->ts.dst_hi);
 		p->sport_lo = pol->ts.sport_lo;
 		p->sport_hi = pol->ts.sport_hi;
 		p->dport_lo = pol->ts.dport_lo;

@@ -203,7 +203,8 @@ unsigned cf_gso_run(const struct cf_pkt *pkts, unsigned n)
 	unsigned k = 1;
 	while (k < n && k < CF_GSO_MAX_SEGS) {
 		const struct cf_pkt *p = &pkts[k];
-		if (p->src != a->src || p->dst != a->dst || p->sport != a->sport || p->dport != a->dport ||
+		if (p->family != a->family || cf_addr_cmp(&p->src, &a->src) || cf_addr_cmp(&p->dst, &a->dst) ||
+		    p->sport != a->sport || p->dport != a->dport ||
 		    p->len > a->len || p->len == 0 || bytes + p->len > CF_GSO_MAX_BYTES)
 			break;
 		bytes += p->len;

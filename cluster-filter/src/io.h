@@ -14,6 +14,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "flow.h"
+
 #define CF_BATCH 32
 #define CF_PKT_BUF 2048
 #define CF_PKT_HEADROOM 64	/* room to prepend an outer IP header */
@@ -21,7 +23,8 @@
 struct cf_pkt {
 	uint8_t *data;		/* ESP backends: from the SPI on; TUN: the IP packet */
 	size_t len;
-	uint32_t src, dst;	/* outer addresses, host order (ESP backends) */
+	struct cf_addr src, dst;	/* outer addresses (ESP backends) */
+	uint8_t family;		/* of the outer addresses: 4 or 6 */
 	uint16_t sport, dport;	/* UDP ports; 0 for plain ESP */
 	bool ike;		/* UDP 4500 with the non-ESP marker */
 	bool keepalive;		/* NAT-T keepalive (RFC 3948 2.3) */
@@ -72,15 +75,21 @@ size_t cf_io_ip_header_len(const uint8_t *ip, size_t len);
 struct cf_udp_out {
 	struct mmsghdr msgs[CF_BATCH];
 	struct iovec iov[CF_BATCH];
-	struct sockaddr_in addr[CF_BATCH];
+	union {
+		struct sockaddr_in v4;
+		struct sockaddr_in6 v6;
+	} addr[CF_BATCH];
 	unsigned first[CF_BATCH], count[CF_BATCH];	/* message -> its packets */
 	union {
-		char buf[CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(uint16_t))];
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint16_t))];
 		struct cmsghdr align;
 	} ctl[CF_BATCH];
 	bool no_gso;		/* the socket refused UDP_SEGMENT: one message per packet */
 };
-/* Send n packets from their own source addresses (IP_PKTINFO); returns how many failed. */
+/*
+ * Send n packets, all of one family, from their own source addresses
+ * (IP_PKTINFO, IPV6_PKTINFO); returns how many failed.
+ */
 int cf_udp_out_send(struct cf_io *io, struct cf_udp_out *o, struct cf_pkt *pkts, unsigned n);
 
 /* sendmmsg() all n, skipping a message the kernel refuses; returns how many failed. */

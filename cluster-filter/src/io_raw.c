@@ -39,8 +39,9 @@ static int raw_recv(struct cf_io *io, struct cf_batch *b)
 			continue;
 		}
 		struct cf_pkt *p = cf_batch_keep(b, (unsigned)i, ihl, len - ihl);
-		p->src = get_be32(ip + 12);
-		p->dst = get_be32(ip + 16);
+		p->src = cf_addr_from(4, ip + 12);
+		p->dst = cf_addr_from(4, ip + 16);
+		p->family = 4;
 	}
 	return n < 0 ? n : 0;
 }
@@ -58,10 +59,10 @@ static int raw_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)
 		put_be16(ip + 2, (uint16_t)total);
 		ip[8] = 64;
 		ip[9] = IPPROTO_ESP;
-		put_be32(ip + 12, p->src);
-		put_be32(ip + 16, p->dst);	/* id and checksum: the kernel fills them */
-		s->addr[i] = (struct sockaddr_in){ .sin_family = AF_INET,
-						   .sin_addr.s_addr = htonl(p->dst) };
+		memcpy(ip + 12, cf_addr_bytes(4, &p->src), 4);
+		memcpy(ip + 16, cf_addr_bytes(4, &p->dst), 4);	/* id and checksum: the kernel fills them */
+		s->addr[i] = (struct sockaddr_in){ .sin_family = AF_INET };
+		memcpy(&s->addr[i].sin_addr, cf_addr_bytes(4, &p->dst), 4);
 		s->iov[i] = (struct iovec){ ip, total };
 		s->msgs[i].msg_hdr = (struct msghdr){ .msg_name = &s->addr[i],
 						      .msg_namelen = sizeof(s->addr[i]),

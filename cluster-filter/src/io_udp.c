@@ -53,9 +53,10 @@ static int udp_recv(struct cf_io *io, struct cf_batch *b)
 			continue;
 		}
 		struct cf_pkt *p = cf_batch_keep(b, (unsigned)i, 0, s->msgs[i].msg_len);
-		p->src = ntohl(s->addr[i].sin_addr.s_addr);
+		p->src = cf_addr_from(4, (const uint8_t *)&s->addr[i].sin_addr);
 		p->sport = ntohs(s->addr[i].sin_port);
-		p->dst = local_addr(mh);
+		p->dst = cf_addr_v4(local_addr(mh));
+		p->family = 4;
 		p->dport = 4500;
 		p->keepalive = p->len == 1 && p->data[0] == 0xff;
 		p->ike = p->len >= 4 && get_be32(p->data) == 0;

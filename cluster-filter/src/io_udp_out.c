@@ -29,16 +29,31 @@ static void build(struct cf_udp_out *o, unsigned m, struct cf_pkt *pkts, unsigne
 
 	o->first[m] = first;
 	o->count[m] = count;
-	o->addr[m] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(p->dport),
-					   .sin_addr.s_addr = htonl(p->dst) };
+	socklen_t namelen;
+	if (p->family == 6) {
+		o->addr[m].v6 = (struct sockaddr_in6){ .sin6_family = AF_INET6, .sin6_port = htons(p->dport) };
+		memcpy(&o->addr[m].v6.sin6_addr, p->dst.b, 16);
+		namelen = sizeof(o->addr[m].v6);
+	} else {
+		o->addr[m].v4 = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(p->dport) };
+		memcpy(&o->addr[m].v4.sin_addr, cf_addr_bytes(4, &p->dst), 4);
+		namelen = sizeof(o->addr[m].v4);
+	}
 	for (unsigned i = 0; i < count; i++)
 		o->iov[first + i] = (struct iovec){ pkts[first + i].data, pkts[first + i].len };
-	*mh = (struct msghdr){ .msg_name = &o->addr[m], .msg_namelen = sizeof(o->addr[m]),
+	*mh = (struct msghdr){ .msg_name = &o->addr[m], .msg_namelen = namelen,
 			       .msg_iov = &o->iov[first], .msg_iovlen = count,
 			       .msg_control = o->ctl[m].buf };
 	/* from the SA's address, not whatever the route prefers */
-	struct in_pktinfo pi = { .ipi_spec_dst.s_addr = htonl(p->src) };
-	add_cmsg(mh, &used, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
+	if (p->family == 6) {
+		struct in6_pktinfo pi = { 0 };
+		memcpy(&pi.ipi6_addr, p->src.b, 16);
+		add_cmsg(mh, &used, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
+	} else {
+		struct in_pktinfo pi = { 0 };
+		memcpy(&pi.ipi_spec_dst, cf_addr_bytes(4, &p->src), 4);
+		add_cmsg(mh, &used, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
+	}
 	if (count > 1) {
 		uint16_t seg = (uint16_t)p->len;
 		add_cmsg(mh, &used, SOL_UDP, UDP_SEGMENT, &seg, sizeof(seg));

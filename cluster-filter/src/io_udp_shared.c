@@ -56,8 +56,9 @@ static int shared_recv(struct cf_io *io, struct cf_batch *b)
 		}
 		/* keepalives and IKE never get here: the filter leaves them to pluto */
 		struct cf_pkt *p = cf_batch_keep(b, (unsigned)i, ihl + UDP_HDR, udp_len - UDP_HDR);
-		p->src = get_be32(ip + 12);
-		p->dst = get_be32(ip + 16);
+		p->src = cf_addr_from(4, ip + 12);
+		p->dst = cf_addr_from(4, ip + 16);
+		p->family = 4;
 		p->sport = get_be16(udp);
 		p->dport = get_be16(udp + 2);
 	}

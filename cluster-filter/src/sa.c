@@ -311,8 +311,8 @@ int cf_spi_alloc(struct cf_sadb *db, uint32_t lo, uint32_t hi, uint32_t *spi)
 int cf_policy_add(struct cf_sadb *db, enum cf_dir dir, const struct cf_ts *ts,
 		  uint32_t reqid, uint32_t priority, uint32_t *id)
 {
-	if ((dir != CF_DIR_IN && dir != CF_DIR_OUT) ||
-	    ts->src_lo > ts->src_hi || ts->dst_lo > ts->dst_hi ||
+	if ((dir != CF_DIR_IN && dir != CF_DIR_OUT) || (ts->family != 4 && ts->family != 6) ||
+	    cf_addr_cmp(&ts->src_lo, &ts->src_hi) > 0 || cf_addr_cmp(&ts->dst_lo, &ts->dst_hi) > 0 ||
 	    ts->sport_lo > ts->sport_hi || ts->dport_lo > ts->dport_hi)
 		return -EINVAL;
 	/*

@@ -33,7 +33,8 @@ struct cf_sa_stats {
 struct cf_sa_params {
 	uint32_t spi, reqid;
 	enum cf_dir dir;
-	uint32_t src, dst;		/* outer addresses, host order */
+	struct cf_addr src, dst;	/* outer addresses */
+	uint8_t family;			/* outer: 4 or 6 */
 	uint16_t encap_sport, encap_dport; /* ESP-in-UDP ports; 0: plain ESP */
 	const struct cf_alg *alg;
 	uint8_t enc_key[CF_MAX_KEY];

@@ -7,6 +7,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flow.h"
+
+/* An IPv4 selector from host-order ranges, any port and protocol. */
+static inline struct cf_ts ts4(uint32_t src_lo, uint32_t src_hi, uint32_t dst_lo, uint32_t dst_hi)
+{
+	return (struct cf_ts){ .src_lo = cf_addr_v4(src_lo), .src_hi = cf_addr_v4(src_hi),
+			       .dst_lo = cf_addr_v4(dst_lo), .dst_hi = cf_addr_v4(dst_hi),
+			       .sport_hi = 0xffff, .dport_hi = 0xffff, .family = 4 };
+}
+
+/* An IPv4 flow from host-order addresses. */
+static inline struct cf_flow flow4(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
+				   uint8_t proto)
+{
+	return (struct cf_flow){ .src = cf_addr_v4(src), .dst = cf_addr_v4(dst), .sport = sport,
+				 .dport = dport, .proto = proto, .family = 4 };
+}
+
 static int check_failures, check_count;
 
 #define CHECK(cond)							\

@@ -36,9 +36,7 @@ static void make_stream(void)
 	for (int i = 0; i < PACKETS; i++) {
 		unsigned f = (unsigned)(rnd() % FLOWS);
 		unsigned r = (unsigned)(rnd() % 10000);
-		stream[i].flow = (struct cf_flow){
-			.src = 0x0a000100 + f % 7, .dst = 0x0a000200 + f / 7,
-			.sport = (uint16_t)(1000 + f), .dport = 80, .proto = 6 };
+		stream[i].flow = flow4(0x0a000100 + f % 7, 0x0a000200 + f / 7, (uint16_t)(1000 + f), 80, 6);
 		stream[i].len = r < 1145 ? 64 : r < 2744 ? 576 : 1500;
 	}
 }
@@ -206,8 +204,7 @@ static void long_sessions_spread(enum cf_dispatch_mode mode)
 	CHECK(cf_dispatch_init(&d, mode, 0) == 0);
 	rnd_state = 12345;
 	for (uint32_t s = 0; s < 60; s++) {
-		struct cf_flow f = { .src = 0x0a000102, .dst = 0x0a000202, .sport = (uint16_t)(7000 + s),
-				     .dport = 9, .proto = 17 };
+		struct cf_flow f = flow4(0x0a000102, 0x0a000202, (uint16_t)(7000 + s), 9, 17);
 		uint32_t first = NODES;
 		for (int k = 0; k < 400; k++) {
 			uint32_t h = (uint32_t)rnd();
@@ -242,7 +239,7 @@ int main(void)
 	struct cf_dispatch d;
 	CHECK(cf_dispatch_init(&d, CF_DISPATCH_SESSION_RR, 8) == 0);
 	for (uint32_t i = 0; i < 1000; i++) {
-		struct cf_flow f = { .src = i, .dst = 1, .proto = 17 };
+		struct cf_flow f = flow4(i, 1, 0, 0, 17);
 		CHECK(cf_dispatch_outbound(&d, NODES, &f, 100) < NODES);
 	}
 	cf_dispatch_free(&d);

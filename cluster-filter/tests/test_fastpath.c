@@ -31,8 +31,7 @@ static void cluster_node(struct cf_dataplane *dp, enum cf_dispatch_mode mode)
 				   .enc_key_len = 20, .replay_window = 64, .reqid = 1 };
 	struct cf_sa_params out = { .spi = OUT_SPI, .dir = CF_DIR_OUT, .alg = in.alg, .enc_key_len = 20,
 				    .reqid = 1, .dispatch = mode, .soft = { .packets = 1000 } };
-	const struct cf_ts ts = { .src_lo = 0x0a000100, .src_hi = 0x0a0001ff, .dst_lo = 0x0a000200,
-				  .dst_hi = 0x0a0002ff, .sport_hi = 0xffff, .dport_hi = 0xffff };
+	const struct cf_ts ts = ts4(0x0a000100, 0x0a0001ff, 0x0a000200, 0x0a0002ff);
 	struct cf_sa *sa;
 	uint32_t id;
 
@@ -77,8 +76,7 @@ static void tables(void)
 	CHECK(p[0].mine == 1 && spis[0] == 0);
 	/* more policies than the table holds: it cannot say which matches first */
 	for (uint32_t i = 0; i < CF_FAST_POLICIES; i++) {
-		struct cf_ts ts = { .src_lo = i, .src_hi = i, .dst_lo = 1, .dst_hi = 1, .sport_hi = 0xffff,
-				    .dport_hi = 0xffff };
+		struct cf_ts ts = ts4(i, i, 1, 1);
 		uint32_t id;
 		CHECK(cf_policy_add(&dp.db, CF_DIR_OUT, &ts, 1, 200 + i, &id) == 0);
 	}

@@ -222,7 +222,8 @@ static void udp_runs(void)
 {
 	struct cf_pkt p[CF_BATCH + 8];
 	for (unsigned i = 0; i < CF_BATCH + 8; i++)
-		p[i] = (struct cf_pkt){ .len = 1000, .src = 1, .dst = 2, .sport = 4500, .dport = 4500 };
+		p[i] = (struct cf_pkt){ .len = 1000, .src = cf_addr_v4(1), .dst = cf_addr_v4(2), .family = 4,
+					.sport = 4500, .dport = 4500 };
 	CHECK_EQ(cf_gso_run(p, 0), 0);
 	CHECK_EQ(cf_gso_run(p, 1), 1);
 	CHECK_EQ(cf_gso_run(p, CF_BATCH), CF_BATCH);
@@ -235,9 +236,9 @@ static void udp_runs(void)
 	CHECK_EQ(cf_gso_run(p, CF_BATCH), 3);
 	CHECK_EQ(cf_gso_run(p + 3, CF_BATCH - 3), 1);
 	p[3].dport = 4500;
-	p[2].dst = 3;
+	p[2].dst = cf_addr_v4(3);
 	CHECK_EQ(cf_gso_run(p, CF_BATCH), 2);
-	p[2].dst = 2;
+	p[2].dst = cf_addr_v4(2);
 	for (unsigned i = 0; i < CF_BATCH; i++)
 		p[i].len = 1900;			/* 34 of them would pass 64 KB */
 	CHECK_EQ(cf_gso_run(p, CF_BATCH), CF_BATCH < CF_GSO_MAX_BYTES / 1900 ? CF_BATCH

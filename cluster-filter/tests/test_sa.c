@@ -12,8 +12,8 @@ static struct cf_sa_params params(const char *alg_name, uint32_t spi, enum cf_di
 	const struct cf_alg *alg = cf_alg_by_name(alg_name);
 	struct cf_sa_params p = {
 		.spi = spi, .dir = dir, .reqid = reqid, .alg = alg,
-		.src = dir == CF_DIR_OUT ? 0xc0a80001 : 0xc0a80002,
-		.dst = dir == CF_DIR_OUT ? 0xc0a80002 : 0xc0a80001,
+		.src = cf_addr_v4(dir == CF_DIR_OUT ? 0xc0a80001 : 0xc0a80002),
+		.dst = cf_addr_v4(dir == CF_DIR_OUT ? 0xc0a80002 : 0xc0a80001), .family = 4,
 		.encap_sport = 4500, .encap_dport = 4500,
 		.enc_key_len = alg->enc_key_len + alg->salt_len,
 		.auth_key_len = alg->auth_key_len, .replay_window = 64,
@@ -28,9 +28,7 @@ static struct cf_sa_params params(const char *alg_name, uint32_t spi, enum cf_di
 static struct cf_ts ts_net(uint32_t src, uint32_t src_bits, uint32_t dst, uint32_t dst_bits)
 {
 	uint32_t sm = src_bits ? ~0u << (32 - src_bits) : 0, dm = dst_bits ? ~0u << (32 - dst_bits) : 0;
-	return (struct cf_ts){ .src_lo = src & sm, .src_hi = (src & sm) | ~sm,
-			       .dst_lo = dst & dm, .dst_hi = (dst & dm) | ~dm,
-			       .sport_hi = 0xffff, .dport_hi = 0xffff };
+	return ts4(src & sm, (src & sm) | ~sm, dst & dm, (dst & dm) | ~dm);
 }
 
 static size_t make_udp(uint8_t *p, uint32_t src, uint32_t dst, size_t payload)
@@ -86,13 +84,14 @@ static void sadb(void)
 	same.src_lo = ts.src_lo, same.src_hi = ts.src_hi, same.dst_lo = ts.dst_lo;
 	same.dst_hi = ts.dst_hi, same.sport_lo = ts.sport_lo, same.sport_hi = ts.sport_hi;
 	same.dport_lo = ts.dport_lo, same.dport_hi = ts.dport_hi, same.proto = ts.proto;
+	same.family = ts.family;
 	CHECK(cf_policy_add(&db, CF_DIR_OUT, &same, 7, 100, &again) == 0);
 	CHECK_EQ(again, id);
 	CHECK_EQ(db.policy_count, 1);
-	struct cf_flow f = { .src = 0x0a000005, .dst = 0x0a010009, .proto = 1 };
+	struct cf_flow f = flow4(0x0a000005, 0x0a010009, 0, 0, 1);
 	struct cf_policy *pol = cf_policy_lookup(&db, CF_DIR_OUT, &f);
 	CHECK(pol && pol->sa == sa);
-	f.dst = 0x0a020009;
+	f.dst = cf_addr_v4(0x0a020009);
 	CHECK(cf_policy_lookup(&db, CF_DIR_OUT, &f) == NULL);
 
 	/*
@@ -152,7 +151,7 @@ static void sadb(void)
 	struct cf_ts host = ts_net(0x0a000005, 32, 0x0a010009, 32);
 	uint32_t id2;
 	CHECK(cf_policy_add(&db, CF_DIR_OUT, &host, 8, 50, &id2) == 0);
-	f.dst = 0x0a010009;
+	f.dst = cf_addr_v4(0x0a010009);
 	CHECK(cf_policy_lookup(&db, CF_DIR_OUT, &f)->reqid == 8);
 	CHECK(cf_policy_del(&db, id2) == 0);
 	CHECK(cf_policy_del(&db, id2) == -ENOENT);
@@ -238,7 +237,8 @@ static void dataplanes(void)
 			size_t len = make_udp(inner, 0x0a000005, 0x0a010009, size);
 			size_t n = cf_dp_outbound(&a, inner, len, out, sizeof(out), &tx, &d);
 			CHECK(n > 0 && d == CF_DROP_NONE);
-			CHECK_EQ(tx.dst, 0xc0a80002);
+			CHECK_EQ(cf_addr_get_v4(&tx.dst), 0xc0a80002);
+			CHECK_EQ(tx.family, 4);
 			CHECK_EQ(tx.dport, 4500);
 			memcpy(keep, out, n);
 			CHECK(cf_dp_inbound(&b, out, n, true, &clear, &clear_len) == CF_DROP_NONE);

@@ -347,7 +347,7 @@ static void join(struct sim *s, uint32_t j)
 		cf_control_snapshot_sa(&b, sa);
 		control(nd, &b);
 	}
-	struct cf_ts ts = { 0x0a000100, 0x0a0001ff, 0x0a000200, 0x0a0002ff, 0, 0xffff, 0, 0xffff, 0 };
+	struct cf_ts ts = ts4(0x0a000100, 0x0a0001ff, 0x0a000200, 0x0a0002ff);
 	CHECK(cf_policy_add(&nd->dp.db, CF_DIR_OUT, &ts, 1, 100, &(uint32_t){ 0 }) == 0);
 	nd->alive = true;
 	drift(s, 30);		/* the others go on while the tables travel */
@@ -368,7 +368,7 @@ static void simulate(enum cf_dispatch_mode mode, uint64_t packets, uint32_t node
 	s->mode = mode;
 	s->stream_len = packets;
 	s->delivered = calloc(packets, sizeof(*s->delivered));
-	struct cf_ts ts = { 0x0a000100, 0x0a0001ff, 0x0a000200, 0x0a0002ff, 0, 0xffff, 0, 0xffff, 0 };
+	struct cf_ts ts = ts4(0x0a000100, 0x0a0001ff, 0x0a000200, 0x0a0002ff);
 
 	for (uint32_t i = 0; i < nodes; i++) {
 		cf_dp_init(&s->node[i].dp);
