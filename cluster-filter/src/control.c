@@ -218,7 +218,9 @@ static int sa_add(struct request *r)
 		return -EINVAL;
 	bool v4 = cf_attr_has(m, CF_A_SRC) && cf_attr_has(m, CF_A_DST);
 	bool v6 = cf_attr_has(m, CF_A_SRC6) && cf_attr_has(m, CF_A_DST6);
-	if (v4 == v6)
+	unsigned given = cf_attr_has(m, CF_A_SRC) + cf_attr_has(m, CF_A_DST) +
+			 cf_attr_has(m, CF_A_SRC6) + cf_attr_has(m, CF_A_DST6);
+	if (v4 == v6 || given != 2)
 		return fail(r, EINVAL, "SRC and DST, or SRC6 and DST6, are required");
 	p.family = v6 ? 6 : 4;
 	p.src = cf_addr_from(p.family, m->attr[v6 ? CF_A_SRC6 : CF_A_SRC].data);

@@ -234,12 +234,71 @@ static void round_trip(void)
 	CHECK_EQ(cf_attr_u32(&m, CF_A_SPI, 0), 0x8000);
 }
 
+/* An IPv6 outer SA: SRC6 and DST6, never mixed with SRC or DST. */
+static void ipv6_sa(void)
+{
+	struct cf_msgbuf b;
+	uint8_t key[20] = { 1, 2, 3 }, v6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 }, v4[4] = { 192, 0, 2, 1 };
+
+	for (int mixed = 0; mixed < 3; mixed++) {
+		cf_mb_init(&b, CF_MSG_SA_ADD, 0, 40);
+		cf_mb_u32(&b, CF_A_SPI, 0x7600);
+		cf_mb_u8(&b, CF_A_DIR, CF_DIR_OUT);
+		cf_mb_put(&b, CF_A_SRC6, v6, 16);
+		if (mixed == 1)
+			cf_mb_put(&b, CF_A_DST, v4, 4);
+		else
+			cf_mb_put(&b, CF_A_DST6, v6, 16);
+		if (mixed == 2)
+			cf_mb_put(&b, CF_A_SRC, v4, 4);
+		cf_mb_u16(&b, CF_A_ENCR, CF_ENCR_AES_GCM_16);
+		cf_mb_u16(&b, CF_A_ENCR_KEYBITS, 128);
+		cf_mb_put(&b, CF_A_ENC_KEY, key, sizeof(key));
+		cf_mb_finish(&b);
+		CHECK_EQ(request(b.buf, b.len, 1), mixed ? EINVAL : 0);
+	}
+	cf_mb_init(&b, CF_MSG_SA_GET, 0, 41);
+	cf_mb_u32(&b, CF_A_SPI, 0x7600);
+	cf_mb_u8(&b, CF_A_DIR, CF_DIR_OUT);
+	cf_mb_finish(&b);
+	CHECK_EQ(request(b.buf, b.len, 1), 0);
+	CHECK(cf_attr_has(&last, CF_A_SRC6) && cf_attr_has(&last, CF_A_DST6));
+	CHECK(!cf_attr_has(&last, CF_A_SRC) && !cf_attr_has(&last, CF_A_DST));
+	CHECK(memcmp(last.attr[CF_A_DST6].data, v6, 16) == 0);
+
+	/* a TS6 policy, and TS with TS6 together refused */
+	uint8_t ts6[CF_WIRE_TS6_LEN] = { 0xfd, [15] = 0, [16] = 0xfd, [31] = 0xff, [32] = 0xfd,
+					  [47] = 0, [48] = 0xfd, [63] = 0xff, [66] = 0xff, [67] = 0xff,
+					  [70] = 0xff, [71] = 0xff };
+	uint8_t ts[CF_WIRE_TS_LEN] = { 10, 0, 0, 0, 10, 0, 0, 255, 10, 1, 0, 0, 10, 1, 0, 255,
+				       0, 0, 255, 255, 0, 0, 255, 255, 0 };
+	unsigned before = dp.db.policy_count;
+	cf_mb_init(&b, CF_MSG_POLICY_ADD, 0, 42);
+	cf_mb_u8(&b, CF_A_DIR, CF_DIR_OUT);
+	cf_mb_put(&b, CF_A_TS6, ts6, sizeof(ts6));
+	cf_mb_put(&b, CF_A_TS, ts, sizeof(ts));
+	cf_mb_finish(&b);
+	CHECK_EQ(request(b.buf, b.len, 1), EINVAL);
+	CHECK_EQ(dp.db.policy_count, before);
+	cf_mb_init(&b, CF_MSG_POLICY_ADD, 0, 43);
+	cf_mb_u8(&b, CF_A_DIR, CF_DIR_OUT);
+	cf_mb_put(&b, CF_A_TS6, ts6, sizeof(ts6));
+	cf_mb_finish(&b);
+	CHECK_EQ(request(b.buf, b.len, 1), 0);
+	CHECK_EQ(dp.db.policy_count, before + 1);
+	CHECK(dp.db.policies && dp.db.policies->ts.family == 6);
+	put_be16(b.buf + 2, CF_MSG_POLICY_DEL);		/* delete by selector */
+	CHECK_EQ(request(b.buf, b.len, 1), 0);
+	CHECK_EQ(dp.db.policy_count, before);
+}
+
 int main(void)
 {
 	CHECK(cf_crypto_global_init() == 0);
 	cf_dp_init(&dp);
 	garbage();
 	round_trip();
+	ipv6_sa();
 	cf_dp_free(&dp);
 	cf_crypto_global_shutdown();
 	return check_exit("ctl");

@@ -314,10 +314,89 @@ static void dataplanes(void)
 	cf_dp_free(&b);
 }
 
+/* An IPv6/UDP packet fd00:1::5 -> fd00:2::9 */
+static size_t make_udp6(uint8_t *p, size_t payload)
+{
+	size_t len = 48 + payload;
+	memset(p, 0, len);
+	p[0] = 0x60;
+	put_be16(p + 4, (uint16_t)(8 + payload));
+	p[6] = 17;
+	p[7] = 64;
+	p[8] = 0xfd, p[10] = 0, p[11] = 1, p[23] = 5;
+	p[24] = 0xfd, p[26] = 0, p[27] = 2, p[39] = 9;
+	put_be16(p + 40, 5000);
+	put_be16(p + 42, 6000);
+	put_be16(p + 44, (uint16_t)(8 + payload));
+	for (size_t i = 0; i < payload; i++)
+		p[48 + i] = (uint8_t)i;
+	return len;
+}
+
+/* IPv6 inside, IPv6 outside: the selectors and the outer addresses of their own family */
+static void ipv6(void)
+{
+	struct cf_dataplane a, b;
+	uint8_t inner[1600], out[2048];
+	struct cf_tx tx;
+	enum cf_drop d;
+	uint8_t *clear;
+	size_t clear_len;
+	uint32_t id;
+	struct cf_ts ab = { .sport_hi = 0xffff, .dport_hi = 0xffff, .family = 6 };
+	ab.src_lo.b[0] = ab.src_hi.b[0] = 0xfd;
+	ab.src_lo.b[3] = ab.src_hi.b[3] = 1;
+	memset(ab.src_hi.b + 8, 0xff, 8);
+	ab.dst_lo = ab.src_lo, ab.dst_hi = ab.src_hi;
+	ab.dst_lo.b[3] = ab.dst_hi.b[3] = 2;
+	struct cf_ts ba = ab;
+	ba.src_lo = ab.dst_lo, ba.src_hi = ab.dst_hi, ba.dst_lo = ab.src_lo, ba.dst_hi = ab.src_hi;
+
+	setup(&a, &b, "aes128gcm16");
+	struct cf_sa *out_sa = cf_sa_find(&a.db, 0xa0b0, CF_DIR_OUT);
+	out_sa->p.family = 6;
+	memset(out_sa->p.dst.b, 0, 16);
+	out_sa->p.dst.b[0] = 0x20, out_sa->p.dst.b[1] = 0x01, out_sa->p.dst.b[15] = 2;
+	CHECK(cf_policy_add(&a.db, CF_DIR_OUT, &ab, 1, 0, &id) == 0);
+	CHECK(cf_policy_add(&b.db, CF_DIR_IN, &ab, 1, 0, &id) == 0);
+	CHECK(cf_policy_add(&b.db, CF_DIR_OUT, &ba, 1, 0, &id) == 0);
+
+	size_t len = make_udp6(inner, 100);
+	size_t n = cf_dp_outbound(&a, inner, len, out, sizeof(out), &tx, &d);
+	CHECK(n > 0 && d == CF_DROP_NONE);
+	CHECK_EQ(tx.family, 6);
+	CHECK(tx.dst.b[0] == 0x20 && tx.dst.b[15] == 2);
+	CHECK(cf_dp_inbound(&b, out, n, false, &clear, &clear_len) == CF_DROP_NONE);
+	CHECK(clear_len == len && memcmp(clear, inner, len) == 0);
+
+	/* an IPv6 packet that does not match the IPv6 policies: none of the IPv4 ones takes it */
+	inner[27] = 3;
+	CHECK(cf_dp_outbound(&a, inner, len, out, sizeof(out), &tx, &d) == 0 && d == CF_DROP_NO_POLICY);
+	inner[27] = 2;
+
+	/* RFC 4303 2.6: an authentic packet whose next header says IPv4 but carries IPv6 */
+	struct cf_sa *seal = cf_sa_find(&a.db, 0xa0b0, CF_DIR_OUT);
+	long m = esp_seal(&seal->crypto, 0xa0b0, 1000, false, 1000, ESP_NH_IPV4, inner, len,
+			  out, sizeof(out));
+	CHECK(m > 0);
+	CHECK(cf_dp_inbound(&b, out, (size_t)m, false, &clear, &clear_len) == CF_DROP_BAD_INNER);
+	m = esp_seal(&seal->crypto, 0xa0b0, 1001, false, 1001, ESP_NH_IPV6, inner, len,
+		     out, sizeof(out));
+	CHECK(cf_dp_inbound(&b, out, (size_t)m, false, &clear, &clear_len) == CF_DROP_NONE);
+	/* and the other way round: IPv4 inside, next header 41 */
+	len = make_udp(inner, 0x0a000005, 0x0a010009, 10);
+	m = esp_seal(&seal->crypto, 0xa0b0, 1002, false, 1002, ESP_NH_IPV6, inner, len,
+		     out, sizeof(out));
+	CHECK(cf_dp_inbound(&b, out, (size_t)m, false, &clear, &clear_len) == CF_DROP_BAD_INNER);
+	cf_dp_free(&a);
+	cf_dp_free(&b);
+}
+
 int main(void)
 {
 	CHECK(cf_crypto_global_init() == 0);
 	sadb();
+	ipv6();
 	dataplanes();
 	cf_crypto_global_shutdown();
 	return check_exit("sa");
