@@ -12,7 +12,13 @@
 # The "internet" is one veth pair between the gateways; no namespace has a
 # route out of this picture.
 #
-# usage: filter-pair.sh up|down|status|demo     (env: CF_PREFIX, CF_BIN, CF_RUN)
+# With IPV6=1 every link also carries IPv6 (addresses added nodad, as
+# nothing here needs duplicate detection): hosts fd00:1::2 and fd00:2::2
+# behind gateways fd00:1::1 and fd00:2::1, and the same SA pair carries
+# both families inside.  OUTER=6 moves the SAs' outer addresses to
+# 2001:db8::1 and 2001:db8::2 on the wan link.
+#
+# usage: filter-pair.sh up|down|status|demo     (env: CF_PREFIX, CF_BIN, CF_RUN, IPV6, OUTER)
 
 set -eu
 
@@ -32,6 +38,13 @@ AUTH_AB=${AUTH_AB:-}
 AUTH_BA=${AUTH_BA:-}
 ALG=${ALG:-aes128gcm16}
 ENCAP=${ENCAP-encap 4500:4500}
+IPV6=${IPV6:-0}
+OUTER=${OUTER:-4}
+if [ "$OUTER" = 6 ]; then
+	gw_a=2001:db8::1 gw_b=2001:db8::2
+else
+	gw_a=192.0.2.1 gw_b=192.0.2.2
+fi
 
 # Daemons start with ip netns exec directly (not through n): it execs them,
 # so $! is their own pid and down can stop them by it.
@@ -57,22 +70,34 @@ install_sas() {
 	[ -n "$AUTH_BA" ] && auth_ba="authkey $AUTH_BA"
 	# shellcheck disable=SC2086
 	{
-	cfctl ga sa add spi 0xa0000001 dir out src 192.0.2.1 dst 192.0.2.2 $ENCAP alg "$ALG" enckey "$KEY_AB" $auth_ab reqid 1
-	cfctl gb sa add spi 0xa0000001 dir in src 192.0.2.1 dst 192.0.2.2 $ENCAP alg "$ALG" enckey "$KEY_AB" $auth_ab reqid 1
-	cfctl gb sa add spi 0xb0000001 dir out src 192.0.2.2 dst 192.0.2.1 $ENCAP alg "$ALG" enckey "$KEY_BA" $auth_ba reqid 1
-	cfctl ga sa add spi 0xb0000001 dir in src 192.0.2.2 dst 192.0.2.1 $ENCAP alg "$ALG" enckey "$KEY_BA" $auth_ba reqid 1
+	cfctl ga sa add spi 0xa0000001 dir out src $gw_a dst $gw_b $ENCAP alg "$ALG" enckey "$KEY_AB" $auth_ab reqid 1
+	cfctl gb sa add spi 0xa0000001 dir in src $gw_a dst $gw_b $ENCAP alg "$ALG" enckey "$KEY_AB" $auth_ab reqid 1
+	cfctl gb sa add spi 0xb0000001 dir out src $gw_b dst $gw_a $ENCAP alg "$ALG" enckey "$KEY_BA" $auth_ba reqid 1
+	cfctl ga sa add spi 0xb0000001 dir in src $gw_b dst $gw_a $ENCAP alg "$ALG" enckey "$KEY_BA" $auth_ba reqid 1
 	} >/dev/null
-	cfctl ga policy add dir out src 10.0.1.0/24 dst 10.0.2.0/24 reqid 1 >/dev/null
-	cfctl ga policy add dir in src 10.0.2.0/24 dst 10.0.1.0/24 reqid 1 >/dev/null
-	cfctl gb policy add dir out src 10.0.2.0/24 dst 10.0.1.0/24 reqid 1 >/dev/null
-	cfctl gb policy add dir in src 10.0.1.0/24 dst 10.0.2.0/24 reqid 1 >/dev/null
+	policies 10.0.1.0/24 10.0.2.0/24
+	[ "$IPV6" = 1 ] && policies fd00:1::/64 fd00:2::/64
+	return 0
+}
+
+# policies NET_A NET_B: both directions on both gateways, onto the SAs of reqid 1
+policies() {
+	cfctl ga policy add dir out src "$1" dst "$2" reqid 1 >/dev/null
+	cfctl ga policy add dir in src "$2" dst "$1" reqid 1 >/dev/null
+	cfctl gb policy add dir out src "$2" dst "$1" reqid 1 >/dev/null
+	cfctl gb policy add dir in src "$1" dst "$2" reqid 1 >/dev/null
 }
 
 up() {
 	mkdir -p -m 0700 "$run"
 	for ns in $ha $ga $gb $hb; do
 		pp ip netns add "$ns"
-		n "$ns" sysctl -q net.ipv6.conf.all.disable_ipv6=1
+		if [ "$IPV6" = 1 ]; then
+			# no router solicitations or autoconfiguration from hosts or gateways
+			n "$ns" sysctl -q net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0
+		else
+			n "$ns" sysctl -q net.ipv6.conf.all.disable_ipv6=1
+		fi
 		n "$ns" ip link set lo up
 	done
 	ip link add lan netns "$ha" type veth peer name lan netns "$ga"
@@ -93,10 +118,27 @@ up() {
 	for ns in $ga $gb; do
 		n "$ns" sysctl -q net.ipv4.ip_forward=1
 	done
+	if [ "$IPV6" = 1 ]; then
+		n "$ha" ip addr add fd00:1::2/64 dev lan nodad
+		n "$ga" ip addr add fd00:1::1/64 dev lan nodad
+		n "$ga" ip addr add 2001:db8::1/64 dev wan nodad
+		n "$gb" ip addr add 2001:db8::2/64 dev wan nodad
+		n "$gb" ip addr add fd00:2::1/64 dev lan nodad
+		n "$hb" ip addr add fd00:2::2/64 dev lan nodad
+		n "$ha" ip -6 route add default via fd00:1::1
+		n "$hb" ip -6 route add default via fd00:2::1
+		for ns in $ga $gb; do
+			n "$ns" sysctl -q net.ipv6.conf.all.forwarding=1
+		done
+	fi
 	start_daemon ga "$ga"
 	start_daemon gb "$gb"
 	n "$ga" ip route add 10.0.2.0/24 dev cf0
 	n "$gb" ip route add 10.0.1.0/24 dev cf0
+	if [ "$IPV6" = 1 ]; then
+		n "$ga" ip -6 route add fd00:2::/64 dev cf0
+		n "$gb" ip -6 route add fd00:1::/64 dev cf0
+	fi
 	install_sas
 }
 

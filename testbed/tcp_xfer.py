@@ -14,10 +14,10 @@ import time
 
 
 def recv(port):
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("0.0.0.0", port))
-    srv.listen(1)
+    try:    # both families where the namespace has IPv6
+        srv = socket.create_server(("::", port), family=socket.AF_INET6, dualstack_ipv6=True)
+    except OSError:
+        srv = socket.create_server(("0.0.0.0", port))
     srv.settimeout(60)
     conn, _ = srv.accept()
     conn.settimeout(60)

@@ -9,6 +9,7 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/pkt_cls.h>
 #include <linux/udp.h>
 #include <bpf/bpf_endian.h>
@@ -38,8 +39,15 @@ struct {
 } cf_policies SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2 * CF_FAST_POLICIES);
+	__type(key, __u32);
+	__type(value, struct cf_fast_policy6);
+} cf_policies6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2 * CF_FAST_SLOTS);
 	__type(key, __u32);
 	__type(value, struct cf_fast_skipped);
 } cf_skipped SEC(".maps");
@@ -74,7 +82,7 @@ static __always_inline const struct cf_fast_view *view(__u32 *half)
 	return bpf_map_lookup_elem(&cf_views, half);
 }
 
-/* An IPv4 packet that is not a fragment, or NULL. */
+/* An IPv4 packet, or NULL. */
 static __always_inline struct iphdr *ipv4(struct __sk_buff *skb, void **l4)
 {
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
@@ -85,6 +93,23 @@ static __always_inline struct iphdr *ipv4(struct __sk_buff *skb, void **l4)
 		return 0;
 	*l4 = (void *)ip + ip->ihl * 4;
 	return ip;
+}
+
+/*
+ * An IPv6 packet, or NULL; *l4 is what follows the fixed header, which is
+ * the upper layer only if nexthdr is not an extension header (the callers
+ * pass those up: RFC 8200 4, a walk the kernel need not make).
+ */
+static __always_inline struct ipv6hdr *ipv6(struct __sk_buff *skb, void **l4)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+	if ((void *)(ip6 + 1) > end || eth->h_proto != bpf_htons(ETH_P_IPV6) || ip6->version != 6)
+		return 0;
+	*l4 = ip6 + 1;
+	return ip6;
 }
 
 /* dispatch.c, cf_dispatch_inbound() */
@@ -99,18 +124,29 @@ int cf_outside(struct __sk_buff *skb)
 {
 	void *end = (void *)(long)skb->data_end, *l4;
 	struct iphdr *ip = ipv4(skb, &l4);
+	struct ipv6hdr *ip6 = ip ? 0 : ipv6(skb, &l4);
 	__u32 half;
 	const struct cf_fast_view *v = view(&half);
-	__u8 *esp;
+	__u8 *esp, proto;
 
-	if (!ip || !v || (ip->frag_off & bpf_htons(0x3fff)))
+	if (!v)
 		return TC_ACT_OK;
-	if (ip->protocol == IPPROTO_UDP) {
+	if (ip) {
+		if (ip->frag_off & bpf_htons(0x3fff))
+			return TC_ACT_OK;
+		proto = ip->protocol;
+	} else if (ip6) {
+		/* extension headers, a fragment header among them, go up: below */
+		proto = ip6->nexthdr;
+	} else {
+		return TC_ACT_OK;
+	}
+	if (proto == IPPROTO_UDP) {
 		struct udphdr *udp = l4;
 		if ((void *)(udp + 1) > end || udp->dest != bpf_htons(v->udp_port))
 			return TC_ACT_OK;
 		esp = (void *)(udp + 1);
-	} else if (ip->protocol == IPPROTO_ESP) {
+	} else if (proto == IPPROTO_ESP) {
 		esp = l4;
 	} else {
 		return TC_ACT_OK;
@@ -132,6 +168,15 @@ int cf_outside(struct __sk_buff *skb)
 	}
 	if (inbound_owner(spi, seq, v->nodes) == v->self)
 		goto up;
+	/*
+	 * A plain store into a value every CPU shares, without atomics: the
+	 * daemon copies the whole value (cf_fast_bpf_gather) and never
+	 * clears it, so it may read a word another CPU is writing or one
+	 * left from long ago.  Benign: a word is stored whole, the numbers
+	 * are unauthenticated hints anyway, and replay_observe() ignores any
+	 * above the authenticated top + RING/2 (replay.c), so a stale or odd
+	 * one cannot push the real ones out.
+	 */
 	sa->seen[seq & (CF_FAST_OBSERVED - 1)] = seq;
 	count(CF_FAST_OUT_NOT_OWNER);
 	return TC_ACT_SHOT;
@@ -140,28 +185,52 @@ up:
 	return TC_ACT_OK;
 }
 
-SEC("tc")
-int cf_inside(struct __sk_buff *skb)
+/*
+ * A cleartext packet the kernel drops against policy SLOT: what the
+ * owner would have counted against the SA's lifetimes.  TOT is the IP
+ * packet's length as its header says, L3 its IP header's length.
+ */
+static __always_inline void skipped(struct __sk_buff *skb, __u32 slot, __u32 tot, __u32 l3,
+				    __u8 proto, __u8 *l4, void *end)
 {
-	void *end = (void *)(long)skb->data_end, *l4;
-	struct iphdr *ip = ipv4(skb, &l4);
-	__u32 half;
-	const struct cf_fast_view *v = view(&half);
+	struct cf_fast_skipped *s = bpf_map_lookup_elem(&cf_skipped, &slot);
+	if (!s)
+		return;
+	/*
+	 * A GRO super-packet stands for gso_segs packets, each with its
+	 * headers: what the owner counts once its TUN read is cut up again
+	 * (gso.c).
+	 */
+	__u32 segs = skb->gso_segs > 1 ? skb->gso_segs : 1, hdr = l3;
+	if (proto == IPPROTO_TCP && (void *)(l4 + 13) <= end)
+		hdr += (l4[12] >> 4) * 4;
+	else if (proto == IPPROTO_UDP)
+		hdr += 8;
+	s->packets += segs;
+	s->bytes += tot + (segs - 1) * hdr;
+}
 
-	if (!ip || !v)
-		return TC_ACT_OK;
+static __always_inline int has_ports(__u8 proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP;
+}
+
+static __always_inline int inside4(struct __sk_buff *skb, struct iphdr *ip, void *l4,
+				   const struct cf_fast_view *v, __u32 half)
+{
+	void *end = (void *)(long)skb->data_end;
+
 	if ((v->flags & (CF_FAST_ACTIVE | CF_FAST_INSIDE_ALL)) != CF_FAST_ACTIVE)
-		goto up;
+		return TC_ACT_OK;
 
 	/* flow.c, cf_flow_parse() */
 	__u32 src = bpf_ntohl(ip->saddr), dst = bpf_ntohl(ip->daddr);
 	__u16 sport = 0, dport = 0, tot = bpf_ntohs(ip->tot_len);
 	__u8 proto = ip->protocol;
-	int has_ports = proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP;
-	if (has_ports && !(ip->frag_off & bpf_htons(0x1fff)) && tot >= ip->ihl * 4 + 4) {
+	if (has_ports(proto) && !(ip->frag_off & bpf_htons(0x1fff)) && tot >= ip->ihl * 4 + 4) {
 		__be16 *ports = l4;
 		if ((void *)(ports + 2) > end)
-			goto up;
+			return TC_ACT_OK;
 		sport = bpf_ntohs(ports[0]);
 		dport = bpf_ntohs(ports[1]);
 	}
@@ -178,29 +247,89 @@ int cf_inside(struct __sk_buff *skb)
 		    dport < p->dport_lo || dport > p->dport_hi)
 			continue;
 		if (p->mine)
-			goto up;
-		struct cf_fast_skipped *s = bpf_map_lookup_elem(&cf_skipped, &slot);
-		if (s) {
-			/*
-			 * A GRO super-packet stands for gso_segs packets, each
-			 * with its headers: what the owner counts once its TUN
-			 * read is cut up again (gso.c).
-			 */
-			__u32 segs = skb->gso_segs > 1 ? skb->gso_segs : 1, hdr = ip->ihl * 4;
-			__u8 *tcp = l4;
-			if (proto == IPPROTO_TCP && (void *)(tcp + 13) <= end)
-				hdr += (tcp[12] >> 4) * 4;
-			else if (proto == IPPROTO_UDP)
-				hdr += 8;
-			s->packets += segs;
-			s->bytes += tot + (segs - 1) * hdr;
-		}
-		count(CF_FAST_IN_NOT_OWNER);
+			return TC_ACT_OK;
+		skipped(skb, half * CF_FAST_SLOTS + i, tot, ip->ihl * 4, proto, l4, end);
 		return TC_ACT_SHOT;
 	}
-up:
-	count(CF_FAST_IN_UP);
 	return TC_ACT_OK;
+}
+
+/* a < b, as 128-bit numbers */
+static __always_inline int below(const struct cf_fast_addr6 *a, const struct cf_fast_addr6 *b)
+{
+	return a->hi < b->hi || (a->hi == b->hi && a->lo < b->lo);
+}
+
+static __always_inline struct cf_fast_addr6 addr6(const struct in6_addr *a)
+{
+	return (struct cf_fast_addr6){
+		.hi = (__u64)bpf_ntohl(a->in6_u.u6_addr32[0]) << 32 | bpf_ntohl(a->in6_u.u6_addr32[1]),
+		.lo = (__u64)bpf_ntohl(a->in6_u.u6_addr32[2]) << 32 | bpf_ntohl(a->in6_u.u6_addr32[3]),
+	};
+}
+
+static __always_inline int inside6(struct __sk_buff *skb, struct ipv6hdr *ip6, void *l4,
+				   const struct cf_fast_view *v, __u32 half)
+{
+	void *end = (void *)(long)skb->data_end;
+
+	if ((v->flags & (CF_FAST_ACTIVE | CF_FAST_INSIDE6_ALL)) != CF_FAST_ACTIVE)
+		return TC_ACT_OK;
+
+	/*
+	 * flow.c, cf_flow_parse(), without the extension-header walk: a
+	 * packet with one goes up.  So does payload_len 0 (a jumbogram, or a
+	 * BIG TCP GRO packet), whose length the header does not say.
+	 */
+	__u8 proto = ip6->nexthdr;
+	__u32 tot = 40 + (__u32)bpf_ntohs(ip6->payload_len);
+	if (proto == 0 || proto == 43 || proto == 44 || proto == 60 || tot == 40)
+		return TC_ACT_OK;
+	struct cf_fast_addr6 src = addr6(&ip6->saddr), dst = addr6(&ip6->daddr);
+	__u16 sport = 0, dport = 0;
+	if (has_ports(proto) && tot >= 40 + 4) {
+		__be16 *ports = l4;
+		if ((void *)(ports + 2) > end)
+			return TC_ACT_OK;
+		sport = bpf_ntohs(ports[0]);
+		dport = bpf_ntohs(ports[1]);
+	}
+
+	for (__u32 i = 0; i < CF_FAST_POLICIES; i++) {
+		if (i >= v->n_policies6)
+			break;
+		__u32 slot = half * CF_FAST_POLICIES + i;
+		const struct cf_fast_policy6 *p = bpf_map_lookup_elem(&cf_policies6, &slot);
+		if (!p)
+			break;
+		if (below(&src, &p->src_lo) || below(&p->src_hi, &src) ||
+		    below(&dst, &p->dst_lo) || below(&p->dst_hi, &dst) ||
+		    (p->proto && p->proto != proto) || sport < p->sport_lo || sport > p->sport_hi ||
+		    dport < p->dport_lo || dport > p->dport_hi)
+			continue;
+		if (p->mine)
+			return TC_ACT_OK;
+		skipped(skb, half * CF_FAST_SLOTS + CF_FAST_POLICIES + i, tot, 40, proto, l4, end);
+		return TC_ACT_SHOT;
+	}
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int cf_inside(struct __sk_buff *skb)
+{
+	void *l4;
+	struct iphdr *ip = ipv4(skb, &l4);
+	struct ipv6hdr *ip6 = ip ? 0 : ipv6(skb, &l4);
+	__u32 half;
+	const struct cf_fast_view *v = view(&half);
+	int verdict;
+
+	if ((!ip && !ip6) || !v)
+		return TC_ACT_OK;
+	verdict = ip ? inside4(skb, ip, l4, v, half) : inside6(skb, ip6, l4, v, half);
+	count(verdict == TC_ACT_SHOT ? CF_FAST_IN_NOT_OWNER : CF_FAST_IN_UP);
+	return verdict;
 }
 
 char LICENSE[] SEC("license") = "GPL";

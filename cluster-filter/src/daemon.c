@@ -38,8 +38,9 @@
 static struct {
 	struct cf_dataplane dp;
 	struct cf_control_defaults defaults;
-	struct cf_io tun, raw, udp;
-	bool have_raw, have_udp;
+	struct cf_io tun;
+	struct cf_io raw[2], udp[2];	/* ESP backends: [0] IPv4, [1] IPv6 */
+	bool have_raw[2], have_udp[2];
 	uint16_t udp_port;		/* ESP in UDP */
 	struct cf_fast_bpf *fast;	/* the kernel fast path; NULL: every packet comes up */
 	int epfd, sig_fd;
@@ -89,8 +90,8 @@ static void send_esp(struct cf_io *io, bool open, struct cf_pkt *pkts, unsigned 
 static void outbound_batch(void)
 {
 	cf_sadb_set_time(&d.dp.db, (uint64_t)time(NULL));
-	struct cf_pkt raw[CF_BATCH], udp[CF_BATCH];
-	unsigned n_raw = 0, n_udp = 0;
+	struct cf_pkt raw[2][CF_BATCH], udp[2][CF_BATCH];
+	unsigned n_raw[2] = { 0 }, n_udp[2] = { 0 };
 	struct cf_tx tx;
 	enum cf_drop drop;
 
@@ -111,13 +112,16 @@ static void outbound_batch(void)
 		o->family = tx.family;
 		o->sport = tx.sport;
 		o->dport = tx.dport;
+		unsigned v6 = tx.family == 6;
 		if (tx.dport)
-			udp[n_udp++] = *o;
+			udp[v6][n_udp[v6]++] = *o;
 		else
-			raw[n_raw++] = *o;
+			raw[v6][n_raw[v6]++] = *o;
 	}
-	send_esp(&d.raw, d.have_raw, raw, n_raw);
-	send_esp(&d.udp, d.have_udp, udp, n_udp);
+	for (unsigned v6 = 0; v6 < 2; v6++) {
+		send_esp(&d.raw[v6], d.have_raw[v6], raw[v6], n_raw[v6]);
+		send_esp(&d.udp[v6], d.have_udp[v6], udp[v6], n_udp[v6]);
+	}
 }
 
 static void outbound(void)
@@ -348,8 +352,8 @@ static void usage(FILE *f)
 		"                        forward only while in the quorate partition; SA changes\n"
 		"                        go through the default host to every node\n"
 		"  --sync-key FILE       the cluster key (root's, 0600): 32 bytes or 64 hex digits\n"
-		"  --shared-ip ADDR      a cluster address (repeat for each): only the default\n"
-		"                        host answers ARP, ICMP and TCP for it (nft)\n"
+		"  --shared-ip ADDR      a cluster address, IPv4 or IPv6 (repeat for each): only\n"
+		"                        the default host answers ARP/NDP, ICMP and TCP for it (nft)\n"
 		"  --inside IF           the kernel fast path: drop cleartext arriving on IF\n"
 		"                        that another node encrypts, before the IP stack\n"
 		"  --outside IF          the same for ESP arriving on IF (tc BPF; without BPF\n"
@@ -403,7 +407,7 @@ int main(int argc, char **argv)
 	const char *tun = "cf0", *group = NULL, *key_file = NULL, *inside = NULL, *outside = NULL;
 	unsigned mtu = 1400, udp_port = 4500, nodes = 1, self = 0;
 	bool raw = true, legacy = false, shared = false, tun_offload = true;
-	uint32_t shared_ips[CF_ROLE_MAX_ADDRS];
+	struct cf_role_addr shared_ips[CF_ROLE_MAX_ADDRS];
 	unsigned n_shared_ips = 0;
 	int opt;
 
@@ -459,13 +463,15 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'S': {
-			struct in_addr a;
-			if (inet_pton(AF_INET, optarg, &a) != 1 || n_shared_ips == CF_ROLE_MAX_ADDRS) {
-				fprintf(stderr, "cluster-filterd: --shared-ip wants an IPv4 address (at most %u), not '%s'\n",
+			uint8_t b[16];
+			uint8_t family = inet_pton(AF_INET, optarg, b) == 1 ? 4
+				       : inet_pton(AF_INET6, optarg, b) == 1 ? 6 : 0;
+			if (family == 0 || n_shared_ips == CF_ROLE_MAX_ADDRS) {
+				fprintf(stderr, "cluster-filterd: --shared-ip wants an IPv4 or IPv6 address (at most %u), not '%s'\n",
 					CF_ROLE_MAX_ADDRS, optarg);
 				return 2;
 			}
-			shared_ips[n_shared_ips++] = ntohl(a.s_addr);
+			shared_ips[n_shared_ips++] = (struct cf_role_addr){ cf_addr_from(family, b), family };
 			break;
 		}
 		case 'h': usage(stdout); return 0;
@@ -497,22 +503,31 @@ int main(int argc, char **argv)
 	if (tun_offload)
 		cf_log(CF_LOG_INFO, "TUN %s: offloads%s%s%s", tun,
 		       offloads & CF_TUN_CSUM ? " checksum" : " none",
-		       offloads & CF_TUN_TSO ? " tso4" : "", offloads & CF_TUN_USO ? " uso4" : "");
-	if (raw) {
-		if ((err = cf_io_raw_open(&d.raw))) {
-			cf_log(CF_LOG_ERR, "cannot open the raw ESP socket: %s", strerror(-err));
-			return 1;
+		       offloads & CF_TUN_TSO ? " tso4 tso6" : "", offloads & CF_TUN_USO ? " uso4 uso6" : "");
+	/*
+	 * IPv4 must open; IPv6 may be missing from the host (ipv6.disable=1),
+	 * and then only its SAs go without a way out, counted as tx-error.
+	 */
+	for (unsigned v6 = 0; v6 < 2; v6++) {
+		uint8_t family = v6 ? 6 : 4;
+		if (raw && (err = cf_io_raw_open(&d.raw[v6], family))) {
+			cf_log(v6 ? CF_LOG_WARNING : CF_LOG_ERR, "cannot open the raw ESP socket (IPv%u): %s",
+			       family, strerror(-err));
+			if (!v6)
+				return 1;
 		}
-		d.have_raw = true;
-	}
-	if (udp_port) {
-		err = shared ? cf_io_udp_shared_open(&d.udp, (uint16_t)udp_port)
-			     : cf_io_udp_open(&d.udp, (uint16_t)udp_port);
-		if (err) {
-			cf_log(CF_LOG_ERR, "cannot bind UDP port %u: %s", udp_port, strerror(-err));
-			return 1;
+		d.have_raw[v6] = raw && !err;
+		if (udp_port) {
+			err = shared ? cf_io_udp_shared_open(&d.udp[v6], (uint16_t)udp_port, family)
+				     : cf_io_udp_open(&d.udp[v6], (uint16_t)udp_port, family);
+			if (err) {
+				cf_log(v6 ? CF_LOG_WARNING : CF_LOG_ERR, "cannot bind UDP port %u (IPv%u): %s",
+				       udp_port, family, strerror(-err));
+				if (!v6)
+					return 1;
+			}
+			d.have_udp[v6] = !err;
 		}
-		d.have_udp = true;
 	}
 	if (group) {
 		uint8_t key[CF_SYNC_KEY_LEN];
@@ -588,7 +603,8 @@ int main(int argc, char **argv)
 		}
 	}
 	struct { int fd; uint64_t tag; } watch[] = {
-		{ d.tun.fd, 1 }, { d.have_raw ? d.raw.fd : -1, 2 }, { d.have_udp ? d.udp.fd : -1, 3 },
+		{ d.tun.fd, 1 }, { d.have_raw[0] ? d.raw[0].fd : -1, 2 }, { d.have_udp[0] ? d.udp[0].fd : -1, 3 },
+		{ d.have_raw[1] ? d.raw[1].fd : -1, 8 }, { d.have_udp[1] ? d.udp[1].fd : -1, 9 },
 		{ cf_clients_listen_fd(&d.clients), 4 }, { d.sig_fd, 5 },
 		{ d.membership ? cf_membership_cpg_fd(d.membership) : -1, 6 },
 		{ d.membership ? cf_membership_quorum_fd(d.membership) : -1, 6 },
@@ -617,8 +633,9 @@ int main(int argc, char **argv)
 		cf_log(CF_LOG_ERR, "cannot drop capabilities");
 		return 1;
 	}
-	cf_log(CF_LOG_NOTICE, "ready: tun %s mtu %u, esp %s%s, node %u of %u, dispatch %s, control %s, fast path %s",
-	      tun, mtu, d.have_raw ? "raw" : "", !d.have_udp ? "" : shared ? " udp(shared)" : " udp", self, nodes,
+	cf_log(CF_LOG_NOTICE, "ready: tun %s mtu %u, esp %s%s%s, node %u of %u, dispatch %s, control %s, fast path %s",
+	      tun, mtu, d.have_raw[0] ? "raw" : "", !d.have_udp[0] ? "" : shared ? " udp(shared)" : " udp",
+	      d.have_raw[1] || d.have_udp[1] ? " ipv6" : "", self, nodes,
 	      cf_dispatch_mode_name(d.defaults.dispatch), d.ctl_path, d.fast ? "on" : "off");
 	/* Type=notify: pluto, ordered after us, finds the control socket */
 	cf_notify("READY=1");
@@ -644,8 +661,10 @@ int main(int argc, char **argv)
 			uint64_t tag = ev[i].data.u64;
 			switch (tag) {
 			case 1: outbound(); break;
-			case 2: inbound(&d.raw, false); break;
-			case 3: inbound(&d.udp, true); break;
+			case 2: inbound(&d.raw[0], false); break;
+			case 3: inbound(&d.udp[0], true); break;
+			case 8: inbound(&d.raw[1], false); break;
+			case 9: inbound(&d.udp[1], true); break;
 			case 4: cf_clients_accept(&d.clients); break;
 			case 5: running = false; break;
 			case 7: tick(); break;
@@ -670,10 +689,12 @@ int main(int argc, char **argv)
 	cf_clients_close(&d.clients, d.ctl_path);
 	cf_dp_free(&d.dp);
 	d.tun.close(&d.tun);
-	if (d.have_raw)
-		d.raw.close(&d.raw);
-	if (d.have_udp)
-		d.udp.close(&d.udp);
+	for (unsigned v6 = 0; v6 < 2; v6++) {
+		if (d.have_raw[v6])
+			d.raw[v6].close(&d.raw[v6]);
+		if (d.have_udp[v6])
+			d.udp[v6].close(&d.udp[v6]);
+	}
 	cf_crypto_global_shutdown();
 	return 0;
 }

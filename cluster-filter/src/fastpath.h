@@ -16,7 +16,12 @@
  *     count every packet, a policy without an SA, more policies than the
  *     table holds, a packet the kernel would have to guess about - goes
  *     up to the daemon as before.
- * The view and the policy table exist twice; the daemon fills the half
+ * Both run on IPv4 and on IPv6 without extension headers (an IPv6 packet
+ * with any goes up).  A selector matches only packets of its own family
+ * (cf_ts_match), so each family has its own policy table, each in the
+ * daemon's order: the first match within the packet's family is the
+ * first match.
+ * The view and the policy tables exist twice; the daemon fills the half
  * not in use and then flips one word, so a packet sees one view, never
  * half of two.
  */
@@ -36,23 +41,47 @@
 /* cf_fast_view.flags */
 #define CF_FAST_ACTIVE		0x1	/* forwarding: else everything goes up */
 #define CF_FAST_ROUND_OPEN	0x2	/* a view is being agreed: the daemon decides */
-#define CF_FAST_INSIDE_ALL	0x4	/* the policy table cannot say: cleartext goes up */
+#define CF_FAST_INSIDE_ALL	0x4	/* the IPv4 table cannot say: IPv4 cleartext goes up */
+#define CF_FAST_INSIDE6_ALL	0x8	/* the IPv6 table cannot say: IPv6 cleartext goes up */
+
+/* Skipped counters per half: one per IPv4 policy slot, then one per IPv6 one. */
+#define CF_FAST_SLOTS (2 * CF_FAST_POLICIES)
 
 struct cf_fast_view {
 	__u32 flags;
 	__u32 nodes, self;
-	__u32 n_policies;
+	__u32 n_policies;	/* IPv4 */
 	__u16 udp_port;		/* ESP in UDP, host order */
 	__u16 pad;
+	__u32 n_policies6;
 };
 
-/* An outbound policy, addresses and ports in host order, as struct cf_ts. */
+/* An outbound IPv4 policy, addresses and ports in host order, as struct cf_ts. */
 struct cf_fast_policy {
 	__u32 src_lo, src_hi, dst_lo, dst_hi;
 	__u16 sport_lo, sport_hi, dport_lo, dport_hi;
 	__u8 proto;
 	__u8 mine;		/* pass: we write its SA, or the kernel cannot judge */
 	__u16 pad;
+};
+
+/*
+ * An IPv6 address as the 128-bit number it is in network order: bytes
+ * 0-7 and 8-15, each a host-order integer, so that (hi, lo) compares
+ * as memcmp() compares struct cf_addr.
+ */
+struct cf_fast_addr6 {
+	__u64 hi, lo;
+};
+
+/* An outbound IPv6 policy: struct cf_fast_policy with 128-bit bounds. */
+struct cf_fast_policy6 {
+	struct cf_fast_addr6 src_lo, src_hi, dst_lo, dst_hi;
+	__u16 sport_lo, sport_hi, dport_lo, dport_hi;
+	__u8 proto;
+	__u8 mine;
+	__u16 pad;
+	__u32 pad2;
 };
 
 /* cf_fast_sa_in.flags */
@@ -85,12 +114,23 @@ enum cf_fast_counter {
 #ifndef __bpf__
 struct cf_dataplane;
 
+/* One half of what the kernel decides by, as the daemon fills it. */
+struct cf_fast_tables {
+	struct cf_fast_view view;
+	struct cf_fast_policy policies[CF_FAST_POLICIES];	/* IPv4, view.n_policies used */
+	struct cf_fast_policy6 policies6[CF_FAST_POLICIES];	/* IPv6, view.n_policies6 used */
+	/*
+	 * The SA each skipped slot counts against (0: none): IPv4 policy i
+	 * is slot i, IPv6 policy i slot CF_FAST_POLICIES + i.
+	 */
+	uint32_t spis[CF_FAST_SLOTS];
+};
+
 /*
- * This node's view and outbound policy table as the kernel needs them;
- * spis[i] is the SA policy i's skipped packets count against (0: none).
+ * This node's view and outbound policy tables as the kernel needs them.
+ * Every byte of T is set (padding zero), so tables compare with memcmp().
  */
-void cf_fast_build(const struct cf_dataplane *dp, uint16_t udp_port, struct cf_fast_view *view,
-		   struct cf_fast_policy policies[CF_FAST_POLICIES], uint32_t spis[CF_FAST_POLICIES]);
+void cf_fast_build(const struct cf_dataplane *dp, uint16_t udp_port, struct cf_fast_tables *t);
 #endif
 
 #endif

@@ -25,10 +25,9 @@ struct cf_fast_bpf {
 	int ncpus;
 	uint32_t half;			/* the half of the tables in force */
 	bool pushed;
-	struct cf_fast_view view;	/* what is in force */
-	struct cf_fast_policy policies[CF_FAST_POLICIES];
-	uint32_t spis[2][CF_FAST_POLICIES];	/* the SA each slot counts against */
-	struct cf_fast_skipped folded[2][CF_FAST_POLICIES];	/* slot totals already accounted */
+	struct cf_fast_tables tables[2];	/* what each half was last filled with */
+	struct cf_fast_tables next;		/* scratch: what the data plane says now */
+	struct cf_fast_skipped folded[2][CF_FAST_SLOTS];	/* slot totals already accounted */
 	uint64_t relinks;		/* db->relinks when the SA map was last brought in line */
 	uint32_t sa_count;
 	struct cf_fast_skipped *percpu;	/* scratch: one value per CPU */
@@ -135,11 +134,11 @@ static bool skipped_total(struct cf_fast_bpf *f, uint32_t slot, struct cf_fast_s
 /* What the kernel dropped against half h's policies since the last call. */
 static void fold(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint32_t h)
 {
-	for (uint32_t i = 0; i < CF_FAST_POLICIES; i++) {
+	for (uint32_t i = 0; i < CF_FAST_SLOTS; i++) {
 		struct cf_fast_skipped now, *was = &f->folded[h][i];
-		if (!skipped_total(f, h * CF_FAST_POLICIES + i, &now) || now.packets == was->packets)
+		if (!skipped_total(f, h * CF_FAST_SLOTS + i, &now) || now.packets == was->packets)
 			continue;
-		cf_dp_skipped(dp, f->spis[h][i], now.packets - was->packets, now.bytes - was->bytes);
+		cf_dp_skipped(dp, f->tables[h].spis[i], now.packets - was->packets, now.bytes - was->bytes);
 		*was = now;
 	}
 }
@@ -174,37 +173,36 @@ static int sync_sas(struct cf_fast_bpf *f, struct cf_dataplane *dp)
 
 int cf_fast_bpf_sync(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint16_t udp_port)
 {
-	struct cf_fast_view view;
-	struct cf_fast_policy policies[CF_FAST_POLICIES];
-	uint32_t spis[CF_FAST_POLICIES];
+	struct cf_fast_tables *t = &f->next;
 	int err;
 
 	if ((f->relinks != dp->db.relinks || f->sa_count != dp->db.sa_count) && (err = sync_sas(f, dp)))
 		return err;
-	cf_fast_build(dp, udp_port, &view, policies, spis);
-	if (f->pushed && memcmp(&view, &f->view, sizeof(view)) == 0 &&
-	    memcmp(policies, f->policies, sizeof(policies)) == 0 &&
-	    memcmp(spis, f->spis[f->half], sizeof(spis)) == 0)
+	cf_fast_build(dp, udp_port, t);
+	if (f->pushed && memcmp(t, &f->tables[f->half], sizeof(*t)) == 0)
 		return 0;
 
-	/* fill the half not in force, then flip: a packet sees one or the other */
+	/*
+	 * Fill the half not in force - both policy tables, then its view -
+	 * and flip: a packet sees one half or the other, never a mix.
+	 */
 	uint32_t h = f->pushed ? f->half ^ 1 : 0, zero = 0;
 	fold(f, dp, h);
 	for (uint32_t i = 0; i < CF_FAST_POLICIES; i++) {
 		uint32_t slot = h * CF_FAST_POLICIES + i;
 		if ((err = bpf_map__update_elem(f->skel->maps.cf_policies, &slot, sizeof(slot),
-						&policies[i], sizeof(policies[i]), BPF_ANY)))
+						&t->policies[i], sizeof(t->policies[i]), BPF_ANY)) ||
+		    (err = bpf_map__update_elem(f->skel->maps.cf_policies6, &slot, sizeof(slot),
+						&t->policies6[i], sizeof(t->policies6[i]), BPF_ANY)))
 			return err;
 	}
-	if ((err = bpf_map__update_elem(f->skel->maps.cf_views, &h, sizeof(h), &view, sizeof(view),
-					BPF_ANY)) ||
+	if ((err = bpf_map__update_elem(f->skel->maps.cf_views, &h, sizeof(h), &t->view,
+					sizeof(t->view), BPF_ANY)) ||
 	    (err = bpf_map__update_elem(f->skel->maps.cf_current, &zero, sizeof(zero), &h, sizeof(h),
 					BPF_ANY)))
 		return err;
-	memcpy(f->spis[h], spis, sizeof(spis));
+	f->tables[h] = *t;
 	f->half = h;
-	f->view = view;
-	memcpy(f->policies, policies, sizeof(policies));
 	f->pushed = true;
 	return 0;
 }

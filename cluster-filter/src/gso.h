@@ -30,6 +30,8 @@ enum cf_gso_kind {
 	CF_GSO_NONE,		/* one packet, perhaps with its checksum to finish */
 	CF_GSO_TCP4,
 	CF_GSO_UDP4,		/* UDP segmentation offload (USO) */
+	CF_GSO_TCP6,
+	CF_GSO_UDP6,		/* GSO_UDP_L4 is both families: the version nibble says which */
 };
 
 /* A frame read from the TUN device, checked: every segment can be cut safely. */
@@ -40,6 +42,7 @@ struct cf_gso_frame {
 	bool ecn;		/* the sender set CWR: only the first segment keeps it */
 	bool csum;		/* a checksum to finish at csum_start + csum_offset */
 	uint16_t csum_start, csum_offset;
+	size_t l3_len;		/* IPv4 with options, or IPv6 with its extension headers */
 	size_t hdr_len;		/* IP + TCP/UDP header, copied into every segment */
 	size_t gso_size;	/* payload bytes per segment */
 	unsigned segments;
@@ -50,7 +53,8 @@ enum cf_drop cf_gso_parse(const uint8_t *frame, size_t len, struct cf_gso_frame 
 
 /*
  * Write segment K (0 .. f->segments - 1) of F to OUT: headers fixed up
- * (lengths, IP ID, TCP sequence number and flags) and checksums complete.
+ * (lengths, IPv4 ID and header checksum, TCP sequence number and flags)
+ * and checksums complete.
  * Returns its length, or 0 if it does not fit CAP.
  */
 size_t cf_gso_segment(const struct cf_gso_frame *f, unsigned k, uint8_t *out, size_t cap);
@@ -74,15 +78,16 @@ unsigned cf_gso_run(const struct cf_pkt *pkts, unsigned n);
  * that follow each other in a batch go to the TUN device as one frame,
  * which the kernel forwards as one packet and cuts, if it must, at the
  * last moment.  cf_gro_run() says how many of the packets at the head of
- * the batch merge (at least 1 when n > 0): IPv4 without options, the same
- * flow and headers, consecutive sequence numbers and IP IDs, equal sizes
- * with perhaps a shorter last, only ACK set (PSH on the last), each with
- * a valid checksum - the kernel's own GRO rules, so that cutting the frame
- * again gives back the same packets.  cf_gro_header() writes the vnet
+ * the batch merge (at least 1 when n > 0): IPv4 without options or IPv6
+ * without extension headers, the same flow and headers, consecutive
+ * sequence numbers (and IPv4 IDs), equal sizes with perhaps a shorter
+ * last, only ACK set (PSH on the last), each with a valid checksum - the
+ * kernel's own GRO rules, so that cutting the frame again gives back the
+ * same packets.  cf_gro_header() writes the vnet
  * header and the merged IP and TCP headers for such a run; the payloads
  * follow from each packet at *payload_off.
  */
-#define CF_GRO_HDR_MAX (CF_VNET_HDR_LEN + 20 + 60)
+#define CF_GRO_HDR_MAX (CF_VNET_HDR_LEN + 40 + 60)
 unsigned cf_gro_run(const struct cf_pkt *pkts, unsigned n);
 size_t cf_gro_header(const struct cf_pkt *pkts, unsigned k, uint8_t hdr[CF_GRO_HDR_MAX],
 		     size_t *payload_off);

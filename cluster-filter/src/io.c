@@ -5,6 +5,9 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <string.h>
+#include <netinet/in.h>
+
 #include "io.h"
 
 #define SOCKET_BUFFER (4 << 20)
@@ -87,4 +90,30 @@ size_t cf_io_ip_header_len(const uint8_t *ip, size_t len)
 		return 0;
 	size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
 	return ihl >= 20 && ihl <= len ? ihl : 0;
+}
+
+bool cf_io_local_addr6(struct msghdr *mh, struct cf_addr *local)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
+		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			memcpy(local->b, &pi.ipi6_addr, 16);
+			return true;
+		}
+	return false;
+}
+
+void cf_io_pktinfo6(struct msghdr *mh, void *buf, size_t *used, const struct cf_addr *src)
+{
+	struct in6_pktinfo pi = { 0 };
+	memcpy(&pi.ipi6_addr, src->b, 16);
+	mh->msg_control = buf;
+	struct cmsghdr *c = (struct cmsghdr *)((char *)buf + *used);
+	c->cmsg_level = IPPROTO_IPV6;
+	c->cmsg_type = IPV6_PKTINFO;
+	c->cmsg_len = CMSG_LEN(sizeof(pi));
+	memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	*used += CMSG_SPACE(sizeof(pi));
+	mh->msg_controllen = *used;
 }

@@ -63,6 +63,10 @@ struct iovec;
 int cf_io_recv_batch(struct cf_io *io, struct cf_batch *b, struct mmsghdr *msgs, struct iovec *iov);
 /* Keep bytes [off, off + len) of message i as b's next packet. */
 struct cf_pkt *cf_batch_keep(struct cf_batch *b, unsigned i, size_t off, size_t len);
+/* IPV6_PKTINFO: the address a datagram came to; false without the cmsg. */
+bool cf_io_local_addr6(struct msghdr *mh, struct cf_addr *local);
+/* Append an IPV6_PKTINFO cmsg at *used of buf (aligned, big enough): send from SRC. */
+void cf_io_pktinfo6(struct msghdr *mh, void *buf, size_t *used, const struct cf_addr *src);
 /* The header length of a received IPv4 packet, 0 if malformed. */
 size_t cf_io_ip_header_len(const uint8_t *ip, size_t len);
 
@@ -107,10 +111,11 @@ void cf_io_close_fd(struct cf_io *io);
 #define CF_TUN_USO 4u
 int cf_io_tun_open(struct cf_io *io, const char *ifname, unsigned mtu, bool offload,
 		   unsigned *offered);
-int cf_io_raw_open(struct cf_io *io);
-int cf_io_udp_open(struct cf_io *io, uint16_t port);
+/* FAMILY 4 or 6: one backend instance per family, each with its own socket. */
+int cf_io_raw_open(struct cf_io *io, uint8_t family);
+int cf_io_udp_open(struct cf_io *io, uint16_t port, uint8_t family);
 /* the port stays pluto's: see io_udp_shared.c */
-int cf_io_udp_shared_open(struct cf_io *io, uint16_t port);
+int cf_io_udp_shared_open(struct cf_io *io, uint16_t port, uint8_t family);
 
 /* Socket buffers deep enough for line-rate bursts (the default drops). */
 void cf_io_socket_buffers(int fd);

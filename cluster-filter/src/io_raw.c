@@ -2,7 +2,10 @@
 /*
  * Plain ESP (IP protocol 50) through a raw socket.  We write the outer
  * IPv4 header ourselves (IP_HDRINCL) so the SA's source address is used
- * whatever the routing table would pick.
+ * whatever the routing table would pick.  An IPv6 raw socket has no
+ * such option and needs none: it reads and writes from the SPI on, the
+ * addresses travel as the name and an IPV6_PKTINFO cmsg, and the kernel
+ * builds the fixed header.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,6 +23,12 @@ struct raw_state {
 	struct mmsghdr msgs[CF_BATCH];
 	struct iovec iov[CF_BATCH];
 	struct sockaddr_in addr[CF_BATCH];
+	/* IPv6 */
+	struct sockaddr_in6 addr6[CF_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} ctl[CF_BATCH];
 };
 
 static int raw_recv(struct cf_io *io, struct cf_batch *b)
@@ -71,27 +80,77 @@ static int raw_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)
 	return cf_io_sendmmsg_all(io, s->msgs, n);
 }
 
-int cf_io_raw_open(struct cf_io *io)
+static int raw6_recv(struct cf_io *io, struct cf_batch *b)
+{
+	struct raw_state *s = io->state;
+
+	for (unsigned i = 0; i < CF_BATCH; i++)
+		s->msgs[i].msg_hdr = (struct msghdr){
+			.msg_name = &s->addr6[i], .msg_namelen = sizeof(s->addr6[i]),
+			.msg_control = s->ctl[i].buf, .msg_controllen = sizeof(s->ctl[i].buf) };
+	int n = cf_io_recv_batch(io, b, s->msgs, s->iov);
+
+	for (int i = 0; i < n; i++) {
+		struct msghdr *mh = &s->msgs[i].msg_hdr;
+		struct cf_addr local;
+		if (mh->msg_flags & MSG_TRUNC) {
+			io->rx_truncated++;
+			continue;
+		}
+		if (!cf_io_local_addr6(mh, &local)) {
+			io->rx_errors++;
+			continue;
+		}
+		struct cf_pkt *p = cf_batch_keep(b, (unsigned)i, 0, s->msgs[i].msg_len);
+		memcpy(p->src.b, &s->addr6[i].sin6_addr, 16);
+		p->dst = local;
+		p->family = 6;
+	}
+	return n < 0 ? n : 0;
+}
+
+static int raw6_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)
+{
+	struct raw_state *s = io->state;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct cf_pkt *p = &pkts[i];
+		size_t used = 0;
+		s->addr6[i] = (struct sockaddr_in6){ .sin6_family = AF_INET6 };
+		memcpy(&s->addr6[i].sin6_addr, p->dst.b, 16);
+		s->iov[i] = (struct iovec){ p->data, p->len };
+		s->msgs[i].msg_hdr = (struct msghdr){ .msg_name = &s->addr6[i],
+						      .msg_namelen = sizeof(s->addr6[i]),
+						      .msg_iov = &s->iov[i], .msg_iovlen = 1 };
+		/* from the SA's address, not whatever the route prefers */
+		cf_io_pktinfo6(&s->msgs[i].msg_hdr, s->ctl[i].buf, &used, &p->src);
+	}
+	return cf_io_sendmmsg_all(io, s->msgs, n);
+}
+
+int cf_io_raw_open(struct cf_io *io, uint8_t family)
 {
 	int one = 1;
 
 	memset(io, 0, sizeof(*io));
-	io->name = "esp-raw";
+	io->name = family == 6 ? "esp-raw6" : "esp-raw";
 	io->fd = -1;
 	io->state = calloc(1, sizeof(struct raw_state));
 	if (io->state == NULL)
 		return -ENOMEM;
-	io->fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP);
+	io->fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			IPPROTO_ESP);
 	if (io->fd < 0)
 		return -errno;
-	if (setsockopt(io->fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one)) < 0) {
+	if (family == 6 ? setsockopt(io->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0
+			: setsockopt(io->fd, IPPROTO_IP, IP_HDRINCL, &one, sizeof(one)) < 0) {
 		int err = -errno;
 		cf_io_close_fd(io);
 		return err;
 	}
 	cf_io_socket_buffers(io->fd);
-	io->recv = raw_recv;
-	io->send = raw_send;
+	io->recv = family == 6 ? raw6_recv : raw_recv;
+	io->send = family == 6 ? raw6_send : raw_send;
 	io->close = cf_io_close_fd;
 	return 0;
 }

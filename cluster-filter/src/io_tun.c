@@ -166,14 +166,16 @@ static int set_link(const char *ifname, unsigned mtu)
 /*
  * The most the kernel takes, from most to least: USO is Linux 6.2 and
  * later, and it takes USO4 only together with USO6 (EINVAL otherwise).
- * IPv6 super-packets are refused when cut (bad-offload), as IPv6 is.
+ * TSO4 and TSO6 are as old as each other, so they come and go together
+ * too: CF_TUN_TSO and CF_TUN_USO each mean both families, which gso.c
+ * cuts alike.
  */
 static unsigned set_offloads(int fd)
 {
 	static const struct { unsigned tun_f, ours; } wanted[] = {
-		{ TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN | TUN_F_USO4 | TUN_F_USO6,
+		{ TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN | TUN_F_USO4 | TUN_F_USO6,
 		  CF_TUN_CSUM | CF_TUN_TSO | CF_TUN_USO },
-		{ TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN, CF_TUN_CSUM | CF_TUN_TSO },
+		{ TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN, CF_TUN_CSUM | CF_TUN_TSO },
 		{ TUN_F_CSUM, CF_TUN_CSUM },
 	};
 	for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++)

@@ -17,12 +17,16 @@
 struct udp_state {
 	struct mmsghdr msgs[CF_BATCH];
 	struct iovec iov[CF_BATCH];
-	struct sockaddr_in addr[CF_BATCH];
 	union {
-		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct sockaddr_in v4;
+		struct sockaddr_in6 v6;
+	} addr[CF_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
 		struct cmsghdr align;
 	} ctl[CF_BATCH];
 	struct cf_udp_out out;
+	uint8_t family;
 };
 
 static uint32_t local_addr(struct msghdr *mh)
@@ -52,11 +56,22 @@ static int udp_recv(struct cf_io *io, struct cf_batch *b)
 			io->rx_truncated++;
 			continue;
 		}
+		struct cf_addr local6;
+		if (s->family == 6 && !cf_io_local_addr6(mh, &local6)) {
+			io->rx_errors++;
+			continue;
+		}
 		struct cf_pkt *p = cf_batch_keep(b, (unsigned)i, 0, s->msgs[i].msg_len);
-		p->src = cf_addr_from(4, (const uint8_t *)&s->addr[i].sin_addr);
-		p->sport = ntohs(s->addr[i].sin_port);
-		p->dst = cf_addr_v4(local_addr(mh));
-		p->family = 4;
+		if (s->family == 6) {
+			memcpy(p->src.b, &s->addr[i].v6.sin6_addr, 16);
+			p->sport = ntohs(s->addr[i].v6.sin6_port);
+			p->dst = local6;
+		} else {
+			p->src = cf_addr_from(4, (const uint8_t *)&s->addr[i].v4.sin_addr);
+			p->sport = ntohs(s->addr[i].v4.sin_port);
+			p->dst = cf_addr_v4(local_addr(mh));
+		}
+		p->family = s->family;
 		p->dport = 4500;
 		p->keepalive = p->len == 1 && p->data[0] == 0xff;
 		p->ike = p->len >= 4 && get_be32(p->data) == 0;
@@ -71,23 +86,32 @@ static int udp_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)
 	return cf_udp_out_send(io, &s->out, pkts, n);
 }
 
-int cf_io_udp_open(struct cf_io *io, uint16_t port)
+int cf_io_udp_open(struct cf_io *io, uint16_t port, uint8_t family)
 {
-	int one = 1;
+	int one = 1, err;
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
 
 	memset(io, 0, sizeof(*io));
-	io->name = "esp-udp";
+	io->name = family == 6 ? "esp-udp6" : "esp-udp";
 	io->fd = -1;
-	io->state = calloc(1, sizeof(struct udp_state));
-	if (io->state == NULL)
+	struct udp_state *s = io->state = calloc(1, sizeof(struct udp_state));
+	if (s == NULL)
 		return -ENOMEM;
-	io->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	s->family = family;
+	io->fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (io->fd < 0)
 		return -errno;
-	if (setsockopt(io->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
-	    bind(io->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
-		int err = -errno;
+	if (family == 6)
+		/* IPv4 has a socket of its own: no v4-mapped addresses here */
+		err = setsockopt(io->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0 ||
+		      setsockopt(io->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0 ||
+		      bind(io->fd, (struct sockaddr *)&sin6, sizeof(sin6)) < 0;
+	else
+		err = setsockopt(io->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
+		      bind(io->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0;
+	if (err) {
+		err = -errno;
 		cf_io_close_fd(io);
 		return err;
 	}

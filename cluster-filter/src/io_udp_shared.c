@@ -15,6 +15,11 @@
  * socket bound most exactly, so ours receives nothing of pluto's; what
  * reaches it all the same (an address pluto has not bound) its filter
  * drops.
+ *
+ * IPv6 has a pair of its own.  Its raw socket sees datagrams from the
+ * UDP header on (the kernel has walked the extension headers and
+ * reassembled fragments), so its filter needs no header length, and the
+ * addresses come as the name and an IPV6_PKTINFO cmsg.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -32,6 +37,12 @@
 struct shared_state {
 	struct mmsghdr msgs[CF_BATCH];
 	struct iovec iov[CF_BATCH];
+	/* IPv6 */
+	struct sockaddr_in6 addr6[CF_BATCH];
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} ctl[CF_BATCH];
 	int tx_fd;			/* the UDP socket we send from */
 	struct cf_udp_out out;
 };
@@ -65,6 +76,40 @@ static int shared_recv(struct cf_io *io, struct cf_batch *b)
 	return n < 0 ? n : 0;
 }
 
+static int shared6_recv(struct cf_io *io, struct cf_batch *b)
+{
+	struct shared_state *s = io->state;
+
+	for (unsigned i = 0; i < CF_BATCH; i++)
+		s->msgs[i].msg_hdr = (struct msghdr){
+			.msg_name = &s->addr6[i], .msg_namelen = sizeof(s->addr6[i]),
+			.msg_control = s->ctl[i].buf, .msg_controllen = sizeof(s->ctl[i].buf) };
+	int n = cf_io_recv_batch(io, b, s->msgs, s->iov);
+
+	for (int i = 0; i < n; i++) {
+		struct msghdr *mh = &s->msgs[i].msg_hdr;
+		const uint8_t *udp = b->buf[i] + CF_PKT_HEADROOM;
+		size_t len = s->msgs[i].msg_len;
+		struct cf_addr local;
+		if (mh->msg_flags & MSG_TRUNC) {
+			io->rx_truncated++;
+			continue;
+		}
+		size_t udp_len = len >= UDP_HDR ? get_be16(udp + 4) : 0;
+		if (udp_len < UDP_HDR || udp_len > len || !cf_io_local_addr6(mh, &local)) {
+			io->rx_errors++;
+			continue;
+		}
+		struct cf_pkt *p = cf_batch_keep(b, (unsigned)i, UDP_HDR, udp_len - UDP_HDR);
+		memcpy(p->src.b, &s->addr6[i].sin6_addr, 16);
+		p->dst = local;
+		p->family = 6;
+		p->sport = get_be16(udp);
+		p->dport = get_be16(udp + 2);
+	}
+	return n < 0 ? n : 0;
+}
+
 static int shared_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)
 {
 	struct shared_state *s = io->state;
@@ -86,19 +131,22 @@ static void shared_close(struct cf_io *io)
 }
 
 /* Send-only: port 4500 beside pluto's sockets, receiving nothing. */
-static int open_tx(uint16_t port)
+static int open_tx(uint16_t port, uint8_t family)
 {
 	static struct sock_filter drop_all[] = { BPF_STMT(BPF_RET | BPF_K, 0) };
 	struct sock_fprog prog = { .len = 1, .filter = drop_all };
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
 	int one = 1;
 
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0) {
+	    (family == 6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    (family == 6 ? bind(fd, (struct sockaddr *)&sin6, sizeof(sin6))
+			 : bind(fd, (struct sockaddr *)&sin, sizeof(sin))) < 0) {
 		int err = -errno;
 		close(fd);
 		return err;
@@ -107,7 +155,7 @@ static int open_tx(uint16_t port)
 	return fd;
 }
 
-int cf_io_udp_shared_open(struct cf_io *io, uint16_t port)
+int cf_io_udp_shared_open(struct cf_io *io, uint16_t port, uint8_t family)
 {
 	/*
 	 * Raw UDP sockets see the IP header: keep datagrams to our port
@@ -127,31 +175,47 @@ int cf_io_udp_shared_open(struct cf_io *io, uint16_t port)
 		BPF_STMT(BPF_RET | BPF_K, 0),
 		BPF_STMT(BPF_RET | BPF_K, 0xffff),
 	};
+	/* the same from the UDP header on */
+	struct sock_filter code6[] = {
+		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 2),			/* UDP destination port */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, port, 0, 4),
+		BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 4),			/* UDP length */
+		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 8 + 8, 0, 2),	/* SPI and sequence number */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 8),			/* first payload word */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),		/* non-ESP marker: IKE */
+		BPF_STMT(BPF_RET | BPF_K, 0),
+		BPF_STMT(BPF_RET | BPF_K, 0xffff),
+	};
 	struct sock_fprog prog = { .len = ARRAY_SIZE(code), .filter = code };
+	struct sock_fprog prog6 = { .len = ARRAY_SIZE(code6), .filter = code6 };
+	int one = 1;
 
 	memset(io, 0, sizeof(*io));
-	io->name = "esp-udp-shared";
+	io->name = family == 6 ? "esp-udp6-shared" : "esp-udp-shared";
 	io->fd = -1;
 	struct shared_state *s = io->state = calloc(1, sizeof(struct shared_state));
 	if (s == NULL)
 		return -ENOMEM;
 	s->tx_fd = -1;
-	io->fd = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+	io->fd = socket(family == 6 ? AF_INET6 : AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			IPPROTO_UDP);
 	if (io->fd < 0)
 		return -errno;
-	if (setsockopt(io->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0) {
+	if ((family == 6 && setsockopt(io->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) < 0) ||
+	    setsockopt(io->fd, SOL_SOCKET, SO_ATTACH_FILTER, family == 6 ? &prog6 : &prog,
+		       sizeof(prog)) < 0) {
 		int err = -errno;
 		cf_io_close_fd(io);
 		return err;
 	}
 	cf_io_socket_buffers(io->fd);
-	s->tx_fd = open_tx(port);
+	s->tx_fd = open_tx(port, family);
 	if (s->tx_fd < 0) {
 		int err = s->tx_fd;
 		shared_close(io);
 		return err;
 	}
-	io->recv = shared_recv;
+	io->recv = family == 6 ? shared6_recv : shared_recv;
 	io->send = shared_send;
 	io->close = shared_close;
 	return 0;

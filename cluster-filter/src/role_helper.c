@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,26 +48,40 @@ static int run_nft(const char *script, size_t len)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
-static void apply(enum cf_role role, const uint32_t *addrs, unsigned n)
+/* What the tables keep quiet, by the families of the shared addresses. */
+static const char *protocols(const struct cf_role_addr *addrs, unsigned n, bool sentence)
 {
-	static char script[4096];
-	int len = cf_role_ruleset(role, addrs, n, script, sizeof(script));
+	bool v4 = false, v6 = false;
+	for (unsigned i = 0; i < n; i++) {
+		v4 |= addrs[i].family == 4;
+		v6 |= addrs[i].family == 6;
+	}
+	if (v4 && v6)
+		return sentence ? "ARP, NDP, ICMP, ICMPv6 and TCP" : "ARP, NDP, ICMP, ICMPv6, TCP";
+	if (v6)
+		return sentence ? "NDP, ICMPv6 and TCP" : "NDP, ICMPv6, TCP";
+	return sentence ? "ARP, ICMP and TCP" : "ARP, ICMP, TCP";
+}
 
-	static const char *const what[] = {
-		[CF_ROLE_NONE] = "tables removed",
-		[CF_ROLE_SILENT] = "silent on the shared addresses (ARP, ICMP, TCP)",
-		[CF_ROLE_SPEAKER] = "default host: answering ARP, ICMP and TCP for the shared addresses",
-	};
+static void apply(enum cf_role role, const struct cf_role_addr *addrs, unsigned n)
+{
+	static char script[CF_ROLE_SCRIPT_MAX];
+	int len = cf_role_ruleset(role, addrs, n, script, sizeof(script));
 
 	if (len < 0)
 		cf_log(CF_LOG_ERR, "role: the ruleset for role %s does not fit", cf_role_name(role));
 	else if (run_nft(script, (size_t)len) != 0)
 		cf_log(CF_LOG_ERR, "role: nft could not put this node in role %s", cf_role_name(role));
+	else if (role == CF_ROLE_SILENT)
+		cf_log(CF_LOG_NOTICE, "role: silent on the shared addresses (%s)", protocols(addrs, n, false));
+	else if (role == CF_ROLE_SPEAKER)
+		cf_log(CF_LOG_NOTICE, "role: default host: answering %s for the shared addresses",
+		       protocols(addrs, n, true));
 	else
-		cf_log(CF_LOG_NOTICE, "role: %s", what[role]);
+		cf_log(CF_LOG_NOTICE, "role: tables removed");
 }
 
-static void helper(int fd, const uint32_t *addrs, unsigned n)
+static void helper(int fd, const struct cf_role_addr *addrs, unsigned n)
 {
 	/* CAP_NET_ADMIN for nft, kept across exec as root; nothing else */
 	capng_clear(CAPNG_SELECT_BOTH);
@@ -101,7 +116,7 @@ static void helper(int fd, const uint32_t *addrs, unsigned n)
 	_exit(0);
 }
 
-int cf_role_helper_start(const uint32_t *addrs, unsigned n)
+int cf_role_helper_start(const struct cf_role_addr *addrs, unsigned n)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)

@@ -13,8 +13,11 @@
 
 #include "role.h"
 
-/* Fork the helper (before the daemon drops its capabilities); the pipe's fd, or -errno. */
-int cf_role_helper_start(const uint32_t *addrs, unsigned n);
+/*
+ * Fork the helper (before the daemon drops its capabilities) for the
+ * shared addresses, IPv4 and IPv6; the pipe's fd, or -errno.
+ */
+int cf_role_helper_start(const struct cf_role_addr *addrs, unsigned n);
 /* Ask for a role; 0 or -errno.  The helper logs what it did. */
 int cf_role_helper_set(int fd, enum cf_role role);
 

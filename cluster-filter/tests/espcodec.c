@@ -77,7 +77,8 @@ int main(int argc, char **argv)
 	while (fgets(line, sizeof(line), stdin)) {
 		size_t n = unhex_line(line, in, sizeof(in));
 		if (seal) {
-			long r = esp_seal(&c, spi, seq, esn, seq, ESP_NH_IPV4, in, n, out, sizeof(out));
+			uint8_t nh = n && in[0] >> 4 == 6 ? ESP_NH_IPV6 : ESP_NH_IPV4;
+			long r = esp_seal(&c, spi, seq, esn, seq, nh, in, n, out, sizeof(out));
 			seq++;
 			if (r < 0)
 				return 1;

@@ -6,6 +6,8 @@
  * daemon's code filled.  Needs root and BPF, as the daemon does;
  * CF_TEST_NO_BPF=1 skips the kernel half on a machine without them.
  */
+#include <arpa/inet.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
@@ -49,40 +51,174 @@ static void cluster_node(struct cf_dataplane *dp, enum cf_dispatch_mode mode)
 static void tables(void)
 {
 	struct cf_dataplane dp;
-	struct cf_fast_view v;
-	struct cf_fast_policy p[CF_FAST_POLICIES];
-	uint32_t spis[CF_FAST_POLICIES];
+	struct cf_fast_tables t;
+	const struct cf_fast_view *v = &t.view;
+	const struct cf_fast_policy *p = t.policies;
 
 	cluster_node(&dp, CF_DISPATCH_PER_SA);
-	cf_fast_build(&dp, 4500, &v, p, spis);
-	CHECK_EQ(v.flags, CF_FAST_ACTIVE);
-	CHECK(v.nodes == 3 && v.self == 1 && v.udp_port == 4500 && v.n_policies == 1);
+	cf_fast_build(&dp, 4500, &t);
+	CHECK_EQ(v->flags, CF_FAST_ACTIVE);
+	CHECK(v->nodes == 3 && v->self == 1 && v->udp_port == 4500 && v->n_policies == 1);
+	CHECK_EQ(v->n_policies6, 0);
 	CHECK(p[0].src_lo == 0x0a000100 && p[0].dst_hi == 0x0a0002ff && p[0].dport_hi == 0xffff);
 	CHECK_EQ(p[0].mine, 0);		/* node 11 writes it */
-	CHECK_EQ(spis[0], OUT_SPI);
+	CHECK_EQ(t.spis[0], OUT_SPI);
 
 	cf_sa_find(&dp.db, OUT_SPI, CF_DIR_OUT)->writer = 12;	/* we do */
-	cf_fast_build(&dp, 4500, &v, p, spis);
-	CHECK(p[0].mine == 1 && spis[0] == 0);
+	cf_fast_build(&dp, 4500, &t);
+	CHECK(p[0].mine == 1 && t.spis[0] == 0);
 
 	cf_dp_round_open(&dp);
-	cf_fast_build(&dp, 4500, &v, p, spis);
-	CHECK_EQ(v.flags, CF_FAST_ACTIVE | CF_FAST_ROUND_OPEN);
+	cf_fast_build(&dp, 4500, &t);
+	CHECK_EQ(v->flags, CF_FAST_ACTIVE | CF_FAST_ROUND_OPEN);
 	cf_dp_free(&dp);
 
 	/* the paper's schemes count every packet: the kernel passes them all */
 	cluster_node(&dp, CF_DISPATCH_PACKET_RR);
-	cf_fast_build(&dp, 4500, &v, p, spis);
-	CHECK(p[0].mine == 1 && spis[0] == 0);
+	cf_fast_build(&dp, 4500, &t);
+	CHECK(p[0].mine == 1 && t.spis[0] == 0);
 	/* more policies than the table holds: it cannot say which matches first */
 	for (uint32_t i = 0; i < CF_FAST_POLICIES; i++) {
 		struct cf_ts ts = ts4(i, i, 1, 1);
 		uint32_t id;
 		CHECK(cf_policy_add(&dp.db, CF_DIR_OUT, &ts, 1, 200 + i, &id) == 0);
 	}
-	cf_fast_build(&dp, 4500, &v, p, spis);
-	CHECK(v.flags & CF_FAST_INSIDE_ALL);
-	CHECK_EQ(v.n_policies, CF_FAST_POLICIES);
+	cf_fast_build(&dp, 4500, &t);
+	CHECK(v->flags & CF_FAST_INSIDE_ALL);
+	CHECK(!(v->flags & CF_FAST_INSIDE6_ALL));
+	CHECK_EQ(v->n_policies, CF_FAST_POLICIES);
+	cf_dp_free(&dp);
+}
+
+static struct cf_addr a6(const char *text)
+{
+	struct cf_addr a;
+	CHECK(inet_pton(AF_INET6, text, a.b) == 1);
+	return a;
+}
+
+/* An IPv6 selector from text ranges, any port and protocol. */
+static struct cf_ts ts6(const char *src_lo, const char *src_hi, const char *dst_lo, const char *dst_hi)
+{
+	return (struct cf_ts){ .src_lo = a6(src_lo), .src_hi = a6(src_hi), .dst_lo = a6(dst_lo),
+			       .dst_hi = a6(dst_hi), .sport_hi = 0xffff, .dport_hi = 0xffff, .family = 6 };
+}
+
+#define OUT2_SPI 0x7003
+
+/* cluster_node() plus an outbound SA of reqid 2 that we (node 12) write */
+static void cluster_node2(struct cf_dataplane *dp)
+{
+	static const uint8_t key[20] = { 2 };
+	struct cf_sa_params out = { .spi = OUT2_SPI, .dir = CF_DIR_OUT, .alg = cf_alg_by_name("aes128gcm16"),
+				    .enc_key_len = 20, .reqid = 2, .dispatch = CF_DISPATCH_PER_SA };
+	struct cf_sa *sa;
+
+	cluster_node(dp, CF_DISPATCH_PER_SA);
+	memcpy(out.enc_key, key, 20);
+	CHECK(cf_sa_add(&dp->db, &out, &sa) == 0);
+	sa->writer = 12;
+}
+
+static void add_policy(struct cf_dataplane *dp, struct cf_ts ts, uint8_t proto, uint32_t reqid,
+		       uint32_t priority)
+{
+	uint32_t id;
+	ts.proto = proto;
+	CHECK(cf_policy_add(&dp->db, CF_DIR_OUT, &ts, reqid, priority, &id) == 0);
+}
+
+static bool addr6_is(const struct cf_fast_addr6 *a, const char *text)
+{
+	struct cf_addr want = a6(text);
+	return a->hi == get_be64(want.b) && a->lo == get_be64(want.b + 8);
+}
+
+/* The policies of each family go to their own table, each in the daemon's order. */
+static void tables6(void)
+{
+	struct cf_dataplane dp;
+	struct cf_fast_tables t;
+	const struct cf_fast_view *v = &t.view;
+	static const struct cf_fast_policy6 zero6;
+
+	cluster_node2(&dp);	/* IPv4, priority 100, reqid 1: node 11's */
+	add_policy(&dp, ts6("2001:db8:1::", "2001:db8:1::ff", "2001:db8:2::", "2001:db8:2::ffff"), 17, 1, 10);
+	add_policy(&dp, ts6("::ffff:10.0.1.0", "::ffff:10.0.1.255", "::ffff:10.0.2.0", "::ffff:10.0.2.255"),
+		   0, 2, 50);
+	add_policy(&dp, ts6("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "2001:db8:9::", "2001:db8:9::1"),
+		   0, 1, 150);
+	add_policy(&dp, ts4(0x0a000500, 0x0a0005ff, 0x0a000600, 0x0a0006ff), 6, 2, 160);
+	cf_fast_build(&dp, 4500, &t);
+
+	CHECK_EQ(v->flags, CF_FAST_ACTIVE);
+	CHECK_EQ(v->n_policies, 2);
+	CHECK_EQ(v->n_policies6, 3);
+	/* IPv4: priority 100, then 160, nothing of the IPv6 ones between them */
+	CHECK(t.policies[0].src_lo == 0x0a000100 && t.policies[0].mine == 0 && t.spis[0] == OUT_SPI);
+	CHECK(t.policies[1].src_lo == 0x0a000500 && t.policies[1].src_hi == 0x0a0005ff &&
+	      t.policies[1].dst_lo == 0x0a000600 && t.policies[1].dst_hi == 0x0a0006ff);
+	CHECK(t.policies[1].proto == 6 && t.policies[1].mine == 1 && t.spis[1] == 0);
+	/* IPv6: priority 10, 50, 150, with their own skipped slots */
+	const struct cf_fast_policy6 *p6 = t.policies6;
+	CHECK(addr6_is(&p6[0].src_lo, "2001:db8:1::") && addr6_is(&p6[0].src_hi, "2001:db8:1::ff"));
+	CHECK(addr6_is(&p6[0].dst_lo, "2001:db8:2::") && addr6_is(&p6[0].dst_hi, "2001:db8:2::ffff"));
+	CHECK(p6[0].proto == 17 && p6[0].sport_lo == 0 && p6[0].sport_hi == 0xffff &&
+	      p6[0].dport_hi == 0xffff);
+	CHECK(p6[0].mine == 0 && t.spis[CF_FAST_POLICIES] == OUT_SPI);
+	CHECK(addr6_is(&p6[1].src_lo, "::ffff:10.0.1.0") && addr6_is(&p6[1].dst_hi, "::ffff:10.0.2.255"));
+	CHECK(p6[1].mine == 1 && t.spis[CF_FAST_POLICIES + 1] == 0);
+	CHECK(addr6_is(&p6[2].src_hi, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"));
+	CHECK(p6[2].mine == 0 && t.spis[CF_FAST_POLICIES + 2] == OUT_SPI);
+	CHECK(memcmp(&p6[3], &zero6, sizeof(zero6)) == 0);
+	CHECK(t.spis[2] == 0 && t.spis[CF_FAST_POLICIES + 3] == 0);
+
+	/* the writer of reqid 1 moves to us: both tables say so */
+	cf_sa_find(&dp.db, OUT_SPI, CF_DIR_OUT)->writer = 12;
+	cf_fast_build(&dp, 4500, &t);
+	CHECK(t.policies[0].mine == 1 && p6[0].mine == 1 && p6[2].mine == 1);
+	CHECK(t.spis[0] == 0 && t.spis[CF_FAST_POLICIES] == 0 && t.spis[CF_FAST_POLICIES + 2] == 0);
+	cf_sa_find(&dp.db, OUT_SPI, CF_DIR_OUT)->writer = 11;
+
+	/* inbound policies stay out of both */
+	uint32_t id;
+	struct cf_ts in6 = ts6("::", "::1", "::", "::1");
+	CHECK(cf_policy_add(&dp.db, CF_DIR_IN, &in6, 1, 5, &id) == 0);
+	cf_fast_build(&dp, 4500, &t);
+	CHECK(v->n_policies == 2 && v->n_policies6 == 3);
+
+	/* more IPv6 policies than fit: IPv6 cleartext goes up, IPv4 is still judged */
+	for (uint32_t i = 0; i < CF_FAST_POLICIES; i++) {
+		char lo[64];
+		snprintf(lo, sizeof(lo), "2001:db8:77::%x", i);
+		add_policy(&dp, ts6(lo, lo, "::", "::"), 0, 1, 300 + i);
+	}
+	cf_fast_build(&dp, 4500, &t);
+	CHECK_EQ(v->flags, CF_FAST_ACTIVE | CF_FAST_INSIDE6_ALL);
+	CHECK_EQ(v->n_policies6, CF_FAST_POLICIES);
+	CHECK_EQ(v->n_policies, 2);
+	CHECK(addr6_is(&p6[CF_FAST_POLICIES - 1].src_lo, "2001:db8:77::3c"));	/* the 61st of them */
+	/* IPv4 policies after the IPv6 overflow still fill theirs, exactly to the brim */
+	for (uint32_t i = 0; i < CF_FAST_POLICIES - 2; i++)
+		add_policy(&dp, ts4(0x0b000000 + i, 0x0b000000 + i, 1, 1), 0, 1, 1000 + i);
+	cf_fast_build(&dp, 4500, &t);
+	CHECK_EQ(v->flags, CF_FAST_ACTIVE | CF_FAST_INSIDE6_ALL);
+	CHECK_EQ(v->n_policies, CF_FAST_POLICIES);
+	CHECK_EQ(t.policies[CF_FAST_POLICIES - 1].src_lo, 0x0b000000 + CF_FAST_POLICIES - 3);
+	add_policy(&dp, ts4(0x0c000000, 0x0c000000, 1, 1), 0, 1, 2000);
+	cf_fast_build(&dp, 4500, &t);
+	CHECK_EQ(v->flags, CF_FAST_ACTIVE | CF_FAST_INSIDE_ALL | CF_FAST_INSIDE6_ALL);
+	cf_dp_free(&dp);
+
+	/* only IPv4 overflows: IPv6 is still judged */
+	cluster_node2(&dp);
+	for (uint32_t i = 0; i < CF_FAST_POLICIES; i++)
+		add_policy(&dp, ts4(0x0b000000 + i, 0x0b000000 + i, 1, 1), 0, 1, 1000 + i);
+	add_policy(&dp, ts6("2001:db8:1::", "2001:db8:1::ff", "2001:db8:2::", "2001:db8:2::ffff"), 0, 1, 5000);
+	cf_fast_build(&dp, 4500, &t);
+	CHECK_EQ(v->flags, CF_FAST_ACTIVE | CF_FAST_INSIDE_ALL);
+	CHECK(v->n_policies == CF_FAST_POLICIES && v->n_policies6 == 1);
+	CHECK(p6[0].mine == 0 && t.spis[CF_FAST_POLICIES] == OUT_SPI);
 	cf_dp_free(&dp);
 }
 
@@ -247,11 +383,292 @@ static void kernel(void)
 	cf_fast_bpf_close(f);
 }
 
+/*
+ * An IPv6 frame: NH (17: UDP, 6: TCP with a 20-byte header, else PAYLOAD
+ * right after the headers) behind the fixed header, or behind one 8-byte
+ * extension header EXT (44: a first fragment) if EXT is not 0.
+ */
+static size_t frame6(uint8_t *f, const char *src, const char *dst, uint8_t ext, uint8_t nh,
+		     uint16_t sport, uint16_t dport, const uint8_t *payload, size_t len)
+{
+	struct cf_addr s = a6(src), d = a6(dst);
+	size_t l4_hdr = nh == 17 ? 8 : nh == 6 ? 20 : 0, ext_len = ext ? 8 : 0;
+	size_t plen = ext_len + l4_hdr + len;
+	memset(f, 0, 14 + 40 + ext_len + l4_hdr);
+	f[12] = 0x86;				/* IPv6 */
+	f[13] = 0xdd;
+	uint8_t *ip = f + 14, *l4 = ip + 40;
+	ip[0] = 0x60;
+	put_be16(ip + 4, (uint16_t)plen);
+	ip[6] = ext ? ext : nh;
+	ip[7] = 64;
+	memcpy(ip + 8, s.b, 16);
+	memcpy(ip + 24, d.b, 16);
+	if (ext) {
+		l4[0] = nh;
+		if (ext == 44)
+			l4[3] = 1;	/* offset 0, more fragments */
+		l4 += 8;
+	}
+	if (l4_hdr) {
+		put_be16(l4, sport);
+		put_be16(l4 + 2, dport);
+		if (nh == 17)
+			put_be16(l4 + 4, (uint16_t)(8 + len));
+		else
+			l4[12] = 0x50;	/* data offset 5 */
+		l4 += l4_hdr;
+	}
+	memcpy(l4, payload, len);
+	return 14 + 40 + plen;
+}
+
+static int esp6(int prog, uint8_t ext, bool udp, uint16_t dport, uint32_t spi, uint32_t seq)
+{
+	uint8_t f[160], esp[40] = { 0 };
+	put_be32(esp, spi);
+	put_be32(esp + 4, seq);
+	return run(prog, f, frame6(f, "2001:db8:f::2", "2001:db8:f::1", ext, udp ? 17 : 50, 4500, dport,
+				  esp, sizeof(esp)));
+}
+
+/* a sequence number of IN_SPI that node index 1 of 3 does (or does not) own, from SEQ on */
+static uint32_t seq_owned(uint32_t seq, bool owned)
+{
+	while ((cf_dispatch_inbound(IN_SPI, seq, 3) == 1) != owned)
+		seq++;
+	return seq;
+}
+
+static void outside6(int out_prog, struct cf_dataplane *dp, struct cf_fast_bpf *f)
+{
+	/* an SA's first packet goes up, over IPv6 as over IPv4 */
+	CHECK_EQ(esp6(out_prog, 0, false, 0, IN_SPI, seq_owned(1, false)), TC_ACT_OK);
+	/* then the owner test, the same for both families: plain ESP and ESP in UDP */
+	unsigned wrong = 0, dropped = 0;
+	for (uint32_t seq = 2; seq < 1000; seq++) {
+		int want = cf_dispatch_inbound(IN_SPI, seq, 3) == 1 ? TC_ACT_OK : TC_ACT_SHOT;
+		int got_esp = esp6(out_prog, 0, false, 0, IN_SPI, seq);
+		int got_udp = esp6(out_prog, 0, true, 4500, IN_SPI, seq);
+		wrong += (got_esp != want) + (got_udp != want);
+		dropped += (got_esp == TC_ACT_SHOT) + (got_udp == TC_ACT_SHOT);
+	}
+	CHECK_EQ(wrong, 0);
+	CHECK(dropped > 2 * 600 && dropped < 2 * 730);
+	cf_fast_bpf_collect(f, dp);
+	CHECK_EQ(dp->counters[CF_CTR_KERNEL_NOT_OWNER_ESP], dropped);
+
+	uint32_t other = seq_owned(2000, false);
+	CHECK_EQ(esp6(out_prog, 0, true, 4500, IN_SPI, other), TC_ACT_SHOT);
+	/* IKE (the zero non-ESP marker), other ports, unknown SPIs: up */
+	CHECK_EQ(esp6(out_prog, 0, true, 4500, 0, other), TC_ACT_OK);
+	CHECK_EQ(esp6(out_prog, 0, true, 500, IN_SPI, other), TC_ACT_OK);
+	CHECK_EQ(esp6(out_prog, 0, false, 0, 0x9999, other), TC_ACT_OK);
+	/* a NAT keepalive: one byte 0xff */
+	uint8_t fr[160], ka = 0xff;
+	CHECK_EQ(run(out_prog, fr, frame6(fr, "2001:db8:f::2", "2001:db8:f::1", 0, 17, 4500, 4500, &ka, 1)),
+		 TC_ACT_OK);
+	/* extension headers, a fragment header among them: up, whoever owns it */
+	CHECK_EQ(esp6(out_prog, 60, false, 0, IN_SPI, other), TC_ACT_OK);
+	CHECK_EQ(esp6(out_prog, 0, false, 0, IN_SPI, other), TC_ACT_SHOT);
+	CHECK_EQ(esp6(out_prog, 44, false, 0, IN_SPI, other), TC_ACT_OK);
+	CHECK_EQ(esp6(out_prog, 44, true, 4500, IN_SPI, other), TC_ACT_OK);
+	CHECK_EQ(esp6(out_prog, 0, true, 4500, IN_SPI, other), TC_ACT_SHOT);
+	/* IPv6 by its EtherType, not by its version: up */
+	size_t len = frame6(fr, "2001:db8:f::2", "2001:db8:f::1", 0, 50, 0, 0, (uint8_t[16]){ 0, 0, 0x70, 0x01 }, 16);
+	put_be32(fr + 14 + 40 + 4, other);
+	CHECK_EQ(run(out_prog, fr, len), TC_ACT_SHOT);
+	fr[14] = 0x40;
+	CHECK_EQ(run(out_prog, fr, len), TC_ACT_OK);
+	cf_fast_bpf_collect(f, dp);
+	CHECK_EQ(dp->counters[CF_CTR_KERNEL_NOT_OWNER_ESP], dropped + 4);
+
+	/* what we dropped over IPv6, we saw */
+	struct cf_sa *in = cf_sa_find(&dp->db, IN_SPI, CF_DIR_IN);
+	replay_update(&in->replay, 1990);
+	cf_fast_bpf_gather(f, in);
+	CHECK_EQ(in->observed.top, other);
+}
+
+/* cleartext over IPv6 */
+static int clear6(int prog, const char *src, const char *dst, uint8_t ext, uint8_t nh, uint16_t sport,
+		  uint16_t dport)
+{
+	uint8_t f[160], payload[32] = { 0 };
+	return run(prog, f, frame6(f, src, dst, ext, nh, sport, dport, payload, sizeof(payload)));
+}
+
+static int clear4(int prog, uint32_t src, uint32_t dst, uint8_t proto)
+{
+	uint8_t f[128], payload[32] = { 0 };
+	return run(prog, f, frame(f, src, dst, proto, 1000, 2000, payload, sizeof(payload)));
+}
+
+/*
+ * What the daemon decides (cf_policy_lookup, then the writer), for a
+ * flow: whether the kernel may drop it.
+ */
+static bool daemon_drops(struct cf_dataplane *dp, const struct cf_flow *fl)
+{
+	const struct cf_policy *pol = cf_policy_lookup(&dp->db, CF_DIR_OUT, fl);
+	return pol && pol->sa && !cf_dispatch_shared(pol->sa->dispatch.mode) &&
+	       pol->sa->writer != ids[1];
+}
+
+static const char *const probes6[] = {
+	"::", "::1", "2001:db8:1::", "2001:db8:1::1", "2001:db8:1::ff", "2001:db8:1::100",
+	"2001:db8:0:ffff:ffff:ffff:ffff:ffff", "2001:db8:2::", "2001:db8:2::3", "2001:db8:2::5",
+	"2001:db8:2::ffff", "2001:db8:2::1:0", "2001:db8:9::1", "2001:db8:9::7fff:ffff:ffff:ffff",
+	"2001:db8:9::8000:0:0:0", "2001:db8:9:0:ffff:ffff:ffff:ffff", "2001:db8:9:1::",
+	"2001:db8:9:1:7fff::", "2001:db8:9:1:7fff::1", "2001:db8:9:1:8000::", "::ffff:10.0.1.2",
+	"::ffff:10.0.2.3", "::a00:102", "::a00:203", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+};
+
+static void inside6(int in_prog, struct cf_dataplane *dp, struct cf_fast_bpf *f)
+{
+	/*
+	 * cluster_node2()'s IPv4 policy (priority 100, node 11's SA) between
+	 * IPv6 ones, one of them over the same addresses IPv4-mapped and
+	 * ours: had it leaked into the IPv4 table, the IPv4 packet would pass.
+	 */
+	add_policy(dp, ts6("::ffff:10.0.1.0", "::ffff:10.0.1.255", "::ffff:10.0.2.0", "::ffff:10.0.2.255"),
+		   0, 2, 50);
+	add_policy(dp, ts6("2001:db8:1::", "2001:db8:1::ff", "2001:db8:2::5", "2001:db8:2::5"), 17, 2, 90);
+	add_policy(dp, ts6("2001:db8:1::", "2001:db8:1::ff", "2001:db8:2::", "2001:db8:2::ffff"), 0, 1, 110);
+	add_policy(dp, ts4(0x0a000500, 0x0a0005ff, 0x0a000600, 0x0a0006ff), 0, 1, 120);
+	/* a range across the two 64-bit halves: lexicographic, not half by half */
+	add_policy(dp, ts6("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "2001:db8:9::8000:0:0:0",
+			   "2001:db8:9:1:7fff::"), 0, 1, 130);
+	CHECK(cf_fast_bpf_sync(f, dp, 4500) == 0);
+
+	CHECK_EQ(clear4(in_prog, 0x0a000102, 0x0a000203, 17), TC_ACT_SHOT);
+	CHECK_EQ(clear4(in_prog, 0x0a000502, 0x0a000603, 1), TC_ACT_SHOT);
+	CHECK_EQ(clear6(in_prog, "::ffff:10.0.1.2", "::ffff:10.0.2.3", 0, 17, 1000, 2000), TC_ACT_OK);
+
+	struct cf_sa *out = cf_sa_find(&dp->db, OUT_SPI, CF_DIR_OUT);
+	cf_fast_bpf_collect(f, dp);
+	uint64_t packets = out->used.packets, bytes = out->used.bytes;
+	uint64_t clear = dp->counters[CF_CTR_KERNEL_NOT_OWNER_CLEAR];
+
+	/* not ours: dropped, counted against the SA with the IPv6 header's 40 bytes */
+	CHECK_EQ(clear6(in_prog, "2001:db8:1::2", "2001:db8:2::3", 0, 17, 1000, 2000), TC_ACT_SHOT);
+	CHECK_EQ(clear6(in_prog, "2001:db8:1::2", "2001:db8:2::3", 0, 58, 0, 0), TC_ACT_SHOT);
+	/* ours, an earlier policy for UDP: up; TCP falls to the next one */
+	CHECK_EQ(clear6(in_prog, "2001:db8:1::2", "2001:db8:2::5", 0, 17, 1000, 2000), TC_ACT_OK);
+	CHECK_EQ(clear6(in_prog, "2001:db8:1::2", "2001:db8:2::5", 0, 6, 1000, 2000), TC_ACT_SHOT);
+	/* no policy: the daemon's to count */
+	CHECK_EQ(clear6(in_prog, "2001:db8:1::2", "2001:db8:3::3", 0, 17, 1000, 2000), TC_ACT_OK);
+	CHECK_EQ(clear6(in_prog, "2001:db8:1::100", "2001:db8:2::3", 0, 17, 1000, 2000), TC_ACT_OK);
+	/* an extension header, a fragment header too: up, whoever owns it */
+	CHECK_EQ(clear6(in_prog, "2001:db8:1::2", "2001:db8:2::3", 0, 17, 1000, 2000), TC_ACT_SHOT);
+	CHECK_EQ(clear6(in_prog, "2001:db8:1::2", "2001:db8:2::3", 60, 17, 1000, 2000), TC_ACT_OK);
+	CHECK_EQ(clear6(in_prog, "2001:db8:1::2", "2001:db8:2::3", 0, 17, 1000, 2000), TC_ACT_SHOT);
+	CHECK_EQ(clear6(in_prog, "2001:db8:1::2", "2001:db8:2::3", 44, 17, 1000, 2000), TC_ACT_OK);
+	CHECK_EQ(clear6(in_prog, "2001:db8:1::2", "2001:db8:2::3", 0, 17, 1000, 2000), TC_ACT_SHOT);
+	CHECK_EQ(clear6(in_prog, "2001:db8:1::2", "2001:db8:2::3", 0, 0, 0, 0), TC_ACT_OK);
+	/* payload_len 0 (a jumbogram or BIG TCP): the header does not say: up */
+	uint8_t fr[160];
+	size_t len = frame6(fr, "2001:db8:1::2", "2001:db8:2::3", 0, 17, 1000, 2000, (uint8_t[32]){ 0 }, 32);
+	put_be16(fr + 14 + 4, 0);
+	CHECK_EQ(run(in_prog, fr, len), TC_ACT_OK);
+	/* the 128-bit bounds */
+	CHECK_EQ(clear6(in_prog, "::1", "2001:db8:9::8000:0:0:0", 0, 17, 1, 2), TC_ACT_SHOT);
+	CHECK_EQ(clear6(in_prog, "::1", "2001:db8:9:0:ffff:ffff:ffff:ffff", 0, 17, 1, 2), TC_ACT_SHOT);
+	CHECK_EQ(clear6(in_prog, "::1", "2001:db8:9:1::", 0, 17, 1, 2), TC_ACT_SHOT);
+	CHECK_EQ(clear6(in_prog, "::1", "2001:db8:9:1:7fff::", 0, 17, 1, 2), TC_ACT_SHOT);
+	CHECK_EQ(clear6(in_prog, "::1", "2001:db8:9::7fff:ffff:ffff:ffff", 0, 17, 1, 2), TC_ACT_OK);
+	CHECK_EQ(clear6(in_prog, "::1", "2001:db8:9:1:7fff::1", 0, 17, 1, 2), TC_ACT_OK);
+	CHECK_EQ(clear6(in_prog, "::1", "2001:db8:9:1:8000::", 0, 17, 1, 2), TC_ACT_OK);
+
+	cf_fast_bpf_collect(f, dp);
+	/* 10 dropped: 8 UDP (4 of them at the bounds), ICMPv6 without ports, TCP */
+	CHECK_EQ(out->used.packets, packets + 10);
+	CHECK_EQ(out->used.bytes, bytes + 8 * (40 + 8 + 32) + (40 + 32) + (40 + 20 + 32));
+	CHECK_EQ(dp->counters[CF_CTR_KERNEL_NOT_OWNER_CLEAR], clear + 10);
+
+	/* a GRO super-packet of TCP: each segment with its own 40 + 20 bytes of headers */
+	len = frame6(fr, "2001:db8:1::2", "2001:db8:2::5", 0, 6, 1000, 2000, (uint8_t[32]){ 0 }, 32);
+	CHECK_EQ(run_gro(in_prog, fr, len, 4), TC_ACT_SHOT);
+	cf_fast_bpf_collect(f, dp);
+	CHECK_EQ(out->used.packets, packets + 14);
+	CHECK_EQ(out->used.bytes, bytes + 8 * (40 + 8 + 32) + (40 + 32) + 2 * (40 + 20 + 32) + 3 * (40 + 20));
+
+	/* the kernel decides what the daemon would, for every mix of the probes */
+	unsigned wrong = 0, drops = 0;
+	static const uint8_t protos[] = { 17, 6, 58 };
+	for (size_t i = 0; i < sizeof(probes6) / sizeof(probes6[0]); i++)
+		for (size_t j = 0; j < sizeof(probes6) / sizeof(probes6[0]); j++)
+			for (size_t k = 0; k < sizeof(protos); k++) {
+				struct cf_flow fl = { .src = a6(probes6[i]), .dst = a6(probes6[j]),
+						      .proto = protos[k], .family = 6 };
+				if (protos[k] != 58)
+					fl.sport = 1000, fl.dport = 2000;
+				int want = daemon_drops(dp, &fl) ? TC_ACT_SHOT : TC_ACT_OK;
+				int got = clear6(in_prog, probes6[i], probes6[j], 0, protos[k], 1000, 2000);
+				wrong += got != want;
+				drops += want == TC_ACT_SHOT;
+			}
+	CHECK_EQ(wrong, 0);
+	CHECK(drops > 100);
+
+	/* the writer moves to us: the next packet goes up, after one flip */
+	out->writer = 12;
+	CHECK(cf_fast_bpf_sync(f, dp, 4500) == 0);
+	CHECK_EQ(clear6(in_prog, "2001:db8:1::2", "2001:db8:2::3", 0, 17, 1000, 2000), TC_ACT_OK);
+	CHECK_EQ(clear4(in_prog, 0x0a000102, 0x0a000203, 17), TC_ACT_OK);
+	out->writer = 11;
+	CHECK(cf_fast_bpf_sync(f, dp, 4500) == 0);
+	CHECK_EQ(clear6(in_prog, "2001:db8:1::2", "2001:db8:2::3", 0, 17, 1000, 2000), TC_ACT_SHOT);
+
+	/* more IPv6 policies than fit: IPv6 goes up, IPv4 is still judged */
+	for (uint32_t i = 0; i < CF_FAST_POLICIES; i++) {
+		char lo[64];
+		snprintf(lo, sizeof(lo), "2001:db8:77::%x", i);
+		add_policy(dp, ts6(lo, lo, "::", "::"), 0, 1, 300 + i);
+	}
+	CHECK(cf_fast_bpf_sync(f, dp, 4500) == 0);
+	CHECK_EQ(clear6(in_prog, "2001:db8:1::2", "2001:db8:2::3", 0, 17, 1000, 2000), TC_ACT_OK);
+	CHECK_EQ(clear4(in_prog, 0x0a000102, 0x0a000203, 17), TC_ACT_SHOT);
+}
+
+/* IPv6 frames through both programs, with IPv4 policies beside IPv6 ones */
+static void kernel6(void)
+{
+	struct cf_dataplane dp;
+	const char *why;
+	struct cf_fast_bpf *f = cf_fast_bpf_open(NULL, NULL, &why);
+
+	if (f == NULL && getenv("CF_TEST_NO_BPF"))
+		return;
+	CHECK(f != NULL);
+	if (f == NULL)
+		return;
+	int out_prog = cf_fast_bpf_prog_fd(f, false), in_prog = cf_fast_bpf_prog_fd(f, true);
+
+	/* before any view: everything goes up */
+	CHECK_EQ(esp6(out_prog, 0, false, 0, IN_SPI, seq_owned(1, false)), TC_ACT_OK);
+	CHECK_EQ(clear6(in_prog, "2001:db8:1::2", "2001:db8:2::3", 0, 17, 1000, 2000), TC_ACT_OK);
+
+	cluster_node2(&dp);
+	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
+	outside6(out_prog, &dp, f);
+	inside6(in_prog, &dp, f);
+
+	/* a view round: the daemon decides everything */
+	cf_dp_round_open(&dp);
+	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
+	CHECK_EQ(esp6(out_prog, 0, false, 0, IN_SPI, seq_owned(3000, false)), TC_ACT_OK);
+	cf_dp_free(&dp);
+	cf_fast_bpf_close(f);
+}
+
 int main(void)
 {
 	CHECK(cf_crypto_global_init() == 0);
 	tables();
+	tables6();
 	kernel();
+	kernel6();
 	cf_crypto_global_shutdown();
 	return check_exit("fastpath");
 }

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Cutting TUN super-packets (gso.c) against what the wire must carry:
- * every segment a valid IPv4 packet whose checksums a plain RFC 1071 sum
- * (written here independently, 16 bits at a time) accepts, the payload
- * intact and in order, TCP numbers and flags as the sender's own GSO
- * would set them; and malformed frames refused, never cut.
+ * every segment a valid IPv4 or IPv6 packet whose checksums a plain
+ * RFC 1071 sum (written here independently, 16 bits at a time, over
+ * pseudo-headers built here too) accepts, the payload intact and in
+ * order, TCP numbers and flags as the sender's own GSO would set them;
+ * and malformed frames refused, never cut.
  */
 #include <stdint.h>
 #include <string.h>
@@ -38,6 +39,21 @@ static uint32_t ref_l4_sum(const uint8_t *ip)
 	return ref_sum(ref_sum(0, pseudo, 12), ip + ihl, tot - ihl);
 }
 
+/*
+ * The same for IPv6 (RFC 8200 8.1): source, destination, the upper-layer
+ * length as 32 bits, three zeros and the upper-layer protocol, which is
+ * PROTO at offset L4 - not the next header field when options come first.
+ */
+static uint32_t ref_l4_sum6(const uint8_t *ip, size_t l4, uint8_t proto)
+{
+	size_t len = 40 + (size_t)get_be16(ip + 4) - l4;
+	uint8_t pseudo[40] = { 0 };
+	memcpy(pseudo, ip + 8, 32);
+	put_be32(pseudo + 32, (uint32_t)len);
+	pseudo[39] = proto;
+	return ref_sum(ref_sum(0, pseudo, 40), ip + l4, len);
+}
+
 static size_t vnet(uint8_t *frame, uint8_t flags, uint8_t type, uint16_t gso_size,
 		   uint16_t csum_start, uint16_t csum_offset)
 {
@@ -66,6 +82,30 @@ static size_t ipv4(uint8_t *ip, uint8_t proto, size_t total, uint16_t id)
 static uint8_t *udp4(uint8_t *ip, uint16_t id, uint16_t sport, uint16_t dport, size_t payload)
 {
 	uint8_t *udp = ip + ipv4(ip, 17, 28 + payload, id);
+	put_be16(udp, sport);
+	put_be16(udp + 2, dport);
+	put_be16(udp + 4, (uint16_t)(8 + payload));
+	put_be16(udp + 6, 0);
+	return udp;
+}
+
+/* fd00:1::2 -> fd00:2::2, a traffic class and flow label that every segment keeps */
+static size_t ipv6(uint8_t *ip, uint8_t next, size_t payload_len)
+{
+	static const uint8_t src[16] = { 0xfd, 0, 0, 1, [15] = 2 }, dst[16] = { 0xfd, 0, 0, 2, [15] = 2 };
+	put_be32(ip, 6u << 28 | 0x2du << 20 | 0xbeef5);
+	put_be16(ip + 4, (uint16_t)payload_len);
+	ip[6] = next;
+	ip[7] = 61;
+	memcpy(ip + 8, src, 16);
+	memcpy(ip + 24, dst, 16);
+	return 40;
+}
+
+/* IPv6 and UDP headers for PAYLOAD bytes; the UDP header */
+static uint8_t *udp6(uint8_t *ip, uint16_t sport, uint16_t dport, size_t payload)
+{
+	uint8_t *udp = ip + ipv6(ip, 17, 8 + payload);
 	put_be16(udp, sport);
 	put_be16(udp + 2, dport);
 	put_be16(udp + 4, (uint16_t)(8 + payload));
@@ -128,6 +168,88 @@ static void tcp_super_packet(void)
 	CHECK(cf_gso_segment(&f, 1, seg, sizeof(seg)) && seg[33] == 0x10);
 }
 
+/* An options header of LEN bytes (a multiple of 8) at P, padded with one PadN (RFC 8200 4.2). */
+static void ext_header(uint8_t *p, uint8_t next, size_t len)
+{
+	memset(p, 0, len);
+	p[0] = next;
+	p[1] = (uint8_t)(len / 8 - 1);
+	p[2] = 1;
+	p[3] = (uint8_t)(len - 4);
+}
+
+/*
+ * The IPv6 twin of tcp_super_packet, with EXT bytes of options headers
+ * (hop-by-hop then destination options) between the fixed header and TCP,
+ * which every segment carries unchanged.
+ */
+static void tcp6_super_packet(size_t hbh, size_t dst)
+{
+	const size_t payload = 10000, mss = 1428, tcp_len = 32, ext = hbh + dst, l4 = 40 + ext;
+	size_t at = vnet(frame, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV6, mss,
+			 (uint16_t)l4, 16);
+	uint8_t *ip = frame + at;
+	ipv6(ip, hbh ? 0 : dst ? 60 : 6, ext + tcp_len + payload);
+	if (hbh)
+		ext_header(ip + 40, dst ? 60 : 6, hbh);
+	if (dst)
+		ext_header(ip + 40 + hbh, 6, dst);
+	uint8_t *tcp = ip + l4;
+	memset(tcp, 0, tcp_len);
+	put_be16(tcp, 40000);
+	put_be16(tcp + 2, 5001);
+	put_be32(tcp + 4, 0xfffff000);		/* wraps within the super-packet */
+	put_be32(tcp + 8, 77);
+	tcp[12] = (uint8_t)(tcp_len / 4) << 4;
+	tcp[13] = 0x19;				/* FIN PSH ACK */
+	put_be16(tcp + 14, 512);
+	tcp[20] = 1; tcp[21] = 1; tcp[22] = 8; tcp[23] = 10;	/* NOP NOP timestamps */
+	for (size_t i = 0; i < payload; i++)
+		tcp[tcp_len + i] = (uint8_t)(i * 7 + (i >> 8));
+
+	struct cf_gso_frame f;
+	CHECK_EQ(cf_gso_parse(frame, at + l4 + tcp_len + payload, &f), CF_DROP_NONE);
+	CHECK_EQ(f.kind, CF_GSO_TCP6);
+	CHECK_EQ(f.l3_len, l4);
+	CHECK_EQ(f.hdr_len, l4 + tcp_len);
+	CHECK_EQ(f.segments, (payload + mss - 1) / mss);
+
+	size_t got = 0, h = l4 + tcp_len;
+	for (unsigned k = 0; k < f.segments; k++) {
+		size_t n = cf_gso_segment(&f, k, seg, sizeof(seg));
+		size_t want = k + 1 < f.segments ? mss : payload - k * mss;
+		CHECK_EQ(n, h + want);
+		CHECK_EQ(get_be16(seg + 4), n - 40);			/* payload length */
+		CHECK(memcmp(seg, ip, 4) == 0);				/* class, flow label */
+		CHECK(memcmp(seg + 6, ip + 6, 34) == 0);		/* next, hops, addresses */
+		CHECK(memcmp(seg + 40, ip + 40, ext) == 0);		/* options headers */
+		CHECK_EQ(ref_l4_sum6(seg, l4, 6), 0xffff);		/* TCP checksum */
+		CHECK_EQ(get_be32(seg + l4 + 4), (uint32_t)(0xfffff000u + k * mss));
+		CHECK_EQ(seg[l4 + 13], k + 1 < f.segments ? 0x10 : 0x19);	/* FIN, PSH on the last */
+		CHECK(memcmp(seg + l4 + 20, tcp + 20, 12) == 0);	/* TCP options kept */
+		memcpy(joined + got, seg + h, n - h);
+		got += n - h;
+	}
+	CHECK_EQ(got, payload);
+	CHECK(memcmp(joined, tcp + tcp_len, payload) == 0);
+	CHECK_EQ(cf_gso_segment(&f, f.segments, seg, sizeof(seg)), 0);
+	CHECK_EQ(cf_gso_segment(&f, 0, seg, 100), 0);			/* does not fit */
+
+	/* ECN: CWR on the first segment only */
+	frame[1] = VIRTIO_NET_HDR_GSO_TCPV6 | VIRTIO_NET_HDR_GSO_ECN;
+	tcp[13] = 0x90;					/* CWR ACK */
+	CHECK_EQ(cf_gso_parse(frame, at + l4 + tcp_len + payload, &f), CF_DROP_NONE);
+	CHECK(cf_gso_segment(&f, 0, seg, sizeof(seg)) && seg[l4 + 13] == 0x90);
+	CHECK(cf_gso_segment(&f, 1, seg, sizeof(seg)) && seg[l4 + 13] == 0x10);
+	CHECK_EQ(ref_l4_sum6(seg, l4, 6), 0xffff);
+
+	/* bytes after the payload length (a padded frame) are not part of it, as for IPv4 */
+	frame[1] = VIRTIO_NET_HDR_GSO_TCPV6;
+	CHECK_EQ(cf_gso_parse(frame, at + l4 + tcp_len + payload + 5, &f), CF_DROP_NONE);
+	CHECK_EQ(f.len, l4 + tcp_len + payload);
+	CHECK_EQ(f.segments, (payload + mss - 1) / mss);
+}
+
 static void udp_super_packet(void)
 {
 	const size_t payload = 3001, size = 1200;
@@ -154,6 +276,46 @@ static void udp_super_packet(void)
 	CHECK(memcmp(joined, udp + 8, payload) == 0);
 }
 
+static void udp6_super_packet(void)
+{
+	const size_t payload = 3001, size = 1200;
+	size_t at = vnet(frame, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_UDP_L4, size, 40, 6);
+	uint8_t *ip = frame + at, *udp = udp6(ip, 1111, 2222, payload);
+	for (size_t i = 0; i < payload; i++)
+		udp[8 + i] = (uint8_t)(i ^ 0x5a);
+
+	struct cf_gso_frame f;
+	CHECK_EQ(cf_gso_parse(frame, at + 48 + payload, &f), CF_DROP_NONE);
+	CHECK_EQ(f.kind, CF_GSO_UDP6);
+	CHECK_EQ(f.hdr_len, 48);
+	CHECK_EQ(f.segments, 3);
+	size_t got = 0;
+	for (unsigned k = 0; k < f.segments; k++) {
+		size_t n = cf_gso_segment(&f, k, seg, sizeof(seg));
+		CHECK_EQ(n, 48 + (k < 2 ? size : payload - 2 * size));
+		CHECK_EQ(get_be16(seg + 4), n - 40);			/* payload length */
+		CHECK_EQ(get_be16(seg + 44), n - 40);			/* UDP length */
+		CHECK(memcmp(seg, ip, 4) == 0 && memcmp(seg + 6, ip + 6, 38) == 0);
+		CHECK_EQ(ref_l4_sum6(seg, 40, 17), 0xffff);
+		CHECK(get_be16(seg + 46) != 0);				/* never "none" in IPv6 */
+		memcpy(joined + got, seg + 48, n - 48);
+		got += n - 48;
+	}
+	CHECK_EQ(got, payload);
+	CHECK(memcmp(joined, udp + 8, payload) == 0);
+
+	/* a payload whose sum makes the checksum 0: sent as 0xffff (RFC 8200 8.1) */
+	at = vnet(frame, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_UDP_L4, 2, 40, 6);
+	udp = udp6(ip, 1, 2, 2);
+	put_be16(udp + 8, 0);
+	put_be16(udp + 8, (uint16_t)~ref_l4_sum6(ip, 40, 17));	/* the sum is now 0xffff */
+	CHECK_EQ(cf_gso_parse(frame, at + 50, &f), CF_DROP_NONE);
+	CHECK_EQ(f.segments, 1);
+	CHECK_EQ(cf_gso_segment(&f, 0, seg, sizeof(seg)), 50);
+	CHECK_EQ(get_be16(seg + 46), 0xffff);
+	CHECK_EQ(ref_l4_sum6(seg, 40, 17), 0xffff);
+}
+
 /* no segmentation, the checksum left to finish: the field holds the pseudo-header's sum */
 static void checksum_to_finish(void)
 {
@@ -176,6 +338,44 @@ static void checksum_to_finish(void)
 	CHECK_EQ(ref_l4_sum(seg), 0xffff);
 	CHECK(memcmp(seg + 28, udp + 8, payload) == 0);
 	CHECK_EQ(cf_gso_segment(&f, 1, seg, sizeof(seg)), 0);
+
+	/* IPv6, TCP after a destination options header: the pseudo-header from 40 bytes */
+	at = vnet(frame, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, 0, 56, 16);
+	ip = frame + at;
+	ipv6(ip, 60, 16 + 20 + payload);
+	ext_header(ip + 40, 6, 16);
+	uint8_t *tcp = ip + 56;
+	memset(tcp, 0, 20);
+	put_be16(tcp, 443);
+	put_be16(tcp + 2, 40000);
+	put_be32(tcp + 4, 1);
+	tcp[12] = 5 << 4;
+	tcp[13] = 0x18;
+	for (size_t i = 0; i < payload; i++)
+		tcp[20 + i] = (uint8_t)(i * 17 + 3);
+	uint8_t pseudo6[40] = { 0 };
+	memcpy(pseudo6, ip + 8, 32);
+	put_be32(pseudo6 + 32, (uint32_t)(20 + payload));
+	pseudo6[39] = 6;
+	put_be16(tcp + 16, (uint16_t)ref_sum(0, pseudo6, 40));
+	CHECK_EQ(cf_gso_parse(frame, at + 76 + payload, &f), CF_DROP_NONE);
+	CHECK_EQ(f.kind, CF_GSO_NONE);
+	CHECK_EQ(cf_gso_segment(&f, 0, seg, sizeof(seg)), 76 + payload);
+	CHECK_EQ(ref_l4_sum6(seg, 56, 6), 0xffff);
+	CHECK(memcmp(seg, ip, 56) == 0 && memcmp(seg + 76, tcp + 20, payload) == 0);
+
+	/* and UDP right after the fixed header */
+	at = vnet(frame, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, 0, 40, 6);
+	udp = udp6(ip, 53, 5353, payload);
+	for (size_t i = 0; i < payload; i++)
+		udp[8 + i] = (uint8_t)(i * 13);
+	put_be32(pseudo6 + 32, (uint32_t)(8 + payload));
+	pseudo6[39] = 17;
+	put_be16(udp + 6, (uint16_t)ref_sum(0, pseudo6, 40));
+	CHECK_EQ(cf_gso_parse(frame, at + 48 + payload, &f), CF_DROP_NONE);
+	CHECK_EQ(cf_gso_segment(&f, 0, seg, sizeof(seg)), 48 + payload);
+	CHECK_EQ(ref_l4_sum6(seg, 40, 17), 0xffff);
+	CHECK(memcmp(seg, ip, 46) == 0 && memcmp(seg + 48, udp + 8, payload) == 0);
 
 	/* nothing to finish: the bytes go through untouched (an IPv6 packet, say) */
 	at = vnet(frame, 0, VIRTIO_NET_HDR_GSO_NONE, 0, 0, 0);
@@ -216,6 +416,110 @@ static void malformed(void)
 	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_BAD_OFFLOAD);
 	vnet(frame, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_NONE, 0, 40, 3000);
 	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_BAD_OFFLOAD);	/* checksum past the end */
+}
+
+/* What gso.c cannot cut in IPv6 is refused as bad offload, as for IPv4. */
+static void malformed6(void)
+{
+	struct cf_gso_frame f;
+	size_t at = vnet(frame, 0, VIRTIO_NET_HDR_GSO_TCPV6, 1000, 0, 0);
+	uint8_t *ip = frame + at, *tcp = ip + 40;
+	size_t len = at + ipv6(ip, 6, 20 + 3000) + 20 + 3000;
+	memset(tcp, 0, 20);
+	tcp[12] = 5 << 4;
+	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_NONE);		/* the valid one */
+	CHECK_EQ(f.segments, 3);
+
+	CHECK_EQ(cf_gso_parse(frame, at + 39, &f), CF_DROP_BAD_OFFLOAD);	/* not even a header */
+	CHECK_EQ(cf_gso_parse(frame, len - 1, &f), CF_DROP_BAD_OFFLOAD);	/* shorter than its length */
+	put_be16(ip + 4, 19);						/* TCP cut short */
+	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_BAD_OFFLOAD);
+	put_be16(ip + 4, 0);						/* a jumbogram */
+	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_BAD_OFFLOAD);
+	put_be16(ip + 4, 20 + 3000);
+	frame[1] = VIRTIO_NET_HDR_GSO_TCPV4;				/* the wrong family */
+	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_BAD_OFFLOAD);
+	frame[1] = VIRTIO_NET_HDR_GSO_UDP_L4;				/* a TCP packet */
+	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_BAD_OFFLOAD);
+	frame[1] = VIRTIO_NET_HDR_GSO_TCPV6;
+	ip[0] = 0x40;							/* a version 4 nibble */
+	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_BAD_OFFLOAD);
+	ip[0] = 0x60;
+	tcp[12] = 4 << 4;						/* doff below 5 */
+	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_BAD_OFFLOAD);
+	tcp[12] = 15 << 4;						/* doff past the end */
+	put_be16(ip + 4, 40);
+	CHECK_EQ(cf_gso_parse(frame, at + 40 + 40, &f), CF_DROP_BAD_OFFLOAD);
+	tcp[12] = 5 << 4;
+	put_be16(ip + 4, 20 + 3000);
+	put_be16(frame + 4, 0);						/* gso_size 0 */
+	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_BAD_OFFLOAD);
+	put_be16(frame + 4, 1000);
+	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_NONE);
+
+	/* extension headers: options pass, the rest cannot be cut here */
+	uint8_t *ext = ip + 40;
+	tcp = ext + 8;
+	ipv6(ip, 0, 8 + 20 + 3000);
+	ext_header(ext, 6, 8);
+	memset(tcp, 0, 20);
+	tcp[12] = 5 << 4;
+	len = at + 40 + 8 + 20 + 3000;
+	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_NONE);		/* hop-by-hop */
+	CHECK_EQ(f.hdr_len, 68);
+	ip[6] = 60;
+	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_NONE);		/* destination options */
+	ip[6] = 43;							/* routing */
+	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_BAD_OFFLOAD);
+	ip[6] = 44;							/* fragment */
+	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_BAD_OFFLOAD);
+	ip[6] = 51;							/* AH */
+	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_BAD_OFFLOAD);
+	ip[6] = 60;
+	ext[0] = 0;							/* hop-by-hop not first */
+	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_BAD_OFFLOAD);
+	ext[0] = 17;							/* UDP where TCP was said */
+	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_BAD_OFFLOAD);
+	ext[0] = 6;
+	ext[1] = 255;					/* 2 KB of options past the payload length */
+	put_be16(ip + 4, 1000);
+	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_BAD_OFFLOAD);
+	ext[1] = 0;
+	put_be16(ip + 4, 4);						/* the header itself cut short */
+	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_BAD_OFFLOAD);
+	put_be16(ip + 4, 8 + 20 + 3000);
+	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_NONE);
+
+	/* four options headers are plenty; a fifth is a chain crafted to be long */
+	for (unsigned chain = 4; chain <= 5; chain++) {
+		ipv6(ip, 60, chain * 8 + 20 + 3000);
+		for (unsigned i = 0; i < chain; i++)
+			ext_header(ip + 40 + i * 8, i + 1 < chain ? 60 : 6, 8);
+		tcp = ip + 40 + chain * 8;
+		memset(tcp, 0, 20);
+		tcp[12] = 5 << 4;
+		CHECK_EQ(cf_gso_parse(frame, at + 40 + chain * 8 + 20 + 3000, &f),
+			 chain == 4 ? CF_DROP_NONE : CF_DROP_BAD_OFFLOAD);
+	}
+
+	/* UDP: the header must fit, the next header must be UDP */
+	at = vnet(frame, 0, VIRTIO_NET_HDR_GSO_UDP_L4, 1000, 0, 0);
+	udp6(ip, 1, 2, 3000);
+	len = at + 48 + 3000;
+	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_NONE);
+	CHECK_EQ(f.kind, CF_GSO_UDP6);
+	put_be16(ip + 4, 7);
+	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_BAD_OFFLOAD);
+	put_be16(ip + 4, 8 + 3000);
+	ip[6] = 6;
+	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_BAD_OFFLOAD);
+	ip[6] = 44;
+	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_BAD_OFFLOAD);
+	ip[6] = 17;
+	frame[1] = VIRTIO_NET_HDR_GSO_TCPV6;				/* a UDP packet */
+	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_BAD_OFFLOAD);
+	frame[1] = VIRTIO_NET_HDR_GSO_UDP;				/* UFO, never offered */
+	CHECK_EQ(cf_gso_parse(frame, len, &f), CF_DROP_BAD_OFFLOAD);
 }
 
 static void udp_runs(void)
@@ -324,13 +628,125 @@ static void tcp_merge(void)
 	CHECK_EQ(merged[CF_VNET_HDR_LEN + 33], 0x18);	/* the merged frame ends with PSH */
 }
 
+/*
+ * GRO for IPv6: the same round trip, the merged frame a TCPV6 one; a
+ * different flow label or hop limit, an IPv4 neighbour or an extension
+ * header keeps a segment out of a run, and it goes out alone, untouched.
+ */
+static void tcp6_merge(void)
+{
+	const size_t mss = 1000, payload = 4 * mss + 123;
+	size_t at = vnet(frame, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV6, mss, 40, 16);
+	uint8_t *ip = frame + at, *tcp = ip + 40;
+	ipv6(ip, 6, 32 + payload);
+	memset(tcp, 0, 32);
+	put_be16(tcp, 443);
+	put_be16(tcp + 2, 50000);
+	put_be32(tcp + 4, 123456);
+	put_be32(tcp + 8, 99);
+	tcp[12] = 8 << 4;
+	tcp[13] = 0x18;
+	put_be16(tcp + 14, 1000);
+	tcp[20] = 1; tcp[21] = 1; tcp[22] = 8; tcp[23] = 10; tcp[27] = 42;
+	for (size_t i = 0; i < payload; i++)
+		tcp[32 + i] = (uint8_t)(i * 31);
+
+	struct cf_gso_frame f;
+	CHECK_EQ(cf_gso_parse(frame, at + 72 + payload, &f), CF_DROP_NONE);
+	struct cf_pkt p[8];
+	unsigned n = f.segments;
+	CHECK_EQ(n, 5);
+	for (unsigned k = 0; k < n; k++)
+		p[k] = (struct cf_pkt){ .data = segs[k], .len = cf_gso_segment(&f, k, segs[k], sizeof(segs[k])) };
+
+	CHECK_EQ(cf_gro_run(p, n), n);
+	size_t off, len = cf_gro_header(p, n, merged, &off);
+	CHECK_EQ(off, 72);
+	CHECK_EQ(len, CF_VNET_HDR_LEN + 72);
+	struct virtio_net_hdr h;
+	memcpy(&h, merged, CF_VNET_HDR_LEN);
+	CHECK_EQ(h.gso_type, VIRTIO_NET_HDR_GSO_TCPV6);
+	CHECK_EQ(h.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	CHECK_EQ(h.csum_start, 40);
+	CHECK_EQ(h.csum_offset, 16);
+	CHECK_EQ(h.gso_size, mss);
+	CHECK_EQ(h.hdr_len, 72);
+	CHECK_EQ(get_be16(merged + CF_VNET_HDR_LEN + 4), 32 + payload);
+	for (unsigned k = 0; k < n; k++) {
+		memcpy(merged + len, p[k].data + off, p[k].len - off);
+		len += p[k].len - off;
+	}
+	/*
+	 * The field holds the pseudo-header's sum: finished as the kernel
+	 * does (the sum from csum_start on, complemented), it checks out.
+	 */
+	uint8_t *mip = merged + CF_VNET_HDR_LEN;
+	uint16_t field = get_be16(mip + 56);
+	put_be16(mip + 56, (uint16_t)~ref_sum(0, mip + 40, len - CF_VNET_HDR_LEN - 40));
+	CHECK_EQ(ref_l4_sum6(mip, 40, 6), 0xffff);
+	put_be16(mip + 56, field);
+	struct cf_gso_frame g;
+	CHECK_EQ(cf_gso_parse(merged, len, &g), CF_DROP_NONE);
+	CHECK_EQ(g.kind, CF_GSO_TCP6);
+	CHECK_EQ(g.segments, n);
+	for (unsigned k = 0; k < n; k++) {
+		size_t m = cf_gso_segment(&g, k, seg, sizeof(seg));
+		CHECK_EQ(m, p[k].len);
+		CHECK(memcmp(seg, p[k].data, m) == 0);
+	}
+
+	/* what breaks a run */
+	segs[2][80] ^= 1;				/* damaged: its checksum no longer holds */
+	CHECK_EQ(cf_gro_run(p, n), 2);
+	CHECK_EQ(cf_gro_run(p + 2, n - 2), 1);
+	segs[2][80] ^= 1;
+	segs[2][3] ^= 1;				/* another flow label */
+	CHECK_EQ(cf_gro_run(p, n), 2);
+	segs[2][3] ^= 1;
+	segs[2][7]--;					/* another hop limit */
+	CHECK_EQ(cf_gro_run(p, n), 2);
+	segs[2][7]++;
+	CHECK_EQ(cf_gro_run(p, n), n);
+	struct cf_pkt q[3] = { p[0], p[2], p[3] };	/* a gap */
+	CHECK_EQ(cf_gro_run(q, 3), 1);
+
+	/* an IPv4 segment of the same header length next to an IPv6 one */
+	static uint8_t v4[2048];
+	size_t l = ipv4(v4, 6, 20 + 52 + mss, 1);
+	memcpy(v4 + l, segs[1] + 40, 32 + mss);
+	v4[l + 12] = 13 << 4;				/* 52 bytes of TCP: 72 in all, as p[0] */
+	q[0] = p[0];
+	q[1] = (struct cf_pkt){ .data = v4, .len = 20 + 52 + mss };
+	CHECK_EQ(cf_gro_run(q, 2), 1);
+
+	/* an extension header: never merged, and so never changed */
+	at = vnet(frame, VIRTIO_NET_HDR_F_NEEDS_CSUM, VIRTIO_NET_HDR_GSO_TCPV6, mss, 48, 16);
+	ipv6(ip, 60, 8 + 32 + payload);
+	ext_header(ip + 40, 6, 8);
+	memmove(ip + 48, tcp, 32 + payload);
+	CHECK_EQ(cf_gso_parse(frame, at + 80 + payload, &f), CF_DROP_NONE);
+	for (unsigned k = 0; k < n; k++)
+		p[k] = (struct cf_pkt){ .data = segs[k], .len = cf_gso_segment(&f, k, segs[k], sizeof(segs[k])) };
+	CHECK_EQ(p[0].len, 80 + mss);
+	CHECK_EQ(ref_l4_sum6(segs[0], 48, 6), 0xffff);
+	CHECK_EQ(cf_gro_run(p, n), 1);
+	CHECK_EQ(cf_gro_run(p + 1, n - 1), 1);
+}
+
 int main(void)
 {
 	udp_runs();
 	tcp_merge();
+	tcp6_merge();
 	tcp_super_packet();
+	tcp6_super_packet(0, 0);
+	tcp6_super_packet(8, 0);
+	tcp6_super_packet(0, 24);
+	tcp6_super_packet(16, 8);
 	udp_super_packet();
+	udp6_super_packet();
 	checksum_to_finish();
 	malformed();
+	malformed6();
 	return check_exit("gso");
 }
