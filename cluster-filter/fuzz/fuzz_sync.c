@@ -23,6 +23,26 @@ static void discard(void *ctx, const uint8_t *msg, size_t len)
 {
 }
 
+/*
+ * After a FEATURES: now and then the same group again, or with one node
+ * id twice (a restart racing its predecessor); whoever lacks a feature
+ * is in the group and not us.
+ */
+static void check_features(const struct cf_msg *m)
+{
+	static const uint32_t group[] = { 1, 2, 3, 3 };
+	uint32_t lacking[CF_MAX_NODES];
+
+	if (m->seq & 4)
+		cf_view_confchg(&view, group, 3 + ((m->seq >> 3) & 1));
+	uint32_t n = cf_view_lacking(&view, cf_attr_u32(m, CF_A_FEATURES, 0) | CF_FEATURE_IPV6, lacking);
+	if (n > view.n_cpg)
+		__builtin_trap();
+	for (uint32_t i = 0; i < n; i++)
+		if (lacking[i] == view.self_nodeid || lacking[i] < 1 || lacking[i] > 3)
+			__builtin_trap();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -72,6 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			cf_view_message(&view, m.seq % 4, &m);
 			if (view.n > CF_MAX_NODES || (view.self >= 0 && (uint32_t)view.self >= view.n))
 				__builtin_trap();
+			if (m.type == CF_MSG_SYNC_FEATURES)
+				check_features(&m);
 		} else {
 			cf_control_handle(&dp, &defaults, payload + 4, plen - 4, discard, NULL, &sub);
 		}

@@ -38,6 +38,7 @@ int cf_cluster_init(struct cf_cluster *c, struct cf_dataplane *dp,
 	c->ops = ops;
 	c->ctx = ctx;
 	c->tail = &c->head;
+	c->features = CF_CLUSTER_FEATURES;
 	cf_view_init(&c->view, self_nodeid);
 	c->view.quorate = quorate;
 	/* until the cluster agrees on a view, we are nobody: silent */
@@ -201,14 +202,20 @@ static void format_nodes(char *out, size_t cap, const uint32_t *ids, uint32_t n)
 static void apply_view(struct cf_cluster *c)
 {
 	const struct cf_view *v = &c->view;
-	char list[CF_MAX_NODES * 11 + 8], joining[CF_MAX_NODES * 11 + 8];
+	char list[CF_MAX_NODES * 11 + 8], joining[CF_MAX_NODES * 11 + 8], old[CF_MAX_NODES * 11 + 32];
 	uint32_t j[CF_MAX_NODES], n_j = cf_view_joiners(v, j);
+	uint32_t o[CF_MAX_NODES], n_o = cf_view_lacking(v, CF_FEATURE_IPV6, o);
 
 	format_nodes(list, sizeof(list), v->members, v->n);
 	format_nodes(joining, sizeof(joining), j, n_j);
-	logf_(c, "view %u: members %s, joining %s, self %u%s, default host %u, %s", v->epoch, list,
+	old[0] = '\0';
+	if (n_o) {
+		size_t k = (size_t)snprintf(old, sizeof(old), ", without IPv6: ");
+		format_nodes(old + k, sizeof(old) - k, o, n_o);
+	}
+	logf_(c, "view %u: members %s, joining %s, self %u%s, default host %u, %s%s", v->epoch, list,
 	      joining, v->self_nodeid, !v->synced ? " (without state)" : "", cf_view_default_host(v),
-	      cf_view_active(v) ? "forwarding" : !v->quorate ? "not quorate: silent" : "silent");
+	      cf_view_active(v) ? "forwarding" : !v->quorate ? "not quorate: silent" : "silent", old);
 	cf_dp_set_view(c->dp, v->epoch, v->n, v->self < 0 ? 0 : (uint32_t)v->self, v->members,
 		       cf_view_active(v), cf_view_is_default_host(v));
 	c->ops->view_changed(c->ctx);
@@ -233,21 +240,57 @@ static bool send_positions(struct cf_cluster *c, bool all)
 }
 
 /*
- * Our answer in a view round: first where our SAs stand, then our STATE,
- * so that when the last STATE is delivered every node knows the same
- * highest numbers.  From now until the view is agreed we accept no
- * inbound packet and stay within the margin above what we reported.
+ * Our answer in a view round: what our data plane can do, where our SAs
+ * stand, then our STATE, so that when the last STATE is delivered every
+ * node knows the same features and highest numbers.  From now until the
+ * view is agreed we accept no inbound packet and stay within the margin
+ * above what we reported.
  */
 static void send_state(struct cf_cluster *c)
 {
 	struct cf_msgbuf b;
 
+	/* older daemons count it sync-malformed (FEATURES is new to them) and go on */
+	if (c->features) {
+		cf_view_put_features(&b, c->features);
+		if (sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len))
+			logf_(c, "view round: could not announce our features; IPv6 changes wait for the next round");
+	}
 	if (c->view.synced && !send_positions(c, true))
 		logf_(c, "view round: could not send our positions; the new view's bases rely on the last report");
 	cf_dp_round_open(c->dp);
 	cf_view_put_state(&c->view, &b);
 	if (b.overflow || sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len))
 		logf_(c, "view round: could not send our state; the round waits for the next change");
+}
+
+/*
+ * A joiner that answered without announcing IPv6 runs an older daemon:
+ * it drops our IPv6 SAs and policies as malformed (and its share of
+ * their inbound traffic with them).  Nothing better to do than say so.
+ */
+static void warn_old_joiners(struct cf_cluster *c, const uint32_t *joiners, uint32_t n)
+{
+	uint32_t lacking[CF_MAX_NODES], n_lacking = cf_view_lacking(&c->view, CF_FEATURE_IPV6, lacking);
+	uint32_t old[CF_MAX_NODES], n_old = 0;
+	unsigned sas = 0, policies = 0;
+	char list[CF_MAX_NODES * 11 + 8];
+
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t k = 0; k < n_lacking; k++)
+			if (joiners[i] == lacking[k])
+				old[n_old++] = joiners[i];
+	if (n_old == 0)
+		return;
+	for (const struct cf_sa *sa = c->dp->db.list; sa; sa = sa->next)
+		sas += sa->p.family == 6;
+	for (const struct cf_policy *pol = c->dp->db.policies; pol; pol = pol->next)
+		policies += pol->ts.family == 6;
+	if (sas + policies == 0)
+		return;
+	format_nodes(list, sizeof(list), old, n_old);
+	logf_(c, "view %u: joining node(s) %s have not announced IPv6: they will not hold "
+	      "%u IPv6 SAs and %u IPv6 policies", c->view.epoch, list, sas, policies);
 }
 
 /*
@@ -261,6 +304,7 @@ static void hand_over_state(struct cf_cluster *c, const uint32_t *joiners, uint3
 	struct cf_msgbuf b;
 	int err = 0;
 
+	warn_old_joiners(c, joiners, n);
 	for (const struct cf_policy *pol = db->policies; pol && !err; pol = pol->next) {
 		cf_control_snapshot_policy(&b, pol);
 		err = sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len);
@@ -439,6 +483,24 @@ bool cf_cluster_changes_state(const uint8_t *req, size_t len)
 }
 
 /*
+ * Whether a request carries an attribute that came with IPv6 (SRC6 to
+ * FEATURES): a daemon from before fails to parse the whole message.  One
+ * that does not parse here fails alike everywhere, and is no concern.
+ */
+static bool needs_ipv6(const uint8_t *req, size_t len)
+{
+	struct cf_msg m;
+	const char *why;
+
+	if (cf_msg_parse(req, len, &m, &why) != 0)
+		return false;
+	for (unsigned t = CF_A_SRC6; t <= CF_A_FEATURES; t++)
+		if (cf_attr_has(&m, (enum cf_attr_type)t))
+			return true;
+	return false;
+}
+
+/*
  * What changes SA state goes through the cluster: the default host seals
  * the request and multicasts it, every node (itself included) applies it
  * when Corosync delivers it, in the same order everywhere, and the
@@ -456,6 +518,16 @@ int cf_cluster_replicate(struct cf_cluster *c, uint32_t client, uint8_t *req, si
 	if (!cf_view_is_default_host(&c->view)) {
 		*why = "this node is a follower: the default host installs SAs";
 		return -EPERM;
+	}
+	/* what some node would drop as malformed is nobody's */
+	uint32_t lacking[CF_MAX_NODES], n_lacking;
+	if (needs_ipv6(req, len) && (n_lacking = cf_view_lacking(&c->view, CF_FEATURE_IPV6, lacking))) {
+		char list[CF_MAX_NODES * 11 + 8];
+		format_nodes(list, sizeof(list), lacking, n_lacking);
+		logf_(c, "view %u: refused an IPv6 change: node(s) %s have not announced IPv6",
+		      c->view.epoch, list);
+		*why = "a member's data plane lacks IPv6";
+		return -EOPNOTSUPP;
 	}
 	req[1] &= (uint8_t)~CF_F_SNAPSHOT;	/* a client's change is everybody's */
 
@@ -532,7 +604,8 @@ void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, siz
 	}
 	heard_from(c, sender);
 	if (m.type == CF_MSG_SYNC_STATE || m.type == CF_MSG_SYNC_JOINED ||
-	    m.type == CF_MSG_SYNC_REROUND || m.type == CF_MSG_SYNC_CLOSE) {
+	    m.type == CF_MSG_SYNC_REROUND || m.type == CF_MSG_SYNC_CLOSE ||
+	    m.type == CF_MSG_SYNC_FEATURES) {
 		view_message(c, sender, &m);
 		return;
 	}

@@ -25,6 +25,8 @@
 #include "view.h"
 
 #define CF_CLUSTER_NO_CLIENT 0xffffffffu
+/* what this data plane announces in every view round (SYNC_FEATURES) */
+#define CF_CLUSTER_FEATURES CF_FEATURE_IPV6
 /* what may wait for Corosync: a hand-over of ~40,000 SAs */
 #define CF_CLUSTER_QUEUE_MAX (16u << 20)
 
@@ -57,6 +59,8 @@ struct cf_cluster {
 	unsigned heard_at[CF_MAX_NODES];
 	uint32_t suspected_epoch;		/* a new round asked for in this view */
 	bool suspecting;			/* ...and this round is for that */
+	/* what we announce: CF_CLUSTER_FEATURES; 0 sends none, as older daemons (tests) */
+	uint32_t features;
 };
 
 /*
@@ -86,7 +90,10 @@ void cf_cluster_membership_lost(struct cf_cluster *c);
  * A local client's change to the SA state (SA, policy, SPI, flush): the
  * default host picks what must be picked once (SPI, writer) and
  * multicasts it; the reply comes through ops->reply when it is
- * delivered.  0, or -errno with *why for the client.
+ * delivered.  0, or -errno with *why for the client: -EOPNOTSUPP for a
+ * change with IPv6 attributes (SRC6, DST6, TS6, FEATURES) while a node
+ * that applies the stream has not announced CF_FEATURE_IPV6 - an older
+ * daemon would drop it as malformed, silently.
  */
 int cf_cluster_replicate(struct cf_cluster *c, uint32_t client, uint8_t *req, size_t len,
 			 const char **why);

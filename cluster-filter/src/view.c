@@ -31,6 +31,57 @@ void cf_view_init(struct cf_view *v, uint32_t self_nodeid)
 	v->self = -1;
 }
 
+static struct cf_view_feat *feat_of(struct cf_view *v, uint32_t nodeid, bool add)
+{
+	struct cf_view_feat *free_slot = NULL;
+
+	for (unsigned i = 0; i < CF_MAX_NODES; i++) {
+		if (v->feat[i].nodeid == nodeid)
+			return &v->feat[i];
+		if (v->feat[i].nodeid == 0 && free_slot == NULL)
+			free_slot = &v->feat[i];
+	}
+	if (!add || free_slot == NULL || nodeid == 0 || index_of(v->cpg, v->n_cpg, nodeid) < 0)
+		return NULL;
+	memset(free_slot, 0, sizeof(*free_slot));
+	free_slot->nodeid = nodeid;
+	return free_slot;
+}
+
+/*
+ * The group is now NODEIDS (duplicates: a restart racing its
+ * predecessor): who left is forgotten, and so is a node id that two
+ * processes share or shared until now - which of them announced what
+ * cannot be told, and the next round asks again.
+ */
+static void forget_features(struct cf_view *v, const uint32_t *nodeids, uint32_t n)
+{
+	for (unsigned i = 0; i < CF_MAX_NODES; i++) {
+		struct cf_view_feat *f = &v->feat[i];
+		uint32_t count = 0;
+		if (f->nodeid == 0)
+			continue;
+		for (uint32_t k = 0; k < n; k++)
+			count += nodeids[k] == f->nodeid;
+		if (count == 0) {
+			memset(f, 0, sizeof(*f));
+		} else if (count > 1 || f->twice) {
+			f->bits = 0;
+			f->answered = false;
+			f->twice = count > 1;
+		}
+	}
+	/* a node id twice, announced or not: remember that it was */
+	for (uint32_t k = 0; k < n; k++) {
+		bool twice = false;
+		for (uint32_t j = k + 1; j < n && !twice; j++)
+			twice = nodeids[j] == nodeids[k];
+		struct cf_view_feat *f = twice ? feat_of(v, nodeids[k], true) : NULL;
+		if (f)
+			f->twice = true;
+	}
+}
+
 bool cf_view_confchg(struct cf_view *v, const uint32_t *nodeids, uint32_t n)
 {
 	uint32_t ids[CF_MAX_NODES];
@@ -47,6 +98,7 @@ bool cf_view_confchg(struct cf_view *v, const uint32_t *nodeids, uint32_t n)
 	qsort(ids, k, sizeof(ids[0]), cmp_u32);
 	memcpy(v->cpg, ids, k * sizeof(ids[0]));
 	v->n_cpg = k;
+	forget_features(v, nodeids, n);
 	cf_view_reround(v);
 	return true;
 }
@@ -126,6 +178,10 @@ enum cf_view_step cf_view_state(struct cf_view *v, uint32_t from, uint32_t epoch
 	if (!v->round_open || i < 0 || v->heard[i] || !same_list(cpg, n_cpg, v->cpg, v->n_cpg))
 		return CF_VIEW_STALE;
 	v->heard[i] = true;
+	/* its FEATURES, if it sends any, came before: it has had its say */
+	struct cf_view_feat *f = feat_of(v, from, true);
+	if (f)
+		f->answered = true;
 	v->heard_synced[i] = synced;
 	v->heard_epoch[i] = epoch;
 	v->heard_quorate[i] = quorate;
@@ -196,8 +252,48 @@ enum cf_view_step cf_view_message(struct cf_view *v, uint32_t sender, const stru
 			answered[n_answered++] = get_be32(a.data);
 		return cf_view_close(v, ids, n, answered, n_answered);
 	}
+	case CF_MSG_SYNC_FEATURES:
+		cf_view_features(v, sender, cf_attr_u32(m, CF_A_FEATURES, 0));
+		return CF_VIEW_WAIT;
 	}
 	return CF_VIEW_STALE;
+}
+
+void cf_view_features(struct cf_view *v, uint32_t from, uint32_t bits)
+{
+	struct cf_view_feat *f = feat_of(v, from, true);
+
+	if (f)
+		f->bits = bits;
+}
+
+void cf_view_put_features(struct cf_msgbuf *b, uint32_t bits)
+{
+	cf_mb_init(b, CF_MSG_SYNC_FEATURES, 0, 0);
+	cf_mb_u32(b, CF_A_FEATURES, bits);
+	cf_mb_finish(b);
+}
+
+uint32_t cf_view_lacking(const struct cf_view *v, uint32_t feature, uint32_t *out)
+{
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < v->n_cpg; i++) {
+		uint32_t id = v->cpg[i];
+		const struct cf_view_feat *f = NULL;
+		if (id == v->self_nodeid)
+			continue;
+		for (unsigned j = 0; j < CF_MAX_NODES && f == NULL; j++)
+			if (v->feat[j].nodeid == id)
+				f = &v->feat[j];
+		bool applies = index_of(v->members, v->n, id) >= 0 || (f && f->answered);
+		if (!applies || (f && (f->bits & feature) == feature))
+			continue;
+		if (out)
+			out[k] = id;
+		k++;
+	}
+	return k;
 }
 
 void cf_view_put_state(const struct cf_view *v, struct cf_msgbuf *b)
@@ -279,6 +375,7 @@ void cf_view_set_quorate(struct cf_view *v, bool quorate)
 void cf_view_lost(struct cf_view *v)
 {
 	cf_view_set_quorate(v, false);
+	memset(v->feat, 0, sizeof(v->feat));	/* back, everyone announces again */
 	v->n_cpg = 0;
 	v->round_open = false;
 	v->left_out = false;

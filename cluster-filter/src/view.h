@@ -69,6 +69,21 @@ struct cf_view {
 	uint32_t heard_speaker[CF_MAX_NODES];	/* the default host each one agreed last */
 	bool silent[CF_MAX_NODES];	/* indexed like cpg: left out by CLOSE */
 	bool left_out;			/* we were, and must ask for a new round */
+
+	/*
+	 * What each node of Corosync's group said it can do (SYNC_FEATURES,
+	 * sent before its STATE in every round), by node id, and whether a
+	 * round heard its STATE: one that answered without announcing runs
+	 * a daemon from before SYNC_FEATURES.  Forgotten when it leaves the
+	 * group (back, it may run another version), and while a restart
+	 * races its predecessor (two processes, one node id).
+	 */
+	struct cf_view_feat {
+		uint32_t nodeid;	/* 0: a free slot */
+		uint32_t bits;		/* CF_FEATURE_* */
+		bool answered;
+		bool twice;		/* in the group twice at the last change */
+	} feat[CF_MAX_NODES];
 };
 
 #define CF_ROUND_TIMEOUT_MS 2000
@@ -104,7 +119,8 @@ enum cf_view_step cf_view_joined(struct cf_view *v, uint32_t from, uint32_t epoc
 
 /*
  * A view round's message from the sync channel, authenticated: STATE,
- * JOINED or REROUND (anything else is STALE).
+ * JOINED, REROUND, CLOSE, or FEATURES (recorded: CF_VIEW_WAIT; anything
+ * else is STALE).
  */
 enum cf_view_step cf_view_message(struct cf_view *v, uint32_t sender, const struct cf_msg *m);
 
@@ -128,6 +144,19 @@ void cf_view_put_joined(const struct cf_view *v, const uint32_t *joiners, uint32
  * left out (written to out, at most CF_MAX_NODES).
  */
 uint32_t cf_view_joiners(const struct cf_view *v, uint32_t *out);
+
+/* A node's SYNC_FEATURES: what it can do.  Ignored from outside the group. */
+void cf_view_features(struct cf_view *v, uint32_t from, uint32_t bits);
+/* Our SYNC_FEATURES: BITS, CF_FEATURE_*. */
+void cf_view_put_features(struct cf_msgbuf *b, uint32_t bits);
+/*
+ * The nodes of the group other than us that apply what the default host
+ * relays (members of the view, or any that answered a round: joiners,
+ * members left out by CLOSE) and have not announced FEATURE; written to
+ * out (at most CF_MAX_NODES) if not NULL.  0: every one of them can
+ * take a change that needs FEATURE.
+ */
+uint32_t cf_view_lacking(const struct cf_view *v, uint32_t feature, uint32_t *out);
 
 /* Quorum changed; losing it means we may miss changes: we no longer hold the state. */
 void cf_view_set_quorate(struct cf_view *v, bool quorate);
