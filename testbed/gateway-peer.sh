@@ -11,11 +11,23 @@
 # strongSwan's libipsec speaks only ESP-in-UDP (it fakes NAT detection), so
 # this exercises RFC 3948 on port 4500 beside pluto's IKE socket.
 #
+# IPV6=1 adds IPv6 everywhere (without it IPv6 is off in every namespace):
+#
+#  fd00:1::2 --- fd00:1::1 [gw] fd00::1, fd00::11 ==== fd00::2, fd00::12 [ss] fd00:2::1 --- fd00:2::2
+#
+# and one connection per combination, since Libreswan keeps one family in a
+# connection's subnets: tunnel-6in4 (IPv6 inside, IKE and ESP over IPv4),
+# tunnel-4in6, tunnel-6in6, tunnel-6in6-encap (between fd00::11 and fd00::12,
+# where strongSwan forces ESP-in-UDP with encap = yes) and tunnel-6in6-bytes
+# (byte lifetime); strongSwan has them as children of gw (6in4: tunnel6),
+# gw6 (tunnel4, tunnel6) and gw6e (tunnel6).  Every address is nodad.
+#
 # usage: gateway-peer.sh up|down|status|initiate|demo
 # env:   CF_PREFIX (namespace prefix), ESP (our esp= proposal, default aes_gcm128;
 #        Libreswan names: aes_gcm128, aes_gcm256, chacha20_poly1305, aes128-sha2_256),
 #        GATEWAY=strongswan (a libipsec charon as the gateway instead: the baseline),
-#        IKE_LIFETIME, SA_LIFETIME (rekey tests), PSK
+#        IKE_LIFETIME, SA_LIFETIME (rekey tests), PSK, IPV6=1 (the IPv6 addresses
+#        and connections above; with GATEWAY=strongswan the addresses only)
 
 set -eu
 
@@ -31,6 +43,7 @@ gateway=${GATEWAY:-ours}		# or strongswan: the baseline in our gateway's place
 ha=$prefix-ha gw=$prefix-gw ss=$prefix-ss hb=$prefix-hb
 esp=${ESP:-aes_gcm128}
 psk=${PSK:-cluster-testbed-preshared-key}
+ipv6=${IPV6:-}
 
 n() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 whack() { n "$gw" "$lsw/libexec/ipsec/whack" --rundir "$run/pluto" "$@"; }
@@ -46,12 +59,107 @@ wait_for() { # wait_for WHAT CMD...: poll a condition, never a blind sleep
 
 start_strongswan() {
 	start_charon "$ss" "$ssdir" 192.0.2.2 192.0.2.1 @peer @gw 10.0.2.0/24 10.0.1.0/24
+	[ "$ipv6" = 1 ] || return 0
+	# an included file's sections extend those start_charon wrote (gw)
+	strongswan_ipv6 >"$ssdir/swanctl/ipv6.conf"
+	echo "include ipv6.conf" >>"$ssdir/swanctl/swanctl.conf"
+	wait_for "strongSwan's IPv6 connections loaded" env STRONGSWAN_CONF="$ssdir/strongswan.conf" \
+		ip netns exec "$ss" swanctl --load-all --file "$ssdir/swanctl/swanctl.conf"
+}
+
+# strongswan_child NAME LOCAL_TS REMOTE_TS: as start_charon's tunnel
+strongswan_child() {
+	cat <<-CONF
+	$1 {
+		mode = tunnel
+		local_ts = $2
+		remote_ts = $3
+		esp_proposals = ${PEER_ESP:-aes128gcm16-x25519, aes256gcm16-x25519, chacha20poly1305-x25519, aes128-sha256-x25519, aes128gcm16, aes256gcm16, chacha20poly1305, aes128-sha256, aes256-sha256}
+		rekey_time = ${SA_LIFETIME:-1h}
+		start_action = none
+	}
+	CONF
+}
+
+# strongswan_ike NAME ME PEER [OPTION]: an IKE connection as start_charon's
+# gw, still open for its children
+strongswan_ike() {
+	cat <<-CONF
+	$1 {
+		version = 2
+		mobike = no
+		local_addrs = $2
+		remote_addrs = $3
+		proposals = aes128gcm16-prfsha256-x25519, aes256-sha256-modp2048
+		rekey_time = ${IKE_LIFETIME:-4h}
+		dpd_delay = ${DPD_DELAY:-0s}
+		${4:-}
+		local { auth = psk
+			id = @peer }
+		remote { auth = psk
+			id = @gw }
+	CONF
+}
+
+# IPV6=1: the peer's side of the connections at the top; the PSK is gw's
+# (the same identities)
+strongswan_ipv6() {
+	echo "connections {"
+	# 6in4: another child of the IPv4 connection
+	echo "gw { children {"
+	strongswan_child tunnel6 fd00:2::/64 fd00:1::/64
+	echo "} }"
+	strongswan_ike gw6 fd00::2 fd00::1
+	echo "children {"
+	strongswan_child tunnel4 10.0.2.0/24 10.0.1.0/24
+	strongswan_child tunnel6 fd00:2::/64 fd00:1::/64
+	echo "} }"
+	# libipsec needs ESP-in-UDP anyway; here the peer asks for it itself
+	strongswan_ike gw6e fd00::12 fd00::11 "encap = yes"
+	echo "children {"
+	strongswan_child tunnel6 fd00:2::/64 fd00:1::/64
+	echo "} }"
+	echo "}"
 }
 
 # GATEWAY=strongswan: a libipsec charon in our gateway's place (the baseline)
 start_strongswan_gateway() {
 	# libipsec routes with a source address inside its own traffic selector
 	start_charon "$gw" "$gwdir" 192.0.2.1 192.0.2.2 @gw @peer 10.0.1.0/24 10.0.2.0/24
+}
+
+# pluto_conn NAME LEFT RIGHT LEFTSUBNET RIGHTSUBNET [ESP]
+pluto_conn() {
+	cat <<-CONF
+	conn $1
+	    left=$2
+	    leftid=@gw
+	    leftsubnet=$4
+	    leftupdown=$lsw/libexec/ipsec/_updown.cluster
+	    right=$3
+	    rightid=@peer
+	    rightsubnet=$5
+	    authby=secret
+	    ike=aes_gcm128-sha2_256-dh31
+	    esp=${6:-$esp}
+	    ikelifetime=${IKE_LIFETIME:-4h}
+	    salifetime=${SA_LIFETIME:-1h}
+	    auto=add
+	CONF
+}
+
+# IPV6=1: one connection per inner/outer combination (see the top), with
+# our esp= proposal
+pluto_ipv6() {
+	pluto_conn tunnel-6in4 192.0.2.1 192.0.2.2 fd00:1::/64 fd00:2::/64
+	pluto_conn tunnel-4in6 fd00::1 fd00::2 10.0.1.0/24 10.0.2.0/24
+	pluto_conn tunnel-6in6 fd00::1 fd00::2 fd00:1::/64 fd00:2::/64
+	pluto_conn tunnel-6in6-encap fd00::11 fd00::12 fd00:1::/64 fd00:2::/64
+	cat <<-CONF
+	conn tunnel-6in6-bytes
+	    also=tunnel-6in6
+	    ipsec-max-bytes=2000000
+	CONF
 }
 
 # Daemons start with ip netns exec directly (not through n): it execs them,
@@ -73,22 +181,7 @@ start_pluto() {
 		for p in $esp aes_gcm256 chacha20_poly1305 aes128-sha2_256; do
 			name=tunnel
 			[ "$p" = "$esp" ] || name=tunnel-$p
-			cat <<-CONF
-			conn $name
-			    left=192.0.2.1
-			    leftid=@gw
-			    leftsubnet=10.0.1.0/24
-			    leftupdown=$lsw/libexec/ipsec/_updown.cluster
-			    right=192.0.2.2
-			    rightid=@peer
-			    rightsubnet=10.0.2.0/24
-			    authby=secret
-			    ike=aes_gcm128-sha2_256-dh31
-			    esp=$p
-			    ikelifetime=${IKE_LIFETIME:-4h}
-			    salifetime=${SA_LIFETIME:-1h}
-			    auto=add
-			CONF
+			pluto_conn "$name" 192.0.2.1 192.0.2.2 10.0.1.0/24 10.0.2.0/24 "$p"
 		done
 		# byte lifetimes: the data plane counts, pluto rekeys on its soft expiry
 		cat <<-CONF
@@ -96,6 +189,7 @@ start_pluto() {
 		    also=tunnel
 		    ipsec-max-bytes=2000000
 		CONF
+		if [ "$ipv6" = 1 ]; then pluto_ipv6; fi
 	} >"$run/ipsec.conf"
 	echo "@gw @peer : PSK \"$psk\"" >"$run/ipsec.secrets"
 	chmod 600 "$run/ipsec.secrets"
@@ -113,7 +207,12 @@ up() {
 	mkdir -p -m 0700 "$run"
 	for ns in $ha $gw $ss $hb; do
 		ip netns add "$ns"
-		n "$ns" sysctl -q net.ipv6.conf.all.disable_ipv6=1
+		if [ "$ipv6" = 1 ]; then
+			# devices made later (the veths, cf0, libipsec's TUN) take default
+			n "$ns" sysctl -q net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+		else
+			n "$ns" sysctl -q net.ipv6.conf.all.disable_ipv6=1
+		fi
 		n "$ns" ip link set lo up
 	done
 	ip link add lan netns "$ha" type veth peer name lan netns "$gw"
@@ -134,6 +233,7 @@ up() {
 	n "$hb" ip route add default via 10.0.2.1
 	n "$gw" sysctl -q net.ipv4.ip_forward=1
 	n "$ss" sysctl -q net.ipv4.ip_forward=1
+	if [ "$ipv6" = 1 ]; then up_ipv6; fi
 	start_strongswan
 	if [ "$gateway" = strongswan ]; then
 		start_strongswan_gateway
@@ -141,6 +241,23 @@ up() {
 		start_cluster_filter
 		start_pluto
 	fi
+}
+
+# IPV6=1: the addresses, routes and forwarding of the top, before any
+# daemon starts (pluto listens on the addresses it finds then)
+up_ipv6() {
+	n "$ha" ip -6 addr add fd00:1::2/64 dev lan nodad
+	n "$gw" ip -6 addr add fd00:1::1/64 dev lan nodad
+	n "$gw" ip -6 addr add fd00::1/64 dev wan nodad
+	n "$gw" ip -6 addr add fd00::11/64 dev wan nodad
+	n "$ss" ip -6 addr add fd00::2/64 dev wan nodad
+	n "$ss" ip -6 addr add fd00::12/64 dev wan nodad
+	n "$ss" ip -6 addr add fd00:2::1/64 dev lan nodad
+	n "$hb" ip -6 addr add fd00:2::2/64 dev lan nodad
+	n "$ha" ip -6 route add default via fd00:1::1 dev lan
+	n "$hb" ip -6 route add default via fd00:2::1 dev lan
+	n "$gw" sysctl -q net.ipv6.conf.all.forwarding=1
+	n "$ss" sysctl -q net.ipv6.conf.all.forwarding=1
 }
 
 down() {
@@ -177,6 +294,12 @@ demo() {
 	echo "== ping 10.0.1.2 -> 10.0.2.2"
 	n "$ha" ping -c 5 -i 0.2 -W 2 10.0.2.2
 	demo_tcp 20
+	if [ "$ipv6" = 1 ]; then
+		echo "== IPv6 inside IPv6: ping fd00:1::2 -> fd00:2::2"
+		whack --name tunnel --down >/dev/null
+		whack --name tunnel-6in6 --initiate
+		n "$ha" ping -c 5 -i 0.2 -W 2 fd00:2::2
+	fi
 	status
 }
 

@@ -74,7 +74,10 @@ BROKEN = [
     ({"cluster_dispatch": "packet-robin"}, "invalid, keyword ignored: cluster-dispatch=packet-robin"),
     ({"cluster_group": '"gw 1"'}, "cluster-group=gw 1: letters, digits"),
     ({"cluster_addresses": '"192.0.2.1 10.9.9.9"'}, "cluster-addresses: 10.9.9.9 is on no interface of this node"),
-    ({"cluster_addresses": "192.0.2.256"}, "cluster-addresses: '192.0.2.256' is not an IPv4 address"),
+    ({"cluster_addresses": "192.0.2.256"}, "cluster-addresses: '192.0.2.256' is not an IPv4 or IPv6 address"),
+    ({"cluster_addresses": '"192.0.2.1 fd00::9"'}, "cluster-addresses: fd00::9 is on no interface of this node"),
+    ({"cluster_addresses": "fd00::1::2"}, "cluster-addresses: 'fd00::1::2' is not an IPv4 or IPv6 address"),
+    ({"cluster_addresses": "fd00::g"}, "cluster-addresses: 'fd00::g' is not an IPv4 or IPv6 address"),
     ({"cluster_inside": "eth7"}, "cluster-inside=eth7: no such interface"),
     ({"cluster_outside": "eth8"}, "cluster-outside=eth8: no such interface"),
     ({"cluster_group": None}, "cluster-key={key} needs cluster-group="),
@@ -105,6 +108,23 @@ def test_broken_setting_one_line(netns, tmp_path, key, change, line):
         assert p.stdout == "", (verb, p.stdout)
         said = p.stderr.splitlines()
         assert len(said) == 1 and said[0].startswith("ipsec cluster: ") and line in said[0], (verb, said)
+
+
+def test_ipv6_address_on_an_interface_passes_check(netns, tmp_path, key):
+    """cluster-addresses= takes IPv6 too, found on an interface like IPv4 (a
+    /128 of it); written in any RFC 4291 form."""
+    added = subprocess.run(["ip", "-n", netns, "addr", "add", "fd00:c::1/64", "dev", "out", "nodad"],
+                           capture_output=True, text=True)
+    if added.returncode != 0:
+        pytest.skip(f"no IPv6 in the namespace: {added.stderr.strip()}")
+    try:
+        for addrs in ('"192.0.2.1, fd00:c::1"', "fd00:c:0:0:0:0:0:1", "FD00:C::1"):
+            conf = config(tmp_path, protostack="cluster", cluster_group="gw", cluster_key=key,
+                          cluster_addresses=addrs, cluster_inside="in", cluster_outside="out")
+            p = ipsec_cluster("check", "--config", conf, ns=netns)
+            assert (p.returncode, p.stdout, p.stderr) == (0, "", ""), addrs
+    finally:
+        run("ip", "-n", netns, "addr", "del", "fd00:c::1/64", "dev", "out", check=False)
 
 
 @pytest.fixture

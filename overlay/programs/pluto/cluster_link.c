@@ -345,12 +345,16 @@ static void process_event(int fd, void *arg UNUSED, struct logger *logger)
 		set_default_host(cf_attr_u8(&m, CF_A_DEFAULT_HOST, 1) != 0, false, logger);
 		return;
 	}
-	if (m.type != CF_MSG_EV_EXPIRE || !cf_attr_has(&m, CF_A_DST)) {
+	if (m.type != CF_MSG_EV_EXPIRE ||
+	    !(cf_attr_has(&m, CF_A_DST) || cf_attr_has(&m, CF_A_DST6))) {
 		ldbg(logger, "cluster-filter: ignoring an unknown event");
 		return;
 	}
-	ip_address dst = address_from_in_addr(&(struct in_addr) {
-			.s_addr = htonl(get_be32(m.attr[CF_A_DST].data)) });
+	/* the SA's destination: DST (IPv4) or DST6 (IPv6), sizes checked by cf_msg_parse() */
+	const struct ip_info *afi = cf_attr_has(&m, CF_A_DST6) ? &ipv6_info : &ipv4_info;
+	struct ip_bytes bytes = unset_ip_bytes;
+	memcpy(bytes.byte, m.attr[afi == &ipv6_info ? CF_A_DST6 : CF_A_DST].data, afi->ip_size);
+	ip_address dst = address_from_raw(HERE, afi, bytes);
 	/* pluto wants the IKE protocol ID here, not the IP protocol number */
 	handle_sa_expire(htonl(cf_attr_u32(&m, CF_A_SPI, 0)), PROTO_IPSEC_ESP, dst,
 			 cf_attr_u8(&m, CF_A_EXPIRY, 0) == 2,

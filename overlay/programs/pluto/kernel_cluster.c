@@ -63,48 +63,45 @@ const char *cluster_dispatch_str(void)
 	return dispatch_name[cluster_dispatch];
 }
 
-static bool ipv4_only(const ip_address *address, const char *what, struct logger *logger)
-{
-	if (address_info(*address) == &ipv4_info)
-		return true;
-	address_buf ab;
-	llog(RC_LOG, logger, "cluster-filter: %s: %s is not IPv4; the data plane is IPv4 only",
-	     what, str_address(address, &ab));
-	return false;
-}
-
-static void put_address(struct cf_msgbuf *b, enum cf_attr_type t, const ip_address *address)
+/* the outer addresses: SRC/DST for IPv4, SRC6/DST6 for IPv6 */
+static void put_address(struct cf_msgbuf *b, enum cf_attr_type v4, enum cf_attr_type v6,
+			const ip_address *address)
 {
 	shunk_t bytes = address_as_shunk(address);
-	cf_mb_put(b, t, bytes.ptr, bytes.len);
+	cf_mb_put(b, address_info(*address) == &ipv6_info ? v6 : v4, bytes.ptr, bytes.len);
 }
 
-static uint32_t selector_ipv4(const struct ip_bytes *bytes)
-{
-	return get_be32(bytes->byte);
-}
-
+/*
+ * TS (IPv4) or TS6 (IPv6): the four range ends in network order, 4 or
+ * 16 bytes each, then the ports, the protocol and 3 zero bytes.
+ */
 static bool put_selectors(struct cf_msgbuf *b, const ip_selector *src, const ip_selector *dst,
 			  const char *what, struct logger *logger)
 {
-	if (selector_info(*src) != &ipv4_info || selector_info(*dst) != &ipv4_info) {
-		selector_buf sb;
-		llog(RC_LOG, logger, "cluster-filter: %s: selector %s is not IPv4",
-		     what, str_selector(src, &sb));
+	const struct ip_info *afi = selector_info(*src);
+	if (afi == NULL || afi != selector_info(*dst)) {
+		selector_buf sb, db;
+		llog(RC_LOG, logger,
+		     "cluster-filter: %s: selectors %s and %s are not of one address family",
+		     what, str_selector(src, &sb), str_selector(dst, &db));
 		return false;
 	}
-	uint8_t ts[CF_WIRE_TS_LEN] = {0};
-	put_be32(ts + 0, selector_ipv4(&src->lo));
-	put_be32(ts + 4, selector_ipv4(&src->hi));
-	put_be32(ts + 8, selector_ipv4(&dst->lo));
-	put_be32(ts + 12, selector_ipv4(&dst->hi));
+	bool v6 = (afi == &ipv6_info);
+	size_t a = afi->ip_size;	/* 4 or 16 */
+	uint8_t ts[CF_WIRE_TS6_LEN] = {0};
+	memcpy(ts + 0 * a, src->lo.byte, a);
+	memcpy(ts + 1 * a, src->hi.byte, a);
+	memcpy(ts + 2 * a, dst->lo.byte, a);
+	memcpy(ts + 3 * a, dst->hi.byte, a);
+	uint8_t *p = ts + 4 * a;
 	/* one port or all of them (hport 0) */
-	put_be16(ts + 16, (uint16_t)src->hport);
-	put_be16(ts + 18, src->hport ? (uint16_t)src->hport : 0xffff);
-	put_be16(ts + 20, (uint16_t)dst->hport);
-	put_be16(ts + 22, dst->hport ? (uint16_t)dst->hport : 0xffff);
-	ts[24] = (uint8_t)src->ipproto;
-	cf_mb_put(b, CF_A_TS, ts, sizeof(ts));
+	put_be16(p + 0, (uint16_t)src->hport);
+	put_be16(p + 2, src->hport ? (uint16_t)src->hport : 0xffff);
+	put_be16(p + 4, (uint16_t)dst->hport);
+	put_be16(p + 6, dst->hport ? (uint16_t)dst->hport : 0xffff);
+	p[8] = (uint8_t)src->ipproto;
+	/* 4 x 4 + 12 = CF_WIRE_TS_LEN, 4 x 16 + 12 = CF_WIRE_TS6_LEN */
+	cf_mb_put(b, v6 ? CF_A_TS6 : CF_A_TS, ts, v6 ? CF_WIRE_TS6_LEN : CF_WIRE_TS_LEN);
 	return true;
 }
 
@@ -236,8 +233,6 @@ static bool cluster_policy_del(enum direction dir,
 	struct cf_msg reply;
 	int err;
 
-	if (selector_info(*src_client) != &ipv4_info)
-		return true;	/* nothing IPv6 was ever added */
 	cf_mb_init(&req, CF_MSG_POLICY_DEL, 0, 0);
 	cf_mb_u8(&req, CF_A_DIR, wire_direction(dir));
 	if (!put_selectors(&req, src_client, dst_client, func, logger))
@@ -271,9 +266,15 @@ static bool cluster_add_sa(const struct kernel_state *k, bool replace,
 		     k->story, k->encap_type->name);
 		return false;
 	}
-	if (!ipv4_only(&k->src.address, k->story, logger) ||
-	    !ipv4_only(&k->dst.address, k->story, logger))
+	/* SA_ADD takes SRC and DST, or SRC6 and DST6 */
+	const struct ip_info *afi = address_info(k->src.address);
+	if (afi == NULL || afi != address_info(k->dst.address)) {
+		address_buf sb, db;
+		llog(RC_LOG, logger,
+		     "cluster-filter: %s: outer addresses %s and %s are not of one address family",
+		     k->story, str_address(&k->src.address, &sb), str_address(&k->dst.address, &db));
 		return false;
+	}
 
 	if (replace) {
 		/* the larval SPI or an older copy: the data plane has no update-in-place */
@@ -288,8 +289,8 @@ static bool cluster_add_sa(const struct kernel_state *k, bool replace,
 	cf_mb_u32(&req, CF_A_SPI, ntohl(k->spi));
 	cf_mb_u8(&req, CF_A_DIR, wire_direction(k->direction));
 	cf_mb_u32(&req, CF_A_REQID, k->reqid);
-	put_address(&req, CF_A_SRC, &k->src.address);
-	put_address(&req, CF_A_DST, &k->dst.address);
+	put_address(&req, CF_A_SRC, CF_A_SRC6, &k->src.address);
+	put_address(&req, CF_A_DST, CF_A_DST6, &k->dst.address);
 	if (k->encap_type == &ip_encap_esp_in_udp) {
 		cf_mb_u16(&req, CF_A_ENCAP_SPORT, (uint16_t)k->src.encap_port);
 		cf_mb_u16(&req, CF_A_ENCAP_DPORT, (uint16_t)k->dst.encap_port);
@@ -339,8 +340,10 @@ static uint8_t find_sa(ipsec_spi_t spi, const ip_address *dst, struct cf_msg *re
 		cf_mb_u8(&req, CF_A_DIR, dir);
 		if (!cluster_transact(&req, reply, buf, &err, story, logger))
 			continue;
-		if (want.len == 4 && cf_attr_has(reply, CF_A_DST) &&
-		    memcmp(reply->attr[CF_A_DST].data, want.ptr, 4) != 0)
+		/* DST (4 bytes) or DST6 (16): an SA of the other family is another SA */
+		const struct cf_attr *got = &reply->attr[cf_attr_has(reply, CF_A_DST6) ? CF_A_DST6 : CF_A_DST];
+		if (want.len > 0 && got->data != NULL &&
+		    (got->len != want.len || memcmp(got->data, want.ptr, want.len) != 0))
 			continue;
 		return dir;
 	}
