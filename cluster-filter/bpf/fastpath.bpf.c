@@ -227,6 +227,9 @@ static __always_inline int inside4(struct __sk_buff *skb, struct iphdr *ip, void
 	__u32 src = bpf_ntohl(ip->saddr), dst = bpf_ntohl(ip->daddr);
 	__u16 sport = 0, dport = 0, tot = bpf_ntohs(ip->tot_len);
 	__u8 proto = ip->protocol;
+	/* a BIG TCP GRO packet says 0: the daemon decides it (it cuts it first) */
+	if (tot < ip->ihl * 4)
+		return TC_ACT_OK;
 	if (has_ports(proto) && !(ip->frag_off & bpf_htons(0x1fff)) && tot >= ip->ihl * 4 + 4) {
 		__be16 *ports = l4;
 		if ((void *)(ports + 2) > end)

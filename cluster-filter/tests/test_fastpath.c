@@ -350,6 +350,11 @@ static void kernel(void)
 	cf_fast_bpf_collect(f, &dp);
 	CHECK_EQ(out->used.packets, 11 + 4);
 	CHECK_EQ(out->used.bytes, 10 * (20 + 8 + 32) + (20 + 32) + (20 + 8 + 32) + 3 * (20 + 8));
+	/* a BIG TCP packet's total length says 0: no ports to judge by, so it goes up */
+	len = frame(fr, 0x0a000102, 0x0a000203, 17, 1000, 2000, udp, sizeof(udp));
+	fr[14 + 2] = fr[14 + 3] = 0;
+	CHECK_EQ(run(in_prog, fr, len), TC_ACT_OK);
+	len = frame(fr, 0x0a000102, 0x0a000203, 17, 1000, 2000, udp, sizeof(udp));
 
 	/* the writer moves to us: the next packet goes up, after one flip */
 	out->writer = 12;
