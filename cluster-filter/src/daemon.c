@@ -495,6 +495,8 @@ int main(int argc, char **argv)
 	d.dp.on_expire = on_expire;
 
 	unsigned offloads;
+	if (mtu < 1280)		/* RFC 8200 5: the kernel turns IPv6 off on such a link */
+		cf_log(CF_LOG_WARNING, "TUN %s: MTU %u is below IPv6's 1280: it carries IPv4 only", tun, mtu);
 	int err = cf_io_tun_open(&d.tun, tun, mtu, tun_offload, &offloads);
 	if (err) {
 		cf_log(CF_LOG_ERR, "cannot open TUN device %s: %s", tun, strerror(-err));
