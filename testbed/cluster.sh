@@ -10,6 +10,17 @@
 #   every node: in = 10.0.1.1 + MAC 02:00:c1:00:00:01, out = 192.0.2.1 + MAC 02:00:c1:00:00:02,
 #               cl = 172.16.0.(10+i) on br-cl (the cluster link: Corosync, node id i+1)
 #
+# IPV6=1 adds IPv6 beside (without it IPv6 is off in every namespace):
+#
+#   $p-ha fd00:1::2 -- in fd00:1::1 [nodes] out 2001:db8::1 -- 2001:db8::2 $p-peer fd00:2::1 -- fd00:2::2 $p-hb
+#
+# every address added nodad: the nodes share theirs, and their link-local
+# addresses too (one MAC), so duplicate detection would fail on every one.
+# The shared IPv6 addresses are --shared-ip as well: on the other nodes the
+# role helper drops neighbour solicitations for them (only the default host
+# answers NDP, as ARP) and TCP/ICMPv6 to them.  The bridges flood multicast
+# (no snooping), so every node gets the solicitations and MLD.
+#
 # Each node runs Corosync (knet on the cluster link, token 300 ms) and a
 # cluster-filterd that takes its view from it (--cluster): node count, its
 # own index, and whether its partition is quorate.  Only the default host
@@ -22,7 +33,7 @@
 # and every node runs pluto with protostack=cluster: only the default
 # host's pluto speaks IKE, the SAs it installs reach every node.
 #
-# usage: cluster.sh up N | down | sas | status | initiate | restart I | poweroff I | poweron I |
+# usage: cluster.sh up N | down | sas | status | initiate [CONN] | restart I | poweroff I | poweron I |
 #        stop I | start I | restart-pluto I (PEER=strongswan: ipsec stop, start, a pluto
 #        restart on node I) | restart-corosync I | demo [N]
 # env:   CF_PREFIX, DISPATCH (outbound mode), PEER=strongswan, FAST_PATH=0 (no kernel
@@ -33,7 +44,10 @@
 #        outbound SAs' mode, instead of the daemons' --dispatch),
 #        DAEMON_CLOCK=-1h (the daemons started now run with their wall clock off by that),
 #        DECOY_NODE=I (PEER=strongswan: node I's pluto loads another connection first,
-#        so "tunnel" has another reqid there), SA_ALG with KEY_OUT/KEY_IN and AUTH_OUT/AUTH_IN (hand-made SAs; SA_ALG=3des-md5 starts the
+#        so "tunnel" has another reqid there), IPV6=1 (the IPv6 addresses above; with
+#        PEER=strongswan also the connections tunnel-6in6, tunnel-4in6 and tunnel-6in4,
+#        see pluto_ipv6; with the data plane as peer, IPv6 policies beside the IPv4 ones
+#        on the hand-made SAs), SA_ALG with KEY_OUT/KEY_IN and AUTH_OUT/AUTH_IN (hand-made SAs; SA_ALG=3des-md5 starts the
 #        daemons with --allow-legacy, for the paper's algorithm),
 #        ESP (pluto's esp= with PEER=strongswan: aes_gcm128-none-none for Child SA
 #        rekeys without a key exchange, aes_gcm128-none-dh31 with one; the default
@@ -62,6 +76,7 @@ legacy=""
 [ "$sa_alg" = 3des-md5 ] && legacy=--allow-legacy
 MAC_IN=02:00:c1:00:00:01
 MAC_OUT=02:00:c1:00:00:02
+ipv6=${IPV6:-0}
 
 n() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 whack() { local i=$1; shift; n "$(node "$i")" "$lsw/libexec/ipsec/whack" --rundir "$run/n$i" "$@"; }
@@ -85,7 +100,17 @@ alive() { # alive PID
 
 netns() {
 	ip netns add "$1"
-	n "$1" sysctl -q net.ipv6.conf.all.disable_ipv6=1
+	# IPV6=1: on everywhere but in the switch, which only bridges frames
+	if [ "$ipv6" = 1 ] && [ "$1" != "$sw" ]; then
+		# no router advertisements taken; no duplicate detection, on the
+		# devices made later either (default): the nodes' link-local
+		# addresses are identical, and without a valid one a node sends
+		# no neighbour solicitation for what it forwards
+		n "$1" sysctl -q net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0 \
+			net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	else
+		n "$1" sysctl -q net.ipv6.conf.all.disable_ipv6=1
+	fi
 	n "$1" ip link set lo up
 }
 
@@ -180,6 +205,7 @@ start_node_daemon() { # start_node_daemon I
 	sock=$run/n$i.sock
 	set -- --cluster cluster-filter --sync-key "$run/cluster.key" \
 		--shared-ip 10.0.1.1 --shared-ip 192.0.2.1
+	[ "$ipv6" = 1 ] && set -- "$@" --shared-ip fd00:1::1 --shared-ip 2001:db8::1
 	[ "${FAST_PATH:-1}" = 0 ] || set -- "$@" --inside in --outside out
 	if [ "$peer_kind" = strongswan ]; then
 		mkdir -p -m 0700 "$run/n$i"
@@ -305,6 +331,10 @@ up() {
 	netns "$sw"
 	for br in br-in br-out br-cl; do
 		n "$sw" ip link add "$br" type bridge
+		# IPv6: neighbour solicitations go to multicast groups the nodes
+		# join with MLD; a snooping bridge would forward them by what it
+		# learnt, flooding is what the nodes need
+		[ "$ipv6" = 1 ] && n "$sw" ip link set "$br" type bridge mcast_snooping 0
 		n "$sw" ip link set "$br" up
 	done
 	netns "$ha"
@@ -312,6 +342,10 @@ up() {
 	n "$ha" ip addr add 10.0.1.2/24 dev lan
 	n "$ha" ip link set lan up
 	n "$ha" ip route add default via 10.0.1.1
+	if [ "$ipv6" = 1 ]; then
+		n "$ha" ip -6 addr add fd00:1::2/64 dev lan nodad
+		n "$ha" ip -6 route add default via fd00:1::1 dev lan
+	fi
 
 	for i in $(seq 0 $((count - 1))); do
 		local ns
@@ -329,6 +363,12 @@ up() {
 		n "$ns" sysctl -q net.ipv4.ip_forward=1
 		# identical frames everywhere: no redirects
 		n "$ns" sysctl -q net.ipv4.conf.all.send_redirects=0
+		if [ "$ipv6" = 1 ]; then
+			# before pluto starts: it listens on the addresses it finds
+			n "$ns" ip -6 addr add fd00:1::1/64 dev in nodad
+			n "$ns" ip -6 addr add 2001:db8::1/64 dev out nodad
+			n "$ns" sysctl -q net.ipv6.conf.all.forwarding=1
+		fi
 	done
 	for i in $(seq 0 $((count - 1))); do
 		start_corosync "$count" "$i"
@@ -342,6 +382,7 @@ up() {
 		start_node_daemon "$i"
 		n "$(node "$i")" ip route add 10.0.2.0/24 dev cf0
 		n "$(node "$i")" ip route add 10.0.10.0/24 dev cf0	# road warriors' leases
+		[ "$ipv6" = 1 ] && n "$(node "$i")" ip -6 route add fd00:2::/64 dev cf0
 		# node 0 forms the first view alone and is its default host; a
 		# node that joins later never takes that over, so the tests (and
 		# initiate) can count on node 0 speaking IKE
@@ -360,6 +401,7 @@ up() {
 	fi
 	start_daemon "$peer" "$run/peer.sock" $legacy
 	n "$peer" ip route add 10.0.1.0/24 dev cf0
+	[ "$ipv6" = 1 ] && n "$peer" ip -6 route add fd00:1::/64 dev cf0
 	sas
 }
 
@@ -377,12 +419,19 @@ far_end() {
 	n "$peer" ip link set lan up
 	n "$hb" ip link set lan up
 	n "$hb" ip route add default via 10.0.2.1
+	[ "$ipv6" = 1 ] || return 0
+	n "$peer" ip -6 addr add 2001:db8::2/64 dev out nodad
+	n "$peer" ip -6 addr add fd00:2::1/64 dev lan nodad
+	n "$hb" ip -6 addr add fd00:2::2/64 dev lan nodad
+	n "$hb" ip -6 route add default via fd00:2::1 dev lan
+	n "$peer" sysctl -q net.ipv6.conf.all.forwarding=1
 }
 
 # strongSwan at the far end, pluto on every node.
 up_strongswan_peer() {
 	local count=$1
 	start_charon "$peer" "$ssdir" 192.0.2.2 192.0.2.1 @peer @gw 10.0.2.0/24 10.0.1.0/24
+	[ "$ipv6" = 1 ] && strongswan_ipv6
 
 	cat >"$run/ipsec.conf" <<-CONF
 	config setup
@@ -401,6 +450,7 @@ up_strongswan_peer() {
 	    esp=${ESP:-aes_gcm128}
 	    auto=add
 	CONF
+	[ "$ipv6" = 1 ] && pluto_ipv6 >>"$run/ipsec.conf"
 	echo "@gw @peer : PSK \"$psk\"" >"$run/ipsec.secrets"
 	road_warriors
 	chmod 600 "$run/ipsec.secrets"
@@ -412,6 +462,80 @@ up_strongswan_peer() {
 	for i in $(seq 0 $((count - 1))); do
 		pluto_ready "$i"
 	done
+}
+
+# IPV6=1: one connection per combination of families that includes IPv6
+# (Libreswan keeps one family in a connection's subnets), each like
+# "tunnel" and loaded beside it, none up until initiated:
+#   tunnel-6in6  fd00:1::/64 - fd00:2::/64 over 2001:db8::1 - 2001:db8::2
+#   tunnel-4in6  10.0.1.0/24 - 10.0.2.0/24 over IPv6 (tunnel's subnets: one of the two at a time)
+#   tunnel-6in4  fd00:1::/64 - fd00:2::/64 over 192.0.2.1 - 192.0.2.2
+# ESP is in UDP over IPv6 as over IPv4: libipsec fakes NAT detection in
+# either family, so nothing forces it here (the data plane takes it on
+# pluto's shared port 4500, for each family).
+pluto_ipv6() {
+	local name left right lnet rnet
+	while read -r name left right lnet rnet; do
+		cat <<-CONF
+		conn $name
+		    left=$left
+		    leftid=@gw
+		    leftsubnet=$lnet
+		    leftupdown=$lsw/libexec/ipsec/_updown.cluster
+		    right=$right
+		    rightid=@peer
+		    rightsubnet=$rnet
+		    authby=secret
+		    ike=aes_gcm128-sha2_256-dh31
+		    esp=${ESP:-aes_gcm128}
+		    auto=add
+		CONF
+	done <<-CONNS
+	tunnel-6in6 2001:db8::1 2001:db8::2 fd00:1::/64 fd00:2::/64
+	tunnel-4in6 2001:db8::1 2001:db8::2 10.0.1.0/24 10.0.2.0/24
+	tunnel-6in4 192.0.2.1 192.0.2.2 fd00:1::/64 fd00:2::/64
+	CONNS
+}
+
+# IPV6=1: strongSwan's side of pluto_ipv6, in a file swanctl.conf includes
+# (its sections extend start_charon's): 6in4 a child of gw, and gw6 over
+# IPv6 with 6in6 and 4in6; the PSK is gw's (the same identities).
+strongswan_ipv6() {
+	local child="mode = tunnel
+			esp_proposals = ${PEER_ESP:-aes128gcm16-x25519, aes256gcm16-x25519, chacha20poly1305-x25519, aes128-sha256-x25519, aes128gcm16, aes256gcm16, chacha20poly1305, aes128-sha256, aes256-sha256}
+			rekey_time = ${SA_LIFETIME:-1h}
+			start_action = none"
+	cat >"$ssdir/swanctl/ipv6.conf" <<-CONF
+	connections {
+		gw { children { tunnel6 { local_ts = fd00:2::/64
+					remote_ts = fd00:1::/64
+					$child } } }
+		gw6 {
+			version = 2
+			mobike = no
+			local_addrs = 2001:db8::2
+			remote_addrs = 2001:db8::1
+			proposals = aes128gcm16-prfsha256-x25519, aes256-sha256-modp2048
+			rekey_time = ${IKE_LIFETIME:-4h}
+			dpd_delay = ${DPD_DELAY:-0s}
+			local { auth = psk
+				id = @peer }
+			remote { auth = psk
+				id = @gw }
+			children {
+				tunnel6 { local_ts = fd00:2::/64
+					remote_ts = fd00:1::/64
+					$child }
+				tunnel4 { local_ts = 10.0.2.0/24
+					remote_ts = 10.0.1.0/24
+					$child }
+			}
+		}
+	}
+	CONF
+	echo "include ipv6.conf" >>"$ssdir/swanctl/swanctl.conf"
+	wait_for "strongSwan's IPv6 connections loaded" env STRONGSWAN_CONF="$ssdir/strongswan.conf" \
+		ip netns exec "$peer" swanctl --load-all --file "$ssdir/swanctl/swanctl.conf"
 }
 
 # RW_PEERS=K: K road warriors on the outside segment, rw1..rwK at
@@ -452,7 +576,7 @@ start_pluto() { # start_pluto I
 	local i=$1 conf=$run/ipsec.conf
 	if [ "${DECOY_NODE:-}" = "$i" ]; then
 		conf=$run/n$i-ipsec.conf
-		awk '/^conn tunnel/ { print "conn decoy\n    left=192.0.2.1\n    right=192.0.2.99\n    leftsubnet=10.0.3.0/24\n    rightsubnet=10.0.4.0/24\n    authby=secret\n    auto=add" } { print }' \
+		awk '/^conn tunnel$/ { print "conn decoy\n    left=192.0.2.1\n    right=192.0.2.99\n    leftsubnet=10.0.3.0/24\n    rightsubnet=10.0.4.0/24\n    authby=secret\n    auto=add" } { print }' \
 			"$run/ipsec.conf" >"$conf"
 	fi
 	ip netns exec "$(node "$i")" "$lsw/libexec/ipsec/pluto" --nofork --stderrlog \
@@ -464,12 +588,15 @@ start_pluto() { # start_pluto I
 pluto_ready() { # pluto_ready I
 	local i=$1
 	wait_for "pluto on node $i" sh -c "ip netns exec $(node "$i") $lsw/libexec/ipsec/whack --rundir $run/n$i --status | grep -q '\"tunnel\":.*192.0.2.2'"
+	# IPV6=1: and the last of its connections (addconn loads them in order)
+	[ "$ipv6" = 1 ] && wait_for "pluto's IPv6 connections on node $i" sh -c "ip netns exec $(node "$i") $lsw/libexec/ipsec/whack --rundir $run/n$i --status | grep -q '\"tunnel-6in4\":.*192.0.2.2'"
 	whack "$i" --listen >/dev/null
 }
 
 # pluto on the default host negotiates; its SAs reach every node
-initiate() {
-	whack 0 --name tunnel --initiate
+# (CONN: another connection than tunnel, e.g. IPV6=1's tunnel-6in6)
+initiate() { # initiate [CONN]
+	whack 0 --name "${1:-tunnel}" --initiate
 }
 
 demo() {
@@ -482,6 +609,11 @@ demo() {
 	echo "== ping 10.0.1.2 -> 10.0.2.2 through $count nodes"
 	n "$ha" ping -c 9 -i 0.1 -W 2 10.0.2.2
 	demo_tcp 10
+	if [ "$ipv6" = 1 ]; then
+		echo "== IPv6 inside IPv6 (tunnel-6in6): ping fd00:1::2 -> fd00:2::2 through $count nodes"
+		initiate tunnel-6in6
+		n "$ha" ping -6 -c 9 -i 0.1 -W 2 fd00:2::2
+	fi
 	for i in $(seq 0 $((count - 1))); do
 		echo "== node $i: ipsec cluster status"
 		n "$(node "$i")" env PATH="$cf:$PATH" "$lsw/sbin/ipsec" cluster status --rundir "$run/n$i"
@@ -534,6 +666,12 @@ sa_pair() {
 	done
 	cfctl "$s" policy add $to_b reqid 1 priority 100 >/dev/null
 	cfctl "$s" policy add $to_a reqid 1 priority 100 >/dev/null
+	[ "$ipv6" = 1 ] || return 0
+	# IPv6 inside the same tunnel (6in4): tunnel 1's SAs, selectors of the other family
+	local b_in=in b_out=out
+	[ "$cl_dir" = out ] || b_in=out b_out=in
+	cfctl "$s" policy add dir "$b_out" src fd00:1::/64 dst fd00:2::/64 reqid 1 priority 100 >/dev/null
+	cfctl "$s" policy add dir "$b_in" src fd00:2::/64 dst fd00:1::/64 reqid 1 priority 100 >/dev/null
 }
 
 status() {
@@ -567,7 +705,7 @@ up) up "${2:-3}" ;;
 down) down ;;
 sas) sas ;;
 status) status ;;
-initiate) initiate ;;
+initiate) initiate "${2:-}" ;;
 restart) restart "${2:?usage: cluster.sh restart I}" ;;
 poweroff) poweroff "${2:?usage: cluster.sh poweroff I}" ;;
 poweron) poweron "${2:?usage: cluster.sh poweron I}" ;;
@@ -576,5 +714,5 @@ restart-pluto) restart_pluto "${2:?usage: cluster.sh restart-pluto I}" ;;
 restart-corosync) restart_corosync "${2:?usage: cluster.sh restart-corosync I}" ;;
 start) start "${2:?usage: cluster.sh start I}" ;;
 demo) demo "${2:-3}" ;;
-*) echo "usage: $0 up N|down|sas|status|initiate|restart I|poweroff I|poweron I|stop I|start I|restart-pluto I|restart-corosync I|demo [N]" >&2; exit 2 ;;
+*) echo "usage: $0 up N|down|sas|status|initiate [CONN]|restart I|poweroff I|poweron I|stop I|start I|restart-pluto I|restart-corosync I|demo [N]" >&2; exit 2 ;;
 esac

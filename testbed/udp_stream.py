@@ -45,9 +45,14 @@ def _stop(*_):
 
 
 def _socket(port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:    # both families where the namespace has IPv6
+        s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        s.bind(("::", port))
+    except OSError:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("0.0.0.0", port))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
-    s.bind(("0.0.0.0", port))
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     print("ready", flush=True)
@@ -166,7 +171,7 @@ def count(port, quiet, expected, rate=0.0):
 
 
 def send(host, port, count, size, rate, src=None):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
     if src:
         s.bind((src, 0))
     pad = bytes(max(0, size - HDR.size))
