@@ -19,8 +19,9 @@ For AES-128-GCM and the paper's 3DES-MD5, two configurations:
   per-sa      our default over 60 tunnels: one writer per SA, the kernel
               fast path drops what another node writes
 and for each the measured q = Q/R (what a packet another node owns costs
-a node, over what an owned one costs), from one node and three nodes at
-the same rate with no budget.
+a node, over what an owned one costs at the rate the node owns), from one
+node at the full rate and at a third of it and three nodes at the full
+rate, no budget (testbed/paper/paper.py, unit_costs()).
 
 Ends with
   p2: non-owned/floor X   a non-owned packet's cost in the fast path over
@@ -122,8 +123,9 @@ def main():
     for alg in ALGS:
         for scheme, sas in CONFIGS:
             c = costs[(alg, scheme)]
-            say(f"\n{alg}, {scheme} over {sas} SA(s): q = {c['q']} (owned {c['owned_us']} us, "
-                f"not owned {c['skipped_us']} us per packet, no budget)")
+            say(f"\n{alg}, {scheme} over {sas} SA(s): q = {c['q']} (owned {c['owned_share_us']} us at a "
+                f"third of the rate, {c['owned_us']} us at all of it; not owned {c['skipped_us']} us per "
+                f"packet; no budget)")
             say(f"{'nodes':>5} {'delivered':>14} {'speed-up':>9} {'N/(1+(N-1)q)':>15}   CPU-s per node "
                 f"in {s.seconds:.0f} s")
             base = results[alg][(scheme, nodes_list[0])][0]

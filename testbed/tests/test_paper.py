@@ -45,6 +45,8 @@ def test_every_table_plot_and_the_report_exist(paper):
     assert {c["alg"] for c in costs} == {"3des-md5", "aes128gcm16"}
     for c in costs:
         assert float(c["owned_us"]) > 0 and float(c["q"]) == float(c["q"]), c
+        # the owned cost at the share's rate, which q divides by
+        assert float(c["owned_share_us"]) > 0, c
 
 
 def test_counts_hold_together(paper):
