@@ -398,7 +398,7 @@ static void status_node(const struct cf_msg *m)
 		       cf_attr_u32(m, CF_A_NODE_ID, 0), cf_attr_u32(m, CF_A_NODES, 0),
 		       cf_attr_u8(m, CF_A_SYNCED, 0) ? "holds the SA state" : "without the SA state",
 		       active ? "forwarding" : "silent",
-		       cf_attr_u8(m, CF_A_DEFAULT_HOST, 0) ? ", default host (speaks IKE, answers ARP)" : "");
+		       cf_attr_u8(m, CF_A_DEFAULT_HOST, 0) ? ", default host (speaks IKE, answers ARP and NDP)" : "");
 	} else {
 		printf("static configuration: node %u of %u\n", cf_attr_u32(m, CF_A_NODE_ID, 0),
 		       cf_attr_u32(m, CF_A_NODES, 0));
