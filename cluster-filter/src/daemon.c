@@ -380,7 +380,23 @@ static unsigned long number(const char *opt, const char *s, unsigned long lo, un
 	return v;
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for. */
+struct options {
+	const char *tun, *group, *key_file, *inside, *outside;
+	unsigned mtu, udp_port, nodes, self;
+	bool raw, legacy, shared, tun_offload;
+	struct cf_role_addr shared_ips[CF_ROLE_MAX_ADDRS];
+	unsigned n_shared_ips;
+};
+
+/* epoll tags; clients' start at TAG_CLIENTS */
+enum {
+	TAG_TUN = 1, TAG_RAW4, TAG_UDP4, TAG_LISTEN, TAG_SIGNAL, TAG_COROSYNC, TAG_REPORT,
+	TAG_RAW6, TAG_UDP6, TAG_CLIENTS = 100,
+};
+
+/* -1: go on; else the exit status (0 for --help, 2 for a bad option) */
+static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option opts[] = {
 		{ "tun", required_argument, NULL, 't' },
@@ -404,32 +420,29 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	const char *tun = "cf0", *group = NULL, *key_file = NULL, *inside = NULL, *outside = NULL;
-	unsigned mtu = 1400, udp_port = 4500, nodes = 1, self = 0;
-	bool raw = true, legacy = false, shared = false, tun_offload = true;
-	struct cf_role_addr shared_ips[CF_ROLE_MAX_ADDRS];
-	unsigned n_shared_ips = 0;
 	int opt;
 
+	*o = (struct options){ .tun = "cf0", .mtu = 1400, .udp_port = 4500, .nodes = 1,
+			       .raw = true, .tun_offload = true };
 	d.ctl_path = CF_CTL_SOCKET;
 	d.defaults = (struct cf_control_defaults){ CF_DISPATCH_DEFAULT, 128 };
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 't': tun = optarg; break;
-		case 'm': mtu = number("--mtu", optarg, 576, 1900); break;
+		case 't': o->tun = optarg; break;
+		case 'm': o->mtu = number("--mtu", optarg, 576, 1900); break;
 		case 'c': d.ctl_path = optarg; break;
-		case 'u': udp_port = number("--udp-port", optarg, 0, 65535); break;
-		case 'R': raw = false; break;
-		case 'T': tun_offload = false; break;
+		case 'u': o->udp_port = number("--udp-port", optarg, 0, 65535); break;
+		case 'R': o->raw = false; break;
+		case 'T': o->tun_offload = false; break;
 		case 'E':
 			if (strcmp(optarg, "own") != 0 && strcmp(optarg, "shared") != 0) {
 				fprintf(stderr, "cluster-filterd: --esp-in-udp is own or shared\n");
 				return 2;
 			}
-			shared = strcmp(optarg, "shared") == 0;
+			o->shared = strcmp(optarg, "shared") == 0;
 			break;
-		case 'n': nodes = number("--nodes", optarg, 1, CF_MAX_NODES); break;
-		case 'i': self = number("--node-id", optarg, 0, CF_MAX_NODES - 1); break;
+		case 'n': o->nodes = number("--nodes", optarg, 1, CF_MAX_NODES); break;
+		case 'i': o->self = number("--node-id", optarg, 0, CF_MAX_NODES - 1); break;
 		case 'w': {
 			unsigned long w = number("--replay-window", optarg, 0, REPLAY_MAX_WINDOW);
 			if (w != 0 && w < REPLAY_MIN_WINDOW) {
@@ -448,11 +461,11 @@ int main(int argc, char **argv)
 			d.defaults.dispatch = (enum cf_dispatch_mode)m;
 			break;
 		}
-		case 'L': legacy = true; break;
-		case 'C': group = optarg; break;
-		case 'K': key_file = optarg; break;
-		case 'I': inside = optarg; break;
-		case 'O': outside = optarg; break;
+		case 'L': o->legacy = true; break;
+		case 'C': o->group = optarg; break;
+		case 'K': o->key_file = optarg; break;
+		case 'I': o->inside = optarg; break;
+		case 'O': o->outside = optarg; break;
 		case 'l': {
 			enum cf_log_level level;
 			if (cf_log_parse_level(optarg, &level) != 0) {
@@ -466,44 +479,41 @@ int main(int argc, char **argv)
 			uint8_t b[16];
 			uint8_t family = inet_pton(AF_INET, optarg, b) == 1 ? 4
 				       : inet_pton(AF_INET6, optarg, b) == 1 ? 6 : 0;
-			if (family == 0 || n_shared_ips == CF_ROLE_MAX_ADDRS) {
+			if (family == 0 || o->n_shared_ips == CF_ROLE_MAX_ADDRS) {
 				fprintf(stderr, "cluster-filterd: --shared-ip wants an IPv4 or IPv6 address (at most %u), not '%s'\n",
 					CF_ROLE_MAX_ADDRS, optarg);
 				return 2;
 			}
-			shared_ips[n_shared_ips++] = (struct cf_role_addr){ cf_addr_from(family, b), family };
+			o->shared_ips[o->n_shared_ips++] = (struct cf_role_addr){ cf_addr_from(family, b), family };
 			break;
 		}
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc || self >= nodes) {
+	if (optind != argc || o->self >= o->nodes) {
 		fprintf(stderr, optind != argc ? "cluster-filterd: unexpected argument '%s'\n"
 					       : "cluster-filterd: --node-id must be below --nodes%s\n",
 			optind != argc ? argv[optind] : "");
 		return 2;
 	}
+	return -1;
+}
 
-	if (cf_crypto_global_init() != 0) {
-		cf_log(CF_LOG_ERR, "NSS initialisation failed");
-		return 1;
-	}
-	cf_dp_init(&d.dp);
-	cf_dp_set_view(&d.dp, 0, nodes, self, NULL, true, true);
-	d.dp.allow_legacy = legacy;
-	d.dp.on_expire = on_expire;
-
+/* The TUN device and the ESP backends; 0 or an exit status. */
+static int open_packet_io(const struct options *o)
+{
 	unsigned offloads;
-	if (mtu < 1280)		/* RFC 8200 5: the kernel turns IPv6 off on such a link */
-		cf_log(CF_LOG_WARNING, "TUN %s: MTU %u is below IPv6's 1280: it carries IPv4 only", tun, mtu);
-	int err = cf_io_tun_open(&d.tun, tun, mtu, tun_offload, &offloads);
+	if (o->mtu < 1280)	/* RFC 8200 5: the kernel turns IPv6 off on such a link */
+		cf_log(CF_LOG_WARNING, "TUN %s: MTU %u is below IPv6's 1280: it carries IPv4 only",
+		       o->tun, o->mtu);
+	int err = cf_io_tun_open(&d.tun, o->tun, o->mtu, o->tun_offload, &offloads);
 	if (err) {
-		cf_log(CF_LOG_ERR, "cannot open TUN device %s: %s", tun, strerror(-err));
+		cf_log(CF_LOG_ERR, "cannot open TUN device %s: %s", o->tun, strerror(-err));
 		return 1;
 	}
-	if (tun_offload)
-		cf_log(CF_LOG_INFO, "TUN %s: offloads%s%s%s", tun,
+	if (o->tun_offload)
+		cf_log(CF_LOG_INFO, "TUN %s: offloads%s%s%s", o->tun,
 		       offloads & CF_TUN_CSUM ? " checksum" : " none",
 		       offloads & CF_TUN_TSO ? " tso4 tso6" : "", offloads & CF_TUN_USO ? " uso4 uso6" : "");
 	/*
@@ -512,63 +522,79 @@ int main(int argc, char **argv)
 	 */
 	for (unsigned v6 = 0; v6 < 2; v6++) {
 		uint8_t family = v6 ? 6 : 4;
-		if (raw && (err = cf_io_raw_open(&d.raw[v6], family))) {
+		err = o->raw ? cf_io_raw_open(&d.raw[v6], family) : 0;
+		if (err) {
 			cf_log(v6 ? CF_LOG_WARNING : CF_LOG_ERR, "cannot open the raw ESP socket (IPv%u): %s",
 			       family, strerror(-err));
 			if (!v6)
 				return 1;
 		}
-		d.have_raw[v6] = raw && !err;
-		if (udp_port) {
-			err = shared ? cf_io_udp_shared_open(&d.udp[v6], (uint16_t)udp_port, family)
-				     : cf_io_udp_open(&d.udp[v6], (uint16_t)udp_port, family);
+		d.have_raw[v6] = o->raw && !err;
+		if (o->udp_port) {
+			uint16_t port = (uint16_t)o->udp_port;
+			err = o->shared ? cf_io_udp_shared_open(&d.udp[v6], port, family)
+					: cf_io_udp_open(&d.udp[v6], port, family);
 			if (err) {
 				cf_log(v6 ? CF_LOG_WARNING : CF_LOG_ERR, "cannot bind UDP port %u (IPv%u): %s",
-				       udp_port, family, strerror(-err));
+				       o->udp_port, family, strerror(-err));
 				if (!v6)
 					return 1;
 			}
 			d.have_udp[v6] = !err;
 		}
 	}
-	if (group) {
-		uint8_t key[CF_SYNC_KEY_LEN];
-		const char *why;
-		if (key_file == NULL) {
-			cf_log(CF_LOG_ERR, "--cluster needs --sync-key: the sync channel carries keys");
-			return 2;
-		}
-		if (cf_sync_read_key(key_file, key, &why) != 0) {
-			cf_log(CF_LOG_ERR, "%s: %s", key_file, why);
-			return 1;
-		}
-		static const struct cf_cluster_ops cluster_ops = {
-			.multicast = multicast,
-			.view_changed = view_changed,
-			.reply = reply_to_client,
-			.log = log_line,
-		};
-		d.group = group;
-		d.membership = cf_membership_open(group, &membership_ops, NULL, false);
-		if (d.membership == NULL)
-			return 1;
-		/* a random start: no nonce of an earlier life again, whatever the clock says */
-		uint64_t first_counter;
-		if (getrandom(&first_counter, sizeof(first_counter), 0) != sizeof(first_counter)) {
-			cf_log(CF_LOG_ERR, "cannot draw the sync channel's first counter: %s", strerror(errno));
-			return 1;
-		}
-		err = cf_cluster_init(&d.cluster, &d.dp, &d.defaults, cf_membership_nodeid(d.membership),
-				      cf_membership_quorate(d.membership), key, first_counter >> 2,
-				      &cluster_ops, NULL);
-		memset(key, 0, sizeof(key));
-		if (err) {
-			cf_log(CF_LOG_ERR, "sync channel: cannot set up the cluster key");
-			return 1;
-		}
+	return 0;
+}
+
+/* Corosync membership and the sync channel; 0 or an exit status. */
+static int join_cluster(const struct options *o)
+{
+	static const struct cf_cluster_ops cluster_ops = {
+		.multicast = multicast,
+		.view_changed = view_changed,
+		.reply = reply_to_client,
+		.log = log_line,
+	};
+	uint8_t key[CF_SYNC_KEY_LEN];
+	const char *why;
+
+	if (o->key_file == NULL) {
+		cf_log(CF_LOG_ERR, "--cluster needs --sync-key: the sync channel carries keys");
+		return 2;
 	}
+	if (cf_sync_read_key(o->key_file, key, &why) != 0) {
+		cf_log(CF_LOG_ERR, "%s: %s", o->key_file, why);
+		return 1;
+	}
+	d.group = o->group;
+	d.membership = cf_membership_open(o->group, &membership_ops, NULL, false);
+	if (d.membership == NULL)
+		return 1;
+	/* a random start: no nonce of an earlier life again, whatever the clock says */
+	uint64_t first_counter;
+	if (getrandom(&first_counter, sizeof(first_counter), 0) != sizeof(first_counter)) {
+		cf_log(CF_LOG_ERR, "cannot draw the sync channel's first counter: %s", strerror(errno));
+		return 1;
+	}
+	int err = cf_cluster_init(&d.cluster, &d.dp, &d.defaults, cf_membership_nodeid(d.membership),
+				  cf_membership_quorate(d.membership), key, first_counter >> 2,
+				  &cluster_ops, NULL);
+	memset(key, 0, sizeof(key));
+	if (err) {
+		cf_log(CF_LOG_ERR, "sync channel: cannot set up the cluster key");
+		return 1;
+	}
+	return 0;
+}
+
+/* The control socket, signals, the fast path and the report timer, all
+ * watched by one epoll; 0 or an exit status. */
+static int open_event_sources(const struct options *o)
+{
+	int err;
+
 	d.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if ((err = cf_clients_listen(&d.clients, d.ctl_path, d.epfd, 100))) {
+	if ((err = cf_clients_listen(&d.clients, d.ctl_path, d.epfd, TAG_CLIENTS))) {
 		cf_log(CF_LOG_ERR, "cannot listen on %s: %s", d.ctl_path, strerror(-err));
 		return 1;
 	}
@@ -581,10 +607,10 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	d.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
-	if (inside || outside) {
+	if (o->inside || o->outside) {
 		const char *why;
-		d.udp_port = (uint16_t)udp_port;
-		d.fast = cf_fast_bpf_open(inside, outside, &why);
+		d.udp_port = (uint16_t)o->udp_port;
+		d.fast = cf_fast_bpf_open(o->inside, o->outside, &why);
 		if (d.fast == NULL)
 			cf_log(CF_LOG_WARNING, "fast path off (%s): every packet comes up to the daemon", why);
 		else
@@ -605,14 +631,15 @@ int main(int argc, char **argv)
 		}
 	}
 	struct { int fd; uint64_t tag; } watch[] = {
-		{ d.tun.fd, 1 }, { d.have_raw[0] ? d.raw[0].fd : -1, 2 }, { d.have_udp[0] ? d.udp[0].fd : -1, 3 },
-		{ d.have_raw[1] ? d.raw[1].fd : -1, 8 }, { d.have_udp[1] ? d.udp[1].fd : -1, 9 },
-		{ cf_clients_listen_fd(&d.clients), 4 }, { d.sig_fd, 5 },
-		{ d.membership ? cf_membership_cpg_fd(d.membership) : -1, 6 },
-		{ d.membership ? cf_membership_quorum_fd(d.membership) : -1, 6 },
-		{ d.report_fd, 7 },
+		{ d.tun.fd, TAG_TUN },
+		{ d.have_raw[0] ? d.raw[0].fd : -1, TAG_RAW4 }, { d.have_udp[0] ? d.udp[0].fd : -1, TAG_UDP4 },
+		{ d.have_raw[1] ? d.raw[1].fd : -1, TAG_RAW6 }, { d.have_udp[1] ? d.udp[1].fd : -1, TAG_UDP6 },
+		{ cf_clients_listen_fd(&d.clients), TAG_LISTEN }, { d.sig_fd, TAG_SIGNAL },
+		{ d.membership ? cf_membership_cpg_fd(d.membership) : -1, TAG_COROSYNC },
+		{ d.membership ? cf_membership_quorum_fd(d.membership) : -1, TAG_COROSYNC },
+		{ d.report_fd, TAG_REPORT },
 	};
-	for (size_t i = 0; i < sizeof(watch) / sizeof(watch[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(watch); i++) {
 		if (watch[i].fd < 0)
 			continue;
 		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = watch[i].tag };
@@ -621,27 +648,12 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	d.role_fd = -1;
-	if (n_shared_ips) {
-		d.role_fd = cf_role_helper_start(shared_ips, n_shared_ips);
-		if (d.role_fd < 0) {
-			cf_log(CF_LOG_ERR, "cannot start the role helper: %s", strerror(-d.role_fd));
-			return 1;
-		}
-		/* clustered, we are silent until the cluster agrees we speak */
-		set_role(group == NULL && self == 0 ? CF_ROLE_SPEAKER : CF_ROLE_SILENT);
-	}
-	if (drop_capabilities()) {
-		cf_log(CF_LOG_ERR, "cannot drop capabilities");
-		return 1;
-	}
-	cf_log(CF_LOG_NOTICE, "ready: tun %s mtu %u, esp %s%s%s, node %u of %u, dispatch %s, control %s, fast path %s",
-	      tun, mtu, d.have_raw[0] ? "raw" : "", !d.have_udp[0] ? "" : shared ? " udp(shared)" : " udp",
-	      d.have_raw[1] || d.have_udp[1] ? " ipv6" : "", self, nodes,
-	      cf_dispatch_mode_name(d.defaults.dispatch), d.ctl_path, d.fast ? "on" : "off");
-	/* Type=notify: pluto, ordered after us, finds the control socket */
-	cf_notify("READY=1");
+	return 0;
+}
 
+/* Until SIGTERM or SIGINT. */
+static void run(void)
+{
 	for (bool running = true; running;) {
 		struct epoll_event ev[16];
 		/* what Corosync held back goes out as soon as it takes it */
@@ -662,15 +674,15 @@ int main(int argc, char **argv)
 		for (int i = 0; i < n; i++) {
 			uint64_t tag = ev[i].data.u64;
 			switch (tag) {
-			case 1: outbound(); break;
-			case 2: inbound(&d.raw[0], false); break;
-			case 3: inbound(&d.udp[0], true); break;
-			case 8: inbound(&d.raw[1], false); break;
-			case 9: inbound(&d.udp[1], true); break;
-			case 4: cf_clients_accept(&d.clients); break;
-			case 5: running = false; break;
-			case 7: tick(); break;
-			case 6:
+			case TAG_TUN: outbound(); break;
+			case TAG_RAW4: inbound(&d.raw[0], false); break;
+			case TAG_UDP4: inbound(&d.udp[0], true); break;
+			case TAG_RAW6: inbound(&d.raw[1], false); break;
+			case TAG_UDP6: inbound(&d.udp[1], true); break;
+			case TAG_LISTEN: cf_clients_accept(&d.clients); break;
+			case TAG_SIGNAL: running = false; break;
+			case TAG_REPORT: tick(); break;
+			case TAG_COROSYNC:
 				d.stalled = false;
 				if (d.membership && !cf_membership_dispatch(d.membership))
 					membership_lost();
@@ -681,12 +693,15 @@ int main(int argc, char **argv)
 			}
 		}
 	}
+}
 
+static void shut_down(void)
+{
 	cf_notify("STOPPING=1");
 	cf_log(CF_LOG_NOTICE, "shutting down: flushing %u SAs and %u policies", d.dp.db.sa_count, d.dp.db.policy_count);
 	cf_fast_bpf_close(d.fast);
 	cf_membership_close(d.membership);
-	if (group)
+	if (d.group)
 		cf_cluster_free(&d.cluster);
 	cf_clients_close(&d.clients, d.ctl_path);
 	cf_dp_free(&d.dp);
@@ -698,5 +713,49 @@ int main(int argc, char **argv)
 			d.udp[v6].close(&d.udp[v6]);
 	}
 	cf_crypto_global_shutdown();
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	int status = parse_options(argc, argv, &o);
+	if (status >= 0)
+		return status;
+
+	if (cf_crypto_global_init() != 0) {
+		cf_log(CF_LOG_ERR, "NSS initialisation failed");
+		return 1;
+	}
+	cf_dp_init(&d.dp);
+	cf_dp_set_view(&d.dp, 0, o.nodes, o.self, NULL, true, true);
+	d.dp.allow_legacy = o.legacy;
+	d.dp.on_expire = on_expire;
+
+	if ((status = open_packet_io(&o)) || (o.group && (status = join_cluster(&o))) ||
+	    (status = open_event_sources(&o)))
+		return status;
+	d.role_fd = -1;
+	if (o.n_shared_ips) {
+		d.role_fd = cf_role_helper_start(o.shared_ips, o.n_shared_ips);
+		if (d.role_fd < 0) {
+			cf_log(CF_LOG_ERR, "cannot start the role helper: %s", strerror(-d.role_fd));
+			return 1;
+		}
+		/* clustered, we are silent until the cluster agrees we speak */
+		set_role(o.group == NULL && o.self == 0 ? CF_ROLE_SPEAKER : CF_ROLE_SILENT);
+	}
+	if (drop_capabilities()) {
+		cf_log(CF_LOG_ERR, "cannot drop capabilities");
+		return 1;
+	}
+	cf_log(CF_LOG_NOTICE, "ready: tun %s mtu %u, esp %s%s%s, node %u of %u, dispatch %s, control %s, fast path %s",
+	      o.tun, o.mtu, d.have_raw[0] ? "raw" : "", !d.have_udp[0] ? "" : o.shared ? " udp(shared)" : " udp",
+	      d.have_raw[1] || d.have_udp[1] ? " ipv6" : "", o.self, o.nodes,
+	      cf_dispatch_mode_name(d.defaults.dispatch), d.ctl_path, d.fast ? "on" : "off");
+	/* Type=notify: pluto, ordered after us, finds the control socket */
+	cf_notify("READY=1");
+
+	run();
+	shut_down();
 	return 0;
 }
