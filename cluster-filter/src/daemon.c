@@ -2,8 +2,9 @@
 /*
  * cluster-filterd: one node's ESP data plane.  Cleartext arrives on a TUN
  * device, ESP on a raw protocol-50 socket and on UDP 4500; SAs and
- * policies come from the control socket (PROTOCOL.md).  Single-threaded,
- * one epoll loop, batches of CF_BATCH packets.
+ * policies come from the control socket (PROTOCOL.md).  One epoll loop
+ * on the packet thread, batches of CF_BATCH packets whose crypto is
+ * spread over --workers threads (workers.h).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -34,6 +35,7 @@
 #include "notify.h"
 #include "role_helper.h"
 #include "wire.h"
+#include "workers.h"
 
 static struct {
 	struct cf_dataplane dp;
@@ -55,8 +57,28 @@ static struct {
 	unsigned ticks, retry_ticks;	/* of report_fd */
 	bool stalled;			/* we did not run for a while: Corosync's news first */
 	enum cf_role role;
+	struct cf_workers *workers;
+	/* packets each helper crypted since the last batch; a cache line each */
+	struct { uint64_t jobs; } __attribute__((aligned(64))) helper[CF_MAX_WORKERS];
+	struct cf_esp_job jobs[CF_BATCH];
+	unsigned job_pkt[CF_BATCH];	/* the packet of d.rx each job is for */
 	struct cf_pkt tx_clear[CF_BATCH];
 } d;
+
+static void crypt_job(void *ctx, unsigned job, unsigned worker)
+{
+	cf_dp_crypt(&d.jobs[job], worker);
+	d.helper[worker].jobs++;
+}
+
+static void crypt_batch(unsigned jobs)
+{
+	cf_workers_run(d.workers, jobs);
+	for (unsigned w = 1; w < cf_workers_count(d.workers); w++) {
+		d.dp.counters[CF_CTR_HELPER_CRYPTO] += d.helper[w].jobs;
+		d.helper[w].jobs = 0;
+	}
+}
 
 
 /* cf_control_handle()'s replies, to the client whose index CTX points to */
@@ -101,10 +123,17 @@ static void outbound_batch(void)
 	d.dp.counters[CF_CTR_TUN_READS] += d.tun.reads;
 	d.tun.rx_bad_offload = d.tun.reads = 0;
 	cf_batch_reset(&d.tx);
+	unsigned n_jobs = 0;
 	for (unsigned i = 0; i < d.rx.n; i++) {
-		struct cf_pkt *in = &d.rx.pkt[i], *o = &d.tx.pkt[i];
-		o->len = cf_dp_outbound(&d.dp, in->data, in->len, o->data,
-					CF_PKT_BUF - CF_PKT_HEADROOM, &tx, &drop);
+		struct cf_pkt *in = &d.rx.pkt[i];
+		if (cf_dp_outbound_prepare(&d.dp, in->data, in->len, d.tx.pkt[i].data,
+					   CF_PKT_BUF - CF_PKT_HEADROOM, &d.jobs[n_jobs], &drop))
+			d.job_pkt[n_jobs++] = i;
+	}
+	crypt_batch(n_jobs);
+	for (unsigned j = 0; j < n_jobs; j++) {
+		struct cf_pkt *o = &d.tx.pkt[d.job_pkt[j]];
+		o->len = cf_dp_outbound_finish(&d.dp, &d.jobs[j], &tx, &drop);
 		if (o->len == 0)
 			continue;
 		o->src = tx.src;
@@ -118,6 +147,7 @@ static void outbound_batch(void)
 		else
 			raw[v6][n_raw[v6]++] = *o;
 	}
+	cf_dp_reap(&d.dp);
 	for (unsigned v6 = 0; v6 < 2; v6++) {
 		send_esp(&d.raw[v6], d.have_raw[v6], raw[v6], n_raw[v6]);
 		send_esp(&d.udp[v6], d.have_udp[v6], udp[v6], n_udp[v6]);
@@ -133,27 +163,28 @@ static void outbound(void)
 
 static void inbound(struct cf_io *io, bool encap)
 {
-	unsigned n_clear = 0;
+	unsigned n_clear = 0, n_jobs = 0;
+	enum cf_drop drop;
 
 	cf_sadb_set_time(&d.dp.db, (uint64_t)time(NULL));
 	if (io->recv(io, &d.rx) < 0)
 		return;
 	for (unsigned i = 0; i < d.rx.n; i++) {
 		struct cf_pkt *p = &d.rx.pkt[i];
-		if (p->keepalive) {
+		if (p->keepalive)
 			cf_dp_drop(&d.dp, NULL, CF_DROP_KEEPALIVE);
-			continue;
-		}
-		if (p->ike) {
+		else if (p->ike)
 			cf_dp_drop(&d.dp, NULL, CF_DROP_IKE);
-			continue;
-		}
-		uint8_t *inner;
-		size_t len;
-		if (cf_dp_inbound(&d.dp, p->data, p->len, encap, &inner, &len) != CF_DROP_NONE)
-			continue;
-		d.tx_clear[n_clear++] = (struct cf_pkt){ .data = inner, .len = len };
+		else if (cf_dp_inbound_prepare(&d.dp, p->data, p->len, encap, &d.jobs[n_jobs], &drop))
+			n_jobs++;
 	}
+	crypt_batch(n_jobs);
+	for (unsigned j = 0; j < n_jobs; j++) {
+		struct cf_esp_job *job = &d.jobs[j];
+		if (cf_dp_inbound_finish(&d.dp, job) == CF_DROP_NONE)
+			d.tx_clear[n_clear++] = (struct cf_pkt){ .data = job->inner, .len = job->inner_len };
+	}
+	cf_dp_reap(&d.dp);
 	if (n_clear)
 		d.dp.drops[CF_DROP_TX_ERROR] += d.tun.send(&d.tun, d.tx_clear, n_clear);
 	d.dp.counters[CF_CTR_TUN_WRITES] += d.tun.sends;
@@ -362,9 +393,11 @@ static void usage(FILE *f)
 		"                        packet-rr, packet-sqf, session-rr, session-sqf,\n"
 		"                        flow-hash (several writers per SA)\n"
 		"  --replay-window N     default for inbound SAs: 0 or 32..4096 (default 128)\n"
+		"  --workers N           threads that encrypt and decrypt, 1..%u (default: the\n"
+		"                        CPUs the daemon may run on)\n"
 		"  --allow-legacy        accept 3DES-CBC + HMAC-MD5-96 SAs (paper reproduction only)\n"
 		"  --log-level LEVEL     err, warning, notice, info (default) or debug\n",
-		CF_CTL_SOCKET);
+		CF_CTL_SOCKET, CF_MAX_WORKERS);
 }
 
 static unsigned long number(const char *opt, const char *s, unsigned long lo, unsigned long hi)
@@ -383,7 +416,7 @@ static unsigned long number(const char *opt, const char *s, unsigned long lo, un
 /* What the command line asks for. */
 struct options {
 	const char *tun, *group, *key_file, *inside, *outside;
-	unsigned mtu, udp_port, nodes, self;
+	unsigned mtu, udp_port, nodes, self, workers;
 	bool raw, legacy, shared, tun_offload;
 	struct cf_role_addr shared_ips[CF_ROLE_MAX_ADDRS];
 	unsigned n_shared_ips;
@@ -416,6 +449,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "shared-ip", required_argument, NULL, 'S' },
 		{ "inside", required_argument, NULL, 'I' },
 		{ "outside", required_argument, NULL, 'O' },
+		{ "workers", required_argument, NULL, 'W' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -423,7 +457,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	int opt;
 
 	*o = (struct options){ .tun = "cf0", .mtu = 1400, .udp_port = 4500, .nodes = 1,
-			       .raw = true, .tun_offload = true };
+			       .raw = true, .tun_offload = true, .workers = cf_workers_default() };
 	d.ctl_path = CF_CTL_SOCKET;
 	d.defaults = (struct cf_control_defaults){ CF_DISPATCH_DEFAULT, 128 };
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -462,6 +496,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		}
 		case 'L': o->legacy = true; break;
+		case 'W': o->workers = number("--workers", optarg, 1, CF_MAX_WORKERS); break;
 		case 'C': o->group = optarg; break;
 		case 'K': o->key_file = optarg; break;
 		case 'I': o->inside = optarg; break;
@@ -699,6 +734,7 @@ static void shut_down(void)
 {
 	cf_notify("STOPPING=1");
 	cf_log(CF_LOG_NOTICE, "shutting down: flushing %u SAs and %u policies", d.dp.db.sa_count, d.dp.db.policy_count);
+	cf_workers_stop(d.workers);
 	cf_fast_bpf_close(d.fast);
 	cf_membership_close(d.membership);
 	if (d.group)
@@ -730,6 +766,7 @@ int main(int argc, char **argv)
 	cf_dp_set_view(&d.dp, 0, o.nodes, o.self, NULL, true, true);
 	d.dp.allow_legacy = o.legacy;
 	d.dp.on_expire = on_expire;
+	d.dp.db.workers = o.workers;	/* before the first SA: each gets a context per worker */
 
 	if ((status = open_packet_io(&o)) || (o.group && (status = join_cluster(&o))) ||
 	    (status = open_event_sources(&o)))
@@ -748,10 +785,16 @@ int main(int argc, char **argv)
 		cf_log(CF_LOG_ERR, "cannot drop capabilities");
 		return 1;
 	}
-	cf_log(CF_LOG_NOTICE, "ready: tun %s mtu %u, esp %s%s%s, node %u of %u, dispatch %s, control %s, fast path %s",
+	/* capabilities are per thread: the workers start without any */
+	d.workers = cf_workers_start(o.workers, crypt_job, NULL);
+	if (d.workers == NULL) {
+		cf_log(CF_LOG_ERR, "cannot start %u workers: %s", o.workers, strerror(errno));
+		return 1;
+	}
+	cf_log(CF_LOG_NOTICE, "ready: tun %s mtu %u, esp %s%s%s, node %u of %u, dispatch %s, control %s, fast path %s, %u workers",
 	      o.tun, o.mtu, d.have_raw[0] ? "raw" : "", !d.have_udp[0] ? "" : o.shared ? " udp(shared)" : " udp",
 	      d.have_raw[1] || d.have_udp[1] ? " ipv6" : "", o.self, o.nodes,
-	      cf_dispatch_mode_name(d.defaults.dispatch), d.ctl_path, d.fast ? "on" : "off");
+	      cf_dispatch_mode_name(d.defaults.dispatch), d.ctl_path, d.fast ? "on" : "off", o.workers);
 	/* Type=notify: pluto, ordered after us, finds the control socket */
 	cf_notify("READY=1");
 

@@ -233,32 +233,43 @@ void cf_dp_drop(struct cf_dataplane *dp, struct cf_sa *sa, enum cf_drop d)
  * node's own share would let the SA live N times longer than pluto asked.
  * At the hard limit the SA goes, as an XFRM state does: the event tells
  * pluto, which may have replaced it already and would then never delete
- * it.  SA is gone when this returns CF_EXPIRE_HARD.
+ * it.  It goes at cf_dp_reap(), once no job of the batch points to it;
+ * until then it takes no more packets.
  */
-static enum cf_expiry account(struct cf_dataplane *dp, struct cf_sa *sa, uint64_t packets,
-			      uint64_t bytes)
+static void account(struct cf_dataplane *dp, struct cf_sa *sa, uint64_t packets, uint64_t bytes)
 {
 	enum cf_expiry e = cf_sa_account(&dp->db, sa, packets, bytes);
 	if (e == CF_EXPIRE_NONE)
-		return e;
+		return;
 	dp->counters[CF_CTR_EXPIRE_EVENTS]++;
 	if (dp->on_expire)
 		dp->on_expire(dp, sa, e);
 	if (e == CF_EXPIRE_HARD)
-		cf_sa_del(&dp->db, sa->p.spi, sa->p.dir);
-	return e;
+		dp->reap = true;
 }
 
-static size_t out_drop(struct cf_dataplane *dp, struct cf_sa *sa,
-		       enum cf_drop d, enum cf_drop *drop)
+void cf_dp_reap(struct cf_dataplane *dp)
+{
+	if (!dp->reap)
+		return;
+	dp->reap = false;
+	for (struct cf_sa *sa = dp->db.list, *next; sa; sa = next) {
+		next = sa->next;
+		if (sa->hard_expired)
+			cf_sa_del(&dp->db, sa->p.spi, sa->p.dir);
+	}
+}
+
+static bool out_drop(struct cf_dataplane *dp, struct cf_sa *sa,
+		     enum cf_drop d, enum cf_drop *drop)
 {
 	cf_dp_drop(dp, sa, d);
 	*drop = d;
-	return 0;
+	return false;
 }
 
-size_t cf_dp_outbound(struct cf_dataplane *dp, const uint8_t *inner, size_t len,
-		      uint8_t *out, size_t cap, struct cf_tx *tx, enum cf_drop *drop)
+bool cf_dp_outbound_prepare(struct cf_dataplane *dp, const uint8_t *inner, size_t len,
+			    uint8_t *out, size_t cap, struct cf_esp_job *job, enum cf_drop *drop)
 {
 	struct cf_flow flow;
 	enum cf_drop d;
@@ -276,7 +287,7 @@ size_t cf_dp_outbound(struct cf_dataplane *dp, const uint8_t *inner, size_t len,
 	if (pol == NULL)
 		return out_drop(dp, NULL, CF_DROP_NO_POLICY, drop);
 	struct cf_sa *sa = pol->sa;
-	if (sa == NULL)
+	if (sa == NULL || sa->hard_expired)
 		return out_drop(dp, NULL, CF_DROP_NO_SA, drop);
 	if (esp_sealed_len(sa->crypto.alg, len) > cap)
 		return out_drop(dp, sa, CF_DROP_TOO_BIG, drop);
@@ -310,7 +321,7 @@ size_t cf_dp_outbound(struct cf_dataplane *dp, const uint8_t *inner, size_t len,
 		dp->counters[CF_CTR_NOT_OWNER]++;
 		account(dp, sa, 1, len);
 		*drop = CF_DROP_NOT_OWNER;
-		return 0;
+		return false;
 	}
 	if (!sa->p.esn && seq > UINT32_MAX)
 		return out_drop(dp, sa, CF_DROP_SEQ_EXHAUSTED, drop);
@@ -320,11 +331,36 @@ size_t cf_dp_outbound(struct cf_dataplane *dp, const uint8_t *inner, size_t len,
 	if (sa->crypto.alg->aead && !cf_outseq_iv(os, &iv))
 		return out_drop(dp, sa, CF_DROP_IV_EXHAUSTED, drop);
 
-	long n = esp_seal(&sa->crypto, sa->p.spi, seq, sa->p.esn, iv,
-			  flow.family == 6 ? ESP_NH_IPV6 : ESP_NH_IPV4, inner, len, out, cap);
-	if (n < 0)
-		return out_drop(dp, sa, CF_DROP_CRYPTO, drop);
+	*job = (struct cf_esp_job){
+		.sa = sa, .seq = seq, .iv = iv, .data = (uint8_t *)inner, .len = len,
+		.out = out, .cap = cap, .nh = flow.family == 6 ? ESP_NH_IPV6 : ESP_NH_IPV4,
+	};
+	*drop = CF_DROP_NONE;
+	return true;
+}
 
+void cf_dp_crypt(struct cf_esp_job *job, unsigned worker)
+{
+	struct cf_sa *sa = job->sa;
+	struct cf_crypto *c = cf_sa_crypto(sa, worker);
+
+	if (sa->p.dir == CF_DIR_OUT)
+		job->sealed = esp_seal(c, sa->p.spi, job->seq, sa->p.esn, job->iv, job->nh,
+				       job->data, job->len, job->out, job->cap);
+	else
+		job->opened = esp_open(c, job->data, job->len, job->seq, sa->p.esn,
+				       &job->inner, &job->inner_len, &job->nh);
+}
+
+size_t cf_dp_outbound_finish(struct cf_dataplane *dp, struct cf_esp_job *job,
+			     struct cf_tx *tx, enum cf_drop *drop)
+{
+	struct cf_sa *sa = job->sa;
+
+	if (sa->hard_expired)	/* earlier in this batch */
+		return out_drop(dp, sa, CF_DROP_NO_SA, drop);
+	if (job->sealed < 0)
+		return out_drop(dp, sa, CF_DROP_CRYPTO, drop);
 	tx->src = sa->p.src;
 	tx->dst = sa->p.dst;
 	tx->family = sa->p.family;
@@ -332,10 +368,24 @@ size_t cf_dp_outbound(struct cf_dataplane *dp, const uint8_t *inner, size_t len,
 	tx->dport = sa->p.encap_dport;
 	dp->counters[CF_CTR_TX_ESP]++;
 	sa->stats.packets++;
-	sa->stats.bytes += len;
-	account(dp, sa, 1, len);
+	sa->stats.bytes += job->len;
+	account(dp, sa, 1, job->len);
 	*drop = CF_DROP_NONE;
-	return (size_t)n;
+	return (size_t)job->sealed;
+}
+
+size_t cf_dp_outbound(struct cf_dataplane *dp, const uint8_t *inner, size_t len,
+		      uint8_t *out, size_t cap, struct cf_tx *tx, enum cf_drop *drop)
+{
+	struct cf_esp_job job;
+	size_t n = 0;
+
+	if (cf_dp_outbound_prepare(dp, inner, len, out, cap, &job, drop)) {
+		cf_dp_crypt(&job, 0);
+		n = cf_dp_outbound_finish(dp, &job, tx, drop);
+	}
+	cf_dp_reap(dp);
+	return n;
 }
 
 void cf_dp_skipped(struct cf_dataplane *dp, uint32_t spi, uint64_t packets, uint64_t bytes)
@@ -347,10 +397,11 @@ void cf_dp_skipped(struct cf_dataplane *dp, uint32_t spi, uint64_t packets, uint
 	dp->counters[CF_CTR_NOT_OWNER] += packets;
 	sa->stats.seen += packets;
 	account(dp, sa, packets, bytes);
+	cf_dp_reap(dp);
 }
 
-enum cf_drop cf_dp_inbound(struct cf_dataplane *dp, uint8_t *esp, size_t len,
-			   bool encap, uint8_t **inner, size_t *inner_len)
+bool cf_dp_inbound_prepare(struct cf_dataplane *dp, uint8_t *esp, size_t len, bool encap,
+			   struct cf_esp_job *job, enum cf_drop *drop)
 {
 	uint32_t spi, seq_lo;
 	struct cf_sa *sa = NULL;
@@ -370,7 +421,8 @@ enum cf_drop cf_dp_inbound(struct cf_dataplane *dp, uint8_t *esp, size_t len,
 	if (d != CF_DROP_NONE)
 		goto drop;
 	sa = cf_sa_find(&dp->db, spi, CF_DIR_IN);
-	if (sa == NULL) {
+	if (sa == NULL || sa->hard_expired) {
+		sa = NULL;
 		d = CF_DROP_UNKNOWN_SPI;
 		goto drop;
 	}
@@ -391,26 +443,51 @@ enum cf_drop cf_dp_inbound(struct cf_dataplane *dp, uint8_t *esp, size_t len,
 		replay_observe(&sa->observed, replay_infer_seq(&sa->replay, seq_lo, sa->p.esn),
 			       sa->replay.top);
 		dp->counters[CF_CTR_NOT_OWNER]++;
-		return CF_DROP_NOT_OWNER;
+		*drop = CF_DROP_NOT_OWNER;
+		return false;
 	}
 
 	uint64_t seq = replay_infer_seq(&sa->replay, seq_lo, sa->p.esn);
 	d = replay_check(&sa->replay, seq);
 	if (d != CF_DROP_NONE)
 		goto drop;
+	*job = (struct cf_esp_job){ .sa = sa, .seq = seq, .data = esp, .len = len };
+	*drop = CF_DROP_NONE;
+	return true;
+drop:
+	cf_dp_drop(dp, sa, d);
+	*drop = d;
+	return false;
+}
 
-	uint8_t nh;
-	d = esp_open(&sa->crypto, esp, len, seq, sa->p.esn, inner, inner_len, &nh);
-	if (d == CF_DROP_DUMMY)
-		replay_update(&sa->replay, seq);	/* authentic, just empty */
+enum cf_drop cf_dp_inbound_finish(struct cf_dataplane *dp, struct cf_esp_job *job)
+{
+	struct cf_sa *sa = job->sa;
+	enum cf_drop d = job->opened;
+
+	if (sa->hard_expired) {		/* earlier in this batch */
+		d = CF_DROP_UNKNOWN_SPI;
+		goto drop;
+	}
+	/*
+	 * Checked again, now that it is authentic: the same number may have
+	 * come twice in one batch, and both passed the first check.
+	 */
+	if (d == CF_DROP_NONE || d == CF_DROP_DUMMY) {
+		enum cf_drop r = replay_check(&sa->replay, job->seq);
+		if (r != CF_DROP_NONE) {
+			d = r;
+			goto drop;
+		}
+		replay_update(&sa->replay, job->seq);	/* a dummy is authentic, just empty */
+	}
 	if (d != CF_DROP_NONE)
 		goto drop;
-	replay_update(&sa->replay, seq);
 
 	/* RFC 4301 5.2: the inner packet must match the SA's selectors */
 	struct cf_flow flow;
-	d = cf_flow_parse(*inner, *inner_len, &flow);
-	if (d == CF_DROP_NONE && nh != (flow.family == 6 ? ESP_NH_IPV6 : ESP_NH_IPV4))
+	d = cf_flow_parse(job->inner, job->inner_len, &flow);
+	if (d == CF_DROP_NONE && job->nh != (flow.family == 6 ? ESP_NH_IPV6 : ESP_NH_IPV4))
 		d = CF_DROP_BAD_INNER;	/* RFC 4303 2.6: the next header names the payload */
 	if (d != CF_DROP_NONE)
 		goto drop;
@@ -427,10 +504,26 @@ enum cf_drop cf_dp_inbound(struct cf_dataplane *dp, uint8_t *esp, size_t len,
 	 */
 	dp->counters[CF_CTR_TX_CLEAR]++;
 	sa->stats.packets++;
-	sa->stats.bytes += *inner_len;
-	account(dp, sa, dp->nodes, (uint64_t)*inner_len * dp->nodes);
+	sa->stats.bytes += job->inner_len;
+	account(dp, sa, dp->nodes, (uint64_t)job->inner_len * dp->nodes);
 	return CF_DROP_NONE;
 drop:
 	cf_dp_drop(dp, sa, d);
+	return d;
+}
+
+enum cf_drop cf_dp_inbound(struct cf_dataplane *dp, uint8_t *esp, size_t len,
+			   bool encap, uint8_t **inner, size_t *inner_len)
+{
+	struct cf_esp_job job;
+	enum cf_drop d;
+
+	if (cf_dp_inbound_prepare(dp, esp, len, encap, &job, &d)) {
+		cf_dp_crypt(&job, 0);
+		d = cf_dp_inbound_finish(dp, &job);
+		*inner = job.inner;
+		*inner_len = job.inner_len;
+	}
+	cf_dp_reap(dp);
 	return d;
 }

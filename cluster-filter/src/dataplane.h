@@ -27,7 +27,8 @@
 	X(KERNEL_NOT_OWNER_CLEAR, "kernel-not-owner-clear")	\
 	X(TUN_READS, "tun-reads")		\
 	X(UDP_SENDS, "udp-sends")		\
-	X(TUN_WRITES, "tun-writes")
+	X(TUN_WRITES, "tun-writes")		\
+	X(HELPER_CRYPTO, "helper-crypto")
 
 enum cf_counter {
 #define X(id, name) CF_CTR_##id,
@@ -53,6 +54,7 @@ struct cf_dataplane {
 	bool default_host;		/* speaks IKE and answers ARP for the cluster */
 	bool round_open;		/* a view is being agreed: inbound waits, outbound is capped */
 	bool allow_legacy;		/* 3DES-MD5 for the paper's table only */
+	bool reap;			/* an SA reached its hard lifetime: cf_dp_reap() */
 	const struct cf_view *view;	/* clustered: who is in, for status; else NULL */
 	uint64_t counters[CF_CTR_MAX];
 	uint64_t drops[CF_DROP_MAX];	/* all drops, with or without an SA */
@@ -71,6 +73,43 @@ struct cf_tx {
 
 void cf_dp_init(struct cf_dataplane *dp);
 void cf_dp_free(struct cf_dataplane *dp);
+
+/*
+ * A packet between its bookkeeping and its crypto.  A batch is prepared
+ * in order on the packet thread, crypted by any worker, finished in order
+ * on the packet thread, and then reaped: sequence numbers, IVs, the
+ * replay window, counters and lifetimes never leave the packet thread,
+ * and an SA whose hard lifetime a packet of the batch reached stays
+ * until cf_dp_reap(), taking no further packet.
+ */
+struct cf_esp_job {
+	struct cf_sa *sa;
+	uint64_t seq, iv;
+	uint8_t *data;			/* outbound: cleartext; inbound: ESP, opened in place */
+	size_t len;
+	uint8_t *out;			/* outbound: the ESP packet */
+	size_t cap;
+	uint8_t nh;			/* outbound: next header to seal; inbound: found */
+	long sealed;			/* outbound: ESP length or -errno */
+	enum cf_drop opened;		/* inbound */
+	uint8_t *inner;			/* inbound: the cleartext, inside data */
+	size_t inner_len;
+};
+
+/* true: JOB is to be crypted; false: *drop says why not (maybe NOT_OWNER). */
+bool cf_dp_outbound_prepare(struct cf_dataplane *dp, const uint8_t *inner, size_t len,
+			    uint8_t *out, size_t cap, struct cf_esp_job *job, enum cf_drop *drop);
+bool cf_dp_inbound_prepare(struct cf_dataplane *dp, uint8_t *esp, size_t len, bool encap,
+			   struct cf_esp_job *job, enum cf_drop *drop);
+/* Seal or open with WORKER's context; touches nothing but JOB and its buffers. */
+void cf_dp_crypt(struct cf_esp_job *job, unsigned worker);
+/* The ESP length to send, or 0 with *drop set. */
+size_t cf_dp_outbound_finish(struct cf_dataplane *dp, struct cf_esp_job *job,
+			     struct cf_tx *tx, enum cf_drop *drop);
+/* CF_DROP_NONE: job->inner is the cleartext to deliver. */
+enum cf_drop cf_dp_inbound_finish(struct cf_dataplane *dp, struct cf_esp_job *job);
+/* Delete the SAs that reached their hard lifetime; after every batch. */
+void cf_dp_reap(struct cf_dataplane *dp);
 
 /*
  * Cleartext packet in -> ESP packet out (SPI to ICV).  Returns the ESP

@@ -29,6 +29,9 @@ void cf_sadb_init(struct cf_sadb *db)
 static void sa_free(struct cf_sa *sa)
 {
 	cf_crypto_free(&sa->crypto);
+	for (unsigned i = 0; sa->worker_crypto && i < sa->n_worker_crypto; i++)
+		cf_crypto_free(&sa->worker_crypto[i]);
+	free(sa->worker_crypto);
 	cf_dispatch_free(&sa->dispatch);
 	memset(sa, 0, sizeof(*sa));
 	free(sa);
@@ -49,7 +52,9 @@ void cf_sadb_flush(struct cf_sadb *db)
 	uint32_t id = db->next_policy_id;
 	uint64_t serial = db->next_serial, now = db->now;
 	bool keep_keys = db->keep_keys;
+	unsigned workers = db->workers;
 	cf_sadb_init(db);
+	db->workers = workers;
 	db->next_policy_id = id;
 	db->next_serial = serial;
 	db->now = now;
@@ -174,6 +179,20 @@ int cf_sa_add(struct cf_sadb *db, struct cf_sa_params *p, struct cf_sa **out)
 			     p->enc_key, p->enc_key_len, p->auth_key, p->auth_key_len);
 	if (err)
 		goto fail;
+	if (db->workers > 1) {
+		sa->worker_crypto = calloc(db->workers - 1, sizeof(*sa->worker_crypto));
+		if (sa->worker_crypto == NULL) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		for (; sa->n_worker_crypto < db->workers - 1; sa->n_worker_crypto++) {
+			err = cf_crypto_init(&sa->worker_crypto[sa->n_worker_crypto], p->alg,
+					     p->dir == CF_DIR_OUT, p->enc_key, p->enc_key_len,
+					     p->auth_key, p->auth_key_len);
+			if (err)
+				goto fail;
+		}
+	}
 	key_digest(p, sa->key_digest);
 	err = p->dir == CF_DIR_IN ? replay_init(&sa->replay, p->replay_window)
 				  : cf_dispatch_init(&sa->dispatch, p->dispatch, 0);

@@ -53,7 +53,9 @@ struct cf_sa {
 	struct cf_sa *hash_next;
 	struct cf_sa *next;		/* all SAs, in order of addition */
 	struct cf_sa_params p;		/* keys wiped once the contexts exist */
-	struct cf_crypto crypto;
+	struct cf_crypto crypto;	/* the packet thread's (worker 0) */
+	struct cf_crypto *worker_crypto; /* workers 1..db->workers-1: an NSS context each */
+	unsigned n_worker_crypto;
 	uint8_t key_digest[8];		/* SHA-256 of the keys, to compare nodes */
 	struct replay_window replay;	/* inbound */
 	uint64_t peak_top;		/* inbound, agreed: the highest top any node reported */
@@ -96,6 +98,7 @@ struct cf_sadb {
 	uint32_t reserved_count;
 	uint64_t now;			/* wall-clock seconds */
 	bool keep_keys;			/* clustered: the default host hands SAs to joining nodes */
+	unsigned workers;		/* crypto contexts each SA gets (workers.h); 0 counts as 1 */
 	uint32_t waiting;		/* outbound SAs waiting for the peer */
 	uint64_t relinks;		/* times the policies were pointed at their SAs anew */
 };
@@ -112,6 +115,15 @@ int cf_sa_update(struct cf_sadb *db, uint32_t spi, enum cf_dir dir,
 		 const struct cf_lifetime *soft, const struct cf_lifetime *hard);
 int cf_sa_del(struct cf_sadb *db, uint32_t spi, enum cf_dir dir);
 struct cf_sa *cf_sa_find(const struct cf_sadb *db, uint32_t spi, enum cf_dir dir);
+
+/*
+ * The SA's crypto context for one worker: NSS contexts carry the state of
+ * an operation (an HMAC between its calls), so no two threads share one.
+ */
+static inline struct cf_crypto *cf_sa_crypto(struct cf_sa *sa, unsigned worker)
+{
+	return worker == 0 ? &sa->crypto : &sa->worker_crypto[worker - 1];
+}
 
 /* A random SPI in [lo, hi] that no inbound SA or reservation holds, not reserved. */
 int cf_spi_pick(struct cf_sadb *db, uint32_t lo, uint32_t hi, uint32_t *spi);

@@ -6,6 +6,7 @@
 #include "dataplane.h"
 #include "esp.h"
 #include "wire.h"
+#include "workers.h"
 
 static struct cf_sa_params params(const char *alg_name, uint32_t spi, enum cf_dir dir, uint32_t reqid)
 {
@@ -191,8 +192,12 @@ static void on_expire(struct cf_dataplane *dp, const struct cf_sa *sa, enum cf_e
 	expired = e;
 }
 
-/* Gateway A (10.0.0.0/24) and gateway B (10.1.0.0/24) with mirrored SAs. */
-static void setup(struct cf_dataplane *a, struct cf_dataplane *b, const char *alg)
+/*
+ * Gateway A (10.0.0.0/24) and gateway B (10.1.0.0/24) with mirrored SAs,
+ * each with a crypto context for WORKERS workers.
+ */
+static void setup_workers(struct cf_dataplane *a, struct cf_dataplane *b, const char *alg,
+			  unsigned workers)
 {
 	struct cf_sa_params p;
 	uint32_t id;
@@ -203,6 +208,7 @@ static void setup(struct cf_dataplane *a, struct cf_dataplane *b, const char *al
 
 	cf_dp_init(a);
 	cf_dp_init(b);
+	a->db.workers = b->db.workers = workers;
 	/* as control.c adds them: outbound SAs get their IV slot */
 	p = params(alg, 0xa0b0, CF_DIR_OUT, 1);
 	CHECK(cf_sa_add(&a->db, &p, &sa) == 0);
@@ -218,6 +224,11 @@ static void setup(struct cf_dataplane *a, struct cf_dataplane *b, const char *al
 	CHECK(cf_policy_add(&a->db, CF_DIR_IN, &ba, 1, 0, &id) == 0);
 	CHECK(cf_policy_add(&b->db, CF_DIR_OUT, &ba, 1, 0, &id) == 0);
 	CHECK(cf_policy_add(&b->db, CF_DIR_IN, &ab, 1, 0, &id) == 0);
+}
+
+static void setup(struct cf_dataplane *a, struct cf_dataplane *b, const char *alg)
+{
+	setup_workers(a, b, alg, 1);
 }
 
 static void dataplanes(void)
@@ -392,12 +403,110 @@ static void ipv6(void)
 	cf_dp_free(&b);
 }
 
+#define BATCH 32
+
+static struct cf_esp_job batch_jobs[BATCH];
+
+static void crypt_job(void *ctx, unsigned job, unsigned worker)
+{
+	unsigned *ran_on = ctx;
+	cf_dp_crypt(&batch_jobs[job], worker);
+	ran_on[job] = worker;
+}
+
+/*
+ * Batches as the daemon runs them: prepared in order, crypted by three
+ * workers with a context each, finished in order.  What comes out is
+ * what one packet at a time gives, and what only the finish can see -
+ * a number twice in one batch, a hard lifetime reached mid-batch - is
+ * caught there.
+ */
+static void batches(void)
+{
+	static uint8_t inner[BATCH][200], out[BATCH][512], twice[512];
+	struct cf_dataplane a, b;
+	struct cf_tx tx;
+	enum cf_drop d;
+	unsigned ran_on[BATCH], on_helper = 0;
+	size_t len[BATCH], n[BATCH];
+	struct cf_workers *pool = cf_workers_start(3, crypt_job, ran_on);
+
+	CHECK(pool != NULL && cf_workers_count(pool) == 3);
+	for (size_t i = 0; cf_alg_at(i); i++) {
+		const struct cf_alg *alg = cf_alg_at(i);
+		setup_workers(&a, &b, alg->name, 3);
+		a.allow_legacy = b.allow_legacy = true;
+		unsigned jobs = 0;
+		for (unsigned k = 0; k < BATCH; k++) {
+			len[k] = make_udp(inner[k], 0x0a000005, 0x0a010009, 10 + 5 * k);
+			CHECK(cf_dp_outbound_prepare(&a, inner[k], len[k], out[k], sizeof(out[k]),
+						     &batch_jobs[jobs++], &d));
+		}
+		cf_workers_run(pool, jobs);
+		for (unsigned k = 0; k < BATCH; k++) {
+			n[k] = cf_dp_outbound_finish(&a, &batch_jobs[k], &tx, &d);
+			CHECK(n[k] > 0 && d == CF_DROP_NONE);
+			CHECK_EQ(get_be32(out[k] + 4), k + 1);	/* in order, whoever sealed it */
+			on_helper += ran_on[k] != 0;
+		}
+		cf_dp_reap(&a);
+		/* packet 7 twice in one batch: both pass the first check, one the second */
+		memcpy(twice, out[7], n[7]);
+		jobs = 0;
+		for (unsigned k = 0; k < BATCH; k++)
+			CHECK(cf_dp_inbound_prepare(&b, k == BATCH - 1 ? twice : out[k], n[k == BATCH - 1 ? 7 : k],
+						    false, &batch_jobs[jobs++], &d));
+		cf_workers_run(pool, jobs);
+		for (unsigned k = 0; k < BATCH; k++) {
+			d = cf_dp_inbound_finish(&b, &batch_jobs[k]);
+			if (k == BATCH - 1) {
+				CHECK_EQ(d, CF_DROP_REPLAY);
+				continue;
+			}
+			CHECK_EQ(d, CF_DROP_NONE);
+			CHECK(batch_jobs[k].inner_len == len[k] &&
+			      memcmp(batch_jobs[k].inner, inner[k], len[k]) == 0);
+		}
+		cf_dp_reap(&b);
+		CHECK_EQ(cf_sa_find(&b.db, 0xa0b0, CF_DIR_IN)->stats.packets, BATCH - 1);
+		cf_dp_free(&a);
+		cf_dp_free(&b);
+	}
+	/* some jobs did run on a helper, with its own context, and decrypted above */
+	CHECK(on_helper > 0);
+
+	/* the hard lifetime reached by the third packet of a batch of six */
+	setup_workers(&a, &b, "aes128gcm16", 3);
+	a.on_expire = on_expire;
+	expired = CF_EXPIRE_NONE;
+	cf_sa_find(&a.db, 0xa0b0, CF_DIR_OUT)->p.hard.packets = 3;
+	for (unsigned k = 0; k < 6; k++) {
+		len[k] = make_udp(inner[k], 0x0a000005, 0x0a010009, 10);
+		CHECK(cf_dp_outbound_prepare(&a, inner[k], len[k], out[k], sizeof(out[k]),
+					     &batch_jobs[k], &d));
+	}
+	cf_workers_run(pool, 6);
+	for (unsigned k = 0; k < 6; k++) {
+		n[k] = cf_dp_outbound_finish(&a, &batch_jobs[k], &tx, &d);
+		CHECK(k < 3 ? n[k] > 0 : n[k] == 0 && d == CF_DROP_NO_SA);
+	}
+	CHECK_EQ(expired, CF_EXPIRE_HARD);
+	CHECK(cf_sa_find(&a.db, 0xa0b0, CF_DIR_OUT) != NULL);	/* until the batch is reaped */
+	cf_dp_reap(&a);
+	CHECK(cf_sa_find(&a.db, 0xa0b0, CF_DIR_OUT) == NULL);
+	CHECK(cf_dp_outbound(&a, inner[0], len[0], out[0], sizeof(out[0]), &tx, &d) == 0 && d == CF_DROP_NO_SA);
+	cf_dp_free(&a);
+	cf_dp_free(&b);
+	cf_workers_stop(pool);
+}
+
 int main(void)
 {
 	CHECK(cf_crypto_global_init() == 0);
 	sadb();
 	ipv6();
 	dataplanes();
+	batches();
 	cf_crypto_global_shutdown();
 	return check_exit("sa");
 }
