@@ -40,7 +40,8 @@
 #        fast path: every node's daemon reads every packet), SAS=K (K tunnels, by UDP port),
 #        RW_PEERS=K (PEER=strongswan: K road warriors, see road_warriors()),
 #        PEER_REPLAY (the far end's replay window, default 4096),
-#        TUN_MTU (the daemons' TUN MTU, default 1400), SA_DISPATCH (cluster.sh sas: the
+#        TUN_MTU (the daemons' TUN MTU, default 1400), NODE_WORKERS (the nodes'
+#        --workers; default: theirs), SA_DISPATCH (cluster.sh sas: the
 #        outbound SAs' mode, instead of the daemons' --dispatch),
 #        DAEMON_CLOCK=-1h (the daemons started now run with their wall clock off by that),
 #        DECOY_NODE=I (PEER=strongswan: node I's pluto loads another connection first,
@@ -207,6 +208,7 @@ start_node_daemon() { # start_node_daemon I
 		--shared-ip 10.0.1.1 --shared-ip 192.0.2.1
 	[ "$ipv6" = 1 ] && set -- "$@" --shared-ip fd00:1::1 --shared-ip 2001:db8::1
 	[ "${FAST_PATH:-1}" = 0 ] || set -- "$@" --inside in --outside out
+	[ -z "${NODE_WORKERS:-}" ] || set -- "$@" --workers "$NODE_WORKERS"
 	if [ "$peer_kind" = strongswan ]; then
 		mkdir -p -m 0700 "$run/n$i"
 		sock=$run/n$i/cluster-filter.ctl

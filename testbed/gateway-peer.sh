@@ -166,7 +166,7 @@ pluto_ipv6() {
 # so $! is their own pid and down can stop them by it.
 start_cluster_filter() {
 	mkdir -p -m 0700 "$run/pluto"
-	ip netns exec "$gw" "$cf/cluster-filterd" --tun cf0 --esp-in-udp shared \
+	ip netns exec "$gw" "$cf/cluster-filterd" --tun cf0 --esp-in-udp shared ${CF_DAEMON_ARGS:-} \
 		--control "$run/pluto/cluster-filter.ctl" >"$run/cluster-filterd.log" 2>&1 &
 	echo $! >"$run/cluster-filterd.pid"
 	wait_for "cluster-filterd" test -S "$run/pluto/cluster-filter.ctl"

@@ -7,14 +7,24 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+#include <time.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 
 #include "workers.h"
 
-/* Below this many jobs per worker, waking one costs more than it saves. */
+/*
+ * Waking a helper costs a few microseconds of CPU (the futex calls, two
+ * context switches): a batch is spread only when its crypto takes much
+ * longer than that, and each helper woken gets at least half of it.
+ * AES-GCM's batches (well under a microsecond a packet) stay on the
+ * packet thread; CBC with HMAC, 3DES and big batches do not.
+ */
+#define FAN_OUT_NS 40000
 #define JOBS_PER_WORKER 4
 
 struct helper {
@@ -37,6 +47,8 @@ struct cf_workers {
 	_Atomic uint32_t done;		/* jobs of this batch finished (futex word) */
 	_Atomic uint32_t bell;		/* bumped to wake the helpers (futex word) */
 	atomic_bool stop;
+	uint64_t job_ns;		/* what a job takes, a moving average (packet thread) */
+	uint64_t fan_out_ns;		/* spread batches longer than this */
 	struct helper helpers[CF_MAX_WORKERS - 1];
 };
 
@@ -50,13 +62,14 @@ static void futex_wake(_Atomic uint32_t *word, int n)
 	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
 
-static void take_jobs(struct cf_workers *w, unsigned worker)
+/* Jobs of the current batch until none is left; how many this worker ran. */
+static unsigned take_jobs(struct cf_workers *w, unsigned worker)
 {
-	for (;;) {
+	for (unsigned ran = 0;; ran++) {
 		uint64_t t = atomic_load_explicit(&w->ticket, memory_order_acquire);
 		do {
 			if ((uint32_t)t >= (uint32_t)(t >> 32))
-				return;
+				return ran;
 		} while (!atomic_compare_exchange_weak_explicit(&w->ticket, &t, t + 1,
 								memory_order_acq_rel,
 								memory_order_acquire));
@@ -93,6 +106,7 @@ struct cf_workers *cf_workers_start(unsigned n, cf_job_fn *fn, void *ctx)
 	w->n = 1;
 	w->fn = fn;
 	w->ctx = ctx;
+	w->fan_out_ns = FAN_OUT_NS;
 	/* helpers take no signal: the packet thread's signalfd gets them all */
 	sigset_t all, old;
 	sigfillset(&all);
@@ -118,26 +132,54 @@ unsigned cf_workers_count(const struct cf_workers *w)
 	return w ? w->n : 1;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static void learn(struct cf_workers *w, uint64_t ns, unsigned jobs)
+{
+	if (jobs)
+		w->job_ns = (7 * w->job_ns + ns / jobs) / 8;
+}
+
 void cf_workers_run(struct cf_workers *w, unsigned jobs)
 {
 	if (jobs == 0)
 		return;
-	if (w->n == 1 || jobs < 2 * JOBS_PER_WORKER) {
+	uint64_t start = now_ns(), work = w->job_ns * jobs;
+	unsigned helpers = 0;
+	if (w->n > 1 && jobs >= 2 * JOBS_PER_WORKER && work >= w->fan_out_ns) {
+		uint64_t shares = work / (w->fan_out_ns / 2 + 1);
+		helpers = jobs / JOBS_PER_WORKER - 1;
+		if (helpers > w->n - 1)
+			helpers = w->n - 1;
+		if (shares >= 1 && helpers > shares - 1)
+			helpers = shares > 1 ? (unsigned)shares - 1 : 1;
+	}
+	if (helpers == 0) {
 		for (unsigned i = 0; i < jobs; i++)
 			w->fn(w->ctx, i, 0);
+		learn(w, now_ns() - start, jobs);
 		return;
 	}
-	unsigned helpers = jobs / JOBS_PER_WORKER - 1;
-	if (helpers > w->n - 1)
-		helpers = w->n - 1;
 	atomic_store_explicit(&w->done, 0, memory_order_relaxed);
 	/* release: the jobs' buffers are written before anyone can take one */
 	atomic_store_explicit(&w->ticket, (uint64_t)jobs << 32, memory_order_release);
 	atomic_fetch_add_explicit(&w->bell, 1, memory_order_release);
 	futex_wake(&w->bell, (int)helpers);
-	take_jobs(w, 0);
+	start = now_ns();
+	unsigned mine = take_jobs(w, 0);
+	learn(w, now_ns() - start, mine);
 	for (uint32_t done; (done = atomic_load_explicit(&w->done, memory_order_acquire)) != jobs;)
 		futex_wait(&w->done, done);
+}
+
+void cf_workers_fan_out(struct cf_workers *w, uint64_t ns)
+{
+	w->fan_out_ns = ns;
 }
 
 void cf_workers_stop(struct cf_workers *w)
@@ -152,11 +194,61 @@ void cf_workers_stop(struct cf_workers *w)
 	free(w);
 }
 
+unsigned cf_workers_of_quota(unsigned cpus, long long quota, long long period)
+{
+	if (quota <= 0 || period <= 0)
+		return cpus;	/* no quota */
+	long long n = (quota + period - 1) / period;
+	return n < 1 ? 1 : n < cpus ? (unsigned)n : cpus;
+}
+
+/* Our cgroup's CPU quota, as cgroup v2's cpu.max or v1's pair of files: -1: none. */
+static void read_quota(long long *quota, long long *period)
+{
+	char line[512], path[600];
+	FILE *f = fopen("/proc/self/cgroup", "re");
+
+	*quota = *period = -1;
+	if (f == NULL)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		char *controllers = strchr(line, ':'), *group;
+		if (controllers == NULL || (group = strchr(++controllers, ':')) == NULL)
+			continue;
+		*group++ = 0;
+		FILE *q = NULL;
+		if (*controllers == 0) {	/* v2: "0::/path" */
+			snprintf(path, sizeof(path), "/sys/fs/cgroup%s/cpu.max", group);
+			if ((q = fopen(path, "re")) && fscanf(q, "%lld %lld", quota, period) != 2)
+				*quota = -1;	/* "max 100000" */
+		} else if (strcmp(controllers, "cpu") == 0 || strncmp(controllers, "cpu,", 4) == 0) {
+			snprintf(path, sizeof(path), "/sys/fs/cgroup/%s%s/cpu.cfs_quota_us", controllers, group);
+			if ((q = fopen(path, "re")) && fscanf(q, "%lld", quota) == 1) {
+				fclose(q);
+				snprintf(path, sizeof(path), "/sys/fs/cgroup/%s%s/cpu.cfs_period_us", controllers, group);
+				if ((q = fopen(path, "re")) && fscanf(q, "%lld", period) != 1)
+					*period = -1;
+			}
+		}
+		if (q)
+			fclose(q);
+		if (*quota > 0 && *period > 0)
+			break;
+	}
+	fclose(f);
+}
+
 unsigned cf_workers_default(void)
 {
 	cpu_set_t set;
-	if (sched_getaffinity(0, sizeof(set), &set) != 0)
-		return 1;
-	int n = CPU_COUNT(&set);
-	return n < 1 ? 1 : n > CF_MAX_WORKERS ? CF_MAX_WORKERS : (unsigned)n;
+	long long quota, period;
+	unsigned cpus = 1;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 1)
+		cpus = (unsigned)CPU_COUNT(&set);
+	if (cpus > CF_MAX_WORKERS)
+		cpus = CF_MAX_WORKERS;
+	read_quota(&quota, &period);
+	return cf_workers_of_quota(cpus, quota, period);
 }

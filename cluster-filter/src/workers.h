@@ -11,6 +11,8 @@
 #ifndef CF_WORKERS_H
 #define CF_WORKERS_H
 
+#include <stdint.h>
+
 #define CF_MAX_WORKERS 16
 
 /* Job JOB of the current batch, on worker WORKER (0: the packet thread). */
@@ -26,12 +28,24 @@ struct cf_workers;
 struct cf_workers *cf_workers_start(unsigned n, cf_job_fn *fn, void *ctx);
 unsigned cf_workers_count(const struct cf_workers *w);
 
-/* Run jobs 0..jobs-1 and wait until each has run, exactly once. */
+/*
+ * Run jobs 0..jobs-1 and wait until each has run, exactly once.  Helpers
+ * are woken only for a batch whose jobs, at what a job took lately, take
+ * longer than the fan-out time (40 us unless set): for less, waking them
+ * costs more CPU than it saves.
+ */
 void cf_workers_run(struct cf_workers *w, unsigned jobs);
+void cf_workers_fan_out(struct cf_workers *w, uint64_t ns);
 
 void cf_workers_stop(struct cf_workers *w);
 
-/* The CPUs this process may run on (its affinity mask), at least 1. */
+/*
+ * How many workers can run at once: the CPUs of our affinity mask, fewer
+ * if our cgroup's CPU quota allows fewer (systemd's CPUQuota=150%: 2).
+ * At least 1, at most CF_MAX_WORKERS.
+ */
 unsigned cf_workers_default(void);
+/* The same from numbers: QUOTA and PERIOD as the cgroup has them, <= 0: no quota. */
+unsigned cf_workers_of_quota(unsigned cpus, long long quota, long long period);
 
 #endif

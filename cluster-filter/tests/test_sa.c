@@ -432,6 +432,7 @@ static void batches(void)
 	struct cf_workers *pool = cf_workers_start(3, crypt_job, ran_on);
 
 	CHECK(pool != NULL && cf_workers_count(pool) == 3);
+	cf_workers_fan_out(pool, 0);	/* spread even these small batches */
 	for (size_t i = 0; cf_alg_at(i); i++) {
 		const struct cf_alg *alg = cf_alg_at(i);
 		setup_workers(&a, &b, alg->name, 3);

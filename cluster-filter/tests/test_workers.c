@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The worker pool: every job of a batch runs exactly once, and all before run() returns. */
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "check.h"
@@ -12,24 +14,27 @@ static _Atomic unsigned runs[MAX_JOBS];
 static _Atomic unsigned by_worker[CF_MAX_WORKERS];
 static _Atomic unsigned sink;
 
+/* CTX: how long a job spins, in rounds of a few ns */
 static void count_job(void *ctx, unsigned job, unsigned worker)
 {
-	/* a little work, so helpers get a share */
-	unsigned x = 0;
-	for (unsigned i = 0; i < 2000; i++)
+	unsigned x = 0, rounds = *(const unsigned *)ctx;
+	for (unsigned i = 0; i < rounds; i++)
 		x += i * i;
 	sink = x;
 	atomic_fetch_add(&runs[job], 1);
 	atomic_fetch_add(&by_worker[worker], 1);
 }
 
-static void batches(unsigned workers, unsigned rounds)
+/* FAN_OUT: the pool's fan-out time, 0: spread every batch big enough */
+static void batches(unsigned workers, unsigned rounds, unsigned job_rounds, uint64_t fan_out,
+		    bool want_helpers)
 {
-	struct cf_workers *w = cf_workers_start(workers, count_job, NULL);
+	struct cf_workers *w = cf_workers_start(workers, count_job, &job_rounds);
 	unsigned total = 0, wrong = 0;
 
 	CHECK(w != NULL);
 	CHECK_EQ(cf_workers_count(w), workers);
+	cf_workers_fan_out(w, fan_out);
 	for (unsigned i = 0; i < CF_MAX_WORKERS; i++)
 		by_worker[i] = 0;
 	srand(workers);
@@ -51,19 +56,28 @@ static void batches(unsigned workers, unsigned rounds)
 		CHECK(i < workers || by_worker[i] == 0);
 	}
 	CHECK_EQ(sum, total);
-	/* a pool of one never leaves the caller; a bigger one does */
-	CHECK(workers == 1 ? helpers == 0 : helpers > 0);
+	CHECK(want_helpers ? helpers > 0 : helpers == 0);
 	cf_workers_stop(w);
 }
 
 int main(void)
 {
-	CHECK(cf_workers_start(0, count_job, NULL) == NULL);
-	CHECK(cf_workers_start(CF_MAX_WORKERS + 1, count_job, NULL) == NULL);
+	unsigned none = 0;
+	CHECK(cf_workers_start(0, count_job, &none) == NULL);
+	CHECK(cf_workers_start(CF_MAX_WORKERS + 1, count_job, &none) == NULL);
 	CHECK(cf_workers_default() >= 1 && cf_workers_default() <= CF_MAX_WORKERS);
-	batches(1, 200);
-	batches(2, 5000);
-	batches(4, 5000);
-	batches(CF_MAX_WORKERS, 500);
+	CHECK_EQ(cf_workers_of_quota(8, -1, 100000), 8);		/* cpu.max "max 100000" */
+	CHECK_EQ(cf_workers_of_quota(8, 150000, 100000), 2);	/* CPUQuota=150% */
+	CHECK_EQ(cf_workers_of_quota(8, 10000, 100000), 1);	/* a tenth of a core */
+	CHECK_EQ(cf_workers_of_quota(2, 400000, 100000), 2);	/* more quota than CPUs */
+	CHECK_EQ(cf_workers_of_quota(4, 1000, 0), 4);
+	/* a pool of one never leaves the caller; a bigger one does */
+	batches(1, 200, 2000, 0, false);
+	batches(2, 5000, 2000, 0, true);
+	batches(4, 5000, 2000, 0, true);
+	batches(CF_MAX_WORKERS, 500, 2000, 0, true);
+	/* batches shorter than the fan-out time stay on the caller, longer ones do not */
+	batches(4, 2000, 2000, 1000000000, false);
+	batches(4, 200, 200000, 10000, true);
 	return check_exit("workers");
 }

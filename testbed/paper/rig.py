@@ -53,11 +53,16 @@ def threaded_napi(ns, dev):
 
 
 def cpu_seconds(pids):
-    """Time on a CPU (schedstat: ns, not the 10 ms ticks of stat)."""
+    """Time on a CPU of every thread of PIDS (schedstat: ns, not the 10 ms
+    ticks of stat; /proc/PID/schedstat is the main thread's alone)."""
     total = 0
     for pid in pids:
-        with open(f"/proc/{pid}/schedstat") as f:
-            total += int(f.read().split()[0])
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                with open(task / "schedstat") as f:
+                    total += int(f.read().split()[0])
+            except FileNotFoundError:
+                pass    # a thread that just ended
     return total / 1e9
 
 
@@ -85,7 +90,8 @@ class Rig:
 
     def up(self, nodes, alg, budget=True):
         """N nodes for ALG SAs (aes128gcm16 or 3des-md5); each probe brings its own SAs."""
-        env = {"TUN_MTU": "1440", "SA_ALG": alg, **keys(alg)}
+        # a node is one of the paper's one-CPU machines: one worker
+        env = {"TUN_MTU": "1440", "SA_ALG": alg, "NODE_WORKERS": "1", **keys(alg)}
         self.alg = alg
         self.cluster_env = self.env(**env)
         run(CLUSTER, "up", nodes, env=self.cluster_env, timeout=300)
@@ -104,7 +110,9 @@ class Rig:
                 group.mkdir(parents=True, exist_ok=True)
                 (group / "cpu.cfs_period_us").write_text(str(PERIOD_US))
                 (group / "cpu.cfs_quota_us").write_text(str(self.budget * PERIOD_US // 100))
-                for t in self.tasks[i]:
+                # cgroup.procs takes a process with all its threads, tasks one thread
+                (group / "cgroup.procs").write_text(str(pid))
+                for t in self.tasks[i][1:]:
                     (group / "tasks").write_text(str(t))
         run("ip", "netns", "exec", self.ns("ha"), "ping", "-c", "2", "-i", "0.1", "-W", "2", "10.0.2.2")
 
