@@ -43,6 +43,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "paper"))
 import paper  # noqa: E402
+import report  # noqa: E402
 from rig import Rig, kv, run, BIN  # noqa: E402
 
 ALGS = ["aes128gcm16", "3des-md5"]
@@ -125,13 +126,13 @@ def main():
             c = costs[(alg, scheme)]
             say(f"\n{alg}, {scheme} over {sas} SA(s): q = {c['q']} (owned {c['owned_share_us']} us at a "
                 f"third of the rate, {c['owned_us']} us at all of it; not owned {c['skipped_us']} us per "
-                f"packet; no budget)")
+                f"packet; no budget)" + ("; below 0: the bound takes q = 0" if c["q"] < 0 else ""))
             say(f"{'nodes':>5} {'delivered':>14} {'speed-up':>9} {'N/(1+(N-1)q)':>15}   CPU-s per node "
                 f"in {s.seconds:.0f} s")
             base = results[alg][(scheme, nodes_list[0])][0]
             for n in nodes_list:
                 mbit, r = results[alg][(scheme, n)]
-                bound = n / (1 + (n - 1) * c["q"])
+                bound = report.model_speedup(n, c["q"])
                 say(f"{n:>5} {mbit:>9.1f} Mbit/s {mbit / base:>8.2f}x {bound:>14.2f}x   "
                     f"{' '.join(f'{x:.3f}' for x in r['cpu'])}")
     say(f"\nfar end's replay window: 4096 above; at full load ({full_rate:.0f} datagrams/s offered to "
@@ -150,7 +151,7 @@ def main():
         if alg == "3des-md5":
             say(f"p3: {alg} {top} nodes speed-up {six / base:.2f} (goal > {PAPER_6}, the paper's)")
         else:
-            say(f"p3: {alg} {top} nodes speed-up {six / base:.2f} bound {top / (1 + (top - 1) * q):.2f} "
+            say(f"p3: {alg} {top} nodes speed-up {six / base:.2f} bound {report.model_speedup(top, q):.2f} "
                 f"(goal >= 0.9 x bound)")
     say(f"({time.monotonic() - started:.0f} s)")
 

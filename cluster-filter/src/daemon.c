@@ -7,7 +7,6 @@
  * spread over --workers threads (workers.h).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,7 +21,6 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/socket.h>
-#include <arpa/inet.h>
 
 #include "clients.h"
 #include "cluster.h"
@@ -33,6 +31,7 @@
 #include "log.h"
 #include "membership.h"
 #include "notify.h"
+#include "options.h"
 #include "role_helper.h"
 #include "wire.h"
 #include "workers.h"
@@ -364,179 +363,14 @@ static int drop_capabilities(void)
 	return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 ? 0 : -errno;
 }
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: cluster-filterd [options]\n"
-		"  --tun NAME            cleartext TUN device (default cf0)\n"
-		"  --mtu N               its MTU (default 1400)\n"
-		"  --no-tun-offload      one packet per TUN read, checksums done by the kernel\n"
-		"                        (default: TCP/UDP super-packets of up to 64 KB, cut here)\n"
-		"  --control PATH        control socket (default %s)\n"
-		"  --udp-port N          ESP-in-UDP port, 0 to disable (default 4500)\n"
-		"  --esp-in-udp MODE     own: bind the port (no IKE daemon beside us);\n"
-		"                        shared: pluto binds it, we take ESP from it (default own)\n"
-		"  --no-raw              no plain ESP (protocol 50) socket\n"
-		"  --nodes N             cluster size (default 1)\n"
-		"  --node-id I           this node's index, 0..N-1 (default 0)\n"
-		"  --cluster GROUP       take --nodes/--node-id from Corosync: join CPG GROUP,\n"
-		"                        forward only while in the quorate partition; SA changes\n"
-		"                        go through the default host to every node\n"
-		"  --sync-key FILE       the cluster key (root's, 0600): 32 bytes or 64 hex digits\n"
-		"  --shared-ip ADDR      a cluster address, IPv4 or IPv6 (repeat for each): only\n"
-		"                        the default host answers ARP/NDP, ICMP and TCP for it (nft)\n"
-		"  --inside IF           the kernel fast path: drop cleartext arriving on IF\n"
-		"                        that another node encrypts, before the IP stack\n"
-		"  --outside IF          the same for ESP arriving on IF (tc BPF; without BPF\n"
-		"                        support the daemon says so and reads every packet)\n"
-		"  --dispatch MODE       outbound: per-sa (default: one writer per SA), or\n"
-		"                        packet-rr, packet-sqf, session-rr, session-sqf,\n"
-		"                        flow-hash (several writers per SA)\n"
-		"  --replay-window N     default for inbound SAs: 0 or 32..4096 (default 128)\n"
-		"  --workers N           threads that encrypt and decrypt, 1..%u (default: the\n"
-		"                        CPUs the daemon may run on)\n"
-		"  --allow-legacy        accept 3DES-CBC + HMAC-MD5-96 SAs (paper reproduction only)\n"
-		"  --log-level LEVEL     err, warning, notice, info (default) or debug\n",
-		CF_CTL_SOCKET, CF_MAX_WORKERS);
-}
-
-static unsigned long number(const char *opt, const char *s, unsigned long lo, unsigned long hi)
-{
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 0);
-	if (errno || *end || end == s || v < lo || v > hi) {
-		fprintf(stderr, "cluster-filterd: %s wants a number in %lu..%lu, not '%s'\n",
-			opt, lo, hi, s);
-		exit(2);
-	}
-	return v;
-}
-
-/* What the command line asks for. */
-struct options {
-	const char *tun, *group, *key_file, *inside, *outside;
-	unsigned mtu, udp_port, nodes, self, workers;
-	bool raw, legacy, shared, tun_offload;
-	struct cf_role_addr shared_ips[CF_ROLE_MAX_ADDRS];
-	unsigned n_shared_ips;
-};
-
 /* epoll tags; clients' start at TAG_CLIENTS */
 enum {
 	TAG_TUN = 1, TAG_RAW4, TAG_UDP4, TAG_LISTEN, TAG_SIGNAL, TAG_COROSYNC, TAG_REPORT,
 	TAG_RAW6, TAG_UDP6, TAG_CLIENTS = 100,
 };
 
-/* -1: go on; else the exit status (0 for --help, 2 for a bad option) */
-static int parse_options(int argc, char **argv, struct options *o)
-{
-	static const struct option opts[] = {
-		{ "tun", required_argument, NULL, 't' },
-		{ "mtu", required_argument, NULL, 'm' },
-		{ "no-tun-offload", no_argument, NULL, 'T' },
-		{ "control", required_argument, NULL, 'c' },
-		{ "udp-port", required_argument, NULL, 'u' },
-		{ "no-raw", no_argument, NULL, 'R' },
-		{ "esp-in-udp", required_argument, NULL, 'E' },
-		{ "nodes", required_argument, NULL, 'n' },
-		{ "node-id", required_argument, NULL, 'i' },
-		{ "dispatch", required_argument, NULL, 'd' },
-		{ "replay-window", required_argument, NULL, 'w' },
-		{ "allow-legacy", no_argument, NULL, 'L' },
-		{ "cluster", required_argument, NULL, 'C' },
-		{ "sync-key", required_argument, NULL, 'K' },
-		{ "shared-ip", required_argument, NULL, 'S' },
-		{ "inside", required_argument, NULL, 'I' },
-		{ "outside", required_argument, NULL, 'O' },
-		{ "workers", required_argument, NULL, 'W' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	int opt;
-
-	*o = (struct options){ .tun = "cf0", .mtu = 1400, .udp_port = 4500, .nodes = 1,
-			       .raw = true, .tun_offload = true, .workers = cf_workers_default() };
-	d.ctl_path = CF_CTL_SOCKET;
-	d.defaults = (struct cf_control_defaults){ CF_DISPATCH_DEFAULT, 128 };
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 't': o->tun = optarg; break;
-		case 'm': o->mtu = number("--mtu", optarg, 576, 1900); break;
-		case 'c': d.ctl_path = optarg; break;
-		case 'u': o->udp_port = number("--udp-port", optarg, 0, 65535); break;
-		case 'R': o->raw = false; break;
-		case 'T': o->tun_offload = false; break;
-		case 'E':
-			if (strcmp(optarg, "own") != 0 && strcmp(optarg, "shared") != 0) {
-				fprintf(stderr, "cluster-filterd: --esp-in-udp is own or shared\n");
-				return 2;
-			}
-			o->shared = strcmp(optarg, "shared") == 0;
-			break;
-		case 'n': o->nodes = number("--nodes", optarg, 1, CF_MAX_NODES); break;
-		case 'i': o->self = number("--node-id", optarg, 0, CF_MAX_NODES - 1); break;
-		case 'w': {
-			unsigned long w = number("--replay-window", optarg, 0, REPLAY_MAX_WINDOW);
-			if (w != 0 && w < REPLAY_MIN_WINDOW) {
-				fprintf(stderr, "cluster-filterd: --replay-window is 0 or 32..4096\n");
-				return 2;
-			}
-			d.defaults.replay_window = (uint32_t)w;
-			break;
-		}
-		case 'd': {
-			int m = cf_dispatch_mode_parse(optarg);
-			if (m < 0) {
-				fprintf(stderr, "cluster-filterd: unknown dispatch mode '%s'\n", optarg);
-				return 2;
-			}
-			d.defaults.dispatch = (enum cf_dispatch_mode)m;
-			break;
-		}
-		case 'L': o->legacy = true; break;
-		case 'W': o->workers = number("--workers", optarg, 1, CF_MAX_WORKERS); break;
-		case 'C': o->group = optarg; break;
-		case 'K': o->key_file = optarg; break;
-		case 'I': o->inside = optarg; break;
-		case 'O': o->outside = optarg; break;
-		case 'l': {
-			enum cf_log_level level;
-			if (cf_log_parse_level(optarg, &level) != 0) {
-				fprintf(stderr, "cluster-filterd: --log-level is err, warning, notice, info or debug\n");
-				return 2;
-			}
-			cf_log_set_level(level);
-			break;
-		}
-		case 'S': {
-			uint8_t b[16];
-			uint8_t family = inet_pton(AF_INET, optarg, b) == 1 ? 4
-				       : inet_pton(AF_INET6, optarg, b) == 1 ? 6 : 0;
-			if (family == 0 || o->n_shared_ips == CF_ROLE_MAX_ADDRS) {
-				fprintf(stderr, "cluster-filterd: --shared-ip wants an IPv4 or IPv6 address (at most %u), not '%s'\n",
-					CF_ROLE_MAX_ADDRS, optarg);
-				return 2;
-			}
-			o->shared_ips[o->n_shared_ips++] = (struct cf_role_addr){ cf_addr_from(family, b), family };
-			break;
-		}
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind != argc || o->self >= o->nodes) {
-		fprintf(stderr, optind != argc ? "cluster-filterd: unexpected argument '%s'\n"
-					       : "cluster-filterd: --node-id must be below --nodes%s\n",
-			optind != argc ? argv[optind] : "");
-		return 2;
-	}
-	return -1;
-}
-
 /* The TUN device and the ESP backends; 0 or an exit status. */
-static int open_packet_io(const struct options *o)
+static int open_packet_io(const struct cf_options *o)
 {
 	unsigned offloads;
 	if (o->mtu < 1280)	/* RFC 8200 5: the kernel turns IPv6 off on such a link */
@@ -582,7 +416,7 @@ static int open_packet_io(const struct options *o)
 }
 
 /* Corosync membership and the sync channel; 0 or an exit status. */
-static int join_cluster(const struct options *o)
+static int join_cluster(const struct cf_options *o)
 {
 	static const struct cf_cluster_ops cluster_ops = {
 		.multicast = multicast,
@@ -624,7 +458,7 @@ static int join_cluster(const struct options *o)
 
 /* The control socket, signals, the fast path and the report timer, all
  * watched by one epoll; 0 or an exit status. */
-static int open_event_sources(const struct options *o)
+static int open_event_sources(const struct cf_options *o)
 {
 	int err;
 
@@ -753,10 +587,12 @@ static void shut_down(void)
 
 int main(int argc, char **argv)
 {
-	struct options o;
-	int status = parse_options(argc, argv, &o);
+	struct cf_options o;
+	int status = cf_options_parse(argc, argv, &o);
 	if (status >= 0)
 		return status;
+	d.ctl_path = o.ctl_path;
+	d.defaults = o.defaults;
 
 	if (cf_crypto_global_init() != 0) {
 		cf_log(CF_LOG_ERR, "NSS initialisation failed");

@@ -330,6 +330,13 @@ bool cf_dp_outbound_prepare(struct cf_dataplane *dp, const uint8_t *inner, size_
 	uint64_t iv = 0;
 	if (sa->crypto.alg->aead && !cf_outseq_iv(os, &iv))
 		return out_drop(dp, sa, CF_DROP_IV_EXHAUSTED, drop);
+	/*
+	 * Counted now, in order with the packets others own: the one that
+	 * reaches the hard lifetime still goes, none after it.
+	 */
+	sa->stats.packets++;
+	sa->stats.bytes += len;
+	account(dp, sa, 1, len);
 
 	*job = (struct cf_esp_job){
 		.sa = sa, .seq = seq, .iv = iv, .data = (uint8_t *)inner, .len = len,
@@ -357,8 +364,6 @@ size_t cf_dp_outbound_finish(struct cf_dataplane *dp, struct cf_esp_job *job,
 {
 	struct cf_sa *sa = job->sa;
 
-	if (sa->hard_expired)	/* earlier in this batch */
-		return out_drop(dp, sa, CF_DROP_NO_SA, drop);
 	if (job->sealed < 0)
 		return out_drop(dp, sa, CF_DROP_CRYPTO, drop);
 	tx->src = sa->p.src;
@@ -367,9 +372,6 @@ size_t cf_dp_outbound_finish(struct cf_dataplane *dp, struct cf_esp_job *job,
 	tx->sport = sa->p.encap_sport;
 	tx->dport = sa->p.encap_dport;
 	dp->counters[CF_CTR_TX_ESP]++;
-	sa->stats.packets++;
-	sa->stats.bytes += job->len;
-	account(dp, sa, 1, job->len);
 	*drop = CF_DROP_NONE;
 	return (size_t)job->sealed;
 }
@@ -465,7 +467,7 @@ enum cf_drop cf_dp_inbound_finish(struct cf_dataplane *dp, struct cf_esp_job *jo
 	struct cf_sa *sa = job->sa;
 	enum cf_drop d = job->opened;
 
-	if (sa->hard_expired) {		/* earlier in this batch */
+	if (sa->hard_expired) {		/* by a packet before it in this batch */
 		d = CF_DROP_UNKNOWN_SPI;
 		goto drop;
 	}

@@ -78,9 +78,11 @@ void cf_dp_free(struct cf_dataplane *dp);
  * A packet between its bookkeeping and its crypto.  A batch is prepared
  * in order on the packet thread, crypted by any worker, finished in order
  * on the packet thread, and then reaped: sequence numbers, IVs, the
- * replay window, counters and lifetimes never leave the packet thread,
- * and an SA whose hard lifetime a packet of the batch reached stays
- * until cf_dp_reap(), taking no further packet.
+ * replay window, counters and lifetimes never leave the packet thread.
+ * Lifetimes count in packet order as with one packet at a time (outbound
+ * at prepare, inbound once authentic, at finish): the packet that
+ * reaches the hard lifetime goes, none after it, and the SA stays until
+ * cf_dp_reap() so that no job points to freed memory.
  */
 struct cf_esp_job {
 	struct cf_sa *sa;

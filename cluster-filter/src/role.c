@@ -114,6 +114,22 @@ static void put_ipv4(struct out *o, enum cf_role role, const struct cf_role_addr
  * source of the packet that waits) and the advertisement that answers
  * it, sent to that address.
  */
+/*
+ * One hook of a silent node: neighbour discovery of type TARGETED whose
+ * target is shared is dropped, the node's own resolution (type OWN, with
+ * a shared address as its FIELD) passes, and any other TCP and ICMPv6
+ * with a shared address as FIELD is dropped.
+ */
+static void put_silent6(struct out *o, const char *targeted, const char *field, const char *own,
+			const struct cf_role_addr *addrs, unsigned n)
+{
+	put(o, "\t\ticmpv6 type %s @th,64,128 ", targeted);
+	put_raw_set6(o, addrs, n);
+	put(o, " counter drop\n");
+	put(o, "\t\tip6 %s @shared6 icmpv6 type %s accept\n", field, own);
+	put(o, "\t\tip6 %s @shared6 meta l4proto { tcp, ipv6-icmp } counter drop\n", field);
+}
+
 static void put_ipv6(struct out *o, enum cf_role role, const struct cf_role_addr *addrs, unsigned n)
 {
 	put(o, "table ip6 " CF_ROLE_TABLE " {\n");
@@ -123,21 +139,11 @@ static void put_ipv6(struct out *o, enum cf_role role, const struct cf_role_addr
 		put(o, "\n\t}\n");
 	}
 	put(o, "\tchain input {\n\t\ttype filter hook input priority filter; policy accept;\n");
-	if (role == CF_ROLE_SILENT) {
-		put(o, "\t\ticmpv6 type nd-neighbor-solicit @th,64,128 ");
-		put_raw_set6(o, addrs, n);
-		put(o, " counter drop\n");
-		put(o, "\t\tip6 daddr @shared6 icmpv6 type nd-neighbor-advert accept\n");
-		put(o, "\t\tip6 daddr @shared6 meta l4proto { tcp, ipv6-icmp } counter drop\n");
-	}
+	if (role == CF_ROLE_SILENT)
+		put_silent6(o, "nd-neighbor-solicit", "daddr", "nd-neighbor-advert", addrs, n);
 	put(o, "\t}\n\tchain output {\n\t\ttype filter hook output priority filter; policy accept;\n");
-	if (role == CF_ROLE_SILENT) {
-		put(o, "\t\ticmpv6 type nd-neighbor-advert @th,64,128 ");
-		put_raw_set6(o, addrs, n);
-		put(o, " counter drop\n");
-		put(o, "\t\tip6 saddr @shared6 icmpv6 type nd-neighbor-solicit accept\n");
-		put(o, "\t\tip6 saddr @shared6 meta l4proto { tcp, ipv6-icmp } counter drop\n");
-	}
+	if (role == CF_ROLE_SILENT)
+		put_silent6(o, "nd-neighbor-advert", "saddr", "nd-neighbor-solicit", addrs, n);
 	put(o, "\t}\n}\n");
 }
 

@@ -44,8 +44,11 @@ def fit_paper_model(points):
 
 
 def model_speedup(n, q):
-    """Each node owns 1/n of what it receives: n / (1 + (n - 1) q)."""
-    return n / (1 + (n - 1) * q)
+    """Each node owns 1/n of what it receives: n / (1 + (n - 1) q).  A q
+    measured below 0 (the split into owned and not-owned costs failed: a
+    node of three spent less per packet than a lone node owning a third)
+    counts as 0."""
+    return n / (1 + (n - 1) * max(q, 0.0))
 
 
 def fmt(v, digits=1):
