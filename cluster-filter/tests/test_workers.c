@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "check.h"
 #include "workers.h"
@@ -12,24 +13,29 @@
 
 static _Atomic unsigned runs[MAX_JOBS];
 static _Atomic unsigned by_worker[CF_MAX_WORKERS];
-static _Atomic unsigned sink;
 
-/* CTX: how long a job spins, in rounds of a few ns */
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* CTX: how long a job takes, in ns (a clock, not a loop a compiler could fold) */
 static void count_job(void *ctx, unsigned job, unsigned worker)
 {
-	unsigned x = 0, rounds = *(const unsigned *)ctx;
-	for (unsigned i = 0; i < rounds; i++)
-		x += i * i;
-	sink = x;
+	uint64_t end = now_ns() + *(const unsigned *)ctx;
+	while (now_ns() < end)
+		;
 	atomic_fetch_add(&runs[job], 1);
 	atomic_fetch_add(&by_worker[worker], 1);
 }
 
 /* FAN_OUT: the pool's fan-out time, 0: spread every batch big enough */
-static void batches(unsigned workers, unsigned rounds, unsigned job_rounds, uint64_t fan_out,
+static void batches(unsigned workers, unsigned rounds, unsigned job_ns, uint64_t fan_out,
 		    bool want_helpers)
 {
-	struct cf_workers *w = cf_workers_start(workers, count_job, &job_rounds);
+	struct cf_workers *w = cf_workers_start(workers, count_job, &job_ns);
 	unsigned total = 0, wrong = 0;
 
 	CHECK(w != NULL);
@@ -72,12 +78,12 @@ int main(void)
 	CHECK_EQ(cf_workers_of_quota(2, 400000, 100000), 2);	/* more quota than CPUs */
 	CHECK_EQ(cf_workers_of_quota(4, 1000, 0), 4);
 	/* a pool of one never leaves the caller; a bigger one does */
-	batches(1, 200, 2000, 0, false);
-	batches(2, 5000, 2000, 0, true);
-	batches(4, 5000, 2000, 0, true);
-	batches(CF_MAX_WORKERS, 500, 2000, 0, true);
+	batches(1, 200, 1000, 0, false);
+	batches(2, 2000, 1000, 0, true);
+	batches(4, 2000, 1000, 0, true);
+	batches(CF_MAX_WORKERS, 200, 1000, 0, true);
 	/* batches shorter than the fan-out time stay on the caller, longer ones do not */
-	batches(4, 2000, 2000, 1000000000, false);
-	batches(4, 200, 200000, 10000, true);
+	batches(4, 1000, 1000, 1000000000, false);
+	batches(4, 100, 20000, 10000, true);
 	return check_exit("workers");
 }
