@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * udpflood ADDR PORT[-LAST] SIZE [SECONDS]: UDP datagrams as fast as
- * sendmmsg goes, until killed or for SECONDS, then "sent=N".  With a port
+ * udpflood ADDR PORT[-LAST] SIZE [SECONDS]: UDP datagrams of SIZE bytes
+ * of IP packet to ADDR (IPv4 or IPv6) as fast as sendmmsg goes, until
+ * killed or for SECONDS, then "sent=N".  With a port
  * range, datagram k goes to PORT + k mod the range's size (one tunnel per
  * port, for many SAs).  Each datagram starts
  * as testbed/udp_stream.py's do: its number, the flood's start and its
  * batch's send time (u64 each, big endian, ns of CLOCK_MONOTONIC).
  */
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,20 +38,31 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: udpflood ADDR PORT[-LAST] SIZE [SECONDS]\n");
 		return 2;
 	}
-	struct sockaddr_in to[BATCH];
+	/* IPv4 or IPv6, by the address */
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in v4;
+		struct sockaddr_in6 v6;
+	} to[BATCH] = { 0 };
 	unsigned first = (unsigned)atoi(argv[2]), last = first;
 	const char *dash = strchr(argv[2], '-');
 	if (dash)
 		last = (unsigned)atoi(dash + 1);
-	if (first == 0 || last < first || last > 65535 || inet_pton(AF_INET, argv[1], &to[0].sin_addr) != 1) {
+	bool v6 = strchr(argv[1], ':') != NULL;
+	if (first == 0 || last < first || last > 65535 ||
+	    inet_pton(v6 ? AF_INET6 : AF_INET, argv[1],
+		      v6 ? (void *)&to[0].v6.sin6_addr : (void *)&to[0].v4.sin_addr) != 1) {
 		fprintf(stderr, "udpflood: bad address or port range\n");
 		return 2;
 	}
 	uint64_t ports = last - first + 1;
-	for (int i = 0; i < BATCH; i++)
-		to[i] = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr = to[0].sin_addr };
+	to[0].sa.sa_family = v6 ? AF_INET6 : AF_INET;
+	for (int i = 1; i < BATCH; i++)
+		to[i] = to[0];
 	size_t size = (size_t)atoi(argv[3]);
-	size = size > 52 ? size - 28 : 24;
+	/* SIZE is the IP packet's: less the IP and UDP headers */
+	size_t headers = v6 ? 48 : 28;
+	size = size > headers + 24 ? size - headers : 24;
 	uint64_t start = now_ns();
 	uint64_t until = argc == 5 ? start + (uint64_t)(atof(argv[4]) * 1e9) : 0;
 
@@ -58,17 +71,22 @@ int main(int argc, char **argv)
 	struct mmsghdr msgs[BATCH];
 	for (int i = 0; i < BATCH; i++) {
 		iov[i] = (struct iovec){ data[i], size < sizeof(data[i]) ? size : sizeof(data[i]) };
-		msgs[i].msg_hdr = (struct msghdr){ .msg_name = &to[i], .msg_namelen = sizeof(to[i]),
+		msgs[i].msg_hdr = (struct msghdr){ .msg_name = &to[i],
+						   .msg_namelen = v6 ? sizeof(to[i].v6) : sizeof(to[i].v4),
 						   .msg_iov = &iov[i], .msg_iovlen = 1 };
 	}
-	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	int s = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
 	uint64_t sent = 0;
 	for (uint64_t t = start; until == 0 || t < until; t = now_ns()) {
 		for (int i = 0; i < BATCH; i++) {
 			put_be64(data[i], sent + (uint64_t)i);
 			put_be64(data[i] + 8, start);
 			put_be64(data[i] + 16, t);
-			to[i].sin_port = htons((uint16_t)(first + (sent + (uint64_t)i) % ports));
+			uint16_t port = htons((uint16_t)(first + (sent + (uint64_t)i) % ports));
+			if (v6)
+				to[i].v6.sin6_port = port;
+			else
+				to[i].v4.sin_port = port;
 		}
 		int n = sendmmsg(s, msgs, BATCH, 0);
 		if (n > 0)
