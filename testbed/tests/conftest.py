@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Shared fixtures: paths to the built tools and the two-gateway topology."""
 import os
+import re
 import pathlib
 import subprocess
 import time
@@ -65,6 +66,15 @@ def kv(line):
     return dict(w.split("=", 1) for w in line.split() if "=" in w)
 
 
+def ping(exec_in, src, dst, count, interval):
+    """Echo replies namespace SRC got from DST (IPv4 or IPv6: ping tells by
+    the address), each request waited for 2 s; EXEC_IN(ns, *cmd, check=)
+    runs a command in a namespace."""
+    out = exec_in(src, "ping", "-c", count, "-i", interval, "-W", "2", dst, check=False)
+    m = re.search(r"(\d+) received", out)
+    return int(m.group(1)) if m else 0
+
+
 class Pair:
     """The topology of testbed/filter-pair.sh, driven from Python."""
 
@@ -102,8 +112,7 @@ class Pair:
         self.script("install-sas", **env)
 
     def ping(self, src, dst, count=5, interval=0.05):
-        out = self.exec(src, "ping", "-c", count, "-i", interval, "-W", "2", dst, check=False)
-        return int(out.split(" received")[0].rsplit(" ", 1)[1]) if " received" in out else 0
+        return ping(self.exec, src, dst, count, interval)
 
 
 @pytest.fixture(scope="module")

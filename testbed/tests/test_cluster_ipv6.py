@@ -24,7 +24,7 @@ import time
 
 import pytest
 
-from conftest import BIN, TESTBED, kv, run, wait_for
+from conftest import BIN, TESTBED, kv, ping, run, wait_for
 from test_cluster_events import (DETECT, HANDFUL, RATE, SIZE, EventCluster, assert_clean, describe,
                                  pluto_log, restore, shares)
 from test_cluster_strongswan import LSW, tcp
@@ -186,8 +186,7 @@ class Cluster6(EventCluster):
         return {s["spi"]: int(s["packets"]) for s in self.sa_list(i) if s["dir"] == "out"}
 
     def ping6(self, src, dst, count=10, interval=0.05):
-        out = self.exec(src, "ping", "-6", "-c", count, "-i", interval, "-W", "2", dst, check=False)
-        return int(out.split(" received")[0].rsplit(" ", 1)[1]) if " received" in out else 0
+        return ping(self.exec, src, dst, count, interval)
 
     def up(self, name):
         out = self.whack(self.default_host(), "--name", name, "--initiate")

@@ -28,18 +28,13 @@ def pair6(request):
         p.script("down")
 
 
-def ping6(pair, src, dst, count):
-    out = pair.exec(src, "ping", "-6", "-c", count, "-i", 0.05, "-W", "2", dst, check=False)
-    return int(out.split(" received")[0].rsplit(" ", 1)[1]) if " received" in out else 0
-
-
 @pytest.mark.parametrize("encap", ["udp", "esp"])
 def test_both_families_inside_one_sa_pair(pair6, encap):
     pair6.reinstall(**sa_env("aes128gcm16", encap))
     try:
         before = int(pair6.sa("ga", "0xa0000001", "out")["packets"])
-        assert ping6(pair6, "ha", "fd00:2::2", 20) == 20
-        assert ping6(pair6, "hb", "fd00:1::2", 20) == 20
+        assert pair6.ping("ha", "fd00:2::2", count=20) == 20
+        assert pair6.ping("hb", "fd00:1::2", count=20) == 20
         assert pair6.ping("ha", "10.0.2.2", count=10) == 10
         out = pair6.sa("ga", "0xa0000001", "out")
         assert int(out["packets"]) - before >= 30
@@ -72,7 +67,7 @@ def test_wire_shows_only_esp_and_tshark_decrypts_ipv6(pair6):
     env = sa_env("aes128gcm16", "udp")
     pair6.reinstall(**env)
     try:
-        pcap = capture(pair6, "gb", "wan", "", lambda: ping6(pair6, "ha", "fd00:2::2", 20))
+        pcap = capture(pair6, "gb", "wan", "", lambda: pair6.ping("ha", "fd00:2::2", count=20))
         leak = run("tshark", "-n", "-r", pcap, "-Y",
                    "(ipv6.addr==fd00::/16 || ip.addr==10.0.0.0/16) && !esp")
         assert leak.strip() == ""

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, TESTBED, TOP, kv, run, wait_for
+from conftest import BIN, TESTBED, TOP, kv, ping, run, wait_for
 
 LSW = TOP / "build" / "root" / "usr" / "libexec" / "ipsec"
 
@@ -58,9 +58,7 @@ class Gateway:
         return self.exec("gw", "ip", "route", "show", "10.0.2.0/24")
 
     def ping(self, src, dst, count=10, interval=0.05):
-        out = self.exec(src, "ping", "-c", count, "-i", interval, "-W", "2", dst, check=False)
-        m = re.search(r"(\d+) received", out)
-        return int(m.group(1)) if m else 0
+        return ping(self.exec, src, dst, count, interval)
 
     def losses(self):
         """Where a datagram can be lost on its way from ha to hb: UDP
