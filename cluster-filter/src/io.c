@@ -58,14 +58,19 @@ void cf_io_close_fd(struct cf_io *io)
 	io->state = NULL;
 }
 
-int cf_io_recv_batch(struct cf_io *io, struct cf_batch *b, struct mmsghdr *msgs, struct iovec *iov)
+int cf_io_recv_batch(struct cf_io *io, struct cf_batch *b, struct mmsghdr *msgs, struct iovec *iov,
+		     void *names, size_t name_len, void *control, size_t control_len)
 {
 	cf_batch_reset(b);
 	for (unsigned i = 0; i < CF_BATCH; i++) {
 		iov[i] = (struct iovec){ b->buf[i] + CF_PKT_HEADROOM, CF_PKT_BUF - CF_PKT_HEADROOM };
-		msgs[i].msg_hdr.msg_iov = &iov[i];
-		msgs[i].msg_hdr.msg_iovlen = 1;
-		msgs[i].msg_hdr.msg_flags = 0;
+		msgs[i].msg_hdr = (struct msghdr){
+			.msg_name = names ? (char *)names + i * name_len : NULL,
+			.msg_namelen = names ? (socklen_t)name_len : 0,
+			.msg_iov = &iov[i], .msg_iovlen = 1,
+			.msg_control = control ? (char *)control + i * control_len : NULL,
+			.msg_controllen = control ? control_len : 0,
+		};
 	}
 	int n = recvmmsg(io->fd, msgs, CF_BATCH, MSG_DONTWAIT, NULL);
 	if (n < 0)
@@ -92,7 +97,7 @@ size_t cf_io_ip_header_len(const uint8_t *ip, size_t len)
 	return ihl >= 20 && ihl <= len ? ihl : 0;
 }
 
-bool cf_io_local_addr6(struct msghdr *mh, struct cf_addr *local)
+static bool local_addr6(struct msghdr *mh, struct cf_addr *local)
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
 		if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
@@ -102,6 +107,19 @@ bool cf_io_local_addr6(struct msghdr *mh, struct cf_addr *local)
 			return true;
 		}
 	return false;
+}
+
+bool cf_io_whole(struct cf_io *io, struct msghdr *mh, struct cf_addr *local6)
+{
+	if (mh->msg_flags & MSG_TRUNC) {
+		io->rx_truncated++;
+		return false;
+	}
+	if (local6 && !local_addr6(mh, local6)) {
+		io->rx_errors++;
+		return false;
+	}
+	return true;
 }
 
 void cf_io_pktinfo6(struct msghdr *mh, void *buf, size_t *used, const struct cf_addr *src)

@@ -54,17 +54,23 @@ struct cf_io {
 void cf_batch_reset(struct cf_batch *b);
 
 /*
- * recvmmsg() up to CF_BATCH datagrams, message i into b->buf[i].  The
- * caller sets each msgs[i] name and control fields; this sets the iovs.
+ * recvmmsg() up to CF_BATCH datagrams, message i into b->buf[i], its
+ * source into slot i of NAMES (NAME_LEN bytes each) and its ancillary
+ * data into slot i of CONTROL (CONTROL_LEN each); either may be NULL.
  * Returns how many arrived (0 when none were waiting) or -errno.
  */
 struct mmsghdr;
 struct iovec;
-int cf_io_recv_batch(struct cf_io *io, struct cf_batch *b, struct mmsghdr *msgs, struct iovec *iov);
+int cf_io_recv_batch(struct cf_io *io, struct cf_batch *b, struct mmsghdr *msgs, struct iovec *iov,
+		     void *names, size_t name_len, void *control, size_t control_len);
+/*
+ * Message MH arrived whole and, if LOCAL6 is not NULL, with the
+ * IPV6_PKTINFO saying which of our addresses it came to (into *local6);
+ * otherwise it is counted (rx_truncated, rx_errors) and false returned.
+ */
+bool cf_io_whole(struct cf_io *io, struct msghdr *mh, struct cf_addr *local6);
 /* Keep bytes [off, off + len) of message i as b's next packet. */
 struct cf_pkt *cf_batch_keep(struct cf_batch *b, unsigned i, size_t off, size_t len);
-/* IPV6_PKTINFO: the address a datagram came to; false without the cmsg. */
-bool cf_io_local_addr6(struct msghdr *mh, struct cf_addr *local);
 /* Append an IPV6_PKTINFO cmsg at *used of buf (aligned, big enough): send from SRC. */
 void cf_io_pktinfo6(struct msghdr *mh, void *buf, size_t *used, const struct cf_addr *src);
 /* The header length of a received IPv4 packet, 0 if malformed. */

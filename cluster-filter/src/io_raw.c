@@ -34,7 +34,7 @@ struct raw_state {
 static int raw_recv(struct cf_io *io, struct cf_batch *b)
 {
 	struct raw_state *s = io->state;
-	int n = cf_io_recv_batch(io, b, s->msgs, s->iov);
+	int n = cf_io_recv_batch(io, b, s->msgs, s->iov, NULL, 0, NULL, 0);
 
 	for (int i = 0; i < n; i++) {
 		const uint8_t *ip = b->buf[i] + CF_PKT_HEADROOM;
@@ -83,24 +83,13 @@ static int raw_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)
 static int raw6_recv(struct cf_io *io, struct cf_batch *b)
 {
 	struct raw_state *s = io->state;
-
-	for (unsigned i = 0; i < CF_BATCH; i++)
-		s->msgs[i].msg_hdr = (struct msghdr){
-			.msg_name = &s->addr6[i], .msg_namelen = sizeof(s->addr6[i]),
-			.msg_control = s->ctl[i].buf, .msg_controllen = sizeof(s->ctl[i].buf) };
-	int n = cf_io_recv_batch(io, b, s->msgs, s->iov);
+	int n = cf_io_recv_batch(io, b, s->msgs, s->iov, s->addr6, sizeof(s->addr6[0]),
+				 s->ctl, sizeof(s->ctl[0]));
 
 	for (int i = 0; i < n; i++) {
-		struct msghdr *mh = &s->msgs[i].msg_hdr;
 		struct cf_addr local;
-		if (mh->msg_flags & MSG_TRUNC) {
-			io->rx_truncated++;
+		if (!cf_io_whole(io, &s->msgs[i].msg_hdr, &local))
 			continue;
-		}
-		if (!cf_io_local_addr6(mh, &local)) {
-			io->rx_errors++;
-			continue;
-		}
 		struct cf_pkt *p = cf_batch_keep(b, (unsigned)i, 0, s->msgs[i].msg_len);
 		memcpy(p->src.b, &s->addr6[i].sin6_addr, 16);
 		p->dst = local;

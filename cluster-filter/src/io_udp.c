@@ -43,24 +43,14 @@ static uint32_t local_addr(struct msghdr *mh)
 static int udp_recv(struct cf_io *io, struct cf_batch *b)
 {
 	struct udp_state *s = io->state;
-
-	for (unsigned i = 0; i < CF_BATCH; i++)
-		s->msgs[i].msg_hdr = (struct msghdr){
-			.msg_name = &s->addr[i], .msg_namelen = sizeof(s->addr[i]),
-			.msg_control = s->ctl[i].buf, .msg_controllen = sizeof(s->ctl[i].buf) };
-	int n = cf_io_recv_batch(io, b, s->msgs, s->iov);
+	int n = cf_io_recv_batch(io, b, s->msgs, s->iov, s->addr, sizeof(s->addr[0]),
+				 s->ctl, sizeof(s->ctl[0]));
 
 	for (int i = 0; i < n; i++) {
 		struct msghdr *mh = &s->msgs[i].msg_hdr;
-		if (mh->msg_flags & MSG_TRUNC) {
-			io->rx_truncated++;
-			continue;
-		}
 		struct cf_addr local6;
-		if (s->family == 6 && !cf_io_local_addr6(mh, &local6)) {
-			io->rx_errors++;
+		if (!cf_io_whole(io, mh, s->family == 6 ? &local6 : NULL))
 			continue;
-		}
 		struct cf_pkt *p = cf_batch_keep(b, (unsigned)i, 0, s->msgs[i].msg_len);
 		if (s->family == 6) {
 			memcpy(p->src.b, &s->addr[i].v6.sin6_addr, 16);

@@ -50,7 +50,7 @@ struct shared_state {
 static int shared_recv(struct cf_io *io, struct cf_batch *b)
 {
 	struct shared_state *s = io->state;
-	int n = cf_io_recv_batch(io, b, s->msgs, s->iov);
+	int n = cf_io_recv_batch(io, b, s->msgs, s->iov, NULL, 0, NULL, 0);
 
 	for (int i = 0; i < n; i++) {
 		const uint8_t *ip = b->buf[i] + CF_PKT_HEADROOM;
@@ -79,24 +79,17 @@ static int shared_recv(struct cf_io *io, struct cf_batch *b)
 static int shared6_recv(struct cf_io *io, struct cf_batch *b)
 {
 	struct shared_state *s = io->state;
-
-	for (unsigned i = 0; i < CF_BATCH; i++)
-		s->msgs[i].msg_hdr = (struct msghdr){
-			.msg_name = &s->addr6[i], .msg_namelen = sizeof(s->addr6[i]),
-			.msg_control = s->ctl[i].buf, .msg_controllen = sizeof(s->ctl[i].buf) };
-	int n = cf_io_recv_batch(io, b, s->msgs, s->iov);
+	int n = cf_io_recv_batch(io, b, s->msgs, s->iov, s->addr6, sizeof(s->addr6[0]),
+				 s->ctl, sizeof(s->ctl[0]));
 
 	for (int i = 0; i < n; i++) {
-		struct msghdr *mh = &s->msgs[i].msg_hdr;
 		const uint8_t *udp = b->buf[i] + CF_PKT_HEADROOM;
 		size_t len = s->msgs[i].msg_len;
 		struct cf_addr local;
-		if (mh->msg_flags & MSG_TRUNC) {
-			io->rx_truncated++;
+		if (!cf_io_whole(io, &s->msgs[i].msg_hdr, &local))
 			continue;
-		}
 		size_t udp_len = len >= UDP_HDR ? get_be16(udp + 4) : 0;
-		if (udp_len < UDP_HDR || udp_len > len || !cf_io_local_addr6(mh, &local)) {
+		if (udp_len < UDP_HDR || udp_len > len) {
 			io->rx_errors++;
 			continue;
 		}
