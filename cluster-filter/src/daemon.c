@@ -627,10 +627,10 @@ int main(int argc, char **argv)
 		cf_log(CF_LOG_ERR, "cannot start %u workers: %s", o.workers, strerror(errno));
 		return 1;
 	}
-	cf_log(CF_LOG_NOTICE, "ready: tun %s mtu %u, esp %s%s%s, node %u of %u, dispatch %s, control %s, fast path %s, %u workers",
+	cf_log(CF_LOG_NOTICE, "ready: tun %s mtu %u, esp %s%s%s, node %u of %u, dispatch %s, %u workers, control %s, fast path %s",
 	      o.tun, o.mtu, d.have_raw[0] ? "raw" : "", !d.have_udp[0] ? "" : o.shared ? " udp(shared)" : " udp",
 	      d.have_raw[1] || d.have_udp[1] ? " ipv6" : "", o.self, o.nodes,
-	      cf_dispatch_mode_name(d.defaults.dispatch), d.ctl_path, d.fast ? "on" : "off", o.workers);
+	      cf_dispatch_mode_name(d.defaults.dispatch), o.workers, d.ctl_path, d.fast ? "on" : "off");
 	/* Type=notify: pluto, ordered after us, finds the control socket */
 	cf_notify("READY=1");
 

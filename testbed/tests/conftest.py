@@ -75,6 +75,20 @@ def ping(exec_in, src, dst, count, interval):
     return int(m.group(1)) if m else 0
 
 
+def tcp_transfer(topo, src, dst_ns, addr, port, size, timeout=120):
+    """SIZE bytes of TCP from namespace SRC to ADDR (in DST_NS, either
+    family: tcp_xfer.py listens on [::]), hashed at both ends: what the
+    sender said and what the receiver said (bytes, sha256)."""
+    receiver = topo.popen(dst_ns, "/usr/bin/python3", TESTBED / "tcp_xfer.py", "recv", port)
+    try:
+        wait_for(lambda: f":{port} " in topo.exec(dst_ns, "ss", "-ltn"), what="receiver listening")
+        sent = kv(topo.exec(src, "/usr/bin/python3", TESTBED / "tcp_xfer.py", "send", addr, port, size))
+        got = kv(receiver.communicate(timeout=timeout)[0])
+    finally:
+        receiver.kill()
+    return sent, got
+
+
 class Pair:
     """The topology of testbed/filter-pair.sh, driven from Python."""
 

@@ -106,7 +106,17 @@ def wire_repeats(wire):
 
 class Streams:
     """Numbered datagrams at a fixed rate in the given directions, all at
-    once, counted at the far hosts; the peer's outside link captured."""
+    once, counted at the far hosts; the peer's outside link captured.
+    The directions and what the capture takes are the class's, so that
+    test_cluster_ipv6 runs the same streams over IPv6."""
+    ways_map = WAYS
+    capture_filter = "udp port 4500"
+
+    def parse(self, pcap):
+        return esp_packets(pcap)
+
+    def nothing_captured(self):
+        return []
 
     def __init__(self, cluster, seconds, rate=RATE, ways=tuple(WAYS), capture=True, snaplen=128,
                  sources=None, silence=1.0):
@@ -117,8 +127,8 @@ class Streams:
         flows = sources or [(way, None) for way in ways]
         try:
             for name, src in flows:
-                way = name if name in WAYS else "A->B"
-                _, dst_ns, _ = WAYS[way]
+                way = name if name in self.ways_map else "A->B"
+                _, dst_ns, _ = self.ways_map[way]
                 port = cluster.next_port()
                 r = cluster.popen(dst_ns, "/usr/bin/python3", TESTBED / "udp_stream.py", "count", port,
                                   silence, self.count, rate)
@@ -127,11 +137,11 @@ class Streams:
             if capture:
                 self.pcap = f"{cluster.run_dir}/events-{cluster.port}.pcap"
                 self.dump = cluster.popen("peer", "tcpdump", "-i", "out", "-n", "-s", snaplen, "-B", "16384",
-                                          "-w", self.pcap, "udp port 4500")
+                                          "-w", self.pcap, self.capture_filter)
                 assert "listening on" in self.dump.stderr.readline()
             self.t_start = time.monotonic()
             for name, (r, way, port, src) in self.receivers.items():
-                src_ns, _, dst = WAYS[way]
+                src_ns, _, dst = self.ways_map[way]
                 self.senders.append(cluster.popen(src_ns, "/usr/bin/python3", TESTBED / "udp_stream.py", "send",
                                                   dst, port, self.count, SIZE, rate, *([src] if src else [])))
         except BaseException:
@@ -164,11 +174,11 @@ class Streams:
                     r.terminate()
                     out, _ = r.communicate(timeout=10)
                 got[name] = json.loads(out.strip().splitlines()[-1])
-            wire = []
+            wire = self.nothing_captured()
             if self.dump is not None:
                 self.dump.terminate()
                 _, err = self.dump.communicate(timeout=10)
-                wire = esp_packets(self.pcap)
+                wire = self.parse(self.pcap)
                 os.unlink(self.pcap)
                 dropped = [ln for ln in err.splitlines() if "dropped by kernel" in ln]
                 if dropped and not dropped[0].startswith("0 "):

@@ -25,6 +25,7 @@ import time
 import pytest
 
 from conftest import BIN, TESTBED, kv, ping, run, wait_for
+import test_cluster_events
 from test_cluster_events import (DETECT, HANDFUL, RATE, SIZE, EventCluster, assert_clean, describe,
                                  pluto_log, restore, shares)
 from test_cluster_strongswan import LSW, tcp
@@ -99,73 +100,22 @@ def assert_one_speaker(ike):
     return collections.Counter(x for _, x, _, _ in ike)
 
 
-class Streams:
-    """Numbered datagrams over IPv6 at a fixed rate, every flow at once,
-    counted at the far hosts (udp_stream.py count); the peer's outside link
-    captured (test_cluster_events.Streams, for IPv6)."""
+class Streams(test_cluster_events.Streams):
+    """test_cluster_events' streams over IPv6: WAYS here, a flow from each
+    of SOURCES (addresses at host A) beside them, and the capture's IKE
+    too (finish() gives (esp, ike))."""
+    ways_map = WAYS
+    capture_filter = "udp port 4500 or udp port 500"
 
-    def __init__(self, cluster, seconds, rate=RATE, ways=tuple(WAYS), sources=(), capture=True, silence=1.0):
-        self.cluster, self.seconds, self.silence = cluster, seconds, silence
-        self.count = int(seconds * rate)
-        self.receivers, self.senders, self.dump = {}, [], None
-        # (name, way, source address at host A or None)
-        flows = [(way, way, None) for way in ways] + [(f"A({src})->B", "A->B", src) for src in sources]
-        try:
-            for name, way, src in flows:
-                _, dst_ns, _ = WAYS[way]
-                port = cluster.next_port()
-                r = cluster.popen(dst_ns, *udp_stream("count", port, silence, self.count, rate))
-                assert r.stdout.readline().strip() == "ready"
-                self.receivers[name] = (r, way, port, src)
-            if capture:
-                self.pcap = f"{cluster.run_dir}/ipv6-{cluster.port}.pcap"
-                self.dump = cluster.popen("peer", "tcpdump", "-i", "out", "-n", "-s", "128", "-B", "16384",
-                                          "-w", self.pcap, "udp port 4500 or udp port 500")
-                assert "listening on" in self.dump.stderr.readline()
-            self.t_start = time.monotonic()
-            for name, (r, way, port, src) in self.receivers.items():
-                src_ns, _, dst = WAYS[way]
-                self.senders.append(cluster.popen(src_ns, *udp_stream("send", dst, port, self.count, SIZE, rate,
-                                                                      *([src] if src else []))))
-        except BaseException:
-            self.kill()
-            raise
+    def __init__(self, cluster, seconds, ways=tuple(WAYS), sources=(), **kw):
+        flows = [(way, None) for way in ways] + [(f"A({src})->B", src) for src in sources]
+        super().__init__(cluster, seconds, sources=flows, **kw)
 
-    def at(self, seconds):
-        """Block until the streams are this far; scheduling, not a condition."""
-        ahead = self.t_start + seconds - time.monotonic()
-        if ahead > 0:
-            time.sleep(ahead)
+    def parse(self, pcap):
+        return wire(pcap)
 
-    def kill(self):
-        for p in [r for r, *_ in self.receivers.values()] + self.senders + [self.dump]:
-            if p is not None and p.poll() is None:
-                p.kill()
-                p.communicate()
-
-    def finish(self):
-        """{name: what the far host counted}, and the capture: (esp, ike)."""
-        try:
-            for s in self.senders:
-                _, err = s.communicate(timeout=self.seconds + 60)
-                assert s.returncode == 0, err
-            got = {}
-            for name, (r, *_) in self.receivers.items():
-                try:
-                    out, _ = r.communicate(timeout=3 + self.silence)
-                except subprocess.TimeoutExpired:       # it never heard anything
-                    r.terminate()
-                    out, _ = r.communicate(timeout=10)
-                got[name] = json.loads(out.strip().splitlines()[-1])
-            captured = ([], [])
-            if self.dump is not None:
-                self.dump.terminate()
-                self.dump.communicate(timeout=10)
-                captured = wire(self.pcap)
-                os.unlink(self.pcap)
-            return got, captured
-        finally:
-            self.kill()
+    def nothing_captured(self):
+        return [], []
 
 
 class Cluster6(EventCluster):

@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, TESTBED, TOP, kv, run, wait_for
+from conftest import BIN, TESTBED, TOP, kv, run, tcp_transfer, wait_for
 
 # (nodes, outbound mode, kernel fast path); the default once more without the fast path
 RUNS = [(3, "per-sa", True), (3, "per-sa", False), (3, "packet-rr", True), (3, "packet-sqf", True),
@@ -296,13 +296,7 @@ def test_invariant5_only_the_default_host_speaks(cluster):
 
 
 def tcp(cluster, src, dst_ns, dst, size, port):
-    receiver = cluster.popen(dst_ns, "/usr/bin/python3", TESTBED / "tcp_xfer.py", "recv", port)
-    try:
-        wait_for(lambda: f":{port} " in cluster.exec(dst_ns, "ss", "-ltn"), what="receiver")
-        sent = kv(cluster.exec(src, "/usr/bin/python3", TESTBED / "tcp_xfer.py", "send", dst, port, size))
-        got = kv(receiver.communicate(timeout=170)[0])
-    finally:
-        receiver.kill()
+    sent, got = tcp_transfer(cluster, src, dst_ns, dst, port, size, timeout=170)
     assert got == {"bytes": str(size), "sha256": sent["sha256"]}
     return sent["MBit/s"]
 

@@ -15,7 +15,7 @@ import tempfile
 
 import pytest
 
-from conftest import BIN, TESTBED, Pair, kv, run, wait_for
+from conftest import BIN, TESTBED, Pair, kv, run, tcp_transfer, wait_for
 
 ALGS = {
     # name: (enc key hex length in bytes, auth key bytes)
@@ -45,13 +45,7 @@ def test_ping_both_ways(pair):
 @pytest.mark.parametrize("src,dst,addr", [("ha", "hb", "10.0.2.2"), ("hb", "ha", "10.0.1.2")])
 def test_tcp_transfer_bytes_compared(pair, src, dst, addr):
     size = 30_000_000
-    receiver = pair.popen(dst, "/usr/bin/python3", TESTBED / "tcp_xfer.py", "recv", "5001")
-    try:
-        wait_for(lambda: "5001" in pair.exec(dst, "ss", "-ltn"), what="receiver listening")
-        sent = kv(pair.exec(src, "/usr/bin/python3", TESTBED / "tcp_xfer.py", "send", addr, "5001", size))
-        got = kv(receiver.communicate(timeout=60)[0])
-    finally:
-        receiver.kill()
+    sent, got = tcp_transfer(pair, src, dst, addr, 5001, size)
     assert int(sent["bytes"]) == size
     assert got == {"bytes": str(size), "sha256": sent["sha256"]}
 
@@ -278,14 +272,7 @@ def test_without_tun_offload_one_packet_per_read():
     try:
         plain.script("up", CF_DAEMON_ARGS="--no-tun-offload")
         size = 10_000_000
-        receiver = plain.popen("hb", "/usr/bin/python3", TESTBED / "tcp_xfer.py", "recv", "5001")
-        try:
-            wait_for(lambda: "5001" in plain.exec("hb", "ss", "-ltn"), what="receiver listening")
-            sent = kv(plain.exec("ha", "/usr/bin/python3", TESTBED / "tcp_xfer.py", "send", "10.0.2.2",
-                                 "5001", size))
-            got = kv(receiver.communicate(timeout=60)[0])
-        finally:
-            receiver.kill()
+        sent, got = tcp_transfer(plain, "ha", "hb", "10.0.2.2", 5001, size)
         assert got == {"bytes": str(size), "sha256": sent["sha256"]}
         for gw in ("ga", "gb"):
             s = plain.stats(gw)
@@ -317,14 +304,7 @@ def test_workers_share_the_crypto_nothing_twice(workers):
         assert d["unique"] > 0 and d["duplicates"] == 0
 
         size = 10_000_000
-        tcp = p.popen("hb", "/usr/bin/python3", TESTBED / "tcp_xfer.py", "recv", "5001")
-        try:
-            wait_for(lambda: "5001" in p.exec("hb", "ss", "-ltn"), what="receiver listening")
-            sent = kv(p.exec("ha", "/usr/bin/python3", TESTBED / "tcp_xfer.py", "send", "10.0.2.2",
-                             "5001", size))
-            got = kv(tcp.communicate(timeout=60)[0])
-        finally:
-            tcp.kill()
+        sent, got = tcp_transfer(p, "ha", "hb", "10.0.2.2", 5001, size)
         assert got == {"bytes": str(size), "sha256": sent["sha256"]}
 
         a, b = p.stats("ga"), p.stats("gb")

@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from conftest import TESTBED, Pair, kv, run, wait_for
+from conftest import Pair, run, tcp_transfer
 from test_filter_daemon import capture, sa_env
 
 
@@ -49,13 +49,7 @@ def test_both_families_inside_one_sa_pair(pair6, encap):
 @pytest.mark.parametrize("src,dst,addr", [("ha", "hb", "fd00:2::2"), ("hb", "ha", "fd00:1::2")])
 def test_tcp_over_ipv6_bytes_compared(pair6, src, dst, addr):
     size = 20_000_000
-    receiver = pair6.popen(dst, "/usr/bin/python3", TESTBED / "tcp_xfer.py", "recv", "5001")
-    try:
-        wait_for(lambda: "5001" in pair6.exec(dst, "ss", "-ltn"), what="receiver listening")
-        sent = kv(pair6.exec(src, "/usr/bin/python3", TESTBED / "tcp_xfer.py", "send", addr, "5001", size))
-        got = kv(receiver.communicate(timeout=90)[0])
-    finally:
-        receiver.kill()
+    sent, got = tcp_transfer(pair6, src, dst, addr, 5001, size, timeout=90)
     assert int(sent["bytes"]) == size
     assert got == {"bytes": str(size), "sha256": sent["sha256"]}
 

@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from conftest import TESTBED, kv, run, wait_for
+from conftest import kv, run, tcp_transfer, wait_for
 from test_gateway_strongswan import LSW, Gateway, child_keys
 
 pytestmark = pytest.mark.skipif(not (LSW / "pluto").exists(),
@@ -71,19 +71,6 @@ def peer_route(gw, c):
 
 def ipv6_policies(gw):
     return [p for p in gw.policies() if ":" in p.get("src", "")]
-
-
-def tcp_transfer(gw, src, dst, addr, port, size):
-    """SIZE bytes of TCP from SRC to ADDR (on DST): what was sent, what arrived."""
-    # tcp_xfer.py's receiver listens on [::], both families
-    receiver = gw.popen(dst, "/usr/bin/python3", TESTBED / "tcp_xfer.py", "recv", port)
-    try:
-        wait_for(lambda: f":{port} " in gw.exec(dst, "ss", "-ltn"), what="receiver")
-        sent = kv(gw.exec(src, "/usr/bin/python3", TESTBED / "tcp_xfer.py", "send", addr, port, size))
-        got = kv(receiver.communicate(timeout=120)[0])
-    finally:
-        receiver.kill()
-    return sent, got
 
 
 def test_ping_both_ways(gw6, conn):

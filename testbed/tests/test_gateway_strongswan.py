@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, TESTBED, TOP, kv, ping, run, wait_for
+from conftest import BIN, TESTBED, TOP, kv, ping, run, tcp_transfer, wait_for
 
 LSW = TOP / "build" / "root" / "usr" / "libexec" / "ipsec"
 
@@ -139,13 +139,7 @@ def test_initiated_by_strongswan(gw):
 def test_tcp_50mb_bytes_compared(tunnel, src, dst, addr):
     size = 50_000_000
     before = kv(tunnel.cfctl("stats"))
-    receiver = tunnel.popen(dst, "/usr/bin/python3", TESTBED / "tcp_xfer.py", "recv", "5001")
-    try:
-        wait_for(lambda: ":5001 " in tunnel.exec(dst, "ss", "-ltn"), what="receiver")
-        sent = kv(tunnel.exec(src, "/usr/bin/python3", TESTBED / "tcp_xfer.py", "send", addr, "5001", size))
-        got = kv(receiver.communicate(timeout=120)[0])
-    finally:
-        receiver.kill()
+    sent, got = tcp_transfer(tunnel, src, dst, addr, 5001, size)
     assert got == {"bytes": str(size), "sha256": sent["sha256"]}
     stats = {k: int(v) - int(before.get(k, 0)) for k, v in kv(tunnel.cfctl("stats")).items() if v.isdigit()}
     print(f"{src} -> {dst}: {stats}")
@@ -360,11 +354,7 @@ def test_byte_lifetime_expiry_rekeys(gw):
         first = {s["spi"] for s in gw.sas()}
         limits = {int(s["soft-bytes"]) for s in gw.sas()}
         assert all(0 < b < 2_000_000 for b in limits), limits
-        receiver = gw.popen("hb", "/usr/bin/python3", TESTBED / "tcp_xfer.py", "recv", "5002")
-        wait_for(lambda: ":5002 " in gw.exec("hb", "ss", "-ltn"), what="receiver")
-        sent = kv(gw.exec("ha", "/usr/bin/python3", TESTBED / "tcp_xfer.py", "send", "10.0.2.2", "5002",
-                          6_000_000))
-        got = kv(receiver.communicate(timeout=60)[0])
+        sent, got = tcp_transfer(gw, "ha", "hb", "10.0.2.2", 5002, 6_000_000, timeout=60)
         assert got["sha256"] == sent["sha256"]
         wait_for(lambda: first.isdisjoint(s["spi"] for s in gw.sas()), what="a rekey after the soft limit")
         assert int(kv(gw.cfctl("stats"))["expire-events"]) >= 1
