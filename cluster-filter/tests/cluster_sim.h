@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A simulated cluster for the tests of cluster.c: NODES instances, each
+ * with its own data plane and sealed sync channel, over one agreed
+ * message stream as Corosync delivers it - configuration changes at the
+ * same point for everyone, every multicast to every member, the sender
+ * included.  Corosync's flow control refuses multicasts at will
+ * (`refuse`).  One test program includes it once.
+ */
+#ifndef CF_CLUSTER_SIM_H
+#define CF_CLUSTER_SIM_H
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "cluster.h"
+#include "control.h"
+#include "seq.h"
+#include "wire.h"
+
+#define NODES 3
+
+struct node {
+	uint32_t id;
+	bool up;
+	bool hung;		/* up, but neither reads nor sends: what Corosync delivers waits */
+	size_t pos;		/* the next entry of the agreed stream this node gets */
+	struct cf_dataplane dp;
+	struct cf_cluster c;
+	unsigned replies, reply_client, reply_errors;
+};
+
+static struct node node[NODES + 1];	/* by Corosync node id 1..NODES */
+static const struct cf_control_defaults defaults = { CF_DISPATCH_DEFAULT, 64 };
+static const uint8_t key[CF_SYNC_KEY_LEN] = { 0xc1, 0x05, 0x7e, 0x12 };
+
+/* the agreed stream */
+struct agreed {
+	uint32_t from;		/* 0: a configuration change, members in data */
+	size_t len;
+	uint8_t data[4 + CF_CTL_MSG_MAX + CF_SYNC_OVERHEAD];
+};
+static struct agreed *stream;
+static size_t n_stream, cap_stream;
+static unsigned refuse;		/* flow control: refuse this many multicasts */
+static uint64_t refused;
+
+static inline void append(uint32_t from, const void *data, size_t len)
+{
+	if (n_stream == cap_stream) {
+		cap_stream = cap_stream ? 2 * cap_stream : 1024;
+		stream = realloc(stream, cap_stream * sizeof(*stream));
+		CHECK(stream != NULL);
+	}
+	CHECK(len <= sizeof(stream[0].data));
+	stream[n_stream].from = from;
+	stream[n_stream].len = len;
+	memcpy(stream[n_stream].data, data, len);
+	n_stream++;
+}
+
+static inline int multicast(void *ctx, const uint8_t *msg, size_t len)
+{
+	struct node *nd = ctx;
+
+	if (refuse) {
+		refuse--;
+		refused++;
+		return -EAGAIN;
+	}
+	append(nd->id, msg, len);
+	return 0;
+}
+
+static inline void view_changed(void *ctx)
+{
+}
+
+static inline void reply(void *ctx, uint32_t client, const uint8_t *msg, size_t len)
+{
+	struct node *nd = ctx;
+
+	struct cf_msg m;
+	const char *why;
+
+	nd->replies++;
+	nd->reply_client = client;
+	if (cf_msg_parse(msg, len, &m, &why) != 0 || cf_attr_u32(&m, CF_A_ERROR, 1) != 0)
+		nd->reply_errors++;
+}
+
+/* log lines that contain WATCH, counted */
+static const char *watch;
+static unsigned watched;
+
+static inline void log_line(void *ctx, const char *line)
+{
+	if (watch && strstr(line, watch))
+		watched++;
+}
+
+static const struct cf_cluster_ops ops = { multicast, view_changed, reply, log_line };
+
+static inline void start(uint32_t id, uint64_t first_counter)
+{
+	struct node *nd = &node[id];
+
+	memset(nd, 0, sizeof(*nd));
+	nd->id = id;
+	nd->up = true;
+	nd->pos = n_stream;	/* a new process hears what comes from now on */
+	cf_dp_init(&nd->dp);
+	CHECK(cf_cluster_init(&nd->c, &nd->dp, &defaults, id, true, key, first_counter, &ops, nd) == 0);
+}
+
+static inline void stop(uint32_t id)
+{
+	node[id].up = false;
+	cf_cluster_free(&node[id].c);
+	cf_dp_free(&node[id].dp);
+}
+
+/* Deliver everything multicast so far, and what that makes the nodes say. */
+static inline void settle(void)
+{
+	static uint8_t copy[sizeof(stream[0].data)];
+
+	for (int rounds = 0; rounds < 10000; rounds++) {
+		bool quiet = true;
+		for (uint32_t i = 1; i <= NODES; i++) {
+			struct node *nd = &node[i];
+			if (!nd->up || nd->hung)
+				continue;
+			while (nd->pos < n_stream) {
+				struct agreed *m = &stream[nd->pos++];
+				if (m->from == 0) {
+					cf_cluster_members(&nd->c, (const uint32_t *)m->data,
+							   (uint32_t)(m->len / sizeof(uint32_t)));
+					continue;
+				}
+				memcpy(copy, m->data, m->len);
+				cf_cluster_deliver(&nd->c, m->from, copy, m->len);
+			}
+			if (!cf_cluster_flush(&nd->c))
+				quiet = false;
+		}
+		for (uint32_t i = 1; i <= NODES; i++)
+			if (node[i].up && !node[i].hung && node[i].pos < n_stream)
+				quiet = false;
+		if (quiet)
+			return;
+	}
+	CHECK(!"the cluster never settled");
+}
+
+/* Corosync's configuration change, at this point of the agreed stream. */
+static inline void confchg(const uint32_t *ids, uint32_t n)
+{
+	settle();
+	append(0, ids, n * sizeof(*ids));
+	settle();
+}
+
+static inline void sa_add_request(struct cf_msgbuf *b, uint32_t spi, enum cf_dir dir, uint32_t seq)
+{
+	static const uint8_t sa_key[20] = { 9, 8, 7, 6, 5, 4, 3, 2, 1 };
+
+	cf_mb_init(b, CF_MSG_SA_ADD, 0, seq);
+	cf_mb_u32(b, CF_A_SPI, spi);
+	cf_mb_u8(b, CF_A_DIR, (uint8_t)dir);
+	cf_mb_u32(b, CF_A_REQID, spi);
+	cf_mb_put(b, CF_A_SRC, "\xc0\x00\x02\x01", 4);
+	cf_mb_put(b, CF_A_DST, "\xc0\x00\x02\x02", 4);
+	cf_mb_u16(b, CF_A_ENCR, 20);	/* AES-GCM-16 */
+	cf_mb_u16(b, CF_A_ENCR_KEYBITS, 128);
+	cf_mb_put(b, CF_A_ENC_KEY, sa_key, sizeof(sa_key));
+	CHECK(cf_mb_finish(b) == 0);
+}
+
+static inline int add_sa(uint32_t via, uint32_t client, uint32_t spi, enum cf_dir dir)
+{
+	struct cf_msgbuf b;
+	const char *why = NULL;
+
+	sa_add_request(&b, spi, dir, spi);
+	int err = cf_cluster_replicate(&node[via].c, client, b.buf, b.len, &why);
+	CHECK(err == 0 || why != NULL);
+	return err;
+}
+
+static inline bool same_tables(uint32_t a, uint32_t b)
+{
+	const struct cf_sadb *x = &node[a].dp.db, *y = &node[b].dp.db;
+
+	if (x->sa_count != y->sa_count)
+		return false;
+	for (const struct cf_sa *sa = x->list; sa; sa = sa->next) {
+		const struct cf_sa *o = cf_sa_find((struct cf_sadb *)y, sa->p.spi, sa->p.dir);
+		if (o == NULL || o->writer != sa->writer || memcmp(o->key_digest, sa->key_digest, 8))
+			return false;
+	}
+	return true;
+}
+
+/* The reports of TIMEOUT ms on every node that runs. */
+static inline void time_passes(unsigned ms)
+{
+	for (unsigned t = 0; t < ms / CF_SEQ_REPORT_MS; t++) {
+		for (uint32_t i = 1; i <= NODES; i++)
+			if (node[i].up && !node[i].hung)
+				cf_cluster_report(&node[i].c);
+		settle();
+	}
+}
+
+#endif
