@@ -21,8 +21,8 @@
  * Waking a helper costs a few microseconds of CPU (the futex calls, two
  * context switches): a batch is spread only when its crypto takes much
  * longer than that, and each helper woken gets at least half of it.
- * AES-GCM's batches (well under a microsecond a packet) stay on the
- * packet thread; CBC with HMAC, 3DES and big batches do not.
+ * AES-GCM's batches (about a microsecond a packet through NSS) mostly
+ * stay on the packet thread; CBC with HMAC and 3DES are spread.
  */
 #define FAN_OUT_NS 40000
 #define JOBS_PER_WORKER 4
