@@ -2,8 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Numbered UDP datagrams, counted at the far end.
 
-  udp_stream.py recv PORT SECONDS      print "received=N unique=U duplicates=D" after
-                                        SECONDS of silence
+  udp_stream.py recv PORT SECONDS [COUNT]
+                                        print "received=N unique=U duplicates=D" after
+                                        SECONDS of silence; with COUNT, until COUNT
+                                        distinct datagrams came, only after LATE
+                                        seconds of silence (a stall of a loaded
+                                        test bed is not a loss)
   udp_stream.py send HOST PORT COUNT SIZE RATE [SRC]
                                         COUNT datagrams of SIZE bytes at RATE per second
                                         (from address SRC)
@@ -34,6 +38,7 @@ from array import array
 
 HDR = struct.Struct(">QQQ")     # number, stream start, send time
 MAX_INDEX = 1 << 26             # more is not ours
+LATE = 10.0                     # recv COUNT: the silence that ends an incomplete stream
 
 
 class Stop(Exception):
@@ -59,7 +64,7 @@ def _socket(port):
     return s
 
 
-def recv(port, quiet):
+def recv(port, quiet, expected=0):
     s = _socket(port)
     seen, received = set(), 0
     s.settimeout(30)
@@ -69,9 +74,9 @@ def recv(port, quiet):
                 data = s.recv(65536)
             except socket.timeout:
                 break
-            s.settimeout(quiet)
             received += 1
             seen.add(struct.unpack(">Q", data[:8])[0])
+            s.settimeout(max(quiet, LATE) if len(seen) < expected else quiet)
     except Stop:
         pass
     print(f"received={received} unique={len(seen)} duplicates={received - len(seen)}", flush=True)
@@ -188,7 +193,7 @@ def send(host, port, count, size, rate, src=None):
 if __name__ == "__main__":
     verb, args = sys.argv[1], sys.argv[2:]
     if verb == "recv":
-        recv(int(args[0]), float(args[1]))
+        recv(int(args[0]), float(args[1]), int(args[2]) if len(args) > 2 else 0)
     elif verb == "count":
         count(int(args[0]), float(args[1]), int(args[2]) if len(args) > 2 else 0,
               float(args[3]) if len(args) > 3 else 0.0)

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Shared fixtures: paths to the built tools and the two-gateway topology."""
+import json
 import os
 import re
 import pathlib
@@ -73,6 +74,22 @@ def ping(exec_in, src, dst, count, interval):
     out = exec_in(src, "ping", "-c", count, "-i", interval, "-W", "2", dst, check=False)
     m = re.search(r"(\d+) received", out)
     return int(m.group(1)) if m else 0
+
+
+def kernel_drops(exec_in, namespaces):
+    """Where the kernel dropped datagrams in each of NAMESPACES: UDP
+    receive buffers and device queues (TUN devices among them), as
+    {"ns-udp-rcvbuf": N, "ns-dev-drops": N}; EXEC_IN as for ping()."""
+    out = {}
+    for ns in namespaces:
+        snmp = exec_in(ns, "cat", "/proc/net/snmp").splitlines()
+        udp = [line.split()[1:] for line in snmp if line.startswith("Udp:")]
+        out[f"{ns}-udp-rcvbuf"] = int(dict(zip(*udp))["RcvbufErrors"])
+        for link in json.loads(exec_in(ns, "ip", "-s", "-j", "link", "show")):
+            stats = link.get("stats64", {})
+            out[f"{ns}-{link['ifname']}-drops"] = (stats.get("rx", {}).get("dropped", 0) +
+                                                   stats.get("tx", {}).get("dropped", 0))
+    return out
 
 
 def tcp_transfer(topo, src, dst_ns, addr, port, size, timeout=120):

@@ -4,17 +4,17 @@
 view changes).
 
 Three nodes (testbed/cluster.sh, PEER=strongswan) against an unmodified
-strongSwan with its default 32-packet replay window.  Numbered datagrams
-run both ways at once (udp_stream.py: host A 10.0.1.2 <-> host B 10.0.2.2,
-2000 per second each way) while something happens: a Child SA rekey, a
-flood, a node's daemon killed, a node's power cut, a node rejoining.  The
-far host counts what arrived once, twice and not at all, and when the
-missing ones were sent, so a test can say that loss was confined to the
-moment of the change and that the stream is clean afterwards (docs/DESIGN.md,
-invariants 1 and 6).  Every run is also captured on the peer's outside
-link: the cluster never sends one (SPI, seq) twice nor one AES-GCM IV twice
-under an SPI (invariant 2); strongSwan's packets replayed right after a view
-change are rejected (invariant 3).
+strongSwan with its userspace ESP (libipsec: a fixed 128-packet replay
+window).  Numbered datagrams run both ways at once (udp_stream.py: host A
+10.0.1.2 <-> host B 10.0.2.2, 2000 per second each way) while something
+happens: a Child SA rekey, a flood, a node's daemon killed, a node's power
+cut, a node rejoining.  The far host counts what arrived once, twice and not
+at all, and when the missing ones were sent, so a test can say that loss was
+confined to the moment of the change and that the stream is clean afterwards
+(docs/DESIGN.md, invariants 1 and 6).  Every run is also captured on the
+peer's outside link: the cluster never sends one (SPI, seq) twice nor one
+AES-GCM IV twice under an SPI (invariant 2); strongSwan's packets replayed
+right after a view change are rejected (invariant 3).
 
 Topologies (one per dispatch mode, shared by the module's tests): the
 default mode (per-sa: one writer per outbound SA) runs every test; the

@@ -9,7 +9,6 @@ opened by our library.
 espcodec is the library as a filter.
 """
 import os
-import subprocess
 import tempfile
 
 import pytest

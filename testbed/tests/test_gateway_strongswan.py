@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, TESTBED, TOP, kv, ping, run, tcp_transfer, wait_for
+from conftest import BIN, TESTBED, TOP, kernel_drops, kv, ping, run, tcp_transfer, wait_for
 
 LSW = TOP / "build" / "root" / "usr" / "libexec" / "ipsec"
 
@@ -64,15 +64,7 @@ class Gateway:
         """Where a datagram can be lost on its way from ha to hb: UDP
         receive buffers (the peer's ESP-in-UDP socket, the far host),
         device queues (our TUN, libipsec's TUN) and the data plane's counters."""
-        out = {}
-        for ns in ("gw", "ss", "hb"):
-            snmp = self.exec(ns, "cat", "/proc/net/snmp").splitlines()
-            udp = [line.split()[1:] for line in snmp if line.startswith("Udp:")]
-            out[f"{ns}-udp-rcvbuf"] = int(dict(zip(*udp))["RcvbufErrors"])
-            for link in json.loads(self.exec(ns, "ip", "-s", "-j", "link", "show")):
-                stats = link.get("stats64", {})
-                out[f"{ns}-{link['ifname']}-drops"] = (stats.get("rx", {}).get("dropped", 0) +
-                                                       stats.get("tx", {}).get("dropped", 0))
+        out = kernel_drops(self.exec, ("gw", "ss", "hb"))
         # the data plane's counters too: what it sent shows where the rest went
         out.update({f"gw-dp-{k}": int(v) for k, v in kv(self.cfctl("stats")).items() if v.isdigit()})
         return out
