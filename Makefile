@@ -79,7 +79,7 @@ bench-single: build
 bench-cluster: build
 	@echo "== the flat cluster: unique datagrams delivered, speed-up, CPU per node and q against N"
 	$(PYTHON) testbed/bench-cluster.py
-	@echo "== overload and recovery against strongSwan's default window, per N and mode"
+	@echo "== overload and recovery against strongSwan's libipsec (a 128-packet window), per N and mode"
 	testbed/bench-recover.sh
 	BUDGET=20 testbed/bench-recover.sh
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
 # Overload, then recovery, against an unmodified strongSwan (libipsec,
-# its default 32-packet replay window), counted as unique numbered
+# whose replay window is fixed at 128 packets), counted as unique numbered
 # datagrams at host B:
 #
 #   host A --- N nodes (cluster.sh, PEER=strongswan) --- strongSwan --- host B
@@ -106,7 +106,7 @@ measure() { # measure N MODE
 		"$after_lost" "$after_dup" "$last_loss"
 }
 
-echo "== flood, then recover: strongSwan (libipsec, replay window 32) at the far end, 200-byte UDP,"
+echo "== flood, then recover: strongSwan (libipsec, replay window 128) at the far end, 200-byte UDP,"
 echo "   unique numbered datagrams counted at host B; cluster-filterd CPU per node: ${BUDGET:-no limit}${BUDGET:+ % of a core}"
 printf '%-5s %-10s %9s %12s %10s %8s %8s %10s\n' nodes mode "loss-free" "flood pkt/s" "of l-free" \
 	"after:lost" doubled "last loss"
@@ -117,5 +117,5 @@ for count in ${NODES_LIST:-1 3}; do
 	done
 done
 echo "loss-free: the highest of $rates pkt/s (2 s each) that arrived whole; a shared mode that stops"
-echo "below per-sa at the same N is stopped by the peer's 32-packet window (docs/DESIGN.md)."
+echo "below per-sa at the same N is stopped by the peer's 128-packet window (docs/DESIGN.md)."
 echo "reference (issue 8): during the flood at least half the loss-free rate; after it, clean at once."

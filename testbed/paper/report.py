@@ -55,15 +55,22 @@ def fmt(v, digits=1):
     return "-" if v is None else f"{v:.{digits}f}"
 
 
+CPU_BOUND = 90      # % of its budget a node uses when it, not the machine, limits
+
+
+def budget_share(cpu, seconds, budget):
+    """What the nodes used of their budget, in %, from CPU-s per node in SECONDS."""
+    return 100 * sum(cpu) / len(cpu) / (seconds * budget / 100)
+
+
 def budget_use(row, budget):
-    cpu = [float(c) for c in row["cpu"].split()]
-    return 100 * sum(cpu) / len(cpu) / (float(row["seconds"]) * budget / 100)
+    return budget_share([float(c) for c in row["cpu"].split()], float(row["seconds"]), budget)
 
 
 def cpu_bound(rows, alg, budget, frame=1446):
     """Node counts at which the nodes used (nearly) all their budget: they, not the machine, limited."""
     return {int(r["nodes"]) for r in rows
-            if r["alg"] == alg and int(r["frame"]) == frame and budget_use(r, budget) >= 90}
+            if r["alg"] == alg and int(r["frame"]) == frame and budget_use(r, budget) >= CPU_BOUND}
 
 
 def columns(rows):
