@@ -112,7 +112,10 @@ def main():
     s = Settings(quick)
     out = Path(__file__).resolve().parents[1] / "build" / "bench-cluster"
     out.mkdir(parents=True, exist_ok=True)
-    rig = Rig(f"cbc{os.getpid() % 100000}", budget)
+    try:
+        rig = Rig(f"cbc{os.getpid() % 100000}", budget)
+    except ValueError as e:
+        sys.exit(f"bench-cluster: {e} (BUDGET)")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     results, costs = {}, {}
     started = time.monotonic()

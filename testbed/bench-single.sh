@@ -57,16 +57,20 @@ measure() {
 	"$top/testbed/gateway-peer.sh" up >/dev/null
 	"$top/testbed/gateway-peer.sh" initiate >/dev/null
 	ip netns exec "$prefix-ha" ping -c 3 -i 0.1 -W 2 10.0.2.2 >/dev/null
-	local pids gw_napi
+	local pids gw_napi daemons
 	napi "$prefix-ha" >/dev/null
 	napi "$prefix-ss" >/dev/null
 	napi "$prefix-hb" >/dev/null
 	gw_napi=$(napi "$prefix-gw")
 	if [ "$gateway" = strongswan ]; then
-		pids="$(cat "$run/$prefix-gateway.pid") $gw_napi"
+		daemons=$(cat "$run/$prefix-gateway.pid")
 	else
-		pids="$(cat "$run/cluster-filterd.pid") $(cat "$run/pluto.pid") $gw_napi"
+		daemons="$(cat "$run/cluster-filterd.pid") $(cat "$run/pluto.pid")"
 	fi
+	pids="$daemons $gw_napi"
+	local d0 n0
+	d0=$(cpu_ticks $daemons)
+	n0=$(cpu_ticks $gw_napi)
 
 	# TCP
 	ip netns exec "$prefix-hb" /usr/bin/python3 "$top/testbed/tcp_xfer.py" recv 5001 >"$run/tcp.out" &
@@ -96,14 +100,19 @@ measure() {
 	u1=$(cpu_ticks $pids)
 	local udp_got
 	udp_got=$(sed -n 's/.*unique=\([0-9]*\).*/\1/p' "$run/udp.out")
+	local d1 n1
+	d1=$(cpu_ticks $daemons)
+	n1=$(cpu_ticks $gw_napi)
 
 	awk -v tb="$tcp_got" -v tc=$((c1 - c0)) -v tt="$(echo "$t1 - $t0" | bc)" \
 	    -v ub="$((udp_got * udp_size))" -v uc=$((u1 - u0)) -v ut="$(echo "$v1 - $v0" | bc)" \
-	    -v uc_n="$udp_got" -v us="$udp_count" -v hz="$hz" 'BEGIN {
-		printf "%.1f %.2f %.1f %.2f %.2f %.4f %d %d\n",
+	    -v uc_n="$udp_got" -v us="$udp_count" -v hz="$hz" \
+	    -v dc=$((d1 - d0)) -v nc=$((n1 - n0)) 'BEGIN {
+		printf "%.1f %.2f %.1f %.2f %.2f %.4f %d %d %.2f %.2f\n",
 			tb * 8 / tt / 1e6, (tc / hz) / (tb / 1e9),
 			ub * 8 / ut / 1e6, (uc / hz) / (ub / 1e9),
-			(tc + uc) / hz, (tb + ub) / 1e9, uc_n, us }' >"$out"
+			(tc + uc) / hz, (tb + ub) / 1e9, uc_n, us,
+			(dc / hz) / ((tb + ub) / 1e9), (nc / hz) / ((tb + ub) / 1e9) }' >"$out"
 	"$top/testbed/gateway-peer.sh" down
 	current=
 }
@@ -121,8 +130,8 @@ echo "measuring our gateway (pluto protostack=cluster + cluster-filterd) ..."
 measure ours "$results.ours"
 echo "measuring a strongSwan libipsec gateway in its place ..."
 measure strongswan "$results.strongswan"
-read -r o_tcp o_tcpc o_udp o_udpc o_cpu o_gb o_ugot o_usent <"$results.ours"
-read -r s_tcp s_tcpc s_udp s_udpc s_cpu s_gb s_ugot s_usent <"$results.strongswan"
+read -r o_tcp o_tcpc o_udp o_udpc o_cpu o_gb o_ugot o_usent o_dcpu o_ncpu <"$results.ours"
+read -r s_tcp s_tcpc s_udp s_udpc s_cpu s_gb s_ugot s_usent s_dcpu s_ncpu <"$results.strongswan"
 
 printf '\n%-34s %14s %14s\n' "" "ours" "strongSwan libipsec"
 printf '%-34s %14s %14s\n' "TCP throughput, Mbit/s" "$o_tcp" "$s_tcp"
@@ -132,4 +141,6 @@ printf '%-34s %14s %14s\n' "UDP delivered / sent" "$o_ugot/$o_usent" "$s_ugot/$s
 printf '%-34s %14s %14s\n' "UDP gateway CPU-s per GB" "$o_udpc" "$s_udpc"
 printf '%-34s %14s %14s\n' "all: CPU-s per GB" \
 	"$(echo "scale=2; $o_cpu / $o_gb" | bc)" "$(echo "scale=2; $s_cpu / $s_gb" | bc)"
+printf '%-34s %14s %14s\n' "  of which the daemons" "$o_dcpu" "$s_dcpu"
+printf '%-34s %14s %14s\n' "  of which the kernel (NAPI)" "$o_ncpu" "$s_ncpu"
 echo "ratio: $(echo "scale=3; ($o_cpu / $o_gb) / ($s_cpu / $s_gb)" | bc) (goal <= 0.2)"

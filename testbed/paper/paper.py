@@ -38,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import report  # noqa: E402
 import realtraffic  # noqa: E402
-from rig import Rig, cpu_seconds  # noqa: E402
+from rig import Rig, cfs_period_quota, cpu_seconds  # noqa: E402
 
 FRAME_HEADER = 14       # the paper counts frames; its Mbit/s leave the Ethernet header out
 LOSS_ALLOWED = 0.001    # of the datagrams sent
@@ -231,6 +231,10 @@ def main():
     ap.add_argument("--budget", type=int, default=int(os.environ.get("BUDGET", "10")),
                     help="each node's CPU, %% of one core (default 10)")
     args = ap.parse_args()
+    try:
+        cfs_period_quota(args.budget)
+    except ValueError as e:
+        ap.error(str(e))
     s = Settings(args.quick, args.budget)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -28,6 +28,16 @@ CGROUP = Path("/sys/fs/cgroup/cpu")
 # 85 ms pause overflows it, so a node lost packets with CPU to spare.
 # 10 ms periods keep each pause under ~9 ms.
 PERIOD_US = 10000
+# the kernel refuses a quota under 1 ms: a smaller budget takes a longer period
+MIN_QUOTA_US = 1000
+
+
+def cfs_period_quota(budget):
+    """(period, quota) in us for BUDGET % of one core."""
+    if not 1 <= budget <= 100:
+        raise ValueError(f"a node's budget is 1 to 100 % of a core, not {budget}")
+    period = max(PERIOD_US, -(-MIN_QUOTA_US * 100 // budget))
+    return period, budget * period // 100
 
 
 def run(*args, env=None, timeout=120):
@@ -77,6 +87,7 @@ def keys(alg):
 class Rig:
     def __init__(self, prefix, budget):
         self.prefix, self.budget = prefix, budget
+        self.period_quota = cfs_period_quota(budget)
         self.run_dir = Path(f"/run/{prefix}")
         self.group = CGROUP / prefix
         self.nodes = 0
@@ -108,8 +119,9 @@ class Rig:
             if budget:
                 group = self.group / f"n{i}"
                 group.mkdir(parents=True, exist_ok=True)
-                (group / "cpu.cfs_period_us").write_text(str(PERIOD_US))
-                (group / "cpu.cfs_quota_us").write_text(str(self.budget * PERIOD_US // 100))
+                period, quota = self.period_quota
+                (group / "cpu.cfs_period_us").write_text(str(period))
+                (group / "cpu.cfs_quota_us").write_text(str(quota))
                 # cgroup.procs takes a process with all its threads, tasks one thread
                 (group / "cgroup.procs").write_text(str(pid))
                 for t in self.tasks[i][1:]:

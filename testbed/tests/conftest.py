@@ -79,7 +79,7 @@ def ping(exec_in, src, dst, count, interval):
 def kernel_drops(exec_in, namespaces):
     """Where the kernel dropped datagrams in each of NAMESPACES: UDP
     receive buffers and device queues (TUN devices among them), as
-    {"ns-udp-rcvbuf": N, "ns-dev-drops": N}; EXEC_IN as for ping()."""
+    {"<ns>-udp-rcvbuf": N, "<ns>-<ifname>-drops": N}; EXEC_IN as for ping()."""
     out = {}
     for ns in namespaces:
         snmp = exec_in(ns, "cat", "/proc/net/snmp").splitlines()

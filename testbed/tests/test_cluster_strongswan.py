@@ -91,7 +91,8 @@ class StrongSwanCluster:
             return f.read().count("ESP sequence number verification failed")
 
     def drops(self):
-        """The kernel's drops on the way, node by node (their TUN devices)."""
+        """The kernel's drops on the way: UDP receive buffers and every
+        device of the nodes, the hosts, the switch and the peer."""
         return kernel_drops(self.exec, [f"n{i}" for i in range(self.nodes)] + ["ha", "sw", "peer", "hb"])
 
     def udp_stream(self, src, dst_ns, dst, count, port, rate=2000):

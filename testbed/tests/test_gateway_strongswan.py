@@ -45,6 +45,11 @@ class Gateway:
         return run("ip", "netns", "exec", f"{self.prefix}-ss", "swanctl", *args, check=check,
                    env=dict(os.environ, STRONGSWAN_CONF=f"{self.ss_dir}/strongswan.conf"))
 
+    def wait_peer_ike_gone(self):
+        """Until strongSwan holds no established IKE SA: it acts on our
+        Delete, or on its own terminate, in its own time."""
+        wait_for(lambda: "ESTABLISHED" not in self.swanctl("--list-sas"), what="strongSwan's IKE SA gone")
+
     def cfctl(self, *args):
         return run(BIN / "cfctl", "-s", f"{self.run_dir}/pluto/cluster-filter.ctl", *args)
 
@@ -230,7 +235,7 @@ def test_delete_by_peer_tears_down_our_sas(gw):
     # has already established it, would keep it for the tests after this one
     wait_for(lambda: {s["dir"] for s in gw.sas()} == {"in", "out"}, what="pluto's revival")
     gw.down()
-    wait_for(lambda: "ESTABLISHED" not in gw.swanctl("--list-sas"), what="strongSwan's IKE SA gone")
+    gw.wait_peer_ike_gone()
 
 
 def test_routed_without_sa_drops_never_leaks(gw):
@@ -263,8 +268,7 @@ def test_delete_by_us_tears_down_sas_and_route(gw):
     try:
         wait_for(lambda: not gw.sas(), what="our SAs gone")
         assert gw.route().strip() == ""
-        # the peer hears our delete and acts on it in its own time
-        wait_for(lambda: "ESTABLISHED" not in gw.swanctl("--list-sas"), what="strongSwan's IKE SA gone")
+        gw.wait_peer_ike_gone()
     finally:
         # put the connection back for whoever comes next
         gw.exec("gw", LSW / "addconn", "--config", f"{gw.run_dir}/ipsec.conf", "--ctlsocket",

@@ -7,10 +7,11 @@ Figures are not asserted (benchmarks print, tests do not time)."""
 import csv
 import os
 import subprocess
+import sys
 
 import pytest
 
-from conftest import TOP
+from conftest import TESTBED, TOP
 
 OUT = TOP / "build" / "paper-quick"
 
@@ -61,3 +62,25 @@ def test_counts_hold_together(paper):
         # the nodes share the work: with two, both encrypted some (packet-rr splits packets)
         if r["nodes"] == "2" and r["scheme"] == "packet-rr":
             assert min(owned) > 0, r
+
+
+def test_a_budget_is_a_quota_the_kernel_takes():
+    """The kernel refuses a CFS quota under 1 ms: small budgets get a
+    longer period, and a budget outside 1-100 % is refused before anything
+    is built, with a message naming it."""
+    sys.path.insert(0, str(TESTBED / "paper"))
+    from rig import cfs_period_quota
+    for budget in (1, 4, 5, 10, 15, 100):
+        period, quota = cfs_period_quota(budget)
+        assert quota >= 1000 and period <= 1000000
+        assert quota * 100 == budget * period
+    assert cfs_period_quota(10) == (10000, 1000)
+    for bad in (0, -5, 101):
+        with pytest.raises(ValueError):
+            cfs_period_quota(bad)
+    for cmd, env in (([TESTBED / "paper" / "paper.py", "--budget", "0"], {}),
+                     ([TESTBED / "bench-cluster.py"], {"BUDGET": "101"})):
+        p = subprocess.run(["/usr/bin/python3", *map(str, cmd)], capture_output=True, text=True,
+                           env=dict(os.environ, **env), timeout=60)
+        assert p.returncode != 0 and "1 to 100 %" in p.stderr, p.stderr
+        assert "Traceback" not in p.stderr
