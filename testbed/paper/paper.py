@@ -76,21 +76,8 @@ def probe(rig, rate, settings, **kw):
     return r
 
 
-def next_probe(lo, hi, failed):
-    """Where to probe between LO (carried) and HI (not): the middle, or
-    just under what the FAILED probe delivered if that is lower.  An
-    overloaded node still delivers about its capacity, so that is where
-    the answer usually lies; where it does not (an overload that
-    collapses), the probe passes and the search goes on above it."""
-    mid = (lo + hi) / 2
-    delivered = 0.98 * failed["unique"] / failed["seconds"]
-    return delivered if lo < delivered < mid else mid
-
-
 def highest_lossless_rate(rig, guess, settings, what, **kw):
-    """The highest rate (datagrams/s) carried without loss, and its probe.
-    Every probe is judged by what arrived, so LO is always a rate carried
-    and HI one that was not, whichever point is probed between them."""
+    """The highest rate (datagrams/s) carried without loss, and its probe."""
     lo, lo_result, hi = 0.0, None, guess
     for _ in range(6):          # grow until it fails
         r = probe(rig, hi, settings, **kw)
@@ -100,12 +87,12 @@ def highest_lossless_rate(rig, guess, settings, what, **kw):
     else:
         return lo, lo_result
     for _ in range(settings.steps):
-        rate = next_probe(lo, hi, r)
-        r_at = probe(rig, rate, settings, **kw)
-        if lossless(r_at):
-            lo, lo_result = rate, r_at
+        mid = (lo + hi) / 2
+        r = probe(rig, mid, settings, **kw)
+        if lossless(r):
+            lo, lo_result = mid, r
         else:
-            hi, r = rate, r_at
+            hi = mid
     if lo_result is None:       # not even the lowest rate: say what the lowest probe got
         lo_result = probe(rig, hi / 2 ** settings.steps, settings, **kw)
     progress(f"  {what}: {lo:.0f} datagrams/s")

@@ -84,30 +84,3 @@ def test_a_budget_is_a_quota_the_kernel_takes():
                            env=dict(os.environ, **env), timeout=60)
         assert p.returncode != 0 and "1 to 100 %" in p.stderr, p.stderr
         assert "Traceback" not in p.stderr
-
-
-class CapacityModel:
-    """A stand-in for the test bed in the rate search's own test: carries
-    up to CAPACITY datagrams/s, delivers CAPACITY under overload, or a
-    tenth of it where COLLAPSE says so (packet-rr's overload)."""
-    def __init__(self, capacity, collapse=False):
-        self.capacity, self.collapse, self.probes = capacity, collapse, []
-
-    def probe(self, rate, seconds, **kw):
-        self.probes.append(rate)
-        sent = int(rate * seconds)
-        unique = sent if rate <= self.capacity else int(self.capacity * seconds / (10 if self.collapse else 1))
-        return {"rate": rate, "seconds": seconds, "sent": sent, "unique": unique, "duplicates": 0,
-                "owned": [unique], "cpu": [0.0], "bytes": unique * 1400}
-
-
-@pytest.mark.parametrize("capacity,collapse", [(900, False), (900, True), (4100, False), (14000, False)])
-def test_the_rate_search_finds_a_carried_rate_near_capacity(capacity, collapse):
-    sys.path.insert(0, str(TESTBED / "paper"))
-    import paper
-    rig = CapacityModel(capacity, collapse)
-    settings = paper.Settings(quick=False, budget=10)
-    rate, result = paper.highest_lossless_rate(rig, 1500 if capacity < 2000 else 8000, settings, "model")
-    assert rate <= capacity and result["unique"] == result["sent"]
-    # three steps after the first overload: the middle alone would be 1/8 of the way off
-    assert rate >= (0.85 if collapse else 0.95) * capacity, rig.probes
