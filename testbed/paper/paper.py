@@ -153,7 +153,7 @@ def table_4_1(rig, s, out):
     return rows
 
 
-def unit_costs(rig, alg, s, out, scheme="packet-rr", sas=1, floor=False):
+def unit_costs(rig, alg, s, out, scheme="packet-rr", sas=1, floor=False, sas_three=None):
     """CPU per packet of an owned and of a not-owned packet (us), no budget.
 
     Three runs: one node alone at the full rate (it owns everything), one
@@ -165,18 +165,23 @@ def unit_costs(rig, alg, s, out, scheme="packet-rr", sas=1, floor=False):
     per packet not owned.  q is that over the owned cost at the share's
     rate: the bound N / (1 + (N - 1) q) then compares like with like.
     The full-rate owned cost is reported beside it (the paper's P).
-    What the nodes spend idle over as long is taken off first.  With
-    FLOOR, what the barest BPF drop of the same frames costs (rig.py,
-    add_floor()), measured beside the three nodes."""
+    What the nodes spend idle over as long is taken off first.
+
+    The difference is small beside what it is taken from, so where it
+    can be had directly it is: with SAS_THREE SAs in the three-node run
+    (per-sa over one SA: one node writes it, two own nothing), what a
+    node that owned nothing spent, per packet, is the cost of a packet
+    not owned.  With FLOOR, what the barest BPF drop of the same frames
+    costs (rig.py, add_floor()), measured beside the three nodes."""
     rate, seconds = (1500 if alg == "3des-md5" else 8000), 4 * s.seconds
     costs, floor_us = {}, None
-    for key, n, r in (("1", 1, rate), ("1/3", 1, rate // 3), ("3", 3, rate)):
-        progress(f"per-packet costs: {alg}, {scheme}, {sas} SA(s), {n} node(s), {r} datagrams/s, no budget")
+    for key, n, r, k in (("1", 1, rate, sas), ("1/3", 1, rate // 3, sas), ("3", 3, rate, sas_three or sas)):
+        progress(f"per-packet costs: {alg}, {scheme}, {k} SA(s), {n} node(s), {r} datagrams/s, no budget")
         rig.up(n, alg, budget=False)
         try:
             floor_tasks = rig.add_floor() if floor and n == 3 else []
             f0 = cpu_seconds(floor_tasks)
-            costs[key] = rig.probe(r, seconds, scheme, fixed_traffic(out, 1446), sas=sas)
+            costs[key] = rig.probe(r, seconds, scheme, fixed_traffic(out, 1446), sas=k)
             f1 = cpu_seconds(floor_tasks)
             # what a node spends without traffic is not a packet's cost
             idle = rig.idle_cpu(seconds)
@@ -188,12 +193,13 @@ def unit_costs(rig, alg, s, out, scheme="packet-rr", sas=1, floor=False):
     one, third, three = costs["1"], costs["1/3"], costs["3"]
     owned_us = one["cpu"][0] / max(one["owned"][0], 1) * 1e6
     owned_third_us = third["cpu"][0] / max(third["owned"][0], 1) * 1e6
-    # each of three: cpu = owned * P(rate/3) + (all - owned) * Q
-    q_samples = []
-    for cpu, owned in zip(three["cpu"], three["owned"]):
-        others = three["sent"] - owned
-        if others > 0:
-            q_samples.append((cpu * 1e6 - owned * owned_third_us) / others)
+    nodes = list(zip(three["cpu"], three["owned"]))
+    # a node of three that owned nothing: cpu = all * Q
+    direct = [cpu * 1e6 / three["sent"] for cpu, owned in nodes if owned == 0]
+    # else each of three: cpu = owned * P(rate/3) + (all - owned) * Q
+    subtracted = [(cpu * 1e6 - owned * owned_third_us) / (three["sent"] - owned)
+                  for cpu, owned in nodes if three["sent"] > owned]
+    q_samples = direct or subtracted
     skipped_us = sum(q_samples) / len(q_samples) if q_samples else float("nan")
     return {"alg": alg, "owned_us": round(owned_us, 3), "owned_share_us": round(owned_third_us, 3),
             "skipped_us": round(skipped_us, 3), "q": round(skipped_us / owned_third_us, 4),
