@@ -24,9 +24,10 @@ For AES-128-GCM and the paper's 3DES-MD5, two configurations:
 and for each the measured q = Q/R (what a packet another node owns costs
 a node, over what an owned one costs at the rate the node owns), from one
 node at the full rate and at a third of it and three nodes at the full
-rate, no budget (testbed/paper/paper.py, unit_costs()); for per-sa the
-three nodes carry one SA, so two of them own nothing and what they
-spend is Q itself rather than a small difference of two large figures.
+rate, no budget (testbed/paper/paper.py, unit_costs(), split_costs()):
+packet-rr's from the lone node and the nodes of three at the same full
+rate, at which every node reads every packet; per-sa's directly, the
+three nodes carrying one SA so that two own nothing.
 
 Ends with
   p2: non-owned/floor X   a non-owned packet's cost in the fast path over
@@ -148,9 +149,10 @@ def main():
     for alg in ALGS:
         for scheme, sas in CONFIGS:
             c = costs[(alg, scheme)]
-            say(f"\n{alg}, {scheme} over {sas} SA(s): q = {c['q']} (owned {c['owned_share_us']} us at a "
-                f"third of the rate, {c['owned_us']} us at all of it; not owned {c['skipped_us']} us per "
-                f"packet; no budget)" + ("; below 0: the bound takes q = 0" if c["q"] < 0 else ""))
+            say(f"\n{alg}, {scheme} over {sas} SA(s): q = {c['q']} = {c['skipped_us']} us not owned / "
+                f"{c['q_owned_us']} us owned ({c['q_basis']}; owned at the full rate {c['owned_us']} us, at "
+                f"a third of it {c['owned_share_us']} us; no budget)"
+                + ("; below 0: the bound takes q = 0" if c["q"] < 0 else ""))
             say(f"{'nodes':>5} {'delivered':>14} {'speed-up':>9} {'N/(1+(N-1)q)':>15}   CPU-s per node "
                 f"in {s.seconds:.0f} s")
             base = results[alg][(scheme, nodes_list[0])][0]

@@ -158,21 +158,27 @@ def unit_costs(rig, alg, s, out, scheme="packet-rr", sas=1, floor=False, sas_thr
 
     Three runs: one node alone at the full rate (it owns everything), one
     node alone at a third of it, and three nodes at the full rate (each
-    owns a third).  An owned packet costs more at a lower rate, because
-    each wake-up of the node's threads carries fewer packets; so what a
-    node of three pays for the packets it does not own is its CPU minus
-    what the lone node paid for owning the same share at the same rate,
-    per packet not owned.  q is that over the owned cost at the share's
-    rate: the bound N / (1 + (N - 1) q) then compares like with like.
-    The full-rate owned cost is reported beside it (the paper's P).
-    What the nodes spend idle over as long is taken off first.
+    owns a third).  What the nodes spend idle over as long is taken off
+    first.  An owned packet costs more at a lower rate, because each
+    wake-up of the node's threads carries fewer packets, so q compares
+    costs at the rate at which the node meets them:
 
-    The difference is small beside what it is taken from, so where it
-    can be had directly it is: with SAS_THREE SAs in the three-node run
-    (per-sa over one SA: one node writes it, two own nothing), what a
-    node that owned nothing spent, per packet, is the cost of a packet
-    not owned.  With FLOOR, what the barest BPF drop of the same frames
-    costs (rig.py, add_floor()), measured beside the three nodes."""
+    - the paper's schemes: every node reads every packet at the full
+      rate, owned or not, as the lone node does, and only the rest (the
+      crypto, the send) is the owner's.  Per packet, the lone node spends
+      R + W and a node of three R + W/3 (its share, as counted): R is
+      what a packet another node owns costs, q = R / (R + W), both at
+      the full rate;
+    - per-sa over one SA in the three-node run (SAS_THREE=1): one node
+      writes it and two own nothing, so what they spend per packet is R
+      itself, the kernel's drop and what the frame costs to receive; q
+      is that over the lone node's cost at a third of the rate, the rate
+      at which a node of three owns;
+    - otherwise what a node of three spends beyond what the lone node
+      spent at a third of the rate, per packet not owned, over the same.
+
+    With FLOOR, what the barest BPF drop of the same frames costs (rig.py,
+    add_floor()), measured beside the three nodes."""
     rate, seconds = (1500 if alg == "3des-md5" else 8000), 4 * s.seconds
     costs, floor_us = {}, None
     for key, n, r, k in (("1", 1, rate, sas), ("1/3", 1, rate // 3, sas), ("3", 3, rate, sas_three or sas)):
@@ -193,17 +199,30 @@ def unit_costs(rig, alg, s, out, scheme="packet-rr", sas=1, floor=False, sas_thr
     one, third, three = costs["1"], costs["1/3"], costs["3"]
     owned_us = one["cpu"][0] / max(one["owned"][0], 1) * 1e6
     owned_third_us = third["cpu"][0] / max(third["owned"][0], 1) * 1e6
-    nodes = list(zip(three["cpu"], three["owned"]))
-    # a node of three that owned nothing: cpu = all * Q
-    direct = [cpu * 1e6 / three["sent"] for cpu, owned in nodes if owned == 0]
-    # else each of three: cpu = owned * P(rate/3) + (all - owned) * Q
-    subtracted = [(cpu * 1e6 - owned * owned_third_us) / (three["sent"] - owned)
-                  for cpu, owned in nodes if three["sent"] > owned]
-    q_samples = direct or subtracted
-    skipped_us = sum(q_samples) / len(q_samples) if q_samples else float("nan")
+    skipped_us, q_owned_us, basis = split_costs(scheme, owned_us, owned_third_us, three)
     return {"alg": alg, "owned_us": round(owned_us, 3), "owned_share_us": round(owned_third_us, 3),
-            "skipped_us": round(skipped_us, 3), "q": round(skipped_us / owned_third_us, 4),
+            "skipped_us": round(skipped_us, 3), "q": round(skipped_us / q_owned_us, 4),
+            "q_owned_us": round(q_owned_us, 3), "q_basis": basis,
             "floor_us": round(floor_us, 3) if floor_us else "", "runs": json.dumps(costs)}
+
+
+def split_costs(scheme, owned_us, owned_third_us, three):
+    """(not owned us, the owned cost q takes, how) from the lone node's
+    cost per packet at the full rate and at a third of it and the probe
+    THREE of three nodes at the full rate (unit_costs())."""
+    sent, nodes = three["sent"], list(zip(three["cpu"], three["owned"]))
+    idle_nodes = [cpu * 1e6 / sent for cpu, owned in nodes if owned == 0]
+    if idle_nodes:
+        return (sum(idle_nodes) / len(idle_nodes), owned_third_us,
+                "not owned: nodes of three that owned nothing; owned: one node at a third of the rate")
+    if scheme != "per-sa":
+        per_packet = sum(cpu for cpu, _ in nodes) / len(nodes) * 1e6 / sent
+        share = sum(owned for _, owned in nodes) / len(nodes) / sent
+        owners_part = (owned_us - per_packet) / (1 - share)
+        return owned_us - owners_part, owned_us, "both at the full rate, at which every node reads every packet"
+    beyond = [(cpu * 1e6 - owned * owned_third_us) / (sent - owned) for cpu, owned in nodes if sent > owned]
+    return (sum(beyond) / len(beyond) if beyond else float("nan"), owned_third_us,
+            "not owned: what nodes of three spent beyond owning their share; owned: one node at a third of the rate")
 
 
 def table_4_3(rig, s, trace_file):

@@ -247,11 +247,12 @@ def write(out, quick, budget, loss_allowed):
                   f"(paper: P = {PAPER_4_2_FIT[1446][0]}, "
                   f"Q = {PAPER_4_2_FIT[1446][1]}).", ""]
     lines += ["Per-packet costs measured from the nodes' CPU time, no budget: one node alone owns every packet "
-              "at the full rate and at a third of it; each of three in packet-rr owns a third and skips the "
-              "rest.  A skipped packet costs what a node of three spends beyond the lone node owning the same "
-              "third, per packet skipped; q = Q/R = skipped / owned at a third of the rate (an owned packet "
-              "costs more at a lower rate, each wake-up carrying fewer).  The model n/(1+(n-1)q) beside the "
-              "measured speed-up:", "",
+              "at the full rate (and, for reference, at a third of it: an owned packet costs more at a lower "
+              "rate, each wake-up carrying fewer); each of three in packet-rr owns a third and skips the "
+              "rest.  Every node of three reads every packet at the full rate, as the lone node does, so per "
+              "packet the lone node spends R + W and a node of three R + W/3: R is what a skipped packet "
+              "costs, and q = R / (R + W), both at the full rate (`paper.py`, `split_costs()`).  The model "
+              "n/(1+(n-1)q) beside the measured speed-up:", "",
               "| algorithm | owned, full rate (us) | owned, a third (us) | skipped (us) | q | model at 6 | "
               "measured at 6 | largest N with the nodes the limit: model | measured |",
               "|---|---|---|---|---|---|---|---|---|"]

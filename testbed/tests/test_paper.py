@@ -84,3 +84,21 @@ def test_a_budget_is_a_quota_the_kernel_takes():
                            env=dict(os.environ, **env), timeout=60)
         assert p.returncode != 0 and "1 to 100 %" in p.stderr, p.stderr
         assert "Traceback" not in p.stderr
+
+
+@pytest.mark.parametrize("r_us,w_us", [(24.0, 90.5), (13.8, 10.2), (4.3, 30.0)])
+def test_split_costs_finds_what_a_packet_not_owned_costs(r_us, w_us):
+    """split_costs() against node CPU built from known costs: reading a
+    packet R, the owner's work on it W, over 6000 packets."""
+    sys.path.insert(0, str(TESTBED / "paper"))
+    import paper
+    sent, owned = 6000, [2002, 2002, 1996]
+    lone = r_us + w_us          # one node alone owns every packet at the full rate
+    third = 1.7 * lone          # dearer at a third of the rate: fewer packets per wake-up
+    three = {"sent": sent, "owned": owned, "cpu": [(sent * r_us + o * w_us) / 1e6 for o in owned]}
+    skipped, q_owned, _ = paper.split_costs("packet-rr", lone, third, three)
+    assert skipped == pytest.approx(r_us, rel=1e-6) and q_owned == lone
+    # per-sa over one SA: the writer owns all, the others nothing and spend R a packet
+    three = {"sent": sent, "owned": [sent, 0, 0], "cpu": [sent * lone / 1e6, sent * r_us / 1e6, sent * r_us / 1e6]}
+    skipped, q_owned, _ = paper.split_costs("per-sa", lone, third, three)
+    assert skipped == pytest.approx(r_us, rel=1e-6) and q_owned == third
