@@ -30,7 +30,7 @@ CGROUP = Path("/sys/fs/cgroup/cpu")
 PERIOD_US = 10000
 # the kernel refuses a quota under 1 ms: a smaller budget takes a longer
 # period, and longer pauses (5 %: 20 ms periods, up to 19 ms paused, in
-# which the ring holds 13,000 frames/s - more than 5 % nodes are offered)
+# which the ring holds 13,000 frames/s - more than 5 % nodes carry)
 MIN_QUOTA_US = 1000
 
 
