@@ -174,11 +174,13 @@ def unit_costs(rig, alg, s, out, scheme="packet-rr", sas=1, floor=False, sas_thr
       itself, the kernel's drop and what the frame costs to receive; q
       is that over the lone node's cost at a third of the rate, the rate
       at which a node of three owns;
-    - otherwise what a node of three spends beyond what the lone node
-      spent at a third of the rate, per packet not owned, over the same.
+    - per-sa with more than one SA in the three-node run is refused:
+      every node owns a share and no run measured what that share costs.
 
     With FLOOR, what the barest BPF drop of the same frames costs (rig.py,
     add_floor()), measured beside the three nodes."""
+    if scheme == "per-sa" and (sas_three or sas) != 1:
+        raise ValueError("per-sa: q needs the three-node run over one SA (sas_three=1)")
     rate, seconds = (1500 if alg == "3des-md5" else 8000), 4 * s.seconds
     costs, floor_us = {}, None
     for key, n, r, k in (("1", 1, rate, sas), ("1/3", 1, rate // 3, sas), ("3", 3, rate, sas_three or sas)):
@@ -215,14 +217,14 @@ def split_costs(scheme, owned_us, owned_third_us, three):
     if idle_nodes:
         return (sum(idle_nodes) / len(idle_nodes), owned_third_us,
                 "not owned: nodes of three that owned nothing; owned: one node at a third of the rate")
-    if scheme != "per-sa":
-        per_packet = sum(cpu for cpu, _ in nodes) / len(nodes) * 1e6 / sent
-        share = sum(owned for _, owned in nodes) / len(nodes) / sent
-        owners_part = (owned_us - per_packet) / (1 - share)
-        return owned_us - owners_part, owned_us, "both at the full rate, at which every node reads every packet"
-    beyond = [(cpu * 1e6 - owned * owned_third_us) / (sent - owned) for cpu, owned in nodes if sent > owned]
-    return (sum(beyond) / len(beyond) if beyond else float("nan"), owned_third_us,
-            "not owned: what nodes of three spent beyond owning their share; owned: one node at a third of the rate")
+    if scheme == "per-sa":
+        # a node that owns a share pays for its share at a third of the
+        # rate, in a run we did not make: its excess would be guesswork
+        raise ValueError("per-sa: the three-node probe needs a node that owned nothing (one SA)")
+    per_packet = sum(cpu for cpu, _ in nodes) / len(nodes) * 1e6 / sent
+    share = sum(owned for _, owned in nodes) / len(nodes) / sent
+    owners_part = (owned_us - per_packet) / (1 - share)
+    return owned_us - owners_part, owned_us, "both at the full rate, at which every node reads every packet"
 
 
 def table_4_3(rig, s, trace_file):

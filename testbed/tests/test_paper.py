@@ -102,3 +102,7 @@ def test_split_costs_finds_what_a_packet_not_owned_costs(r_us, w_us):
     three = {"sent": sent, "owned": [sent, 0, 0], "cpu": [sent * lone / 1e6, sent * r_us / 1e6, sent * r_us / 1e6]}
     skipped, q_owned, _ = paper.split_costs("per-sa", lone, third, three)
     assert skipped == pytest.approx(r_us, rel=1e-6) and q_owned == third
+    # per-sa over several SAs: every node owns a share, whose cost no run measured
+    three = {"sent": sent, "owned": owned, "cpu": [(sent * r_us + o * w_us) / 1e6 for o in owned]}
+    with pytest.raises(ValueError):
+        paper.split_costs("per-sa", lone, third, three)
