@@ -52,6 +52,14 @@ struct {
 	__type(value, struct cf_fast_skipped);
 } cf_skipped SEC(".maps");
 
+/* packet-rr's turn per SA (fastpath.h, CF_FAST_SLOTS), for both halves */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CF_FAST_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} cf_turns SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CF_FAST_SAS);
@@ -210,6 +218,52 @@ static __always_inline void skipped(struct __sk_buff *skb, __u32 slot, __u32 tot
 	s->bytes += tot + (segs - 1) * hdr;
 }
 
+/*
+ * dispatch.c, cf_packet_hash(), of the packet as it arrives: every node
+ * sees the same frame, so every node's kernel finds the same sync points.
+ */
+static __always_inline __u32 packet_hash(struct __sk_buff *skb)
+{
+	__u8 b[64];
+	__u32 n = skb->len > ETH_HLEN ? skb->len - ETH_HLEN : 0;
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	if (n > sizeof(b))
+		n = sizeof(b);
+	if (n < 20)
+		return 1;	/* no IP packet is that short: never a sync point */
+	barrier_var(n);		/* the bounds above on the register the call takes */
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, b, n))
+		return 1;
+	for (__u32 i = 0; i < sizeof(b); i++) {
+		if (i >= n)
+			break;
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	}
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return (__u32)(h >> 32);
+}
+
+/*
+ * Whose turn this packet of a packet-rr SA is.  A GRO super-packet takes
+ * one turn, whole: its owner gets every segment.
+ *
+ * No atomics: two CPUs taking one SA's packets at once would take them in
+ * an order no other node shares, atomic or not.  The turn agrees across
+ * nodes only while one queue feeds it, as the daemon's count does
+ * (docs/DESIGN.md); a race between CPUs costs what a lost packet costs,
+ * until the next sync point.
+ */
+static __always_inline __u32 turn(struct __sk_buff *skb, __u32 slot, __u32 nodes)
+{
+	__u32 *t = bpf_map_lookup_elem(&cf_turns, &slot);
+
+	if (!t)
+		return nodes;	/* cannot be: the slots are the array's */
+	return cf_fast_take_turn(t, packet_hash(skb), nodes);
+}
+
 static __always_inline int has_ports(__u8 proto)
 {
 	return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP;
@@ -249,7 +303,8 @@ static __always_inline int inside4(struct __sk_buff *skb, struct iphdr *ip, void
 		    (p->proto && p->proto != proto) || sport < p->sport_lo || sport > p->sport_hi ||
 		    dport < p->dport_lo || dport > p->dport_hi)
 			continue;
-		if (p->mine)
+		if (p->verdict == CF_FAST_PASS ||
+		    (p->verdict == CF_FAST_TURN && turn(skb, p->turn, v->nodes) == v->self))
 			return TC_ACT_OK;
 		skipped(skb, half * CF_FAST_SLOTS + i, tot, ip->ihl * 4, proto, l4, end);
 		return TC_ACT_SHOT;
@@ -310,7 +365,8 @@ static __always_inline int inside6(struct __sk_buff *skb, struct ipv6hdr *ip6, v
 		    (p->proto && p->proto != proto) || sport < p->sport_lo || sport > p->sport_hi ||
 		    dport < p->dport_lo || dport > p->dport_hi)
 			continue;
-		if (p->mine)
+		if (p->verdict == CF_FAST_PASS ||
+		    (p->verdict == CF_FAST_TURN && turn(skb, p->turn, v->nodes) == v->self))
 			return TC_ACT_OK;
 		skipped(skb, half * CF_FAST_SLOTS + CF_FAST_POLICIES + i, tot, 40, proto, l4, end);
 		return TC_ACT_SHOT;

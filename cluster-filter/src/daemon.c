@@ -532,6 +532,7 @@ static void run(void)
 			cf_log(CF_LOG_WARNING, "fast path off: the kernel refused a map update (%s); every packet comes up",
 			      strerror(-refused));
 			d.dp.gather_observed = NULL;
+			d.dp.fast_turns = 0;
 			cf_fast_bpf_close(d.fast);
 			d.fast = NULL;
 		}

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "dataplane.h"
+#include "fastpath.h"
 #include "esp.h"
 #include "view.h"
 #include "wire.h"
@@ -210,7 +211,12 @@ void cf_dp_positions(struct cf_dataplane *dp, uint32_t sender, const struct cf_m
 			continue;
 		}
 		cf_outseq_peak(&sa->oseq, seq);
-		if (sender != self_id(dp) && cf_dispatch_shared(sa->dispatch.mode))
+		if (sender == self_id(dp) || !cf_dispatch_shared(sa->dispatch.mode))
+			continue;
+		if (sa->dispatch.mode == CF_DISPATCH_PACKET_RR && dp->fast_turns)
+			/* we count only our own packets: a share above N-th leaves us behind */
+			cf_outseq_catch_up(&sa->oseq, seq);
+		else
 			cf_outseq_align(&sa->oseq, get_be32(a.data + 16), get_be64(a.data + 24));
 	}
 }
@@ -300,6 +306,17 @@ bool cf_dp_outbound_prepare(struct cf_dataplane *dp, const uint8_t *inner, size_
 		/* one writer: only it counts (a number it then drops is just skipped) */
 		mine = sa->writer == self_id(dp);
 		seq = mine ? ++os->seq : 0;
+	} else if (sa->dispatch.mode == CF_DISPATCH_PACKET_RR && cf_fast_judged(dp->fast_turns, inner, len)) {
+		/*
+		 * The kernel took the turn and dropped the others' packets: this
+		 * one is ours.  We number our packets in our class without
+		 * counting theirs, about N apart as each node owns every Nth
+		 * packet; the others' reports keep us from falling behind
+		 * (cf_dp_positions()).
+		 */
+		seq = cf_seq_next(os->seq, dp->self, dp->nodes);
+		os->seq = seq;
+		mine = true;
 	} else {
 		/*
 		 * Every node runs dispatch and counts every packet; only the

@@ -61,6 +61,12 @@ struct cf_dataplane {
 	cf_expire_fn *on_expire;
 	/* inbound: what the kernel fast path saw go past, into sa->observed */
 	cf_sa_fn *gather_observed;
+	/*
+	 * Outbound: the families (CF_FAST_TURNS4/6) whose packet-rr turns the
+	 * kernel keeps, as the tables last pushed say: what comes up of
+	 * those is ours (fastpath.h).
+	 */
+	unsigned fast_turns;
 	void *ctx;
 };
 

@@ -12,16 +12,42 @@ static bool writes(const struct cf_dataplane *dp, const struct cf_sa *sa)
 
 /*
  * Drop in the kernel only what the daemon would drop as not ours without
- * another look: a per-sa SA another node writes.  The shared schemes count
- * every packet (dispatch.h).  Returns whether the kernel passes the
- * policy's packets; *spi is the SA the ones it drops count against.
+ * another look: a per-sa SA another node writes, or a packet-rr packet
+ * whose turn is another node's - packet-rr's state is a turn the kernel
+ * can keep.  The other shared schemes count every packet (dispatch.h).
+ * *spi is the SA the packets the kernel drops count against.
  */
-static bool mine(const struct cf_dataplane *dp, const struct cf_policy *pol, uint32_t *spi)
+static enum cf_fast_verdict verdict(const struct cf_dataplane *dp, const struct cf_policy *pol,
+				    uint32_t *spi)
 {
 	const struct cf_sa *sa = pol->sa;
-	bool m = sa == NULL || cf_dispatch_shared(sa->dispatch.mode) || writes(dp, sa);
-	*spi = sa && !m ? sa->p.spi : 0;
-	return m;
+	enum cf_fast_verdict v;
+
+	if (sa == NULL)
+		v = CF_FAST_PASS;
+	else if (sa->dispatch.mode == CF_DISPATCH_PACKET_RR)
+		v = dp->self < dp->nodes ? CF_FAST_TURN : CF_FAST_PASS;
+	else if (cf_dispatch_shared(sa->dispatch.mode) || writes(dp, sa))
+		v = CF_FAST_PASS;
+	else
+		v = CF_FAST_DROP;
+	*spi = v != CF_FAST_PASS ? sa->p.spi : 0;
+	return v;
+}
+
+/* The turn slot of SA: that of an earlier policy of SA, else SLOT, this one's. */
+static uint16_t turn_slot(const struct cf_fast_tables *t, const struct cf_sa *sa, uint16_t slot)
+{
+	for (uint16_t i = 0; i < CF_FAST_SLOTS; i++) {
+		if (i == slot)
+			continue;	/* POL's own, being filled */
+		const uint8_t v = i < CF_FAST_POLICIES ? t->policies[i].verdict
+						       : t->policies6[i - CF_FAST_POLICIES].verdict;
+		if (v == CF_FAST_TURN && t->spis[i] == sa->p.spi)
+			return i < CF_FAST_POLICIES ? t->policies[i].turn
+						    : t->policies6[i - CF_FAST_POLICIES].turn;
+	}
+	return slot;
 }
 
 static struct cf_fast_addr6 addr6(const struct cf_addr *a)
@@ -65,7 +91,9 @@ void cf_fast_build(const struct cf_dataplane *dp, uint16_t udp_port, struct cf_f
 			p->dport_lo = ts->dport_lo;
 			p->dport_hi = ts->dport_hi;
 			p->proto = ts->proto;
-			p->mine = mine(dp, pol, &t->spis[n4]);
+			p->verdict = verdict(dp, pol, &t->spis[n4]);
+			if (p->verdict == CF_FAST_TURN)
+				p->turn = turn_slot(t, pol->sa, (uint16_t)n4);
 			n4++;
 		} else if (ts->family == 6) {
 			if (n6 == CF_FAST_POLICIES) {
@@ -82,10 +110,24 @@ void cf_fast_build(const struct cf_dataplane *dp, uint16_t udp_port, struct cf_f
 			p->dport_lo = ts->dport_lo;
 			p->dport_hi = ts->dport_hi;
 			p->proto = ts->proto;
-			p->mine = mine(dp, pol, &t->spis[CF_FAST_POLICIES + n6]);
+			p->verdict = verdict(dp, pol, &t->spis[CF_FAST_POLICIES + n6]);
+			if (p->verdict == CF_FAST_TURN)
+				p->turn = turn_slot(t, pol->sa, (uint16_t)(CF_FAST_POLICIES + n6));
 			n6++;
 		}
 	}
 	view->n_policies = n4;
 	view->n_policies6 = n6;
+}
+
+bool cf_fast_judged(unsigned families, const uint8_t *pkt, size_t len)
+{
+	if (len < 1)
+		return false;
+	if (pkt[0] >> 4 == 4)
+		return families & CF_FAST_TURNS4;
+	if (pkt[0] >> 4 != 6 || len < 40 || !(families & CF_FAST_TURNS6))
+		return false;
+	uint8_t nh = pkt[6];
+	return get_be16(pkt + 4) != 0 && nh != 0 && nh != 43 && nh != 44 && nh != 60;
 }

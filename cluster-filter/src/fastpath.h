@@ -12,10 +12,13 @@
  *     same pure function;
  *   - inside: the first outbound policy whose selector matches, in
  *     priority order, and whether this node writes the SA that policy
- *     uses now (per-sa).  Anything else - the paper's schemes, which
- *     count every packet, a policy without an SA, more policies than the
- *     table holds, a packet the kernel would have to guess about - goes
- *     up to the daemon as before.
+ *     uses now (per-sa), or, for a packet-rr SA, whose turn the packet
+ *     is: the kernel keeps the turn (cf_turns) and passes up only this
+ *     node's packets, which the daemon numbers without counting the
+ *     others' (dataplane.c, cf_fast_judged()).  Anything else - the other
+ *     shared schemes, which count every packet, a policy without an SA,
+ *     more policies than the table holds, a packet the kernel would have
+ *     to guess about - goes up to the daemon as before.
  * Both run on IPv4 and on IPv6 without extension headers (an IPv6 packet
  * with any goes up).  A selector matches only packets of its own family
  * (cf_ts_match), so each family has its own policy table, each in the
@@ -44,8 +47,29 @@
 #define CF_FAST_INSIDE_ALL	0x4	/* the IPv4 table cannot say: IPv4 cleartext goes up */
 #define CF_FAST_INSIDE6_ALL	0x8	/* the IPv6 table cannot say: IPv6 cleartext goes up */
 
-/* Skipped counters per half: one per IPv4 policy slot, then one per IPv6 one. */
+/*
+ * Skipped counters per half: one per IPv4 policy slot, then one per IPv6
+ * one.  The turns of packet-rr SAs take the same numbering, once for both
+ * halves: a table rebuilt for another reason keeps each SA's turn.
+ */
 #define CF_FAST_SLOTS (2 * CF_FAST_POLICIES)
+
+#define CF_FAST_RR_SYNC_MASK 63		/* cf_dispatch_sync_mask(CF_DISPATCH_PACKET_RR) */
+
+/*
+ * Whose turn a packet of a packet-rr SA is, HASH its cf_packet_hash(), and
+ * the turn moves on: dispatch.c's next_in_turn(), restarted at sync points
+ * as cf_dispatch_resync() does.  The kernel's code, and its model in the
+ * tests.
+ */
+static inline __u32 cf_fast_take_turn(__u32 *turn, __u32 hash, __u32 nodes)
+{
+	if ((hash & CF_FAST_RR_SYNC_MASK) == 0)
+		*turn = hash >> 16;
+	__u32 now = *turn % nodes;
+	*turn = now + 1 < nodes ? now + 1 : 0;
+	return now;
+}
 
 struct cf_fast_view {
 	__u32 flags;
@@ -56,13 +80,24 @@ struct cf_fast_view {
 	__u32 n_policies6;
 };
 
-/* An outbound IPv4 policy, addresses and ports in host order, as struct cf_ts. */
+/* cf_fast_policy.verdict and cf_fast_policy6.verdict */
+enum cf_fast_verdict {
+	CF_FAST_DROP,		/* another node writes its SA */
+	CF_FAST_PASS,		/* we write its SA, or the kernel cannot judge */
+	CF_FAST_TURN,		/* packet-rr: the turn in cf_turns[turn] says */
+};
+
+/*
+ * An outbound IPv4 policy, addresses and ports in host order, as struct
+ * cf_ts.  TURN is the slot of its SA's turn: the same for every policy of
+ * one SA, so the SA's packets take turns as dataplane.c takes them.
+ */
 struct cf_fast_policy {
 	__u32 src_lo, src_hi, dst_lo, dst_hi;
 	__u16 sport_lo, sport_hi, dport_lo, dport_hi;
 	__u8 proto;
-	__u8 mine;		/* pass: we write its SA, or the kernel cannot judge */
-	__u16 pad;
+	__u8 verdict;		/* enum cf_fast_verdict */
+	__u16 turn;
 };
 
 /*
@@ -79,9 +114,9 @@ struct cf_fast_policy6 {
 	struct cf_fast_addr6 src_lo, src_hi, dst_lo, dst_hi;
 	__u16 sport_lo, sport_hi, dport_lo, dport_hi;
 	__u8 proto;
-	__u8 mine;
-	__u16 pad;
-	__u32 pad2;
+	__u8 verdict;
+	__u16 turn;
+	__u32 pad;
 };
 
 /* cf_fast_sa_in.flags */
@@ -131,6 +166,19 @@ struct cf_fast_tables {
  * Every byte of T is set (padding zero), so tables compare with memcmp().
  */
 void cf_fast_build(const struct cf_dataplane *dp, uint16_t udp_port, struct cf_fast_tables *t);
+
+/* cf_dataplane.fast_turns: the families whose packet-rr packets the kernel judges */
+#define CF_FAST_TURNS4 0x1
+#define CF_FAST_TURNS6 0x2
+
+/*
+ * Whether the kernel judged this cleartext packet of a packet-rr SA
+ * before it came up (and so passed it because it is ours), given the
+ * families whose tables it judges by (cf_dataplane.fast_turns).  Mirrors
+ * bpf/fastpath.bpf.c: IPv6 with an extension header, or without a
+ * length, goes up unjudged.
+ */
+bool cf_fast_judged(unsigned families, const uint8_t *pkt, size_t len);
 #endif
 
 #endif

@@ -204,6 +204,13 @@ int cf_fast_bpf_sync(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint16_t ud
 	f->tables[h] = *t;
 	f->half = h;
 	f->pushed = true;
+	dp->fast_turns = 0;
+	if (t->view.self < t->view.nodes) {
+		if ((t->view.flags & (CF_FAST_ACTIVE | CF_FAST_INSIDE_ALL)) == CF_FAST_ACTIVE)
+			dp->fast_turns |= CF_FAST_TURNS4;
+		if ((t->view.flags & (CF_FAST_ACTIVE | CF_FAST_INSIDE6_ALL)) == CF_FAST_ACTIVE)
+			dp->fast_turns |= CF_FAST_TURNS6;
+	}
 	return 0;
 }
 

@@ -109,6 +109,12 @@ void cf_outseq_align(struct cf_outseq *s, uint32_t hash, uint64_t seq)
 	s->pending[s->pending_head++ % CF_SYNC_PENDING] = (struct cf_sync_point){ hash, seq };
 }
 
+void cf_outseq_catch_up(struct cf_outseq *s, uint64_t seq)
+{
+	if (seq > s->seq)
+		advance(s, seq - s->seq);
+}
+
 bool cf_outseq_last_sync_point(const struct cf_outseq *s, struct cf_sync_point *p)
 {
 	if (s->ring_head == 0)

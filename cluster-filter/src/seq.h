@@ -101,6 +101,14 @@ void cf_outseq_sync_point(struct cf_outseq *s, uint32_t hash);
 /* Another node counted seq at the sync point hash: catch up if we are behind. */
 void cf_outseq_align(struct cf_outseq *s, uint32_t hash, uint64_t seq);
 
+/*
+ * Another node has numbered up to seq, counting only its own packets (the
+ * kernel's packet-rr turns, fastpath.h): no number we send next is below
+ * it.  Only forward, so it never makes a leader, and a number skipped in
+ * our class is never sent by anyone.
+ */
+void cf_outseq_catch_up(struct cf_outseq *s, uint64_t seq);
+
 /* Our newest sync point, to report; false if none yet. */
 bool cf_outseq_last_sync_point(const struct cf_outseq *s, struct cf_sync_point *p);
 

@@ -48,6 +48,28 @@ static void cluster_node(struct cf_dataplane *dp, enum cf_dispatch_mode mode)
 	cf_dp_view_agreed(dp);
 }
 
+static struct cf_addr a6(const char *text)
+{
+	struct cf_addr a;
+	CHECK(inet_pton(AF_INET6, text, a.b) == 1);
+	return a;
+}
+
+/* An IPv6 selector from text ranges, any port and protocol. */
+static struct cf_ts ts6(const char *src_lo, const char *src_hi, const char *dst_lo, const char *dst_hi)
+{
+	return (struct cf_ts){ .src_lo = a6(src_lo), .src_hi = a6(src_hi), .dst_lo = a6(dst_lo),
+			       .dst_hi = a6(dst_hi), .sport_hi = 0xffff, .dport_hi = 0xffff, .family = 6 };
+}
+
+static void add_policy(struct cf_dataplane *dp, struct cf_ts ts, uint8_t proto, uint32_t reqid,
+		       uint32_t priority)
+{
+	uint32_t id;
+	ts.proto = proto;
+	CHECK(cf_policy_add(&dp->db, CF_DIR_OUT, &ts, reqid, priority, &id) == 0);
+}
+
 static void tables(void)
 {
 	struct cf_dataplane dp;
@@ -61,22 +83,33 @@ static void tables(void)
 	CHECK(v->nodes == 3 && v->self == 1 && v->udp_port == 4500 && v->n_policies == 1);
 	CHECK_EQ(v->n_policies6, 0);
 	CHECK(p[0].src_lo == 0x0a000100 && p[0].dst_hi == 0x0a0002ff && p[0].dport_hi == 0xffff);
-	CHECK_EQ(p[0].mine, 0);		/* node 11 writes it */
+	CHECK_EQ(p[0].verdict, CF_FAST_DROP);		/* node 11 writes it */
 	CHECK_EQ(t.spis[0], OUT_SPI);
 
 	cf_sa_find(&dp.db, OUT_SPI, CF_DIR_OUT)->writer = 12;	/* we do */
 	cf_fast_build(&dp, 4500, &t);
-	CHECK(p[0].mine == 1 && t.spis[0] == 0);
+	CHECK(p[0].verdict == CF_FAST_PASS && t.spis[0] == 0);
 
 	cf_dp_round_open(&dp);
 	cf_fast_build(&dp, 4500, &t);
 	CHECK_EQ(v->flags, CF_FAST_ACTIVE | CF_FAST_ROUND_OPEN);
 	cf_dp_free(&dp);
 
-	/* the paper's schemes count every packet: the kernel passes them all */
+	/* packet-rr: the kernel takes the turns; what it drops counts against the SA */
 	cluster_node(&dp, CF_DISPATCH_PACKET_RR);
 	cf_fast_build(&dp, 4500, &t);
-	CHECK(p[0].mine == 1 && t.spis[0] == 0);
+	CHECK(p[0].verdict == CF_FAST_TURN && p[0].turn == 0 && t.spis[0] == OUT_SPI);
+	/* a second policy of that SA takes the same turn; IPv6 ones too */
+	add_policy(&dp, ts4(0x0a000300, 0x0a0003ff, 0x0a000200, 0x0a0002ff), 0, 1, 90);
+	add_policy(&dp, ts6("2001:db8:1::", "2001:db8:1::ff", "::", "::"), 0, 1, 80);
+	cf_fast_build(&dp, 4500, &t);
+	CHECK(p[0].verdict == CF_FAST_TURN && p[1].verdict == CF_FAST_TURN && p[0].turn == p[1].turn);
+	CHECK(t.policies6[0].verdict == CF_FAST_TURN && t.policies6[0].turn == p[0].turn);
+	/* the other shared schemes count every packet: the kernel passes them all */
+	cf_sa_find(&dp.db, OUT_SPI, CF_DIR_OUT)->dispatch.mode = CF_DISPATCH_PACKET_SQF;
+	cf_fast_build(&dp, 4500, &t);
+	CHECK(p[0].verdict == CF_FAST_PASS && t.spis[0] == 0);
+	cf_sa_find(&dp.db, OUT_SPI, CF_DIR_OUT)->dispatch.mode = CF_DISPATCH_PACKET_RR;
 	/* more policies than the table holds: it cannot say which matches first */
 	for (uint32_t i = 0; i < CF_FAST_POLICIES; i++) {
 		struct cf_ts ts = ts4(i, i, 1, 1);
@@ -88,20 +121,6 @@ static void tables(void)
 	CHECK(!(v->flags & CF_FAST_INSIDE6_ALL));
 	CHECK_EQ(v->n_policies, CF_FAST_POLICIES);
 	cf_dp_free(&dp);
-}
-
-static struct cf_addr a6(const char *text)
-{
-	struct cf_addr a;
-	CHECK(inet_pton(AF_INET6, text, a.b) == 1);
-	return a;
-}
-
-/* An IPv6 selector from text ranges, any port and protocol. */
-static struct cf_ts ts6(const char *src_lo, const char *src_hi, const char *dst_lo, const char *dst_hi)
-{
-	return (struct cf_ts){ .src_lo = a6(src_lo), .src_hi = a6(src_hi), .dst_lo = a6(dst_lo),
-			       .dst_hi = a6(dst_hi), .sport_hi = 0xffff, .dport_hi = 0xffff, .family = 6 };
 }
 
 #define OUT2_SPI 0x7003
@@ -118,14 +137,6 @@ static void cluster_node2(struct cf_dataplane *dp)
 	memcpy(out.enc_key, key, 20);
 	CHECK(cf_sa_add(&dp->db, &out, &sa) == 0);
 	sa->writer = 12;
-}
-
-static void add_policy(struct cf_dataplane *dp, struct cf_ts ts, uint8_t proto, uint32_t reqid,
-		       uint32_t priority)
-{
-	uint32_t id;
-	ts.proto = proto;
-	CHECK(cf_policy_add(&dp->db, CF_DIR_OUT, &ts, reqid, priority, &id) == 0);
 }
 
 static bool addr6_is(const struct cf_fast_addr6 *a, const char *text)
@@ -155,28 +166,28 @@ static void tables6(void)
 	CHECK_EQ(v->n_policies, 2);
 	CHECK_EQ(v->n_policies6, 3);
 	/* IPv4: priority 100, then 160, nothing of the IPv6 ones between them */
-	CHECK(t.policies[0].src_lo == 0x0a000100 && t.policies[0].mine == 0 && t.spis[0] == OUT_SPI);
+	CHECK(t.policies[0].src_lo == 0x0a000100 && t.policies[0].verdict == 0 && t.spis[0] == OUT_SPI);
 	CHECK(t.policies[1].src_lo == 0x0a000500 && t.policies[1].src_hi == 0x0a0005ff &&
 	      t.policies[1].dst_lo == 0x0a000600 && t.policies[1].dst_hi == 0x0a0006ff);
-	CHECK(t.policies[1].proto == 6 && t.policies[1].mine == 1 && t.spis[1] == 0);
+	CHECK(t.policies[1].proto == 6 && t.policies[1].verdict == 1 && t.spis[1] == 0);
 	/* IPv6: priority 10, 50, 150, with their own skipped slots */
 	const struct cf_fast_policy6 *p6 = t.policies6;
 	CHECK(addr6_is(&p6[0].src_lo, "2001:db8:1::") && addr6_is(&p6[0].src_hi, "2001:db8:1::ff"));
 	CHECK(addr6_is(&p6[0].dst_lo, "2001:db8:2::") && addr6_is(&p6[0].dst_hi, "2001:db8:2::ffff"));
 	CHECK(p6[0].proto == 17 && p6[0].sport_lo == 0 && p6[0].sport_hi == 0xffff &&
 	      p6[0].dport_hi == 0xffff);
-	CHECK(p6[0].mine == 0 && t.spis[CF_FAST_POLICIES] == OUT_SPI);
+	CHECK(p6[0].verdict == 0 && t.spis[CF_FAST_POLICIES] == OUT_SPI);
 	CHECK(addr6_is(&p6[1].src_lo, "::ffff:10.0.1.0") && addr6_is(&p6[1].dst_hi, "::ffff:10.0.2.255"));
-	CHECK(p6[1].mine == 1 && t.spis[CF_FAST_POLICIES + 1] == 0);
+	CHECK(p6[1].verdict == 1 && t.spis[CF_FAST_POLICIES + 1] == 0);
 	CHECK(addr6_is(&p6[2].src_hi, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"));
-	CHECK(p6[2].mine == 0 && t.spis[CF_FAST_POLICIES + 2] == OUT_SPI);
+	CHECK(p6[2].verdict == 0 && t.spis[CF_FAST_POLICIES + 2] == OUT_SPI);
 	CHECK(memcmp(&p6[3], &zero6, sizeof(zero6)) == 0);
 	CHECK(t.spis[2] == 0 && t.spis[CF_FAST_POLICIES + 3] == 0);
 
 	/* the writer of reqid 1 moves to us: both tables say so */
 	cf_sa_find(&dp.db, OUT_SPI, CF_DIR_OUT)->writer = 12;
 	cf_fast_build(&dp, 4500, &t);
-	CHECK(t.policies[0].mine == 1 && p6[0].mine == 1 && p6[2].mine == 1);
+	CHECK(t.policies[0].verdict == 1 && p6[0].verdict == 1 && p6[2].verdict == 1);
 	CHECK(t.spis[0] == 0 && t.spis[CF_FAST_POLICIES] == 0 && t.spis[CF_FAST_POLICIES + 2] == 0);
 	cf_sa_find(&dp.db, OUT_SPI, CF_DIR_OUT)->writer = 11;
 
@@ -218,7 +229,7 @@ static void tables6(void)
 	cf_fast_build(&dp, 4500, &t);
 	CHECK_EQ(v->flags, CF_FAST_ACTIVE | CF_FAST_INSIDE_ALL);
 	CHECK(v->n_policies == CF_FAST_POLICIES && v->n_policies6 == 1);
-	CHECK(p6[0].mine == 0 && t.spis[CF_FAST_POLICIES] == OUT_SPI);
+	CHECK(p6[0].verdict == 0 && t.spis[CF_FAST_POLICIES] == OUT_SPI);
 	cf_dp_free(&dp);
 }
 
@@ -667,6 +678,97 @@ static void kernel6(void)
 	cf_fast_bpf_close(f);
 }
 
+/*
+ * packet-rr: three nodes' kernels, each with its own maps, take the same
+ * turns as the model (cf_fast_take_turn() over cf_packet_hash()), so each
+ * frame comes up on exactly one node and the others count it against the
+ * SA's lifetimes.
+ */
+static void kernel_turns(void)
+{
+	struct cf_fast_bpf *f[3];
+	struct cf_dataplane dp[3];
+	const char *why;
+	int in_prog[3];
+
+	for (uint32_t k = 0; k < 3; k++) {
+		f[k] = cf_fast_bpf_open(NULL, NULL, &why);
+		if (f[k] == NULL && getenv("CF_TEST_NO_BPF"))
+			return;
+		CHECK(f[k] != NULL);
+		if (f[k] == NULL)
+			return;
+		in_prog[k] = cf_fast_bpf_prog_fd(f[k], true);
+		cluster_node(&dp[k], CF_DISPATCH_PACKET_RR);
+		cf_dp_set_view(&dp[k], 2, 3, k, ids, true, k == 0);
+		cf_dp_view_agreed(&dp[k]);
+		CHECK(cf_fast_bpf_sync(f[k], &dp[k], 4500) == 0);
+		CHECK_EQ(dp[k].fast_turns, CF_FAST_TURNS4 | CF_FAST_TURNS6);
+	}
+
+	uint32_t model = 0, ups[3] = { 0 }, wrong = 0, sync_points = 0;
+	uint8_t fr[128], payload[32] = { 0 };
+	size_t len = 0;
+	for (uint32_t i = 0; i < 3000; i++) {
+		put_be32(payload, i * 2654435761u);
+		len = frame(fr, 0x0a000102, 0x0a000203, 17, (uint16_t)(1000 + i % 7), 2000, payload,
+			    sizeof(payload));
+		uint32_t h = cf_packet_hash(fr + 14, len - 14), owner = cf_fast_take_turn(&model, h, 3);
+		unsigned up = 0;
+		sync_points += (h & CF_FAST_RR_SYNC_MASK) == 0;
+		for (uint32_t k = 0; k < 3; k++) {
+			if (run(in_prog[k], fr, len) != TC_ACT_OK)
+				continue;
+			up++;
+			ups[k]++;
+			wrong += k != owner;
+		}
+		wrong += up != 1;
+	}
+	CHECK_EQ(wrong, 0);
+	CHECK(sync_points > 20);	/* the turn restarted along the way, and still agreed */
+	for (uint32_t k = 0; k < 3; k++)
+		CHECK(ups[k] > 900 && ups[k] < 1100);
+
+	/* a GRO super-packet is one turn: one node gets it whole, the others count its segments */
+	bool gro_up[3];
+	unsigned up = 0;
+	for (uint32_t k = 0; k < 3; k++)
+		up += gro_up[k] = run_gro(in_prog[k], fr, len, 4) == TC_ACT_OK;
+	CHECK_EQ(up, 1);
+	for (uint32_t k = 0; k < 3; k++) {
+		cf_fast_bpf_collect(f[k], &dp[k]);
+		const struct cf_sa *out = cf_sa_find(&dp[k].db, OUT_SPI, CF_DIR_OUT);
+		/* what it passed up its daemon counts as it sends it */
+		CHECK_EQ(out->used.packets, 3000 - ups[k] + (gro_up[k] ? 0 : 4));
+		cf_dp_free(&dp[k]);
+		cf_fast_bpf_close(f[k]);
+	}
+}
+
+/* What the daemon takes for judged: the kernel's early returns, mirrored. */
+static void judged(void)
+{
+	uint8_t p4[40] = { 0x45 }, p6[48] = { 0x60 };
+
+	CHECK(cf_fast_judged(CF_FAST_TURNS4, p4, sizeof(p4)));
+	CHECK(!cf_fast_judged(CF_FAST_TURNS6, p4, sizeof(p4)));
+	put_be16(p6 + 4, 8);
+	p6[6] = 17;
+	CHECK(cf_fast_judged(CF_FAST_TURNS6, p6, sizeof(p6)));
+	CHECK(!cf_fast_judged(CF_FAST_TURNS4, p6, sizeof(p6)));
+	for (unsigned i = 0; i < 4; i++) {
+		static const uint8_t ext[] = { 0, 43, 44, 60 };
+		p6[6] = ext[i];		/* an extension header goes up unjudged */
+		CHECK(!cf_fast_judged(CF_FAST_TURNS6, p6, sizeof(p6)));
+	}
+	p6[6] = 17;
+	put_be16(p6 + 4, 0);		/* a jumbogram or a BIG TCP packet: no length */
+	CHECK(!cf_fast_judged(CF_FAST_TURNS6, p6, sizeof(p6)));
+	CHECK(!cf_fast_judged(CF_FAST_TURNS4 | CF_FAST_TURNS6, p6, 20));
+	CHECK(!cf_fast_judged(CF_FAST_TURNS4, p4, 0));
+}
+
 int main(void)
 {
 	CHECK(cf_crypto_global_init() == 0);
@@ -674,6 +776,8 @@ int main(void)
 	tables6();
 	kernel();
 	kernel6();
+	kernel_turns();
+	judged();
 	cf_crypto_global_shutdown();
 	return check_exit("fastpath");
 }

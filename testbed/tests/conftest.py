@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Shared fixtures: paths to the built tools and the two-gateway topology."""
+import contextlib
 import json
 import os
 import re
@@ -74,6 +75,24 @@ def ping(exec_in, src, dst, count, interval):
     out = exec_in(src, "ping", "-c", count, "-i", interval, "-W", "2", dst, check=False)
     m = re.search(r"(\d+) received", out)
     return int(m.group(1)) if m else 0
+
+
+@contextlib.contextmanager
+def switch_drops(prefix, port, permille=50):
+    """The switch of cluster.sh's topology PREFIX drops PERMILLE per mille
+    of the UDP it forwards to PORT (i1: node 1's inside): the node behind
+    it misses them on the wire, before its fast path or anything else sees
+    them.  Yields a dict that has "dropped" once the block is left."""
+    ns, counted = f"{prefix}-sw", {}
+    rules = ("table bridge loss {\n chain to_node {\n type filter hook forward priority 0\n"
+             f" oifname {port} meta l4proto udp numgen random mod 1000 < {permille} counter drop\n }}\n}}\n")
+    run("ip", "netns", "exec", ns, "nft", "-f", "-", input=rules)
+    try:
+        yield counted
+    finally:
+        table = run("ip", "netns", "exec", ns, "nft", "list", "table", "bridge", "loss")
+        counted["dropped"] = int(table.split("counter packets ")[1].split()[0])
+        run("ip", "netns", "exec", ns, "nft", "delete", "table", "bridge", "loss")
 
 
 def kernel_drops(exec_in, namespaces):
