@@ -296,6 +296,11 @@ static void gather_observed(struct cf_dataplane *dp, struct cf_sa *sa)
 	cf_fast_bpf_gather(d.fast, sa);
 }
 
+static void fold_skipped(struct cf_dataplane *dp, const struct cf_sa *sa, uint64_t *packets, uint64_t *bytes)
+{
+	cf_fast_bpf_fold_sa(d.fast, sa->p.spi, packets, bytes);
+}
+
 /* Every CF_SEQ_REPORT_MS: positions, and what the kernel dropped for us. */
 static void tick(void)
 {
@@ -482,8 +487,10 @@ static int open_event_sources(const struct cf_options *o)
 		d.fast = cf_fast_bpf_open(o->inside, o->outside, &why);
 		if (d.fast == NULL)
 			cf_log(CF_LOG_WARNING, "fast path off (%s): every packet comes up to the daemon", why);
-		else
+		else {
 			d.dp.gather_observed = gather_observed;
+			d.dp.fold_skipped = fold_skipped;
+		}
 	}
 
 	/* clustered: where our SAs stand, every CF_SEQ_REPORT_MS while traffic flows */
@@ -532,6 +539,7 @@ static void run(void)
 			cf_log(CF_LOG_WARNING, "fast path off: the kernel refused a map update (%s); every packet comes up",
 			      strerror(-refused));
 			d.dp.gather_observed = NULL;
+			d.dp.fold_skipped = NULL;
 			d.dp.fast_turns = 0;
 			cf_fast_bpf_close(d.fast);
 			d.fast = NULL;

@@ -67,6 +67,13 @@ struct cf_dataplane {
 	 * those is ours (fastpath.h).
 	 */
 	unsigned fast_turns;
+	/*
+	 * Outbound: what the kernel dropped against SA since it last said,
+	 * added to *packets and *bytes; asked near a lifetime limit, where
+	 * the others' packets must count at once.
+	 */
+	void (*fold_skipped)(struct cf_dataplane *dp, const struct cf_sa *sa,
+			     uint64_t *packets, uint64_t *bytes);
 	void *ctx;
 };
 

@@ -65,6 +65,7 @@ void cf_fast_build(const struct cf_dataplane *dp, uint16_t udp_port, struct cf_f
 	view->nodes = dp->nodes;
 	view->self = dp->self;
 	view->udp_port = udp_port;
+	t->epoch = dp->epoch;
 
 	/*
 	 * In cf_policy_lookup()'s order: the first match is the one that
@@ -92,8 +93,10 @@ void cf_fast_build(const struct cf_dataplane *dp, uint16_t udp_port, struct cf_f
 			p->dport_hi = ts->dport_hi;
 			p->proto = ts->proto;
 			p->verdict = verdict(dp, pol, &t->spis[n4]);
-			if (p->verdict == CF_FAST_TURN)
+			if (p->verdict == CF_FAST_TURN) {
 				p->turn = turn_slot(t, pol->sa, (uint16_t)n4);
+				t->turn_serials[p->turn] = pol->sa->serial;
+			}
 			n4++;
 		} else if (ts->family == 6) {
 			if (n6 == CF_FAST_POLICIES) {
@@ -111,8 +114,10 @@ void cf_fast_build(const struct cf_dataplane *dp, uint16_t udp_port, struct cf_f
 			p->dport_hi = ts->dport_hi;
 			p->proto = ts->proto;
 			p->verdict = verdict(dp, pol, &t->spis[CF_FAST_POLICIES + n6]);
-			if (p->verdict == CF_FAST_TURN)
+			if (p->verdict == CF_FAST_TURN) {
 				p->turn = turn_slot(t, pol->sa, (uint16_t)(CF_FAST_POLICIES + n6));
+				t->turn_serials[p->turn] = pol->sa->serial;
+			}
 			n6++;
 		}
 	}

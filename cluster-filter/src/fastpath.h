@@ -159,6 +159,14 @@ struct cf_fast_tables {
 	 * is slot i, IPv6 policy i slot CF_FAST_POLICIES + i.
 	 */
 	uint32_t spis[CF_FAST_SLOTS];
+	/*
+	 * Whose turn each turn slot keeps: the view's epoch and the SA (its
+	 * serial).  dataplane.c starts an SA's turn afresh when either
+	 * changes (cf_dispatch_init(), cf_dispatch_reset()), and so does the
+	 * kernel's slot when the tables that say so go in.
+	 */
+	uint32_t epoch;
+	uint64_t turn_serials[CF_FAST_SLOTS];
 };
 
 /*

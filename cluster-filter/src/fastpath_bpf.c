@@ -131,16 +131,37 @@ static bool skipped_total(struct cf_fast_bpf *f, uint32_t slot, struct cf_fast_s
 	return true;
 }
 
+/* What the kernel dropped against slot i of half h since the last fold. */
+static struct cf_fast_skipped fold_slot(struct cf_fast_bpf *f, uint32_t h, uint32_t i)
+{
+	struct cf_fast_skipped now, *was = &f->folded[h][i], delta = { 0 };
+	if (skipped_total(f, h * CF_FAST_SLOTS + i, &now) && now.packets != was->packets) {
+		delta = (struct cf_fast_skipped){ now.packets - was->packets, now.bytes - was->bytes };
+		*was = now;
+	}
+	return delta;
+}
+
 /* What the kernel dropped against half h's policies since the last call. */
 static void fold(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint32_t h)
 {
 	for (uint32_t i = 0; i < CF_FAST_SLOTS; i++) {
-		struct cf_fast_skipped now, *was = &f->folded[h][i];
-		if (!skipped_total(f, h * CF_FAST_SLOTS + i, &now) || now.packets == was->packets)
-			continue;
-		cf_dp_skipped(dp, f->tables[h].spis[i], now.packets - was->packets, now.bytes - was->bytes);
-		*was = now;
+		struct cf_fast_skipped d = fold_slot(f, h, i);
+		if (d.packets)
+			cf_dp_skipped(dp, f->tables[h].spis[i], d.packets, d.bytes);
 	}
+}
+
+void cf_fast_bpf_fold_sa(struct cf_fast_bpf *f, uint32_t spi, uint64_t *packets, uint64_t *bytes)
+{
+	for (uint32_t h = 0; h < 2; h++)
+		for (uint32_t i = 0; i < CF_FAST_SLOTS; i++) {
+			if (f->tables[h].spis[i] != spi)
+				continue;
+			struct cf_fast_skipped d = fold_slot(f, h, i);
+			*packets += d.packets;
+			*bytes += d.bytes;
+		}
 }
 
 /* One entry per inbound SA, none for SAs that are gone. */
@@ -201,6 +222,21 @@ int cf_fast_bpf_sync(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint16_t ud
 	    (err = bpf_map__update_elem(f->skel->maps.cf_current, &zero, sizeof(zero), &h, sizeof(h),
 					BPF_ANY)))
 		return err;
+	/*
+	 * A turn that now belongs to another SA, or to the same in a new
+	 * view, starts afresh, as dataplane.c starts its own count: from
+	 * the flip on, near enough to where every other node does.
+	 */
+	const struct cf_fast_tables *was = f->pushed ? &f->tables[f->half] : NULL;
+	for (uint32_t i = 0; i < CF_FAST_SLOTS; i++) {
+		uint32_t zero_turn = 0;
+		if (t->turn_serials[i] == 0 ||
+		    (was && was->epoch == t->epoch && was->turn_serials[i] == t->turn_serials[i]))
+			continue;
+		if ((err = bpf_map__update_elem(f->skel->maps.cf_turns, &i, sizeof(i), &zero_turn,
+						sizeof(zero_turn), BPF_ANY)))
+			return err;
+	}
 	f->tables[h] = *t;
 	f->half = h;
 	f->pushed = true;

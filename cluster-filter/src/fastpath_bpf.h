@@ -33,6 +33,12 @@ int cf_fast_bpf_sync(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint16_t ud
 /* What the kernel dropped: lifetimes (cf_dp_skipped) and counters. */
 void cf_fast_bpf_collect(struct cf_fast_bpf *f, struct cf_dataplane *dp);
 
+/*
+ * What the kernel dropped against outbound SA spi since the last fold,
+ * added to *packets and *bytes, now rather than at the next collect.
+ */
+void cf_fast_bpf_fold_sa(struct cf_fast_bpf *f, uint32_t spi, uint64_t *packets, uint64_t *bytes);
+
 /* The program for INSIDE (else OUTSIDE), for tests that run it on packets. */
 int cf_fast_bpf_prog_fd(const struct cf_fast_bpf *f, bool inside);
 

@@ -67,6 +67,7 @@ struct cf_sa {
 	uint64_t serial;		/* order of addition; newest wins */
 	uint64_t add_time, last_used;	/* wall-clock seconds, as pluto reads them */
 	struct cf_lifetime used;	/* the whole cluster's traffic: lifetimes apply to this */
+	struct cf_lifetime own_at_fold;	/* stats.packets, .bytes when the kernel's drops came in */
 	bool soft_expired, hard_expired;
 	bool waiting;			/* outbound: a rekey's new SA, until the peer uses its own */
 	bool heard;			/* inbound: a packet arrived on it */

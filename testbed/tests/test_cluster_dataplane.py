@@ -9,6 +9,7 @@ that spreads one SA over every node (docs/DESIGN.md, "Ownership").  The far end 
 mirrored SAs: it decrypts what the cluster sends and counts it.
 """
 import os
+import re
 import signal
 import struct
 import subprocess
@@ -75,9 +76,11 @@ def test_ping_through_the_cluster(cluster):
     out = cluster.exec("ha", "ping", "-c", "30", "-i", "0.02", "-W", "2", "10.0.2.2", check=False)
     assert " 30 received" in out, out
     # every node saw every packet and processed its share (sync points
-    # restart the turn, so a share may be off by a packet or two)
-    sas = [cluster.sa(f"n{i}", "0xc0000001", "out") for i in range(NODES)]
-    assert all(int(sa["seen"]) == 30 for sa in sas), sas
+    # restart the turn, so a share may be off by a packet or two); what
+    # the kernel dropped for a node is folded in at its next 100 ms tick
+    sas = lambda: [cluster.sa(f"n{i}", "0xc0000001", "out") for i in range(NODES)]  # noqa: E731
+    wait_for(lambda: all(int(sa["seen"]) == 30 for sa in sas()), what="every echo request seen everywhere")
+    sas = sas()
     owned = [int(sa["packets"]) for sa in sas]
     assert sum(owned) == 30 and all(abs(k - 10) <= 3 for k in owned), owned
 
@@ -303,7 +306,8 @@ def assert_one_node_answers(cluster):
         cluster, lambda: (cluster.exec("ha", "ip", "neigh", "flush", "dev", "lan"),
                           cluster.exec("ha", "ping", "-c", "3", "-i", "0.05", "-W", "1", "10.0.1.1")),
         "src host 10.0.1.1 or arp")
-    assert len([ln for ln in lines if "is at" in ln]) == 1, lines
+    # (host A may also answer the node's own question about it)
+    assert len([ln for ln in lines if "10.0.1.1 is at" in ln]) == 1, lines
     assert len([ln for ln in lines if "Echo (ping) reply" in ln]) == 3, lines
 
 
@@ -420,6 +424,10 @@ def test_lifetimes_count_the_whole_clusters_traffic(cluster):
         assert "0xc0000001" not in cluster.cfctl(f"n{i}", "sa", "list"), f"node {i} kept the SA"
         with open(f"{cluster.run_dir}/n{i}.sock.log") as f:
             log = f.read()
-        assert "spi 0xc0000001: soft lifetime reached after 300 packets" in log
-        assert "spi 0xc0000001: hard lifetime reached after 600 packets" in log
+        # where one gateway would cross them; a node learns the others'
+        # packets from its kernel (packet-rr's turns, docs/DESIGN.md) as
+        # it nears a limit, give or take one still in flight
+        for limit, at in (("soft", 300), ("hard", 600)):
+            reached = re.search(rf"spi 0xc0000001: {limit} lifetime reached after (\d+) packets", log)
+            assert reached and at <= int(reached[1]) <= at + 2, (i, limit, log)
     cluster.script("sas")
