@@ -95,7 +95,8 @@ void replay_advance(struct replay_window *w, uint64_t top)
 		return;
 	}
 	uint64_t lo = w->top >= RING ? w->top - RING + 1 : 1;
-	for (uint64_t s = lo; s <= top; s++)
+	/* counted, not s <= top: a top of 2^64 - 1 (a peer's report) would never end it */
+	for (uint64_t s = lo, n = top >= lo ? top - lo + 1 : 0; n; s++, n--)
 		bit_set(w, s);
 }
 
@@ -110,15 +111,16 @@ void replay_observe(struct replay_window *obs, uint64_t seq, uint64_t auth_top)
 
 void replay_take_observed(struct replay_window *w, const struct replay_window *obs)
 {
-	if (w->size == 0)
+	if (w->size == 0 || w->top == UINT64_MAX)
 		return;
 	uint64_t from = w->top + 1;
-	uint64_t to = w->top + w->size;
+	uint64_t to = w->size > UINT64_MAX - w->top ? UINT64_MAX : w->top + w->size;
 	if (obs->top < to)
 		to = obs->top;
 	if (obs->top >= RING && from <= obs->top - RING)
 		from = obs->top - RING + 1;
-	for (uint64_t s = from; s <= to; s++)
+	/* counted, as in replay_advance(): to may be 2^64 - 1 */
+	for (uint64_t s = from, n = to >= from ? to - from + 1 : 0; n; s++, n--)
 		if (bit_test(obs, s))
 			replay_update(w, s);
 }

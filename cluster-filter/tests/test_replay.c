@@ -149,6 +149,31 @@ static void observed(void)
 	CHECK_EQ(w.top, 5000 - REPLAY_MAX_WINDOW - 1);
 }
 
+/*
+ * Numbers at the very top of 64 bits, as a forged or broken report could
+ * bring (a peak, a REPLAY_TOP): the window moves, nothing loops forever.
+ */
+static void top_of_the_range(void)
+{
+	struct replay_window w, obs;
+
+	CHECK(replay_init(&w, 2048) == 0);
+	replay_update(&w, 10);
+	replay_advance(&w, UINT64_MAX);
+	replay_advance(&w, UINT64_MAX);		/* the second used to spin */
+	CHECK(w.top == UINT64_MAX);
+	CHECK(replay_check(&w, UINT64_MAX) != CF_DROP_NONE);
+
+	CHECK(replay_init(&w, 2048) == 0);
+	CHECK(replay_init(&obs, 4096) == 0);
+	replay_update(&w, UINT64_MAX - 2048);
+	replay_update(&obs, UINT64_MAX);
+	replay_take_observed(&w, &obs);		/* up to 2^64 - 1, and done */
+	CHECK(w.top == UINT64_MAX);
+	replay_take_observed(&w, &obs);
+	CHECK(w.top == UINT64_MAX);
+}
+
 int main(void)
 {
 	static const uint32_t sizes[] = { 32, 64, 128, 1024, 4096 };
@@ -159,6 +184,7 @@ int main(void)
 	}
 	esn();
 	observed();
+	top_of_the_range();
 	CHECK(replay_init(&w, 16) == -EINVAL);
 	CHECK(replay_init(&w, 4097) == -EINVAL);
 	CHECK(replay_init(&w, 0) == 0);	/* disabled: only seq 0 is refused */
