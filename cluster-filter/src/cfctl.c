@@ -5,7 +5,10 @@
  * both people and scripts can read it.
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,11 +23,14 @@
 static const char *sock_path = CF_CTL_SOCKET;
 static uint32_t next_seq = 1;
 
-static void die(const char *fmt, const char *arg)
+static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...)
 {
+	va_list ap;
+	va_start(ap, fmt);
 	fprintf(stderr, "cfctl: ");
-	fprintf(stderr, fmt, arg);
+	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
+	va_end(ap);
 	exit(2);
 }
 
@@ -43,13 +49,16 @@ static int connect_daemon(void)
 	return fd;
 }
 
-static unsigned long long num(const char *what, const char *s)
+/* A number of at most MAX; strtoull() would take "-1" for the largest. */
+static unsigned long long num(const char *what, const char *s, unsigned long long max)
 {
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 0);
-	if (errno || *end || end == s)
-		die("%s: not a number", what);
+	if (errno || *end || end == s || *s == '-' || *s == '+' || isspace((unsigned char)*s))
+		die("%s: not a number: %s", what, s);
+	if (v > max)
+		die("%s: %s is above %llu", what, s, max);
 	return v;
 }
 
@@ -141,7 +150,7 @@ static uint8_t cidr(const char *s, struct cf_addr *lo, struct cf_addr *hi)
 	uint8_t family = parse_addr(buf, lo);
 	unsigned width = family == 6 ? 128 : 32, bits = width;
 	if (slash) {
-		bits = (unsigned)num("prefix length", slash + 1);
+		bits = (unsigned)num("prefix length", slash + 1, 128);
 		if (bits > width)
 			die(family == 6 ? "%s: prefix length above 128" : "%s: prefix length above 32", s);
 	}
@@ -159,9 +168,7 @@ static void port_range(const char *s, uint16_t *lo, uint16_t *hi)
 	char low[16];
 	const char *dash = strchr(s, '-');
 	snprintf(low, sizeof(low), "%.*s", dash ? (int)(dash - s) : (int)strlen(s), s);
-	unsigned long long a = num("port", low), b = dash ? num("port", dash + 1) : a;
-	if (a > 65535 || b > 65535)
-		die("%s: ports are 0..65535", s);
+	unsigned long long a = num("port", low, 65535), b = dash ? num("port", dash + 1, 65535) : a;
 	*lo = (uint16_t)a;
 	*hi = (uint16_t)b;
 }
@@ -529,18 +536,18 @@ static void keywords(struct cf_msgbuf *b, int argc, char **argv, bool outer)
 		if (i + 1 >= argc)
 			die("%s needs a value", k);
 		const char *v = argv[++i];
-		if (!strcmp(k, "spi")) cf_mb_u32(b, CF_A_SPI, (uint32_t)num(k, v));
+		if (!strcmp(k, "spi")) cf_mb_u32(b, CF_A_SPI, (uint32_t)num(k, v, UINT32_MAX));
 		else if (!strcmp(k, "dir")) cf_mb_u8(b, CF_A_DIR, dir_value(v));
-		else if (!strcmp(k, "reqid")) cf_mb_u32(b, CF_A_REQID, (uint32_t)num(k, v));
+		else if (!strcmp(k, "reqid")) cf_mb_u32(b, CF_A_REQID, (uint32_t)num(k, v, UINT32_MAX));
 		else if (!strcmp(k, "src") && outer) addr_attr(b, CF_A_SRC, CF_A_SRC6, v);
 		else if (!strcmp(k, "dst") && outer) addr_attr(b, CF_A_DST, CF_A_DST6, v);
 		else if (!strcmp(k, "src")) { ts_family(&ts, cidr(v, &ts.src_lo, &ts.src_hi)); have_src = true; }
 		else if (!strcmp(k, "dst")) { ts_family(&ts, cidr(v, &ts.dst_lo, &ts.dst_hi)); have_dst = true; }
-		else if (!strcmp(k, "proto")) ts.proto = (uint8_t)num(k, v);
+		else if (!strcmp(k, "proto")) ts.proto = (uint8_t)num(k, v, 255);
 		else if (!strcmp(k, "sport")) port_range(v, &ts.sport_lo, &ts.sport_hi);
 		else if (!strcmp(k, "dport")) port_range(v, &ts.dport_lo, &ts.dport_hi);
-		else if (!strcmp(k, "priority")) cf_mb_u32(b, CF_A_PRIORITY, (uint32_t)num(k, v));
-		else if (!strcmp(k, "id")) cf_mb_u32(b, CF_A_POLICY_ID, (uint32_t)num(k, v));
+		else if (!strcmp(k, "priority")) cf_mb_u32(b, CF_A_PRIORITY, (uint32_t)num(k, v, UINT32_MAX));
+		else if (!strcmp(k, "id")) cf_mb_u32(b, CF_A_POLICY_ID, (uint32_t)num(k, v, UINT32_MAX));
 		else if (!strcmp(k, "alg")) {
 			const struct cf_alg *a = cf_alg_by_name(v);
 			if (a == NULL)
@@ -554,25 +561,26 @@ static void keywords(struct cf_msgbuf *b, int argc, char **argv, bool outer)
 		else if (!strcmp(k, "authkey")) hex_attr(b, CF_A_AUTH_KEY, v);
 		else if (!strcmp(k, "encap")) {
 			unsigned sp, dp;
-			if (sscanf(v, "%u:%u", &sp, &dp) != 2 || sp > 65535 || dp > 65535)
+			int end = 0;
+			if (sscanf(v, "%u:%u%n", &sp, &dp, &end) != 2 || v[end] || sp > 65535 || dp > 65535)
 				die("encap %s: use SPORT:DPORT", v);
 			cf_mb_u16(b, CF_A_ENCAP_SPORT, (uint16_t)sp);
 			cf_mb_u16(b, CF_A_ENCAP_DPORT, (uint16_t)dp);
 		}
-		else if (!strcmp(k, "replay")) cf_mb_u32(b, CF_A_REPLAY_WINDOW, (uint32_t)num(k, v));
-		else if (!strcmp(k, "seq")) cf_mb_u64(b, CF_A_SEQ, num(k, v));
+		else if (!strcmp(k, "replay")) cf_mb_u32(b, CF_A_REPLAY_WINDOW, (uint32_t)num(k, v, UINT32_MAX));
+		else if (!strcmp(k, "seq")) cf_mb_u64(b, CF_A_SEQ, num(k, v, UINT64_MAX));
 		else if (!strcmp(k, "dispatch")) {
 			int m = cf_dispatch_mode_parse(v);
 			if (m < 0)
 				die("unknown dispatch mode %s", v);
 			cf_mb_u8(b, CF_A_DISPATCH, (uint8_t)m);
 		}
-		else if (!strcmp(k, "soft-bytes")) cf_mb_u64(b, CF_A_SOFT_BYTES, num(k, v));
-		else if (!strcmp(k, "hard-bytes")) cf_mb_u64(b, CF_A_HARD_BYTES, num(k, v));
-		else if (!strcmp(k, "soft-packets")) cf_mb_u64(b, CF_A_SOFT_PACKETS, num(k, v));
-		else if (!strcmp(k, "hard-packets")) cf_mb_u64(b, CF_A_HARD_PACKETS, num(k, v));
-		else if (!strcmp(k, "min")) cf_mb_u32(b, CF_A_SPI_MIN, (uint32_t)num(k, v));
-		else if (!strcmp(k, "max")) cf_mb_u32(b, CF_A_SPI_MAX, (uint32_t)num(k, v));
+		else if (!strcmp(k, "soft-bytes")) cf_mb_u64(b, CF_A_SOFT_BYTES, num(k, v, UINT64_MAX));
+		else if (!strcmp(k, "hard-bytes")) cf_mb_u64(b, CF_A_HARD_BYTES, num(k, v, UINT64_MAX));
+		else if (!strcmp(k, "soft-packets")) cf_mb_u64(b, CF_A_SOFT_PACKETS, num(k, v, UINT64_MAX));
+		else if (!strcmp(k, "hard-packets")) cf_mb_u64(b, CF_A_HARD_PACKETS, num(k, v, UINT64_MAX));
+		else if (!strcmp(k, "min")) cf_mb_u32(b, CF_A_SPI_MIN, (uint32_t)num(k, v, UINT32_MAX));
+		else if (!strcmp(k, "max")) cf_mb_u32(b, CF_A_SPI_MAX, (uint32_t)num(k, v, UINT32_MAX));
 		else
 			die("unknown keyword %s", k);
 	}

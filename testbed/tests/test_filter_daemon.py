@@ -231,6 +231,21 @@ def test_garbage_control_messages_get_errors(pair):
     assert pair.ping("ha", "10.0.2.2", count=3) == 3
 
 
+@pytest.mark.parametrize("args,says", [
+    (["policy", "add", "dir", "out", "proto", "256"], "proto: 256 is above 255"),
+    (["policy", "add", "dir", "out", "sport", "70000"], "port: 70000 is above 65535"),
+    (["sa", "get", "spi", "0x1ffffffff", "dir", "out"], "spi: 0x1ffffffff is above 4294967295"),
+    (["--", "sa", "update", "spi", "1", "dir", "out", "hard-packets", "-1"], "hard-packets: not a number"),
+    (["sa", "add", "spi", "1", "encap", "4500:4500x"], "encap 4500:4500x: use SPORT:DPORT"),
+])
+def test_cfctl_refuses_numbers_it_would_truncate(args, says):
+    """A number too large for its field is refused before anything is
+    sent: proto 256 would otherwise become 0, any protocol."""
+    p = subprocess.run([str(BIN / "cfctl"), "-s", "/nonexistent/cfctl.sock", *args],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2 and says in p.stderr, p.stderr
+
+
 def test_control_socket_is_root_only(pair):
     st = os.stat(f"{pair.run_dir}/gb.sock")
     assert st.st_mode & 0o077 == 0
