@@ -161,9 +161,10 @@ struct cf_fast_tables {
 	uint32_t spis[CF_FAST_SLOTS];
 	/*
 	 * Whose turn each turn slot keeps: the view's epoch and the SA (its
-	 * serial).  dataplane.c starts an SA's turn afresh when either
-	 * changes (cf_dispatch_init(), cf_dispatch_reset()), and so does the
-	 * kernel's slot when the tables that say so go in.
+	 * serial).  The kernel's slot starts afresh in a new view, as
+	 * dataplane.c's count does (cf_dispatch_reset()), and for an SA that
+	 * follows none; a rekey's SA goes on with its predecessor's turn
+	 * (cf_fast_bpf_sync()).
 	 */
 	uint32_t epoch;
 	uint64_t turn_serials[CF_FAST_SLOTS];

@@ -192,6 +192,15 @@ static int sync_sas(struct cf_fast_bpf *f, struct cf_dataplane *dp)
 	return 0;
 }
 
+/* Whether the SA of this serial is still there (a rekey's predecessor is, a while). */
+static bool sa_alive(const struct cf_dataplane *dp, uint64_t serial)
+{
+	for (const struct cf_sa *sa = dp->db.list; sa && serial; sa = sa->next)
+		if (sa->serial == serial)
+			return true;
+	return false;
+}
+
 int cf_fast_bpf_sync(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint16_t udp_port)
 {
 	struct cf_fast_tables *t = &f->next;
@@ -223,15 +232,19 @@ int cf_fast_bpf_sync(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint16_t ud
 					BPF_ANY)))
 		return err;
 	/*
-	 * A turn that now belongs to another SA, or to the same in a new
-	 * view, starts afresh, as dataplane.c starts its own count: from
-	 * the flip on, near enough to where every other node does.
+	 * A turn starts afresh in a new view, as dataplane.c starts its
+	 * count, and for an SA that follows none (the SAs were flushed and
+	 * added again): from the flip on, near enough to where every other
+	 * node does.  A rekey's SA takes its predecessor's turn, which every
+	 * node has in step, without the few packets of disagreement a
+	 * restart at slightly different packets would cost.
 	 */
 	const struct cf_fast_tables *was = f->pushed ? &f->tables[f->half] : NULL;
 	for (uint32_t i = 0; i < CF_FAST_SLOTS; i++) {
 		uint32_t zero_turn = 0;
 		if (t->turn_serials[i] == 0 ||
-		    (was && was->epoch == t->epoch && was->turn_serials[i] == t->turn_serials[i]))
+		    (was && was->epoch == t->epoch &&
+		     (was->turn_serials[i] == t->turn_serials[i] || sa_alive(dp, was->turn_serials[i]))))
 			continue;
 		if ((err = bpf_map__update_elem(f->skel->maps.cf_turns, &i, sizeof(i), &zero_turn,
 						sizeof(zero_turn), BPF_ANY)))
