@@ -277,7 +277,8 @@ static void membership_lost(void)
 
 static void membership_retry(void)
 {
-	d.membership = cf_membership_open(d.group, &membership_ops, NULL, true);
+	bool refused;
+	d.membership = cf_membership_open(d.group, &membership_ops, NULL, true, &refused);
 	if (d.membership == NULL)
 		return;
 	if (cf_membership_nodeid(d.membership) != d.cluster.view.self_nodeid || watch_membership(EPOLL_CTL_ADD)) {
@@ -437,13 +438,15 @@ static int join_cluster(const struct cf_options *o)
 		return 2;
 	}
 	if (cf_sync_read_key(o->key_file, key, &why) != 0) {
+		/* a setting to mend, not a moment to wait out: not restarted (status 78) */
 		cf_log(CF_LOG_ERR, "%s: %s", o->key_file, why);
-		return 1;
+		return 78;
 	}
 	d.group = o->group;
-	d.membership = cf_membership_open(o->group, &membership_ops, NULL, false);
+	bool refused;
+	d.membership = cf_membership_open(o->group, &membership_ops, NULL, false, &refused);
 	if (d.membership == NULL)
-		return 1;
+		return refused ? 78 : 1;	/* Corosync not there yet: systemd tries again */
 	/* a random start: no nonce of an earlier life again, whatever the clock says */
 	uint64_t first_counter;
 	if (getrandom(&first_counter, sizeof(first_counter), 0) != sizeof(first_counter)) {

@@ -57,7 +57,7 @@ static void quorum_notify(votequorum_handle_t handle, uint64_t context, uint32_t
 }
 
 struct cf_membership *cf_membership_open(const char *group, const struct cf_membership_ops *ops,
-					 void *ctx, bool quiet)
+					 void *ctx, bool quiet, bool *refused)
 {
 	cpg_callbacks_t cpg_cb = { .cpg_deliver_fn = deliver, .cpg_confchg_fn = confchg };
 	votequorum_callbacks_t vq_cb = { .votequorum_quorum_notify_fn = quorum_notify };
@@ -65,9 +65,10 @@ struct cf_membership *cf_membership_open(const char *group, const struct cf_memb
 	cs_error_t err;
 	const char *what;
 
+	*refused = false;
 	if (m == NULL || strlen(group) >= sizeof(m->group.value)) {
 		free(m);
-		return NULL;
+		return NULL;	/* cf_options_parse() refuses a longer name */
 	}
 	the_membership = m;
 	m->ops = ops;
@@ -103,6 +104,7 @@ struct cf_membership *cf_membership_open(const char *group, const struct cf_memb
 			       "and no quorum device: both halves of a split would be quorate and speak "
 			       "for the cluster; add a qdevice (corosync-qdevice) or a third node");
 			cf_membership_close(m);
+			*refused = true;
 			return NULL;
 		}
 	}

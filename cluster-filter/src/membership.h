@@ -24,10 +24,11 @@ struct cf_membership_ops {
 /*
  * Join GROUP; the callbacks run from cf_membership_dispatch(), members
  * and deliver in agreed order.  NULL on failure, logged unless QUIET
- * and Corosync is just not there (a configuration it refuses is always).
+ * and Corosync is just not there (a configuration it refuses is always,
+ * and sets *REFUSED: waiting will not mend it).
  */
 struct cf_membership *cf_membership_open(const char *group, const struct cf_membership_ops *ops,
-					 void *ctx, bool quiet);
+					 void *ctx, bool quiet, bool *refused);
 /* Our Corosync node id, and whether we were quorate when we joined. */
 uint32_t cf_membership_nodeid(const struct cf_membership *m);
 bool cf_membership_quorate(const struct cf_membership *m);

@@ -150,7 +150,14 @@ int cf_options_parse(int argc, char **argv, struct cf_options *o)
 			if (!number("--workers", optarg, 1, CF_MAX_WORKERS, &o->workers))
 				return 2;
 			break;
-		case 'C': o->group = optarg; break;
+		case 'C':
+			/* Corosync's CPG_MAX_NAME_LENGTH, 128, with its terminator */
+			if (strlen(optarg) > 127) {
+				fprintf(stderr, "cluster-filterd: --cluster: a group name has at most 127 characters\n");
+				return 2;
+			}
+			o->group = optarg;
+			break;
 		case 'K': o->key_file = optarg; break;
 		case 'I': o->inside = optarg; break;
 		case 'O': o->outside = optarg; break;
@@ -167,9 +174,13 @@ int cf_options_parse(int argc, char **argv, struct cf_options *o)
 			uint8_t b[16];
 			uint8_t family = inet_pton(AF_INET, optarg, b) == 1 ? 4
 				       : inet_pton(AF_INET6, optarg, b) == 1 ? 6 : 0;
-			if (family == 0 || o->n_shared_ips == CF_ROLE_MAX_ADDRS) {
-				fprintf(stderr, "cluster-filterd: --shared-ip wants an IPv4 or IPv6 address (at most %u), not '%s'\n",
-					CF_ROLE_MAX_ADDRS, optarg);
+			if (o->n_shared_ips == CF_ROLE_MAX_ADDRS) {
+				fprintf(stderr, "cluster-filterd: --shared-ip: at most %u addresses\n", CF_ROLE_MAX_ADDRS);
+				return 2;
+			}
+			if (family == 0) {
+				fprintf(stderr, "cluster-filterd: --shared-ip wants an IPv4 or IPv6 address, not '%s'\n",
+					optarg);
 				return 2;
 			}
 			o->shared_ips[o->n_shared_ips++] = (struct cf_role_addr){ cf_addr_from(family, b), family };

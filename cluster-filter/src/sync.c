@@ -133,8 +133,12 @@ int cf_sync_read_key(const char *path, uint8_t key[CF_SYNC_KEY_LEN], const char 
 
 	*why = NULL;
 	if (fd < 0) {
-		*why = "cannot open the cluster key file";
-		return -errno;
+		int e = errno;
+		*why = e == ENOENT ? "there is no such cluster key file"
+		     : e == ELOOP ? "the cluster key file is a symbolic link, which is refused"
+		     : e == EACCES ? "the cluster key file cannot be read (permission denied)"
+		     : "cannot open the cluster key file";
+		return -e;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077)) {
 		close(fd);
@@ -149,8 +153,10 @@ int cf_sync_read_key(const char *path, uint8_t key[CF_SYNC_KEY_LEN], const char 
 	} else if (n == 2 * CF_SYNC_KEY_LEN || (n == 2 * CF_SYNC_KEY_LEN + 1 && buf[n - 1] == '\n')) {
 		for (int i = 0; i < CF_SYNC_KEY_LEN; i++) {
 			int hi = unhex((char)buf[2 * i]), lo = unhex((char)buf[2 * i + 1]);
-			if (hi < 0 || lo < 0)
+			if (hi < 0 || lo < 0) {
 				err = -EINVAL;
+				break;
+			}
 			key[i] = (uint8_t)(hi << 4 | lo);
 		}
 	} else {

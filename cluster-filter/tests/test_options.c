@@ -70,6 +70,12 @@ static void refused(void)
 	CHECK_EQ(PARSE(&o, "--dispatch", "random"), 2);
 	CHECK_EQ(PARSE(&o, "--log-level", "loud"), 2);
 	CHECK_EQ(PARSE(&o, "--shared-ip", "10.0.0.256"), 2);
+	/* a Corosync group name has at most 127 characters */
+	static char group[130];
+	memset(group, 'g', 128);
+	CHECK_EQ(PARSE(&o, "--cluster", group), 2);
+	group[127] = '\0';
+	CHECK_EQ(PARSE(&o, "--cluster", group), -1);
 	CHECK_EQ(PARSE(&o, "--bogus"), 2);
 	CHECK_EQ(PARSE(&o, "stray"), 2);
 	CHECK_EQ(PARSE(&o, "--help"), 0);

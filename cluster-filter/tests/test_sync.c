@@ -95,7 +95,19 @@ int main(void)
 	close(fd);
 	chmod(path, 0600);
 	CHECK(cf_sync_read_key(path, got, &why) == -EINVAL);
+	/* 64 characters, not all hex digits */
+	fd = open(path, O_WRONLY | O_TRUNC);
+	CHECK(write(fd, "42424242424242424242424242424242424242424242424242424242424242zz", 64) == 64);
+	close(fd);
+	CHECK(cf_sync_read_key(path, got, &why) == -EINVAL && strstr(why, "hex digits"));
+	/* a link to it is refused, a missing file said so */
+	char link_path[sizeof(path) + 5];
+	snprintf(link_path, sizeof(link_path), "%s.link", path);
+	CHECK(symlink(path, link_path) == 0);
+	CHECK(cf_sync_read_key(link_path, got, &why) == -ELOOP && strstr(why, "symbolic link"));
+	unlink(link_path);
 	unlink(path);
+	CHECK(cf_sync_read_key(path, got, &why) == -ENOENT && strstr(why, "no such"));
 
 	cf_sync_free(&a);
 	cf_sync_free(&b);
