@@ -506,9 +506,10 @@ static void usage(FILE *f)
 		"  spi alloc [min SPI] [max SPI]\n"
 		"  ike list         the IKE SAs held for a takeover (digests, never keys)\n"
 		"  monitor          print expiry events until interrupted\n"
-		"  flush            delete every SA and policy\n"
+		"  flush            delete every SA, policy and IKE record\n"
 		"keys (HEX): the digits, - for a line of standard input, @FILE for a file's first line\n"
-		"algorithms: aes128gcm16 aes256gcm16 chacha20poly1305 aes128-sha256 aes256-sha256 3des-md5\n");
+		"algorithms: aes128gcm16 aes192gcm16 aes256gcm16 chacha20poly1305 aes128-sha256\n"
+		"            aes192-sha256 aes256-sha256 3des-md5 (with --allow-legacy)\n");
 }
 
 static void ts_family(struct cf_ts *ts, uint8_t family)
