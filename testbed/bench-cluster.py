@@ -16,9 +16,10 @@ machine-bound: the hosts, the switch and the far end, which share the
 machine's CPUs with the nodes, were the limit there, not the nodes.
 
 For AES-128-GCM and the paper's 3DES-MD5, two configurations:
-  packet-rr   one SA pair, every node counts every packet (the paper's
-              scheme; the far end has a 4096-packet window, as the
-              paper's analyzer had none)
+  packet-rr   one SA pair, each packet the turn of one node (the paper's
+              scheme; the kernel fast path keeps the turn and drops the
+              others' packets; the far end has a 4096-packet window, as
+              the paper's analyzer had none)
   per-sa      our default over 60 tunnels: one writer per SA, the kernel
               fast path drops what another node writes
 and for each the measured q = Q/R (what a packet another node owns costs
@@ -26,7 +27,7 @@ a node, over what an owned one costs at the rate the node owns), from one
 node at the full rate and at a third of it and three nodes at the full
 rate, no budget (testbed/paper/paper.py, unit_costs(), split_costs()):
 packet-rr's from the lone node and the nodes of three at the same full
-rate, at which every node reads every packet; per-sa's directly, the
+rate, at which every node meets every packet; per-sa's directly, the
 three nodes carrying one SA so that two own nothing.
 
 Ends with

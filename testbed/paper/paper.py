@@ -163,7 +163,7 @@ def unit_costs(rig, alg, s, out, scheme="packet-rr", sas=1, floor=False, sas_thr
     wake-up of the node's threads carries fewer packets, so q compares
     costs at the rate at which the node meets them:
 
-    - the paper's schemes: every node reads every packet at the full
+    - the paper's schemes: every node meets every packet at the full
       rate, owned or not, as the lone node does, and only the rest (the
       crypto, the send) is the owner's.  Per packet, the lone node spends
       R + W and a node of three R + W/3 (its share, as counted): R is
@@ -224,7 +224,7 @@ def split_costs(scheme, owned_us, owned_third_us, three):
     per_packet = sum(cpu for cpu, _ in nodes) / len(nodes) * 1e6 / sent
     share = sum(owned for _, owned in nodes) / len(nodes) / sent
     owners_part = (owned_us - per_packet) / (1 - share)
-    return owned_us - owners_part, owned_us, "both at the full rate, at which every node reads every packet"
+    return owned_us - owners_part, owned_us, "both at the full rate, at which every node meets every packet"
 
 
 def table_4_3(rig, s, trace_file):

@@ -249,7 +249,7 @@ def write(out, quick, budget, loss_allowed):
     lines += ["Per-packet costs measured from the nodes' CPU time, no budget: one node alone owns every packet "
               "at the full rate (and, for reference, at a third of it: an owned packet costs more at a lower "
               "rate, each wake-up carrying fewer); each of three in packet-rr owns a third and skips the "
-              "rest.  Every node of three reads every packet at the full rate, as the lone node does, so per "
+              "rest.  Every node of three meets every packet at the full rate, as the lone node does, so per "
               "packet the lone node spends R + W and a node of three R + W/3: R is what a skipped packet "
               "costs, and q = R / (R + W), both at the full rate (`paper.py`, `split_costs()`).  The model "
               "n/(1+(n-1)q) beside the measured speed-up:", "",
