@@ -519,6 +519,15 @@ int cf_cluster_replicate(struct cf_cluster *c, uint32_t client, uint8_t *req, si
 		*why = "this node is a follower: the default host installs SAs";
 		return -EPERM;
 	}
+	/* what every node would drop as malformed, and so never answer, is refused here */
+	if ((err = cf_msg_parse(req, len, &m, &parse_why)) != 0) {
+		*why = parse_why;
+		return err;
+	}
+	if (cf_attr_has(&m, CF_A_WRITER)) {
+		*why = "an SA's writer is the cluster's to choose";
+		return -EINVAL;
+	}
 	/* what some node would drop as malformed is nobody's */
 	uint32_t lacking[CF_MAX_NODES], n_lacking;
 	if (needs_ipv6(req, len) && (n_lacking = cf_view_lacking(&c->view, CF_FEATURE_IPV6, lacking))) {
@@ -532,7 +541,7 @@ int cf_cluster_replicate(struct cf_cluster *c, uint32_t client, uint8_t *req, si
 	req[1] &= (uint8_t)~CF_F_SNAPSHOT;	/* a client's change is everybody's */
 
 	/* every node must reserve the same SPI: choose it here, once */
-	if (get_be16(req + 2) == CF_MSG_SPI_ALLOC && cf_msg_parse(req, len, &m, &parse_why) == 0) {
+	if (m.type == CF_MSG_SPI_ALLOC) {
 		uint32_t spi;
 		err = cf_spi_pick(&c->dp->db, cf_attr_u32(&m, CF_A_SPI_MIN, 0x100),
 				  cf_attr_u32(&m, CF_A_SPI_MAX, 0xffffffff), &spi);
@@ -548,8 +557,7 @@ int cf_cluster_replicate(struct cf_cluster *c, uint32_t client, uint8_t *req, si
 		len = b.len;
 	}
 	/* every node must give a new outbound SA the same writer: choose it here, once */
-	if (get_be16(req + 2) == CF_MSG_SA_ADD && cf_msg_parse(req, len, &m, &parse_why) == 0 &&
-	    cf_attr_u8(&m, CF_A_DIR, 0) == CF_DIR_OUT) {
+	if (m.type == CF_MSG_SA_ADD && cf_attr_u8(&m, CF_A_DIR, 0) == CF_DIR_OUT) {
 		cf_mb_from(&b, req, len);
 		cf_mb_u32(&b, CF_A_WRITER, cf_dp_choose_writer(c->dp, cf_attr_u32(&m, CF_A_REQID, 0)));
 		if (cf_mb_finish(&b) != 0) {

@@ -243,10 +243,15 @@ void cf_mb_str(struct cf_msgbuf *b, enum cf_attr_type t, const char *s)
 
 void cf_mb_from(struct cf_msgbuf *b, const uint8_t *msg, size_t len)
 {
-	b->overflow = len > sizeof(b->buf) || len < CF_CTL_HDR_LEN;
-	b->len = b->overflow ? 0 : len;
-	if (!b->overflow)
+	/* an attribute added next starts where the parser looks: on a 4-byte boundary */
+	size_t padded = (len + 3) & ~(size_t)3;
+
+	b->overflow = padded > sizeof(b->buf) || len < CF_CTL_HDR_LEN;
+	b->len = b->overflow ? 0 : padded;
+	if (!b->overflow) {
 		memcpy(b->buf, msg, len);
+		memset(b->buf + len, 0, padded - len);
+	}
 }
 
 int cf_mb_finish(struct cf_msgbuf *b)

@@ -200,6 +200,16 @@ static void ipv6_needs_every_member(void)
 	CHECK(cf_msg_parse(ans.buf, ans.len, &m, &why) == 0);
 	CHECK_EQ(cf_attr_u32(&m, CF_A_ERROR, 0), EOPNOTSUPP);
 	CHECK(m.seq == 42 && m.attr[CF_A_ERRMSG].len == strlen("a member's data plane lacks IPv6"));
+	/* what every node would drop as malformed, and never answer, is refused at once */
+	cf_mb_init(&req, CF_MSG_SA_ADD, 0, 43);
+	cf_mb_u32(&req, CF_A_SPI, 0xb007);
+	cf_mb_u8(&req, CF_A_DIR, CF_DIR_OUT);
+	cf_mb_u32(&req, CF_A_WRITER, 1);
+	CHECK(cf_mb_finish(&req) == 0);
+	CHECK_EQ(cf_cluster_replicate(&node[1].c, 4, req.buf, req.len, &why), -EINVAL);
+	CHECK(why && strstr(why, "writer"));
+	req.buf[0] = 9;		/* another version */
+	CHECK(cf_cluster_replicate(&node[1].c, 4, req.buf, req.len, &why) < 0 && why != NULL);
 	/* IPv4 is for everybody */
 	CHECK_EQ(add_sa(1, 4, 0xb006, CF_DIR_OUT), 0);
 	settle();

@@ -292,6 +292,27 @@ static void ipv6_sa(void)
 	CHECK_EQ(dp.db.policy_count, before);
 }
 
+/* An attribute added to a copied message lands where the parser looks. */
+static void copy_then_add(void)
+{
+	static const uint8_t key[18] = { 1 };	/* 22 bytes with its header: not a multiple of 4 */
+	struct cf_msgbuf b, c;
+	struct cf_msg m;
+	const char *why;
+
+	cf_mb_init(&b, CF_MSG_SA_ADD, 0, 1);
+	cf_mb_u32(&b, CF_A_SPI, 0x1234);
+	cf_mb_put(&b, CF_A_ENC_KEY, key, sizeof(key));
+	b.len -= 2;		/* as a client may send it: the last attribute unpadded */
+	CHECK(cf_mb_finish(&b) == 0);
+	CHECK(cf_msg_parse(b.buf, b.len, &m, &why) == 0);
+	cf_mb_from(&c, b.buf, b.len);
+	cf_mb_u32(&c, CF_A_REQID, 77);
+	CHECK(cf_mb_finish(&c) == 0);
+	CHECK(cf_msg_parse(c.buf, c.len, &m, &why) == 0);
+	CHECK(cf_attr_u32(&m, CF_A_REQID, 0) == 77 && m.attr[CF_A_ENC_KEY].len == sizeof(key));
+}
+
 int main(void)
 {
 	CHECK(cf_crypto_global_init() == 0);
@@ -299,6 +320,7 @@ int main(void)
 	garbage();
 	round_trip();
 	ipv6_sa();
+	copy_then_add();
 	cf_dp_free(&dp);
 	cf_crypto_global_shutdown();
 	return check_exit("ctl");
