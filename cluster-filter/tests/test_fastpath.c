@@ -17,58 +17,9 @@
 #include "dataplane.h"
 #include "fastpath.h"
 #include "fastpath_bpf.h"
+#include "fastpath_node.h"
 #include "replay.h"
 #include "wire.h"
-
-#define IN_SPI 0x7001
-#define OUT_SPI 0x7002
-
-static const uint32_t ids[3] = { 11, 12, 13 };
-
-/* node index 1 of 3: an inbound SA, and an outbound one node 11 writes */
-static void cluster_node(struct cf_dataplane *dp, enum cf_dispatch_mode mode)
-{
-	static const uint8_t key[20] = { 1 };
-	struct cf_sa_params in = { .spi = IN_SPI, .dir = CF_DIR_IN, .alg = cf_alg_by_name("aes128gcm16"),
-				   .enc_key_len = 20, .replay_window = 64, .reqid = 1 };
-	struct cf_sa_params out = { .spi = OUT_SPI, .dir = CF_DIR_OUT, .alg = in.alg, .enc_key_len = 20,
-				    .reqid = 1, .dispatch = mode, .soft = { .packets = 1000 } };
-	const struct cf_ts ts = ts4(0x0a000100, 0x0a0001ff, 0x0a000200, 0x0a0002ff);
-	struct cf_sa *sa;
-	uint32_t id;
-
-	cf_dp_init(dp);
-	cf_dp_set_view(dp, 1, 3, 1, ids, true, false);
-	memcpy(in.enc_key, key, 20);
-	CHECK(cf_sa_add(&dp->db, &in, &sa) == 0);
-	memcpy(out.enc_key, key, 20);
-	CHECK(cf_sa_add(&dp->db, &out, &sa) == 0);
-	sa->writer = 11;
-	CHECK(cf_policy_add(&dp->db, CF_DIR_OUT, &ts, 1, 100, &id) == 0);
-	cf_dp_view_agreed(dp);
-}
-
-static struct cf_addr a6(const char *text)
-{
-	struct cf_addr a;
-	CHECK(inet_pton(AF_INET6, text, a.b) == 1);
-	return a;
-}
-
-/* An IPv6 selector from text ranges, any port and protocol. */
-static struct cf_ts ts6(const char *src_lo, const char *src_hi, const char *dst_lo, const char *dst_hi)
-{
-	return (struct cf_ts){ .src_lo = a6(src_lo), .src_hi = a6(src_hi), .dst_lo = a6(dst_lo),
-			       .dst_hi = a6(dst_hi), .sport_hi = 0xffff, .dport_hi = 0xffff, .family = 6 };
-}
-
-static void add_policy(struct cf_dataplane *dp, struct cf_ts ts, uint8_t proto, uint32_t reqid,
-		       uint32_t priority)
-{
-	uint32_t id;
-	ts.proto = proto;
-	CHECK(cf_policy_add(&dp->db, CF_DIR_OUT, &ts, reqid, priority, &id) == 0);
-}
 
 static void tables(void)
 {
@@ -231,50 +182,6 @@ static void tables6(void)
 	CHECK(v->n_policies == CF_FAST_POLICIES && v->n_policies6 == 1);
 	CHECK(p6[0].verdict == 0 && t.spis[CF_FAST_POLICIES] == OUT_SPI);
 	cf_dp_free(&dp);
-}
-
-static size_t frame(uint8_t *f, uint32_t src, uint32_t dst, uint8_t proto, uint16_t sport,
-		    uint16_t dport, const uint8_t *payload, size_t len)
-{
-	memset(f, 0, 14 + 20 + 8);
-	f[12] = 0x08;				/* IPv4 */
-	uint8_t *ip = f + 14, *l4 = ip + 20;
-	size_t l4_len = (proto == 17 ? 8 : 0) + len;
-	ip[0] = 0x45;
-	put_be16(ip + 2, (uint16_t)(20 + l4_len));
-	ip[8] = 64;
-	ip[9] = proto;
-	put_be32(ip + 12, src);
-	put_be32(ip + 16, dst);
-	if (proto == 17) {
-		put_be16(l4, sport);
-		put_be16(l4 + 2, dport);
-		put_be16(l4 + 4, (uint16_t)l4_len);
-		l4 += 8;
-	}
-	memcpy(l4, payload, len);
-	return 14 + 20 + l4_len;
-}
-
-static int run(int prog, uint8_t *f, size_t len)
-{
-	uint8_t out[256];
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f, .data_size_in = (uint32_t)len,
-		    .data_out = out, .data_size_out = sizeof(out), .repeat = 1);
-	CHECK(bpf_prog_test_run_opts(prog, &o) == 0);
-	return (int)o.retval;
-}
-
-/* as a GRO super-packet of SEGS packets, each with its own headers */
-static int run_gro(int prog, uint8_t *f, size_t len, uint32_t segs)
-{
-	uint8_t out[256];
-	struct __sk_buff ctx = { .gso_segs = segs };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f, .data_size_in = (uint32_t)len,
-		    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = 1);
-	CHECK(bpf_prog_test_run_opts(prog, &o) == 0);
-	return (int)o.retval;
 }
 
 static int esp_in_udp(int prog, uint32_t spi, uint32_t seq)
@@ -678,124 +585,6 @@ static void kernel6(void)
 	cf_fast_bpf_close(f);
 }
 
-/*
- * Frames FROM..TO of a stream through three nodes' inside programs: how
- * many came up elsewhere than the model's turn (cf_fast_take_turn() over
- * cf_packet_hash()) says, or not on exactly one node.  The last frame is
- * left in FR.
- */
-static unsigned turns_taken(const int in_prog[3], uint32_t from, uint32_t to, uint32_t *model,
-			    uint32_t ups[3], uint32_t *sync_points, uint8_t *fr, size_t *len)
-{
-	uint8_t payload[32] = { 0 };
-	unsigned wrong = 0;
-
-	for (uint32_t i = from; i < to; i++) {
-		put_be32(payload, i * 2654435761u);
-		*len = frame(fr, 0x0a000102, 0x0a000203, 17, (uint16_t)(1000 + i % 7), 2000, payload,
-			     sizeof(payload));
-		uint32_t h = cf_packet_hash(fr + 14, *len - 14), owner = cf_fast_take_turn(model, h, 3);
-		unsigned up = 0;
-		*sync_points += (h & CF_FAST_RR_SYNC_MASK) == 0;
-		for (uint32_t k = 0; k < 3; k++) {
-			if (run(in_prog[k], fr, *len) != TC_ACT_OK)
-				continue;
-			up++;
-			ups[k]++;
-			wrong += k != owner;
-		}
-		wrong += up != 1;
-	}
-	return wrong;
-}
-
-/*
- * packet-rr: three nodes' kernels, each with its own maps, take the same
- * turns as the model (cf_fast_take_turn() over cf_packet_hash()), so each
- * frame comes up on exactly one node and the others count it against the
- * SA's lifetimes.
- */
-static void kernel_turns(void)
-{
-	struct cf_fast_bpf *f[3];
-	struct cf_dataplane dp[3];
-	const char *why;
-	int in_prog[3];
-
-	for (uint32_t k = 0; k < 3; k++) {
-		f[k] = cf_fast_bpf_open(NULL, NULL, &why);
-		if (f[k] == NULL && getenv("CF_TEST_NO_BPF"))
-			return;
-		CHECK(f[k] != NULL);
-		if (f[k] == NULL)
-			return;
-		in_prog[k] = cf_fast_bpf_prog_fd(f[k], true);
-		cluster_node(&dp[k], CF_DISPATCH_PACKET_RR);
-		cf_dp_set_view(&dp[k], 2, 3, k, ids, true, k == 0);
-		cf_dp_view_agreed(&dp[k]);
-		CHECK(cf_fast_bpf_sync(f[k], &dp[k], 4500) == 0);
-		CHECK_EQ(dp[k].fast_turns, CF_FAST_TURNS4 | CF_FAST_TURNS6);
-	}
-
-	uint32_t model = 0, ups[3] = { 0 }, sync_points = 0;
-	uint8_t fr[128];
-	size_t len = 0;
-	CHECK_EQ(turns_taken(in_prog, 0, 3000, &model, ups, &sync_points, fr, &len), 0);
-	CHECK(sync_points > 20);	/* the turn restarted along the way, and still agreed */
-	for (uint32_t k = 0; k < 3; k++)
-		CHECK(ups[k] > 900 && ups[k] < 1100);
-
-	/* a new view starts the turn afresh, as cf_dp_view_agreed() does */
-	for (uint32_t k = 0; k < 3; k++) {
-		cf_dp_set_view(&dp[k], 3, 3, k, ids, true, k == 0);
-		cf_dp_view_agreed(&dp[k]);
-		CHECK(cf_fast_bpf_sync(f[k], &dp[k], 4500) == 0);
-	}
-	uint32_t more[3] = { 0 }, ignored = 0;
-	model = 0;
-	CHECK_EQ(turns_taken(in_prog, 3000, 3030, &model, more, &ignored, fr, &len), 0);
-	for (uint32_t k = 0; k < 3; k++)
-		ups[k] += more[k];
-
-	/* a GRO super-packet is one turn: one node gets it whole, the others count its segments */
-	bool gro_up[3];
-	unsigned up = 0;
-	for (uint32_t k = 0; k < 3; k++)
-		up += gro_up[k] = run_gro(in_prog[k], fr, len, 4) == TC_ACT_OK;
-	CHECK_EQ(up, 1);
-	for (uint32_t k = 0; k < 3; k++) {
-		cf_fast_bpf_collect(f[k], &dp[k]);
-		const struct cf_sa *out = cf_sa_find(&dp[k].db, OUT_SPI, CF_DIR_OUT);
-		/* what it passed up its daemon counts as it sends it */
-		CHECK_EQ(out->used.packets, 3030 - ups[k] + (gro_up[k] ? 0 : 4));
-		cf_dp_free(&dp[k]);
-		cf_fast_bpf_close(f[k]);
-	}
-}
-
-/* What the daemon takes for judged: the kernel's early returns, mirrored. */
-static void judged(void)
-{
-	uint8_t p4[40] = { 0x45 }, p6[48] = { 0x60 };
-
-	CHECK(cf_fast_judged(CF_FAST_TURNS4, p4, sizeof(p4)));
-	CHECK(!cf_fast_judged(CF_FAST_TURNS6, p4, sizeof(p4)));
-	put_be16(p6 + 4, 8);
-	p6[6] = 17;
-	CHECK(cf_fast_judged(CF_FAST_TURNS6, p6, sizeof(p6)));
-	CHECK(!cf_fast_judged(CF_FAST_TURNS4, p6, sizeof(p6)));
-	for (unsigned i = 0; i < 4; i++) {
-		static const uint8_t ext[] = { 0, 43, 44, 60 };
-		p6[6] = ext[i];		/* an extension header goes up unjudged */
-		CHECK(!cf_fast_judged(CF_FAST_TURNS6, p6, sizeof(p6)));
-	}
-	p6[6] = 17;
-	put_be16(p6 + 4, 0);		/* a jumbogram or a BIG TCP packet: no length */
-	CHECK(!cf_fast_judged(CF_FAST_TURNS6, p6, sizeof(p6)));
-	CHECK(!cf_fast_judged(CF_FAST_TURNS4 | CF_FAST_TURNS6, p6, 20));
-	CHECK(!cf_fast_judged(CF_FAST_TURNS4, p4, 0));
-}
-
 int main(void)
 {
 	CHECK(cf_crypto_global_init() == 0);
@@ -803,8 +592,6 @@ int main(void)
 	tables6();
 	kernel();
 	kernel6();
-	kernel_turns();
-	judged();
 	cf_crypto_global_shutdown();
 	return check_exit("fastpath");
 }

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * packet-rr's turn in the kernel (fastpath.h): three nodes' programs,
+ * each with its own maps as the daemon's code filled them, against the
+ * model, frame by frame; and which packets the daemon takes for judged.
+ * Needs root and BPF; CF_TEST_NO_BPF=1 skips the kernel half.
+ */
+#include <stdlib.h>
+#include <linux/pkt_cls.h>
+
+#include "fastpath.h"
+#include "fastpath_bpf.h"
+#include "fastpath_node.h"
+
+/*
+ * Frames FROM..TO of a stream through three nodes' inside programs: how
+ * many came up elsewhere than the model's turn (cf_fast_take_turn() over
+ * cf_packet_hash()) says, or not on exactly one node.  The last frame is
+ * left in FR.
+ */
+static unsigned turns_taken(const int in_prog[3], uint32_t from, uint32_t to, uint32_t *model,
+			    uint32_t ups[3], uint32_t *sync_points, uint8_t *fr, size_t *len)
+{
+	uint8_t payload[32] = { 0 };
+	unsigned wrong = 0;
+
+	for (uint32_t i = from; i < to; i++) {
+		put_be32(payload, i * 2654435761u);
+		*len = frame(fr, 0x0a000102, 0x0a000203, 17, (uint16_t)(1000 + i % 7), 2000, payload,
+			     sizeof(payload));
+		uint32_t h = cf_packet_hash(fr + 14, *len - 14), owner = cf_fast_take_turn(model, h, 3);
+		unsigned up = 0;
+		*sync_points += (h & CF_FAST_RR_SYNC_MASK) == 0;
+		for (uint32_t k = 0; k < 3; k++) {
+			if (run(in_prog[k], fr, *len) != TC_ACT_OK)
+				continue;
+			up++;
+			ups[k]++;
+			wrong += k != owner;
+		}
+		wrong += up != 1;
+	}
+	return wrong;
+}
+
+/*
+ * packet-rr: three nodes' kernels, each with its own maps, take the same
+ * turns as the model (cf_fast_take_turn() over cf_packet_hash()), so each
+ * frame comes up on exactly one node and the others count it against the
+ * SA's lifetimes.
+ */
+static void kernel_turns(void)
+{
+	struct cf_fast_bpf *f[3];
+	struct cf_dataplane dp[3];
+	const char *why;
+	int in_prog[3];
+
+	for (uint32_t k = 0; k < 3; k++) {
+		f[k] = cf_fast_bpf_open(NULL, NULL, &why);
+		if (f[k] == NULL && getenv("CF_TEST_NO_BPF"))
+			return;
+		CHECK(f[k] != NULL);
+		if (f[k] == NULL)
+			return;
+		in_prog[k] = cf_fast_bpf_prog_fd(f[k], true);
+		cluster_node(&dp[k], CF_DISPATCH_PACKET_RR);
+		cf_dp_set_view(&dp[k], 2, 3, k, ids, true, k == 0);
+		cf_dp_view_agreed(&dp[k]);
+		CHECK(cf_fast_bpf_sync(f[k], &dp[k], 4500) == 0);
+		CHECK_EQ(dp[k].fast_turns, CF_FAST_TURNS4 | CF_FAST_TURNS6);
+	}
+
+	uint32_t model = 0, ups[3] = { 0 }, sync_points = 0;
+	uint8_t fr[128];
+	size_t len = 0;
+	CHECK_EQ(turns_taken(in_prog, 0, 3000, &model, ups, &sync_points, fr, &len), 0);
+	CHECK(sync_points > 20);	/* the turn restarted along the way, and still agreed */
+	for (uint32_t k = 0; k < 3; k++)
+		CHECK(ups[k] > 900 && ups[k] < 1100);
+
+	/* a new view starts the turn afresh, as cf_dp_view_agreed() does */
+	for (uint32_t k = 0; k < 3; k++) {
+		cf_dp_set_view(&dp[k], 3, 3, k, ids, true, k == 0);
+		cf_dp_view_agreed(&dp[k]);
+		CHECK(cf_fast_bpf_sync(f[k], &dp[k], 4500) == 0);
+	}
+	uint32_t more[3] = { 0 }, ignored = 0;
+	model = 0;
+	CHECK_EQ(turns_taken(in_prog, 3000, 3030, &model, more, &ignored, fr, &len), 0);
+	for (uint32_t k = 0; k < 3; k++)
+		ups[k] += more[k];
+
+	/* a GRO super-packet is one turn: one node gets it whole, the others count its segments */
+	bool gro_up[3];
+	unsigned up = 0;
+	for (uint32_t k = 0; k < 3; k++)
+		up += gro_up[k] = run_gro(in_prog[k], fr, len, 4) == TC_ACT_OK;
+	CHECK_EQ(up, 1);
+	for (uint32_t k = 0; k < 3; k++) {
+		cf_fast_bpf_collect(f[k], &dp[k]);
+		const struct cf_sa *out = cf_sa_find(&dp[k].db, OUT_SPI, CF_DIR_OUT);
+		/* what it passed up its daemon counts as it sends it */
+		CHECK_EQ(out->used.packets, 3030 - ups[k] + (gro_up[k] ? 0 : 4));
+		cf_dp_free(&dp[k]);
+		cf_fast_bpf_close(f[k]);
+	}
+}
+
+/* What the daemon takes for judged: the kernel's early returns, mirrored. */
+static void judged(void)
+{
+	uint8_t p4[40] = { 0x45 }, p6[48] = { 0x60 };
+
+	CHECK(cf_fast_judged(CF_FAST_TURNS4, p4, sizeof(p4)));
+	CHECK(!cf_fast_judged(CF_FAST_TURNS6, p4, sizeof(p4)));
+	put_be16(p6 + 4, 8);
+	p6[6] = 17;
+	CHECK(cf_fast_judged(CF_FAST_TURNS6, p6, sizeof(p6)));
+	CHECK(!cf_fast_judged(CF_FAST_TURNS4, p6, sizeof(p6)));
+	for (unsigned i = 0; i < 4; i++) {
+		static const uint8_t ext[] = { 0, 43, 44, 60 };
+		p6[6] = ext[i];		/* an extension header goes up unjudged */
+		CHECK(!cf_fast_judged(CF_FAST_TURNS6, p6, sizeof(p6)));
+	}
+	p6[6] = 17;
+	put_be16(p6 + 4, 0);		/* a jumbogram or a BIG TCP packet: no length */
+	CHECK(!cf_fast_judged(CF_FAST_TURNS6, p6, sizeof(p6)));
+	CHECK(!cf_fast_judged(CF_FAST_TURNS4 | CF_FAST_TURNS6, p6, 20));
+	CHECK(!cf_fast_judged(CF_FAST_TURNS4, p4, 0));
+}
+
+int main(void)
+{
+	CHECK(cf_crypto_global_init() == 0);
+	kernel_turns();
+	judged();
+	cf_crypto_global_shutdown();
+	return check_exit("fastpath turns");
+}
