@@ -276,6 +276,7 @@ static int sa_add(struct request *r)
 		sa->oseq.view_base = cf_attr_u64(m, CF_A_VIEW_BASE, sa->oseq.view_base);
 		sa->oseq.slot_next = cf_attr_u32(m, CF_A_IV_SLOT_NEXT, 0);
 		sa->writer = cf_attr_u32(m, CF_A_WRITER, 0);
+		r->dp->db.changes++;
 	} else if (err == 0) {
 		cf_dp_sa_arrived(r->dp, sa, cf_attr_u32(m, CF_A_WRITER, UINT32_MAX));
 	}

@@ -39,6 +39,7 @@ void cf_dp_set_view(struct cf_dataplane *dp, uint32_t epoch, uint32_t nodes, uin
 		dp->member_ids[i] = ids ? ids[i] : i;
 	dp->active = active;
 	dp->default_host = active && default_host;
+	dp->db.changes++;
 }
 
 static uint32_t self_id(const struct cf_dataplane *dp)
@@ -115,6 +116,7 @@ void cf_dp_sa_arrived(struct cf_dataplane *dp, struct cf_sa *sa, uint32_t writer
 	if (per_sa(sa))
 		sa->writer = member_index(dp, writer_hint) >= 0 ? writer_hint
 								: cf_dp_choose_writer(dp, sa->p.reqid);
+	dp->db.changes++;
 }
 
 void cf_dp_view_agreed(struct cf_dataplane *dp)
@@ -142,6 +144,7 @@ void cf_dp_view_agreed(struct cf_dataplane *dp)
 		}
 	}
 	dp->round_open = false;
+	dp->db.changes++;
 }
 
 void cf_dp_round_open(struct cf_dataplane *dp)
@@ -150,6 +153,7 @@ void cf_dp_round_open(struct cf_dataplane *dp)
 		if (sa->p.dir == CF_DIR_OUT)
 			cf_outseq_round(&sa->oseq);
 	dp->round_open = true;
+	dp->db.changes++;
 }
 
 struct cf_sa *cf_dp_put_positions(struct cf_dataplane *dp, struct cf_msgbuf *b,

@@ -50,7 +50,7 @@ void cf_sadb_flush(struct cf_sadb *db)
 		sa_free(sa);
 	}
 	uint32_t id = db->next_policy_id;
-	uint64_t serial = db->next_serial, now = db->now;
+	uint64_t serial = db->next_serial, now = db->now, changes = db->changes;
 	bool keep_keys = db->keep_keys;
 	unsigned workers = db->workers;
 	cf_sadb_init(db);
@@ -59,6 +59,7 @@ void cf_sadb_flush(struct cf_sadb *db)
 	db->next_serial = serial;
 	db->now = now;
 	db->keep_keys = keep_keys;
+	db->changes = changes + 1;
 }
 
 struct cf_sa *cf_sa_find(const struct cf_sadb *db, uint32_t spi, enum cf_dir dir)
@@ -85,6 +86,7 @@ static void stop_waiting(struct cf_sadb *db, struct cf_sa *sa)
 static void relink_policies(struct cf_sadb *db)
 {
 	db->relinks++;
+	db->changes++;
 	for (struct cf_policy *pol = db->policies; pol; pol = pol->next) {
 		struct cf_sa *newest = NULL;
 		pol->sa = NULL;
@@ -377,6 +379,7 @@ int cf_policy_del(struct cf_sadb *db, uint32_t id)
 			*pp = pol->next;
 			free(pol);
 			db->policy_count--;
+			db->changes++;
 			return 0;
 		}
 	return -ENOENT;

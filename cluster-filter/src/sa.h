@@ -102,6 +102,13 @@ struct cf_sadb {
 	unsigned workers;		/* crypto contexts each SA gets (workers.h); 0 counts as 1 */
 	uint32_t waiting;		/* outbound SAs waiting for the peer */
 	uint64_t relinks;		/* times the policies were pointed at their SAs anew */
+	/*
+	 * Bumped by every change to the SAs, the policies, their links or
+	 * what the data plane decides about them (writers, views): what
+	 * the kernel's tables are built from (fastpath_bpf.c), so that an
+	 * unchanged count spares the rebuild.  Kept across a flush.
+	 */
+	uint64_t changes;
 };
 
 void cf_sadb_init(struct cf_sadb *db);

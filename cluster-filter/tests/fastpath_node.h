@@ -45,6 +45,13 @@ static inline void cluster_node(struct cf_dataplane *dp, enum cf_dispatch_mode m
 	cf_dp_view_agreed(dp);
 }
 
+/* What cf_dp_view_agreed() does to a per-sa SA whose writer left, by hand. */
+static inline void move_writer(struct cf_dataplane *dp, struct cf_sa *sa, uint32_t writer)
+{
+	sa->writer = writer;
+	dp->db.changes++;
+}
+
 static inline struct cf_addr a6(const char *text)
 {
 	struct cf_addr a;

@@ -74,6 +74,76 @@ static void tables(void)
 	cf_dp_free(&dp);
 }
 
+/*
+ * cf_fast_bpf_sync() builds the tables again only when db.changes has
+ * moved: whatever changes them must move it.  Each step of a node's
+ * life, then the tables built from scratch against the last ones.
+ */
+static struct cf_fast_tables last_tables;
+static uint64_t last_changes;
+
+static bool tables_unseen(struct cf_dataplane *dp)
+{
+	static struct cf_fast_tables t;
+	cf_fast_build(dp, 4500, &t);
+	bool unseen = memcmp(&t, &last_tables, sizeof(t)) != 0 && dp->db.changes == last_changes;
+	last_tables = t;
+	last_changes = dp->db.changes;
+	return unseen;
+}
+
+static void changes_cover_tables(enum cf_dispatch_mode mode)
+{
+	struct cf_dataplane dp;
+	struct cf_sa *sa;
+	uint32_t id, before;
+	static const uint8_t key[20] = { 7 };
+
+	memset(&last_tables, 0, sizeof(last_tables));
+	cluster_node(&dp, mode);
+	last_changes = dp.db.changes - 1;
+	CHECK(!tables_unseen(&dp));
+	CHECK(!tables_unseen(&dp));			/* nothing happened, nothing to see */
+	add_policy(&dp, ts4(0x0a000300, 0x0a0003ff, 0x0a000200, 0x0a0002ff), 17, 1, 50);
+	CHECK(!tables_unseen(&dp));
+	add_policy(&dp, ts6("2001:db8:1::", "2001:db8:1::ff", "::", "::"), 0, 1, 60);
+	CHECK(!tables_unseen(&dp));
+	cf_dp_round_open(&dp);
+	CHECK(!tables_unseen(&dp));
+	/* a view without node 11, the writer: per-sa's SA moves */
+	static const uint32_t two[2] = { 12, 13 };
+	cf_dp_set_view(&dp, 2, 2, 0, two, true, true);
+	CHECK(!tables_unseen(&dp));
+	cf_dp_view_agreed(&dp);
+	CHECK(!tables_unseen(&dp));
+	/* a rekey: the new SA waits for the peer, then takes the policies */
+	struct cf_sa_params p = { .spi = 0x7101, .dir = CF_DIR_OUT, .alg = cf_alg_by_name("aes128gcm16"),
+				  .enc_key_len = 20, .reqid = 1, .dispatch = mode };
+	memcpy(p.enc_key, key, 20);
+	CHECK(cf_sa_add(&dp.db, &p, &sa) == 0);
+	cf_dp_sa_arrived(&dp, sa, 13);
+	CHECK(!tables_unseen(&dp));
+	cf_sadb_set_time(&dp.db, sa->add_time + 3600);
+	cf_sadb_wait_timeout(&dp.db);
+	CHECK(!tables_unseen(&dp));
+	CHECK(cf_sa_del(&dp.db, OUT_SPI, CF_DIR_OUT) == 0);
+	CHECK(!tables_unseen(&dp));
+	/* the first policy goes */
+	before = dp.db.policy_count;
+	id = dp.db.policies->id;
+	CHECK(cf_policy_del(&dp.db, id) == 0 && dp.db.policy_count == before - 1);
+	CHECK(!tables_unseen(&dp));
+	/* out of the quorate partition, back, then everything flushed */
+	cf_dp_set_view(&dp, 3, 2, 0, two, false, false);
+	CHECK(!tables_unseen(&dp));
+	cf_dp_set_view(&dp, 4, 2, 1, two, true, false);
+	cf_dp_view_agreed(&dp);
+	CHECK(!tables_unseen(&dp));
+	cf_sadb_flush(&dp.db);
+	CHECK(!tables_unseen(&dp));
+	cf_dp_free(&dp);
+}
+
 #define OUT2_SPI 0x7003
 
 /* cluster_node() plus an outbound SA of reqid 2 that we (node 12) write */
@@ -275,7 +345,7 @@ static void kernel(void)
 	len = frame(fr, 0x0a000102, 0x0a000203, 17, 1000, 2000, udp, sizeof(udp));
 
 	/* the writer moves to us: the next packet goes up, after one flip */
-	out->writer = 12;
+	move_writer(&dp, out, 12);
 	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
 	CHECK_EQ(run(in_prog, fr, len), TC_ACT_OK);
 
@@ -535,11 +605,11 @@ static void inside6(int in_prog, struct cf_dataplane *dp, struct cf_fast_bpf *f)
 	CHECK(drops > 100);
 
 	/* the writer moves to us: the next packet goes up, after one flip */
-	out->writer = 12;
+	move_writer(dp, out, 12);
 	CHECK(cf_fast_bpf_sync(f, dp, 4500) == 0);
 	CHECK_EQ(clear6(in_prog, "2001:db8:1::2", "2001:db8:2::3", 0, 17, 1000, 2000), TC_ACT_OK);
 	CHECK_EQ(clear4(in_prog, 0x0a000102, 0x0a000203, 17), TC_ACT_OK);
-	out->writer = 11;
+	move_writer(dp, out, 11);
 	CHECK(cf_fast_bpf_sync(f, dp, 4500) == 0);
 	CHECK_EQ(clear6(in_prog, "2001:db8:1::2", "2001:db8:2::3", 0, 17, 1000, 2000), TC_ACT_SHOT);
 
@@ -590,6 +660,8 @@ int main(void)
 	CHECK(cf_crypto_global_init() == 0);
 	tables();
 	tables6();
+	changes_cover_tables(CF_DISPATCH_PER_SA);
+	changes_cover_tables(CF_DISPATCH_PACKET_RR);
 	kernel();
 	kernel6();
 	cf_crypto_global_shutdown();
