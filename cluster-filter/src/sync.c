@@ -140,7 +140,9 @@ int cf_sync_read_key(const char *path, uint8_t key[CF_SYNC_KEY_LEN], const char 
 		     : "cannot open the cluster key file";
 		return -e;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 || (st.st_mode & 077)) {
+	/* as ipsec cluster checks it: the modes the documentation names, no other */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+	    ((st.st_mode & 07777) != 0600 && (st.st_mode & 07777) != 0400)) {
 		close(fd);
 		*why = "the cluster key file must be a regular file of root's, mode 0600 or 0400";
 		return -EPERM;

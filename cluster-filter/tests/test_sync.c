@@ -88,8 +88,14 @@ int main(void)
 	chmod(path, 0600);
 	CHECK(cf_sync_read_key(path, got, &why) == 0);
 	CHECK(memcmp(got, key, sizeof(key)) == 0);
-	chmod(path, 0644);
-	CHECK(cf_sync_read_key(path, got, &why) == -EPERM && why != NULL);
+	chmod(path, 0400);
+	CHECK(cf_sync_read_key(path, got, &why) == 0);
+	/* any other mode is refused, even one no one else can read by */
+	static const mode_t refused[] = { 0644, 0640, 0604, 0700, 0500, 0200, 0000, 04600 };
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		chmod(path, refused[i]);
+		CHECK(cf_sync_read_key(path, got, &why) == -EPERM && why != NULL);
+	}
 	fd = open(path, O_WRONLY | O_TRUNC);
 	CHECK(write(fd, "short", 5) == 5);
 	close(fd);
