@@ -157,9 +157,11 @@ def test_start_runs_the_data_plane_with_the_keywords(netns, corosync, tmp_path, 
     p = ipsec_cluster("check", "--config", conf, ns=netns)
     assert (p.returncode, p.stdout, p.stderr) == (0, "", "")
     log = open(tmp_path / "daemon.log", "w")
+    # options without a keyword, as the unit reads them from /etc/default/cluster-filterd
+    env = dict(ENV, CLUSTER_FILTERD_OPTS="--workers 1  --log-level info")
     proc = subprocess.Popen(["nsenter", "-t", str(corosync), "-m", "-n", "sh", str(CLUSTER), "start",
                              "--config", str(conf), "--rundir", str(rundir)],
-                            stdout=log, stderr=subprocess.STDOUT, env=ENV)
+                            stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         def exe():
             try:
@@ -173,7 +175,7 @@ def test_start_runs_the_data_plane_with_the_keywords(netns, corosync, tmp_path, 
         assert argv == ["--control", f"{rundir}/cluster-filter.ctl", "--esp-in-udp", "shared",
                         "--cluster", "gw", "--sync-key", str(key),
                         "--shared-ip", "192.0.2.1", "--shared-ip", "10.0.1.1",
-                        "--inside", "in", "--outside", "out"]
+                        "--inside", "in", "--outside", "out", "--workers", "1", "--log-level", "info"]
         # set up: the socket listens, capabilities are gone
         wait_for(lambda: "ready:" in (tmp_path / "daemon.log").read_text() or proc.poll() is not None,
                  timeout=20, what="the data plane's ready line")

@@ -338,6 +338,9 @@ def test_cluster_mode_from_the_packaged_units(bed):
     g = bed.guest
     g.run("umask 077 && head -c 32 /dev/urandom > /etc/ipsec.d/cluster.key")
     g.write("/etc/ipsec.conf", CLUSTER_SETUP.format(key="/etc/ipsec.d/cluster.key"))
+    # options without a keyword: the package's conffile, edited
+    assert "/etc/default/cluster-filterd" in g.run("cat /var/lib/dpkg/info/libreswan-cluster.conffiles")
+    g.run("sed -i 's/^CLUSTER_FILTERD_OPTS=.*/CLUSTER_FILTERD_OPTS=\"--workers 1\"/' /etc/default/cluster-filterd")
     # not started by hand: cluster-filterd.service wants it
     g.exec("systemctl stop corosync")
     with bed.step("systemctl restart ipsec (cluster mode)"):
@@ -350,6 +353,7 @@ def test_cluster_mode_from_the_packaged_units(bed):
     print(f"[guest] cluster-filterd: Uid {status['Uid']} CapEff {status['CapEff']} "
           f"CapBnd {status['CapBnd']} NoNewPrivs {status['NoNewPrivs']}")
     assert status["Name"].strip() == "cluster-filterd"
+    assert g.run(f"tr '\\0' ' ' < /proc/{pid}/cmdline").split()[-2:] == ["--workers", "1"]
     assert int(status["CapEff"], 16) == 0 and int(status["CapPrm"], 16) == 0
     assert int(status["CapBnd"], 16) == 0 and int(status["CapAmb"], 16) == 0
     assert status["NoNewPrivs"].strip() == "1"
