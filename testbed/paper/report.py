@@ -177,7 +177,7 @@ def write(out, quick, budget, loss_allowed):
               f"Each node (its cluster-filterd and its interfaces' NAPI threads) held to {budget} % of one core "
               f"(cgroup v1), standing for one of the paper's machines; the sender, the far gateway and host B "
               f"are not limited.  Throughput is the highest offered rate host B received with at most "
-              f"{loss_allowed * 100:.1f} % of the numbered datagrams missing (the paper: none, over 30 s; "
+              f"{loss_allowed * 100:.1f} % of the numbered datagrams missing in two probes (the paper: none, over 30 s; "
               f"our probes are short, so one straggler would otherwise decide), counted as unique datagrams "
               f"at host B, Mbit/s of IP packets (the paper leaves the Ethernet header out too).", ""]
 
