@@ -44,6 +44,7 @@ static struct {
 	bool have_raw[2], have_udp[2];
 	uint16_t udp_port;		/* ESP in UDP */
 	struct cf_fast_bpf *fast;	/* the kernel fast path; NULL: every packet comes up */
+	const char *inside;		/* its cleartext interface (--inside) */
 	int epfd, sig_fd;
 	const char *ctl_path;
 	struct cf_clients clients;
@@ -54,6 +55,8 @@ static struct {
 	int role_fd;			/* the role helper, -1: no shared addresses given */
 	int report_fd;			/* timerfd: report our sequence positions */
 	unsigned ticks, retry_ticks;	/* of report_fd */
+	unsigned gro_ticks;		/* of report_fd, for check_inside_gro() */
+	bool inside_gro;		/* said: GRO on the inside breaks packet-rr's turns */
 	bool stalled;			/* we did not run for a while: Corosync's news first */
 	enum cf_role role;
 	struct cf_workers *workers;
@@ -303,6 +306,21 @@ static void fold_skipped(struct cf_dataplane *dp, const struct cf_sa *sa, uint64
 }
 
 /* Every CF_SEQ_REPORT_MS: positions, and what the kernel dropped for us. */
+/*
+ * Said once each time it is turned on, while the kernel keeps packet-rr
+ * turns: real NICs have GRO on by default, veth off.
+ */
+static void check_inside_gro(void)
+{
+	bool on = d.dp.fast_turns && cf_fast_bpf_inside_gro(d.fast) == 1;
+
+	if (on && !d.inside_gro)
+		cf_log(CF_LOG_WARNING, "packet-rr: GRO is on on %s: each node coalesces its own way and a "
+		       "super-packet takes one turn, so the nodes disagree on whose packet is whose (lost "
+		       "and doubled packets); turn it off: ethtool -K %s gro off", d.inside, d.inside);
+	d.inside_gro = on;
+}
+
 static void tick(void)
 {
 	uint64_t expirations;
@@ -314,6 +332,8 @@ static void tick(void)
 		if (d.dp.db.waiting)
 			cf_sadb_wait_timeout(&d.dp.db);
 		cf_fast_bpf_collect(d.fast, &d.dp);
+		if (++d.gro_ticks % (1000 / CF_SEQ_REPORT_MS) == 0)
+			check_inside_gro();
 	}
 	if (d.group && d.membership == NULL && ++d.retry_ticks % (1000 / CF_SEQ_REPORT_MS) == 0)
 		membership_retry();
@@ -487,6 +507,7 @@ static int open_event_sources(const struct cf_options *o)
 	if (o->inside || o->outside) {
 		const char *why;
 		d.udp_port = (uint16_t)o->udp_port;
+		d.inside = o->inside;
 		d.fast = cf_fast_bpf_open(o->inside, o->outside, &why);
 		if (d.fast == NULL)
 			cf_log(CF_LOG_WARNING, "fast path off (%s): every packet comes up to the daemon", why);

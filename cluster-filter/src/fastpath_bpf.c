@@ -3,6 +3,11 @@
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -371,4 +376,22 @@ void cf_fast_bpf_gather(struct cf_fast_bpf *f, struct cf_sa *sa)
 int cf_fast_bpf_prog_fd(const struct cf_fast_bpf *f, bool inside)
 {
 	return bpf_program__fd(inside ? f->skel->progs.cf_inside : f->skel->progs.cf_outside);
+}
+
+int cf_fast_bpf_inside_gro(const struct cf_fast_bpf *f)
+{
+	struct ethtool_value gro = { .cmd = ETHTOOL_GGRO };
+	struct ifreq ifr = { .ifr_data = (void *)&gro };
+
+	if (!f->inside.attached)
+		return 0;
+	if (if_indextoname((unsigned)f->inside.tc.ifindex, ifr.ifr_name) == NULL)
+		return -errno;
+	/* a read of the device's features: no privilege needed, any socket will do */
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int err = ioctl(fd, SIOCETHTOOL, &ifr) < 0 ? -errno : 0;
+	close(fd);
+	return err ? err : gro.data != 0;
 }

@@ -39,6 +39,14 @@ void cf_fast_bpf_collect(struct cf_fast_bpf *f, struct cf_dataplane *dp);
  */
 void cf_fast_bpf_fold_sa(struct cf_fast_bpf *f, uint32_t spi, uint64_t *packets, uint64_t *bytes);
 
+/*
+ * Whether the inside interface coalesces what it receives (GRO): 1 or 0,
+ * 0 without an inside interface, -errno when the kernel would not say.
+ * packet-rr's turns agree between nodes only without it (a coalesced
+ * super-packet takes one turn, and each node coalesces its own way).
+ */
+int cf_fast_bpf_inside_gro(const struct cf_fast_bpf *f);
+
 /* The program for INSIDE (else OUTSIDE), for tests that run it on packets. */
 int cf_fast_bpf_prog_fd(const struct cf_fast_bpf *f, bool inside);
 

@@ -85,6 +85,22 @@ def test_ping_through_the_cluster(cluster):
     assert sum(owned) == 30 and all(abs(k - 10) <= 3 for k in owned), owned
 
 
+def test_gro_on_the_inside_is_said(cluster):
+    """packet-rr's turns agree only where no node coalesces what it
+    receives: a node whose inside interface has GRO turned on says so
+    within a second or two, with the command that turns it off."""
+    log = f"{cluster.run_dir}/n1.sock.log"
+    said = lambda: open(log).read().count("GRO is on on in")  # noqa: E731
+    assert "generic-receive-offload: off" in cluster.exec("n1", "ethtool", "-k", "in")
+    before = said()
+    try:
+        cluster.exec("n1", "ethtool", "-K", "in", "gro", "on")
+        wait_for(lambda: said() == before + 1, timeout=10, what="the warning about GRO")
+        assert "ethtool -K in gro off" in open(log).read()
+    finally:
+        cluster.exec("n1", "ethtool", "-K", "in", "gro", "off")
+
+
 def test_invariant1_each_datagram_once_and_fair_shares(cluster):
     before = cluster.out_owned()
     count = 6000
