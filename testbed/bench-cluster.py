@@ -145,6 +145,8 @@ def main():
         # p2 is a small difference of two costs that move run to run as
         # much: more paired runs, and their median
         floor = costs[(ALGS[0], "per-sa")]
+        if not floor["floor_us"]:
+            sys.exit("bench-cluster: the floor station's NAPI thread was not found: no p2")
         p2_runs = [(floor["skipped_us"], floor["floor_us"])]
         p2_runs += [paper.non_owned_and_floor(rig, ALGS[0], s, out) for _ in range(P2_RUNS - 1)]
         top = max(nodes_list)

@@ -305,14 +305,13 @@ static void fold_skipped(struct cf_dataplane *dp, const struct cf_sa *sa, uint64
 	cf_fast_bpf_fold_sa(d.fast, sa->p.spi, packets, bytes);
 }
 
-/* Every CF_SEQ_REPORT_MS: positions, and what the kernel dropped for us. */
 /*
  * Said once each time it is turned on, while the kernel keeps packet-rr
  * turns: real NICs have GRO on by default, veth off.
  */
 static void check_inside_gro(void)
 {
-	bool on = d.dp.fast_turns && cf_fast_bpf_inside_gro(d.fast) == 1;
+	bool on = d.dp.fast_turns && cf_fast_bpf_keeps_turns(d.fast) && cf_fast_bpf_inside_gro(d.fast) == 1;
 
 	if (on && !d.inside_gro)
 		cf_log(CF_LOG_WARNING, "packet-rr: GRO is on on %s: each node coalesces its own way and a "
@@ -321,6 +320,7 @@ static void check_inside_gro(void)
 	d.inside_gro = on;
 }
 
+/* Every CF_SEQ_REPORT_MS: positions, and what the kernel dropped for us. */
 static void tick(void)
 {
 	uint64_t expirations;

@@ -171,7 +171,8 @@ static bool read_all_skipped(struct cf_fast_bpf *f)
 	int err = bpf_map_lookup_batch(bpf_map__fd(f->skel->maps.cf_skipped), NULL, &out, f->all_keys,
 				       f->all_percpu, &count, NULL);
 	if (err && err != -ENOENT) {
-		f->no_batch = err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP;
+		/* before 5.6 EINVAL; ENOTSUPP (524, kernel-internal) where a map type lacks it */
+		f->no_batch = err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP || err == -524;
 		return false;
 	}
 	memset(f->all, 0, sizeof(f->all));
@@ -394,4 +395,16 @@ int cf_fast_bpf_inside_gro(const struct cf_fast_bpf *f)
 	int err = ioctl(fd, SIOCETHTOOL, &ifr) < 0 ? -errno : 0;
 	close(fd);
 	return err ? err : gro.data != 0;
+}
+
+bool cf_fast_bpf_keeps_turns(const struct cf_fast_bpf *f)
+{
+	const struct cf_fast_tables *t = &f->tables[f->half];
+
+	if (!f->pushed || !(t->view.flags & CF_FAST_ACTIVE) || t->view.self >= t->view.nodes)
+		return false;
+	for (uint32_t i = 0; i < CF_FAST_SLOTS; i++)
+		if (t->turn_serials[i])
+			return true;
+	return false;
 }

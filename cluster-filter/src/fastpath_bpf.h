@@ -39,6 +39,9 @@ void cf_fast_bpf_collect(struct cf_fast_bpf *f, struct cf_dataplane *dp);
  */
 void cf_fast_bpf_fold_sa(struct cf_fast_bpf *f, uint32_t spi, uint64_t *packets, uint64_t *bytes);
 
+/* Whether the tables in force have the kernel keep a packet-rr turn. */
+bool cf_fast_bpf_keeps_turns(const struct cf_fast_bpf *f);
+
 /*
  * Whether the inside interface coalesces what it receives (GRO): 1 or 0,
  * 0 without an inside interface, -errno when the kernel would not say.

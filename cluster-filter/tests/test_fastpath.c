@@ -282,6 +282,7 @@ static void kernel(void)
 
 	cluster_node(&dp, CF_DISPATCH_PER_SA);
 	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
+	CHECK(!cf_fast_bpf_keeps_turns(f));	/* per-sa: no turn, and no word about GRO */
 	/* an SA's first packet goes up on every node, whoever owns it */
 	uint32_t seq = 1;
 	while (cf_dispatch_inbound(IN_SPI, seq, 3) == 1)

@@ -69,6 +69,7 @@ static void kernel_turns(void)
 		cf_dp_view_agreed(&dp[k]);
 		CHECK(cf_fast_bpf_sync(f[k], &dp[k], 4500) == 0);
 		CHECK_EQ(dp[k].fast_turns, CF_FAST_TURNS4 | CF_FAST_TURNS6);
+		CHECK(cf_fast_bpf_keeps_turns(f[k]));
 	}
 
 	uint32_t model = 0, ups[3] = { 0 }, sync_points = 0;

@@ -210,6 +210,8 @@ def non_owned_and_floor(rig, alg, s, out):
     the floor station beside them, no budget.  (What a node that owned
     nothing spent per packet, what the barest drop did), in us."""
     three, floor_us = costs_of_a_probe(rig, alg, 3, unit_rate(alg), 4 * s.seconds, "per-sa", 1, True, out)
+    if not floor_us:
+        raise RuntimeError("the floor station's NAPI thread was not found: no floor")
     idle_nodes = [cpu * 1e6 / three["sent"] for cpu, owned in zip(three["cpu"], three["owned"]) if owned == 0]
     if not idle_nodes:
         raise ValueError("per-sa over one SA: no node of three owned nothing")
