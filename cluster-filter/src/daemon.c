@@ -169,7 +169,12 @@ static void inbound(struct cf_io *io, bool encap)
 	enum cf_drop drop;
 
 	cf_sadb_set_time(&d.dp.db, (uint64_t)time(NULL));
-	if (io->recv(io, &d.rx) < 0)
+	int err = io->recv(io, &d.rx);
+	/* what the backend refused before ESP: cut short, or outer headers that lie (frame.c) */
+	d.dp.drops[CF_DROP_TRUNCATED] += io->rx_truncated;
+	d.dp.drops[CF_DROP_BAD_OUTER] += io->rx_errors;
+	io->rx_truncated = io->rx_errors = 0;
+	if (err < 0)
 		return;
 	for (unsigned i = 0; i < d.rx.n; i++) {
 		struct cf_pkt *p = &d.rx.pkt[i];

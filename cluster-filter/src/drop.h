@@ -30,7 +30,8 @@
 	X(SYNC_REPLAY, "sync-replay")				\
 	X(VIEW_CHANGE, "view-change")				\
 	X(IV_EXHAUSTED, "iv-exhausted")				\
-	X(BAD_OFFLOAD, "bad-offload")
+	X(BAD_OFFLOAD, "bad-offload")				\
+	X(BAD_OUTER, "bad-outer")
 
 enum cf_drop {
 	CF_DROP_NONE = 0,

@@ -89,14 +89,6 @@ struct cf_pkt *cf_batch_keep(struct cf_batch *b, unsigned i, size_t off, size_t 
 	return p;
 }
 
-size_t cf_io_ip_header_len(const uint8_t *ip, size_t len)
-{
-	if (len < 20)
-		return 0;
-	size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
-	return ihl >= 20 && ihl <= len ? ihl : 0;
-}
-
 static bool local_addr6(struct msghdr *mh, struct cf_addr *local)
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))

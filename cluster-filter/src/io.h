@@ -73,8 +73,6 @@ bool cf_io_whole(struct cf_io *io, struct msghdr *mh, struct cf_addr *local6);
 struct cf_pkt *cf_batch_keep(struct cf_batch *b, unsigned i, size_t off, size_t len);
 /* Append an IPV6_PKTINFO cmsg at *used of buf (aligned, big enough): send from SRC. */
 void cf_io_pktinfo6(struct msghdr *mh, void *buf, size_t *used, const struct cf_addr *src);
-/* The header length of a received IPv4 packet, 0 if malformed. */
-size_t cf_io_ip_header_len(const uint8_t *ip, size_t len);
 
 /*
  * ESP in UDP out through a UDP socket (io_udp_out.c): packets of one flow

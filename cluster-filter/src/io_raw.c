@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "frame.h"
 #include "io.h"
 #include "wire.h"
 
@@ -38,16 +39,14 @@ static int raw_recv(struct cf_io *io, struct cf_batch *b)
 
 	for (int i = 0; i < n; i++) {
 		const uint8_t *ip = b->buf[i] + CF_PKT_HEADROOM;
-		size_t len = s->msgs[i].msg_len, ihl = cf_io_ip_header_len(ip, len);
-		if (s->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
-			io->rx_truncated++;
+		struct cf_frame f;
+		if (!cf_io_whole(io, &s->msgs[i].msg_hdr, NULL))
 			continue;
-		}
-		if (ihl == 0) {
+		if (!cf_frame_ip4(ip, s->msgs[i].msg_len, &f)) {
 			io->rx_errors++;
 			continue;
 		}
-		struct cf_pkt *p = cf_batch_keep(b, (unsigned)i, ihl, len - ihl);
+		struct cf_pkt *p = cf_batch_keep(b, (unsigned)i, f.off, f.len);
 		p->src = cf_addr_from(4, ip + 12);
 		p->dst = cf_addr_from(4, ip + 16);
 		p->family = 4;

@@ -11,8 +11,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "frame.h"
 #include "io.h"
-#include "wire.h"
 
 struct udp_state {
 	struct mmsghdr msgs[CF_BATCH];
@@ -63,8 +63,8 @@ static int udp_recv(struct cf_io *io, struct cf_batch *b)
 		}
 		p->family = s->family;
 		p->dport = 4500;
-		p->keepalive = p->len == 1 && p->data[0] == 0xff;
-		p->ike = p->len >= 4 && get_be32(p->data) == 0;
+		p->keepalive = cf_frame_keepalive(p->data, p->len);
+		p->ike = cf_frame_ike(p->data, p->len);
 	}
 	return n < 0 ? n : 0;
 }

@@ -29,10 +29,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "frame.h"
 #include "io.h"
 #include "wire.h"
-
-#define UDP_HDR 8
 
 struct shared_state {
 	struct mmsghdr msgs[CF_BATCH];
@@ -54,24 +53,20 @@ static int shared_recv(struct cf_io *io, struct cf_batch *b)
 
 	for (int i = 0; i < n; i++) {
 		const uint8_t *ip = b->buf[i] + CF_PKT_HEADROOM;
-		size_t len = s->msgs[i].msg_len, ihl = cf_io_ip_header_len(ip, len);
-		if (s->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
-			io->rx_truncated++;
+		struct cf_frame f;
+		if (!cf_io_whole(io, &s->msgs[i].msg_hdr, NULL))
 			continue;
-		}
-		const uint8_t *udp = ip + ihl;
-		size_t udp_len = ihl && len >= ihl + UDP_HDR ? get_be16(udp + 4) : 0;
-		if (udp_len < UDP_HDR || udp_len > len - ihl) {
+		if (!cf_frame_ip4_udp(ip, s->msgs[i].msg_len, &f)) {
 			io->rx_errors++;
 			continue;
 		}
 		/* keepalives and IKE never get here: the filter leaves them to pluto */
-		struct cf_pkt *p = cf_batch_keep(b, (unsigned)i, ihl + UDP_HDR, udp_len - UDP_HDR);
+		struct cf_pkt *p = cf_batch_keep(b, (unsigned)i, f.off, f.len);
 		p->src = cf_addr_from(4, ip + 12);
 		p->dst = cf_addr_from(4, ip + 16);
 		p->family = 4;
-		p->sport = get_be16(udp);
-		p->dport = get_be16(udp + 2);
+		p->sport = f.sport;
+		p->dport = f.dport;
 	}
 	return n < 0 ? n : 0;
 }
@@ -83,22 +78,20 @@ static int shared6_recv(struct cf_io *io, struct cf_batch *b)
 				 s->ctl, sizeof(s->ctl[0]));
 
 	for (int i = 0; i < n; i++) {
-		const uint8_t *udp = b->buf[i] + CF_PKT_HEADROOM;
-		size_t len = s->msgs[i].msg_len;
 		struct cf_addr local;
+		struct cf_frame f;
 		if (!cf_io_whole(io, &s->msgs[i].msg_hdr, &local))
 			continue;
-		size_t udp_len = len >= UDP_HDR ? get_be16(udp + 4) : 0;
-		if (udp_len < UDP_HDR || udp_len > len) {
+		if (!cf_frame_udp(b->buf[i] + CF_PKT_HEADROOM, s->msgs[i].msg_len, &f)) {
 			io->rx_errors++;
 			continue;
 		}
-		struct cf_pkt *p = cf_batch_keep(b, (unsigned)i, UDP_HDR, udp_len - UDP_HDR);
+		struct cf_pkt *p = cf_batch_keep(b, (unsigned)i, f.off, f.len);
 		memcpy(p->src.b, &s->addr6[i].sin6_addr, 16);
 		p->dst = local;
 		p->family = 6;
-		p->sport = get_be16(udp);
-		p->dport = get_be16(udp + 2);
+		p->sport = f.sport;
+		p->dport = f.dport;
 	}
 	return n < 0 ? n : 0;
 }

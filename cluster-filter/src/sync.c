@@ -125,6 +125,30 @@ static int unhex(char c)
 	       : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
+int cf_sync_parse_key(const uint8_t *buf, size_t n, uint8_t key[CF_SYNC_KEY_LEN])
+{
+	uint8_t parsed[CF_SYNC_KEY_LEN];
+
+	if (n == CF_SYNC_KEY_LEN) {
+		memcpy(key, buf, CF_SYNC_KEY_LEN);
+		return 0;
+	}
+	if (n != 2 * CF_SYNC_KEY_LEN && !(n == 2 * CF_SYNC_KEY_LEN + 1 && buf[n - 1] == '\n'))
+		return -EINVAL;
+	for (size_t i = 0; i < CF_SYNC_KEY_LEN; i++) {
+		int hi = unhex((char)buf[2 * i]), lo = unhex((char)buf[2 * i + 1]);
+		if (hi < 0 || lo < 0) {
+			memset(parsed, 0, sizeof(parsed));
+			return -EINVAL;
+		}
+		parsed[i] = (uint8_t)(hi << 4 | lo);
+	}
+	/* a key half read from a malformed file is not left behind in KEY */
+	memcpy(key, parsed, CF_SYNC_KEY_LEN);
+	memset(parsed, 0, sizeof(parsed));
+	return 0;
+}
+
 int cf_sync_read_key(const char *path, uint8_t key[CF_SYNC_KEY_LEN], const char **why)
 {
 	uint8_t buf[2 * CF_SYNC_KEY_LEN + 2];
@@ -147,25 +171,13 @@ int cf_sync_read_key(const char *path, uint8_t key[CF_SYNC_KEY_LEN], const char 
 		*why = "the cluster key file must be a regular file of root's, mode 0600 or 0400";
 		return -EPERM;
 	}
+	/* one byte more than the longest key: a longer file is refused, not cut */
 	ssize_t n = read(fd, buf, sizeof(buf));
 	close(fd);
-	int err = 0;
-	if (n == CF_SYNC_KEY_LEN) {
-		memcpy(key, buf, CF_SYNC_KEY_LEN);
-	} else if (n == 2 * CF_SYNC_KEY_LEN || (n == 2 * CF_SYNC_KEY_LEN + 1 && buf[n - 1] == '\n')) {
-		for (int i = 0; i < CF_SYNC_KEY_LEN; i++) {
-			int hi = unhex((char)buf[2 * i]), lo = unhex((char)buf[2 * i + 1]);
-			if (hi < 0 || lo < 0) {
-				err = -EINVAL;
-				break;
-			}
-			key[i] = (uint8_t)(hi << 4 | lo);
-		}
-	} else {
-		err = -EINVAL;
-	}
+	int err = n < 0 ? -errno : cf_sync_parse_key(buf, (size_t)n, key);
 	if (err)
-		*why = "the cluster key is 32 raw bytes or 64 hex digits";
+		*why = n < 0 ? "cannot read the cluster key file"
+		     : "the cluster key is 32 raw bytes or 64 hex digits";
 	memset(buf, 0, sizeof(buf));
 	return err;
 }

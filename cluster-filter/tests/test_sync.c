@@ -78,6 +78,31 @@ int main(void)
 	CHECK(sender == 3 && b.n_peers == 2);
 	cf_sync_free(&c);
 
+	/* a key file's bytes: 32 raw, or 64 hex digits of either case and perhaps a newline */
+	static const char hex[] = "00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff\n";
+	uint8_t parsed[CF_SYNC_KEY_LEN], raw[CF_SYNC_KEY_LEN];
+	for (size_t i = 0; i < sizeof(raw); i++)
+		raw[i] = (uint8_t)(i * 37);
+	CHECK(cf_sync_parse_key(raw, sizeof(raw), parsed) == 0 && memcmp(parsed, raw, sizeof(raw)) == 0);
+	CHECK(cf_sync_parse_key((const uint8_t *)hex, 65, parsed) == 0);
+	CHECK(parsed[0] == 0x00 && parsed[5] == 0x55 && parsed[10] == 0xaa && parsed[31] == 0xff);
+	CHECK(cf_sync_parse_key((const uint8_t *)hex, 64, parsed) == 0 && parsed[15] == 0xff);
+	memcpy(parsed, raw, sizeof(raw));
+	uint8_t odd[66];
+	memcpy(odd, hex, 65);
+	odd[64] = ' ';			/* the 65th byte may only be a newline */
+	CHECK(cf_sync_parse_key(odd, 65, parsed) == -EINVAL);
+	odd[64] = '\n';
+	odd[65] = '\n';
+	CHECK(cf_sync_parse_key(odd, 66, parsed) == -EINVAL);
+	CHECK(cf_sync_parse_key(odd, 63, parsed) == -EINVAL);
+	CHECK(cf_sync_parse_key(odd, 31, parsed) == -EINVAL);
+	CHECK(cf_sync_parse_key(odd, 0, parsed) == -EINVAL);
+	odd[63] = 'g';			/* a bad digit at the very end */
+	CHECK(cf_sync_parse_key(odd, 64, parsed) == -EINVAL);
+	/* what failed to parse left the key as it was, not half written */
+	CHECK(memcmp(parsed, raw, sizeof(raw)) == 0);
+
 	/* key files: root's, private, 32 bytes or 64 hex digits */
 	char path[] = "/tmp/cf-sync-keyXXXXXX";
 	int fd = mkstemp(path);

@@ -9,6 +9,7 @@ namespaces; everything is checked at the far end.
 import json
 import os
 import re
+import struct
 import subprocess
 
 import pytest
@@ -259,6 +260,29 @@ def test_routed_without_sa_drops_never_leaks(gw):
     finally:
         gw.whack("--name", "tunnel", "--unroute", check=False)
     assert gw.route().strip() == ""
+
+
+def test_udp_header_that_lies_is_counted_not_parsed(gw):
+    """Port 4500 is pluto's, so ESP in UDP reaches us as a raw socket's
+    copy of the IP packet, taken before the kernel's UDP checks: a UDP
+    length beyond the datagram gets that far.  It is counted as
+    bad-outer and goes no further (no SA is looked for it)."""
+    esp = struct.pack(">II", 0x0badf00d, 1) + bytes(32)
+    udp = struct.pack(">HHHH", 4500, 4500, 8 + len(esp) + 100, 0) + esp     # 100 bytes too long
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+                     bytes([192, 0, 2, 2]), bytes([192, 0, 2, 1])) + udp
+    code = ("import socket,sys; s=socket.socket(socket.AF_INET,socket.SOCK_RAW,socket.IPPROTO_RAW); "
+            "s.sendto(bytes.fromhex(sys.argv[1]),('192.0.2.1',0))")
+
+    def count(name):
+        return int(kv(gw.cfctl("stats")).get(name, 0))
+    before = {k: count(k) for k in ("bad-outer", "unknown-spi", "truncated")}
+    for _ in range(3):
+        gw.exec("ss", "/usr/bin/python3", "-c", code, ip.hex())
+    wait_for(lambda: count("bad-outer") >= before["bad-outer"] + 3, what="the lying UDP headers counted")
+    assert count("bad-outer") == before["bad-outer"] + 3
+    assert count("unknown-spi") == before["unknown-spi"]
+    assert count("truncated") == before["truncated"]
 
 
 def test_delete_by_us_tears_down_sas_and_route(gw):
