@@ -8,6 +8,7 @@
 #include <string.h>
 #include <netinet/in.h>
 
+#include "frame.h"
 #include "io.h"
 
 #define SOCKET_BUFFER (4 << 20)
@@ -76,6 +77,30 @@ int cf_io_recv_batch(struct cf_io *io, struct cf_batch *b, struct mmsghdr *msgs,
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 	return n;
+}
+
+int cf_io_recv_ip4(struct cf_io *io, struct cf_batch *b, struct mmsghdr *msgs, struct iovec *iov,
+		   bool (*frame)(const uint8_t *pkt, size_t len, struct cf_frame *f))
+{
+	int n = cf_io_recv_batch(io, b, msgs, iov, NULL, 0, NULL, 0);
+
+	for (int i = 0; i < n; i++) {
+		const uint8_t *ip = b->buf[i] + CF_PKT_HEADROOM;
+		struct cf_frame f;
+		if (!cf_io_whole(io, &msgs[i].msg_hdr, NULL))
+			continue;
+		if (!frame(ip, msgs[i].msg_len, &f)) {
+			io->rx_errors++;
+			continue;
+		}
+		struct cf_pkt *p = cf_batch_keep(b, (unsigned)i, f.off, f.len);
+		p->src = cf_addr_from(4, ip + 12);
+		p->dst = cf_addr_from(4, ip + 16);
+		p->family = 4;
+		p->sport = f.sport;
+		p->dport = f.dport;
+	}
+	return n < 0 ? n : 0;
 }
 
 /*

@@ -69,6 +69,14 @@ int cf_io_recv_batch(struct cf_io *io, struct cf_batch *b, struct mmsghdr *msgs,
  * otherwise it is counted (rx_truncated, rx_errors) and false returned.
  */
 bool cf_io_whole(struct cf_io *io, struct msghdr *mh, struct cf_addr *local6);
+/*
+ * cf_io_recv_batch() from a raw IPv4 socket (IP header on): FRAME finds
+ * each datagram's payload (frame.h), the addresses come from the IP
+ * header; what FRAME refuses is counted in rx_errors.  0 or -errno.
+ */
+struct cf_frame;
+int cf_io_recv_ip4(struct cf_io *io, struct cf_batch *b, struct mmsghdr *msgs, struct iovec *iov,
+		   bool (*frame)(const uint8_t *pkt, size_t len, struct cf_frame *f));
 /* Keep bytes [off, off + len) of message i as b's next packet. */
 struct cf_pkt *cf_batch_keep(struct cf_batch *b, unsigned i, size_t off, size_t len);
 /* Append an IPV6_PKTINFO cmsg at *used of buf (aligned, big enough): send from SRC. */

@@ -35,23 +35,8 @@ struct raw_state {
 static int raw_recv(struct cf_io *io, struct cf_batch *b)
 {
 	struct raw_state *s = io->state;
-	int n = cf_io_recv_batch(io, b, s->msgs, s->iov, NULL, 0, NULL, 0);
 
-	for (int i = 0; i < n; i++) {
-		const uint8_t *ip = b->buf[i] + CF_PKT_HEADROOM;
-		struct cf_frame f;
-		if (!cf_io_whole(io, &s->msgs[i].msg_hdr, NULL))
-			continue;
-		if (!cf_frame_ip4(ip, s->msgs[i].msg_len, &f)) {
-			io->rx_errors++;
-			continue;
-		}
-		struct cf_pkt *p = cf_batch_keep(b, (unsigned)i, f.off, f.len);
-		p->src = cf_addr_from(4, ip + 12);
-		p->dst = cf_addr_from(4, ip + 16);
-		p->family = 4;
-	}
-	return n < 0 ? n : 0;
+	return cf_io_recv_ip4(io, b, s->msgs, s->iov, cf_frame_ip4);
 }
 
 static int raw_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)

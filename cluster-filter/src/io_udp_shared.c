@@ -49,26 +49,9 @@ struct shared_state {
 static int shared_recv(struct cf_io *io, struct cf_batch *b)
 {
 	struct shared_state *s = io->state;
-	int n = cf_io_recv_batch(io, b, s->msgs, s->iov, NULL, 0, NULL, 0);
 
-	for (int i = 0; i < n; i++) {
-		const uint8_t *ip = b->buf[i] + CF_PKT_HEADROOM;
-		struct cf_frame f;
-		if (!cf_io_whole(io, &s->msgs[i].msg_hdr, NULL))
-			continue;
-		if (!cf_frame_ip4_udp(ip, s->msgs[i].msg_len, &f)) {
-			io->rx_errors++;
-			continue;
-		}
-		/* keepalives and IKE never get here: the filter leaves them to pluto */
-		struct cf_pkt *p = cf_batch_keep(b, (unsigned)i, f.off, f.len);
-		p->src = cf_addr_from(4, ip + 12);
-		p->dst = cf_addr_from(4, ip + 16);
-		p->family = 4;
-		p->sport = f.sport;
-		p->dport = f.dport;
-	}
-	return n < 0 ? n : 0;
+	/* keepalives and IKE never get here: the filter leaves them to pluto */
+	return cf_io_recv_ip4(io, b, s->msgs, s->iov, cf_frame_ip4_udp);
 }
 
 static int shared6_recv(struct cf_io *io, struct cf_batch *b)
