@@ -341,7 +341,7 @@ static __always_inline int inside6(struct __sk_buff *skb, struct ipv6hdr *ip6, v
 	 */
 	__u8 proto = ip6->nexthdr;
 	__u32 tot = 40 + (__u32)bpf_ntohs(ip6->payload_len);
-	if (proto == 0 || proto == 43 || proto == 44 || proto == 60 || tot == 40)
+	if (!cf_fast_judges6(proto, bpf_ntohs(ip6->payload_len)))
 		return TC_ACT_OK;
 	struct cf_fast_addr6 src = addr6(&ip6->saddr), dst = addr6(&ip6->daddr);
 	__u16 sport = 0, dport = 0;

@@ -71,6 +71,18 @@ static inline __u32 cf_fast_take_turn(__u32 *turn, __u32 hash, __u32 nodes)
 	return now;
 }
 
+/*
+ * Whether the kernel judges an IPv6 packet by its fixed header: not one
+ * with an extension header it would have to walk (RFC 8200 4), nor one
+ * whose length the header does not say (payload length 0: a jumbogram,
+ * a BIG TCP GRO packet).  Those go up unjudged, and the daemon must know
+ * which did (cf_fast_judged()): the one test for both.
+ */
+static inline int cf_fast_judges6(__u8 nexthdr, __u16 payload_len)
+{
+	return payload_len != 0 && nexthdr != 0 && nexthdr != 43 && nexthdr != 44 && nexthdr != 60;
+}
+
 struct cf_fast_view {
 	__u32 flags;
 	__u32 nodes, self;
@@ -183,9 +195,8 @@ void cf_fast_build(const struct cf_dataplane *dp, uint16_t udp_port, struct cf_f
 /*
  * Whether the kernel judged this cleartext packet of a packet-rr SA
  * before it came up (and so passed it because it is ours), given the
- * families whose tables it judges by (cf_dataplane.fast_turns).  Mirrors
- * bpf/fastpath.bpf.c: IPv6 with an extension header, or without a
- * length, goes up unjudged.
+ * families whose tables it judges by (cf_dataplane.fast_turns): every
+ * IPv4 packet, and IPv6 as cf_fast_judges6() says.
  */
 bool cf_fast_judged(unsigned families, const uint8_t *pkt, size_t len);
 #endif
