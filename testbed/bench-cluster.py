@@ -8,7 +8,8 @@ behind it counting unique numbered datagrams (udpcount): what the
 cluster delivered is what host B got, never what was sent.  Each node
 (its cluster-filterd and the NAPI threads of its interfaces, where the
 kernel's work for its frames runs) is held to BUDGET % of one core; the
-far end and the hosts poll in threads of their own, in no group.  The
+far end and the hosts poll in threads of their own, in no group, the far
+end's at real-time priority so that it is never what limits (rig.py).  The
 throughput of a size is the highest offered rate carried with at most
 0.1 % of the datagrams missing, twice (the paper's method,
 testbed/paper/, with a second probe against a lucky one).
