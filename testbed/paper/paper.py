@@ -39,7 +39,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import report  # noqa: E402
 import realtraffic  # noqa: E402
-from rig import Rig, cfs_period_quota, cpu_seconds  # noqa: E402
+from rig import Rig, cfs_period_quota, cpu_seconds, inside_frame  # noqa: E402
+
+TC_ACT_SHOT = 2     # linux/pkt_cls.h
 
 FRAME_HEADER = 14       # the paper counts frames; its Mbit/s leave the Ethernet header out
 LOSS_ALLOWED = 0.001    # of the datagrams sent
@@ -205,17 +207,43 @@ def costs_of_a_probe(rig, alg, n, rate, seconds, scheme, sas, floor, out):
     return result, ((f1 - f0) / result["sent"] * 1e6 if floor_tasks else None)
 
 
+def not_owning_us(three):
+    """What each node of the three-node probe THREE that owned nothing spent per packet, us."""
+    return [cpu * 1e6 / three["sent"] for cpu, owned in zip(three["cpu"], three["owned"]) if owned == 0]
+
+
 def non_owned_and_floor(rig, alg, s, out):
     """p2 once more: three nodes over one per-sa SA (two own nothing) with
     the floor station beside them, no budget.  (What a node that owned
-    nothing spent per packet, what the barest drop did), in us."""
+    nothing spent per packet, what the barest drop did, each node that
+    owned nothing), in us."""
     three, floor_us = costs_of_a_probe(rig, alg, 3, unit_rate(alg), 4 * s.seconds, "per-sa", 1, True, out)
     if not floor_us:
         raise RuntimeError("the floor station's NAPI thread was not found: no floor")
-    idle_nodes = [cpu * 1e6 / three["sent"] for cpu, owned in zip(three["cpu"], three["owned"]) if owned == 0]
+    idle_nodes = not_owning_us(three)
     if not idle_nodes:
         raise ValueError("per-sa over one SA: no node of three owned nothing")
-    return sum(idle_nodes) / len(idle_nodes), floor_us
+    return sum(idle_nodes) / len(idle_nodes), floor_us, idle_nodes
+
+
+def programs_alone(rig, alg, frame_size=1446):
+    """The fast path's program and the floor's, each on its own, for a
+    frame another node owns (BPF_PROG_TEST_RUN, rig.program_ns()): three
+    nodes over one per-sa SA and the floor station, no traffic.
+    (ns of ours on each node that drops the frame, ns of the floor's)."""
+    rig.up(3, alg, budget=False)
+    try:
+        rig.fresh_sas("per-sa", 1)
+        rig.add_floor()
+        frame = inside_frame(frame_size)
+        ours = [rig.program_ns(rig.ns(f"n{i}"), "in", frame) for i in range(3)]
+        floor_ns, floor_verdict = rig.program_ns(rig.floor, "in", frame)
+    finally:
+        rig.down()
+    dropped = [ns for ns, verdict in ours if verdict == TC_ACT_SHOT]
+    if len(dropped) != 2 or floor_verdict != TC_ACT_SHOT:
+        raise RuntimeError(f"per-sa over one SA: not two of three nodes drop the frame ({ours})")
+    return dropped, floor_ns
 
 
 def unit_costs(rig, alg, s, out, scheme="packet-rr", sas=1, floor=False, sas_three=None):

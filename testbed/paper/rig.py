@@ -15,7 +15,9 @@ receive; the far end's at real-time priority, so that it keeps up with
 the bursts a budgeted node sends.  veth delivers through the receiver's NAPI only frames from a
 sender without TSO: cluster.sh sets its switch ports so.
 """
+import json
 import os
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -77,6 +79,15 @@ def cpu_seconds(pids):
             except FileNotFoundError:
                 pass    # a thread that just ended
     return total / 1e9
+
+
+def inside_frame(size, dport=9000):
+    """An Ethernet frame of host A's UDP to host B, SIZE bytes of IP, as
+    udppace sends them (to a node's inside MAC, cluster.sh)."""
+    udp = struct.pack(">HHHH", 1024, dport, size - 20, 0) + bytes(size - 28)
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, size, 0, 0, 64, 17, 0,
+                     bytes([10, 0, 1, 2]), bytes([10, 0, 2, 2]))
+    return bytes.fromhex("020000c10001" "020000000002" "0800") + ip + udp
 
 
 def keys(alg):
@@ -162,6 +173,19 @@ class Rig:
         before = napi_threads()
         threaded_napi(ns, "in")
         return sorted(napi_threads() - before)
+
+    def program_ns(self, ns, dev, frame, runs=1000000):
+        """(ns a run, verdict) of the tc ingress program on DEV in NS for
+        FRAME (bytes from the Ethernet header on), BPF_PROG_TEST_RUN RUNS
+        times: what the program alone costs, without the frame's receive."""
+        hooks = json.loads(run("ip", "netns", "exec", ns, "bpftool", "-j", "net", "show", "dev", dev))
+        ids = [t["id"] for h in hooks for t in h.get("tc", []) if t.get("kind") == "clsact/ingress"]
+        if len(ids) != 1:
+            raise RuntimeError(f"{ns} {dev}: {len(ids)} tc ingress programs, not one")
+        path = self.run_dir / "frame.bin"
+        path.write_bytes(frame)
+        out = json.loads(run("bpftool", "-j", "prog", "run", "id", ids[0], "data_in", path, "repeat", runs))
+        return out["duration"], out["retval"]
 
     def down(self):
         if getattr(self, "floor", None):
