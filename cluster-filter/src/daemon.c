@@ -357,6 +357,25 @@ static void tick(void)
 	}
 }
 
+/*
+ * What the kernel dropped before we could read it - the TUN device's
+ * queue, the ESP sockets' receive queues - read when someone may ask
+ * (cfctl stats): a node that falls behind says so, and where.
+ */
+static void count_queue_drops(void)
+{
+	uint64_t sockets = 0;
+
+	for (unsigned v6 = 0; v6 < 2; v6++) {
+		if (d.have_raw[v6] && d.raw[v6].queue_drops)
+			sockets += d.raw[v6].queue_drops(&d.raw[v6]);
+		if (d.have_udp[v6] && d.udp[v6].queue_drops)
+			sockets += d.udp[v6].queue_drops(&d.udp[v6]);
+	}
+	d.dp.counters[CF_CTR_SOCKET_DROPS] = sockets;
+	d.dp.counters[CF_CTR_TUN_QUEUE_DROPS] = d.tun.queue_drops ? d.tun.queue_drops(&d.tun) : 0;
+}
+
 /* A request from client I: a change to the replicated state goes through the cluster. */
 static void client_request(int i)
 {
@@ -365,6 +384,7 @@ static void client_request(int i)
 	size_t len = cf_clients_read(&d.clients, i, buf, sizeof(buf));
 	if (len == 0)
 		return;
+	count_queue_drops();
 	if (len > sizeof(buf))
 		len = sizeof(buf);
 	if (d.group && cf_cluster_changes_state(buf, len) && len <= CF_CTL_MSG_MAX) {

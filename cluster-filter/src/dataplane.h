@@ -28,7 +28,9 @@
 	X(TUN_READS, "tun-reads")		\
 	X(UDP_SENDS, "udp-sends")		\
 	X(TUN_WRITES, "tun-writes")		\
-	X(HELPER_CRYPTO, "helper-crypto")
+	X(HELPER_CRYPTO, "helper-crypto")	\
+	X(TUN_QUEUE_DROPS, "tun-queue-drops")	\
+	X(SOCKET_DROPS, "socket-drops")
 
 enum cf_counter {
 #define X(id, name) CF_CTR_##id,

@@ -7,6 +7,7 @@
 
 #include <string.h>
 #include <netinet/in.h>
+#include <linux/sock_diag.h>
 
 #include "frame.h"
 #include "io.h"
@@ -29,6 +30,17 @@ void cf_io_socket_buffers(int fd)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
+
+uint64_t cf_io_socket_drops(struct cf_io *io)
+{
+	uint32_t mem[SK_MEMINFO_VARS] = { 0 };
+	socklen_t len = sizeof(mem);
+
+	if (getsockopt(io->fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0 ||
+	    len <= SK_MEMINFO_DROPS * sizeof(mem[0]))
+		return 0;
+	return mem[SK_MEMINFO_DROPS];
 }
 
 int cf_io_sendmmsg_all(struct cf_io *io, struct mmsghdr *msgs, unsigned n)

@@ -44,6 +44,8 @@ struct cf_io {
 	/* send n packets; returns how many could not be sent */
 	int (*send)(struct cf_io *io, struct cf_pkt *pkts, unsigned n);
 	void (*close)(struct cf_io *io);
+	/* what the kernel dropped so far for want of our reading (a full queue); NULL: cannot say */
+	uint64_t (*queue_drops)(struct cf_io *io);
 	void *state;		/* the backend's own (batch headers, addresses), per instance */
 	bool rx_pending;	/* recv() stopped with packets in hand: call it again */
 	uint64_t rx_errors, tx_errors, rx_truncated;
@@ -77,6 +79,8 @@ bool cf_io_whole(struct cf_io *io, struct msghdr *mh, struct cf_addr *local6);
 struct cf_frame;
 int cf_io_recv_ip4(struct cf_io *io, struct cf_batch *b, struct mmsghdr *msgs, struct iovec *iov,
 		   bool (*frame)(const uint8_t *pkt, size_t len, struct cf_frame *f));
+/* queue_drops of a socket backend: its receive queue's drops (SO_MEMINFO), 0 if it cannot say. */
+uint64_t cf_io_socket_drops(struct cf_io *io);
 /* Keep bytes [off, off + len) of message i as b's next packet. */
 struct cf_pkt *cf_batch_keep(struct cf_batch *b, unsigned i, size_t off, size_t len);
 /* Append an IPV6_PKTINFO cmsg at *used of buf (aligned, big enough): send from SRC. */

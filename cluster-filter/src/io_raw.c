@@ -125,5 +125,6 @@ int cf_io_raw_open(struct cf_io *io, uint8_t family)
 	io->recv = family == 6 ? raw6_recv : raw_recv;
 	io->send = family == 6 ? raw6_send : raw_send;
 	io->close = cf_io_close_fd;
+	io->queue_drops = cf_io_socket_drops;
 	return 0;
 }

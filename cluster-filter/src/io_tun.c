@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,6 +30,8 @@
 
 struct tun_state {
 	bool vnet_hdr;
+	int tx_dropped_fd;		/* the device's tx_dropped in sysfs: its queue to us overflowing */
+	uint64_t tx_dropped_at_open;	/* the device may be older than we are (persistent) */
 	struct cf_gso_frame cur;	/* the frame being cut */
 	unsigned next;			/* its next segment */
 	uint8_t frame[CF_VNET_HDR_LEN + 65536];
@@ -143,6 +146,48 @@ static int tun_send(struct cf_io *io, struct cf_pkt *pkts, unsigned n)
 	return s->vnet_hdr ? send_coalesced(io, pkts, n) : send_plain(io, pkts, n);
 }
 
+static bool read_tx_dropped(int fd, uint64_t *count)
+{
+	char buf[32];
+	ssize_t n = fd < 0 ? -1 : pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	*count = strtoull(buf, NULL, 10);
+	return true;
+}
+
+static uint64_t tun_queue_drops(struct cf_io *io)
+{
+	struct tun_state *s = io->state;
+	uint64_t now;
+
+	return read_tx_dropped(s->tx_dropped_fd, &now) && now >= s->tx_dropped_at_open
+	       ? now - s->tx_dropped_at_open : 0;
+}
+
+static void tun_close(struct cf_io *io)
+{
+	struct tun_state *s = io->state;
+
+	if (s && s->tx_dropped_fd >= 0)
+		close(s->tx_dropped_fd);
+	cf_io_close_fd(io);
+}
+
+/* What the kernel dropped because we did not read fast enough: the device's transmit drops. */
+static void open_tx_dropped(struct tun_state *s, const char *ifname)
+{
+	char path[64 + IFNAMSIZ];
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/statistics/tx_dropped", ifname);
+	s->tx_dropped_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (!read_tx_dropped(s->tx_dropped_fd, &s->tx_dropped_at_open) && s->tx_dropped_fd >= 0) {
+		close(s->tx_dropped_fd);
+		s->tx_dropped_fd = -1;
+	}
+}
+
 static int set_link(const char *ifname, unsigned mtu)
 {
 	struct ifreq ifr = { 0 };
@@ -197,6 +242,7 @@ int cf_io_tun_open(struct cf_io *io, const char *ifname, unsigned mtu, bool offl
 	io->state = s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return -ENOMEM;
+	s->tx_dropped_fd = -1;
 	io->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (io->fd < 0)
 		return -errno;
@@ -217,6 +263,7 @@ int cf_io_tun_open(struct cf_io *io, const char *ifname, unsigned mtu, bool offl
 		cf_io_close_fd(io);
 		return err;
 	}
+	open_tx_dropped(s, ifname);
 	s->vnet_hdr = offload;
 	if (offload)
 		*offered = set_offloads(io->fd);
@@ -224,6 +271,7 @@ int cf_io_tun_open(struct cf_io *io, const char *ifname, unsigned mtu, bool offl
 		ioctl(io->fd, TUNSETOFFLOAD, 0);	/* a persistent device remembers */
 	io->recv = tun_recv;
 	io->send = tun_send;
-	io->close = cf_io_close_fd;
+	io->close = tun_close;
+	io->queue_drops = tun_queue_drops;
 	return 0;
 }

@@ -109,5 +109,6 @@ int cf_io_udp_open(struct cf_io *io, uint16_t port, uint8_t family)
 	io->recv = udp_recv;
 	io->send = udp_send;
 	io->close = cf_io_close_fd;
+	io->queue_drops = cf_io_socket_drops;
 	return 0;
 }

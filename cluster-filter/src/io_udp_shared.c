@@ -187,5 +187,6 @@ int cf_io_udp_shared_open(struct cf_io *io, uint16_t port, uint8_t family)
 	io->recv = family == 6 ? shared6_recv : shared_recv;
 	io->send = shared_send;
 	io->close = shared_close;
+	io->queue_drops = cf_io_socket_drops;
 	return 0;
 }

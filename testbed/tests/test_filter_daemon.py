@@ -8,6 +8,7 @@ end: replies counted, bytes hashed, counters read back through cfctl.
 import json
 import os
 import random
+import signal
 import socket
 import struct
 import subprocess
@@ -295,6 +296,45 @@ def test_without_tun_offload_one_packet_per_read():
             assert int(s["tun-writes"]) == int(s["tx-clear"]) > 0, s
     finally:
         plain.script("down")
+
+
+def test_a_stopped_daemon_counts_what_its_queues_dropped(pair):
+    """A daemon that cannot keep up says where the kernel dropped what it
+    did not read: stopped (SIGSTOP) while a stream comes, the sending
+    gateway's TUN queue overflows (tun-queue-drops), and the receiving
+    gateway's ESP socket (socket-drops).  Once it runs again every
+    datagram is accounted for: read, or counted as dropped."""
+    def count(s, *keys):
+        return sum(int(s.get(k, 0)) for k in keys)
+
+    def stopped(gw, what):
+        pid = int(open(f"{pair.run_dir}/{gw}.pid").read())
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            return int(kv(pair.exec("ha", BIN / "udppace", "10.0.2.2", "5302", *what))["sent"])
+        finally:
+            os.kill(pid, signal.SIGCONT)
+
+    # the TUN queue holds 500 packets: the rest of 2,000 are dropped at it
+    a0 = pair.stats("ga")
+    sent = stopped("ga", ("5000", "0.4", "1000"))
+    wait_for(lambda: count(pair.stats("ga"), "rx-clear", "tun-queue-drops")
+             - count(a0, "rx-clear", "tun-queue-drops") == sent, what="every datagram read or counted")
+    a1 = pair.stats("ga")
+    at_tun = count(a1, "tun-queue-drops") - count(a0, "tun-queue-drops")
+    assert at_tun >= sent - 600, (a0, a1)
+
+    # what gb's ESP socket could not hold of 12,000 (its buffer: 4 MB)
+    a0, b0 = pair.stats("ga"), pair.stats("gb")
+    stopped("gb", ("20000", "0.6", "1000"))
+    esp_in = ("rx-esp", "rx-esp-in-udp", "socket-drops")
+    wait_for(lambda: count(pair.stats("gb"), *esp_in) - count(b0, *esp_in)
+             == count(pair.stats("ga"), "tx-esp") - count(a0, "tx-esp"), what="every ESP packet read or counted")
+    b1 = pair.stats("gb")
+    print(f"ga stopped: {sent} sent, {at_tun} dropped at its TUN queue; "
+          f"gb stopped: {count(b1, 'socket-drops') - count(b0, 'socket-drops')} at its socket")
+    assert count(b1, "socket-drops") - count(b0, "socket-drops") > 0, (b0, b1)
+    assert pair.ping("ha", "10.0.2.2", count=5) == 5
 
 
 @pytest.mark.parametrize("workers", [1, 3])
