@@ -293,8 +293,7 @@ def split_costs(scheme, owned_us, owned_third_us, three):
     """(not owned us, the owned cost q takes, how) from the lone node's
     cost per packet at the full rate and at a third of it and the probe
     THREE of three nodes at the full rate (unit_costs())."""
-    sent, nodes = three["sent"], list(zip(three["cpu"], three["owned"]))
-    idle_nodes = [cpu * 1e6 / sent for cpu, owned in nodes if owned == 0]
+    idle_nodes = not_owning_us(three)
     if idle_nodes:
         return (sum(idle_nodes) / len(idle_nodes), owned_third_us,
                 "not owned: nodes of three that owned nothing; owned: one node at a third of the rate")
@@ -302,6 +301,7 @@ def split_costs(scheme, owned_us, owned_third_us, three):
         # a node that owns a share pays for its share at a third of the
         # rate, in a run we did not make: its excess would be guesswork
         raise ValueError("per-sa: the three-node probe needs a node that owned nothing (one SA)")
+    sent, nodes = three["sent"], list(zip(three["cpu"], three["owned"]))
     per_packet = sum(cpu for cpu, _ in nodes) / len(nodes) * 1e6 / sent
     share = sum(owned for _, owned in nodes) / len(nodes) / sent
     owners_part = (owned_us - per_packet) / (1 - share)

@@ -319,11 +319,12 @@ def shares(before, after, way):
 
 
 def through_event(cluster, event, node, members_after, members_before=tuple(range(NODES)),
-                  seconds=7.0, at=1.5, what="the change"):
+                  seconds=7.0, at=1.5, what="the change", reporter=None):
     """Streams both ways; event() at `at` s; then loss only while the change
     was being noticed (in the default mode at most that node's share of it;
     the paper's schemes may move other traffic too) and no duplicate once
-    the view has settled."""
+    the view has settled.  What the far hosts got and what the streams
+    captured; REPORTER prints them and checks the capture (report())."""
     streams = cluster.streams(seconds)
     try:
         streams.at(0.3)
@@ -342,8 +343,8 @@ def through_event(cluster, event, node, members_after, members_before=tuple(rang
         streams.kill()
         raise
     got, wire = streams.finish()
-    report(cluster, f"{what} at +{t_event - streams.t_start:.2f} s, took {t_done - t_event:.2f} s, "
-           f"view settled {t_settled - t_event:.2f} s after it", got, wire, t_event)
+    (reporter or report)(cluster, f"{what} at +{t_event - streams.t_start:.2f} s, took {t_done - t_event:.2f} s, "
+                         f"view settled {t_settled - t_event:.2f} s after it", got, wire, t_event)
     assert t_settled + DETECT <= streams.t_start + seconds, "the stream ended before the change was over"
     for way, d in got.items():
         assert d["unique"] > 0, f"{way}: nothing arrived"
@@ -375,7 +376,7 @@ def through_event(cluster, event, node, members_after, members_before=tuple(rang
         if cluster.mode in CARRIED:
             settling = sum(k for t, k in d["dups"] if settled_at < t <= settled_at + grace)
             assert settling <= CARRIED[cluster.mode], f"{way}: {settling} duplicated while the view settled"
-    return got
+    return got, wire
 
 
 def restore(cluster, i):
