@@ -44,7 +44,7 @@ static int connect_daemon(void)
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		fprintf(stderr, "cfctl: cannot reach cluster-filterd at %s: %s\n",
 			sock_path, strerror(errno));
-		exit(1);
+		exit(2);
 	}
 	return fd;
 }

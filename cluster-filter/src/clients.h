@@ -3,8 +3,11 @@
  * The control socket's server side, the I/O half of control.c: a
  * SOCK_SEQPACKET socket in a directory only root may enter, root's
  * clients only, one message per request; events go to the clients that
- * subscribed.  Nothing here blocks: a client that does not read its
- * replies loses them (logged), it never stalls the packet loop.
+ * subscribed.  Nothing here blocks: what a client's socket cannot take
+ * at once waits in that client's queue and goes when the socket has
+ * room (a dump's replies come faster than any client reads them); a
+ * client that lets more than CF_CLIENT_QUEUE_MAX pile up is
+ * disconnected (logged).  It never stalls the packet loop.
  */
 #ifndef CF_CLIENTS_H
 #define CF_CLIENTS_H
@@ -14,6 +17,10 @@
 #include <stdint.h>
 
 #define CF_CLIENTS_MAX 64
+/* a dump of every IKE SA the table holds, with its records, fits */
+#define CF_CLIENT_QUEUE_MAX (96u << 20)
+
+struct cf_client_reply;
 
 struct cf_clients {
 	int listen_fd, epfd;
@@ -21,6 +28,8 @@ struct cf_clients {
 	struct {
 		int fd;			/* -1: free */
 		bool subscribed;
+		struct cf_client_reply *queue, **tail;	/* not yet taken by the socket */
+		size_t queued_bytes;
 	} client[CF_CLIENTS_MAX];
 };
 
@@ -30,6 +39,8 @@ int cf_clients_listen_fd(const struct cf_clients *cs);
 void cf_clients_accept(struct cf_clients *cs);
 /* The client an epoll TAG belongs to, or -1. */
 int cf_clients_of_tag(const struct cf_clients *cs, uint64_t tag);
+/* Client I's epoll EVENTS: sends what waited if it may; whether to read a request. */
+bool cf_clients_event(struct cf_clients *cs, int i, uint32_t events);
 /*
  * Client I's next request into BUF: its length (more than CAP - 1 means
  * it did not fit), or 0 when there is none or the client went away.

@@ -38,6 +38,7 @@ int cf_cluster_init(struct cf_cluster *c, struct cf_dataplane *dp,
 	c->ops = ops;
 	c->ctx = ctx;
 	c->tail = &c->head;
+	c->held_tail = &c->held;
 	c->features = CF_CLUSTER_FEATURES;
 	cf_view_init(&c->view, self_nodeid);
 	c->view.quorate = quorate;
@@ -59,9 +60,50 @@ static void drop_queue(struct cf_cluster *c)
 	c->queued_bytes = 0;
 }
 
+/* A change delivered while we hold (cf_cluster.holding): its payload, keys and all. */
+struct cf_cluster_held {
+	struct cf_cluster_held *next;
+	uint32_t sender;
+	size_t len;
+	uint8_t payload[];
+};
+
+static void drop_held(struct cf_cluster *c)
+{
+	while (c->held) {
+		struct cf_cluster_held *h = c->held;
+		c->held = h->next;
+		memset(h->payload, 0, h->len);	/* keys */
+		free(h);
+	}
+	c->held_tail = &c->held;
+	c->held_bytes = 0;
+	c->held_overflow = false;
+}
+
+static void hold(struct cf_cluster *c, uint32_t sender, const uint8_t *payload, size_t len)
+{
+	struct cf_cluster_held *h = NULL;
+
+	if (!c->held_overflow && c->held_bytes + len <= CF_CLUSTER_QUEUE_MAX)
+		h = malloc(sizeof(*h) + len);
+	if (h == NULL) {
+		c->held_overflow = true;
+		return;
+	}
+	h->next = NULL;
+	h->sender = sender;
+	h->len = len;
+	memcpy(h->payload, payload, len);
+	*c->held_tail = h;
+	c->held_tail = &h->next;
+	c->held_bytes += len;
+}
+
 void cf_cluster_free(struct cf_cluster *c)
 {
 	drop_queue(c);
+	drop_held(c);
 	cf_sync_free(&c->sync);
 }
 
@@ -383,6 +425,8 @@ void cf_cluster_membership_lost(struct cf_cluster *c)
 			cf_sync_forget(&c->sync, c->sync.peers[i].nodeid);
 	}
 	drop_queue(c);
+	drop_held(c);
+	c->holding = false;
 	cf_view_lost(&c->view);
 	apply_view(c);
 }
@@ -394,6 +438,39 @@ void cf_cluster_quorum(struct cf_cluster *c, bool quorate)
 	/* the last round may have heard us without quorum: ask for another */
 	if (quorate && send_empty(c, CF_MSG_SYNC_REROUND))
 		logf_(c, "view round: could not ask for a new round");
+}
+
+static void apply_change(struct cf_cluster *c, uint32_t sender, uint8_t *payload, size_t len);
+
+/*
+ * The default host's tables are in (or ours count) and we are a member:
+ * what was delivered while they came goes on top, in the order it came.
+ */
+static void apply_held(struct cf_cluster *c)
+{
+	struct cf_sadb *db = &c->dp->db;
+
+	if (c->held_overflow) {
+		logf_(c, "view %u: more changes came while the tables were on their way than we hold; "
+		      "asking for the tables again", c->view.epoch);
+		c->view.synced = false;
+		cf_sadb_flush(db);
+		cf_ike_flush(&c->dp->ike);
+		drop_held(c);
+		apply_view(c);
+		if (send_empty(c, CF_MSG_SYNC_REROUND))
+			logf_(c, "view round: could not ask for a new round");
+		return;
+	}
+	c->holding = false;
+	while (c->held) {
+		struct cf_cluster_held *h = c->held;
+		c->held = h->next;
+		apply_change(c, h->sender, h->payload, h->len);
+		memset(h->payload, 0, h->len);	/* keys */
+		free(h);
+	}
+	drop_held(c);
 }
 
 /* A message of the view round, authenticated. */
@@ -409,6 +486,9 @@ static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_
 	cf_dp_view_agreed(c->dp);
 	hear_everyone_anew(c);
 	c->suspecting = false;
+	/* after JOINED; or the round kept our tables as the cluster's (nobody held the state) */
+	if (c->holding && c->view.synced)
+		apply_held(c);
 	if (m->type == CF_MSG_SYNC_CLOSE) {
 		char silent[128] = "";
 		for (uint32_t i = 0, len = 0; i < c->view.n_cpg && len < sizeof(silent) - 12; i++)
@@ -432,12 +512,20 @@ static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_
 	struct cf_sadb *db = &c->dp->db;
 	if (n_joiners && c->view.default_host == c->view.self_nodeid && c->view.synced)
 		hand_over_state(c, joiners, n_joiners);
-	else if (!c->view.synced && db->sa_count + db->policy_count + c->dp->ike.count) {
-		/* what we hold may be stale; the default host sends what is current */
-		logf_(c, "view %u: dropping %u SAs, %u policies and %u IKE SAs held without the cluster's state",
-		      c->view.epoch, db->sa_count, db->policy_count, c->dp->ike.count);
-		cf_sadb_flush(db);
-		cf_ike_flush(&c->dp->ike);
+	else if (!c->view.synced) {
+		/*
+		 * The default host sends its tables as they are now, at the end
+		 * of this round: what we hold may be stale, and what changes from
+		 * here on must go on top of what it sends, not under it.
+		 */
+		drop_held(c);
+		c->holding = true;
+		if (db->sa_count + db->policy_count + c->dp->ike.count) {
+			logf_(c, "view %u: dropping %u SAs, %u policies and %u IKE SAs held without the cluster's state",
+			      c->view.epoch, db->sa_count, db->policy_count, c->dp->ike.count);
+			cf_sadb_flush(db);
+			cf_ike_flush(&c->dp->ike);
+		}
 	}
 }
 
@@ -604,8 +692,10 @@ void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, siz
 	const char *why;
 
 	if (drop == CF_DROP_NONE &&
-	    (sender != nodeid || plen < 4 || cf_msg_parse(payload + 4, plen - 4, &m, &why)))
+	    (sender != nodeid || plen < 4 || cf_msg_parse(payload + 4, plen - 4, &m, &why))) {
+		memset(payload, 0, plen);	/* opened in place: keys */
 		drop = CF_DROP_SYNC_MALFORMED;	/* sealed by one node, sent by another */
+	}
 	if (drop != CF_DROP_NONE) {
 		cf_dp_drop(c->dp, NULL, drop);
 		return;
@@ -626,11 +716,21 @@ void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, siz
 		memset(payload, 0, plen);
 		return;
 	}
+	if (c->holding && !(m.flags & CF_F_SNAPSHOT))
+		hold(c, sender, payload, plen);
+	else
+		apply_change(c, sender, payload, plen);
+	memset(payload, 0, plen);	/* keys */
+}
+
+/* A change to the tables (PAYLOAD: the client to answer, the request) */
+static void apply_change(struct cf_cluster *c, uint32_t sender, uint8_t *payload, size_t len)
+{
 	struct reply_to to = { c, get_be32(payload) };
 	bool ours = sender == c->sync.self && to.client != CF_CLUSTER_NO_CLIENT;
 	bool subscribe = false;
+
 	cf_sadb_set_time(&c->dp->db, (uint64_t)time(NULL));
-	cf_control_handle(c->dp, c->defaults, payload + 4, plen - 4, ours ? reply : discard_reply,
+	cf_control_handle(c->dp, c->defaults, payload + 4, len - 4, ours ? reply : discard_reply,
 			  &to, &subscribe);
-	memset(payload, 0, plen);	/* keys */
 }

@@ -41,6 +41,7 @@ struct cf_cluster_ops {
 };
 
 struct cf_cluster_queued;
+struct cf_cluster_held;
 
 struct cf_cluster {
 	struct cf_dataplane *dp;
@@ -52,6 +53,15 @@ struct cf_cluster {
 	struct cf_cluster_queued *head, **tail;	/* sealed, not yet taken by Corosync */
 	size_t queued_bytes;
 	uint64_t deferred;			/* multicasts Corosync made wait */
+	/*
+	 * A joiner between the round that lets it in and the default host's
+	 * JOINED: the tables on their way are the default host's at the end
+	 * of that round, so the changes delivered since go on top of them.
+	 */
+	bool holding;
+	bool held_overflow;			/* ...more than CF_CLUSTER_QUEUE_MAX came */
+	struct cf_cluster_held *held, **held_tail;
+	size_t held_bytes;
 	unsigned round_ticks;			/* reports while the round has been open */
 	/* liveness: every member is heard at least every CF_HEARTBEAT_MS */
 	unsigned ticks, sent_at;		/* in reports (CF_SEQ_REPORT_MS) */

@@ -395,13 +395,14 @@ static void client_request(int i)
 			cf_control_refusal(&b, buf, len, -err, why);
 			cf_clients_send(&d.clients, i, b.buf, b.len);
 		}
-		return;
+	} else {
+		bool subscribe = false;
+		cf_sadb_set_time(&d.dp.db, (uint64_t)time(NULL));
+		cf_control_handle(&d.dp, &d.defaults, buf, len, send_to_client, &i, &subscribe);
+		if (subscribe)
+			cf_clients_subscribe(&d.clients, i);
 	}
-	bool subscribe = false;
-	cf_sadb_set_time(&d.dp.db, (uint64_t)time(NULL));
-	cf_control_handle(&d.dp, &d.defaults, buf, len, send_to_client, &i, &subscribe);
-	if (subscribe)
-		cf_clients_subscribe(&d.clients, i);
+	memset(buf, 0, len);	/* keys */
 }
 
 static int drop_capabilities(void)
@@ -614,9 +615,11 @@ static void run(void)
 				if (d.membership && !cf_membership_dispatch(d.membership))
 					membership_lost();
 				break;
-			default:
-				if (cf_clients_of_tag(&d.clients, tag) >= 0)
-					client_request(cf_clients_of_tag(&d.clients, tag));
+			default: {
+				int c = cf_clients_of_tag(&d.clients, tag);
+				if (c >= 0 && cf_clients_event(&d.clients, c, ev[i].events))
+					client_request(c);
+			}
 			}
 		}
 	}

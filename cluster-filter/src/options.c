@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <net/if.h>
 
 #include "log.h"
 #include "options.h"
@@ -98,7 +99,14 @@ int cf_options_parse(int argc, char **argv, struct cf_options *o)
 				  .defaults = { CF_DISPATCH_DEFAULT, 128 } };
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 't': o->tun = optarg; break;
+		case 't':
+			if (*optarg == '\0' || strlen(optarg) >= IFNAMSIZ) {
+				fprintf(stderr, "cluster-filterd: --tun: an interface name has 1 to %d characters\n",
+					IFNAMSIZ - 1);
+				return 2;
+			}
+			o->tun = optarg;
+			break;
 		case 'm':
 			if (!number("--mtu", optarg, 576, 1900, &o->mtu))
 				return 2;

@@ -111,8 +111,10 @@ enum cf_drop cf_sync_open(struct cf_sync *s, uint8_t *msg, size_t len, uint32_t 
 	}
 	if (candidate)
 		s->n_peers++;
-	if (counter <= p->last)
+	if (counter <= p->last) {
+		memset(msg + CF_SYNC_HDR_LEN, 0, n);	/* opened in place: keys */
 		return CF_DROP_SYNC_REPLAY;
+	}
 	p->last = counter;
 	*payload = msg + CF_SYNC_HDR_LEN;
 	*payload_len = n;

@@ -122,27 +122,35 @@ static inline void stop(uint32_t id)
 	cf_dp_free(&node[id].dp);
 }
 
+/* Node ID gets the agreed stream up to entry UPTO (what it multicasts meanwhile goes after). */
+static inline void deliver_to(uint32_t id, size_t upto)
+{
+	static uint8_t copy[sizeof(stream[0].data)];
+	struct node *nd = &node[id];
+
+	while (nd->pos < upto && nd->pos < n_stream) {
+		struct agreed *m = &stream[nd->pos++];
+		if (m->from == 0) {
+			cf_cluster_members(&nd->c, (const uint32_t *)m->data,
+					   (uint32_t)(m->len / sizeof(uint32_t)));
+			continue;
+		}
+		memcpy(copy, m->data, m->len);
+		cf_cluster_deliver(&nd->c, m->from, copy, m->len);
+	}
+}
+
 /* Deliver everything multicast so far, and what that makes the nodes say. */
 static inline void settle(void)
 {
-	static uint8_t copy[sizeof(stream[0].data)];
-
 	for (int rounds = 0; rounds < 10000; rounds++) {
 		bool quiet = true;
 		for (uint32_t i = 1; i <= NODES; i++) {
 			struct node *nd = &node[i];
 			if (!nd->up || nd->hung)
 				continue;
-			while (nd->pos < n_stream) {
-				struct agreed *m = &stream[nd->pos++];
-				if (m->from == 0) {
-					cf_cluster_members(&nd->c, (const uint32_t *)m->data,
-							   (uint32_t)(m->len / sizeof(uint32_t)));
-					continue;
-				}
-				memcpy(copy, m->data, m->len);
-				cf_cluster_deliver(&nd->c, m->from, copy, m->len);
-			}
+			while (nd->pos < n_stream)
+				deliver_to(i, n_stream);
 			if (!cf_cluster_flush(&nd->c))
 				quiet = false;
 		}

@@ -376,6 +376,86 @@ static void queue_bound(void)
 	CHECK(same_tables(1, 2) && same_tables(1, 3));
 }
 
+/*
+ * The default host hands a joiner its tables as they stand when the
+ * round ends; a change delivered after that point is not in them.  The
+ * joiner applies such changes after the tables, whatever their order on
+ * the wire: a delete must not be undone by the snapshot that still has
+ * the SA, nor a newer IKE record by the older one.
+ */
+static void changes_during_a_hand_over(void)
+{
+	const uint8_t spis[CF_IKE_SPIS_LEN] = { 0xa1, 0xa2 };
+	const uint32_t all[] = { 1, 2, 3 };
+	uint32_t dh = cf_view_default_host(&node[1].c.view), joiner = dh == 3 ? 2 : 3;
+	uint32_t rest[2], k = 0;
+	for (uint32_t i = 1; i <= NODES; i++)
+		if (i != joiner)
+			rest[k++] = i;
+
+	stop(joiner);
+	confchg(rest, 2);
+	CHECK_EQ(cf_view_default_host(&node[dh].c.view), dh);
+	CHECK_EQ(add_sa(dh, 5, 0xb001, CF_DIR_IN), 0);
+	CHECK_EQ(add_sa(dh, 5, 0xb002, CF_DIR_IN), 0);
+	CHECK_EQ(ike_put(dh, spis, 0x11, 100), 0);
+	settle();
+
+	/* the joiner and the other member answer the round; the default host's answer closes it */
+	start(joiner, 7000);
+	append(0, all, sizeof(all));
+	for (int pass = 0; pass < 2; pass++)
+		for (uint32_t i = 1; i <= NODES; i++)
+			if (i != dh)
+				deliver_to(i, n_stream);
+	deliver_to(dh, n_stream);
+	/* ...and before that answer is delivered, pluto deletes one SA, adds one, moves the IKE SA on */
+	struct cf_msgbuf b;
+	const char *why = NULL;
+	cf_mb_init(&b, CF_MSG_SA_DEL, 0, 77);
+	cf_mb_u32(&b, CF_A_SPI, 0xb001);
+	cf_mb_u8(&b, CF_A_DIR, CF_DIR_IN);
+	CHECK(cf_mb_finish(&b) == 0);
+	CHECK_EQ(cf_cluster_replicate(&node[dh].c, 5, b.buf, b.len, &why), 0);
+	CHECK_EQ(add_sa(dh, 5, 0xb003, CF_DIR_IN), 0);
+	CHECK_EQ(ike_put(dh, spis, 0x22, 120), 0);
+	settle();
+
+	for (uint32_t i = 1; i <= NODES; i++) {
+		CHECK_EQ(node[i].c.view.n, 3);
+		CHECK(node[i].c.view.synced);
+		CHECK(cf_sa_find(&node[i].dp.db, 0xb001, CF_DIR_IN) == NULL);
+		CHECK(cf_sa_find(&node[i].dp.db, 0xb002, CF_DIR_IN) != NULL);
+		CHECK(cf_sa_find(&node[i].dp.db, 0xb003, CF_DIR_IN) != NULL);
+		const struct cf_ike_record *r = cf_ike_find(&node[i].dp.ike, spis);
+		CHECK(r && r->len == 120 && r->data[0] == 0x22);
+	}
+	CHECK(same_tables(joiner, dh) && same_ike_records(joiner, dh));
+	CHECK(!node[joiner].c.holding && node[joiner].c.held == NULL);
+
+	/* more came meanwhile than a joiner holds: it asks for the tables again */
+	stop(joiner);
+	confchg(rest, 2);
+	start(joiner, 8000);
+	append(0, all, sizeof(all));
+	for (int pass = 0; pass < 2; pass++)
+		for (uint32_t i = 1; i <= NODES; i++)
+			if (i != dh)
+				deliver_to(i, n_stream);
+	deliver_to(dh, n_stream);
+	deliver_to(joiner, n_stream);		/* the round is over: it holds what comes */
+	CHECK(node[joiner].c.holding);
+	CHECK_EQ(add_sa(dh, 5, 0xb004, CF_DIR_IN), 0);
+	node[joiner].c.held_overflow = true;
+	watch = "asking for the tables again";
+	watched = 0;
+	settle();
+	CHECK_EQ(watched, 1);
+	watch = NULL;
+	CHECK(node[joiner].c.view.synced && node[joiner].c.view.n == 3);
+	CHECK(cf_sa_find(&node[joiner].dp.db, 0xb004, CF_DIR_IN) != NULL);
+	CHECK(same_tables(joiner, dh) && same_ike_records(joiner, dh));
+}
 
 int main(void)
 {
@@ -388,6 +468,7 @@ int main(void)
 	a_hung_member_is_noticed();
 	corosync_restarts();
 	queue_bound();
+	changes_during_a_hand_over();
 	for (uint32_t i = 1; i <= NODES; i++)
 		if (node[i].up)
 			stop(i);

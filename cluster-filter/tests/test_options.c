@@ -76,6 +76,10 @@ static void refused(void)
 	CHECK_EQ(PARSE(&o, "--cluster", group), 2);
 	group[127] = '\0';
 	CHECK_EQ(PARSE(&o, "--cluster", group), -1);
+	/* a name the kernel would cut short, as the TUN device got it and the sysfs path did not */
+	CHECK_EQ(PARSE(&o, "--tun", "cluster-tunnel-0"), 2);
+	CHECK_EQ(PARSE(&o, "--tun", ""), 2);
+	CHECK_EQ(PARSE(&o, "--tun", "cluster-tunnel0"), -1);
 	CHECK_EQ(PARSE(&o, "--bogus"), 2);
 	CHECK_EQ(PARSE(&o, "stray"), 2);
 	CHECK_EQ(PARSE(&o, "--help"), 0);

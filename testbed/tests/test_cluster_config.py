@@ -71,6 +71,7 @@ BROKEN = [
     ({"cluster_key": "{missing}"}, "cluster-key={missing}: no such file"),
     ({"cluster_key": "{key_0644}"}, "cluster-key={key_0644}: mode 644, must be 0600 or 0400"),
     ({"cluster_key": "{key_short}"}, "cluster-key={key_short}: 5 bytes, want 32 random bytes or 64 hexadecimal digits"),
+    ({"cluster_key": "{key_link}"}, "cluster-key={key_link}: a symbolic link, which cluster-filterd refuses"),
     ({"cluster_dispatch": "packet-robin"}, "invalid, keyword ignored: cluster-dispatch=packet-robin"),
     ({"cluster_group": '"gw 1"'}, "cluster-group=gw 1: letters, digits"),
     ({"cluster_addresses": '"192.0.2.1 10.9.9.9"'}, "cluster-addresses: 10.9.9.9 is on no interface of this node"),
@@ -78,6 +79,7 @@ BROKEN = [
     ({"cluster_addresses": '"192.0.2.1 fd00::9"'}, "cluster-addresses: fd00::9 is on no interface of this node"),
     ({"cluster_addresses": "fd00::1::2"}, "cluster-addresses: 'fd00::1::2' is not an IPv4 or IPv6 address"),
     ({"cluster_addresses": "fd00::g"}, "cluster-addresses: 'fd00::g' is not an IPv4 or IPv6 address"),
+    ({"cluster_addresses": '"' + " ".join(["192.0.2.1"] * 17) + '"'}, "cluster-addresses: 17 addresses, at most 16"),
     ({"cluster_inside": "eth7"}, "cluster-inside=eth7: no such interface"),
     ({"cluster_outside": "eth8"}, "cluster-outside=eth8: no such interface"),
     ({"cluster_group": None}, "cluster-key={key} needs cluster-group="),
@@ -87,11 +89,12 @@ BROKEN = [
 @pytest.mark.parametrize("change,line", BROKEN, ids=[c[1].split(":")[0].split("=")[0] for c in BROKEN])
 def test_broken_setting_one_line(netns, tmp_path, key, change, line):
     files = {"key": key, "missing": tmp_path / "nokey", "key_0644": tmp_path / "k644",
-             "key_short": tmp_path / "kshort"}
+             "key_short": tmp_path / "kshort", "key_link": tmp_path / "klink"}
     files["key_0644"].write_bytes(os.urandom(32))
     files["key_0644"].chmod(0o644)
     files["key_short"].write_text("abcd\n")
     files["key_short"].chmod(0o600)
+    files["key_link"].symlink_to(key)
     setup = {"protostack": "cluster", "cluster_group": "gw", "cluster_key": key,
              "cluster_addresses": '"192.0.2.1, 10.0.1.1"', "cluster_inside": "in",
              "cluster_outside": "out"}

@@ -134,7 +134,13 @@ def test_a_rate_counts_when_two_probes_carry_it():
     rate, r = paper.highest_lossless_rate(node, 8000, settings, "test")
     assert 8000 in node.offered and rate <= 5000 and paper.lossless(r), node.offered
     assert rate >= 4000, node.offered           # the search still found the neighbourhood
-    # a steady node: the same answer as one probe each, plus one confirmation
+    # a rate that passes once, the highest that did, is a failed step of
+    # the bisection, not a fall back to the next rate that had passed
+    # (the search once reported 4,022 datagrams/s this way)
+    node = FlakyNode(5000, lucky=6033)
+    rate, r = paper.highest_lossless_rate(node, 8044, settings, "test")
+    assert 6033 in node.offered and 4500 <= rate <= 5000 and paper.lossless(r), (rate, node.offered)
+    # a steady node: every rate it carries probed twice
     steady = FlakyNode(6000)
     rate, r = paper.highest_lossless_rate(steady, 4000, settings, "test")
     assert 5000 <= rate <= 6000 and steady.offered.count(rate) == 2, steady.offered
