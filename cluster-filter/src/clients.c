@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
@@ -72,9 +71,7 @@ void cf_clients_accept(struct cf_clients *cs)
 			break;
 		cs->client[i].fd = fd;
 		cs->client[i].subscribed = false;
-		cs->client[i].queue = NULL;
-		cs->client[i].tail = &cs->client[i].queue;
-		cs->client[i].queued_bytes = 0;
+		cf_queue_init(&cs->client[i].replies);
 		return;
 	}
 	cf_log(CF_LOG_WARNING, "control: too many clients");
@@ -88,31 +85,13 @@ int cf_clients_of_tag(const struct cf_clients *cs, uint64_t tag)
 	return (int)(tag - cs->tag);
 }
 
-struct cf_client_reply {
-	struct cf_client_reply *next;
-	size_t len;
-	uint8_t msg[];
-};
-
-static void free_queue(struct cf_clients *cs, int i)
-{
-	while (cs->client[i].queue) {
-		struct cf_client_reply *r = cs->client[i].queue;
-		cs->client[i].queue = r->next;
-		memset(r->msg, 0, r->len);	/* an IKE SA's record: keys */
-		free(r);
-	}
-	cs->client[i].tail = &cs->client[i].queue;
-	cs->client[i].queued_bytes = 0;
-}
-
 static void drop(struct cf_clients *cs, int i)
 {
 	epoll_ctl(cs->epfd, EPOLL_CTL_DEL, cs->client[i].fd, NULL);
 	close(cs->client[i].fd);
 	cs->client[i].fd = -1;
 	cs->client[i].subscribed = false;
-	free_queue(cs, i);
+	cf_queue_clear(&cs->client[i].replies);
 }
 
 static void watch_out(struct cf_clients *cs, int i, bool out)
@@ -124,16 +103,11 @@ static void watch_out(struct cf_clients *cs, int i, bool out)
 /* What waited, in order, while the socket takes it; -errno when the client is gone. */
 static int send_queued(struct cf_clients *cs, int i)
 {
-	while (cs->client[i].queue) {
-		struct cf_client_reply *r = cs->client[i].queue;
-		if (send(cs->client[i].fd, r->msg, r->len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+	struct cf_queue *q = &cs->client[i].replies;
+
+	for (; q->head; cf_queue_pop(q))
+		if (send(cs->client[i].fd, q->head->data, q->head->len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
-		cs->client[i].queue = r->next;
-		cs->client[i].queued_bytes -= r->len;
-		memset(r->msg, 0, r->len);
-		free(r);
-	}
-	cs->client[i].tail = &cs->client[i].queue;
 	watch_out(cs, i, false);
 	return 0;
 }
@@ -161,7 +135,9 @@ void cf_clients_send(struct cf_clients *cs, int i, const uint8_t *msg, size_t le
 {
 	if (i < 0 || i >= CF_CLIENTS_MAX || cs->client[i].fd < 0)
 		return;
-	if (cs->client[i].queue == NULL) {
+	struct cf_queue *q = &cs->client[i].replies;
+	bool waiting = q->head != NULL;
+	if (!waiting) {
 		if (send(cs->client[i].fd, msg, len, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
 			return;
 		if (errno != EAGAIN && errno != EINTR) {
@@ -169,23 +145,14 @@ void cf_clients_send(struct cf_clients *cs, int i, const uint8_t *msg, size_t le
 			return;
 		}
 	}
-	struct cf_client_reply *r = NULL;
-	if (cs->client[i].queued_bytes + len <= CF_CLIENT_QUEUE_MAX)
-		r = malloc(sizeof(*r) + len);
-	if (r == NULL) {
+	if (cf_queue_push(q, 0, msg, len, CF_CLIENT_QUEUE_MAX) != 0) {
 		cf_log(CF_LOG_WARNING, "control: client %d does not read its replies (%zu bytes wait); disconnected",
-		       i, cs->client[i].queued_bytes);
+		       i, q->bytes);
 		drop(cs, i);
 		return;
 	}
-	r->next = NULL;
-	r->len = len;
-	memcpy(r->msg, msg, len);
-	if (cs->client[i].queue == NULL)
+	if (!waiting)
 		watch_out(cs, i, true);
-	*cs->client[i].tail = r;
-	cs->client[i].tail = &r->next;
-	cs->client[i].queued_bytes += len;
 }
 
 void cf_clients_subscribe(struct cf_clients *cs, int i)
@@ -205,7 +172,7 @@ void cf_clients_close(struct cf_clients *cs, const char *path)
 	for (int i = 0; i < CF_CLIENTS_MAX; i++)
 		if (cs->client[i].fd >= 0) {
 			close(cs->client[i].fd);
-			free_queue(cs, i);
+			cf_queue_clear(&cs->client[i].replies);
 		}
 	close(cs->listen_fd);
 	unlink(path);

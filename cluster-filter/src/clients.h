@@ -16,11 +16,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "queue.h"
+
 #define CF_CLIENTS_MAX 64
 /* a dump of every IKE SA the table holds, with its records, fits */
 #define CF_CLIENT_QUEUE_MAX (96u << 20)
-
-struct cf_client_reply;
 
 struct cf_clients {
 	int listen_fd, epfd;
@@ -28,8 +28,7 @@ struct cf_clients {
 	struct {
 		int fd;			/* -1: free */
 		bool subscribed;
-		struct cf_client_reply *queue, **tail;	/* not yet taken by the socket */
-		size_t queued_bytes;
+		struct cf_queue replies;	/* not yet taken by the socket */
 	} client[CF_CLIENTS_MAX];
 };
 

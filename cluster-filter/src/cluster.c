@@ -9,12 +9,6 @@
 #include "cluster.h"
 #include "wire.h"
 
-struct cf_cluster_queued {
-	struct cf_cluster_queued *next;
-	size_t len;
-	uint8_t msg[];
-};
-
 static void logf_(struct cf_cluster *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(struct cf_cluster *c, const char *fmt, ...)
 {
@@ -37,8 +31,8 @@ int cf_cluster_init(struct cf_cluster *c, struct cf_dataplane *dp,
 	c->defaults = defaults;
 	c->ops = ops;
 	c->ctx = ctx;
-	c->tail = &c->head;
-	c->held_tail = &c->held;
+	cf_queue_init(&c->out);
+	cf_queue_init(&c->held);
 	c->features = CF_CLUSTER_FEATURES;
 	cf_view_init(&c->view, self_nodeid);
 	c->view.quorate = quorate;
@@ -49,84 +43,34 @@ int cf_cluster_init(struct cf_cluster *c, struct cf_dataplane *dp,
 	return cf_sync_init(&c->sync, key, CF_SYNC_KEY_LEN, self_nodeid, first_counter);
 }
 
-static void drop_queue(struct cf_cluster *c)
-{
-	while (c->head) {
-		struct cf_cluster_queued *q = c->head;
-		c->head = q->next;
-		free(q);
-	}
-	c->tail = &c->head;
-	c->queued_bytes = 0;
-}
-
-/* A change delivered while we hold (cf_cluster.holding): its payload, keys and all. */
-struct cf_cluster_held {
-	struct cf_cluster_held *next;
-	uint32_t sender;
-	size_t len;
-	uint8_t payload[];
-};
-
 static void drop_held(struct cf_cluster *c)
 {
-	while (c->held) {
-		struct cf_cluster_held *h = c->held;
-		c->held = h->next;
-		memset(h->payload, 0, h->len);	/* keys */
-		free(h);
-	}
-	c->held_tail = &c->held;
-	c->held_bytes = 0;
+	cf_queue_clear(&c->held);
 	c->held_overflow = false;
-}
-
-static void hold(struct cf_cluster *c, uint32_t sender, const uint8_t *payload, size_t len)
-{
-	struct cf_cluster_held *h = NULL;
-
-	if (!c->held_overflow && c->held_bytes + len <= CF_CLUSTER_QUEUE_MAX)
-		h = malloc(sizeof(*h) + len);
-	if (h == NULL) {
-		c->held_overflow = true;
-		return;
-	}
-	h->next = NULL;
-	h->sender = sender;
-	h->len = len;
-	memcpy(h->payload, payload, len);
-	*c->held_tail = h;
-	c->held_tail = &h->next;
-	c->held_bytes += len;
 }
 
 void cf_cluster_free(struct cf_cluster *c)
 {
-	drop_queue(c);
+	cf_queue_clear(&c->out);
 	drop_held(c);
 	cf_sync_free(&c->sync);
 }
 
 bool cf_cluster_flush(struct cf_cluster *c)
 {
-	while (c->head) {
-		struct cf_cluster_queued *q = c->head;
-		int err = c->ops->multicast(c->ctx, q->msg, q->len);
+	while (c->out.head) {
+		int err = c->ops->multicast(c->ctx, c->out.head->data, c->out.head->len);
 		if (err == -EAGAIN) {
 			c->deferred++;
 			return false;
 		}
 		if (err) {
 			/* Corosync is gone: the view will say so, once */
-			logf_(c, "sync channel: %zu bytes not sent: %s", c->queued_bytes, strerror(-err));
-			drop_queue(c);
+			logf_(c, "sync channel: %zu bytes not sent: %s", c->out.bytes, strerror(-err));
+			cf_queue_clear(&c->out);
 			return true;
 		}
-		c->head = q->next;
-		if (c->head == NULL)
-			c->tail = &c->head;
-		c->queued_bytes -= q->len;
-		free(q);
+		cf_queue_pop(&c->out);
 	}
 	return true;
 }
@@ -139,29 +83,23 @@ bool cf_cluster_flush(struct cf_cluster *c)
 static int sync_send(struct cf_cluster *c, uint32_t client, const uint8_t *msg, size_t len)
 {
 	c->sent_at = c->ticks;
-	static uint8_t payload[4 + CF_CTL_MSG_MAX];
+	static uint8_t payload[4 + CF_CTL_MSG_MAX], sealed[4 + CF_CTL_MSG_MAX + CF_SYNC_OVERHEAD];
 	size_t sealed_len = 4 + len + CF_SYNC_OVERHEAD;
 
 	if (len > CF_CTL_MSG_MAX)
 		return -EMSGSIZE;
-	if (c->queued_bytes + sealed_len > CF_CLUSTER_QUEUE_MAX)
+	/* before sealing: a refused message takes no counter */
+	if (c->out.bytes + sealed_len > CF_CLUSTER_QUEUE_MAX)
 		return -ENOBUFS;
-	struct cf_cluster_queued *q = malloc(sizeof(*q) + sealed_len);
-	if (q == NULL)
-		return -ENOMEM;
 	put_be32(payload, client);
 	memcpy(payload + 4, msg, len);
-	long n = cf_sync_seal(&c->sync, payload, 4 + len, q->msg, sealed_len);
+	long n = cf_sync_seal(&c->sync, payload, 4 + len, sealed, sealed_len);
 	memset(payload, 0, sizeof(payload));	/* keys */
-	if (n < 0) {
-		free(q);
+	if (n < 0)
 		return (int)n;
-	}
-	q->len = (size_t)n;
-	q->next = NULL;
-	*c->tail = q;
-	c->tail = &q->next;
-	c->queued_bytes += q->len;
+	int err = cf_queue_push(&c->out, 0, sealed, (size_t)n, CF_CLUSTER_QUEUE_MAX);
+	if (err)
+		return err;
 	cf_cluster_flush(c);
 	return 0;
 }
@@ -424,7 +362,7 @@ void cf_cluster_membership_lost(struct cf_cluster *c)
 		else
 			cf_sync_forget(&c->sync, c->sync.peers[i].nodeid);
 	}
-	drop_queue(c);
+	cf_queue_clear(&c->out);
 	drop_held(c);
 	c->holding = false;
 	cf_view_lost(&c->view);
@@ -440,7 +378,7 @@ void cf_cluster_quorum(struct cf_cluster *c, bool quorate)
 		logf_(c, "view round: could not ask for a new round");
 }
 
-static void apply_change(struct cf_cluster *c, uint32_t sender, uint8_t *payload, size_t len);
+static void apply_change(struct cf_cluster *c, uint32_t sender, const uint8_t *payload, size_t len);
 
 /*
  * The default host's tables are in (or ours count) and we are a member:
@@ -463,14 +401,8 @@ static void apply_held(struct cf_cluster *c)
 		return;
 	}
 	c->holding = false;
-	while (c->held) {
-		struct cf_cluster_held *h = c->held;
-		c->held = h->next;
-		apply_change(c, h->sender, h->payload, h->len);
-		memset(h->payload, 0, h->len);	/* keys */
-		free(h);
-	}
-	drop_held(c);
+	for (; c->held.head; cf_queue_pop(&c->held))
+		apply_change(c, c->held.head->from, c->held.head->data, c->held.head->len);
 }
 
 /* A message of the view round, authenticated. */
@@ -717,14 +649,14 @@ void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, siz
 		return;
 	}
 	if (c->holding && !(m.flags & CF_F_SNAPSHOT))
-		hold(c, sender, payload, plen);
+		c->held_overflow |= cf_queue_push(&c->held, sender, payload, plen, CF_CLUSTER_QUEUE_MAX) != 0;
 	else
 		apply_change(c, sender, payload, plen);
 	memset(payload, 0, plen);	/* keys */
 }
 
 /* A change to the tables (PAYLOAD: the client to answer, the request) */
-static void apply_change(struct cf_cluster *c, uint32_t sender, uint8_t *payload, size_t len)
+static void apply_change(struct cf_cluster *c, uint32_t sender, const uint8_t *payload, size_t len)
 {
 	struct reply_to to = { c, get_be32(payload) };
 	bool ours = sender == c->sync.self && to.client != CF_CLUSTER_NO_CLIENT;

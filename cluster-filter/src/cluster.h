@@ -21,6 +21,7 @@
 
 #include "control.h"
 #include "dataplane.h"
+#include "queue.h"
 #include "sync.h"
 #include "view.h"
 
@@ -40,8 +41,6 @@ struct cf_cluster_ops {
 	void (*log)(void *ctx, const char *line);
 };
 
-struct cf_cluster_queued;
-struct cf_cluster_held;
 
 struct cf_cluster {
 	struct cf_dataplane *dp;
@@ -50,8 +49,7 @@ struct cf_cluster {
 	struct cf_sync sync;
 	const struct cf_cluster_ops *ops;
 	void *ctx;
-	struct cf_cluster_queued *head, **tail;	/* sealed, not yet taken by Corosync */
-	size_t queued_bytes;
+	struct cf_queue out;			/* sealed, not yet taken by Corosync */
 	uint64_t deferred;			/* multicasts Corosync made wait */
 	/*
 	 * A joiner between the round that lets it in and the default host's
@@ -59,9 +57,8 @@ struct cf_cluster {
 	 * of that round, so the changes delivered since go on top of them.
 	 */
 	bool holding;
+	struct cf_queue held;			/* from: the sender */
 	bool held_overflow;			/* ...more than CF_CLUSTER_QUEUE_MAX came */
-	struct cf_cluster_held *held, **held_tail;
-	size_t held_bytes;
 	unsigned round_ticks;			/* reports while the round has been open */
 	/* liveness: every member is heard at least every CF_HEARTBEAT_MS */
 	unsigned ticks, sent_at;		/* in reports (CF_SEQ_REPORT_MS) */
@@ -120,7 +117,7 @@ void cf_cluster_report(struct cf_cluster *c);
 bool cf_cluster_flush(struct cf_cluster *c);
 static inline bool cf_cluster_pending(const struct cf_cluster *c)
 {
-	return c->head != NULL;
+	return c->out.head != NULL;
 }
 
 #endif
