@@ -70,6 +70,7 @@ void cf_clients_accept(struct cf_clients *cs)
 		if (epoll_ctl(cs->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 			break;
 		cs->client[i].fd = fd;
+		cs->client[i].gen++;
 		cs->client[i].subscribed = false;
 		cf_queue_init(&cs->client[i].replies);
 		return;
@@ -153,6 +154,20 @@ void cf_clients_send(struct cf_clients *cs, int i, const uint8_t *msg, size_t le
 	}
 	if (!waiting)
 		watch_out(cs, i, true);
+}
+
+/* slot in the low byte, the slot's generation above it */
+uint32_t cf_clients_id(const struct cf_clients *cs, int i)
+{
+	return (uint32_t)i | (cs->client[i].gen & 0xffffff) << 8;
+}
+
+void cf_clients_send_id(struct cf_clients *cs, uint32_t id, const uint8_t *msg, size_t len)
+{
+	int i = (int)(id & 0xff);
+
+	if (i < CF_CLIENTS_MAX && cs->client[i].fd >= 0 && cf_clients_id(cs, i) == id)
+		cf_clients_send(cs, i, msg, len);
 }
 
 void cf_clients_subscribe(struct cf_clients *cs, int i)

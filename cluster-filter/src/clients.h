@@ -27,6 +27,7 @@ struct cf_clients {
 	uint64_t tag;			/* epoll tag of client 0; client i has tag + i */
 	struct {
 		int fd;			/* -1: free */
+		uint32_t gen;		/* connections this slot has had */
 		bool subscribed;
 		struct cf_queue replies;	/* not yet taken by the socket */
 	} client[CF_CLIENTS_MAX];
@@ -46,6 +47,13 @@ bool cf_clients_event(struct cf_clients *cs, int i, uint32_t events);
  */
 size_t cf_clients_read(struct cf_clients *cs, int i, uint8_t *buf, size_t cap);
 void cf_clients_send(struct cf_clients *cs, int i, const uint8_t *msg, size_t len);
+/*
+ * Client I's connection as a number that outlives it: a reply that comes
+ * later (a change the cluster delivers) goes to that connection or, if
+ * it closed, nowhere - never to the next client in its slot.
+ */
+uint32_t cf_clients_id(const struct cf_clients *cs, int i);
+void cf_clients_send_id(struct cf_clients *cs, uint32_t id, const uint8_t *msg, size_t len);
 void cf_clients_subscribe(struct cf_clients *cs, int i);
 /* To every subscribed client. */
 void cf_clients_publish(struct cf_clients *cs, const uint8_t *msg, size_t len);

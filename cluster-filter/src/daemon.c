@@ -231,7 +231,7 @@ static int multicast(void *ctx, const uint8_t *msg, size_t len)
 
 static void reply_to_client(void *ctx, uint32_t client, const uint8_t *msg, size_t len)
 {
-	cf_clients_send(&d.clients, (int)client, msg, len);
+	cf_clients_send_id(&d.clients, client, msg, len);
 }
 
 static void log_line(void *ctx, const char *line)
@@ -387,7 +387,7 @@ static void client_request(int i)
 		len = sizeof(buf);
 	if (d.group && cf_cluster_changes_state(buf, len) && len <= CF_CTL_MSG_MAX) {
 		const char *why;
-		int err = cf_cluster_replicate(&d.cluster, (uint32_t)i, buf, len, &why);
+		int err = cf_cluster_replicate(&d.cluster, cf_clients_id(&d.clients, i), buf, len, &why);
 		if (err) {
 			struct cf_msgbuf b;
 			cf_control_refusal(&b, buf, len, -err, why);
