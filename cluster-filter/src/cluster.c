@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -32,6 +33,7 @@ int cf_cluster_init(struct cf_cluster *c, struct cf_dataplane *dp,
 	c->ops = ops;
 	c->ctx = ctx;
 	cf_queue_init(&c->out);
+	cf_queue_init(&c->awaiting);
 	cf_queue_init(&c->held);
 	c->features = CF_CLUSTER_FEATURES;
 	cf_view_init(&c->view, self_nodeid);
@@ -52,8 +54,47 @@ static void drop_held(struct cf_cluster *c)
 void cf_cluster_free(struct cf_cluster *c)
 {
 	cf_queue_clear(&c->out);
+	cf_queue_clear(&c->awaiting);
 	drop_held(c);
 	cf_sync_free(&c->sync);
+}
+
+/* what of a client's request its answer needs: version, flags, type, seq */
+#define AWAITED_LEN 8
+
+/*
+ * Corosync is gone, and with it every change of our clients it had not
+ * delivered back: the other nodes may or may not have applied it, and
+ * this node, a joiner when it is back, takes whatever the cluster kept.
+ * Each client hears so now, rather than waiting for ever (cfctl) or for
+ * its timeout (pluto).
+ */
+static void tell_the_awaiting(struct cf_cluster *c)
+{
+	struct cf_msgbuf b;
+
+	if (c->awaiting.head)
+		logf_(c, "sync channel: %zu changes not delivered back; telling their clients",
+		      c->awaiting.bytes / AWAITED_LEN);
+	for (; c->awaiting.head; cf_queue_pop(&c->awaiting)) {
+		const struct cf_queued *q = c->awaiting.head;
+		cf_control_refusal(&b, q->data, q->len, EIO,
+				   "the sync channel was lost before the change came back; "
+				   "the other nodes may have it");
+		c->ops->reply(c->ctx, q->from, b.buf, b.len);
+	}
+}
+
+/* Our client's change REQ came back: whether its client still waits for it. */
+static bool awaited(struct cf_cluster *c, uint32_t client, const uint8_t *req, size_t len)
+{
+	const struct cf_queued *q = c->awaiting.head;
+
+	if (q == NULL || q->from != client || len < AWAITED_LEN ||
+	    memcmp(q->data + 2, req + 2, AWAITED_LEN - 2) != 0)
+		return false;
+	cf_queue_pop(&c->awaiting);
+	return true;
 }
 
 bool cf_cluster_flush(struct cf_cluster *c)
@@ -68,6 +109,7 @@ bool cf_cluster_flush(struct cf_cluster *c)
 			/* Corosync is gone: the view will say so, once */
 			logf_(c, "sync channel: %zu bytes not sent: %s", c->out.bytes, strerror(-err));
 			cf_queue_clear(&c->out);
+			tell_the_awaiting(c);
 			return true;
 		}
 		cf_queue_pop(&c->out);
@@ -78,9 +120,11 @@ bool cf_cluster_flush(struct cf_cluster *c)
 /*
  * Seal one sync payload (client index, then a control message) and
  * multicast it, after whatever still waits: the agreed order is the
- * order we asked for.  -ENOBUFS when too much waits already.
+ * order we asked for.  -ENOBUFS when that would leave more than BOUND
+ * bytes waiting.
  */
-static int sync_send(struct cf_cluster *c, uint32_t client, const uint8_t *msg, size_t len)
+static int sync_send_within(struct cf_cluster *c, uint32_t client, const uint8_t *msg, size_t len,
+			    size_t bound)
 {
 	c->sent_at = c->ticks;
 	static uint8_t payload[4 + CF_CTL_MSG_MAX], sealed[4 + CF_CTL_MSG_MAX + CF_SYNC_OVERHEAD];
@@ -89,7 +133,7 @@ static int sync_send(struct cf_cluster *c, uint32_t client, const uint8_t *msg, 
 	if (len > CF_CTL_MSG_MAX)
 		return -EMSGSIZE;
 	/* before sealing: a refused message takes no counter */
-	if (c->out.bytes + sealed_len > CF_CLUSTER_QUEUE_MAX)
+	if (c->out.bytes + sealed_len > bound)
 		return -ENOBUFS;
 	put_be32(payload, client);
 	memcpy(payload + 4, msg, len);
@@ -97,11 +141,22 @@ static int sync_send(struct cf_cluster *c, uint32_t client, const uint8_t *msg, 
 	memset(payload, 0, sizeof(payload));	/* keys */
 	if (n < 0)
 		return (int)n;
-	int err = cf_queue_push(&c->out, 0, sealed, (size_t)n, CF_CLUSTER_QUEUE_MAX);
+	int err = cf_queue_push(&c->out, 0, sealed, (size_t)n, bound);
 	if (err)
 		return err;
 	cf_cluster_flush(c);
 	return 0;
+}
+
+static int sync_send(struct cf_cluster *c, uint32_t client, const uint8_t *msg, size_t len)
+{
+	return sync_send_within(c, client, msg, len, CF_CLUSTER_QUEUE_MAX);
+}
+
+/* A message of a hand-over: the tables go whole, or not at all (see CF_CLUSTER_QUEUE_MAX). */
+static int hand_over(struct cf_cluster *c, const struct cf_msgbuf *b)
+{
+	return sync_send_within(c, CF_CLUSTER_NO_CLIENT, b->buf, b->len, SIZE_MAX);
 }
 
 static int send_empty(struct cf_cluster *c, uint16_t type)
@@ -287,16 +342,16 @@ static void hand_over_state(struct cf_cluster *c, const uint32_t *joiners, uint3
 	warn_old_joiners(c, joiners, n);
 	for (const struct cf_policy *pol = db->policies; pol && !err; pol = pol->next) {
 		cf_control_snapshot_policy(&b, pol);
-		err = sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len);
+		err = hand_over(c, &b);
 	}
 	for (const struct cf_sa *sa = db->list; sa && !err; sa = sa->next) {
 		cf_control_snapshot_sa(&b, sa);
-		err = sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len);
+		err = hand_over(c, &b);
 		memset(&b, 0, sizeof(b));	/* keys */
 	}
 	for (const struct cf_ike_record *rec = c->dp->ike.list; rec && !err; rec = rec->next) {
 		cf_control_snapshot_ike(&b, rec);
-		err = sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len);
+		err = hand_over(c, &b);
 		memset(&b, 0, sizeof(b));	/* keys */
 	}
 	for (uint32_t i = 0; i < db->reserved_count && !err; i++) {
@@ -304,19 +359,22 @@ static void hand_over_state(struct cf_cluster *c, const uint32_t *joiners, uint3
 		cf_mb_u32(&b, CF_A_SPI_MIN, db->reserved_spi[i]);
 		cf_mb_u32(&b, CF_A_SPI_MAX, db->reserved_spi[i]);
 		cf_mb_finish(&b);
-		err = sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len);
+		err = hand_over(c, &b);
 	}
 	if (!err) {
 		cf_view_put_joined(&c->view, joiners, n, &b);
-		err = b.overflow ? -EMSGSIZE : sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len);
+		err = b.overflow ? -EMSGSIZE : hand_over(c, &b);
 	}
 	/*
 	 * Another round, with the joiners in it: the members report what
 	 * they accepted and sent while the tables were on their way, and
 	 * the joiners start from those numbers too.
 	 */
-	if (!err)
-		err = send_empty(c, CF_MSG_SYNC_REROUND);
+	if (!err) {
+		cf_mb_init(&b, CF_MSG_SYNC_REROUND, 0, 0);
+		cf_mb_finish(&b);
+		err = hand_over(c, &b);
+	}
 	if (err)
 		logf_(c, "view %u: handing the tables to joining nodes failed (%s); they stay out",
 		      c->view.epoch, strerror(-err));
@@ -363,6 +421,7 @@ void cf_cluster_membership_lost(struct cf_cluster *c)
 			cf_sync_forget(&c->sync, c->sync.peers[i].nodeid);
 	}
 	cf_queue_clear(&c->out);
+	tell_the_awaiting(c);
 	drop_held(c);
 	c->holding = false;
 	cf_view_lost(&c->view);
@@ -590,7 +649,9 @@ int cf_cluster_replicate(struct cf_cluster *c, uint32_t client, uint8_t *req, si
 		len = b.len;
 	}
 	/* the reply goes back to this client when our own copy is delivered */
-	err = sync_send(c, client, req, len);
+	err = cf_queue_push(&c->awaiting, client, req, AWAITED_LEN, SIZE_MAX);
+	if (err == 0 && (err = sync_send(c, client, req, len)) != 0)
+		cf_queue_drop_last(&c->awaiting);
 	memset(&b, 0, sizeof(b));	/* keys */
 	if (err) {
 		*why = "the cluster did not take the change; try again";
@@ -659,7 +720,8 @@ void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, siz
 static void apply_change(struct cf_cluster *c, uint32_t sender, const uint8_t *payload, size_t len)
 {
 	struct reply_to to = { c, get_be32(payload) };
-	bool ours = sender == c->sync.self && to.client != CF_CLUSTER_NO_CLIENT;
+	bool ours = sender == c->sync.self && to.client != CF_CLUSTER_NO_CLIENT &&
+		    awaited(c, to.client, payload + 4, len - 4);
 	bool subscribe = false;
 
 	cf_sadb_set_time(&c->dp->db, (uint64_t)time(NULL));

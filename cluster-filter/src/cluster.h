@@ -28,7 +28,12 @@
 #define CF_CLUSTER_NO_CLIENT 0xffffffffu
 /* what this data plane announces in every view round (SYNC_FEATURES) */
 #define CF_CLUSTER_FEATURES CF_FEATURE_IPV6
-/* what may wait for Corosync: a hand-over of ~40,000 SAs */
+/*
+ * What changes, reports and rounds may leave waiting for Corosync.  A
+ * hand-over of the tables goes on top of it whole: bounded by the
+ * tables, or a cluster with more state than this could not take a node
+ * back (16,384 full IKE records alone are 51 MB sealed).
+ */
 #define CF_CLUSTER_QUEUE_MAX (16u << 20)
 
 struct cf_cluster_ops {
@@ -51,6 +56,13 @@ struct cf_cluster {
 	void *ctx;
 	struct cf_queue out;			/* sealed, not yet taken by Corosync */
 	uint64_t deferred;			/* multicasts Corosync made wait */
+	/*
+	 * Our clients' changes on their way round Corosync, in the order
+	 * sent (from: the client; the request's version, flags, type and
+	 * seq): each is answered when it comes back, or told that it was
+	 * lost when Corosync goes - never left to wait for ever.
+	 */
+	struct cf_queue awaiting;
 	/*
 	 * A joiner between the round that lets it in and the default host's
 	 * JOINED: the tables on their way are the default host's at the end

@@ -43,6 +43,22 @@ void cf_queue_pop(struct cf_queue *q)
 	free(m);
 }
 
+void cf_queue_drop_last(struct cf_queue *q)
+{
+	struct cf_queued **at = &q->head;
+
+	if (q->head == NULL)
+		return;
+	while ((*at)->next)
+		at = &(*at)->next;
+	struct cf_queued *m = *at;
+	*at = NULL;
+	q->tail = at;
+	q->bytes -= m->len;
+	memset(m->data, 0, m->len);
+	free(m);
+}
+
 void cf_queue_clear(struct cf_queue *q)
 {
 	while (q->head)

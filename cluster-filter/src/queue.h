@@ -28,6 +28,8 @@ void cf_queue_init(struct cf_queue *q);
 int cf_queue_push(struct cf_queue *q, uint32_t from, const void *data, size_t len, size_t bound);
 /* The first message goes (wiped). */
 void cf_queue_pop(struct cf_queue *q);
+/* The last message goes (wiped): a push taken back.  It walks the queue. */
+void cf_queue_drop_last(struct cf_queue *q);
 void cf_queue_clear(struct cf_queue *q);
 
 #endif

@@ -461,6 +461,103 @@ static void changes_during_a_hand_over(void)
 	CHECK(same_tables(joiner, dh) && same_ike_records(joiner, dh));
 }
 
+/*
+ * Corosync goes while changes of our clients are on their way round it,
+ * some taken, some still waiting for it: every client hears at once
+ * that its change was lost, and no later delivery answers it twice.
+ * What Corosync had taken reaches the others; back, the node takes
+ * their tables.
+ */
+static void lost_changes_are_answered(void)
+{
+	const uint32_t all[] = { 1, 2, 3 };
+	uint32_t dh = cf_view_default_host(&node[1].c.view), other = dh == 1 ? 2 : 1;
+
+	CHECK_EQ(add_sa(dh, 21, 0xc001, CF_DIR_IN), 0);		/* taken, not yet delivered */
+	refuse = UINT32_MAX;
+	CHECK_EQ(add_sa(dh, 22, 0xc002, CF_DIR_IN), 0);		/* still waiting for Corosync */
+	CHECK_EQ(add_sa(dh, 23, 0xc003, CF_DIR_IN), 0);
+	CHECK_EQ(node[dh].c.awaiting.bytes, 3 * 8);
+	unsigned replies = node[dh].replies, errors = node[dh].reply_errors;
+
+	watch = "3 changes not delivered back";
+	watched = 0;
+	corosync_lost(dh);
+	CHECK_EQ(watched, 1);
+	watch = NULL;
+	CHECK_EQ(node[dh].replies, replies + 3);
+	CHECK_EQ(node[dh].reply_errors, errors + 3);
+	CHECK_EQ(node[dh].reply_client, 23);
+	CHECK(node[dh].c.awaiting.head == NULL && node[dh].c.out.head == NULL);
+
+	refuse = 0;
+	uint32_t rest[2], k = 0;
+	for (uint32_t i = 1; i <= NODES; i++)
+		if (i != dh)
+			rest[k++] = i;
+	confchg(rest, 2);
+	CHECK(cf_sa_find(&node[other].dp.db, 0xc001, CF_DIR_IN) != NULL);
+	CHECK(cf_sa_find(&node[other].dp.db, 0xc002, CF_DIR_IN) == NULL);
+	corosync_back(dh);
+	confchg(all, 3);
+	CHECK_EQ(node[dh].replies, replies + 3);
+	CHECK(same_tables(1, 2) && same_tables(1, 3));
+
+	/* and an answer that comes back is still the client's, once */
+	uint32_t now_dh = cf_view_default_host(&node[1].c.view);
+	replies = node[now_dh].replies;
+	CHECK_EQ(add_sa(now_dh, 24, 0xc004, CF_DIR_IN), 0);
+	settle();
+	CHECK_EQ(node[now_dh].replies, replies + 1);
+	CHECK_EQ(node[now_dh].reply_client, 24);
+	CHECK(node[now_dh].c.awaiting.head == NULL);
+}
+
+/*
+ * More state than the backlog bound (pluto's IKE records at their
+ * largest) still goes to a joiner whole while Corosync takes none of it
+ * for a while; clients' changes meanwhile are refused, not queued.
+ */
+static void a_hand_over_beyond_the_queue_bound(void)
+{
+	const unsigned records = CF_CLUSTER_QUEUE_MAX / CF_IKE_RECORD_MAX + 100;
+	uint32_t dh = cf_view_default_host(&node[1].c.view), joiner = dh == 3 ? 2 : 3;
+	uint32_t rest[2], k = 0;
+	for (uint32_t i = 1; i <= NODES; i++)
+		if (i != joiner)
+			rest[k++] = i;
+
+	stop(joiner);
+	confchg(rest, 2);
+	for (unsigned i = 0; i < records; i++) {
+		uint8_t spis[CF_IKE_SPIS_LEN] = { 0xd0 };
+		put_be32(spis + 4, i);
+		CHECK_EQ(ike_put(dh, spis, (uint8_t)i, CF_IKE_RECORD_MAX), 0);
+		if (i % 256 == 255)
+			settle();
+	}
+	settle();
+	unsigned held = node[dh].dp.ike.count;
+	CHECK(held >= records);
+
+	/* the default host hands over, at its own answer, while Corosync takes nothing */
+	rejoin_until_the_last_answer(joiner, dh, 9000);
+	refuse = UINT32_MAX;
+	watch = "to 1 joining node(s)";
+	watched = 0;
+	deliver_to(dh, n_stream);
+	CHECK_EQ(watched, 1);
+	watch = NULL;
+	CHECK(node[dh].c.out.bytes > CF_CLUSTER_QUEUE_MAX);
+	CHECK_EQ(add_sa(dh, 25, 0xc005, CF_DIR_IN), -EAGAIN);
+
+	refuse = 0;
+	settle();
+	CHECK(node[joiner].c.view.synced && node[joiner].c.view.n == 3);
+	CHECK_EQ(node[joiner].dp.ike.count, held);
+	CHECK(same_tables(joiner, dh) && same_ike_records(joiner, dh));
+}
+
 int main(void)
 {
 	CHECK(cf_crypto_global_init() == 0);
@@ -473,6 +570,8 @@ int main(void)
 	corosync_restarts();
 	queue_bound();
 	changes_during_a_hand_over();
+	lost_changes_are_answered();
+	a_hand_over_beyond_the_queue_bound();
 	for (uint32_t i = 1; i <= NODES; i++)
 		if (node[i].up)
 			stop(i);

@@ -37,8 +37,35 @@ static void in_order_within_the_bound(void)
 	CHECK(q.head == NULL && q.tail == &q.head && q.bytes == 0);
 }
 
+/* A push taken back leaves the queue as it was, ready for the next push. */
+static void the_last_taken_back(void)
+{
+	struct cf_queue q;
+
+	cf_queue_init(&q);
+	cf_queue_drop_last(&q);	/* nothing there: nothing happens */
+	CHECK_EQ(cf_queue_push(&q, 1, "one", 3, 100), 0);
+	cf_queue_drop_last(&q);
+	CHECK(q.head == NULL && q.tail == &q.head && q.bytes == 0);
+
+	CHECK_EQ(cf_queue_push(&q, 1, "one", 3, 100), 0);
+	CHECK_EQ(cf_queue_push(&q, 2, "two", 3, 100), 0);
+	CHECK_EQ(cf_queue_push(&q, 3, "three", 5, 100), 0);
+	cf_queue_drop_last(&q);
+	CHECK_EQ(q.bytes, 6);
+	CHECK_EQ(cf_queue_push(&q, 4, "four", 4, 100), 0);
+	const uint32_t want[] = { 1, 2, 4 };
+	for (unsigned i = 0; i < 3; i++) {
+		CHECK(q.head != NULL);
+		CHECK_EQ(q.head->from, want[i]);
+		cf_queue_pop(&q);
+	}
+	CHECK(q.head == NULL && q.tail == &q.head && q.bytes == 0);
+}
+
 int main(void)
 {
 	in_order_within_the_bound();
+	the_last_taken_back();
 	return check_exit("queue");
 }

@@ -8,8 +8,10 @@ packets it processes.  This module runs the paper's packet-rr, the scheme
 that spreads one SA over every node (docs/DESIGN.md, "Ownership").  The far end is a cluster-filterd gateway with the
 mirrored SAs: it decrypts what the cluster sends and counts it.
 """
+import collections
 import os
 import re
+import socket
 import signal
 import struct
 import subprocess
@@ -395,6 +397,109 @@ def test_a_restarted_node_gets_the_state_and_its_share(cluster):
     owned = [a - b for a, b in zip(cluster.out_owned(), before)]
     assert got["unique"] == "3000" and got["duplicates"] == "0", got
     assert sum(owned) == 3000 and min(owned) >= 900, owned
+
+
+# the control protocol (cluster-filter/PROTOCOL.md), for what cfctl cannot send
+IKE_PUT, IKE_DEL = 14, 15
+A_IKE_SPIS, A_IKE_RECORD = 62, 63
+IKE_RECORD_MAX, IKE_RECORDS_MAX = 3072, 16384     # 51 MB, over the sync backlog bound of 16 MB
+
+
+def control_message(msg_type, seq, *attrs):
+    body = b"".join(struct.pack(">HH", t, 4 + len(data)) + data + bytes(-len(data) % 4)
+                    for t, data in attrs)
+    return struct.pack(">BBHII", 1, 0, msg_type, seq, 12 + len(body)) + body
+
+
+def control_errors(path, messages, window=64):
+    """Send MESSAGES on one connection, WINDOW of them unanswered at a
+    time; the errno of each reply."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.settimeout(30)
+    s.connect(path)
+    errors, sent = [], 0
+    try:
+        for m in messages:
+            s.send(m)
+            sent += 1
+            if sent - len(errors) >= window:
+                errors.append(struct.unpack(">I", s.recv(65536)[16:20])[0])
+        while len(errors) < sent:
+            errors.append(struct.unpack(">I", s.recv(65536)[16:20])[0])
+    finally:
+        s.close()
+    return errors
+
+
+def ike_records(cluster, i):
+    return sum(line.startswith("ike ") for line in cluster.cfctl(f"n{i}", "ike", "list").splitlines())
+
+
+def test_a_hand_over_beyond_the_sync_backlog(cluster):
+    """As many IKE records as a node holds, each at its largest (51 MB,
+    three times the bound on what may wait for Corosync), reach a
+    restarted node whole through real Corosync, and the node takes its
+    share of the traffic after.  Here Corosync keeps up with the default
+    host; tests/test_cluster.c holds the whole hand-over back instead."""
+    host = next(i for i, s in enumerate(views(cluster)) if s["default-host"] == "yes")
+    joiner = next(i for i in range(NODES) if i != host)
+    count = IKE_RECORDS_MAX
+    spis = [struct.pack(">QQ", 0x5eed0000 + k, 0x7e570000 + k) for k in range(count)]
+    path = f"{cluster.run_dir}/n{host}.sock"
+    errors = control_errors(path, (control_message(IKE_PUT, k, (A_IKE_SPIS, spi),
+                                                   (A_IKE_RECORD, bytes([k % 251]) * IKE_RECORD_MAX))
+                                   for k, spi in enumerate(spis)))
+    try:
+        assert errors == [0] * count, collections.Counter(errors)
+        assert [ike_records(cluster, i) for i in range(NODES)] == [count] * NODES
+        cluster.script("restart", str(joiner))
+        with open(f"{cluster.run_dir}/n{host}.sock.log") as f:
+            assert f"and {count} IKE SAs to 1 joining node(s)" in f.read()
+        assert ike_records(cluster, joiner) == count
+        assert views(cluster)[joiner]["synced"] == "yes"
+        # the same versions, message IDs and digests; updated= is when a record reached the node
+        listed = [sorted(re.sub(r" updated=\d+", "", cluster.cfctl(f"n{i}", "ike", "list")).splitlines())
+                  for i in (host, joiner)]
+        assert listed[0] == listed[1], "the joiner's records differ from the default host's"
+        cluster.script("sas")
+        got = cluster.udp_stream(1500)
+        assert got["unique"] == "1500" and got["duplicates"] == "0", got
+    finally:
+        control_errors(path, (control_message(IKE_DEL, k, (A_IKE_SPIS, spi)) for k, spi in enumerate(spis)))
+    assert [ike_records(cluster, i) for i in range(NODES)] == [0] * NODES
+
+
+def test_a_change_lost_with_corosync_is_answered(cluster):
+    """The default host's Corosync stops, a change waits in it, and then
+    Corosync dies: the client hears at once that the change was lost
+    (it used to wait for ever), and the node comes back as a joiner."""
+    host = next(i for i, s in enumerate(views(cluster)) if s["default-host"] == "yes")
+    with open(f"{cluster.run_dir}/corosync-n{host}.pid") as f:
+        corosync = int(f.read())
+    os.kill(corosync, signal.SIGSTOP)
+    try:
+        change = subprocess.Popen([BIN / "cfctl", "-s", f"{cluster.run_dir}/n{host}.sock", "sa", "update",
+                                   "spi", "0xc0000001", "dir", "out", "soft-packets", "4343"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        with pytest.raises(subprocess.TimeoutExpired):
+            change.wait(timeout=1.0)              # the change is on its way: no answer yet
+        os.kill(corosync, signal.SIGKILL)
+        out, err = change.communicate(timeout=5)
+    finally:
+        try:
+            os.kill(corosync, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        cluster.script("restart-corosync", str(host))
+    assert change.returncode != 0, out
+    assert "the sync channel was lost before the change came back" in err, err
+    with open(f"{cluster.run_dir}/n{host}.sock.log") as f:
+        assert "sync channel: 1 changes not delivered back; telling their clients" in f.read()
+    wait_for(lambda: all(s["nodes"] == str(NODES) and s["active"] == "yes" for s in views(cluster)),
+             timeout=20, what=f"node {host} back")
+    tables = sa_tables(cluster)
+    assert tables[host] == tables[(host + 1) % NODES]
+    cluster.script("sas")
 
 
 def test_losing_the_default_host_moves_ike_and_arp(cluster):
