@@ -51,9 +51,18 @@ static void drop_held(struct cf_cluster *c)
 	c->held_overflow = false;
 }
 
-void cf_cluster_free(struct cf_cluster *c)
+/* what waits in c->out: OUT_HAND_OVER marks the tables handed to joiners */
+enum { OUT_OTHER, OUT_HAND_OVER };
+
+static void drop_out(struct cf_cluster *c)
 {
 	cf_queue_clear(&c->out);
+	c->handing_over = 0;
+}
+
+void cf_cluster_free(struct cf_cluster *c)
+{
+	drop_out(c);
 	cf_queue_clear(&c->awaiting);
 	drop_held(c);
 	cf_sync_free(&c->sync);
@@ -108,10 +117,12 @@ bool cf_cluster_flush(struct cf_cluster *c)
 		if (err) {
 			/* Corosync is gone: the view will say so, once */
 			logf_(c, "sync channel: %zu bytes not sent: %s", c->out.bytes, strerror(-err));
-			cf_queue_clear(&c->out);
+			drop_out(c);
 			tell_the_awaiting(c);
 			return true;
 		}
+		if (c->out.head->from == OUT_HAND_OVER)
+			c->handing_over -= c->out.head->len;
 		cf_queue_pop(&c->out);
 	}
 	return true;
@@ -120,11 +131,12 @@ bool cf_cluster_flush(struct cf_cluster *c)
 /*
  * Seal one sync payload (client index, then a control message) and
  * multicast it, after whatever still waits: the agreed order is the
- * order we asked for.  -ENOBUFS when that would leave more than BOUND
- * bytes waiting.
+ * order we asked for.  -ENOBUFS when that would leave more than
+ * CF_CLUSTER_QUEUE_MAX bytes waiting besides a hand-over; a message of
+ * the hand-over (HAND_OVER) is never refused for that.
  */
-static int sync_send_within(struct cf_cluster *c, uint32_t client, const uint8_t *msg, size_t len,
-			    size_t bound)
+static int seal_and_send(struct cf_cluster *c, uint32_t client, const uint8_t *msg, size_t len,
+			 bool hand_over)
 {
 	c->sent_at = c->ticks;
 	static uint8_t payload[4 + CF_CTL_MSG_MAX], sealed[4 + CF_CTL_MSG_MAX + CF_SYNC_OVERHEAD];
@@ -133,7 +145,7 @@ static int sync_send_within(struct cf_cluster *c, uint32_t client, const uint8_t
 	if (len > CF_CTL_MSG_MAX)
 		return -EMSGSIZE;
 	/* before sealing: a refused message takes no counter */
-	if (c->out.bytes + sealed_len > bound)
+	if (!hand_over && c->out.bytes - c->handing_over + sealed_len > CF_CLUSTER_QUEUE_MAX)
 		return -ENOBUFS;
 	put_be32(payload, client);
 	memcpy(payload + 4, msg, len);
@@ -141,22 +153,24 @@ static int sync_send_within(struct cf_cluster *c, uint32_t client, const uint8_t
 	memset(payload, 0, sizeof(payload));	/* keys */
 	if (n < 0)
 		return (int)n;
-	int err = cf_queue_push(&c->out, 0, sealed, (size_t)n, bound);
+	int err = cf_queue_push(&c->out, hand_over ? OUT_HAND_OVER : OUT_OTHER, sealed, (size_t)n, SIZE_MAX);
 	if (err)
 		return err;
+	if (hand_over)
+		c->handing_over += (size_t)n;
 	cf_cluster_flush(c);
 	return 0;
 }
 
 static int sync_send(struct cf_cluster *c, uint32_t client, const uint8_t *msg, size_t len)
 {
-	return sync_send_within(c, client, msg, len, CF_CLUSTER_QUEUE_MAX);
+	return seal_and_send(c, client, msg, len, false);
 }
 
 /* A message of a hand-over: the tables go whole, or not at all (see CF_CLUSTER_QUEUE_MAX). */
 static int hand_over(struct cf_cluster *c, const struct cf_msgbuf *b)
 {
-	return sync_send_within(c, CF_CLUSTER_NO_CLIENT, b->buf, b->len, SIZE_MAX);
+	return seal_and_send(c, CF_CLUSTER_NO_CLIENT, b->buf, b->len, true);
 }
 
 static int send_empty(struct cf_cluster *c, uint16_t type)
@@ -420,7 +434,7 @@ void cf_cluster_membership_lost(struct cf_cluster *c)
 		else
 			cf_sync_forget(&c->sync, c->sync.peers[i].nodeid);
 	}
-	cf_queue_clear(&c->out);
+	drop_out(c);
 	tell_the_awaiting(c);
 	drop_held(c);
 	c->holding = false;

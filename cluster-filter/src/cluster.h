@@ -30,9 +30,10 @@
 #define CF_CLUSTER_FEATURES CF_FEATURE_IPV6
 /*
  * What changes, reports and rounds may leave waiting for Corosync.  A
- * hand-over of the tables goes on top of it whole: bounded by the
- * tables, or a cluster with more state than this could not take a node
- * back (16,384 full IKE records alone are 51 MB sealed).
+ * hand-over of the tables goes on top of it whole and counts apart:
+ * bounded by the tables, or a cluster with more state than this could
+ * not take a node back (16,384 full IKE records alone are 51 MB
+ * sealed), and pluto's changes meanwhile would be refused.
  */
 #define CF_CLUSTER_QUEUE_MAX (16u << 20)
 
@@ -55,6 +56,7 @@ struct cf_cluster {
 	const struct cf_cluster_ops *ops;
 	void *ctx;
 	struct cf_queue out;			/* sealed, not yet taken by Corosync */
+	size_t handing_over;			/* ...of it, the tables for joiners */
 	uint64_t deferred;			/* multicasts Corosync made wait */
 	/*
 	 * Our clients' changes on their way round Corosync, in the order
