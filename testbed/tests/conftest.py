@@ -5,6 +5,8 @@ import json
 import os
 import re
 import pathlib
+import socket
+import struct
 import subprocess
 import time
 
@@ -66,6 +68,65 @@ nodelist {{
 def kv(line):
     """'sa spi=0x1 dir=in ...' -> dict of the key=value words."""
     return dict(w.split("=", 1) for w in line.split() if "=" in w)
+
+
+# The control protocol (cluster-filter/PROTOCOL.md), for what cfctl does not send.
+IKE_PUT, IKE_DEL, IKE_DUMP = 14, 15, 16
+A_IKE_SPIS, A_IKE_RECORD, A_IKE_RECORD_WANTED = 62, 63, 64
+F_DONE = 0x08
+
+
+def control_message(msg_type, seq, *attrs):
+    body = b"".join(struct.pack(">HH", t, 4 + len(data)) + data + bytes(-len(data) % 4)
+                    for t, data in attrs)
+    return struct.pack(">BBHII", 1, 0, msg_type, seq, 12 + len(body)) + body
+
+
+def control_attrs(reply):
+    """A reply's attributes by type (the last of a repeated one)."""
+    attrs, at = {}, 12
+    while at + 4 <= len(reply):
+        t, length = struct.unpack(">HH", reply[at:at + 4])
+        attrs[t] = reply[at + 4:at + length]
+        at += (length + 3) & ~3
+    return attrs
+
+
+def control_connect(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.settimeout(30)
+    s.connect(path)
+    return s
+
+
+def control_errors(path, messages, window=64):
+    """Send MESSAGES on one connection, WINDOW of them unanswered at a
+    time; the errno of each reply."""
+    errors, sent = [], 0
+    with control_connect(path) as s:
+        for m in messages:
+            s.send(m)
+            sent += 1
+            if sent - len(errors) >= window:
+                errors.append(struct.unpack(">I", s.recv(65536)[16:20])[0])
+        while len(errors) < sent:
+            errors.append(struct.unpack(">I", s.recv(65536)[16:20])[0])
+    return errors
+
+
+def ike_dump_records(path):
+    """Every IKE record the data plane at PATH holds, as pluto gets them
+    for a takeover: (SPIs, record)."""
+    records = []
+    with control_connect(path) as s:
+        s.send(control_message(IKE_DUMP, 1, (A_IKE_RECORD_WANTED, b"\x01")))
+        while True:
+            reply = s.recv(65536)
+            attrs = control_attrs(reply)
+            assert struct.unpack(">I", attrs[1])[0] == 0, attrs
+            if reply[1] & F_DONE:
+                return records
+            records.append((attrs[A_IKE_SPIS], attrs[A_IKE_RECORD]))
 
 
 def ping(exec_in, src, dst, count, interval):

@@ -11,14 +11,14 @@ mirrored SAs: it decrypts what the cluster sends and counts it.
 import collections
 import os
 import re
-import socket
 import signal
 import struct
 import subprocess
 
 import pytest
 
-from conftest import BIN, TESTBED, kv, run, switch_drops, wait_for
+from conftest import (A_IKE_RECORD, A_IKE_SPIS, BIN, IKE_DEL, IKE_PUT, TESTBED, control_errors,
+                      control_message, kv, run, switch_drops, wait_for)
 
 NODES = 3
 
@@ -399,36 +399,7 @@ def test_a_restarted_node_gets_the_state_and_its_share(cluster):
     assert sum(owned) == 3000 and min(owned) >= 900, owned
 
 
-# the control protocol (cluster-filter/PROTOCOL.md), for what cfctl cannot send
-IKE_PUT, IKE_DEL = 14, 15
-A_IKE_SPIS, A_IKE_RECORD = 62, 63
 IKE_RECORD_MAX, IKE_RECORDS_MAX = 3072, 16384     # 51 MB, over the sync backlog bound of 16 MB
-
-
-def control_message(msg_type, seq, *attrs):
-    body = b"".join(struct.pack(">HH", t, 4 + len(data)) + data + bytes(-len(data) % 4)
-                    for t, data in attrs)
-    return struct.pack(">BBHII", 1, 0, msg_type, seq, 12 + len(body)) + body
-
-
-def control_errors(path, messages, window=64):
-    """Send MESSAGES on one connection, WINDOW of them unanswered at a
-    time; the errno of each reply."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    s.settimeout(30)
-    s.connect(path)
-    errors, sent = [], 0
-    try:
-        for m in messages:
-            s.send(m)
-            sent += 1
-            if sent - len(errors) >= window:
-                errors.append(struct.unpack(">I", s.recv(65536)[16:20])[0])
-        while len(errors) < sent:
-            errors.append(struct.unpack(">I", s.recv(65536)[16:20])[0])
-    finally:
-        s.close()
-    return errors
 
 
 def ike_records(cluster, i):

@@ -34,7 +34,8 @@ import time
 
 import pytest
 
-from conftest import BIN, TESTBED, kv, run, switch_drops, wait_for
+from conftest import (A_IKE_RECORD, A_IKE_SPIS, BIN, IKE_DEL, IKE_PUT, TESTBED, control_errors,
+                      control_message, ike_dump_records, kv, run, switch_drops, wait_for)
 from test_cluster_strongswan import COUNTERS, LSW, StrongSwanCluster
 
 NODES = 3
@@ -1118,6 +1119,47 @@ def test_pluto_restart_on_the_default_host(cluster):
     assert 34 not in exchanges, "an IKE_SA_INIT: the IKE SA was renegotiated"
     for name, d in got.items():
         assert d["missing"] <= HANDFUL and d["duplicates"] == 0, f"{name}: {d['missing']} lost, {d['duplicates']} duplicated"
+
+
+# pluto's record of an IKE SA (overlay/programs/pluto/cluster_ike_record.h): attributes, u16 type, u16 length
+R_SK_EI, R_CHILD = 11, 21
+
+
+def record_attrs(record):
+    at = 0
+    while at + 4 <= len(record):
+        t, length = struct.unpack(">HH", record[at:at + 4])
+        yield t, record[at + 4:at + 4 + length]
+        at += 4 + length
+
+
+def record_from(attrs):
+    return b"".join(struct.pack(">HH", t, len(v)) + v for t, v in attrs)
+
+
+@on(ONLY_DEFAULT)
+def test_a_record_whose_keys_do_not_fit_is_refused(cluster):
+    """An IKE record whose keys do not fit its proposal (SK_ei empty) is
+    in the cluster when pluto restarts on the default host: the new
+    pluto refuses that one, with a log line, and takes the real one over
+    - strongSwan's Child SA rekey is answered.  NSS's key import used to
+    assert on the empty key, so every default host after would crash."""
+    speaker = cluster.default_host()
+    path = f"{cluster.run_dir}/n{speaker}.sock"
+    (spis, record), = ike_dump_records(path)
+    bad = record_from((t, b"" if t == R_SK_EI else v) for t, v in record_attrs(record) if t != R_CHILD)
+    bad_spis = bytes(b ^ 0x5a for b in spis)
+    assert control_errors(path, [control_message(IKE_PUT, 1, (A_IKE_SPIS, bad_spis), (A_IKE_RECORD, bad))]) == [0]
+    try:
+        cluster.script("restart-pluto", str(speaker))
+        wait_for(lambda: "took over the IKE SA and 1 Child SA(s)" in pluto_log(cluster, speaker),
+                 timeout=35, what="the restarted pluto taking its IKE SA back")
+        assert "the IKE SA's keys do not fit its proposal; not taken over" in pluto_log(cluster, speaker)
+        os.kill(pluto_pid(cluster, speaker), 0)
+        out = cluster.swanctl("--rekey", "--child", "tunnel")
+        assert "rekey completed successfully" in out, out
+    finally:
+        control_errors(path, [control_message(IKE_DEL, 2, (A_IKE_SPIS, bad_spis))])
 
 
 @on(ONLY_DEFAULT)

@@ -147,6 +147,32 @@ static bool read_fields(shunk_t in, struct sa_fields *f)
 		f->name.len > 0 && f->proposal.len > 0 && f->lifetime_at != 0;
 }
 
+/*
+ * Whether the keys are as long as the IKE SA's algorithms make them
+ * (calc_v2_ike_keymat()).  The record came from another node: NSS's
+ * import passerts on an empty key, the cipher on a wrong length, and a
+ * record that crashed pluto would crash every default host after it.
+ */
+static bool keys_fit(const struct trans_attrs *ta, const struct sa_fields *f)
+{
+	if (ta->ta_prf == NULL || ta->ta_encrypt == NULL)
+		return false;
+	size_t prf = ta->ta_prf->prf_key_size;
+	size_t integ = ta->ta_integ != NULL ? ta->ta_integ->integ_keymat_size : 0;
+	size_t encrypt = ta->enckeylen / BITS_IN_BYTE;
+	size_t salt = ta->ta_encrypt->salt_size;
+	const size_t want[] = {
+		[R_SK_D - R_SK_D] = prf,
+		[R_SK_AI - R_SK_D] = integ, [R_SK_AR - R_SK_D] = integ,
+		[R_SK_EI - R_SK_D] = encrypt, [R_SK_ER - R_SK_D] = encrypt,
+		[R_SALT_I - R_SK_D] = salt, [R_SALT_R - R_SK_D] = salt,
+	};
+	for (size_t i = 0; i < elemsof(want); i++)
+		if (f->keys[i].len != want[i])
+			return false;
+	return prf > 0 && encrypt > 0;
+}
+
 static bool endpoint_of(shunk_t s, ip_endpoint *e)
 {
 	const struct ip_info *afi = s.len == 3 + 4 ? &ipv4_info : s.len == 3 + 16 ? &ipv6_info : NULL;
@@ -387,6 +413,14 @@ bool cluster_ike_import(const uint8_t *spis_bytes, shunk_t in, bool quiet, struc
 	if (proposal == NULL) {
 		iface_endpoint_delref(&ifp);
 		llog(RC_LOG, logger, "cluster-filter: the IKE SA's proposal is malformed");
+		return false;
+	}
+	/* checked before there is a state to undo */
+	struct trans_attrs ta;
+	if (!ikev2_proposal_to_trans_attrs(proposal, &ta, logger) || !keys_fit(&ta, &f)) {
+		iface_endpoint_delref(&ifp);
+		free_ikev2_proposal(&proposal);
+		llog(RC_LOG, logger, "cluster-filter: the IKE SA's keys do not fit its proposal; not taken over");
 		return false;
 	}
 	struct connection *c;
