@@ -393,6 +393,9 @@ def test_purge_and_reinstall(bed):
     assert g.exec("test -e /etc/ipsec.conf")[0] != 0
     assert g.run("ls -A /var/lib/ipsec/nss 2>/dev/null || true").strip() == ""
     assert g.exec("systemctl cat ipsec.service")[0] != 0
+    # the silent node's tables went with the package, and the daemon with its binary
+    assert "cluster_filterd" not in g.run("nft list tables"), g.run("nft list tables")
+    assert g.exec("pidof cluster-filterd")[0] != 0
     with bed.step("apt install again"):
         apt_install(bed, our_debs())
     g.run("systemctl restart ipsec", timeout=120)

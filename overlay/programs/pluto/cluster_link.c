@@ -401,7 +401,8 @@ void cluster_link_init(struct logger *logger)
 	}
 	if (!attach_data_plane(true, logger)) {
 		fatal(PLUTO_EXIT_KERNEL_FAIL, logger,
-		      "cluster-filter: protostack=cluster needs cluster-filterd listening on %s",
+		      "cluster-filter: protostack=cluster needs cluster-filterd listening on %s "
+		      "(the libreswan-cluster package; systemctl status cluster-filterd)",
 		      socket_path);
 	}
 }
