@@ -44,6 +44,7 @@
 #        --workers; default: theirs), SA_DISPATCH (cluster.sh sas: the
 #        outbound SAs' mode, instead of the daemons' --dispatch),
 #        DAEMON_CLOCK=-1h (the daemons started now run with their wall clock off by that),
+#        SYNC_KEY=FILE (the daemons started now take that sync key, not the cluster's),
 #        DECOY_NODE=I (PEER=strongswan: node I's pluto loads another connection first,
 #        so "tunnel" has another reqid there), IPV6=1 (the IPv6 addresses above; with
 #        PEER=strongswan also the connections tunnel-6in6, tunnel-4in6 and tunnel-6in4,
@@ -204,7 +205,7 @@ start_corosync() { # start_corosync N I
 start_node_daemon() { # start_node_daemon I
 	local i=$1 sock
 	sock=$run/n$i.sock
-	set -- --cluster cluster-filter --sync-key "$run/cluster.key" \
+	set -- --cluster cluster-filter --sync-key "${SYNC_KEY:-$run/cluster.key}" \
 		--shared-ip 10.0.1.1 --shared-ip 192.0.2.1
 	[ "$ipv6" = 1 ] && set -- "$@" --shared-ip fd00:1::1 --shared-ip 2001:db8::1
 	[ "${FAST_PATH:-1}" = 0 ] || set -- "$@" --inside in --outside out

@@ -267,6 +267,7 @@ static void apply_view(struct cf_cluster *c)
 	      cf_view_active(v) ? "forwarding" : !v->quorate ? "not quorate: silent" : "silent", old);
 	cf_dp_set_view(c->dp, v->epoch, v->n, v->self < 0 ? 0 : (uint32_t)v->self, v->members,
 		       cf_view_active(v), cf_view_is_default_host(v));
+	c->bad_auth_said = false;
 	c->ops->view_changed(c->ctx);
 }
 
@@ -502,6 +503,15 @@ static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_
 		logf_(c, "view %u: closed without the node(s) that did not answer in time:%s",
 		      c->view.epoch, silent);
 	}
+	if (c->view.too_few) {
+		uint32_t heard = 0;
+		for (uint32_t i = 0; i < c->view.n_cpg; i++)
+			heard += !c->view.silent[i];
+		logf_(c, "view round: only %u of the group's %u nodes answered, too few to speak for "
+		      "the cluster (more than half, or half with the lowest node id); silent until the "
+		      "others are heard.  Nodes whose messages fail authentication (sync-bad-auth) "
+		      "have another cluster-key", heard, c->view.n_cpg);
+	}
 	if (c->view.left_out) {
 		/* we could not answer in time; we have every change, answer now */
 		logf_(c, "view %u: this node was left out of the round (it did not answer in time); "
@@ -705,6 +715,12 @@ void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, siz
 	}
 	if (drop != CF_DROP_NONE) {
 		cf_dp_drop(c->dp, NULL, drop);
+		/* once a view: a member keyed otherwise is silent to us, and the round leaves it out */
+		if (drop == CF_DROP_SYNC_AUTH && !c->bad_auth_said) {
+			c->bad_auth_said = true;
+			logf_(c, "sync channel: a message from node %u fails authentication; "
+			      "is cluster-key the same on every node?", nodeid);
+		}
 		return;
 	}
 	heard_from(c, sender);

@@ -78,6 +78,7 @@ struct cf_cluster {
 	unsigned ticks, sent_at;		/* in reports (CF_SEQ_REPORT_MS) */
 	uint32_t heard_id[CF_MAX_NODES];
 	unsigned heard_at[CF_MAX_NODES];
+	bool bad_auth_said;			/* a sync-bad-auth logged in this view */
 	uint32_t suspected_epoch;		/* a new round asked for in this view */
 	bool suspecting;			/* ...and this round is for that */
 	/* what we announce: CF_CLUSTER_FEATURES; 0 sends none, as older daemons (tests) */

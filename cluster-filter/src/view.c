@@ -107,6 +107,7 @@ void cf_view_reround(struct cf_view *v)
 {
 	v->round_open = true;
 	v->left_out = false;
+	v->too_few = false;
 	memset(v->heard, 0, sizeof(v->heard));
 	memset(v->silent, 0, sizeof(v->silent));
 }
@@ -116,14 +117,25 @@ static bool same_list(const uint32_t *a, uint32_t na, const uint32_t *b, uint32_
 	return na == nb && memcmp(a, b, na * sizeof(*a)) == 0;
 }
 
+/*
+ * Whether the members heard may make a view without the others: all of
+ * the group, more than half of it, or half with the lowest node id.  Of
+ * two sets of nodes that do not hear each other at most one passes.
+ */
+static bool enough_heard(const struct cf_view *v, uint32_t heard)
+{
+	return heard == v->n_cpg || 2 * heard > v->n_cpg || (2 * heard == v->n_cpg && v->heard[0]);
+}
+
 static void decide(struct cf_view *v)
 {
-	uint32_t max_epoch = 0, max_synced_epoch = 0;
+	uint32_t max_epoch = 0, max_synced_epoch = 0, heard = 0;
 	bool anyone_synced = false, anyone_quorate = false;
 
 	for (uint32_t i = 0; i < v->n_cpg; i++) {
 		if (!v->heard[i])
 			continue;	/* left out by CLOSE */
+		heard++;
 		anyone_synced |= v->heard_synced[i];
 		anyone_quorate |= v->heard_quorate[i];
 		if (v->heard_epoch[i] > max_epoch)
@@ -136,6 +148,12 @@ static void decide(struct cf_view *v)
 	v->default_host = 0;
 	if (!anyone_synced && !anyone_quorate)
 		return;		/* a minority, or a cluster still forming: wait for quorum */
+	if (!enough_heard(v, heard)) {
+		/* silent, with what we hold, until the others are heard */
+		v->too_few = true;
+		set_self(v);
+		return;
+	}
 
 	for (uint32_t i = 0; i < v->n_cpg; i++) {
 		bool in;

@@ -31,7 +31,11 @@
  * tables are handed to a process that does not read them); one that
  * wakes up finds itself out of the view, and asks for a new round in
  * which it answers.  It missed nothing meanwhile - Corosync delivered
- * every message to it in order - so it keeps its state.
+ * every message to it in order - so it keeps its state.  A round closed
+ * so makes a view only of more than half of the group, or of exactly
+ * half with the lowest node id in it (v->too_few otherwise): two groups
+ * of nodes that cannot hear each other - a different cluster-key, a
+ * sync channel lost one way - never both speak for the cluster.
  *
  * A node that loses quorum may miss changes, so it stops holding state
  * and rejoins like a new node when the partition heals.  Quorum news
@@ -69,6 +73,7 @@ struct cf_view {
 	uint32_t heard_speaker[CF_MAX_NODES];	/* the default host each one agreed last */
 	bool silent[CF_MAX_NODES];	/* indexed like cpg: left out by CLOSE */
 	bool left_out;			/* we were, and must ask for a new round */
+	bool too_few;			/* the last round closed with too few heard: no view */
 
 	/*
 	 * What each node of Corosync's group said it can do (SYNC_FEATURES,

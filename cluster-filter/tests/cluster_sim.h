@@ -103,7 +103,8 @@ static inline void log_line(void *ctx, const char *line)
 
 static const struct cf_cluster_ops ops = { multicast, view_changed, reply, log_line };
 
-static inline void start(uint32_t id, uint64_t first_counter)
+/* Node ID's daemon starts with sync key K (the cluster's: key). */
+static inline void start_keyed(uint32_t id, uint64_t first_counter, const uint8_t k[CF_SYNC_KEY_LEN])
 {
 	struct node *nd = &node[id];
 
@@ -112,7 +113,12 @@ static inline void start(uint32_t id, uint64_t first_counter)
 	nd->up = true;
 	nd->pos = n_stream;	/* a new process hears what comes from now on */
 	cf_dp_init(&nd->dp);
-	CHECK(cf_cluster_init(&nd->c, &nd->dp, &defaults, id, true, key, first_counter, &ops, nd) == 0);
+	CHECK(cf_cluster_init(&nd->c, &nd->dp, &defaults, id, true, k, first_counter, &ops, nd) == 0);
+}
+
+static inline void start(uint32_t id, uint64_t first_counter)
+{
+	start_keyed(id, first_counter, key);
 }
 
 static inline void stop(uint32_t id)

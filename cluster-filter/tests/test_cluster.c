@@ -564,6 +564,60 @@ static void a_hand_over_beyond_the_queue_bound(void)
 	CHECK(same_tables(joiner, dh) && same_ike_records(joiner, dh));
 }
 
+/*
+ * A node restarted with another cluster key hears nobody and nobody
+ * hears it: the others close the round without it and carry on; it
+ * closes its own round with itself alone, too few to speak for the
+ * cluster, and stays silent - before, it became the default host of a
+ * cluster of its own, answering for the shared addresses beside the
+ * real one.  Both sides say why.
+ */
+static void a_node_keyed_otherwise_stays_silent(void)
+{
+	static const uint8_t other_key[CF_SYNC_KEY_LEN] = { 0x0d, 0x1f };
+	const uint32_t all[] = { 1, 2, 3 };
+	uint32_t dh = cf_view_default_host(&node[1].c.view), odd = dh == 3 ? 2 : 3;
+	uint32_t rest[2], k = 0;
+	for (uint32_t i = 1; i <= NODES; i++)
+		if (i != odd)
+			rest[k++] = i;
+
+	stop(odd);
+	confchg(rest, 2);
+	start_keyed(odd, 11000, other_key);
+	watch = "is cluster-key the same on every node?";
+	watched = 0;
+	confchg(all, 3);
+	time_passes(2 * CF_ROUND_TIMEOUT_MS);
+	CHECK(watched >= 2);		/* the odd one, and the others */
+	for (unsigned i = 0; i < 2; i++) {
+		struct cf_cluster *c = &node[rest[i]].c;
+		CHECK(!c->view.round_open && c->view.n == 2 && cf_view_active(&c->view));
+		CHECK_EQ(cf_view_default_host(&c->view), dh);
+	}
+	CHECK(node[odd].c.view.too_few && !cf_view_active(&node[odd].c.view));
+	CHECK(!node[odd].dp.active && !node[odd].dp.default_host);
+	CHECK_EQ(add_sa(odd, 26, 0xc006, CF_DIR_IN), -EPERM);
+	/* and it stays so while the others go on */
+	time_passes(4 * CF_SILENT_MS);
+	CHECK(!cf_view_active(&node[odd].c.view));
+	CHECK_EQ(add_sa(dh, 26, 0xc007, CF_DIR_IN), 0);
+	settle();
+	CHECK(cf_sa_find(&node[rest[0]].dp.db, 0xc007, CF_DIR_IN) != NULL);
+	watch = NULL;
+
+	/* the right key: back in */
+	stop(odd);
+	confchg(rest, 2);
+	start(odd, 12000);
+	confchg(all, 3);
+	for (uint32_t i = 1; i <= NODES; i++) {
+		CHECK(cf_view_active(&node[i].c.view) && node[i].c.view.n == 3);
+		CHECK(!node[i].c.view.too_few);
+	}
+	CHECK(same_tables(odd, dh));
+}
+
 int main(void)
 {
 	CHECK(cf_crypto_global_init() == 0);
@@ -578,6 +632,7 @@ int main(void)
 	changes_during_a_hand_over();
 	lost_changes_are_answered();
 	a_hand_over_beyond_the_queue_bound();
+	a_node_keyed_otherwise_stays_silent();
 	for (uint32_t i = 1; i <= NODES; i++)
 		if (node[i].up)
 			stop(i);

@@ -344,6 +344,64 @@ static void dead_owner_replay(void)
 	cf_crypto_free(&peer);
 }
 
+/*
+ * A round that closes without some members makes a view only of more
+ * than half of the group, or of half with the lowest node id: nodes that
+ * cannot hear each other (two cluster keys) never both speak.
+ */
+static void halves_do_not_both_speak(void)
+{
+	const uint32_t all[] = { 1, 2, 3, 4 }, low[] = { 1, 2 }, high[] = { 3, 4 }, three[] = { 1, 2, 4 };
+
+	for (uint32_t id = 1; id <= 4; id++)
+		start(id);
+	confchg(all, 4);
+	round_(all, 4);
+	for (uint32_t id = 1; id <= 4; id++)
+		CHECK(cf_view_active(&node[id]) && node[id].n == 4);
+
+	/* a new round in which 1 and 2 hear only each other, and 3 and 4 too */
+	for (uint32_t id = 1; id <= 4; id++)
+		cf_view_reround(&node[id]);
+	const uint32_t *half[] = { low, high };
+	for (unsigned h = 0; h < 2; h++)
+		for (unsigned a = 0; a < 2; a++)
+			for (unsigned b = 0; b < 2; b++) {
+				struct cf_view *from = &node[half[h][b]];
+				CHECK_EQ(cf_view_state(&node[half[h][a]], half[h][b], from->epoch, from->synced,
+						       true, from->default_host, all, 4), CF_VIEW_WAIT);
+			}
+	for (unsigned h = 0; h < 2; h++)
+		for (unsigned a = 0; a < 2; a++)
+			CHECK_EQ(cf_view_close(&node[half[h][a]], all, 4, half[h], 2), CF_VIEW_AGREED);
+	for (uint32_t id = 1; id <= 2; id++) {
+		CHECK(cf_view_active(&node[id]) && node[id].n == 2 && !node[id].too_few);
+		CHECK_EQ(cf_view_default_host(&node[id]), 1);
+	}
+	for (uint32_t id = 3; id <= 4; id++) {
+		CHECK(!cf_view_active(&node[id]) && node[id].n == 0 && node[id].too_few);
+		CHECK(!cf_view_is_default_host(&node[id]));
+		CHECK(node[id].synced);		/* it keeps what it holds */
+	}
+
+	/* three of four heard is a view; the one left alone is not */
+	for (uint32_t id = 1; id <= 4; id++)
+		cf_view_reround(&node[id]);
+	for (unsigned a = 0; a < 3; a++)
+		for (unsigned b = 0; b < 3; b++) {
+			struct cf_view *from = &node[three[b]];
+			CHECK_EQ(cf_view_state(&node[three[a]], three[b], from->epoch, from->synced, true,
+					       from->synced ? from->default_host : 0, all, 4), CF_VIEW_WAIT);
+		}
+	CHECK_EQ(cf_view_state(&node[3], 3, node[3].epoch, true, true, 0, all, 4), CF_VIEW_WAIT);
+	for (unsigned a = 0; a < 3; a++)
+		CHECK_EQ(cf_view_close(&node[three[a]], all, 4, three, 3), CF_VIEW_AGREED);
+	const uint32_t alone[] = { 3 };
+	CHECK_EQ(cf_view_close(&node[3], all, 4, alone, 1), CF_VIEW_AGREED);
+	CHECK(cf_view_active(&node[4]) && node[4].n == 3 && !node[4].too_few);
+	CHECK(!cf_view_active(&node[3]) && node[3].too_few);
+}
+
 int main(void)
 {
 	CHECK(cf_crypto_global_init() == 0);
@@ -351,6 +409,7 @@ int main(void)
 	dataplane_views();
 	hand_over();
 	dead_owner_replay();
+	halves_do_not_both_speak();
 	cf_crypto_global_shutdown();
 	return check_exit("view");
 }

@@ -256,6 +256,17 @@ def views(cluster):
     return [cluster.stats(f"n{i}") for i in range(NODES)]
 
 
+def default_host(cluster):
+    """The node that is default host, once exactly one is (a round may be open)."""
+    hosts = []
+
+    def exactly_one():
+        hosts[:] = [i for i, s in enumerate(views(cluster)) if s["default-host"] == "yes"]
+        return len(hosts) == 1
+    wait_for(exactly_one, what="one default host")
+    return hosts[0]
+
+
 def test_membership_from_corosync(cluster):
     v = views(cluster)
     assert [s["nodes"] for s in v] == [str(NODES)] * NODES
@@ -412,7 +423,7 @@ def test_a_hand_over_beyond_the_sync_backlog(cluster):
     restarted node whole through real Corosync, and the node takes its
     share of the traffic after.  Here Corosync keeps up with the default
     host; tests/test_cluster.c holds the whole hand-over back instead."""
-    host = next(i for i, s in enumerate(views(cluster)) if s["default-host"] == "yes")
+    host = default_host(cluster)
     joiner = next(i for i in range(NODES) if i != host)
     count = IKE_RECORDS_MAX
     spis = [struct.pack(">QQ", 0x5eed0000 + k, 0x7e570000 + k) for k in range(count)]
@@ -444,7 +455,7 @@ def test_a_change_lost_with_corosync_is_answered(cluster):
     """The default host's Corosync stops, a change waits in it, and then
     Corosync dies: the client hears at once that the change was lost
     (it used to wait for ever), and the node comes back as a joiner."""
-    host = next(i for i, s in enumerate(views(cluster)) if s["default-host"] == "yes")
+    host = default_host(cluster)
     with open(f"{cluster.run_dir}/corosync-n{host}.pid") as f:
         corosync = int(f.read())
     os.kill(corosync, signal.SIGSTOP)
@@ -471,6 +482,42 @@ def test_a_change_lost_with_corosync_is_answered(cluster):
     tables = sa_tables(cluster)
     assert tables[host] == tables[(host + 1) % NODES]
     cluster.script("sas")
+
+
+def test_a_node_with_another_key_stays_silent(cluster):
+    """A follower restarts with a sync key of its own: nobody hears it and
+    it hears nobody.  The others close their round without it and carry
+    the traffic; it closes its own with itself alone, too few to speak
+    for the cluster, and stays silent - before, it became the default
+    host of a cluster of one, answering for the shared addresses beside
+    the real one.  Both sides log why."""
+    host = default_host(cluster)
+    odd = next(i for i in reversed(range(NODES)) if i != host)
+    rest = [i for i in range(NODES) if i != odd]
+    key = f"{cluster.run_dir}/other.key"
+    with open(os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+        f.write(os.urandom(32).hex())
+    try:
+        # the restart waits 10 s for a view with node 2 in it, in vain
+        restart = subprocess.run([TESTBED / "cluster.sh", "restart", str(odd)], capture_output=True,
+                                 text=True, env=dict(cluster.env, SYNC_KEY=key), timeout=60)
+        assert restart.returncode != 0 and f"node {odd} back in the view" in restart.stderr, restart.stderr
+        with open(f"{cluster.run_dir}/n{odd}.sock.log") as f:
+            log = f.read()
+        assert "too few to speak for the cluster" in log, log
+        assert "fails authentication; is cluster-key the same on every node?" in log, log
+        v = views(cluster)
+        assert v[odd]["active"] == "no" and v[odd]["default-host"] == "no", v[odd]
+        assert all(v[i]["active"] == "yes" and v[i]["members"] == v[host]["members"] for i in rest), v
+        assert [v[i]["default-host"] for i in rest] == ["yes" if i == host else "no" for i in rest], v
+        assert_one_node_answers(cluster)
+        got = cluster.udp_stream(1500)
+        assert got["unique"] == "1500" and got["duplicates"] == "0", got
+        with open(f"{cluster.run_dir}/n{host}.sock.log") as f:
+            assert "fails authentication; is cluster-key the same on every node?" in f.read()
+    finally:
+        cluster.script("restart", str(odd))
+        cluster.script("sas")
 
 
 def test_losing_the_default_host_moves_ike_and_arp(cluster):
@@ -500,7 +547,7 @@ def test_lifetimes_count_the_whole_clusters_traffic(cluster):
     """Each node encrypts a third of the packets, but the SA's lifetime is
     the cluster's: soft and hard limits are crossed on every node at the
     same packet, as on one gateway."""
-    host = next(i for i, s in enumerate(views(cluster)) if s["default-host"] == "yes")
+    host = default_host(cluster)
     cluster.cfctl(f"n{host}", "sa", "update", "spi", "0xc0000001", "dir", "out",
                   "soft-packets", "300", "hard-packets", "600")
     got = cluster.udp_stream(450)
