@@ -33,6 +33,8 @@
  * ones from SK_d.  Records never reach a log.
  */
 
+#include <errno.h>
+
 #include "defs.h"
 #include "log.h"
 #include "state.h"
@@ -260,7 +262,18 @@ static void share(struct record *r, const struct ike_sa *ike)
 	put_be32(ids + 4, (uint32_t)w->responder.recv);
 	cf_mb_put(&req, CF_A_IKE_MSGIDS, ids, sizeof(ids));
 	cf_mb_put(&req, CF_A_IKE_RECORD, r->buf, r->len);
-	cluster_transact(&req, &reply, buf, NULL, "sharing the IKE SA", ike->sa.logger);
+	int err;
+	if (!cluster_transact(&req, &reply, buf, &err, "sharing the IKE SA", ike->sa.logger) &&
+	    (err == 0 || err == EIO || err == EPERM || err == EAGAIN)) {
+		/*
+		 * The cluster may not hold what the message about to leave
+		 * says (no answer, Corosync lost, no longer default host): the
+		 * peer must not see it, or a node taking over would be one
+		 * exchange behind and ignored.  Its retransmission finds us,
+		 * or the next default host, with a record that matches.
+		 */
+		cluster_hold_speech(ike->sa.logger);
+	}
 	memset(r, 0, sizeof(*r));	/* keys; cluster_transact() wiped the request */
 }
 
@@ -385,8 +398,9 @@ static void collect(const struct cf_msg *m, void *ctx)
 
 /*
  * Returns true when some IKE SA waits for its connection or interface
- * (pluto is starting: addconn loads them a moment later); QUIET: the
- * caller will try again, say nothing about what is missing.
+ * (pluto is starting: addconn loads them a moment later), or the dump
+ * broke off (the data plane restarted): the caller tries again in a
+ * second.  QUIET: it will, say nothing about what is missing.
  */
 bool cluster_ike_take_over(bool quiet, struct logger *logger)
 {
@@ -396,16 +410,17 @@ bool cluster_ike_take_over(bool quiet, struct logger *logger)
 
 	cf_mb_init(&req, CF_MSG_IKE_DUMP, 0, 0);
 	cf_mb_u8(&req, CF_A_IKE_RECORD_WANTED, 1);
-	if (!cluster_dump(&req, collect, &list, "reading the IKE SAs to take over", logger))
-		return false;
+	bool whole = cluster_dump(&req, collect, &list, "reading the IKE SAs to take over", logger);
 	importing = true;
 	while (list != NULL) {
 		struct held *h = list;
 		list = h->next;
-		waiting |= cluster_ike_import(h->spis, shunk2(h->record, h->len), quiet, logger);
+		/* a dump that broke off is wiped unread and asked for again */
+		if (whole)
+			waiting |= cluster_ike_import(h->spis, shunk2(h->record, h->len), quiet, logger);
 		memset(h->record, 0, h->len);
 		pfree(h);
 	}
 	importing = false;
-	return waiting;
+	return waiting || !whole;
 }

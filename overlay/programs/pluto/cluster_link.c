@@ -89,8 +89,10 @@ static int connect_data_plane(void)
 	if (fd < 0)
 		return -errno;
 	strcpy(sun.sun_path, socket_path);
+	/* SO_SNDTIMEO bounds connect() too: a hung daemon's backlog fills with our retries */
 	struct timeval limit = { .tv_sec = REPLY_TIMEOUT_SECONDS };
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit)) < 0 ||
 	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
 		int e = errno;
 		close(fd);
@@ -272,13 +274,25 @@ static bool lease_held(void)
 	return false;
 }
 
+/* an exchange's record the cluster may not hold: quiet until the data plane speaks again */
+static bool holding_speech;
+
+void cluster_hold_speech(struct logger *logger)
+{
+	if (!holding_speech)
+		llog(RC_LOG, logger, "cluster-filter: the IKE SA could not be shared; "
+		     "keeping quiet until the data plane is heard again");
+	holding_speech = true;
+}
+
 bool cluster_may_speak(void)
 {
-	return attached && default_host && lease_held();
+	return attached && default_host && lease_held() && !holding_speech;
 }
 
 static void heard_from_data_plane(struct logger *logger)
 {
+	holding_speech = false;
 	last_heard = mononow();
 	if (lapsed) {
 		lapsed = false;

@@ -317,7 +317,22 @@ static bool cluster_add_sa(const struct kernel_state *k, bool replace,
 	cf_mb_u64(&req, CF_A_HARD_BYTES, k->sa_ipsec_max_bytes);
 	cf_mb_u64(&req, CF_A_SOFT_PACKETS, k->sa_max_soft_packets);
 	cf_mb_u64(&req, CF_A_HARD_PACKETS, k->sa_ipsec_max_packets);
-	return cluster_transact(&req, &reply, buf, NULL, k->story, logger);
+	int err;
+	if (cluster_transact(&req, &reply, buf, &err, k->story, logger))
+		return true;
+	if (err == 0) {
+		/*
+		 * No answer in time (Corosync held the change back, as during
+		 * a membership change): the data plane may still apply it, and
+		 * pluto, counting it failed, would never delete it.  A delete
+		 * sent now is delivered after it, in the same order everywhere.
+		 */
+		cf_mb_init(&req, CF_MSG_SA_DEL, 0, 0);
+		cf_mb_u32(&req, CF_A_SPI, ntohl(k->spi));
+		cf_mb_u8(&req, CF_A_DIR, wire_direction(k->direction));
+		cluster_transact(&req, &reply, buf, &err, "taking back an SA that was not answered", logger);
+	}
+	return false;
 }
 
 /*

@@ -37,6 +37,8 @@ bool cluster_dump(struct cf_msgbuf *req, void (*each)(const struct cf_msg *m, vo
 bool cluster_is_default_host(void);
 /* ...and the view keeps coming: IKE may be sent and received */
 bool cluster_may_speak(void);
+/* what is about to leave may not be in the cluster's records: say nothing until the data plane's next word */
+void cluster_hold_speech(struct logger *logger);
 /* the members of the view, this node included */
 uint32_t cluster_members(void);
 
@@ -50,7 +52,7 @@ void cluster_ike_deleting(struct state *st);
 void cluster_ike_forget(struct logger *logger);
 /* ...while which the data plane is not touched */
 bool cluster_ike_forgetting(void);
-/* true: some IKE SA waits for its connection or interface; QUIET: do not say which */
+/* true: try again (an IKE SA waits for its connection or interface, or the dump broke off); QUIET: do not say which */
 bool cluster_ike_take_over(bool quiet, struct logger *logger);
 
 #endif
