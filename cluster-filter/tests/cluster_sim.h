@@ -128,6 +128,16 @@ static inline void stop(uint32_t id)
 	cf_dp_free(&node[id].dp);
 }
 
+/* Every node but ID, in order. */
+static inline void all_but(uint32_t id, uint32_t rest[NODES - 1])
+{
+	uint32_t k = 0;
+
+	for (uint32_t i = 1; i <= NODES; i++)
+		if (i != id)
+			rest[k++] = i;
+}
+
 /* Node ID gets the agreed stream up to entry UPTO (what it multicasts meanwhile goes after). */
 static inline void deliver_to(uint32_t id, size_t upto)
 {

@@ -311,7 +311,7 @@ static void corosync_back(uint32_t id)
  */
 static void corosync_restarts(void)
 {
-	const uint32_t all[] = { 1, 2, 3 }, two[] = { 2, 3 };
+	const uint32_t all[] = { 1, 2, 3 };
 	uint32_t dh = cf_view_default_host(&node[2].c.view);
 	uint32_t victim = dh, other = dh == 2 ? 3 : 2;
 
@@ -319,11 +319,9 @@ static void corosync_restarts(void)
 	CHECK(!cf_view_active(&node[victim].c.view) && !node[victim].dp.active);
 	CHECK(!node[victim].dp.default_host);
 	CHECK_EQ(add_sa(victim, 4, 0xa000, CF_DIR_OUT), -EPERM);
-	uint32_t rest[2], k = 0;
-	for (uint32_t i = 1; i <= NODES; i++)
-		if (i != victim)
-			rest[k++] = i;
-	confchg(victim == 1 ? two : rest, 2);
+	uint32_t rest[NODES - 1];
+	all_but(victim, rest);
+	confchg(rest, 2);
 	uint32_t new_dh = cf_view_default_host(&node[other].c.view);
 	CHECK(new_dh != victim && cf_view_active(&node[other].c.view));
 	CHECK_EQ(add_sa(new_dh, 4, 0xa001, CF_DIR_OUT), 0);
@@ -405,10 +403,8 @@ static void changes_during_a_hand_over(void)
 {
 	const uint8_t spis[CF_IKE_SPIS_LEN] = { 0xa1, 0xa2 };
 	uint32_t dh = cf_view_default_host(&node[1].c.view), joiner = dh == 3 ? 2 : 3;
-	uint32_t rest[2], k = 0;
-	for (uint32_t i = 1; i <= NODES; i++)
-		if (i != joiner)
-			rest[k++] = i;
+	uint32_t rest[NODES - 1];
+	all_but(joiner, rest);
 
 	stop(joiner);
 	confchg(rest, 2);
@@ -491,10 +487,8 @@ static void lost_changes_are_answered(void)
 	CHECK(node[dh].c.awaiting.head == NULL && node[dh].c.out.head == NULL);
 
 	refuse = 0;
-	uint32_t rest[2], k = 0;
-	for (uint32_t i = 1; i <= NODES; i++)
-		if (i != dh)
-			rest[k++] = i;
+	uint32_t rest[NODES - 1];
+	all_but(dh, rest);
 	confchg(rest, 2);
 	CHECK(cf_sa_find(&node[other].dp.db, 0xc001, CF_DIR_IN) != NULL);
 	CHECK(cf_sa_find(&node[other].dp.db, 0xc002, CF_DIR_IN) == NULL);
@@ -523,10 +517,8 @@ static void a_hand_over_beyond_the_queue_bound(void)
 {
 	const unsigned records = CF_CLUSTER_QUEUE_MAX / CF_IKE_RECORD_MAX + 100;
 	uint32_t dh = cf_view_default_host(&node[1].c.view), joiner = dh == 3 ? 2 : 3;
-	uint32_t rest[2], k = 0;
-	for (uint32_t i = 1; i <= NODES; i++)
-		if (i != joiner)
-			rest[k++] = i;
+	uint32_t rest[NODES - 1];
+	all_but(joiner, rest);
 
 	stop(joiner);
 	confchg(rest, 2);
@@ -577,10 +569,8 @@ static void a_node_keyed_otherwise_stays_silent(void)
 	static const uint8_t other_key[CF_SYNC_KEY_LEN] = { 0x0d, 0x1f };
 	const uint32_t all[] = { 1, 2, 3 };
 	uint32_t dh = cf_view_default_host(&node[1].c.view), odd = dh == 3 ? 2 : 3;
-	uint32_t rest[2], k = 0;
-	for (uint32_t i = 1; i <= NODES; i++)
-		if (i != odd)
-			rest[k++] = i;
+	uint32_t rest[NODES - 1];
+	all_but(odd, rest);
 
 	stop(odd);
 	confchg(rest, 2);

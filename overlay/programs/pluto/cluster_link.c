@@ -356,7 +356,7 @@ static void process_event(int fd, void *arg UNUSED, struct logger *logger)
 		/* only the view renews the lease: it says who speaks */
 		heard_from_data_plane(logger);
 		cluster_nodes = cf_attr_u32(&m, CF_A_NODES, 1);
-		set_default_host(cf_attr_u8(&m, CF_A_DEFAULT_HOST, 1) != 0, false, logger);
+		set_default_host(cf_attr_u8(&m, CF_A_DEFAULT_HOST, 0) != 0, false, logger);
 		return;
 	}
 	if (m.type != CF_MSG_EV_EXPIRE ||
