@@ -101,22 +101,16 @@ static int connect_data_plane(void)
 	return fd;
 }
 
-/*
- * Send one request, wait for its reply.  On failure the reason is
- * logged with WHAT and false returned; *reply_errno (when not NULL)
- * gets the data plane's errno so callers can tell ENOENT apart.
- */
-static bool transact(struct cf_msgbuf *req, struct cf_msg *reply, uint8_t *reply_buf,
-		     int *reply_errno, const char *what, struct logger *logger)
+/* Number and send one request, reconnecting once; false with the reason logged. */
+static bool send_request(struct cf_msgbuf *req, uint32_t *seq, const char *what,
+			 struct logger *logger)
 {
-	if (reply_errno != NULL)
-		*reply_errno = 0;
 	if (cf_mb_finish(req) != 0) {
 		llog_pexpect(logger, HERE, "%s: request too large", what);
 		return false;
 	}
-	uint32_t seq = ++request_seq;
-	put_be32(req->buf + 4, seq);
+	*seq = ++request_seq;
+	put_be32(req->buf + 4, *seq);
 
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (request_fd < 0)
@@ -128,23 +122,42 @@ static bool transact(struct cf_msgbuf *req, struct cf_msg *reply, uint8_t *reply
 			return false;
 		}
 		if (send(request_fd, req->buf, req->len, MSG_NOSIGNAL) == (ssize_t)req->len)
-			break;
+			return true;
 		/* the daemon restarted: reconnect once */
 		close(request_fd);
 		request_fd = -1;
-		if (attempt == 1) {
-			llog(RC_LOG, logger, "cluster-filter: %s: request could not be sent", what);
-			return false;
-		}
 	}
-	/* the request carried keys: don't leave them in memory */
-	memset(req->buf, 0, req->len);
+	llog(RC_LOG, logger, "cluster-filter: %s: request could not be sent", what);
+	return false;
+}
+
+/*
+ * Send one request, wait for its reply.  On failure the reason is
+ * logged with WHAT and false returned; *reply_errno (when not NULL)
+ * gets the data plane's errno so callers can tell ENOENT apart.
+ */
+static bool transact(struct cf_msgbuf *req, struct cf_msg *reply, uint8_t *reply_buf,
+		     int *reply_errno, const char *what, struct logger *logger)
+{
+	uint32_t seq;
+
+	if (reply_errno != NULL)
+		*reply_errno = 0;
+	bool sent = send_request(req, &seq, what, logger);
+	/* the request carried keys: don't leave them in memory, sent or not */
+	memset(req->buf, 0, sizeof(req->buf));
+	if (!sent)
+		return false;
 
 	for (;;) {
 		ssize_t n = recv(request_fd, reply_buf, CF_CTL_MSG_MAX, 0);
 		if (n <= 0) {
-			llog(RC_LOG, logger, "cluster-filter: %s: the data plane closed the connection",
-			     what);
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				llog(RC_LOG, logger, "cluster-filter: %s: no answer within %d s",
+				     what, REPLY_TIMEOUT_SECONDS);
+			else
+				llog(RC_LOG, logger, "cluster-filter: %s: the data plane closed the connection",
+				     what);
 			close(request_fd);
 			request_fd = -1;
 			return false;
