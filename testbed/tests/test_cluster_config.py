@@ -130,12 +130,11 @@ def test_ipv6_address_on_an_interface_passes_check(netns, tmp_path, key):
         run("ip", "-n", netns, "addr", "del", "fd00:c::1/64", "dev", "out", check=False)
 
 
-@pytest.fixture
-def corosync(netns, tmp_path):
-    """A one-node Corosync in the namespace, with a private /run (its pid
-    file and IPC paths are fixed); yields its PID, to nsenter."""
+def one_node_corosync(netns, tmp_path, addr):
+    """A one-node Corosync in the namespace on ADDR, with a private /run
+    (its pid file and IPC paths are fixed); yields its PID, to nsenter."""
     conf = tmp_path / "corosync.conf"
-    conf.write_text(corosync_conf(netns, tmp_path, ["192.0.2.1"]))
+    conf.write_text(corosync_conf(netns, tmp_path, [addr]))
     run("ip", "-n", netns, "link", "set", "lo", "up")
     p = subprocess.Popen(["ip", "netns", "exec", netns, "unshare", "-m", "--propagation", "private",
                           "sh", "-c", f"mount -t tmpfs tmpfs /run && exec corosync -f -c {conf}"],
@@ -147,6 +146,29 @@ def corosync(netns, tmp_path):
     finally:
         p.kill()
         p.wait()
+
+
+@pytest.fixture
+def corosync(netns, tmp_path):
+    yield from one_node_corosync(netns, tmp_path, "192.0.2.1")
+
+
+@pytest.fixture
+def loopback_corosync(netns, tmp_path):
+    """Corosync as Debian starts it: one node, on 127.0.0.1."""
+    yield from one_node_corosync(netns, tmp_path, "127.0.0.1")
+
+
+def test_a_corosync_left_on_the_loopback_is_said(netns, loopback_corosync, tmp_path, key):
+    """A node whose Corosync still runs Debian's one-node configuration is
+    a cluster of its own: check says so (and what to do) but does not
+    refuse, since a one-node lab may mean it.  On a real address it is
+    silent (test_start_runs_the_data_plane_with_the_keywords)."""
+    conf = config(tmp_path, protostack="cluster", cluster_group="gw", cluster_key=key)
+    p = ipsec_cluster("check", "--config", conf, ns=netns)
+    assert p.returncode == 0 and p.stdout == "", p
+    assert p.stderr.startswith("ipsec cluster: warning: Corosync runs with one node, on the loopback address"), p
+    assert "then systemctl restart corosync" in p.stderr
 
 
 def test_start_runs_the_data_plane_with_the_keywords(netns, corosync, tmp_path, key):
