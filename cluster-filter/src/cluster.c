@@ -7,11 +7,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "cluster.h"
+#include "cluster_internal.h"
 #include "wire.h"
 
-static void logf_(struct cf_cluster *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logf_(struct cf_cluster *c, const char *fmt, ...)
+void cf_cluster_logf(struct cf_cluster *c, const char *fmt, ...)
 {
 	char line[256];
 	va_list ap;
@@ -68,44 +67,6 @@ void cf_cluster_free(struct cf_cluster *c)
 	cf_sync_free(&c->sync);
 }
 
-/* what of a client's request its answer needs: version, flags, type, seq */
-#define AWAITED_LEN 8
-
-/*
- * Corosync is gone, and with it every change of our clients it had not
- * delivered back: the other nodes may or may not have applied it, and
- * this node, a joiner when it is back, takes whatever the cluster kept.
- * Each client hears so now, rather than waiting for ever (cfctl) or for
- * its timeout (pluto).
- */
-static void tell_the_awaiting(struct cf_cluster *c)
-{
-	struct cf_msgbuf b;
-
-	if (c->awaiting.head)
-		logf_(c, "sync channel: %zu changes not delivered back; telling their clients",
-		      c->awaiting.bytes / AWAITED_LEN);
-	for (; c->awaiting.head; cf_queue_pop(&c->awaiting)) {
-		const struct cf_queued *q = c->awaiting.head;
-		cf_control_refusal(&b, q->data, q->len, EIO,
-				   "the sync channel was lost before the change came back; "
-				   "the other nodes may have it");
-		c->ops->reply(c->ctx, q->from, b.buf, b.len);
-	}
-}
-
-/* Our client's change REQ came back: whether its client still waits for it. */
-static bool awaited(struct cf_cluster *c, uint32_t client, const uint8_t *req, size_t len)
-{
-	const struct cf_queued *q = c->awaiting.head;
-
-	if (q == NULL || q->from != client || len < AWAITED_LEN ||
-	    memcmp(q->data + 2, req + 2, AWAITED_LEN - 2) != 0)
-		return false;
-	cf_queue_pop(&c->awaiting);
-	return true;
-}
-
 bool cf_cluster_flush(struct cf_cluster *c)
 {
 	while (c->out.head) {
@@ -116,9 +77,9 @@ bool cf_cluster_flush(struct cf_cluster *c)
 		}
 		if (err) {
 			/* Corosync is gone: the view will say so, once */
-			logf_(c, "sync channel: %zu bytes not sent: %s", c->out.bytes, strerror(-err));
+			cf_cluster_logf(c, "sync channel: %zu bytes not sent: %s", c->out.bytes, strerror(-err));
 			drop_out(c);
-			tell_the_awaiting(c);
+			cf_cluster_tell_the_awaiting(c);
 			return true;
 		}
 		if (c->out.head->from == OUT_HAND_OVER)
@@ -162,7 +123,7 @@ static int seal_and_send(struct cf_cluster *c, uint32_t client, const uint8_t *m
 	return 0;
 }
 
-static int sync_send(struct cf_cluster *c, uint32_t client, const uint8_t *msg, size_t len)
+int cf_cluster_sync_send(struct cf_cluster *c, uint32_t client, const uint8_t *msg, size_t len)
 {
 	return seal_and_send(c, client, msg, len, false);
 }
@@ -179,7 +140,7 @@ static int send_empty(struct cf_cluster *c, uint16_t type)
 
 	cf_mb_init(&b, type, 0, 0);
 	cf_mb_finish(&b);
-	return sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len);
+	return cf_cluster_sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len);
 }
 
 static void heard_from(struct cf_cluster *c, uint32_t nodeid)
@@ -226,18 +187,18 @@ static void look_for_silent_members(struct cf_cluster *c)
 			if (c->heard_id[i] != id ||
 			    (c->ticks - c->heard_at[i]) * CF_SEQ_REPORT_MS < CF_SILENT_MS)
 				continue;
-			logf_(c, "view %u: node %u silent for %u ms; asking for a new round",
-			      c->view.epoch, id, (c->ticks - c->heard_at[i]) * CF_SEQ_REPORT_MS);
+			cf_cluster_logf(c, "view %u: node %u silent for %u ms; asking for a new round",
+					c->view.epoch, id, (c->ticks - c->heard_at[i]) * CF_SEQ_REPORT_MS);
 			c->suspected_epoch = c->view.epoch;
 			c->suspecting = true;
 			if (send_empty(c, CF_MSG_SYNC_REROUND))
-				logf_(c, "view round: could not ask for a new round");
+				cf_cluster_logf(c, "view round: could not ask for a new round");
 			return;
 		}
 	}
 }
 
-static void format_nodes(char *out, size_t cap, const uint32_t *ids, uint32_t n)
+void cf_cluster_format_nodes(char *out, size_t cap, const uint32_t *ids, uint32_t n)
 {
 	size_t off = 0;
 	out[0] = '\0';
@@ -255,16 +216,16 @@ static void apply_view(struct cf_cluster *c)
 	uint32_t j[CF_MAX_NODES], n_j = cf_view_joiners(v, j);
 	uint32_t o[CF_MAX_NODES], n_o = cf_view_lacking(v, CF_FEATURE_IPV6, o);
 
-	format_nodes(list, sizeof(list), v->members, v->n);
-	format_nodes(joining, sizeof(joining), j, n_j);
+	cf_cluster_format_nodes(list, sizeof(list), v->members, v->n);
+	cf_cluster_format_nodes(joining, sizeof(joining), j, n_j);
 	old[0] = '\0';
 	if (n_o) {
 		size_t k = (size_t)snprintf(old, sizeof(old), ", without IPv6: ");
-		format_nodes(old + k, sizeof(old) - k, o, n_o);
+		cf_cluster_format_nodes(old + k, sizeof(old) - k, o, n_o);
 	}
-	logf_(c, "view %u: members %s, joining %s, self %u%s, default host %u, %s%s", v->epoch, list,
-	      joining, v->self_nodeid, !v->synced ? " (without state)" : "", cf_view_default_host(v),
-	      cf_view_active(v) ? "forwarding" : !v->quorate ? "not quorate: silent" : "silent", old);
+	cf_cluster_logf(c, "view %u: members %s, joining %s, self %u%s, default host %u, %s%s", v->epoch, list,
+			joining, v->self_nodeid, !v->synced ? " (without state)" : "", cf_view_default_host(v),
+			cf_view_active(v) ? "forwarding" : !v->quorate ? "not quorate: silent" : "silent", old);
 	cf_dp_set_view(c->dp, v->epoch, v->n, v->self < 0 ? 0 : (uint32_t)v->self, v->members,
 		       cf_view_active(v), cf_view_is_default_host(v));
 	c->bad_auth_said = false;
@@ -283,7 +244,7 @@ static bool send_positions(struct cf_cluster *c, bool all)
 
 	while (next) {
 		next = cf_dp_put_positions(c->dp, &b, next, all, &count);
-		if (count && sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len) != 0)
+		if (count && cf_cluster_sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len) != 0)
 			return false;
 	}
 	return true;
@@ -303,15 +264,15 @@ static void send_state(struct cf_cluster *c)
 	/* older daemons count it sync-malformed (FEATURES is new to them) and go on */
 	if (c->features) {
 		cf_view_put_features(&b, c->features);
-		if (sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len))
-			logf_(c, "view round: could not announce our features; IPv6 changes wait for the next round");
+		if (cf_cluster_sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len))
+			cf_cluster_logf(c, "view round: could not announce our features; IPv6 changes wait for the next round");
 	}
 	if (c->view.synced && !send_positions(c, true))
-		logf_(c, "view round: could not send our positions; the new view's bases rely on the last report");
+		cf_cluster_logf(c, "view round: could not send our positions; the new view's bases rely on the last report");
 	cf_dp_round_open(c->dp);
 	cf_view_put_state(&c->view, &b);
-	if (b.overflow || sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len))
-		logf_(c, "view round: could not send our state; the round waits for the next change");
+	if (b.overflow || cf_cluster_sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len))
+		cf_cluster_logf(c, "view round: could not send our state; the round waits for the next change");
 }
 
 /*
@@ -338,9 +299,9 @@ static void warn_old_joiners(struct cf_cluster *c, const uint32_t *joiners, uint
 		policies += pol->ts.family == 6;
 	if (sas + policies == 0)
 		return;
-	format_nodes(list, sizeof(list), old, n_old);
-	logf_(c, "view %u: joining node(s) %s have not announced IPv6: they will not hold "
-	      "%u IPv6 SAs and %u IPv6 policies", c->view.epoch, list, sas, policies);
+	cf_cluster_format_nodes(list, sizeof(list), old, n_old);
+	cf_cluster_logf(c, "view %u: joining node(s) %s have not announced IPv6: they will not hold "
+			"%u IPv6 SAs and %u IPv6 policies", c->view.epoch, list, sas, policies);
 }
 
 /*
@@ -391,11 +352,11 @@ static void hand_over_state(struct cf_cluster *c, const uint32_t *joiners, uint3
 		err = hand_over(c, &b);
 	}
 	if (err)
-		logf_(c, "view %u: handing the tables to joining nodes failed (%s); they stay out",
-		      c->view.epoch, strerror(-err));
+		cf_cluster_logf(c, "view %u: handing the tables to joining nodes failed (%s); they stay out",
+				c->view.epoch, strerror(-err));
 	else
-		logf_(c, "view %u: handed %u SAs, %u policies and %u IKE SAs to %u joining node(s)",
-		      c->view.epoch, db->sa_count, db->policy_count, c->dp->ike.count, n);
+		cf_cluster_logf(c, "view %u: handed %u SAs, %u policies and %u IKE SAs to %u joining node(s)",
+				c->view.epoch, db->sa_count, db->policy_count, c->dp->ike.count, n);
 }
 
 void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n)
@@ -412,7 +373,7 @@ void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n)
 			cf_sync_forget(&c->sync, id);
 	}
 	if (!cf_view_confchg(&c->view, ids, n)) {
-		logf_(c, "membership: more than %u nodes in the group; ignoring the change", CF_MAX_NODES);
+		cf_cluster_logf(c, "membership: more than %u nodes in the group; ignoring the change", CF_MAX_NODES);
 		return;
 	}
 	hear_everyone_anew(c);
@@ -436,7 +397,7 @@ void cf_cluster_membership_lost(struct cf_cluster *c)
 			cf_sync_forget(&c->sync, c->sync.peers[i].nodeid);
 	}
 	drop_out(c);
-	tell_the_awaiting(c);
+	cf_cluster_tell_the_awaiting(c);
 	drop_held(c);
 	c->holding = false;
 	cf_view_lost(&c->view);
@@ -449,10 +410,8 @@ void cf_cluster_quorum(struct cf_cluster *c, bool quorate)
 	apply_view(c);
 	/* the last round may have heard us without quorum: ask for another */
 	if (quorate && send_empty(c, CF_MSG_SYNC_REROUND))
-		logf_(c, "view round: could not ask for a new round");
+		cf_cluster_logf(c, "view round: could not ask for a new round");
 }
-
-static void apply_change(struct cf_cluster *c, uint32_t sender, const uint8_t *payload, size_t len);
 
 /*
  * The default host's tables are in (or ours count) and we are a member:
@@ -463,20 +422,20 @@ static void apply_held(struct cf_cluster *c)
 	struct cf_sadb *db = &c->dp->db;
 
 	if (c->held_overflow) {
-		logf_(c, "view %u: more changes came while the tables were on their way than we hold; "
-		      "asking for the tables again", c->view.epoch);
+		cf_cluster_logf(c, "view %u: more changes came while the tables were on their way than we hold; "
+				"asking for the tables again", c->view.epoch);
 		c->view.synced = false;
 		cf_sadb_flush(db);
 		cf_ike_flush(&c->dp->ike);
 		drop_held(c);
 		apply_view(c);
 		if (send_empty(c, CF_MSG_SYNC_REROUND))
-			logf_(c, "view round: could not ask for a new round");
+			cf_cluster_logf(c, "view round: could not ask for a new round");
 		return;
 	}
 	c->holding = false;
 	for (; c->held.head; cf_queue_pop(&c->held))
-		apply_change(c, c->held.head->from, c->held.head->data, c->held.head->len);
+		cf_cluster_apply_change(c, c->held.head->from, c->held.head->data, c->held.head->len);
 }
 
 /* A message of the view round, authenticated. */
@@ -500,24 +459,24 @@ static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_
 		for (uint32_t i = 0, len = 0; i < c->view.n_cpg && len < sizeof(silent) - 12; i++)
 			if (c->view.silent[i])
 				len += (uint32_t)snprintf(silent + len, sizeof(silent) - len, " %u", c->view.cpg[i]);
-		logf_(c, "view %u: closed without the node(s) that did not answer in time:%s",
-		      c->view.epoch, silent);
+		cf_cluster_logf(c, "view %u: closed without the node(s) that did not answer in time:%s",
+				c->view.epoch, silent);
 	}
 	if (c->view.too_few) {
 		uint32_t heard = 0;
 		for (uint32_t i = 0; i < c->view.n_cpg; i++)
 			heard += !c->view.silent[i];
-		logf_(c, "view round: only %u of the group's %u nodes answered, too few to speak for "
-		      "the cluster (more than half, or half with the lowest node id); silent until the "
-		      "others are heard.  Nodes whose messages fail authentication (sync-bad-auth) "
-		      "have another cluster-key", heard, c->view.n_cpg);
+		cf_cluster_logf(c, "view round: only %u of the group's %u nodes answered, too few to speak for "
+				"the cluster (more than half, or half with the lowest node id); silent until the "
+				"others are heard.  Nodes whose messages fail authentication (sync-bad-auth) "
+				"have another cluster-key", heard, c->view.n_cpg);
 	}
 	if (c->view.left_out) {
 		/* we could not answer in time; we have every change, answer now */
-		logf_(c, "view %u: this node was left out of the round (it did not answer in time); "
-		      "asking for a new one", c->view.epoch);
+		cf_cluster_logf(c, "view %u: this node was left out of the round (it did not answer in time); "
+				"asking for a new one", c->view.epoch);
 		if (send_empty(c, CF_MSG_SYNC_REROUND))
-			logf_(c, "view round: could not ask for a new round");
+			cf_cluster_logf(c, "view round: could not ask for a new round");
 		return;
 	}
 	if (m->type != CF_MSG_SYNC_STATE && m->type != CF_MSG_SYNC_CLOSE)
@@ -536,8 +495,8 @@ static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_
 		drop_held(c);
 		c->holding = true;
 		if (db->sa_count + db->policy_count + c->dp->ike.count) {
-			logf_(c, "view %u: dropping %u SAs, %u policies and %u IKE SAs held without the cluster's state",
-			      c->view.epoch, db->sa_count, db->policy_count, c->dp->ike.count);
+			cf_cluster_logf(c, "view %u: dropping %u SAs, %u policies and %u IKE SAs held without the cluster's state",
+					c->view.epoch, db->sa_count, db->policy_count, c->dp->ike.count);
 			cf_sadb_flush(db);
 			cf_ike_flush(&c->dp->ike);
 		}
@@ -558,7 +517,7 @@ void cf_cluster_report(struct cf_cluster *c)
 		   (c->suspecting ? CF_SUSPECT_ROUND_MS : CF_ROUND_TIMEOUT_MS)) {
 		c->round_ticks = 0;
 		if (cf_view_put_close(&c->view, &b))
-			sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len);
+			cf_cluster_sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len);
 	}
 	/*
 	 * Packets come first: when Corosync holds us back we skip a report
@@ -570,133 +529,6 @@ void cf_cluster_report(struct cf_cluster *c)
 	/* nothing to report for a while: say that we are here */
 	if ((c->ticks - c->sent_at) * CF_SEQ_REPORT_MS >= CF_HEARTBEAT_MS)
 		send_empty(c, CF_MSG_SYNC_POSITIONS);
-}
-
-bool cf_cluster_changes_state(const uint8_t *req, size_t len)
-{
-	if (len < CF_CTL_HDR_LEN)
-		return false;
-	switch (get_be16(req + 2)) {
-	case CF_MSG_SA_ADD: case CF_MSG_SA_UPDATE: case CF_MSG_SA_DEL:
-	case CF_MSG_POLICY_ADD: case CF_MSG_POLICY_DEL: case CF_MSG_SPI_ALLOC: case CF_MSG_FLUSH:
-	case CF_MSG_IKE_PUT: case CF_MSG_IKE_DEL:
-		return true;
-	}
-	return false;
-}
-
-/*
- * Whether a request carries an attribute that came with IPv6 (SRC6 to
- * FEATURES): a daemon from before fails to parse the whole message.  One
- * that does not parse here fails alike everywhere, and is no concern.
- */
-static bool needs_ipv6(const uint8_t *req, size_t len)
-{
-	struct cf_msg m;
-	const char *why;
-
-	if (cf_msg_parse(req, len, &m, &why) != 0)
-		return false;
-	for (unsigned t = CF_A_SRC6; t <= CF_A_FEATURES; t++)
-		if (cf_attr_has(&m, (enum cf_attr_type)t))
-			return true;
-	return false;
-}
-
-/*
- * What changes SA state goes through the cluster: the default host seals
- * the request and multicasts it, every node (itself included) applies it
- * when Corosync delivers it, in the same order everywhere, and the
- * default host answers its client then.  A follower changes nothing on
- * its own: its state comes from the default host only.
- */
-int cf_cluster_replicate(struct cf_cluster *c, uint32_t client, uint8_t *req, size_t len,
-			 const char **why)
-{
-	struct cf_msg m;
-	struct cf_msgbuf b;
-	const char *parse_why;
-	int err;
-
-	if (!cf_view_is_default_host(&c->view)) {
-		*why = "this node is a follower: the default host installs SAs";
-		return -EPERM;
-	}
-	/* what every node would drop as malformed, and so never answer, is refused here */
-	if ((err = cf_msg_parse(req, len, &m, &parse_why)) != 0) {
-		*why = parse_why;
-		return err;
-	}
-	if (cf_attr_has(&m, CF_A_WRITER)) {
-		*why = "an SA's writer is the cluster's to choose";
-		return -EINVAL;
-	}
-	/* what some node would drop as malformed is nobody's */
-	uint32_t lacking[CF_MAX_NODES], n_lacking;
-	if (needs_ipv6(req, len) && (n_lacking = cf_view_lacking(&c->view, CF_FEATURE_IPV6, lacking))) {
-		char list[CF_MAX_NODES * 11 + 8];
-		format_nodes(list, sizeof(list), lacking, n_lacking);
-		logf_(c, "view %u: refused an IPv6 change: node(s) %s have not announced IPv6",
-		      c->view.epoch, list);
-		*why = "a member's data plane lacks IPv6";
-		return -EOPNOTSUPP;
-	}
-	req[1] &= (uint8_t)~CF_F_SNAPSHOT;	/* a client's change is everybody's */
-
-	/* every node must reserve the same SPI: choose it here, once */
-	if (m.type == CF_MSG_SPI_ALLOC) {
-		uint32_t spi;
-		err = cf_spi_pick(&c->dp->db, cf_attr_u32(&m, CF_A_SPI_MIN, 0x100),
-				  cf_attr_u32(&m, CF_A_SPI_MAX, 0xffffffff), &spi);
-		if (err) {
-			*why = "no free SPI in the range";
-			return err;
-		}
-		cf_mb_init(&b, CF_MSG_SPI_ALLOC, 0, m.seq);
-		cf_mb_u32(&b, CF_A_SPI_MIN, spi);
-		cf_mb_u32(&b, CF_A_SPI_MAX, spi);
-		cf_mb_finish(&b);
-		req = b.buf;
-		len = b.len;
-	}
-	/* every node must give a new outbound SA the same writer: choose it here, once */
-	if (m.type == CF_MSG_SA_ADD && cf_attr_u8(&m, CF_A_DIR, 0) == CF_DIR_OUT) {
-		cf_mb_from(&b, req, len);
-		cf_mb_u32(&b, CF_A_WRITER, cf_dp_choose_writer(c->dp, cf_attr_u32(&m, CF_A_REQID, 0)));
-		if (cf_mb_finish(&b) != 0) {
-			memset(&b, 0, sizeof(b));	/* keys */
-			*why = "request too long";
-			return -EMSGSIZE;
-		}
-		memset(req, 0, len);	/* keys */
-		req = b.buf;
-		len = b.len;
-	}
-	/* the reply goes back to this client when our own copy is delivered */
-	err = cf_queue_push(&c->awaiting, client, req, AWAITED_LEN, SIZE_MAX);
-	if (err == 0 && (err = sync_send(c, client, req, len)) != 0)
-		cf_queue_drop_last(&c->awaiting);
-	memset(&b, 0, sizeof(b));	/* keys */
-	if (err) {
-		*why = "the cluster did not take the change; try again";
-		return -EAGAIN;
-	}
-	return 0;
-}
-
-struct reply_to {
-	struct cf_cluster *c;
-	uint32_t client;
-};
-
-static void reply(void *ctx, const uint8_t *msg, size_t len)
-{
-	const struct reply_to *to = ctx;
-	to->c->ops->reply(to->c->ctx, to->client, msg, len);
-}
-
-static void discard_reply(void *ctx, const uint8_t *msg, size_t len)
-{
 }
 
 void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, size_t len)
@@ -718,8 +550,8 @@ void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, siz
 		/* once a view: a member keyed otherwise is silent to us, and the round leaves it out */
 		if (drop == CF_DROP_SYNC_AUTH && !c->bad_auth_said) {
 			c->bad_auth_said = true;
-			logf_(c, "sync channel: a message from node %u fails authentication; "
-			      "is cluster-key the same on every node?", nodeid);
+			cf_cluster_logf(c, "sync channel: a message from node %u fails authentication; "
+					"is cluster-key the same on every node?", nodeid);
 		}
 		return;
 	}
@@ -742,19 +574,7 @@ void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, siz
 	if (c->holding && !(m.flags & CF_F_SNAPSHOT))
 		c->held_overflow |= cf_queue_push(&c->held, sender, payload, plen, CF_CLUSTER_QUEUE_MAX) != 0;
 	else
-		apply_change(c, sender, payload, plen);
+		cf_cluster_apply_change(c, sender, payload, plen);
 	memset(payload, 0, plen);	/* keys */
 }
 
-/* A change to the tables (PAYLOAD: the client to answer, the request) */
-static void apply_change(struct cf_cluster *c, uint32_t sender, const uint8_t *payload, size_t len)
-{
-	struct reply_to to = { c, get_be32(payload) };
-	bool ours = sender == c->sync.self && to.client != CF_CLUSTER_NO_CLIENT &&
-		    awaited(c, to.client, payload + 4, len - 4);
-	bool subscribe = false;
-
-	cf_sadb_set_time(&c->dp->db, (uint64_t)time(NULL));
-	cf_control_handle(c->dp, c->defaults, payload + 4, len - 4, ours ? reply : discard_reply,
-			  &to, &subscribe);
-}

@@ -2,8 +2,8 @@
 /*
  * The cluster protocol: everything one node says and hears on the sync
  * channel.  View rounds (positions, then STATE), the default host's
- * hand-over to joiners, replicated SA and policy changes, periodic
- * sequence positions.  No I/O of its own: the caller multicasts what
+ * hand-over to joiners, replicated SA and policy changes (replicate.c),
+ * periodic sequence positions.  No I/O of its own: the caller multicasts what
  * this asks for (Corosync, membership.c) and feeds back what Corosync
  * delivers, so several instances wired together in one process are the
  * cluster of the unit tests (tests/test_cluster.c).

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Replicated changes: a local client's change to the SA state goes round
+ * Corosync from the default host and is applied by every node, itself
+ * included, when it is delivered; the client is answered then - or told
+ * at once that it was lost, when Corosync goes first.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "cluster_internal.h"
+#include "wire.h"
+
+/* what of a client's request its answer needs: version, flags, type, seq */
+#define AWAITED_LEN 8
+
+/*
+ * Corosync is gone, and with it every change of our clients it had not
+ * delivered back: the other nodes may or may not have applied it, and
+ * this node, a joiner when it is back, takes whatever the cluster kept.
+ * Each client hears so now, rather than waiting for ever (cfctl) or for
+ * its timeout (pluto).
+ */
+void cf_cluster_tell_the_awaiting(struct cf_cluster *c)
+{
+	struct cf_msgbuf b;
+
+	if (c->awaiting.head)
+		cf_cluster_logf(c, "sync channel: %zu changes not delivered back; telling their clients",
+				c->awaiting.bytes / AWAITED_LEN);
+	for (; c->awaiting.head; cf_queue_pop(&c->awaiting)) {
+		const struct cf_queued *q = c->awaiting.head;
+		cf_control_refusal(&b, q->data, q->len, EIO,
+				   "the sync channel was lost before the change came back; "
+				   "the other nodes may have it");
+		c->ops->reply(c->ctx, q->from, b.buf, b.len);
+	}
+}
+
+/* Our client's change REQ came back: whether its client still waits for it. */
+static bool awaited(struct cf_cluster *c, uint32_t client, const uint8_t *req, size_t len)
+{
+	const struct cf_queued *q = c->awaiting.head;
+
+	if (q == NULL || q->from != client || len < AWAITED_LEN ||
+	    memcmp(q->data + 2, req + 2, AWAITED_LEN - 2) != 0)
+		return false;
+	cf_queue_pop(&c->awaiting);
+	return true;
+}
+
+bool cf_cluster_changes_state(const uint8_t *req, size_t len)
+{
+	if (len < CF_CTL_HDR_LEN)
+		return false;
+	switch (get_be16(req + 2)) {
+	case CF_MSG_SA_ADD: case CF_MSG_SA_UPDATE: case CF_MSG_SA_DEL:
+	case CF_MSG_POLICY_ADD: case CF_MSG_POLICY_DEL: case CF_MSG_SPI_ALLOC: case CF_MSG_FLUSH:
+	case CF_MSG_IKE_PUT: case CF_MSG_IKE_DEL:
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Whether a request carries an attribute that came with IPv6 (SRC6 to
+ * FEATURES): a daemon from before fails to parse the whole message.  One
+ * that does not parse here fails alike everywhere, and is no concern.
+ */
+static bool needs_ipv6(const uint8_t *req, size_t len)
+{
+	struct cf_msg m;
+	const char *why;
+
+	if (cf_msg_parse(req, len, &m, &why) != 0)
+		return false;
+	for (unsigned t = CF_A_SRC6; t <= CF_A_FEATURES; t++)
+		if (cf_attr_has(&m, (enum cf_attr_type)t))
+			return true;
+	return false;
+}
+
+/*
+ * What changes SA state goes through the cluster: the default host seals
+ * the request and multicasts it, every node (itself included) applies it
+ * when Corosync delivers it, in the same order everywhere, and the
+ * default host answers its client then.  A follower changes nothing on
+ * its own: its state comes from the default host only.
+ */
+int cf_cluster_replicate(struct cf_cluster *c, uint32_t client, uint8_t *req, size_t len,
+			 const char **why)
+{
+	struct cf_msg m;
+	struct cf_msgbuf b;
+	const char *parse_why;
+	int err;
+
+	if (!cf_view_is_default_host(&c->view)) {
+		*why = "this node is a follower: the default host installs SAs";
+		return -EPERM;
+	}
+	/* what every node would drop as malformed, and so never answer, is refused here */
+	if ((err = cf_msg_parse(req, len, &m, &parse_why)) != 0) {
+		*why = parse_why;
+		return err;
+	}
+	if (cf_attr_has(&m, CF_A_WRITER)) {
+		*why = "an SA's writer is the cluster's to choose";
+		return -EINVAL;
+	}
+	/* what some node would drop as malformed is nobody's */
+	uint32_t lacking[CF_MAX_NODES], n_lacking;
+	if (needs_ipv6(req, len) && (n_lacking = cf_view_lacking(&c->view, CF_FEATURE_IPV6, lacking))) {
+		char list[CF_MAX_NODES * 11 + 8];
+		cf_cluster_format_nodes(list, sizeof(list), lacking, n_lacking);
+		cf_cluster_logf(c, "view %u: refused an IPv6 change: node(s) %s have not announced IPv6",
+				c->view.epoch, list);
+		*why = "a member's data plane lacks IPv6";
+		return -EOPNOTSUPP;
+	}
+	req[1] &= (uint8_t)~CF_F_SNAPSHOT;	/* a client's change is everybody's */
+
+	/* every node must reserve the same SPI: choose it here, once */
+	if (m.type == CF_MSG_SPI_ALLOC) {
+		uint32_t spi;
+		err = cf_spi_pick(&c->dp->db, cf_attr_u32(&m, CF_A_SPI_MIN, 0x100),
+				  cf_attr_u32(&m, CF_A_SPI_MAX, 0xffffffff), &spi);
+		if (err) {
+			*why = "no free SPI in the range";
+			return err;
+		}
+		cf_mb_init(&b, CF_MSG_SPI_ALLOC, 0, m.seq);
+		cf_mb_u32(&b, CF_A_SPI_MIN, spi);
+		cf_mb_u32(&b, CF_A_SPI_MAX, spi);
+		cf_mb_finish(&b);
+		req = b.buf;
+		len = b.len;
+	}
+	/* every node must give a new outbound SA the same writer: choose it here, once */
+	if (m.type == CF_MSG_SA_ADD && cf_attr_u8(&m, CF_A_DIR, 0) == CF_DIR_OUT) {
+		cf_mb_from(&b, req, len);
+		cf_mb_u32(&b, CF_A_WRITER, cf_dp_choose_writer(c->dp, cf_attr_u32(&m, CF_A_REQID, 0)));
+		if (cf_mb_finish(&b) != 0) {
+			memset(&b, 0, sizeof(b));	/* keys */
+			*why = "request too long";
+			return -EMSGSIZE;
+		}
+		memset(req, 0, len);	/* keys */
+		req = b.buf;
+		len = b.len;
+	}
+	/* the reply goes back to this client when our own copy is delivered */
+	err = cf_queue_push(&c->awaiting, client, req, AWAITED_LEN, SIZE_MAX);
+	if (err == 0 && (err = cf_cluster_sync_send(c, client, req, len)) != 0)
+		cf_queue_drop_last(&c->awaiting);
+	memset(&b, 0, sizeof(b));	/* keys */
+	if (err) {
+		*why = "the cluster did not take the change; try again";
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+struct reply_to {
+	struct cf_cluster *c;
+	uint32_t client;
+};
+
+static void reply(void *ctx, const uint8_t *msg, size_t len)
+{
+	const struct reply_to *to = ctx;
+	to->c->ops->reply(to->c->ctx, to->client, msg, len);
+}
+
+static void discard_reply(void *ctx, const uint8_t *msg, size_t len)
+{
+}
+
+/* A change to the tables (PAYLOAD: the client to answer, the request) */
+void cf_cluster_apply_change(struct cf_cluster *c, uint32_t sender, const uint8_t *payload, size_t len)
+{
+	struct reply_to to = { c, get_be32(payload) };
+	bool ours = sender == c->sync.self && to.client != CF_CLUSTER_NO_CLIENT &&
+		    awaited(c, to.client, payload + 4, len - 4);
+	bool subscribe = false;
+
+	cf_sadb_set_time(&c->dp->db, (uint64_t)time(NULL));
+	cf_control_handle(c->dp, c->defaults, payload + 4, len - 4, ours ? reply : discard_reply,
+			  &to, &subscribe);
+}
