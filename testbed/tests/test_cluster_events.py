@@ -861,11 +861,11 @@ def test_flood_then_moderate_stream(cluster):
 EVENT_FLOOD_SECONDS = 8
 
 
-def through_a_flood(cluster, event, what):
+def through_a_flood(cluster, event, what, members=tuple(range(NODES))):
     """Host A floods host B through the cluster; event(carried) once the
     flood is through (carried() says how many datagrams each node has
-    encrypted since), and it must be over, the view settled, before the
-    flood ends.  No (SPI, seq) or IV leaves twice, every node ends with
+    encrypted since), and it must be over, the view of MEMBERS settled,
+    before the flood ends.  No (SPI, seq) or IV leaves twice, every node ends with
     the same SAs, and the stream right after is clean.  Duplicates at the
     far host are counted, not bounded: overloaded packet-rr nodes that
     miss different packets disagree until the next sync point."""
@@ -890,7 +890,7 @@ def through_a_flood(cluster, event, what):
         t = time.monotonic()
         event(carried)
         took = time.monotonic() - t
-        cluster.wait_settled(list(range(NODES)))
+        cluster.wait_settled(list(members))
         settled = time.monotonic() - t
         assert flood.poll() is None, f"the flood ended before {what} was over"
         out, _ = flood.communicate(timeout=EVENT_FLOOD_SECONDS + 30)
@@ -907,8 +907,8 @@ def through_a_flood(cluster, event, what):
     print(f"{cluster.topology}: {what} {t - t_flood:.2f} s into a flood of {sent} datagrams (took {took:.2f} s), "
           f"view settled {settled:.2f} s after: {d['unique']} arrived, {d['duplicates']} duplicated")
     assert_wire_clean(wire, d["unique"] // 2)
-    tables = [sorted((s["spi"], s["dir"]) for s in cluster.sa_list(i)) for i in range(NODES)]
-    assert tables[0] and tables.count(tables[0]) == NODES, f"the nodes hold different SAs: {tables}"
+    tables = [sorted((s["spi"], s["dir"]) for s in cluster.sa_list(i)) for i in members]
+    assert tables[0] and tables.count(tables[0]) == len(tables), f"the nodes hold different SAs: {tables}"
     clean_stream(cluster, f"right after {what} under a flood", seconds=3.0)
 
 
@@ -1292,6 +1292,34 @@ def test_takeover_by_a_node_with_another_reqid(cluster):
             except AssertionError:
                 cluster.script("poweron", str(i))
         cluster.wait_settled([0, 1, 2])
+
+
+@on(ONLY_DEFAULT)
+def test_a_takeover_during_a_flood(cluster):
+    """The default host loses power while host A floods host B: the next
+    one takes its IKE SA over and answers strongSwan's Child SA rekey
+    beside the flood."""
+    first = cluster.default_host()
+    survivors = [i for i in range(NODES) if i != first]
+    took_over = {i: pluto_log(cluster, i).count("took over the IKE SA and 1 Child SA(s)") for i in survivors}
+
+    def power_loss_then_rekey(_):
+        cluster.script("poweroff", str(first))
+        cluster.wait_settled(survivors)
+        old = child_spis(cluster, survivors)[0]
+        out = cluster.swanctl("--rekey", "--child", "tunnel")
+        assert "rekey completed successfully" in out, out
+        wait_for(lambda: (lambda s: len(set(s)) == 1 and len(s[0]) == 2 and not set(s[0]) & set(old))(
+            child_spis(cluster, survivors)), timeout=EVENT_FLOOD_SECONDS, what="the rekeyed SAs on the survivors")
+    try:
+        through_a_flood(cluster, power_loss_then_rekey, f"node {first}'s power loss, a takeover and a rekey",
+                        members=survivors)
+        speaker = cluster.default_host(survivors)
+        assert pluto_log(cluster, speaker).count("took over the IKE SA and 1 Child SA(s)") == \
+            took_over[speaker] + 1, f"node {speaker} did not take over"
+    finally:
+        cluster.script("poweron", str(first))
+        cluster.wait_settled(list(range(NODES)))
 
 
 @on(ONLY_DEFAULT)
