@@ -122,7 +122,18 @@ void cf_dp_sa_arrived(struct cf_dataplane *dp, struct cf_sa *sa, uint32_t writer
 void cf_dp_view_agreed(struct cf_dataplane *dp)
 {
 	uint32_t load[CF_MAX_NODES];
+	int moved_to[CF_MAX_NODES];
+	/* a newcomer holds no sessions: everyone starts afresh with it */
+	bool joined = dp->agreed_nodes == 0;
 
+	for (uint32_t i = 0; i < dp->agreed_nodes; i++)
+		moved_to[i] = member_index(dp, dp->agreed_ids[i]);
+	for (uint32_t i = 0; i < dp->nodes && !joined; i++) {
+		uint32_t k = 0;
+		while (k < dp->agreed_nodes && dp->agreed_ids[k] != dp->member_ids[i])
+			k++;
+		joined = k == dp->agreed_nodes;
+	}
 	writer_load(dp, load);
 	for (struct cf_sa *sa = dp->db.list; sa; sa = sa->next) {
 		if (sa->p.dir == CF_DIR_IN) {
@@ -135,7 +146,10 @@ void cf_dp_view_agreed(struct cf_dataplane *dp)
 		}
 		cf_outseq_rebase(&sa->oseq);
 		cf_outseq_assign_slots(&sa->oseq, slot_index(dp), dp->nodes);
-		cf_dispatch_reset(&sa->dispatch);
+		if (joined)
+			cf_dispatch_reset(&sa->dispatch);
+		else
+			cf_dispatch_members_left(&sa->dispatch, moved_to, dp->agreed_nodes, dp->nodes);
 		if (per_sa(sa) && member_index(dp, sa->writer) < 0) {
 			/* its writer left: in list order, the same on every node */
 			uint32_t best = least_loaded(dp, load);
@@ -143,6 +157,8 @@ void cf_dp_view_agreed(struct cf_dataplane *dp)
 			load[best]++;
 		}
 	}
+	memcpy(dp->agreed_ids, dp->member_ids, dp->nodes * sizeof(dp->member_ids[0]));
+	dp->agreed_nodes = dp->nodes;
 	dp->round_open = false;
 	dp->db.changes++;
 }

@@ -51,6 +51,8 @@ struct cf_dataplane {
 	struct cf_ike_table ike;	/* pluto's IKE SAs, for whoever takes over */
 	uint32_t nodes, self;		/* the view: node count and our index */
 	uint32_t member_ids[CF_MAX_NODES];	/* node ids by index; static: 0..nodes-1 */
+	/* the members at the last agreed view: what sessions were placed among */
+	uint32_t agreed_ids[CF_MAX_NODES], agreed_nodes;
 	uint32_t epoch;			/* views seen; 0: static configuration */
 	bool active;			/* in the quorate partition: may forward */
 	bool default_host;		/* speaks IKE and answers ARP for the cluster */
@@ -153,7 +155,9 @@ void cf_dp_set_view(struct cf_dataplane *dp, uint32_t epoch, uint32_t nodes, uin
 /*
  * The view just set was agreed, at the same point of the agreed stream on
  * every node: outbound SAs restart their numbers from the agreed base,
- * get fresh IV slots, and SAs whose writer left get a new one; inbound
+ * get fresh IV slots, and SAs whose writer left get a new one; sessions
+ * stay where they are unless a node joined (cf_dispatch_members_left());
+ * inbound
  * SAs count as seen everything any node reported accepting.  The round,
  * if one was open, is over.
  */

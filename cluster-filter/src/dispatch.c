@@ -71,6 +71,23 @@ void cf_dispatch_reset(struct cf_dispatch *d)
 		memset(d->sessions, 0, (d->session_mask + 1) * sizeof(*d->sessions));
 }
 
+void cf_dispatch_members_left(struct cf_dispatch *d, const int *map, uint32_t old_nodes,
+			      uint32_t nodes)
+{
+	d->next_turn = 0;
+	memset(d->queue, 0, sizeof(d->queue));
+	if (d->sessions == NULL)
+		return;
+	for (uint32_t i = 0; i <= d->session_mask; i++) {
+		struct cf_session *s = &d->sessions[i];
+		if (!s->used)
+			continue;
+		int to = s->owner < old_nodes ? map[s->owner] : -1;
+		s->owner = to >= 0 ? (uint32_t)to
+				   : (uint32_t)(cf_flow_hash(&s->flow) % (nodes ? nodes : 1));
+	}
+}
+
 void cf_dispatch_resync(struct cf_dispatch *d, uint32_t h)
 {
 	/* the low bits are the sync mask's, zero at every sync point */

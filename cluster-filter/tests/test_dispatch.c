@@ -222,6 +222,47 @@ static void long_sessions_spread(enum cf_dispatch_mode mode)
 	cf_dispatch_free(&d);
 }
 
+/*
+ * Node 2 of three leaves and nodes 0 and 1 apply the view 40 packets
+ * apart, as nodes do: from the later one on they place every packet
+ * alike, and no session of a node that stayed moves.  (Sessions placed
+ * anew at each node's own reset put most flows on two nodes or none.)
+ */
+static void a_view_applied_apart(enum cf_dispatch_mode mode)
+{
+	enum { LEAVE_AT = 20000, APART = 40 };
+	static const int map[NODES] = { 0, 1, -1 };
+	struct cf_dispatch d[2];
+	uint32_t old_owner[FLOWS], disagree = 0, moved = 0;
+
+	for (int n = 0; n < 2; n++)
+		CHECK(cf_dispatch_init(&d[n], mode, 0) == 0);
+	for (uint32_t i = 0; i < PACKETS; i++) {
+		uint32_t h = (uint32_t)((i * 0x9e3779b97f4a7c15ULL) >> 32), owner[2];
+		unsigned f = stream[i].flow.sport - 1000u;
+		for (int n = 0; n < 2; n++) {
+			uint32_t applies_at = LEAVE_AT + (uint32_t)n * APART;
+			if (i == applies_at)
+				cf_dispatch_members_left(&d[n], map, NODES, NODES - 1);
+			uint32_t n_nodes = i < applies_at ? NODES : NODES - 1;
+			if ((h & cf_dispatch_sync_mask(mode)) == 0)
+				cf_dispatch_resync(&d[n], h);
+			owner[n] = cf_dispatch_outbound(&d[n], n_nodes, &stream[i].flow, stream[i].len);
+		}
+		if (i < LEAVE_AT) {
+			CHECK_EQ(owner[0], owner[1]);
+			old_owner[f] = owner[0];
+		} else if (i >= LEAVE_AT + APART) {
+			disagree += owner[0] != owner[1];
+			moved += old_owner[f] < NODES - 1 && owner[0] != old_owner[f];
+		}
+	}
+	CHECK_EQ(disagree, 0);
+	CHECK_EQ(moved, 0);
+	for (int n = 0; n < 2; n++)
+		cf_dispatch_free(&d[n]);
+}
+
 int main(void)
 {
 	make_stream();
@@ -234,6 +275,8 @@ int main(void)
 	seq_classes();
 	inbound();
 	long_sessions_spread(CF_DISPATCH_SESSION_RR);
+	a_view_applied_apart(CF_DISPATCH_SESSION_RR);
+	a_view_applied_apart(CF_DISPATCH_SESSION_SQF);
 
 	/* a full session table evicts and carries on */
 	struct cf_dispatch d;
