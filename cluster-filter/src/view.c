@@ -118,13 +118,14 @@ static bool same_list(const uint32_t *a, uint32_t na, const uint32_t *b, uint32_
 }
 
 /*
- * Whether the members heard may make a view without the others: all of
- * the group, more than half of it, or half with the lowest node id.  Of
- * two sets of nodes that do not hear each other at most one passes.
+ * Whether the members heard may make a view without the others: more
+ * than half of the group (all of it included), or half with the lowest
+ * node id.  Of two sets of nodes that do not hear each other at most one
+ * passes.
  */
 static bool enough_heard(const struct cf_view *v, uint32_t heard)
 {
-	return heard == v->n_cpg || 2 * heard > v->n_cpg || (2 * heard == v->n_cpg && v->heard[0]);
+	return 2 * heard > v->n_cpg || (2 * heard == v->n_cpg && v->heard[0]);
 }
 
 static void decide(struct cf_view *v)

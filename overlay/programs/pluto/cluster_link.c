@@ -65,7 +65,14 @@ static uint32_t cluster_nodes = 1;
  */
 static uint32_t heartbeat_ms;
 static monotime_t last_heard;
-static bool lapsed;
+/*
+ * Why pluto keeps quiet while the cluster says it speaks: the heartbeat
+ * lapsed, or an exchange's record may be missing from the cluster (so
+ * the message about to leave must not, and the peer's retransmission
+ * finds a record that matches).  Both end when the data plane is next
+ * heard.
+ */
+static enum { SPEAKING, LAPSED, SPEECH_HELD } quiet = SPEAKING;
 static int event_fd = -1;
 static struct fd_read_listener *event_listener;
 static struct timeout *reconnect_timer;
@@ -278,8 +285,8 @@ static bool lease_held(void)
 	if (heartbeat_ms == 0 ||
 	    milliseconds_from_deltatime(monotime_diff(mononow(), last_heard)) < 3 * (intmax_t)heartbeat_ms)
 		return true;
-	if (!lapsed) {
-		lapsed = true;
+	if (quiet != LAPSED) {
+		quiet = LAPSED;
 		llog(RC_LOG, &global_logger,
 		     "cluster-filter: no word from the data plane for %u ms: keeping quiet until there is",
 		     3 * heartbeat_ms);
@@ -287,30 +294,26 @@ static bool lease_held(void)
 	return false;
 }
 
-/* an exchange's record the cluster may not hold: quiet until the data plane speaks again */
-static bool holding_speech;
-
 void cluster_hold_speech(struct logger *logger)
 {
-	if (!holding_speech)
+	if (quiet == SPEAKING) {
+		quiet = SPEECH_HELD;
 		llog(RC_LOG, logger, "cluster-filter: the IKE SA could not be shared; "
 		     "keeping quiet until the data plane is heard again");
-	holding_speech = true;
+	}
 }
 
 bool cluster_may_speak(void)
 {
-	return attached && default_host && lease_held() && !holding_speech;
+	return attached && default_host && lease_held() && quiet == SPEAKING;
 }
 
 static void heard_from_data_plane(struct logger *logger)
 {
-	holding_speech = false;
 	last_heard = mononow();
-	if (lapsed) {
-		lapsed = false;
+	if (quiet == LAPSED)
 		llog(RC_LOG, logger, "cluster-filter: the data plane is heard again");
-	}
+	quiet = SPEAKING;
 }
 
 static bool attach_data_plane(bool first, struct logger *logger);
@@ -466,8 +469,13 @@ static bool attach_data_plane(bool first, struct logger *logger)
 	event_fd = connect_data_plane();
 	cf_mb_init(&req, CF_MSG_SUBSCRIBE, 0, 0);
 	cf_mb_finish(&req);
+	struct cf_msg subscribed;
+	const char *why;
+	ssize_t n;
 	if (event_fd < 0 || send(event_fd, req.buf, req.len, MSG_NOSIGNAL) != (ssize_t)req.len ||
-	    recv(event_fd, buf, sizeof(buf), 0) <= 0) {
+	    (n = recv(event_fd, buf, sizeof(buf), 0)) <= 0 ||
+	    cf_msg_parse(buf, (size_t)n, &subscribed, &why) != 0 ||
+	    cf_attr_u32(&subscribed, CF_A_ERROR, EPROTO) != 0) {
 		if (first)
 			llog(RC_LOG, logger, "cluster-filter: cannot subscribe to events on %s",
 			     socket_path);
