@@ -99,6 +99,13 @@ def control_connect(path):
     return s
 
 
+def control_errno(reply):
+    """A reply's errno: its first attribute is ERROR (type 1, 8 bytes)."""
+    t, length, err = struct.unpack(">HHI", reply[12:20])
+    assert t == 1 and length == 8, reply[:20].hex()
+    return err
+
+
 def control_errors(path, messages, window=64):
     """Send MESSAGES on one connection, WINDOW of them unanswered at a
     time; the errno of each reply."""
@@ -108,9 +115,9 @@ def control_errors(path, messages, window=64):
             s.send(m)
             sent += 1
             if sent - len(errors) >= window:
-                errors.append(struct.unpack(">I", s.recv(65536)[16:20])[0])
+                errors.append(control_errno(s.recv(65536)))
         while len(errors) < sent:
-            errors.append(struct.unpack(">I", s.recv(65536)[16:20])[0])
+            errors.append(control_errno(s.recv(65536)))
     return errors
 
 

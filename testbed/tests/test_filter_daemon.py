@@ -9,7 +9,6 @@ import json
 import os
 import random
 import signal
-import socket
 import struct
 import subprocess
 import tempfile
@@ -17,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import BIN, TESTBED, Pair, kv, run, tcp_transfer, wait_for
+from conftest import BIN, TESTBED, Pair, control_errors, kv, run, tcp_transfer, wait_for
 
 ALGS = {
     # name: (enc key hex length in bytes, auth key bytes)
@@ -198,22 +197,6 @@ def test_malformed_input_counted_daemon_keeps_serving(pair):
     assert pair.ping("ha", "10.0.2.2", count=5) == 5
 
 
-def control_request(path, data):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    s.connect(path)
-    s.send(data)
-    reply = s.recv(8192)
-    s.close()
-    return reply
-
-
-def reply_errno(reply):
-    # header 12 bytes, then the ERROR attribute (type 1) first
-    t, length, err = struct.unpack(">HHI", reply[12:20])
-    assert t == 1 and length == 8
-    return err
-
-
 def test_garbage_control_messages_get_errors(pair):
     path = f"{pair.run_dir}/gb.sock"
     sas_before = pair.cfctl("gb", "sa", "list")
@@ -228,7 +211,7 @@ def test_garbage_control_messages_get_errors(pair):
         struct.pack(">BBHII", 1, 0, 4, 1, 16) + struct.pack(">HH", 3, 40),  # attribute overruns
     ]
     for msg in garbage:
-        assert reply_errno(control_request(path, msg)) != 0, msg[:16].hex()
+        assert control_errors(path, [msg]) != [0], msg[:16].hex()
     assert pair.cfctl("gb", "sa", "list") == sas_before
     assert pair.ping("ha", "10.0.2.2", count=3) == 3
 
