@@ -444,7 +444,12 @@ def test_a_follower_leaves_under_many_sessions(cluster):
     cluster-filterd is killed: once the survivors agree, no session is
     doubled or lost.  (The session schemes used to place each running
     session anew at each node's own packet of the new view, and some
-    stayed doubled for as long as they ran.)"""
+    stayed doubled for as long as they ran: at this rate three of eight
+    sessions lost three quarters of their packets, four were doubled.)
+    The packet schemes lose step at any packet a node misses at this
+    rate, which test_follower_daemon_sigkill bounds."""
+    if cluster.mode in CARRIED:
+        pytest.skip("a packet scheme keeps no sessions")
     flows = [(f"A->B:{k}", None) for k in range(8)]
     # fast enough that the survivors apply the view at packets apart
     streams = cluster.streams(5.0, rate=MANY_SESSIONS_RATE, sources=flows)
