@@ -314,6 +314,9 @@ static void hand_over_state(struct cf_cluster *c, const uint32_t *joiners, uint3
 	struct cf_sadb *db = &c->dp->db;
 	struct cf_msgbuf b;
 	int err = 0;
+	/* a node from before sessions were handed over would count each message malformed */
+	bool sessions = cf_view_lacking(&c->view, CF_FEATURE_SESSIONS, NULL) == 0;
+	unsigned n_sessions = 0;
 
 	warn_old_joiners(c, joiners, n);
 	for (const struct cf_policy *pol = db->policies; pol && !err; pol = pol->next) {
@@ -324,6 +327,11 @@ static void hand_over_state(struct cf_cluster *c, const uint32_t *joiners, uint3
 		cf_control_snapshot_sa(&b, sa);
 		err = hand_over(c, &b);
 		memset(&b, 0, sizeof(b));	/* keys */
+		/* sessions stay where they run: the joiner must know where that is */
+		for (uint32_t from = 0, k; sessions && !err && (k = cf_dp_put_sessions(c->dp, &b, sa, &from));) {
+			err = hand_over(c, &b);
+			n_sessions += k;
+		}
 	}
 	for (const struct cf_ike_record *rec = c->dp->ike.list; rec && !err; rec = rec->next) {
 		cf_control_snapshot_ike(&b, rec);
@@ -355,8 +363,8 @@ static void hand_over_state(struct cf_cluster *c, const uint32_t *joiners, uint3
 		cf_cluster_logf(c, "view %u: handing the tables to joining nodes failed (%s); they stay out",
 				c->view.epoch, strerror(-err));
 	else
-		cf_cluster_logf(c, "view %u: handed %u SAs, %u policies and %u IKE SAs to %u joining node(s)",
-				c->view.epoch, db->sa_count, db->policy_count, c->dp->ike.count, n);
+		cf_cluster_logf(c, "view %u: handed %u SAs (%u sessions), %u policies and %u IKE SAs to %u joining node(s)",
+				c->view.epoch, db->sa_count, n_sessions, db->policy_count, c->dp->ike.count, n);
 }
 
 void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n)
@@ -569,6 +577,11 @@ void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, siz
 	/* the default host's tables, for joiners; the others have them */
 	if ((m.flags & CF_F_SNAPSHOT) && (c->view.synced || sender != cf_view_default_host(&c->view))) {
 		memset(payload, 0, plen);
+		return;
+	}
+	if (m.type == CF_MSG_SYNC_SESSIONS) {
+		if (m.flags & CF_F_SNAPSHOT)	/* let through above for joiners only */
+			cf_dp_learn_sessions(c->dp, &m);
 		return;
 	}
 	if (c->holding && !(m.flags & CF_F_SNAPSHOT))

@@ -79,6 +79,8 @@ static const struct { int len; int min, max; bool repeat; } attr_spec[CF_A_MAX] 
 	[CF_A_DST6] = { .len = 16 },
 	[CF_A_TS6] = { .len = CF_WIRE_TS6_LEN },
 	[CF_A_FEATURES] = { .len = 4 },
+	[CF_A_SESSION] = { .len = CF_WIRE_SESSION_LEN, .repeat = true },
+	[CF_A_DISPATCH_CLOCK] = { .len = 8 },
 };
 
 int cf_msg_parse(const uint8_t *buf, size_t len, struct cf_msg *m, const char **why)

@@ -30,6 +30,7 @@ enum cf_ctl_flag {
 /* What a member's data plane understands, announced on the sync channel. */
 enum cf_feature {
 	CF_FEATURE_IPV6 = 0x01,	/* SRC6, DST6, TS6 */
+	CF_FEATURE_SESSIONS = 0x02,	/* SYNC_SESSIONS, SESSION, DISPATCH_CLOCK */
 };
 
 enum cf_ctl_type {
@@ -58,6 +59,7 @@ enum cf_ctl_type {
 	CF_MSG_SYNC_POSITIONS,		/* sync channel only: a node's sequence positions */
 	CF_MSG_SYNC_CLOSE,		/* sync channel only: a round ends without the silent */
 	CF_MSG_SYNC_FEATURES,		/* sync channel only: what a member's data plane can do */
+	CF_MSG_SYNC_SESSIONS,		/* sync channel only: an outbound SA's sessions, for joiners */
 };
 
 enum cf_attr_type {
@@ -134,6 +136,8 @@ enum cf_attr_type {
 	CF_A_DST6,		/* 16 bytes, IPv6 outer destination */
 	CF_A_TS6,		/* struct cf_wire_ts6 */
 	CF_A_FEATURES,		/* u32 CF_FEATURE_* bits (SYNC_FEATURES) */
+	CF_A_SESSION,		/* struct cf_wire_session; repeated (SYNC_SESSIONS) */
+	CF_A_DISPATCH_CLOCK,	/* u64 (SYNC_SESSIONS): the SA's dispatch clock */
 	CF_A_MAX
 };
 
@@ -141,6 +145,13 @@ enum cf_attr_type {
 #define CF_WIRE_TS6_LEN 76	/* 4 x 16-byte addresses, 4 x u16 ports, u8 proto, 3 pad */
 /* u32 SPI, u8 dir, 3 pad, u64 seq (out) or top (in), u32 sync hash, 4 pad, u64 seq at it */
 #define CF_WIRE_POSITION_LEN 32
+/*
+ * u32 owner's node id, u32 slot in the sender's table, u64 last used
+ * (dispatch clock), u8 IP version, u8 protocol, u16 source port, u16
+ * destination port, 2 pad, 16-byte source, 16-byte destination (IPv4:
+ * the first 4 bytes, then zeros)
+ */
+#define CF_WIRE_SESSION_LEN 56
 
 struct cf_attr {
 	const uint8_t *data;

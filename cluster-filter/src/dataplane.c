@@ -123,17 +123,11 @@ void cf_dp_view_agreed(struct cf_dataplane *dp)
 {
 	uint32_t load[CF_MAX_NODES];
 	int moved_to[CF_MAX_NODES];
-	/* a newcomer holds no sessions: everyone starts afresh with it */
-	bool joined = dp->agreed_nodes == 0;
+	/* a view we do not forward in (no quorum, too few, not yet joined) places no session */
+	const int *sessions_to = dp->active ? moved_to : NULL;
 
 	for (uint32_t i = 0; i < dp->agreed_nodes; i++)
 		moved_to[i] = member_index(dp, dp->agreed_ids[i]);
-	for (uint32_t i = 0; i < dp->nodes && !joined; i++) {
-		uint32_t k = 0;
-		while (k < dp->agreed_nodes && dp->agreed_ids[k] != dp->member_ids[i])
-			k++;
-		joined = k == dp->agreed_nodes;
-	}
 	writer_load(dp, load);
 	for (struct cf_sa *sa = dp->db.list; sa; sa = sa->next) {
 		if (sa->p.dir == CF_DIR_IN) {
@@ -146,10 +140,7 @@ void cf_dp_view_agreed(struct cf_dataplane *dp)
 		}
 		cf_outseq_rebase(&sa->oseq);
 		cf_outseq_assign_slots(&sa->oseq, slot_index(dp), dp->nodes);
-		if (joined)
-			cf_dispatch_reset(&sa->dispatch);
-		else
-			cf_dispatch_members_left(&sa->dispatch, moved_to, dp->agreed_nodes, dp->nodes);
+		cf_dispatch_view_changed(&sa->dispatch, sessions_to, dp->agreed_nodes, dp->nodes);
 		if (per_sa(sa) && member_index(dp, sa->writer) < 0) {
 			/* its writer left: in list order, the same on every node */
 			uint32_t best = least_loaded(dp, load);
@@ -157,8 +148,10 @@ void cf_dp_view_agreed(struct cf_dataplane *dp)
 			load[best]++;
 		}
 	}
-	memcpy(dp->agreed_ids, dp->member_ids, dp->nodes * sizeof(dp->member_ids[0]));
-	dp->agreed_nodes = dp->nodes;
+	if (dp->active) {
+		memcpy(dp->agreed_ids, dp->member_ids, dp->nodes * sizeof(dp->member_ids[0]));
+		dp->agreed_nodes = dp->nodes;
+	}
 	dp->round_open = false;
 	dp->db.changes++;
 }
@@ -238,6 +231,83 @@ void cf_dp_positions(struct cf_dataplane *dp, uint32_t sender, const struct cf_m
 			cf_outseq_catch_up(&sa->oseq, seq);
 		else
 			cf_outseq_align(&sa->oseq, get_be32(a.data + 16), get_be64(a.data + 24));
+	}
+}
+
+unsigned cf_dp_put_sessions(const struct cf_dataplane *dp, struct cf_msgbuf *b,
+			    const struct cf_sa *sa, uint32_t *from)
+{
+	const struct cf_dispatch *d = &sa->dispatch;
+	uint32_t slots = d->sessions ? d->session_mask + 1 : 0;
+	unsigned count = 0;
+
+	if (*from >= slots)
+		return 0;
+	cf_mb_init(b, CF_MSG_SYNC_SESSIONS, CF_F_SNAPSHOT, 0);
+	cf_mb_u32(b, CF_A_SPI, sa->p.spi);
+	cf_mb_u64(b, CF_A_DISPATCH_CLOCK, d->clock);
+	for (uint32_t i = 0; i < dp->agreed_nodes; i++)
+		cf_mb_u32(b, CF_A_MEMBER, dp->agreed_ids[i]);
+	for (; *from < slots && b->len + 4 + CF_WIRE_SESSION_LEN <= sizeof(b->buf); ++*from) {
+		const struct cf_session *s = &d->sessions[*from];
+		if (!s->used || s->owner >= dp->agreed_nodes)
+			continue;
+		uint8_t w[CF_WIRE_SESSION_LEN] = { 0 };
+		size_t alen = s->flow.family == 6 ? 16 : 4;
+		put_be32(w, dp->agreed_ids[s->owner]);
+		put_be32(w + 4, *from);
+		put_be64(w + 8, s->last_used);
+		w[16] = s->flow.family;
+		w[17] = s->flow.proto;
+		put_be16(w + 18, s->flow.sport);
+		put_be16(w + 20, s->flow.dport);
+		memcpy(w + 24, cf_addr_bytes(s->flow.family, &s->flow.src), alen);
+		memcpy(w + 40, cf_addr_bytes(s->flow.family, &s->flow.dst), alen);
+		cf_mb_put(b, CF_A_SESSION, w, sizeof(w));
+		count++;
+	}
+	cf_mb_finish(b);
+	return count;
+}
+
+void cf_dp_learn_sessions(struct cf_dataplane *dp, const struct cf_msg *m)
+{
+	struct cf_sa *sa = cf_sa_find(&dp->db, cf_attr_u32(m, CF_A_SPI, 0), CF_DIR_OUT);
+	uint32_t members[CF_MAX_NODES], n = 0;
+	struct cf_attr a;
+	size_t off = 0;
+
+	while (n < CF_MAX_NODES && cf_attr_next(m, CF_A_MEMBER, &off, &a))
+		members[n++] = get_be32(a.data);
+	if (n == 0) {
+		cf_dp_drop(dp, NULL, CF_DROP_SYNC_MALFORMED);
+		return;
+	}
+	if (sa == NULL || sa->dispatch.sessions == NULL)
+		return;		/* gone since, or no sessions here: nothing to place */
+	/* placed among the sender's members: the next view moves them as it does the others' */
+	memcpy(dp->agreed_ids, members, n * sizeof(members[0]));
+	dp->agreed_nodes = n;
+	uint64_t clock = cf_attr_u64(m, CF_A_DISPATCH_CLOCK, 0);
+	if (clock > sa->dispatch.clock)
+		sa->dispatch.clock = clock;
+	off = 0;
+	while (cf_attr_next(m, CF_A_SESSION, &off, &a)) {
+		struct cf_flow f = { .family = a.data[16], .proto = a.data[17],
+				     .sport = get_be16(a.data + 18), .dport = get_be16(a.data + 20) };
+		if (f.family != 4 && f.family != 6) {
+			cf_dp_drop(dp, NULL, CF_DROP_SYNC_MALFORMED);
+			continue;
+		}
+		f.src = cf_addr_from(f.family, a.data + 24);
+		f.dst = cf_addr_from(f.family, a.data + 40);
+		uint32_t owner = 0, id = get_be32(a.data);
+		while (owner < n && members[owner] != id)
+			owner++;
+		if (owner == n)
+			owner = (uint32_t)(cf_flow_hash(&f) % n);
+		cf_dispatch_learn(&sa->dispatch, get_be32(a.data + 4), &f, owner, get_be64(a.data + 8));
+		dp->counters[CF_CTR_SESSIONS_LEARNED]++;
 	}
 }
 

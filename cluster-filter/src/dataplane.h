@@ -30,7 +30,8 @@
 	X(TUN_WRITES, "tun-writes")		\
 	X(HELPER_CRYPTO, "helper-crypto")	\
 	X(TUN_QUEUE_DROPS, "tun-queue-drops")	\
-	X(SOCKET_DROPS, "socket-drops")
+	X(SOCKET_DROPS, "socket-drops")		\
+	X(SESSIONS_LEARNED, "sessions-learned")
 
 enum cf_counter {
 #define X(id, name) CF_CTR_##id,
@@ -156,12 +157,20 @@ void cf_dp_set_view(struct cf_dataplane *dp, uint32_t epoch, uint32_t nodes, uin
  * The view just set was agreed, at the same point of the agreed stream on
  * every node: outbound SAs restart their numbers from the agreed base,
  * get fresh IV slots, and SAs whose writer left get a new one; sessions
- * stay where they are unless a node joined (cf_dispatch_members_left());
- * inbound
+ * stay with their nodes (cf_dispatch_view_changed()); inbound
  * SAs count as seen everything any node reported accepting.  The round,
  * if one was open, is over.
  */
 void cf_dp_view_agreed(struct cf_dataplane *dp);
+/*
+ * A hand-over message (SYNC_SESSIONS) of an outbound SA's sessions from
+ * slot *FROM on, *FROM moved past them; how many it holds, 0 when none
+ * was left.
+ */
+unsigned cf_dp_put_sessions(const struct cf_dataplane *dp, struct cf_msgbuf *b,
+			    const struct cf_sa *sa, uint32_t *from);
+/* A joiner takes the sessions the default host handed over. */
+void cf_dp_learn_sessions(struct cf_dataplane *dp, const struct cf_msg *m);
 
 /*
  * We reported our positions for a view round: until the view is agreed,

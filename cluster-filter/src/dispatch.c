@@ -62,21 +62,12 @@ void cf_dispatch_free(struct cf_dispatch *d)
 	d->sessions = NULL;
 }
 
-void cf_dispatch_reset(struct cf_dispatch *d)
-{
-	d->next_turn = 0;
-	d->clock = 0;
-	memset(d->queue, 0, sizeof(d->queue));
-	if (d->sessions)
-		memset(d->sessions, 0, (d->session_mask + 1) * sizeof(*d->sessions));
-}
-
-void cf_dispatch_members_left(struct cf_dispatch *d, const int *map, uint32_t old_nodes,
+void cf_dispatch_view_changed(struct cf_dispatch *d, const int *map, uint32_t old_nodes,
 			      uint32_t nodes)
 {
 	d->next_turn = 0;
 	memset(d->queue, 0, sizeof(d->queue));
-	if (d->sessions == NULL)
+	if (d->sessions == NULL || map == NULL)
 		return;
 	for (uint32_t i = 0; i <= d->session_mask; i++) {
 		struct cf_session *s = &d->sessions[i];
@@ -128,51 +119,74 @@ static int flow_equal(const struct cf_flow *a, const struct cf_flow *b)
  * Session table: open addressing over SESSION_PROBES slots.  When all are
  * taken the least recently used session is forgotten; its next packet is
  * then a new session.  The clock is the packet count, so every node
- * evicts the same entry.
+ * evicts the same entry.  FLOW's slot, or (*found false) where it goes.
  */
-static uint32_t session_dispatch(struct cf_dispatch *d, uint32_t nodes,
-				 const struct cf_flow *flow, size_t len)
+static struct cf_session *session_slot(struct cf_dispatch *d, const struct cf_flow *flow,
+				       bool *found)
 {
 	uint64_t h = cf_flow_hash(flow);
 	struct cf_session *victim = NULL;
 
+	*found = false;
 	for (uint32_t i = 0; i < SESSION_PROBES; i++) {
 		struct cf_session *s = &d->sessions[(h + i) & d->session_mask];
 		if (s->used && flow_equal(&s->flow, flow)) {
-			s->last_used = d->clock;
-			uint32_t owner = s->owner % nodes;
-			if (d->mode == CF_DISPATCH_SESSION_SQF) {
-				/* NEXT_TURN only serves new sessions, but it must see the load */
-				d->queue[owner] += len;
-				d->next_turn = shortest_queue(d, nodes);
-			}
-			return owner;
+			*found = true;
+			return s;
 		}
-		if (!s->used) {
-			/* entries are replaced, never freed: no match lies beyond */
-			victim = s;
-			break;
-		}
+		if (!s->used)
+			return s;	/* entries are replaced, never freed: no match lies beyond */
 		if (victim == NULL || s->last_used < victim->last_used)
 			victim = s;
 	}
+	return victim;
+}
 
+static uint32_t session_dispatch(struct cf_dispatch *d, uint32_t nodes,
+				 const struct cf_flow *flow, size_t len)
+{
+	bool found;
+	struct cf_session *s = session_slot(d, flow, &found);
+
+	if (found) {
+		s->last_used = d->clock;
+		uint32_t owner = s->owner % nodes;
+		if (d->mode == CF_DISPATCH_SESSION_SQF) {
+			/* NEXT_TURN only serves new sessions, but it must see the load */
+			d->queue[owner] += len;
+			d->next_turn = shortest_queue(d, nodes);
+		}
+		return owner;
+	}
 	uint32_t owner = next_in_turn(d, nodes, len);
-	*victim = (struct cf_session){ .flow = *flow, .last_used = d->clock,
-				       .owner = owner, .used = 1 };
+	*s = (struct cf_session){ .flow = *flow, .last_used = d->clock, .owner = owner, .used = 1 };
 	return owner;
+}
+
+bool cf_dispatch_learn(struct cf_dispatch *d, uint32_t slot, const struct cf_flow *flow,
+		       uint32_t owner, uint64_t last_used)
+{
+	bool found;
+
+	if (d->sessions == NULL)
+		return false;
+	/* the sender's slot keeps the table's layout, and with it which session goes first */
+	struct cf_session *s = slot <= d->session_mask ? &d->sessions[slot] : session_slot(d, flow, &found);
+	*s = (struct cf_session){ .flow = *flow, .last_used = last_used, .owner = owner, .used = 1 };
+	return true;
 }
 
 uint32_t cf_dispatch_outbound(struct cf_dispatch *d, uint32_t nodes,
 			      const struct cf_flow *flow, size_t len)
 {
-	if (nodes <= 1) {
-		d->clock++;
-		return 0;
-	}
+	d->clock++;
 	if (nodes > CF_MAX_NODES)
 		nodes = CF_MAX_NODES;
-	d->clock++;
+	/* a node alone keeps its sessions: whoever joins it learns where they run */
+	if (nodes <= 1 && d->sessions == NULL)
+		return 0;
+	if (nodes == 0)
+		nodes = 1;
 
 	switch (d->mode) {
 	case CF_DISPATCH_PACKET_RR:

@@ -81,20 +81,27 @@ struct cf_dispatch {
 int cf_dispatch_init(struct cf_dispatch *d, enum cf_dispatch_mode mode,
 		     uint32_t session_capacity);
 void cf_dispatch_free(struct cf_dispatch *d);
-/* Back to the initial state, sessions forgotten (a view with a newcomer). */
-void cf_dispatch_reset(struct cf_dispatch *d);
 /*
- * A view that only lost members.  Nodes apply a view each at its own
- * packet, so sessions placed anew after it would be placed differently
- * by each (every flow then sent twice, or not at all, for as long as it
- * lasts).  Instead sessions stay with their node: MAP gives each of the
- * OLD_NODES indexes its new one, or -1 for a node that left, whose
- * sessions go where their flow hashes among NODES.  Nodes that held the
- * same table before hold the same one after, wherever they applied the
- * view.  The turn and the queues restart, as at a reset.
+ * A new view.  Nodes apply a view each at its own packet, so sessions
+ * placed anew after it would be placed differently by each (every flow
+ * then sent twice, or not at all, for as long as it lasts).  Instead
+ * sessions stay with their node: MAP gives each of the OLD_NODES indexes
+ * its new one, or -1 for a node that left, whose sessions go where their
+ * flow hashes among NODES.  Nodes that held the same table before hold
+ * the same one after, wherever they applied the view; a newcomer gets
+ * the table with the SAs (cf_dispatch_learn()).  The turn and the queues
+ * restart.  MAP NULL: a view that places nothing (no members); sessions
+ * stay as they are.
  */
-void cf_dispatch_members_left(struct cf_dispatch *d, const int *map, uint32_t old_nodes,
+void cf_dispatch_view_changed(struct cf_dispatch *d, const int *map, uint32_t old_nodes,
 			      uint32_t nodes);
+/*
+ * A session handed over: FLOW is OWNER's (an index), last used at
+ * LAST_USED, in SLOT of the sender's table (the same slot here when the
+ * tables are the same size).  false: this SA keeps no sessions.
+ */
+bool cf_dispatch_learn(struct cf_dispatch *d, uint32_t slot, const struct cf_flow *flow,
+		       uint32_t owner, uint64_t last_used);
 
 /*
  * A sync point: the turn and the queues restart, so that nodes that saw

@@ -174,7 +174,7 @@ struct cf_fast_tables {
 	/*
 	 * Whose turn each turn slot keeps: the view's epoch and the SA (its
 	 * serial).  The kernel's slot starts afresh in a new view, as
-	 * dataplane.c's count does (cf_dispatch_reset()), and for an SA that
+	 * dataplane.c's count does (cf_dispatch_view_changed()), and for an SA that
 	 * follows none; a rekey's SA goes on with its predecessor's turn
 	 * (cf_fast_bpf_sync()).
 	 */

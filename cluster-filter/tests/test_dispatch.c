@@ -243,7 +243,7 @@ static void a_view_applied_apart(enum cf_dispatch_mode mode)
 		for (int n = 0; n < 2; n++) {
 			uint32_t applies_at = LEAVE_AT + (uint32_t)n * APART;
 			if (i == applies_at)
-				cf_dispatch_members_left(&d[n], map, NODES, NODES - 1);
+				cf_dispatch_view_changed(&d[n], map, NODES, NODES - 1);
 			uint32_t n_nodes = i < applies_at ? NODES : NODES - 1;
 			if ((h & cf_dispatch_sync_mask(mode)) == 0)
 				cf_dispatch_resync(&d[n], h);
@@ -263,6 +263,54 @@ static void a_view_applied_apart(enum cf_dispatch_mode mode)
 		cf_dispatch_free(&d[n]);
 }
 
+/*
+ * Node 2 joins nodes 0 and 1, which carry the stream's sessions: it
+ * learns node 0's table slot by slot 100 packets before the view (the
+ * hand-over), then the three apply the view 40 packets apart, node 2
+ * last and seeing nothing before: from then on they place every packet
+ * alike.  (A joiner with an empty table places running sessions anew.)
+ */
+static void a_join_applied_apart(enum cf_dispatch_mode mode)
+{
+	enum { LEARN_AT = 20000, JOIN_AT = 20100, APART = 40 };
+	static const int map[2] = { 0, 1 };
+	struct cf_dispatch d[3];
+	uint32_t disagree = 0, learned = 0;
+
+	for (int n = 0; n < 3; n++)
+		CHECK(cf_dispatch_init(&d[n], mode, 0) == 0);
+	for (uint32_t i = 0; i < PACKETS; i++) {
+		uint32_t h = (uint32_t)((i * 0x9e3779b97f4a7c15ULL) >> 32), owner[3] = { 0 };
+		if (i == LEARN_AT) {
+			for (uint32_t slot = 0; slot <= d[0].session_mask; slot++) {
+				const struct cf_session *s = &d[0].sessions[slot];
+				if (s->used)
+					learned += cf_dispatch_learn(&d[2], slot, &s->flow, s->owner, s->last_used);
+			}
+			d[2].clock = d[0].clock;
+		}
+		for (int n = 0; n < 3; n++) {
+			uint32_t applies_at = JOIN_AT + (uint32_t)n * APART;
+			if (n == 2 && i < applies_at)
+				continue;	/* not forwarding yet: sees nothing */
+			if (i == applies_at)
+				cf_dispatch_view_changed(&d[n], map, 2, 3);
+			if ((h & cf_dispatch_sync_mask(mode)) == 0)
+				cf_dispatch_resync(&d[n], h);
+			owner[n] = cf_dispatch_outbound(&d[n], i < applies_at ? 2 : 3,
+							&stream[i].flow, stream[i].len);
+		}
+		if (i < JOIN_AT)
+			CHECK_EQ(owner[0], owner[1]);
+		else if (i >= JOIN_AT + 2 * APART)
+			disagree += owner[0] != owner[1] || owner[0] != owner[2];
+	}
+	CHECK_EQ(learned, FLOWS);
+	CHECK_EQ(disagree, 0);
+	for (int n = 0; n < 3; n++)
+		cf_dispatch_free(&d[n]);
+}
+
 int main(void)
 {
 	make_stream();
@@ -277,6 +325,8 @@ int main(void)
 	long_sessions_spread(CF_DISPATCH_SESSION_RR);
 	a_view_applied_apart(CF_DISPATCH_SESSION_RR);
 	a_view_applied_apart(CF_DISPATCH_SESSION_SQF);
+	a_join_applied_apart(CF_DISPATCH_SESSION_RR);
+	a_join_applied_apart(CF_DISPATCH_SESSION_SQF);
 
 	/* a full session table evicts and carries on */
 	struct cf_dispatch d;
