@@ -401,7 +401,7 @@ def test_a_restarted_node_gets_the_state_and_its_share(cluster):
     assert v[2]["synced"] == "yes" and v[0]["default-host"] == "yes"
     assert sa_tables(cluster) == tables          # keys' digests, lifetimes, sequence state
     with open(f"{cluster.run_dir}/n0.sock.log") as f:
-        assert "handed 2 SAs, 2 policies and 0 IKE SAs to 1 joining node(s)" in f.read()
+        assert "handed 2 SAs (0 sessions), 2 policies and 0 IKE SAs to 1 joining node(s)" in f.read()
     cluster.script("sas")
     before = cluster.out_owned()
     got = cluster.udp_stream(3000)
