@@ -170,8 +170,14 @@ bool cf_dispatch_learn(struct cf_dispatch *d, uint32_t slot, const struct cf_flo
 
 	if (d->sessions == NULL)
 		return false;
-	/* the sender's slot keeps the table's layout, and with it which session goes first */
-	struct cf_session *s = slot <= d->session_mask ? &d->sessions[slot] : session_slot(d, flow, &found);
+	/*
+	 * The sender's slot keeps the table's layout, and with it which
+	 * session an eviction picks; in a table of another size the flow
+	 * may probe elsewhere.
+	 */
+	uint32_t home = (uint32_t)(cf_flow_hash(flow) & d->session_mask);
+	struct cf_session *s = slot <= d->session_mask && ((slot - home) & d->session_mask) < SESSION_PROBES
+			       ? &d->sessions[slot] : session_slot(d, flow, &found);
 	*s = (struct cf_session){ .flow = *flow, .last_used = last_used, .owner = owner, .used = 1 };
 	return true;
 }

@@ -634,6 +634,16 @@ static unsigned session_packets(uint32_t spi, unsigned flows, unsigned packets)
 	return disagree;
 }
 
+/* JOINER starts and joins MEMBERS: it holds the state and learned LEARNED sessions. */
+static void join_learning(uint32_t joiner, uint64_t first_counter, const uint32_t *members, uint32_t n,
+			  uint64_t learned)
+{
+	start(joiner, first_counter);
+	confchg(members, n);
+	CHECK(node[joiner].c.view.synced && node[joiner].c.view.n == n);
+	CHECK_EQ(node[joiner].dp.counters[CF_CTR_SESSIONS_LEARNED], learned);
+}
+
 /*
  * A session-sqf SA carries 40 sessions; a node leaves and comes back.
  * The sessions stay where they ran, the leaver's move to the others,
@@ -666,10 +676,7 @@ static void sessions_follow_a_joiner(void)
 	confchg(rest, 2);
 	CHECK_EQ(session_packets(0xc5e5, 40, 2000), 0);
 
-	start(joiner, 13000);
-	confchg(all, 3);
-	CHECK(node[joiner].c.view.synced && node[joiner].c.view.n == 3);
-	CHECK_EQ(node[joiner].dp.counters[CF_CTR_SESSIONS_LEARNED], 40);
+	join_learning(joiner, 13000, all, 3, 40);
 	CHECK_EQ(session_packets(0xc5e5, 40, 2000), 0);
 	/* and new sessions beside them */
 	CHECK_EQ(session_packets(0xc5e5, 80, 2000), 0);
@@ -681,13 +688,9 @@ static void sessions_follow_a_joiner(void)
 	confchg(alone, 1);
 	CHECK(node[dh].dp.active && node[dh].dp.nodes == 1);
 	CHECK_EQ(session_packets(0xc5e5, 120, 2000), 0);
-	start(joiner, 14000);
-	confchg(two, 2);
-	CHECK(node[joiner].c.view.synced && node[joiner].c.view.n == 2);
-	CHECK_EQ(node[joiner].dp.counters[CF_CTR_SESSIONS_LEARNED], 120);
+	join_learning(joiner, 14000, two, 2, 120);
 	CHECK_EQ(session_packets(0xc5e5, 120, 2000), 0);
-	start(other, 15000);
-	confchg(all, 3);
+	join_learning(other, 15000, all, 3, 120);
 	CHECK_EQ(session_packets(0xc5e5, 120, 2000), 0);
 }
 

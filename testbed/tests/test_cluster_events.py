@@ -852,6 +852,23 @@ def test_three_rekeys_by_strongswan(cluster):
 
 # -- overload -----------------------------------------------------------------
 
+def flood_counted_and_captured(cluster):
+    """A port at host B whose datagrams are counted, and a capture of the
+    peer's outside link: (port, counter, tcpdump, pcap path)."""
+    port = cluster.next_port()
+    receiver = cluster.popen("hb", "/usr/bin/python3", TESTBED / "udp_stream.py", "count", port, "1.0")
+    assert receiver.stdout.readline().strip() == "ready"
+    pcap = f"{cluster.run_dir}/events-{port}.pcap"
+    dump = cluster.popen("peer", "tcpdump", "-i", "out", "-n", "-s", "128", "-B", "32768", "-w", pcap,
+                         "udp port 4500")
+    if "listening on" not in dump.stderr.readline():
+        for p in (receiver, dump):
+            p.kill()
+            p.communicate()
+        raise AssertionError("tcpdump did not start")
+    return port, receiver, dump, pcap
+
+
 SEARCH = (4000, 6000, 8000, 11000, 15000, 20000, 27000, 36000)
 FLOOD_SECONDS = 5
 
@@ -878,14 +895,8 @@ def test_flood_then_moderate_stream(cluster):
             break
         best = achieved
     assert best > 0, "not loss-free even at the lowest rate"
-    port = cluster.next_port()
-    receiver = cluster.popen("hb", "/usr/bin/python3", TESTBED / "udp_stream.py", "count", port, "1.0")
-    assert receiver.stdout.readline().strip() == "ready"
-    pcap = f"{cluster.run_dir}/events-flood.pcap"
-    dump = cluster.popen("peer", "tcpdump", "-i", "out", "-n", "-s", "128", "-B", "32768", "-w", pcap,
-                         "udp port 4500")
+    port, receiver, dump, pcap = flood_counted_and_captured(cluster)
     try:
-        assert "listening on" in dump.stderr.readline()
         t = time.monotonic()
         flood = kv(cluster.exec("ha", BIN / "udpflood", "10.0.2.2", port, SIZE + 28, FLOOD_SECONDS))
         took = time.monotonic() - t
@@ -918,15 +929,9 @@ def through_a_flood(cluster, event, what, members=tuple(range(NODES))):
     the same SAs, and the stream right after is clean.  Duplicates at the
     far host are counted, not bounded: overloaded packet-rr nodes that
     miss different packets disagree until the next sync point."""
-    port = cluster.next_port()
-    receiver = cluster.popen("hb", "/usr/bin/python3", TESTBED / "udp_stream.py", "count", port, "1.0")
-    assert receiver.stdout.readline().strip() == "ready"
-    pcap = f"{cluster.run_dir}/events-{port}.pcap"
-    dump = cluster.popen("peer", "tcpdump", "-i", "out", "-n", "-s", "128", "-B", "32768", "-w", pcap,
-                         "udp port 4500")
+    port, receiver, dump, pcap = flood_counted_and_captured(cluster)
     flood = None
     try:
-        assert "listening on" in dump.stderr.readline()
         before = cluster.owned(range(NODES))
         t_flood = time.monotonic()
         flood = cluster.popen("ha", BIN / "udpflood", "10.0.2.2", port, SIZE + 28, EVENT_FLOOD_SECONDS)
