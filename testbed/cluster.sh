@@ -696,6 +696,8 @@ down() {
 		pid=$(cat "$pidfile")
 		kill "$pid" 2>/dev/null
 		for _ in $(seq 50); do alive "$pid" || break; sleep 0.05; done
+		# one that ignores SIGTERM would outlive its namespaces and pid file
+		alive "$pid" && kill -9 "$pid" 2>/dev/null
 	done
 	for ns in $(ip netns list | awk '{print $1}' | grep "^$prefix-"); do
 		ip netns del "$ns"
