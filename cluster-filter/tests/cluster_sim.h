@@ -239,4 +239,15 @@ static inline void time_passes(unsigned ms)
 	}
 }
 
+/* Every node stopped and the stream freed: the program's exit status, NAME's checks counted. */
+static inline int sim_exit(const char *name)
+{
+	for (uint32_t i = 1; i <= NODES; i++)
+		if (node[i].up)
+			stop(i);
+	free(stream);
+	cf_crypto_global_shutdown();
+	return check_exit(name);
+}
+
 #endif

@@ -623,10 +623,5 @@ int main(void)
 	lost_changes_are_answered();
 	a_hand_over_beyond_the_queue_bound();
 	a_node_keyed_otherwise_stays_silent();
-	for (uint32_t i = 1; i <= NODES; i++)
-		if (node[i].up)
-			stop(i);
-	free(stream);
-	cf_crypto_global_shutdown();
-	return check_exit("cluster");
+	return sim_exit("cluster");
 }

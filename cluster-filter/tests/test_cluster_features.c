@@ -289,10 +289,5 @@ int main(void)
 	CHECK(cf_crypto_global_init() == 0);
 	ipv6_needs_every_member();
 	features_of_a_racing_restart();
-	for (uint32_t i = 1; i <= NODES; i++)
-		if (node[i].up)
-			stop(i);
-	free(stream);
-	cf_crypto_global_shutdown();
-	return check_exit("cluster features");
+	return sim_exit("cluster features");
 }

@@ -104,10 +104,5 @@ int main(void)
 		start(i, 1000 * i);
 	confchg(all, 3);
 	sessions_follow_a_joiner();
-	for (uint32_t i = 1; i <= NODES; i++)
-		if (node[i].up)
-			stop(i);
-	free(stream);
-	cf_crypto_global_shutdown();
-	return check_exit("cluster sessions");
+	return sim_exit("cluster sessions");
 }
