@@ -582,6 +582,8 @@ void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, siz
 	if (m.type == CF_MSG_SYNC_SESSIONS) {
 		if (m.flags & CF_F_SNAPSHOT)	/* let through above for joiners only */
 			cf_dp_learn_sessions(c->dp, &m);
+		else	/* it is only ever part of a hand-over */
+			cf_dp_drop(c->dp, NULL, CF_DROP_SYNC_MALFORMED);
 		return;
 	}
 	if (c->holding && !(m.flags & CF_F_SNAPSHOT))

@@ -95,6 +95,35 @@ static void sessions_follow_a_joiner(void)
 	CHECK_EQ(session_packets(0xc5e5, 120, 2000), 0);
 }
 
+/*
+ * SYNC_SESSIONS is only ever part of a hand-over (SNAPSHOT).  One without
+ * the flag, even sealed by a member, is counted and places nothing.
+ */
+static void sessions_outside_a_hand_over(void)
+{
+	uint32_t dh = cf_view_default_host(&node[1].c.view), to = dh == 1 ? 2 : 1;
+	struct cf_msgbuf b;
+	uint8_t payload[4 + sizeof(b.buf)], sealed[sizeof(payload) + CF_SYNC_OVERHEAD];
+	uint8_t session[CF_WIRE_SESSION_LEN] = { 0, 0, 0, 2, [16] = 4, [17] = 17 };
+
+	cf_mb_init(&b, CF_MSG_SYNC_SESSIONS, 0, 0);
+	cf_mb_u32(&b, CF_A_SPI, 0xc5e5);
+	cf_mb_u32(&b, CF_A_MEMBER, dh);
+	cf_mb_put(&b, CF_A_SESSION, session, sizeof(session));
+	CHECK(cf_mb_finish(&b) == 0);
+	put_be32(payload, CF_CLUSTER_NO_CLIENT);
+	memcpy(payload + 4, b.buf, b.len);
+	long n = cf_sync_seal(&node[dh].c.sync, payload, 4 + b.len, sealed, sizeof(sealed));
+	CHECK(n > 0);
+
+	uint64_t malformed = node[to].dp.drops[CF_DROP_SYNC_MALFORMED];
+	uint64_t learned = node[to].dp.counters[CF_CTR_SESSIONS_LEARNED];
+	cf_cluster_deliver(&node[to].c, dh, sealed, (size_t)n);
+	CHECK_EQ(node[to].dp.drops[CF_DROP_SYNC_MALFORMED], malformed + 1);
+	CHECK_EQ(node[to].dp.counters[CF_CTR_SESSIONS_LEARNED], learned);
+	CHECK_EQ(session_packets(0xc5e5, 120, 2000), 0);
+}
+
 int main(void)
 {
 	const uint32_t all[] = { 1, 2, 3 };
@@ -104,5 +133,6 @@ int main(void)
 		start(i, 1000 * i);
 	confchg(all, 3);
 	sessions_follow_a_joiner();
+	sessions_outside_a_hand_over();
 	return sim_exit("cluster sessions");
 }
