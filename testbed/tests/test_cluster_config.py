@@ -72,6 +72,9 @@ BROKEN = [
     ({"cluster_key": "{key_0644}"}, "cluster-key={key_0644}: mode 644, must be 0600 or 0400"),
     ({"cluster_key": "{key_short}"}, "cluster-key={key_short}: 5 bytes, want 32 random bytes or 64 hexadecimal digits"),
     ({"cluster_key": "{key_link}"}, "cluster-key={key_link}: a symbolic link, which cluster-filterd refuses"),
+    # hidden from cluster-filterd.service with pluto's secrets (it need not exist to be refused)
+    ({"cluster_key": "/etc/ipsec.d/private/../private/cluster.key"},
+     "cluster-key=/etc/ipsec.d/private/../private/cluster.key: cluster-filterd.service cannot read it there"),
     ({"cluster_dispatch": "packet-robin"}, "invalid, keyword ignored: cluster-dispatch=packet-robin"),
     ({"cluster_group": '"gw 1"'}, "cluster-group=gw 1: letters, digits"),
     ({"cluster_addresses": '"192.0.2.1 10.9.9.9"'}, "cluster-addresses: 10.9.9.9 is on no interface of this node"),
@@ -126,8 +129,29 @@ def test_ipv6_address_on_an_interface_passes_check(netns, tmp_path, key):
                           cluster_addresses=addrs, cluster_inside="in", cluster_outside="out")
             p = ipsec_cluster("check", "--config", conf, ns=netns)
             assert (p.returncode, p.stdout, p.stderr) == (0, "", ""), addrs
+        # without nodad: tentative while duplicate address detection runs (here for
+        # good, the link has no carrier), and on every node but one it fails
+        run("ip", "-n", netns, "addr", "add", "fd00:c::2/64", "dev", "out")
+        conf = config(tmp_path, protostack="cluster", cluster_group="gw", cluster_key=key,
+                      cluster_addresses="fd00:c::2", cluster_inside="in", cluster_outside="out")
+        p = ipsec_cluster("check", "--config", conf, ns=netns)
+        assert p.returncode == 78 and p.stderr == ("ipsec cluster: cluster-addresses: fd00:c::2 is tentative or "
+                                                   "failed duplicate address detection: add it with nodad "
+                                                   "(every node has it)\n"), p
     finally:
         run("ip", "-n", netns, "addr", "del", "fd00:c::1/64", "dev", "out", check=False)
+        run("ip", "-n", netns, "addr", "del", "fd00:c::2/64", "dev", "out", check=False)
+
+
+def test_a_group_without_addresses_is_said(netns, tmp_path, key):
+    """cluster-group without cluster-addresses: no node keeps quiet on the
+    shared addresses.  check warns, without refusing (they may be routed to
+    the cluster rather than on its segment)."""
+    conf = config(tmp_path, protostack="cluster", cluster_group="gw", cluster_key=key)
+    p = ipsec_cluster("check", "--config", conf, ns=netns)
+    assert p.returncode == 0 and p.stdout == "", p
+    assert p.stderr == ("ipsec cluster: warning: cluster-group without cluster-addresses: every node answers "
+                        "ARP, ICMP and TCP for the addresses the nodes share; list them in cluster-addresses\n"), p
 
 
 def one_node_corosync(netns, tmp_path, addr):
@@ -164,11 +188,11 @@ def test_a_corosync_left_on_the_loopback_is_said(netns, loopback_corosync, tmp_p
     a cluster of its own: check says so (and what to do) but does not
     refuse, since a one-node lab may mean it.  On a real address it is
     silent (test_start_runs_the_data_plane_with_the_keywords)."""
-    conf = config(tmp_path, protostack="cluster", cluster_group="gw", cluster_key=key)
+    conf = config(tmp_path, protostack="cluster", cluster_group="gw", cluster_key=key, cluster_addresses="192.0.2.1")
     p = ipsec_cluster("check", "--config", conf, ns=netns)
     assert p.returncode == 0 and p.stdout == "", p
     assert p.stderr.startswith("ipsec cluster: warning: Corosync runs with one node, on the loopback address"), p
-    assert "then systemctl restart corosync" in p.stderr
+    assert "then systemctl restart corosync ipsec" in p.stderr
 
 
 def test_start_runs_the_data_plane_with_the_keywords(netns, corosync, tmp_path, key):
