@@ -10,6 +10,7 @@
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
+#include <linux/if_packet.h>
 #include <linux/pkt_cls.h>
 #include <linux/udp.h>
 #include <bpf/bpf_endian.h>
@@ -162,6 +163,13 @@ int cf_outside(struct __sk_buff *skb)
 	/* keepalives are shorter, IKE starts with the zero non-ESP marker */
 	if ((void *)(esp + 8) > end)
 		return TC_ACT_OK;
+	/*
+	 * A GRO super-packet (fraglist GRO of UDP) holds packets of other
+	 * owners behind its first: up it goes, and the stack splits it
+	 * before the daemon judges each.
+	 */
+	if (skb->gso_segs > 1)
+		goto up;
 	__u32 spi = bpf_ntohl(*(__u32 *)esp), seq = bpf_ntohl(*(__u32 *)(esp + 4));
 	if (spi == 0 || (v->flags & (CF_FAST_ACTIVE | CF_FAST_ROUND_OPEN)) != CF_FAST_ACTIVE ||
 	    v->nodes == 0)
@@ -374,6 +382,34 @@ static __always_inline int inside6(struct __sk_buff *skb, struct ipv6hdr *ip6, v
 	return TC_ACT_OK;
 }
 
+/*
+ * Whether the kernel may forward this packet, and so route it into the
+ * TUN device: only that is judged, for only that reaches the owner's
+ * daemon.  Frames flooded to another MAC, multicast, link-local and
+ * expiring packets never do; judged, they would be counted against an
+ * SA's lifetimes on the nodes that do not own it, and a selector for
+ * everything (0.0.0.0/0) would drop the neighbour advertisements that
+ * answer this node.  (Unicast to this node's own addresses is still
+ * judged: telling it apart takes a route lookup.)
+ */
+static __always_inline int forwardable4(struct __sk_buff *skb, const struct iphdr *ip)
+{
+	__u32 dst = bpf_ntohl(ip->daddr);
+
+	return skb->pkt_type == PACKET_HOST && ip->ttl > 1 && (dst >> 28) != 0xe && dst != 0xffffffff;
+}
+
+static __always_inline int forwardable6(struct __sk_buff *skb, const struct ipv6hdr *ip6, __u8 *l4)
+{
+	void *end = (void *)(long)skb->data_end;
+	__u8 d0 = ip6->daddr.in6_u.u6_addr8[0], d1 = ip6->daddr.in6_u.u6_addr8[1];
+	__u8 s0 = ip6->saddr.in6_u.u6_addr8[0], s1 = ip6->saddr.in6_u.u6_addr8[1];
+
+	return skb->pkt_type == PACKET_HOST && ip6->hop_limit > 1 && d0 != 0xff &&
+	       !(d0 == 0xfe && (d1 & 0xc0) == 0x80) && !(s0 == 0xfe && (s1 & 0xc0) == 0x80) &&
+	       !cf_fast_nd(ip6->nexthdr, (void *)(l4 + 1) <= end ? l4[0] : -1);
+}
+
 SEC("tc")
 int cf_inside(struct __sk_buff *skb)
 {
@@ -386,6 +422,8 @@ int cf_inside(struct __sk_buff *skb)
 
 	if ((!ip && !ip6) || !v)
 		return TC_ACT_OK;
+	if (ip ? !forwardable4(skb, ip) : !forwardable6(skb, ip6, l4))
+		return TC_ACT_OK;	/* not counted: it is no packet of ours */
 	verdict = ip ? inside4(skb, ip, l4, v, half) : inside6(skb, ip6, l4, v, half);
 	count(verdict == TC_ACT_SHOT ? CF_FAST_IN_NOT_OWNER : CF_FAST_IN_UP);
 	return verdict;

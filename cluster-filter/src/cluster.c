@@ -67,6 +67,43 @@ void cf_cluster_free(struct cf_cluster *c)
 	cf_sync_free(&c->sync);
 }
 
+/* Corosync took a multicast of ours: it is in flight until delivered back. */
+static void took_off(struct cf_cluster *c)
+{
+	unsigned last = (c->flight_head + c->flight_runs - 1) % CF_FLIGHT_RUNS;
+
+	if (c->flight_runs && (c->flight[last].tick == c->ticks || c->flight_runs == CF_FLIGHT_RUNS)) {
+		c->flight[last].count++;
+		return;
+	}
+	last = (c->flight_head + c->flight_runs++) % CF_FLIGHT_RUNS;
+	c->flight[last].tick = c->ticks;
+	c->flight[last].count = 1;
+}
+
+static void landed(struct cf_cluster *c)
+{
+	if (c->flight_runs && --c->flight[c->flight_head].count == 0) {
+		c->flight_head = (c->flight_head + 1) % CF_FLIGHT_RUNS;
+		c->flight_runs--;
+	}
+}
+
+/* How many reports the oldest of our messages in flight has been on its way. */
+static unsigned flight_lag(struct cf_cluster *c)
+{
+	if (c->flight_runs == 0)
+		return 0;
+	unsigned lag = c->ticks - c->flight[c->flight_head].tick;
+	if (lag * CF_SEQ_REPORT_MS > CF_FLIGHT_MAX_MS) {
+		cf_cluster_logf(c, "sync channel: our messages of %u ms ago never came back; taken for lost",
+				lag * CF_SEQ_REPORT_MS);
+		c->flight_runs = 0;
+		return 0;
+	}
+	return lag;
+}
+
 bool cf_cluster_flush(struct cf_cluster *c)
 {
 	while (c->out.head) {
@@ -79,12 +116,14 @@ bool cf_cluster_flush(struct cf_cluster *c)
 			/* Corosync is gone: the view will say so, once */
 			cf_cluster_logf(c, "sync channel: %zu bytes not sent: %s", c->out.bytes, strerror(-err));
 			drop_out(c);
+			c->flight_runs = 0;
 			cf_cluster_tell_the_awaiting(c);
 			return true;
 		}
 		if (c->out.head->from == OUT_HAND_OVER)
 			c->handing_over -= c->out.head->len;
 		cf_queue_pop(&c->out);
+		took_off(c);
 	}
 	return true;
 }
@@ -179,13 +218,15 @@ static void look_for_silent_members(struct cf_cluster *c)
 {
 	if (c->view.round_open || !cf_view_active(&c->view) || c->suspected_epoch == c->view.epoch)
 		return;
+	/* what Corosync has not delivered yet, nobody has heard yet */
+	unsigned lag = flight_lag(c);
 	for (uint32_t k = 0; k < c->view.n; k++) {
 		uint32_t id = c->view.members[k];
 		if (id == c->sync.self)
 			continue;
 		for (unsigned i = 0; i < CF_MAX_NODES; i++) {
 			if (c->heard_id[i] != id ||
-			    (c->ticks - c->heard_at[i]) * CF_SEQ_REPORT_MS < CF_SILENT_MS)
+			    (c->ticks - c->heard_at[i]) * CF_SEQ_REPORT_MS < CF_SILENT_MS + lag * CF_SEQ_REPORT_MS)
 				continue;
 			cf_cluster_logf(c, "view %u: node %u silent for %u ms; asking for a new round",
 					c->view.epoch, id, (c->ticks - c->heard_at[i]) * CF_SEQ_REPORT_MS);
@@ -405,6 +446,7 @@ void cf_cluster_membership_lost(struct cf_cluster *c)
 			cf_sync_forget(&c->sync, c->sync.peers[i].nodeid);
 	}
 	drop_out(c);
+	c->flight_runs = 0;	/* nothing in flight comes back */
 	cf_cluster_tell_the_awaiting(c);
 	drop_held(c);
 	c->holding = false;
@@ -518,10 +560,14 @@ void cf_cluster_report(struct cf_cluster *c)
 	c->ticks++;
 	look_for_silent_members(c);
 
-	/* a round that a silent member holds open ends without it */
+	/*
+	 * A round that a silent member holds open ends without it - counted
+	 * from when answers sent now could have come back: ours is late too.
+	 */
 	if (!c->view.round_open) {
 		c->round_ticks = 0;
-	} else if (++c->round_ticks * CF_SEQ_REPORT_MS >=
+	} else if (++c->round_ticks > flight_lag(c) &&
+		   (c->round_ticks - flight_lag(c)) * CF_SEQ_REPORT_MS >=
 		   (c->suspecting ? CF_SUSPECT_ROUND_MS : CF_ROUND_TIMEOUT_MS)) {
 		c->round_ticks = 0;
 		if (cf_view_put_close(&c->view, &b))
@@ -564,6 +610,8 @@ void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, siz
 		return;
 	}
 	heard_from(c, sender);
+	if (sender == c->sync.self)
+		landed(c);
 	if (m.type == CF_MSG_SYNC_STATE || m.type == CF_MSG_SYNC_JOINED ||
 	    m.type == CF_MSG_SYNC_REROUND || m.type == CF_MSG_SYNC_CLOSE ||
 	    m.type == CF_MSG_SYNC_FEATURES) {

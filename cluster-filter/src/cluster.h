@@ -48,6 +48,8 @@ struct cf_cluster_ops {
 };
 
 
+#define CF_FLIGHT_RUNS 64		/* reports: longer flights are merged into the last */
+
 struct cf_cluster {
 	struct cf_dataplane *dp;
 	const struct cf_control_defaults *defaults;
@@ -76,6 +78,15 @@ struct cf_cluster {
 	unsigned round_ticks;			/* reports while the round has been open */
 	/* liveness: every member is heard at least every CF_HEARTBEAT_MS */
 	unsigned ticks, sent_at;		/* in reports (CF_SEQ_REPORT_MS) */
+	/*
+	 * Our multicasts that Corosync took and has not yet delivered back,
+	 * by the report they went in (runs of one report each): how far
+	 * behind its agreed order runs.  Everybody's messages wait in that
+	 * one order - behind a hand-over of many megabytes, for seconds - so
+	 * nobody is silent, and no round late, for that long.
+	 */
+	struct { unsigned tick, count; } flight[CF_FLIGHT_RUNS];
+	unsigned flight_head, flight_runs;
 	uint32_t heard_id[CF_MAX_NODES];
 	unsigned heard_at[CF_MAX_NODES];
 	bool bad_auth_said;			/* a sync-bad-auth logged in this view */
@@ -93,6 +104,8 @@ struct cf_cluster {
 #define CF_HEARTBEAT_MS 500
 #define CF_SILENT_MS 2000
 #define CF_SUSPECT_ROUND_MS 300
+/* An own message not back after this is taken for lost, not late. */
+#define CF_FLIGHT_MAX_MS 30000
 
 /* 0 or -errno; the key is copied and the caller's may be wiped. */
 int cf_cluster_init(struct cf_cluster *c, struct cf_dataplane *dp,

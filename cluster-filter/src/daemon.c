@@ -56,6 +56,7 @@ static struct {
 	unsigned gro_ticks;		/* of report_fd, for check_inside_gro() */
 	bool inside_gro;		/* said: GRO on the inside breaks packet-rr's turns */
 	bool stalled;			/* we did not run for a while: Corosync's news first */
+	bool corosync_more;		/* a dispatch left messages for the next pass */
 	enum cf_role role;
 	struct cf_workers *workers;
 	/* packets each helper crypted since the last batch; a cache line each */
@@ -281,6 +282,16 @@ static void membership_lost(void)
 	cf_cluster_membership_lost(&d.cluster);
 }
 
+/* A batch of what Corosync delivered (cf_membership_dispatch()). */
+static void corosync_dispatch(void)
+{
+	d.stalled = false;
+	if (d.membership && !cf_membership_dispatch(d.membership, &d.corosync_more))
+		membership_lost();
+	if (d.membership == NULL)
+		d.corosync_more = false;
+}
+
 static void membership_retry(void)
 {
 	bool refused;
@@ -288,7 +299,8 @@ static void membership_retry(void)
 	if (d.membership == NULL)
 		return;
 	if (cf_membership_nodeid(d.membership) != d.cluster.view.self_nodeid || watch_membership(EPOLL_CTL_ADD)) {
-		cf_log(CF_LOG_ERR, "membership: Corosync is back with node id %u, not %u; staying out (restart the node)",
+		cf_log(CF_LOG_ERR, "membership: Corosync is back with node id %u, not %u; staying out until "
+		       "cluster-filterd restarts (systemctl restart ipsec)",
 		       cf_membership_nodeid(d.membership), d.cluster.view.self_nodeid);
 		cf_membership_close(d.membership);
 		d.membership = NULL;
@@ -528,14 +540,18 @@ static int open_event_sources(const struct cf_options *o)
 	signal(SIGPIPE, SIG_IGN);
 	d.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
+	/* before our own go on: an earlier daemon's could judge by a view long gone */
+	unsigned stale = cf_fast_bpf_remove_stale();
+	if (stale)
+		cf_log(CF_LOG_INFO, "fast path: took off %u program(s) an earlier daemon left", stale);
 	if (o->inside || o->outside) {
 		const char *why;
 		d.udp_port = (uint16_t)o->udp_port;
 		d.inside = o->inside;
 		d.fast = cf_fast_bpf_open(o->inside, o->outside, &why);
-		if (d.fast == NULL)
+		if (d.fast == NULL) {
 			cf_log(CF_LOG_WARNING, "fast path off (%s): every packet comes up to the daemon", why);
-		else {
+		} else {
 			d.dp.gather_observed = gather_observed;
 			d.dp.fold_skipped = fold_skipped;
 		}
@@ -575,6 +591,21 @@ static int open_event_sources(const struct cf_options *o)
 	return 0;
 }
 
+/*
+ * The programs stay on the interfaces (taking them off needs a
+ * capability we gave up), passing everything - unless the kernel refuses
+ * even that, and they go on judging by the last view.
+ */
+static void fast_path_close(void)
+{
+	int err = cf_fast_bpf_close(d.fast);
+
+	d.fast = NULL;
+	if (err)
+		cf_log(CF_LOG_ERR, "the kernel's fast path keeps dropping by the last view (%s) "
+		       "until cluster-filterd starts again", strerror(-err));
+}
+
 /* Until SIGTERM or SIGINT. */
 static void run(void)
 {
@@ -589,10 +620,11 @@ static void run(void)
 			d.dp.gather_observed = NULL;
 			d.dp.fold_skipped = NULL;
 			d.dp.fast_turns = 0;
-			cf_fast_bpf_close(d.fast);
-			d.fast = NULL;
+			fast_path_close();
 		}
-		int n = epoll_wait(d.epfd, ev, 16, held_back ? 1 : -1);
+		/* packets and timers between batches of Corosync's: then straight back to it */
+		int n = epoll_wait(d.epfd, ev, 16, d.corosync_more ? 0 : held_back ? 1 : -1);
+		bool dispatched = false;
 		if (n < 0 && errno != EINTR) {
 			cf_log(CF_LOG_ERR, "epoll_wait: %s", strerror(errno));
 			break;
@@ -609,9 +641,8 @@ static void run(void)
 			case TAG_SIGNAL: running = false; break;
 			case TAG_REPORT: tick(); break;
 			case TAG_COROSYNC:
-				d.stalled = false;
-				if (d.membership && !cf_membership_dispatch(d.membership))
-					membership_lost();
+				corosync_dispatch();
+				dispatched = true;
 				break;
 			default: {
 				int c = cf_clients_of_tag(&d.clients, tag);
@@ -620,6 +651,8 @@ static void run(void)
 			}
 			}
 		}
+		if (d.corosync_more && !dispatched)
+			corosync_dispatch();
 	}
 }
 
@@ -628,7 +661,7 @@ static void shut_down(void)
 	cf_notify("STOPPING=1");
 	cf_log(CF_LOG_NOTICE, "shutting down: flushing %u SAs and %u policies", d.dp.db.sa_count, d.dp.db.policy_count);
 	cf_workers_stop(d.workers);
-	cf_fast_bpf_close(d.fast);
+	fast_path_close();
 	cf_membership_close(d.membership);
 	if (d.group)
 		cf_cluster_free(&d.cluster);

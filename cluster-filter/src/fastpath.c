@@ -133,5 +133,5 @@ bool cf_fast_judged(unsigned families, const uint8_t *pkt, size_t len)
 		return families & CF_FAST_TURNS4;
 	if (pkt[0] >> 4 != 6 || len < 40 || !(families & CF_FAST_TURNS6))
 		return false;
-	return cf_fast_judges6(pkt[6], get_be16(pkt + 4));
+	return cf_fast_judges6(pkt[6], get_be16(pkt + 4)) && !cf_fast_nd(pkt[6], len > 40 ? pkt[40] : -1);
 }

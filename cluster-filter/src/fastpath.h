@@ -83,6 +83,19 @@ static inline int cf_fast_judges6(__u8 nexthdr, __u16 payload_len)
 	return payload_len != 0 && nexthdr != 0 && nexthdr != 43 && nexthdr != 44 && nexthdr != 60;
 }
 
+/*
+ * Neighbour discovery (RFC 4861: router and neighbour solicitations and
+ * advertisements, redirects; FIRST is the ICMPv6 type, or -1 when the
+ * packet ends before it) is the link's own business, whatever the
+ * addresses: a selector for everything must not drop the advertisement
+ * that answers this node.  Passed unjudged, so not judged in the daemon
+ * either should one be routed into the TUN device.
+ */
+static inline int cf_fast_nd(__u8 nexthdr, int first)
+{
+	return nexthdr == 58 && (first < 0 || (first >= 133 && first <= 137));
+}
+
 struct cf_fast_view {
 	__u32 flags;
 	__u32 nodes, self;

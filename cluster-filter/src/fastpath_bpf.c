@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@ struct hook {
 struct cf_fast_bpf {
 	struct cf_fastpath *skel;
 	struct hook inside, outside;
+	bool judges_inside;		/* cleartext is judged before it reaches the TUN device */
 	int ncpus;
 	uint32_t half;			/* the half of the tables in force */
 	bool pushed;
@@ -54,9 +56,11 @@ static int attach(struct hook *h, const char *ifname, int prog_fd, const char **
 	}
 	h->tc = (struct bpf_tc_hook){ .sz = sizeof(h->tc), .ifindex = ifindex,
 				      .attach_point = BPF_TC_INGRESS };
+	static char said[128];
 	int err = bpf_tc_hook_create(&h->tc);
 	if (err && err != -EEXIST) {
-		*why = "cannot add a clsact qdisc";
+		snprintf(said, sizeof(said), "cannot add a clsact qdisc to %s: %s", ifname, strerror(-err));
+		*why = said;
 		return err;
 	}
 	h->created = err == 0;
@@ -64,7 +68,8 @@ static int attach(struct hook *h, const char *ifname, int prog_fd, const char **
 				    .priority = TC_PRIORITY, .flags = BPF_TC_F_REPLACE };
 	err = bpf_tc_attach(&h->tc, &opts);
 	if (err) {
-		*why = "cannot attach the tc program";
+		snprintf(said, sizeof(said), "cannot attach the tc program to %s: %s", ifname, strerror(-err));
+		*why = said;
 		return err;
 	}
 	h->attached = true;
@@ -88,6 +93,43 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0;	/* the caller says what failed, once */
 }
 
+/* Whether the filter of ours at TC is one of our programs, by name. */
+static bool ours(struct bpf_tc_hook *tc)
+{
+	struct bpf_tc_opts opts = { .sz = sizeof(opts), .handle = TC_HANDLE, .priority = TC_PRIORITY };
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	if (bpf_tc_query(tc, &opts) != 0)
+		return false;	/* none, or no clsact qdisc */
+	int fd = bpf_prog_get_fd_by_id(opts.prog_id);
+	if (fd < 0)
+		return false;
+	bool is = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+		  (strcmp(info.name, "cf_inside") == 0 || strcmp(info.name, "cf_outside") == 0);
+	close(fd);
+	return is;
+}
+
+unsigned cf_fast_bpf_remove_stale(void)
+{
+	struct if_nameindex *ifs = if_nameindex();
+	unsigned removed = 0;
+
+	libbpf_set_print(quiet);	/* most interfaces have no clsact qdisc to ask */
+	for (struct if_nameindex *i = ifs; i && i->if_index; i++) {
+		struct bpf_tc_hook tc = { .sz = sizeof(tc), .ifindex = (int)i->if_index,
+					  .attach_point = BPF_TC_INGRESS };
+		struct bpf_tc_opts opts = { .sz = sizeof(opts), .handle = TC_HANDLE,
+					    .priority = TC_PRIORITY };
+		if (ours(&tc) && bpf_tc_detach(&tc, &opts) == 0)
+			removed++;
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+	return removed;
+}
+
 struct cf_fast_bpf *cf_fast_bpf_open(const char *inside, const char *outside, const char **why)
 {
 	struct cf_fast_bpf *f = calloc(1, sizeof(*f));
@@ -105,23 +147,53 @@ struct cf_fast_bpf *cf_fast_bpf_open(const char *inside, const char *outside, co
 		goto fail;
 	f->skel = cf_fastpath__open_and_load();
 	if (f->skel == NULL) {
-		*why = "the kernel refused the BPF program (no BPF, or no CAP_BPF)";
+		static char said[128];
+		snprintf(said, sizeof(said), "the kernel refused the BPF program: %s (no BPF, or no CAP_BPF?)",
+			 strerror(errno));
+		*why = said;
 		goto fail;
 	}
 	/* nothing is dropped until the first view is pushed: it starts inactive */
 	if ((inside && attach(&f->inside, inside, bpf_program__fd(f->skel->progs.cf_inside), why)) ||
 	    (outside && attach(&f->outside, outside, bpf_program__fd(f->skel->progs.cf_outside), why)))
 		goto fail;
+	/* with neither, the tests run both programs on packets of their own */
+	f->judges_inside = inside || !outside;
 	return f;
 fail:
 	cf_fast_bpf_close(f);
 	return NULL;
 }
 
-void cf_fast_bpf_close(struct cf_fast_bpf *f)
+int cf_fast_bpf_stand_down(struct cf_fast_bpf *f)
+{
+	const struct cf_fast_view idle = { 0 };
+	uint32_t zero = 0, was = f->half, next = f->half ^ 1;
+	int err;
+
+	/* as a sync does: the half not in force, the flip, then the other */
+	if ((err = bpf_map__update_elem(f->skel->maps.cf_views, &next, sizeof(next), &idle, sizeof(idle),
+					BPF_ANY)) ||
+	    (err = bpf_map__update_elem(f->skel->maps.cf_current, &zero, sizeof(zero), &next, sizeof(next),
+					BPF_ANY)))
+		return err;
+	f->half = next;
+	f->pushed = false;	/* the next sync pushes whatever it finds */
+	/* the old half is out of force already: tidiness, not safety */
+	bpf_map__update_elem(f->skel->maps.cf_views, &was, sizeof(was), &idle, sizeof(idle), BPF_ANY);
+	return 0;
+}
+
+int cf_fast_bpf_close(struct cf_fast_bpf *f)
 {
 	if (f == NULL)
-		return;
+		return 0;
+	/*
+	 * Taking the programs off needs CAP_NET_ADMIN, which the daemon gave
+	 * up after set-up: they stay, as a filter that passes everything,
+	 * until a daemon starts again (and replaces or removes them).
+	 */
+	int err = f->skel ? cf_fast_bpf_stand_down(f) : 0;
 	detach(&f->inside);
 	detach(&f->outside);
 	cf_fastpath__destroy(f->skel);
@@ -129,6 +201,7 @@ void cf_fast_bpf_close(struct cf_fast_bpf *f)
 	free(f->percpu_u64);
 	free(f->all_percpu);
 	free(f);
+	return err;
 }
 
 /* Sum slot's per-CPU skipped counts; false if the map would not say. */
@@ -293,7 +366,7 @@ int cf_fast_bpf_sync(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint16_t ud
 	 * Fill the half not in force - both policy tables, then its view -
 	 * and flip: a packet sees one half or the other, never a mix.
 	 */
-	uint32_t h = f->pushed ? f->half ^ 1 : 0, zero = 0;
+	uint32_t h = f->half ^ 1, zero = 0;	/* half 0, empty, is in force at first */
 	fold(f, dp, 1u << h);
 	for (uint32_t i = 0; i < CF_FAST_POLICIES; i++) {
 		uint32_t slot = h * CF_FAST_POLICIES + i;
@@ -331,7 +404,7 @@ int cf_fast_bpf_sync(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint16_t ud
 	f->half = h;
 	f->pushed = true;
 	dp->fast_turns = 0;
-	if (t->view.self < t->view.nodes) {
+	if (f->judges_inside && t->view.self < t->view.nodes) {
 		if ((t->view.flags & (CF_FAST_ACTIVE | CF_FAST_INSIDE_ALL)) == CF_FAST_ACTIVE)
 			dp->fast_turns |= CF_FAST_TURNS4;
 		if ((t->view.flags & (CF_FAST_ACTIVE | CF_FAST_INSIDE6_ALL)) == CF_FAST_ACTIVE)

@@ -20,7 +20,26 @@ struct cf_fast_bpf;
  * the daemon then reads every packet, as without a fast path.
  */
 struct cf_fast_bpf *cf_fast_bpf_open(const char *inside, const char *outside, const char **why);
-void cf_fast_bpf_close(struct cf_fast_bpf *f);
+
+/*
+ * Make the programs pass everything, as before the first view.  0, or
+ * -errno when the kernel refused the update.
+ */
+int cf_fast_bpf_stand_down(struct cf_fast_bpf *f);
+
+/*
+ * Stand down and let go.  Without CAP_NET_ADMIN the programs stay on
+ * the interfaces, passing everything, until a daemon attaches again or
+ * cf_fast_bpf_remove() takes them off.  What stand-down returned.
+ */
+int cf_fast_bpf_close(struct cf_fast_bpf *f);
+
+/*
+ * Take off the programs an earlier daemon left on any interface (it may
+ * have been killed with a view in force, or run on other interfaces);
+ * needs CAP_NET_ADMIN.  How many.
+ */
+unsigned cf_fast_bpf_remove_stale(void);
 
 /*
  * Bring the maps in line with the data plane, if anything changed.  0, or

@@ -20,6 +20,7 @@ struct cf_membership {
 	const struct cf_membership_ops *ops;
 	void *ctx;
 	int cpg_fd, quorum_fd;
+	unsigned callbacks;	/* CPG callbacks run: tells a dispatch that found nothing */
 };
 
 /* Corosync callbacks carry no context pointer we can trust across libqb versions. */
@@ -33,6 +34,7 @@ static void confchg(cpg_handle_t handle, const struct cpg_name *group,
 	struct cf_membership *m = the_membership;
 	uint32_t ids[CPG_MEMBERS_MAX];
 
+	m->callbacks++;
 	for (size_t i = 0; i < n_members && i < CPG_MEMBERS_MAX; i++)
 		ids[i] = members[i].nodeid;
 	m->ops->members(ids, (uint32_t)(n_members < CPG_MEMBERS_MAX ? n_members : CPG_MEMBERS_MAX),
@@ -43,6 +45,7 @@ static void deliver(cpg_handle_t handle, const struct cpg_name *group, uint32_t 
 		    uint32_t pid, void *msg, size_t len)
 {
 	struct cf_membership *m = the_membership;
+	m->callbacks++;
 	m->ops->deliver(nodeid, msg, len, m->ctx);
 }
 
@@ -102,7 +105,8 @@ struct cf_membership *cf_membership_open(const char *group, const struct cf_memb
 		    !(info.flags & VOTEQUORUM_INFO_QDEVICE_REGISTERED)) {
 			cf_log(CF_LOG_ERR, "membership: corosync's quorum has two_node set "
 			       "and no quorum device: both halves of a split would be quorate and speak "
-			       "for the cluster; add a qdevice (corosync-qdevice) or a third node");
+			       "for the cluster; add a third node, or replace two_node with a quorum "
+			       "device (corosync-qdevice; votequorum refuses the two together)");
 			cf_membership_close(m);
 			*refused = true;
 			return NULL;
@@ -142,10 +146,26 @@ int cf_membership_quorum_fd(const struct cf_membership *m)
 	return m->quorum_fd;
 }
 
-bool cf_membership_dispatch(struct cf_membership *m)
+bool cf_membership_dispatch(struct cf_membership *m, bool *more)
 {
-	return cpg_dispatch(m->cpg, CS_DISPATCH_ALL) == CS_OK &&
-	       votequorum_dispatch(m->quorum, CS_DISPATCH_ALL) == CS_OK;
+	/*
+	 * At most a batch of messages, not all there are: during a hand-over
+	 * of megabytes "all" lasted seconds on a busy node, and its packets,
+	 * its heartbeats and its view round answers waited behind them - the
+	 * others took it for silent.
+	 */
+	*more = true;
+	for (unsigned k = 0; k < CF_MEMBERSHIP_BATCH; k++) {
+		unsigned before = m->callbacks;
+		cs_error_t err = cpg_dispatch(m->cpg, CS_DISPATCH_ONE_NONBLOCKING);
+		if (err != CS_OK && err != CS_ERR_TRY_AGAIN)	/* TRY_AGAIN: none waiting */
+			return false;
+		if (err == CS_ERR_TRY_AGAIN || m->callbacks == before) {
+			*more = false;
+			break;
+		}
+	}
+	return votequorum_dispatch(m->quorum, CS_DISPATCH_ALL) == CS_OK;
 }
 
 uint32_t cf_membership_nodeid(const struct cf_membership *m)

@@ -34,10 +34,15 @@ uint32_t cf_membership_nodeid(const struct cf_membership *m);
 bool cf_membership_quorate(const struct cf_membership *m);
 /* Multicast to the group, agreed order; 0 or -EAGAIN/-EIO. */
 int cf_membership_send(struct cf_membership *m, const void *msg, size_t len);
-/* The fds to poll; dispatch when one is readable.  false: Corosync is gone. */
+/*
+ * The fds to poll; dispatch when one is readable, and again, readable or
+ * not, while *MORE says a batch (CF_MEMBERSHIP_BATCH messages) did not
+ * empty the queue.  false: Corosync is gone.
+ */
+#define CF_MEMBERSHIP_BATCH 64
 int cf_membership_cpg_fd(const struct cf_membership *m);
 int cf_membership_quorum_fd(const struct cf_membership *m);
-bool cf_membership_dispatch(struct cf_membership *m);
+bool cf_membership_dispatch(struct cf_membership *m, bool *more);
 void cf_membership_close(struct cf_membership *m);
 
 #endif

@@ -50,7 +50,8 @@ void cf_sadb_flush(struct cf_sadb *db)
 		sa_free(sa);
 	}
 	uint32_t id = db->next_policy_id;
-	uint64_t serial = db->next_serial, now = db->now, changes = db->changes;
+	/* counts that only ever grow: the fast path compares them with its own */
+	uint64_t serial = db->next_serial, now = db->now, changes = db->changes, relinks = db->relinks;
 	bool keep_keys = db->keep_keys;
 	unsigned workers = db->workers;
 	cf_sadb_init(db);
@@ -60,6 +61,7 @@ void cf_sadb_flush(struct cf_sadb *db)
 	db->now = now;
 	db->keep_keys = keep_keys;
 	db->changes = changes + 1;
+	db->relinks = relinks + 1;
 }
 
 struct cf_sa *cf_sa_find(const struct cf_sadb *db, uint32_t spi, enum cf_dir dir)

@@ -39,12 +39,14 @@ static const uint8_t key[CF_SYNC_KEY_LEN] = { 0xc1, 0x05, 0x7e, 0x12 };
 /* the agreed stream */
 struct agreed {
 	uint32_t from;		/* 0: a configuration change, members in data */
+	unsigned at;		/* the report (time_passes) it was multicast in */
 	size_t len;
 	uint8_t data[4 + CF_CTL_MSG_MAX + CF_SYNC_OVERHEAD];
 };
 static struct agreed *stream;
 static size_t n_stream, cap_stream;
 static unsigned refuse;		/* flow control: refuse this many multicasts */
+static unsigned reports;	/* time, in reports (CF_SEQ_REPORT_MS) */
 static uint64_t refused;
 
 static inline void append(uint32_t from, const void *data, size_t len)
@@ -56,6 +58,7 @@ static inline void append(uint32_t from, const void *data, size_t len)
 	}
 	CHECK(len <= sizeof(stream[0].data));
 	stream[n_stream].from = from;
+	stream[n_stream].at = reports;
 	stream[n_stream].len = len;
 	memcpy(stream[n_stream].data, data, len);
 	n_stream++;
@@ -229,13 +232,40 @@ static inline bool same_tables(uint32_t a, uint32_t b)
 }
 
 /* The reports of TIMEOUT ms on every node that runs. */
+static inline void report(void)
+{
+	reports++;
+	for (uint32_t i = 1; i <= NODES; i++)
+		if (node[i].up && !node[i].hung)
+			cf_cluster_report(&node[i].c);
+}
+
 static inline void time_passes(unsigned ms)
 {
 	for (unsigned t = 0; t < ms / CF_SEQ_REPORT_MS; t++) {
-		for (uint32_t i = 1; i <= NODES; i++)
-			if (node[i].up && !node[i].hung)
-				cf_cluster_report(&node[i].c);
+		report();
 		settle();
+	}
+}
+
+/*
+ * MS go by while Corosync delivers each message LATE_MS after it was
+ * multicast, as behind a backlog of megabytes: in the same order, to
+ * everyone, the sender included.
+ */
+static inline void congested_time_passes(unsigned ms, unsigned late_ms)
+{
+	for (unsigned t = 0; t < ms / CF_SEQ_REPORT_MS; t++) {
+		report();
+		size_t due = 0;
+		while (due < n_stream && stream[due].at + late_ms / CF_SEQ_REPORT_MS <= reports)
+			due++;
+		for (uint32_t i = 1; i <= NODES; i++) {
+			if (!node[i].up || node[i].hung)
+				continue;
+			deliver_to(i, due);
+			cf_cluster_flush(&node[i].c);
+		}
 	}
 }
 

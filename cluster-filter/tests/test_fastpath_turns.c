@@ -5,6 +5,7 @@
  * model, frame by frame; and which packets the daemon takes for judged.
  * Needs root and BPF; CF_TEST_NO_BPF=1 skips the kernel half.
  */
+#include <sched.h>
 #include <stdlib.h>
 #include <linux/pkt_cls.h>
 
@@ -129,6 +130,50 @@ static void judged(void)
 	CHECK(!cf_fast_judged(CF_FAST_TURNS6, p6, sizeof(p6)));
 	CHECK(!cf_fast_judged(CF_FAST_TURNS4 | CF_FAST_TURNS6, p6, 20));
 	CHECK(!cf_fast_judged(CF_FAST_TURNS4, p4, 0));
+	/* neighbour discovery passes the kernel unjudged, whatever its addresses */
+	put_be16(p6 + 4, 8);
+	p6[6] = 58;
+	p6[40] = 128;			/* an echo request: judged */
+	CHECK(cf_fast_judged(CF_FAST_TURNS6, p6, sizeof(p6)));
+	for (uint8_t type = 133; type <= 137; type++) {
+		p6[40] = type;
+		CHECK(!cf_fast_judged(CF_FAST_TURNS6, p6, sizeof(p6)));
+	}
+	CHECK(!cf_fast_judged(CF_FAST_TURNS6, p6, 40));
+}
+
+/*
+ * A daemon with a program on the outside only: nothing judges cleartext
+ * before the TUN device, so packet-rr's turn stays with the daemon.
+ * Taken for the kernel's, every node would send every packet.  (In a
+ * network namespace of its own, for a loopback device to attach to.)
+ * Then the program is found and taken off, as a daemon left it.
+ */
+static void outside_only(void)
+{
+	struct cf_dataplane dp;
+	const char *why;
+
+	if (unshare(CLONE_NEWNET) != 0) {
+		CHECK(getenv("CF_TEST_NO_BPF") != NULL);
+		return;
+	}
+	struct cf_fast_bpf *f = cf_fast_bpf_open(NULL, "lo", &why);
+	if (f == NULL && getenv("CF_TEST_NO_BPF"))
+		return;
+	CHECK(f != NULL);
+	if (f == NULL)
+		return;
+	cluster_node(&dp, CF_DISPATCH_PACKET_RR);
+	cf_dp_set_view(&dp, 2, 3, 1, ids, true, false);
+	cf_dp_view_agreed(&dp);
+	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
+	CHECK_EQ(dp.fast_turns, 0);
+	/* as the next daemon does at start, when this one was killed with its view in force */
+	CHECK_EQ(cf_fast_bpf_remove_stale(), 1);
+	CHECK_EQ(cf_fast_bpf_remove_stale(), 0);
+	cf_dp_free(&dp);
+	cf_fast_bpf_close(f);
 }
 
 int main(void)
@@ -136,6 +181,7 @@ int main(void)
 	CHECK(cf_crypto_global_init() == 0);
 	kernel_turns();
 	judged();
+	outside_only();
 	cf_crypto_global_shutdown();
 	return check_exit("fastpath turns");
 }

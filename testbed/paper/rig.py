@@ -83,11 +83,13 @@ def cpu_seconds(pids):
 
 def inside_frame(size, dport=9000):
     """An Ethernet frame of host A's UDP to host B, SIZE bytes of IP, as
-    udppace sends them (to a node's inside MAC, cluster.sh)."""
+    udppace sends them, for BPF_PROG_TEST_RUN: to the zero MAC, the
+    loopback device's, where the run takes place (to another it would be
+    a frame for another host, which the program leaves alone)."""
     udp = struct.pack(">HHHH", 1024, dport, size - 20, 0) + bytes(size - 28)
     ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, size, 0, 0, 64, 17, 0,
                      bytes([10, 0, 1, 2]), bytes([10, 0, 2, 2]))
-    return bytes.fromhex("020000c10001" "020000000002" "0800") + ip + udp
+    return bytes.fromhex("000000000000" "020000000002" "0800") + ip + udp
 
 
 def keys(alg):

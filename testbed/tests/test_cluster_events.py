@@ -26,6 +26,7 @@ another mode.
 import collections
 import json
 import os
+import re
 import signal
 import socket
 import struct
@@ -39,6 +40,7 @@ from conftest import (A_IKE_RECORD, A_IKE_SPIS, BIN, IKE_DEL, IKE_PUT, TESTBED, 
 from test_cluster_strongswan import COUNTERS, LSW, StrongSwanCluster
 
 NODES = 3
+CF_FAST_ACTIVE = 0x1  # src/fastpath.h: a view that judges
 DEFAULT = os.environ.get("CLUSTER_EVENTS_DEFAULT", "per-sa")
 PAPER = [m for m in ("packet-rr", "packet-sqf", "session-rr", "session-sqf", "flow-hash") if m != DEFAULT]
 NO_PFS = f"{DEFAULT}/no-pfs"
@@ -475,9 +477,13 @@ def test_many_sessions_through_a_view_change(cluster, event):
         for name, d in got.items():
             doubled = sum(k for t, k in d["dups"] if t > t_settled - d["t0"] + 0.05)
             lost = sum(k for a, b, k in d["lost"] if b > t_settled - d["t0"] + DETECT)
-            # a session placed apart loses (or doubles) every packet; a loaded test bed drops a few
-            assert not doubled and lost <= HANDFUL, \
-                f"{name}: {doubled} doubled, {lost} lost after the view settled"
+            # A session placed apart doubles, or loses, every packet from then on.  A loaded
+            # test bed drops a burst now and then, beyond the cluster: in one CI run strongSwan
+            # missed 35-42 datagrams of four sessions at once, 40 ms that the capture shows
+            # the cluster had sent.  So: nothing doubled, and at most a tenth lost.
+            after = MANY_SESSIONS_RATE * (5.0 - (t_settled - d["t0"] + DETECT))
+            assert not doubled and lost <= max(HANDFUL, after / 10), \
+                f"{name}: {doubled} doubled, {lost} of {after:.0f} lost after the view settled"
         if event == "restart" and cluster.mode.startswith("session"):
             assert int(cluster.stats(2).get("sessions-learned", 0)) >= len(flows)
     finally:
@@ -1305,16 +1311,36 @@ def test_a_record_whose_keys_do_not_fit_is_refused(cluster):
         control_errors(path, [control_message(IKE_DEL, 2, (A_IKE_SPIS, bad_spis))])
 
 
+def fast_path_views(cluster, i):
+    """The view flags in both halves of the fast path's tables on node I,
+    read from the kernel (bpftool) through the program on its outside."""
+    out = run("ip", "netns", "exec", f"{cluster.prefix}-n{i}", "tc", "filter", "show", "dev", "out", "ingress")
+    prog = re.search(r"cf_outside.* id (\d+)", out)
+    assert prog, out
+    for map_id in json.loads(run("bpftool", "-j", "prog", "show", "id", prog.group(1)))["map_ids"]:
+        if json.loads(run("bpftool", "-j", "map", "show", "id", str(map_id)))["name"] == "cf_views":
+            dump = json.loads(run("bpftool", "-j", "map", "dump", "id", str(map_id)))
+            return [e["formatted"]["value"]["flags"] for e in dump]
+    raise AssertionError(f"node {i}: no cf_views map behind program {prog.group(1)}")
+
+
 @on(ONLY_DEFAULT)
 def test_default_host_clean_stop(cluster):
     """ipsec stop on the default host (pluto shut down, then its
     cluster-filterd): its pluto leaves the SAs to the others - no Delete,
-    nothing removed - and the next default host takes them over."""
+    nothing removed - and the next default host takes them over.  Its
+    fast path stays on the interfaces (the daemon had no capability left
+    to take it off) but stands down: judged by the last view, it would
+    drop what the node owns once it is back."""
     victim = cluster.default_host()
     survivors = [i for i in range(NODES) if i != victim]
+    if cluster.fast:
+        assert any(flags & CF_FAST_ACTIVE for flags in fast_path_views(cluster, victim))
     try:
         take_over(cluster, victim, survivors, how="stop")
         assert "leaving them to the cluster" in pluto_log(cluster, victim)
+        if cluster.fast:
+            assert fast_path_views(cluster, victim) == [0, 0]
     finally:
         cluster.script("start", str(victim))
         cluster.wait_settled(list(range(NODES)))
