@@ -67,23 +67,28 @@ void cf_cluster_free(struct cf_cluster *c)
 	cf_sync_free(&c->sync);
 }
 
-/* Corosync took a multicast of ours: it is in flight until delivered back. */
-static void took_off(struct cf_cluster *c)
+/* The sync counter of a sealed message (sync.h: "CFS1", sender, counter). */
+static uint64_t sealed_counter(const uint8_t *msg)
+{
+	return get_be64(msg + 8);
+}
+
+/* Corosync took a multicast of ours, sealed with COUNTER: in flight until delivered back. */
+static void took_off(struct cf_cluster *c, uint64_t counter)
 {
 	unsigned last = (c->flight_head + c->flight_runs - 1) % CF_FLIGHT_RUNS;
 
-	if (c->flight_runs && (c->flight[last].tick == c->ticks || c->flight_runs == CF_FLIGHT_RUNS)) {
-		c->flight[last].count++;
-		return;
+	if (c->flight_runs == 0 || (c->flight[last].tick != c->ticks && c->flight_runs < CF_FLIGHT_RUNS)) {
+		last = (c->flight_head + c->flight_runs++) % CF_FLIGHT_RUNS;
+		c->flight[last].tick = c->ticks;
 	}
-	last = (c->flight_head + c->flight_runs++) % CF_FLIGHT_RUNS;
-	c->flight[last].tick = c->ticks;
-	c->flight[last].count = 1;
+	c->flight[last].last = counter;		/* a full ring merges into its last run */
 }
 
-static void landed(struct cf_cluster *c)
+/* Ours with COUNTER came back: it, and all before it, are down (or lost). */
+static void landed(struct cf_cluster *c, uint64_t counter)
 {
-	if (c->flight_runs && --c->flight[c->flight_head].count == 0) {
+	while (c->flight_runs && c->flight[c->flight_head].last <= counter) {
 		c->flight_head = (c->flight_head + 1) % CF_FLIGHT_RUNS;
 		c->flight_runs--;
 	}
@@ -122,8 +127,8 @@ bool cf_cluster_flush(struct cf_cluster *c)
 		}
 		if (c->out.head->from == OUT_HAND_OVER)
 			c->handing_over -= c->out.head->len;
+		took_off(c, sealed_counter(c->out.head->data));
 		cf_queue_pop(&c->out);
-		took_off(c);
 	}
 	return true;
 }
@@ -219,7 +224,7 @@ static void look_for_silent_members(struct cf_cluster *c)
 	if (c->view.round_open || !cf_view_active(&c->view) || c->suspected_epoch == c->view.epoch)
 		return;
 	/* what Corosync has not delivered yet, nobody has heard yet */
-	unsigned lag = flight_lag(c);
+	unsigned lag = c->lag;
 	for (uint32_t k = 0; k < c->view.n; k++) {
 		uint32_t id = c->view.members[k];
 		if (id == c->sync.self)
@@ -558,6 +563,7 @@ void cf_cluster_report(struct cf_cluster *c)
 	struct cf_msgbuf b;
 
 	c->ticks++;
+	c->lag = flight_lag(c);
 	look_for_silent_members(c);
 
 	/*
@@ -566,8 +572,8 @@ void cf_cluster_report(struct cf_cluster *c)
 	 */
 	if (!c->view.round_open) {
 		c->round_ticks = 0;
-	} else if (++c->round_ticks > flight_lag(c) &&
-		   (c->round_ticks - flight_lag(c)) * CF_SEQ_REPORT_MS >=
+	} else if (++c->round_ticks > c->lag &&
+		   (c->round_ticks - c->lag) * CF_SEQ_REPORT_MS >=
 		   (c->suspecting ? CF_SUSPECT_ROUND_MS : CF_ROUND_TIMEOUT_MS)) {
 		c->round_ticks = 0;
 		if (cf_view_put_close(&c->view, &b))
@@ -611,7 +617,7 @@ void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, siz
 	}
 	heard_from(c, sender);
 	if (sender == c->sync.self)
-		landed(c);
+		landed(c, sealed_counter(msg));
 	if (m.type == CF_MSG_SYNC_STATE || m.type == CF_MSG_SYNC_JOINED ||
 	    m.type == CF_MSG_SYNC_REROUND || m.type == CF_MSG_SYNC_CLOSE ||
 	    m.type == CF_MSG_SYNC_FEATURES) {

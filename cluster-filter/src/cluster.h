@@ -48,7 +48,8 @@ struct cf_cluster_ops {
 };
 
 
-#define CF_FLIGHT_RUNS 64		/* reports: longer flights are merged into the last */
+/* reports, more than CF_FLIGHT_MAX_MS holds: a longer flight merges into its last run */
+#define CF_FLIGHT_RUNS 320
 
 struct cf_cluster {
 	struct cf_dataplane *dp;
@@ -80,13 +81,16 @@ struct cf_cluster {
 	unsigned ticks, sent_at;		/* in reports (CF_SEQ_REPORT_MS) */
 	/*
 	 * Our multicasts that Corosync took and has not yet delivered back,
-	 * by the report they went in (runs of one report each): how far
-	 * behind its agreed order runs.  Everybody's messages wait in that
-	 * one order - behind a hand-over of many megabytes, for seconds - so
-	 * nobody is silent, and no round late, for that long.
+	 * by the report they went in (runs of one report each, up to the
+	 * sync counter of the run's last): how far behind its agreed order
+	 * runs.  Everybody's messages wait in that one order - behind a
+	 * hand-over of many megabytes, for seconds - so nobody is silent,
+	 * and no round late, for that long.  A delivery lands every run up
+	 * to its counter, so one that Corosync dropped is passed over.
 	 */
-	struct { unsigned tick, count; } flight[CF_FLIGHT_RUNS];
+	struct { unsigned tick; uint64_t last; } flight[CF_FLIGHT_RUNS];
 	unsigned flight_head, flight_runs;
+	unsigned lag;				/* reports, as of this report */
 	uint32_t heard_id[CF_MAX_NODES];
 	unsigned heard_at[CF_MAX_NODES];
 	bool bad_auth_said;			/* a sync-bad-auth logged in this view */

@@ -285,11 +285,13 @@ static void membership_lost(void)
 /* A batch of what Corosync delivered (cf_membership_dispatch()). */
 static void corosync_dispatch(void)
 {
-	d.stalled = false;
 	if (d.membership && !cf_membership_dispatch(d.membership, &d.corosync_more))
 		membership_lost();
 	if (d.membership == NULL)
 		d.corosync_more = false;
+	/* what came while we stood still is read, all of it, before pluto hears a view */
+	if (!d.corosync_more)
+		d.stalled = false;
 }
 
 static void membership_retry(void)

@@ -54,8 +54,9 @@ static int attach(struct hook *h, const char *ifname, int prog_fd, const char **
 		*why = "no such interface";
 		return -ENODEV;
 	}
-	h->tc = (struct bpf_tc_hook){ .sz = sizeof(h->tc), .ifindex = ifindex,
-				      .attach_point = BPF_TC_INGRESS };
+	/* LIBBPF_OPTS zeroes the padding too: libbpf refuses opts with stray bytes */
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	h->tc = hook;
 	static char said[128];
 	int err = bpf_tc_hook_create(&h->tc);
 	if (err && err != -EEXIST) {
@@ -64,8 +65,8 @@ static int attach(struct hook *h, const char *ifname, int prog_fd, const char **
 		return err;
 	}
 	h->created = err == 0;
-	struct bpf_tc_opts opts = { .sz = sizeof(opts), .prog_fd = prog_fd, .handle = TC_HANDLE,
-				    .priority = TC_PRIORITY, .flags = BPF_TC_F_REPLACE };
+	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd, .handle = TC_HANDLE,
+		    .priority = TC_PRIORITY, .flags = BPF_TC_F_REPLACE);
 	err = bpf_tc_attach(&h->tc, &opts);
 	if (err) {
 		snprintf(said, sizeof(said), "cannot attach the tc program to %s: %s", ifname, strerror(-err));
@@ -79,8 +80,7 @@ static int attach(struct hook *h, const char *ifname, int prog_fd, const char **
 static void detach(struct hook *h)
 {
 	if (h->attached) {
-		struct bpf_tc_opts opts = { .sz = sizeof(opts), .handle = TC_HANDLE,
-					    .priority = TC_PRIORITY };
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIORITY);
 		bpf_tc_detach(&h->tc, &opts);
 	}
 	if (h->created)
@@ -96,7 +96,7 @@ static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 /* Whether the filter of ours at TC is one of our programs, by name. */
 static bool ours(struct bpf_tc_hook *tc)
 {
-	struct bpf_tc_opts opts = { .sz = sizeof(opts), .handle = TC_HANDLE, .priority = TC_PRIORITY };
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIORITY);
 	struct bpf_prog_info info = { 0 };
 	__u32 len = sizeof(info);
 
@@ -118,10 +118,8 @@ unsigned cf_fast_bpf_remove_stale(void)
 
 	libbpf_set_print(quiet);	/* most interfaces have no clsact qdisc to ask */
 	for (struct if_nameindex *i = ifs; i && i->if_index; i++) {
-		struct bpf_tc_hook tc = { .sz = sizeof(tc), .ifindex = (int)i->if_index,
-					  .attach_point = BPF_TC_INGRESS };
-		struct bpf_tc_opts opts = { .sz = sizeof(opts), .handle = TC_HANDLE,
-					    .priority = TC_PRIORITY };
+		LIBBPF_OPTS(bpf_tc_hook, tc, .ifindex = (int)i->if_index, .attach_point = BPF_TC_INGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIORITY);
 		if (ours(&tc) && bpf_tc_detach(&tc, &opts) == 0)
 			removed++;
 	}

@@ -152,7 +152,10 @@ bool cf_membership_dispatch(struct cf_membership *m, bool *more)
 	 * At most a batch of messages, not all there are: during a hand-over
 	 * of megabytes "all" lasted seconds on a busy node, and its packets,
 	 * its heartbeats and its view round answers waited behind them - the
-	 * others took it for silent.
+	 * others took it for silent.  A batch may also end early, on an item
+	 * that runs no callback (Corosync's own membership notices); libqb
+	 * keeps the fd readable while anything waits, so the level-triggered
+	 * epoll brings us back (never make it edge-triggered).
 	 */
 	*more = true;
 	for (unsigned k = 0; k < CF_MEMBERSHIP_BATCH; k++) {

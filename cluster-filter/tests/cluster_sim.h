@@ -46,6 +46,7 @@ struct agreed {
 static struct agreed *stream;
 static size_t n_stream, cap_stream;
 static unsigned refuse;		/* flow control: refuse this many multicasts */
+static unsigned lose;		/* take this many multicasts, and deliver them to nobody */
 static unsigned reports;	/* time, in reports (CF_SEQ_REPORT_MS) */
 static uint64_t refused;
 
@@ -72,6 +73,10 @@ static inline int multicast(void *ctx, const uint8_t *msg, size_t len)
 		refuse--;
 		refused++;
 		return -EAGAIN;
+	}
+	if (lose) {
+		lose--;
+		return 0;
 	}
 	append(nd->id, msg, len);
 	return 0;
