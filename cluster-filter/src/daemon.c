@@ -21,6 +21,7 @@
 #include <sys/timerfd.h>
 
 #include "clients.h"
+#include "daemon.h"
 #include "cluster.h"
 #include "control.h"
 #include "dataplane.h"
@@ -34,37 +35,7 @@
 #include "wire.h"
 #include "workers.h"
 
-static struct {
-	struct cf_dataplane dp;
-	struct cf_control_defaults defaults;
-	struct cf_io tun;
-	struct cf_io raw[2], udp[2];	/* ESP backends: [0] IPv4, [1] IPv6 */
-	bool have_raw[2], have_udp[2];
-	uint16_t udp_port;		/* ESP in UDP */
-	struct cf_fast_bpf *fast;	/* the kernel fast path; NULL: every packet comes up */
-	const char *inside;		/* its cleartext interface (--inside) */
-	int epfd, sig_fd;
-	const char *ctl_path;
-	struct cf_clients clients;
-	struct cf_batch rx, tx;
-	const char *group;		/* clustered: the CPG group */
-	struct cf_membership *membership; /* NULL while Corosync is away */
-	struct cf_cluster cluster;	/* with group */
-	int role_fd;			/* the role helper, -1: no shared addresses given */
-	int report_fd;			/* timerfd: report our sequence positions */
-	unsigned ticks, retry_ticks;	/* of report_fd */
-	unsigned gro_ticks;		/* of report_fd, for check_inside_gro() */
-	bool inside_gro;		/* said: GRO on the inside breaks packet-rr's turns */
-	bool stalled;			/* we did not run for a while: Corosync's news first */
-	bool corosync_more;		/* a dispatch left messages for the next pass */
-	enum cf_role role;
-	struct cf_workers *workers;
-	/* packets each helper crypted since the last batch; a cache line each */
-	struct { uint64_t jobs; } __attribute__((aligned(64))) helper[CF_MAX_WORKERS];
-	struct cf_esp_job jobs[CF_BATCH];
-	unsigned job_pkt[CF_BATCH];	/* the packet of d.rx each job is for */
-	struct cf_pkt tx_clear[CF_BATCH];
-} d;
+struct daemon d;
 
 static void crypt_job(void *ctx, unsigned job, unsigned worker)
 {
@@ -197,119 +168,17 @@ static void inbound(struct cf_io *io, bool encap)
 	d.tun.sends = 0;
 }
 
-static void set_role(enum cf_role role)
-{
-	if (d.role_fd < 0 || role == d.role)
-		return;
-	d.role = role;
-	if (cf_role_helper_set(d.role_fd, role) != 0)
-		cf_log(CF_LOG_ERR, "role: the helper is gone; cannot become %s", cf_role_name(role));
-}
-
 /*
  * pluto's backend listens: only the default host speaks IKE, and only
  * while it hears from us (a hung daemon may have been replaced), so the
  * view is told again every CF_VIEW_HEARTBEAT_MS.
  */
-static void announce_view(void)
+void announce_view(void)
 {
 	struct cf_msgbuf b;
 
 	cf_control_view_event(&b, &d.dp);
 	cf_clients_publish(&d.clients, b.buf, b.len);
-}
-
-static void view_changed(void *ctx)
-{
-	set_role(cf_view_is_default_host(&d.cluster.view) ? CF_ROLE_SPEAKER : CF_ROLE_SILENT);
-	announce_view();
-}
-
-static int multicast(void *ctx, const uint8_t *msg, size_t len)
-{
-	return d.membership ? cf_membership_send(d.membership, msg, len) : -EIO;
-}
-
-static void reply_to_client(void *ctx, uint32_t client, const uint8_t *msg, size_t len)
-{
-	cf_clients_send_id(&d.clients, client, msg, len);
-}
-
-static void log_line(void *ctx, const char *line)
-{
-	cf_log_line(CF_LOG_INFO, NULL, line);
-}
-
-static void members_changed(const uint32_t *ids, uint32_t n, void *ctx)
-{
-	cf_cluster_members(&d.cluster, ids, n);
-}
-
-static void quorum_changed(bool quorate, void *ctx)
-{
-	cf_cluster_quorum(&d.cluster, quorate);
-}
-
-static void sync_delivered(uint32_t nodeid, uint8_t *msg, size_t len, void *ctx)
-{
-	cf_cluster_deliver(&d.cluster, nodeid, msg, len);
-}
-
-static const struct cf_membership_ops membership_ops = {
-	.members = members_changed,
-	.quorum = quorum_changed,
-	.deliver = sync_delivered,
-};
-
-static int watch_membership(int op)
-{
-	int fds[] = { cf_membership_cpg_fd(d.membership), cf_membership_quorum_fd(d.membership) };
-	for (size_t i = 0; i < 2; i++) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 6 };
-		if (epoll_ctl(d.epfd, op, fds[i], &ev) < 0 && op == EPOLL_CTL_ADD)
-			return -errno;
-	}
-	return 0;
-}
-
-/* Without Corosync we cannot know the view: silent, and back as a joiner. */
-static void membership_lost(void)
-{
-	cf_log(CF_LOG_ERR, "membership: lost Corosync; silent, trying again every second");
-	watch_membership(EPOLL_CTL_DEL);
-	cf_membership_close(d.membership);
-	d.membership = NULL;
-	cf_cluster_membership_lost(&d.cluster);
-}
-
-/* A batch of what Corosync delivered (cf_membership_dispatch()). */
-static void corosync_dispatch(void)
-{
-	if (d.membership && !cf_membership_dispatch(d.membership, &d.corosync_more))
-		membership_lost();
-	if (d.membership == NULL)
-		d.corosync_more = false;
-	/* what came while we stood still is read, all of it, before pluto hears a view */
-	if (!d.corosync_more)
-		d.stalled = false;
-}
-
-static void membership_retry(void)
-{
-	bool refused;
-	d.membership = cf_membership_open(d.group, &membership_ops, NULL, true, &refused);
-	if (d.membership == NULL)
-		return;
-	if (cf_membership_nodeid(d.membership) != d.cluster.view.self_nodeid || watch_membership(EPOLL_CTL_ADD)) {
-		cf_log(CF_LOG_ERR, "membership: Corosync is back with node id %u, not %u; staying out until "
-		       "cluster-filterd restarts (systemctl restart ipsec)",
-		       cf_membership_nodeid(d.membership), d.cluster.view.self_nodeid);
-		cf_membership_close(d.membership);
-		d.membership = NULL;
-		return;
-	}
-	cf_log(CF_LOG_NOTICE, "membership: Corosync is back; rejoining as a node without the cluster's state");
-	cf_cluster_quorum(&d.cluster, cf_membership_quorate(d.membership));
 }
 
 static void gather_observed(struct cf_dataplane *dp, struct cf_sa *sa)
@@ -427,12 +296,6 @@ static int drop_capabilities(void)
 	return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 ? 0 : -errno;
 }
 
-/* epoll tags; clients' start at TAG_CLIENTS */
-enum {
-	TAG_TUN = 1, TAG_RAW4, TAG_UDP4, TAG_LISTEN, TAG_SIGNAL, TAG_COROSYNC, TAG_REPORT,
-	TAG_RAW6, TAG_UDP6, TAG_CLIENTS = 100,
-};
-
 /* The TUN device and the ESP backends; 0 or an exit status. */
 static int open_packet_io(const struct cf_options *o)
 {
@@ -480,48 +343,6 @@ static int open_packet_io(const struct cf_options *o)
 }
 
 /* Corosync membership and the sync channel; 0 or an exit status. */
-static int join_cluster(const struct cf_options *o)
-{
-	static const struct cf_cluster_ops cluster_ops = {
-		.multicast = multicast,
-		.view_changed = view_changed,
-		.reply = reply_to_client,
-		.log = log_line,
-	};
-	uint8_t key[CF_SYNC_KEY_LEN];
-	const char *why;
-
-	if (o->key_file == NULL) {
-		cf_log(CF_LOG_ERR, "--cluster needs --sync-key: the sync channel carries keys");
-		return 2;
-	}
-	if (cf_sync_read_key(o->key_file, key, &why) != 0) {
-		/* a setting to mend, not a moment to wait out: not restarted (status 78) */
-		cf_log(CF_LOG_ERR, "%s: %s", o->key_file, why);
-		return 78;
-	}
-	d.group = o->group;
-	bool refused;
-	d.membership = cf_membership_open(o->group, &membership_ops, NULL, false, &refused);
-	if (d.membership == NULL)
-		return refused ? 78 : 1;	/* Corosync not there yet: systemd tries again */
-	/* a random start: no nonce of an earlier life again, whatever the clock says */
-	uint64_t first_counter;
-	if (getrandom(&first_counter, sizeof(first_counter), 0) != sizeof(first_counter)) {
-		cf_log(CF_LOG_ERR, "cannot draw the sync channel's first counter: %s", strerror(errno));
-		return 1;
-	}
-	int err = cf_cluster_init(&d.cluster, &d.dp, &d.defaults, cf_membership_nodeid(d.membership),
-				  cf_membership_quorate(d.membership), key, first_counter >> 2,
-				  &cluster_ops, NULL);
-	memset(key, 0, sizeof(key));
-	if (err) {
-		cf_log(CF_LOG_ERR, "sync channel: cannot set up the cluster key");
-		return 1;
-	}
-	return 0;
-}
-
 /* The control socket, signals, the fast path and the report timer, all
  * watched by one epoll; 0 or an exit status. */
 static int open_event_sources(const struct cf_options *o)

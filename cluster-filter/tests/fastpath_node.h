@@ -9,12 +9,14 @@
 
 #include <arpa/inet.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 
 #include "check.h"
 #include "dataplane.h"
+#include "fastpath_bpf.h"
 #include "wire.h"
 
 #define IN_SPI 0x7001
@@ -116,6 +118,72 @@ static inline int run_gro(int prog, uint8_t *f, size_t len, uint32_t segs)
 		    .ctx_size_in = sizeof(ctx), .repeat = 1);
 	CHECK(bpf_prog_test_run_opts(prog, &o) == 0);
 	return (int)o.retval;
+}
+
+static inline int esp_in_udp(int prog, uint32_t spi, uint32_t seq)
+{
+	uint8_t f[128], esp[40] = { 0 };
+	put_be32(esp, spi);
+	put_be32(esp + 4, seq);
+	return run(prog, f, frame(f, 0xc0000202, 0xc0000201, 17, 4500, 4500, esp, sizeof(esp)));
+}
+
+/*
+ * An IPv6 frame: NH (17: UDP, 6: TCP with a 20-byte header, else PAYLOAD
+ * right after the headers) behind the fixed header, or behind one 8-byte
+ * extension header EXT (44: a first fragment) if EXT is not 0.
+ */
+static inline size_t frame6(uint8_t *f, const char *src, const char *dst, uint8_t ext, uint8_t nh,
+		     uint16_t sport, uint16_t dport, const uint8_t *payload, size_t len)
+{
+	struct cf_addr s = a6(src), d = a6(dst);
+	size_t l4_hdr = nh == 17 ? 8 : nh == 6 ? 20 : 0, ext_len = ext ? 8 : 0;
+	size_t plen = ext_len + l4_hdr + len;
+	memset(f, 0, 14 + 40 + ext_len + l4_hdr);
+	f[12] = 0x86;				/* IPv6 */
+	f[13] = 0xdd;
+	uint8_t *ip = f + 14, *l4 = ip + 40;
+	ip[0] = 0x60;
+	put_be16(ip + 4, (uint16_t)plen);
+	ip[6] = ext ? ext : nh;
+	ip[7] = 64;
+	memcpy(ip + 8, s.b, 16);
+	memcpy(ip + 24, d.b, 16);
+	if (ext) {
+		l4[0] = nh;
+		if (ext == 44)
+			l4[3] = 1;	/* offset 0, more fragments */
+		l4 += 8;
+	}
+	if (l4_hdr) {
+		put_be16(l4, sport);
+		put_be16(l4 + 2, dport);
+		if (nh == 17)
+			put_be16(l4 + 4, (uint16_t)(8 + len));
+		else
+			l4[12] = 0x50;	/* data offset 5 */
+		l4 += l4_hdr;
+	}
+	memcpy(l4, payload, len);
+	return 14 + 40 + plen;
+}
+
+/*
+ * The fast path's programs, loaded but not attached, and their fds;
+ * NULL, nothing to test, without BPF where CF_TEST_NO_BPF allows it.
+ */
+static inline struct cf_fast_bpf *programs(int *out_prog, int *in_prog)
+{
+	const char *why;
+	struct cf_fast_bpf *f = cf_fast_bpf_open(NULL, NULL, &why);
+
+	if (f == NULL) {
+		CHECK(getenv("CF_TEST_NO_BPF") != NULL);
+		return NULL;
+	}
+	*out_prog = cf_fast_bpf_prog_fd(f, false);
+	*in_prog = cf_fast_bpf_prog_fd(f, true);
+	return f;
 }
 
 #endif

@@ -254,14 +254,6 @@ static void tables6(void)
 	cf_dp_free(&dp);
 }
 
-static int esp_in_udp(int prog, uint32_t spi, uint32_t seq)
-{
-	uint8_t f[128], esp[40] = { 0 };
-	put_be32(esp, spi);
-	put_be32(esp + 4, seq);
-	return run(prog, f, frame(f, 0xc0000202, 0xc0000201, 17, 4500, 4500, esp, sizeof(esp)));
-}
-
 static void kernel(void)
 {
 	struct cf_dataplane dp;
@@ -375,46 +367,6 @@ static void kernel(void)
 	CHECK_EQ(esp_in_udp(out_prog, IN_SPI, seq), TC_ACT_OK);
 	cf_dp_free(&dp);
 	cf_fast_bpf_close(f);
-}
-
-/*
- * An IPv6 frame: NH (17: UDP, 6: TCP with a 20-byte header, else PAYLOAD
- * right after the headers) behind the fixed header, or behind one 8-byte
- * extension header EXT (44: a first fragment) if EXT is not 0.
- */
-static size_t frame6(uint8_t *f, const char *src, const char *dst, uint8_t ext, uint8_t nh,
-		     uint16_t sport, uint16_t dport, const uint8_t *payload, size_t len)
-{
-	struct cf_addr s = a6(src), d = a6(dst);
-	size_t l4_hdr = nh == 17 ? 8 : nh == 6 ? 20 : 0, ext_len = ext ? 8 : 0;
-	size_t plen = ext_len + l4_hdr + len;
-	memset(f, 0, 14 + 40 + ext_len + l4_hdr);
-	f[12] = 0x86;				/* IPv6 */
-	f[13] = 0xdd;
-	uint8_t *ip = f + 14, *l4 = ip + 40;
-	ip[0] = 0x60;
-	put_be16(ip + 4, (uint16_t)plen);
-	ip[6] = ext ? ext : nh;
-	ip[7] = 64;
-	memcpy(ip + 8, s.b, 16);
-	memcpy(ip + 24, d.b, 16);
-	if (ext) {
-		l4[0] = nh;
-		if (ext == 44)
-			l4[3] = 1;	/* offset 0, more fragments */
-		l4 += 8;
-	}
-	if (l4_hdr) {
-		put_be16(l4, sport);
-		put_be16(l4 + 2, dport);
-		if (nh == 17)
-			put_be16(l4 + 4, (uint16_t)(8 + len));
-		else
-			l4[12] = 0x50;	/* data offset 5 */
-		l4 += l4_hdr;
-	}
-	memcpy(l4, payload, len);
-	return 14 + 40 + plen;
 }
 
 static int esp6(int prog, uint8_t ext, bool udp, uint16_t dport, uint32_t spi, uint32_t seq)
@@ -625,24 +577,6 @@ static void inside6(int in_prog, struct cf_dataplane *dp, struct cf_fast_bpf *f)
 	CHECK_EQ(clear4(in_prog, 0x0a000102, 0x0a000203, 17), TC_ACT_SHOT);
 }
 
-/*
- * The fast path's programs, loaded but not attached, and their fds;
- * NULL, nothing to test, without BPF where CF_TEST_NO_BPF allows it.
- */
-static struct cf_fast_bpf *programs(int *out_prog, int *in_prog)
-{
-	const char *why;
-	struct cf_fast_bpf *f = cf_fast_bpf_open(NULL, NULL, &why);
-
-	if (f == NULL) {
-		CHECK(getenv("CF_TEST_NO_BPF") != NULL);
-		return NULL;
-	}
-	*out_prog = cf_fast_bpf_prog_fd(f, false);
-	*in_prog = cf_fast_bpf_prog_fd(f, true);
-	return f;
-}
-
 /* IPv6 frames through both programs, with IPv4 policies beside IPv6 ones */
 static void kernel6(void)
 {
@@ -670,131 +604,6 @@ static void kernel6(void)
 	cf_fast_bpf_close(f);
 }
 
-static int clear4_as(int prog, uint32_t dst, uint8_t ttl, bool other_host)
-{
-	uint8_t f[128], payload[32] = { 0 };
-	size_t len = frame(f, 0x0a000102, dst, 17, 1000, 2000, payload, sizeof(payload));
-	f[14 + 8] = ttl;
-	if (other_host)
-		f[0] = 0x02, f[5] = 0x99;	/* another host's MAC, flooded to us */
-	return run(prog, f, len);
-}
-
-/* ICMPv6 of TYPE */
-static int clear6_as(int prog, const char *src, const char *dst, uint8_t hop_limit, uint8_t type)
-{
-	uint8_t f[160];
-	size_t len = frame6(f, src, dst, 0, 58, 0, 0, (uint8_t[32]){ type }, 32);
-	f[14 + 7] = hop_limit;
-	return run(prog, f, len);
-}
-
-/*
- * Policies for everything (0.0.0.0/0, ::/0), as a tunnel for all of a
- * site's traffic has: what the kernel would not forward into the TUN
- * device is neither judged nor counted - neighbour discovery, multicast,
- * expiring packets, frames for another MAC.  Then the programs stand
- * down, as the daemon leaves them when it stops, and pass everything;
- * and a GRO super-packet of ESP goes up for the daemon to cut.
- */
-static void not_forwarded_and_standing_down(void)
-{
-	struct cf_dataplane dp;
-	int out_prog, in_prog;
-	struct cf_fast_bpf *f = programs(&out_prog, &in_prog);
-
-	if (f == NULL)
-		return;
-	cluster_node(&dp, CF_DISPATCH_PER_SA);	/* node 11 writes the SA, not us */
-	add_policy(&dp, ts4(0, 0xffffffff, 0, 0xffffffff), 0, 1, 200);
-	add_policy(&dp, ts6("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-			    "::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), 0, 1, 200);
-	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
-
-	CHECK_EQ(clear4_as(in_prog, 0x08080808, 64, false), TC_ACT_SHOT);
-	CHECK_EQ(clear4_as(in_prog, 0x08080808, 1, false), TC_ACT_OK);
-	CHECK_EQ(clear4_as(in_prog, 0x08080808, 64, true), TC_ACT_OK);
-	CHECK_EQ(clear4_as(in_prog, 0xe0000005, 64, false), TC_ACT_OK);
-	CHECK_EQ(clear4_as(in_prog, 0xffffffff, 64, false), TC_ACT_OK);
-	CHECK_EQ(clear6_as(in_prog, "2001:db8:1::2", "2001:db8:5::1", 64, 128), TC_ACT_SHOT);
-	CHECK_EQ(clear6_as(in_prog, "2001:db8:1::2", "2001:db8:5::1", 1, 128), TC_ACT_OK);
-	CHECK_EQ(clear6_as(in_prog, "fe80::2", "fe80::1", 255, 128), TC_ACT_OK);
-	CHECK_EQ(clear6_as(in_prog, "fe80::2", "ff02::1", 255, 128), TC_ACT_OK);
-	CHECK_EQ(clear6_as(in_prog, "2001:db8:1::2", "ff05::2", 64, 128), TC_ACT_OK);
-	CHECK_EQ(clear6_as(in_prog, "fe80::2", "2001:db8:5::1", 64, 128), TC_ACT_OK);
-	/* an advertisement answering a solicitation from a global address */
-	CHECK_EQ(clear6_as(in_prog, "2001:db8:1::2", "2001:db8:1::1", 255, 136), TC_ACT_OK);
-	CHECK_EQ(clear6_as(in_prog, "2001:db8:1::2", "2001:db8:1::1", 255, 129), TC_ACT_SHOT);
-	cf_fast_bpf_collect(f, &dp);
-	CHECK_EQ(dp.counters[CF_CTR_KERNEL_NOT_OWNER_CLEAR], 3);
-	CHECK_EQ(cf_sa_find(&dp.db, OUT_SPI, CF_DIR_OUT)->used.packets, 3);
-
-	/* a super-packet holds other nodes' numbers behind its first */
-	uint32_t seq = 1;
-	while (cf_dispatch_inbound(IN_SPI, seq, 3) == 1)
-		seq++;
-	CHECK_EQ(esp_in_udp(out_prog, IN_SPI, seq), TC_ACT_OK);	/* the first: heard */
-	CHECK_EQ(esp_in_udp(out_prog, IN_SPI, seq), TC_ACT_SHOT);
-	uint8_t fr[128], esp[40] = { 0 };
-	put_be32(esp, IN_SPI);
-	put_be32(esp + 4, seq);
-	CHECK_EQ(run_gro(out_prog, fr, frame(fr, 0xc0000202, 0xc0000201, 17, 4500, 4500, esp, sizeof(esp)), 4),
-		 TC_ACT_OK);
-
-	CHECK_EQ(cf_fast_bpf_stand_down(f), 0);
-	CHECK_EQ(esp_in_udp(out_prog, IN_SPI, seq), TC_ACT_OK);
-	CHECK_EQ(clear4_as(in_prog, 0x08080808, 64, false), TC_ACT_OK);
-	/* and a daemon that goes on pushes its view again */
-	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
-	CHECK_EQ(esp_in_udp(out_prog, IN_SPI, seq), TC_ACT_SHOT);
-	CHECK_EQ(clear4_as(in_prog, 0x08080808, 64, false), TC_ACT_SHOT);
-	cf_dp_free(&dp);
-	cf_fast_bpf_close(f);
-}
-
-/*
- * The SAs flushed and the same steps again before the next sync, with
- * another inbound SPI: the kernel's SA map follows.  (It is brought in
- * line when the SA count or a count of relinks moves, and a flush used
- * to reset the latter: the same steps again looked like no change.)
- */
-static void flushed_and_added_again(void)
-{
-	static const uint8_t key[20] = { 1 };
-	struct cf_dataplane dp;
-	int out_prog, in_prog;
-	struct cf_fast_bpf *f = programs(&out_prog, &in_prog);
-
-	if (f == NULL)
-		return;
-	cluster_node(&dp, CF_DISPATCH_PER_SA);
-	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
-
-	cf_sadb_flush(&dp.db);
-	struct cf_sa_params in = { .spi = 0x7777, .dir = CF_DIR_IN, .alg = cf_alg_by_name("aes128gcm16"),
-				   .enc_key_len = 20, .replay_window = 64, .reqid = 1 };
-	struct cf_sa_params out = { .spi = OUT_SPI, .dir = CF_DIR_OUT, .alg = in.alg, .enc_key_len = 20,
-				    .reqid = 1 };
-	struct cf_sa *sa;
-	uint32_t id;
-	memcpy(in.enc_key, key, sizeof(key));
-	memcpy(out.enc_key, key, sizeof(key));
-	CHECK(cf_sa_add(&dp.db, &in, &sa) == 0);
-	CHECK(cf_sa_add(&dp.db, &out, &sa) == 0);
-	sa->writer = 11;
-	const struct cf_ts ts = ts4(0x0a000100, 0x0a0001ff, 0x0a000200, 0x0a0002ff);
-	CHECK(cf_policy_add(&dp.db, CF_DIR_OUT, &ts, 1, 100, &id) == 0);
-	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
-
-	uint32_t seq = 1;
-	while (cf_dispatch_inbound(0x7777, seq, 3) == 1)
-		seq++;
-	CHECK_EQ(esp_in_udp(out_prog, 0x7777, seq), TC_ACT_OK);	/* heard */
-	CHECK_EQ(esp_in_udp(out_prog, 0x7777, seq), TC_ACT_SHOT);
-	cf_dp_free(&dp);
-	cf_fast_bpf_close(f);
-}
-
 int main(void)
 {
 	CHECK(cf_crypto_global_init() == 0);
@@ -804,8 +613,6 @@ int main(void)
 	changes_cover_tables(CF_DISPATCH_PACKET_RR);
 	kernel();
 	kernel6();
-	not_forwarded_and_standing_down();
-	flushed_and_added_again();
 	cf_crypto_global_shutdown();
 	return check_exit("fastpath");
 }

@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * cluster-filterd and its cluster: joining Corosync's group, reading it
+ * in batches, losing and finding it again, and the callbacks through
+ * which cluster.c multicasts, answers clients and changes the node's
+ * role.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "role_helper.h"
+
+void set_role(enum cf_role role)
+{
+	if (d.role_fd < 0 || role == d.role)
+		return;
+	d.role = role;
+	if (cf_role_helper_set(d.role_fd, role) != 0)
+		cf_log(CF_LOG_ERR, "role: the helper is gone; cannot become %s", cf_role_name(role));
+}
+
+static void view_changed(void *ctx)
+{
+	set_role(cf_view_is_default_host(&d.cluster.view) ? CF_ROLE_SPEAKER : CF_ROLE_SILENT);
+	announce_view();
+}
+
+static int multicast(void *ctx, const uint8_t *msg, size_t len)
+{
+	return d.membership ? cf_membership_send(d.membership, msg, len) : -EIO;
+}
+
+static void reply_to_client(void *ctx, uint32_t client, const uint8_t *msg, size_t len)
+{
+	cf_clients_send_id(&d.clients, client, msg, len);
+}
+
+static void log_line(void *ctx, const char *line)
+{
+	cf_log_line(CF_LOG_INFO, NULL, line);
+}
+
+static void members_changed(const uint32_t *ids, uint32_t n, void *ctx)
+{
+	cf_cluster_members(&d.cluster, ids, n);
+}
+
+static void quorum_changed(bool quorate, void *ctx)
+{
+	cf_cluster_quorum(&d.cluster, quorate);
+}
+
+static void sync_delivered(uint32_t nodeid, uint8_t *msg, size_t len, void *ctx)
+{
+	cf_cluster_deliver(&d.cluster, nodeid, msg, len);
+}
+
+static const struct cf_membership_ops membership_ops = {
+	.members = members_changed,
+	.quorum = quorum_changed,
+	.deliver = sync_delivered,
+};
+
+static int watch_membership(int op)
+{
+	int fds[] = { cf_membership_cpg_fd(d.membership), cf_membership_quorum_fd(d.membership) };
+	for (size_t i = 0; i < 2; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = TAG_COROSYNC };
+		if (epoll_ctl(d.epfd, op, fds[i], &ev) < 0 && op == EPOLL_CTL_ADD)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Without Corosync we cannot know the view: silent, and back as a joiner. */
+static void membership_lost(void)
+{
+	cf_log(CF_LOG_ERR, "membership: lost Corosync; silent, trying again every second");
+	watch_membership(EPOLL_CTL_DEL);
+	cf_membership_close(d.membership);
+	d.membership = NULL;
+	cf_cluster_membership_lost(&d.cluster);
+}
+
+/* A batch of what Corosync delivered (cf_membership_dispatch()). */
+void corosync_dispatch(void)
+{
+	if (d.membership && !cf_membership_dispatch(d.membership, &d.corosync_more))
+		membership_lost();
+	if (d.membership == NULL)
+		d.corosync_more = false;
+	/* what came while we stood still is read, all of it, before pluto hears a view */
+	if (!d.corosync_more)
+		d.stalled = false;
+}
+
+void membership_retry(void)
+{
+	bool refused;
+	d.membership = cf_membership_open(d.group, &membership_ops, NULL, true, &refused);
+	if (d.membership == NULL)
+		return;
+	if (cf_membership_nodeid(d.membership) != d.cluster.view.self_nodeid || watch_membership(EPOLL_CTL_ADD)) {
+		cf_log(CF_LOG_ERR, "membership: Corosync is back with node id %u, not %u; staying out until "
+		       "cluster-filterd restarts (systemctl restart ipsec)",
+		       cf_membership_nodeid(d.membership), d.cluster.view.self_nodeid);
+		cf_membership_close(d.membership);
+		d.membership = NULL;
+		return;
+	}
+	cf_log(CF_LOG_NOTICE, "membership: Corosync is back; rejoining as a node without the cluster's state");
+	cf_cluster_quorum(&d.cluster, cf_membership_quorate(d.membership));
+}
+
+int join_cluster(const struct cf_options *o)
+{
+	static const struct cf_cluster_ops cluster_ops = {
+		.multicast = multicast,
+		.view_changed = view_changed,
+		.reply = reply_to_client,
+		.log = log_line,
+	};
+	uint8_t key[CF_SYNC_KEY_LEN];
+	const char *why;
+
+	if (o->key_file == NULL) {
+		cf_log(CF_LOG_ERR, "--cluster needs --sync-key: the sync channel carries keys");
+		return 2;
+	}
+	if (cf_sync_read_key(o->key_file, key, &why) != 0) {
+		/* a setting to mend, not a moment to wait out: not restarted (status 78) */
+		cf_log(CF_LOG_ERR, "%s: %s", o->key_file, why);
+		return 78;
+	}
+	d.group = o->group;
+	bool refused;
+	d.membership = cf_membership_open(o->group, &membership_ops, NULL, false, &refused);
+	if (d.membership == NULL)
+		return refused ? 78 : 1;	/* Corosync not there yet: systemd tries again */
+	/* a random start: no nonce of an earlier life again, whatever the clock says */
+	uint64_t first_counter;
+	if (getrandom(&first_counter, sizeof(first_counter), 0) != sizeof(first_counter)) {
+		cf_log(CF_LOG_ERR, "cannot draw the sync channel's first counter: %s", strerror(errno));
+		return 1;
+	}
+	int err = cf_cluster_init(&d.cluster, &d.dp, &d.defaults, cf_membership_nodeid(d.membership),
+				  cf_membership_quorate(d.membership), key, first_counter >> 2,
+				  &cluster_ops, NULL);
+	memset(key, 0, sizeof(key));
+	if (err) {
+		cf_log(CF_LOG_ERR, "sync channel: cannot set up the cluster key");
+		return 1;
+	}
+	return 0;
+}
