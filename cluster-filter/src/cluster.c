@@ -297,6 +297,24 @@ static bool send_positions(struct cf_cluster *c, bool all)
 }
 
 /*
+ * The default host's word on where the sessions that began since the
+ * last report run (cf_dispatch_place()).  Members from before it would
+ * count each message malformed: the sessions go unannounced until they
+ * are gone.
+ */
+static void send_placements(struct cf_cluster *c)
+{
+	struct cf_msgbuf b;
+
+	if (!c->view.synced || cf_view_lacking(&c->view, CF_FEATURE_PLACEMENTS, NULL))
+		return;
+	for (struct cf_sa *sa = c->dp->db.list; sa; sa = sa->next)
+		while (sa->dispatch.fresh_count && cf_dp_put_placements(c->dp, &b, sa))
+			if (cf_cluster_sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len) != 0)
+				return;
+}
+
+/*
  * Our answer in a view round: what our data plane can do, where our SAs
  * stand, then our STATE, so that when the last STATE is delivered every
  * node knows the same features and highest numbers.  From now until the
@@ -586,6 +604,8 @@ void cf_cluster_report(struct cf_cluster *c)
 	if (!cf_view_active(&c->view) || cf_cluster_pending(c))
 		return;
 	send_positions(c, false);
+	if (cf_view_is_default_host(&c->view))
+		send_placements(c);
 	/* nothing to report for a while: say that we are here */
 	if ((c->ticks - c->sent_at) * CF_SEQ_REPORT_MS >= CF_HEARTBEAT_MS)
 		send_empty(c, CF_MSG_SYNC_POSITIONS);
@@ -636,8 +656,10 @@ void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, siz
 	if (m.type == CF_MSG_SYNC_SESSIONS) {
 		if (m.flags & CF_F_SNAPSHOT)	/* let through above for joiners only */
 			cf_dp_learn_sessions(c->dp, &m);
-		else	/* it is only ever part of a hand-over */
-			cf_dp_drop(c->dp, NULL, CF_DROP_SYNC_MALFORMED);
+		/* placements: the default host's word, as of this point, on what we have */
+		else if (sender == cf_view_default_host(&c->view) && sender != c->view.self_nodeid &&
+			 c->view.synced)
+			cf_dp_place_sessions(c->dp, &m);
 		return;
 	}
 	if (c->holding && !(m.flags & CF_F_SNAPSHOT))

@@ -27,7 +27,7 @@
 
 #define CF_CLUSTER_NO_CLIENT 0xffffffffu
 /* what this data plane announces in every view round (SYNC_FEATURES) */
-#define CF_CLUSTER_FEATURES (CF_FEATURE_IPV6 | CF_FEATURE_SESSIONS)
+#define CF_CLUSTER_FEATURES (CF_FEATURE_IPV6 | CF_FEATURE_SESSIONS | CF_FEATURE_PLACEMENTS)
 /*
  * What changes, reports and rounds may leave waiting for Corosync.  A
  * hand-over of the tables goes on top of it whole and counts apart:

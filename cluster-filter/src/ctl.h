@@ -31,6 +31,7 @@ enum cf_ctl_flag {
 enum cf_feature {
 	CF_FEATURE_IPV6 = 0x01,	/* SRC6, DST6, TS6 */
 	CF_FEATURE_SESSIONS = 0x02,	/* SYNC_SESSIONS, SESSION, DISPATCH_CLOCK */
+	CF_FEATURE_PLACEMENTS = 0x04,	/* SYNC_SESSIONS outside a hand-over */
 };
 
 enum cf_ctl_type {
@@ -59,7 +60,8 @@ enum cf_ctl_type {
 	CF_MSG_SYNC_POSITIONS,		/* sync channel only: a node's sequence positions */
 	CF_MSG_SYNC_CLOSE,		/* sync channel only: a round ends without the silent */
 	CF_MSG_SYNC_FEATURES,		/* sync channel only: what a member's data plane can do */
-	CF_MSG_SYNC_SESSIONS,		/* sync channel only: an outbound SA's sessions, for joiners */
+	CF_MSG_SYNC_SESSIONS,		/* sync channel only: an outbound SA's sessions, for joiners
+					   (SNAPSHOT), or the default host's new ones, for all */
 };
 
 enum cf_attr_type {

@@ -31,7 +31,8 @@
 	X(HELPER_CRYPTO, "helper-crypto")	\
 	X(TUN_QUEUE_DROPS, "tun-queue-drops")	\
 	X(SOCKET_DROPS, "socket-drops")		\
-	X(SESSIONS_LEARNED, "sessions-learned")
+	X(SESSIONS_LEARNED, "sessions-learned")	\
+	X(SESSIONS_CORRECTED, "sessions-corrected")
 
 enum cf_counter {
 #define X(id, name) CF_CTR_##id,
@@ -171,6 +172,14 @@ unsigned cf_dp_put_sessions(const struct cf_dataplane *dp, struct cf_msgbuf *b,
 			    const struct cf_sa *sa, uint32_t *from);
 /* A joiner takes the sessions the default host handed over. */
 void cf_dp_learn_sessions(struct cf_dataplane *dp, const struct cf_msg *m);
+/*
+ * The default host's placements of the sessions it saw begin since the
+ * last call (cf_dispatch_place()), of an outbound SA, in a SYNC_SESSIONS
+ * without SNAPSHOT; how many it holds, 0 when none was left.
+ */
+unsigned cf_dp_put_placements(const struct cf_dataplane *dp, struct cf_msgbuf *b, struct cf_sa *sa);
+/* The others place those sessions where the default host did; counts corrections. */
+void cf_dp_place_sessions(struct cf_dataplane *dp, const struct cf_msg *m);
 
 /*
  * We reported our positions for a view round: until the view is agreed,

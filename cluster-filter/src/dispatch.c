@@ -50,8 +50,11 @@ int cf_dispatch_init(struct cf_dispatch *d, enum cf_dispatch_mode mode,
 	while (cap < session_capacity)
 		cap <<= 1;
 	d->sessions = calloc(cap, sizeof(*d->sessions));
-	if (d->sessions == NULL)
+	d->fresh = calloc(CF_DISPATCH_FRESH, sizeof(*d->fresh));
+	if (d->sessions == NULL || d->fresh == NULL) {
+		cf_dispatch_free(d);
 		return -ENOMEM;
+	}
 	d->session_mask = cap - 1;
 	return 0;
 }
@@ -59,7 +62,19 @@ int cf_dispatch_init(struct cf_dispatch *d, enum cf_dispatch_mode mode,
 void cf_dispatch_free(struct cf_dispatch *d)
 {
 	free(d->sessions);
+	free(d->fresh);
 	d->sessions = NULL;
+	d->fresh = NULL;
+}
+
+void cf_dispatch_carry_over(struct cf_dispatch *to, struct cf_dispatch *from)
+{
+	/* once: a second policy of the same SAs finds TO in use already */
+	if (to->mode != from->mode || to->clock != 0 || from->clock == 0)
+		return;
+	struct cf_dispatch fresh = *to;
+	*to = *from;
+	*from = fresh;
 }
 
 void cf_dispatch_view_changed(struct cf_dispatch *d, const int *map, uint32_t old_nodes,
@@ -142,12 +157,60 @@ static struct cf_session *session_slot(struct cf_dispatch *d, const struct cf_fl
 	return victim;
 }
 
+static void fresh_push(struct cf_dispatch *d, uint32_t slot)
+{
+	d->fresh[(d->fresh_head + d->fresh_count) % CF_DISPATCH_FRESH] = slot;
+	if (d->fresh_count < CF_DISPATCH_FRESH)
+		d->fresh_count++;
+	else	/* the oldest goes unannounced */
+		d->fresh_head = (d->fresh_head + 1) % CF_DISPATCH_FRESH;
+}
+
+bool cf_dispatch_next_fresh(struct cf_dispatch *d, const struct cf_session **s, uint32_t *slot)
+{
+	while (d->fresh != NULL && d->fresh_count > 0) {
+		*slot = d->fresh[d->fresh_head];
+		d->fresh_head = (d->fresh_head + 1) % CF_DISPATCH_FRESH;
+		d->fresh_count--;
+		*s = &d->sessions[*slot];
+		/* a slot taken over since by a session placed ahead is the default host's */
+		if ((*s)->used && !(*s)->unseen)
+			return true;
+	}
+	return false;
+}
+
+enum cf_placed cf_dispatch_place(struct cf_dispatch *d, const struct cf_flow *flow, uint32_t owner)
+{
+	bool found;
+
+	if (d->sessions == NULL)
+		return CF_PLACED_NOWHERE;
+	struct cf_session *s = session_slot(d, flow, &found);
+	if (found) {
+		if (s->owner == owner)
+			return CF_PLACED_AGREED;
+		s->owner = owner;
+		return CF_PLACED_CORRECTED;
+	}
+	*s = (struct cf_session){ .flow = *flow, .last_used = d->clock, .owner = owner,
+				  .used = 1, .unseen = 1 };
+	return CF_PLACED_AHEAD;
+}
+
 static uint32_t session_dispatch(struct cf_dispatch *d, uint32_t nodes,
 				 const struct cf_flow *flow, size_t len)
 {
 	bool found;
 	struct cf_session *s = session_slot(d, flow, &found);
 
+	if (found && s->unseen) {
+		/* a new session all the same: the turn moves as it did on the default host */
+		s->unseen = 0;
+		s->last_used = d->clock;
+		next_in_turn(d, nodes, len);
+		return s->owner % nodes;
+	}
 	if (found) {
 		s->last_used = d->clock;
 		uint32_t owner = s->owner % nodes;
@@ -160,6 +223,7 @@ static uint32_t session_dispatch(struct cf_dispatch *d, uint32_t nodes,
 	}
 	uint32_t owner = next_in_turn(d, nodes, len);
 	*s = (struct cf_session){ .flow = *flow, .last_used = d->clock, .owner = owner, .used = 1 };
+	fresh_push(d, (uint32_t)(s - d->sessions));
 	return owner;
 }
 

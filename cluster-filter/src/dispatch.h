@@ -17,8 +17,9 @@
  * content hash has its low bits clear, the same packets everywhere, so a
  * node that lost a packet is back in step at the next one
  * (cf_dispatch_sync_mask()).  A session a node placed differently (it
- * missed the session's first packet) stays so until it ends or is
- * evicted.  Sequence numbers of these modes are seq.h's business.
+ * missed a packet before the session's first) stays so until the default
+ * host's placements reach it (cf_dispatch_place()).  Sequence numbers of
+ * these modes are seq.h's business.
  *
  * Inbound, the owner is a function of (SPI, seq) alone, which partitions
  * the replay window between nodes without shared state.
@@ -32,6 +33,7 @@
 #ifndef CF_DISPATCH_H
 #define CF_DISPATCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,7 +67,11 @@ struct cf_session {
 	uint64_t last_used;	/* dispatch clock, not wall time: identical on all nodes */
 	uint32_t owner;
 	uint8_t used;
+	uint8_t unseen;		/* placed by the default host before its first packet came here */
 };
+
+/* Sessions this node placed, to announce should it be the default host. */
+#define CF_DISPATCH_FRESH 512
 
 /* Per outbound SA. */
 struct cf_dispatch {
@@ -75,6 +81,8 @@ struct cf_dispatch {
 	uint64_t queue[CF_MAX_NODES];	/* SQF: bytes handed to each node */
 	struct cf_session *sessions;	/* session modes: a fixed table */
 	uint32_t session_mask;		/* capacity - 1, a power of two */
+	uint32_t *fresh;		/* session modes: slots of new sessions, a ring */
+	uint32_t fresh_head, fresh_count;
 };
 
 /* session_capacity is rounded up to a power of two; 0 picks a default. */
@@ -102,6 +110,38 @@ void cf_dispatch_view_changed(struct cf_dispatch *d, const int *map, uint32_t ol
  */
 bool cf_dispatch_learn(struct cf_dispatch *d, uint32_t slot, const struct cf_flow *flow,
 		       uint32_t owner, uint64_t last_used);
+
+/*
+ * A rekey: the SA that takes over a policy (TO) takes over the state of
+ * the one it replaces (FROM), unless it has dispatched packets itself.
+ * Nodes switch at packets of their own; a fresh table would make each
+ * place every running session anew at its own packet, and with several
+ * sessions place them apart, each lost or sent twice until it ends.
+ * Carried over, the state goes on with the packet stream, the same on
+ * every node whichever SA it carries.
+ */
+void cf_dispatch_carry_over(struct cf_dispatch *to, struct cf_dispatch *from);
+
+/*
+ * The default host's placements heal what sync points cannot.  A node
+ * that missed a packet in the interval before a session's first packet
+ * (the session turn, or with SQF any packet) places that session apart
+ * from the others, for as long as it runs.  So every node keeps the
+ * sessions it placed (a ring of the last CF_DISPATCH_FRESH), the
+ * default host announces its own after each report, and the others take
+ * its word: within a report interval every node places the session
+ * where the default host does, whoever was right.
+ */
+enum cf_placed {
+	CF_PLACED_NOWHERE,	/* this SA keeps no sessions */
+	CF_PLACED_AGREED,	/* placed there already */
+	CF_PLACED_CORRECTED,	/* placed elsewhere here: moved */
+	CF_PLACED_AHEAD,	/* not seen here yet: placed for when it comes */
+};
+/* The default host placed FLOW on OWNER (an index of the agreed view). */
+enum cf_placed cf_dispatch_place(struct cf_dispatch *d, const struct cf_flow *flow, uint32_t owner);
+/* The next session this node placed since the last call: false when none is left. */
+bool cf_dispatch_next_fresh(struct cf_dispatch *d, const struct cf_session **s, uint32_t *slot);
 
 /*
  * A sync point: the turn and the queues restart, so that nodes that saw

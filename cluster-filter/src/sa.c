@@ -90,7 +90,7 @@ static void relink_policies(struct cf_sadb *db)
 	db->relinks++;
 	db->changes++;
 	for (struct cf_policy *pol = db->policies; pol; pol = pol->next) {
-		struct cf_sa *newest = NULL;
+		struct cf_sa *newest = NULL, *was = pol->sa;
 		pol->sa = NULL;
 		if (pol->dir != CF_DIR_OUT)
 			continue;
@@ -106,6 +106,9 @@ static void relink_policies(struct cf_sadb *db)
 			stop_waiting(db, newest);
 			pol->sa = newest;
 		}
+		/* a rekey: the sessions run on (WAS is still ours while it is deleted) */
+		if (was && pol->sa && was->p.reqid == pol->reqid && pol->sa->serial > was->serial)
+			cf_dispatch_carry_over(&pol->sa->dispatch, &was->dispatch);
 	}
 }
 

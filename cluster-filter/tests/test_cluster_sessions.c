@@ -95,33 +95,117 @@ static void sessions_follow_a_joiner(void)
 	CHECK_EQ(session_packets(0xc5e5, 120, 2000), 0);
 }
 
-/*
- * SYNC_SESSIONS is only ever part of a hand-over (SNAPSHOT).  One without
- * the flag, even sealed by a member, is counted and places nothing.
- */
-static void sessions_outside_a_hand_over(void)
+/* The owner (a node id) node I gives a packet of FLOW on SPI. */
+static uint32_t dispatch_on(uint32_t i, uint32_t spi, const struct cf_flow *flow)
 {
-	uint32_t dh = cf_view_default_host(&node[1].c.view), to = dh == 1 ? 2 : 1;
+	struct cf_sa *sa = cf_sa_find(&node[i].dp.db, spi, CF_DIR_OUT);
+
+	CHECK(sa != NULL);
+	if (sa == NULL)
+		return UINT32_MAX;
+	return node[i].dp.member_ids[cf_dispatch_outbound(&sa->dispatch, node[i].dp.nodes, flow, 200)];
+}
+
+static uint64_t corrected(void)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 1; i <= NODES; i++)
+		n += node[i].up ? node[i].dp.counters[CF_CTR_SESSIONS_CORRECTED] : 0;
+	return n;
+}
+
+/*
+ * A node that missed a packet before sessions began places them apart
+ * from the others, for as long as they run: here one packet of a session
+ * only it saw moves its turn.  After the default host's next report
+ * every node places them where the default host does.
+ */
+static void placements_heal_a_node_out_of_step(void)
+{
+	uint32_t dh = cf_view_default_host(&node[1].c.view), apart = dh == 1 ? 2 : 1;
+	struct cf_flow only_here = flow4(0x0a000102, 0x0a000202, 6999, 9, 17);
+
+	dispatch_on(apart, 0xc5e5, &only_here);
+	uint64_t before = corrected();
+	unsigned disagree = session_packets(0xc5e5, 160, 2000);
+	CHECK(disagree > 0);
+	time_passes(CF_SEQ_REPORT_MS);
+	CHECK(corrected() > before);
+	CHECK(node[dh].dp.counters[CF_CTR_SESSIONS_CORRECTED] == 0);
+	CHECK_EQ(session_packets(0xc5e5, 160, 2000), 0);
+	printf("     %u of 2000 packets placed apart, none after one report\n", disagree);
+}
+
+/*
+ * The default host's word can come before a node's first packet of the
+ * session.  That packet still moves the node's turn as a new session's
+ * does: the sessions after it are placed alike.
+ */
+static void a_session_placed_ahead_moves_the_turn(void)
+{
+	uint32_t dh = cf_view_default_host(&node[1].c.view), rest[NODES - 1];
+	struct cf_msgbuf add, b;
+	const char *why = NULL;
+
+	sa_add_request(&add, 0x5e55, CF_DIR_OUT, 91);
+	cf_mb_from(&b, add.buf, add.len);
+	cf_mb_u8(&b, CF_A_DISPATCH, CF_DISPATCH_SESSION_RR);
+	CHECK(cf_mb_finish(&b) == 0);
+	CHECK_EQ(cf_cluster_replicate(&node[dh].c, 5, b.buf, b.len, &why), 0);
+	settle();
+
+	all_but(dh, rest);
+	struct cf_flow early = flow4(0x0a000102, 0x0a000202, 5000, 9, 17);
+	uint32_t owner = dispatch_on(dh, 0x5e55, &early);
+	time_passes(CF_SEQ_REPORT_MS);
+	for (uint32_t k = 0; k < NODES - 1; k++)
+		CHECK_EQ(dispatch_on(rest[k], 0x5e55, &early), owner);
+	for (uint16_t port = 5001; port < 5010; port++) {
+		struct cf_flow later = flow4(0x0a000102, 0x0a000202, port, 9, 17);
+		uint32_t first = dispatch_on(dh, 0x5e55, &later);
+		for (uint32_t k = 0; k < NODES - 1; k++)
+			CHECK_EQ(dispatch_on(rest[k], 0x5e55, &later), first);
+	}
+}
+
+/*
+ * Placements are the default host's alone: from another member they
+ * place nothing, from the default host a session of no known family is
+ * counted and skipped.
+ */
+static void placements_from_whom(void)
+{
+	uint32_t dh = cf_view_default_host(&node[1].c.view), to = dh == 1 ? 2 : 1, other = 6 - dh - to;
 	struct cf_msgbuf b;
 	uint8_t payload[4 + sizeof(b.buf)], sealed[sizeof(payload) + CF_SYNC_OVERHEAD];
-	uint8_t session[CF_WIRE_SESSION_LEN] = { 0, 0, 0, 2, [16] = 4, [17] = 17 };
+	uint8_t moved[CF_WIRE_SESSION_LEN] = { [16] = 4, [17] = 17 };
+	uint8_t bad[CF_WIRE_SESSION_LEN] = { [16] = 5 };
+	const uint32_t from[] = { other, dh };
 
-	cf_mb_init(&b, CF_MSG_SYNC_SESSIONS, 0, 0);
-	cf_mb_u32(&b, CF_A_SPI, 0xc5e5);
-	cf_mb_u32(&b, CF_A_MEMBER, dh);
-	cf_mb_put(&b, CF_A_SESSION, session, sizeof(session));
-	CHECK(cf_mb_finish(&b) == 0);
-	put_be32(payload, CF_CLUSTER_NO_CLIENT);
-	memcpy(payload + 4, b.buf, b.len);
-	long n = cf_sync_seal(&node[dh].c.sync, payload, 4 + b.len, sealed, sizeof(sealed));
-	CHECK(n > 0);
+	for (unsigned k = 0; k < 2; k++) {
+		cf_mb_init(&b, CF_MSG_SYNC_SESSIONS, 0, 0);
+		cf_mb_u32(&b, CF_A_SPI, 0xc5e5);
+		/* flow 0.0.0.0:6000+k -> 0.0.0.0:0, on `to` */
+		put_be32(moved, to);
+		put_be16(moved + 18, (uint16_t)(6000 + k));
+		cf_mb_put(&b, CF_A_SESSION, moved, sizeof(moved));
+		cf_mb_put(&b, CF_A_SESSION, bad, sizeof(bad));
+		CHECK(cf_mb_finish(&b) == 0);
+		put_be32(payload, CF_CLUSTER_NO_CLIENT);
+		memcpy(payload + 4, b.buf, b.len);
+		long n = cf_sync_seal(&node[from[k]].c.sync, payload, 4 + b.len, sealed, sizeof(sealed));
+		CHECK(n > 0);
 
-	uint64_t malformed = node[to].dp.drops[CF_DROP_SYNC_MALFORMED];
-	uint64_t learned = node[to].dp.counters[CF_CTR_SESSIONS_LEARNED];
-	cf_cluster_deliver(&node[to].c, dh, sealed, (size_t)n);
-	CHECK_EQ(node[to].dp.drops[CF_DROP_SYNC_MALFORMED], malformed + 1);
-	CHECK_EQ(node[to].dp.counters[CF_CTR_SESSIONS_LEARNED], learned);
-	CHECK_EQ(session_packets(0xc5e5, 120, 2000), 0);
+		uint64_t malformed = node[to].dp.drops[CF_DROP_SYNC_MALFORMED];
+		cf_cluster_deliver(&node[to].c, from[k], sealed, (size_t)n);
+		CHECK_EQ(node[to].dp.drops[CF_DROP_SYNC_MALFORMED], malformed + (from[k] == dh));
+		struct cf_flow f = flow4(0, 0, (uint16_t)(6000 + k), 0, 17);
+		struct cf_sa *sa = cf_sa_find(&node[to].dp.db, 0xc5e5, CF_DIR_OUT);
+		CHECK(sa != NULL);
+		/* placed ahead only by the default host's word */
+		CHECK_EQ(cf_dispatch_place(&sa->dispatch, &f, 0) != CF_PLACED_AHEAD, from[k] == dh);
+	}
 }
 
 int main(void)
@@ -133,6 +217,8 @@ int main(void)
 		start(i, 1000 * i);
 	confchg(all, 3);
 	sessions_follow_a_joiner();
-	sessions_outside_a_hand_over();
+	placements_heal_a_node_out_of_step();
+	a_session_placed_ahead_moves_the_turn();
+	placements_from_whom();
 	return sim_exit("cluster sessions");
 }

@@ -525,6 +525,64 @@ static void batches(void)
 	cf_workers_stop(pool);
 }
 
+/*
+ * A rekey of a session-rr SA under eight sessions, the nodes switching to
+ * the new SA at packets of their own (one when the old SA's wait is over,
+ * the other when the old SA goes): the sessions run on where they ran,
+ * and new ones are placed alike.  (With a fresh table on the new SA each
+ * node placed the running sessions anew in the order it met them there:
+ * on the test bed three of four sessions then went to two nodes or none
+ * until they ended.)
+ */
+static void sessions_through_a_rekey(void)
+{
+	struct cf_sadb db[2];
+	struct cf_ts ts = ts_net(0x0a000000, 24, 0x0a010000, 24);
+	unsigned disagree = 0, moved = 0;
+	uint32_t id, before[8];
+
+	for (int n = 0; n < 2; n++) {
+		cf_sadb_init(&db[n]);
+		struct cf_sa_params p = params("aes128gcm16", 0x2001, CF_DIR_OUT, 5);
+		p.dispatch = CF_DISPATCH_SESSION_RR;
+		CHECK(cf_sa_add(&db[n], &p, NULL) == 0);
+		CHECK(cf_policy_add(&db[n], CF_DIR_OUT, &ts, 5, 100, &id) == 0);
+	}
+	for (unsigned k = 0; k < 600; k++) {
+		if (k == 100)
+			for (int n = 0; n < 2; n++) {
+				struct cf_sa_params p = params("aes128gcm16", 0x2002, CF_DIR_OUT, 5);
+				p.dispatch = CF_DISPATCH_SESSION_RR;
+				CHECK(cf_sa_add(&db[n], &p, NULL) == 0);
+			}
+		if (k == 150) {
+			db[0].now += CF_SA_WAIT_MAX;
+			cf_sadb_wait_timeout(&db[0]);
+		}
+		if (k == 157)
+			CHECK(cf_sa_del(&db[1], 0x2001, CF_DIR_OUT) == 0);
+		/* eight sessions, and four more after the rekey */
+		unsigned flows = k < 300 ? 8 : 12;
+		struct cf_flow f = flow4(0x0a000001, 0x0a010001, (uint16_t)(100 + k % flows), 9, 17);
+		uint32_t owner[2];
+		for (int n = 0; n < 2; n++) {
+			struct cf_policy *pol = cf_policy_lookup(&db[n], CF_DIR_OUT, &f);
+			CHECK(pol != NULL && pol->sa != NULL);
+			owner[n] = cf_dispatch_outbound(&pol->sa->dispatch, 3, &f, 200);
+			CHECK_EQ(pol->sa->p.spi, k < 150 || (n == 1 && k < 157) ? 0x2001u : 0x2002u);
+		}
+		disagree += owner[0] != owner[1];
+		if (k < 8)
+			before[k] = owner[0];
+		else if (k >= 200 && k < 208)
+			moved += owner[0] != before[k % 8];
+	}
+	CHECK_EQ(disagree, 0);
+	CHECK_EQ(moved, 0);
+	for (int n = 0; n < 2; n++)
+		cf_sadb_flush(&db[n]);
+}
+
 int main(void)
 {
 	CHECK(cf_crypto_global_init() == 0);
@@ -532,6 +590,7 @@ int main(void)
 	ipv6();
 	dataplanes();
 	batches();
+	sessions_through_a_rekey();
 	cf_crypto_global_shutdown();
 	return check_exit("sa");
 }

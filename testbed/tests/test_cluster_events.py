@@ -438,6 +438,7 @@ def test_follower_daemon_sigkill(cluster):
 
 
 MANY_SESSIONS_RATE = 1000     # datagrams per second, each of 8 sessions
+PLACED = 1.0                  # s: the default host's placements reach everyone (100 ms reports)
 
 
 @on(EVERY_MODE)
@@ -449,9 +450,13 @@ def test_many_sessions_through_a_view_change(cluster, event):
     settled no session is doubled or lost.  (The session schemes used to
     place each running session anew at each node's own packet of the new
     view: at this rate three of eight sessions lost three quarters of
-    their packets, four were doubled, for as long as they ran.)  The
-    packet schemes lose step at any packet a node misses at this rate,
-    which test_follower_daemon_sigkill bounds."""
+    their packets, four were doubled, for as long as they ran.)  Nor is
+    any doubled from a second into the stream to the event: a session
+    that a node placed apart as it began (a packet missed before it, or
+    seen in another order) is placed alike after the default host's next
+    report (in two CI runs one session was doubled from its first packet
+    to its last).  The packet schemes lose step at any packet a node
+    misses at this rate, which test_follower_daemon_sigkill bounds."""
     if cluster.mode in CARRIED:
         pytest.skip("a packet scheme keeps no sessions")
     members = [0, 1] if event == "SIGKILL" else [0, 1, 2]
@@ -474,7 +479,13 @@ def test_many_sessions_through_a_view_change(cluster, event):
         got, wire = streams.finish()
         report(cluster, f"{event} of node 2's cluster-filterd under 8 sessions, view settled "
                f"{t_settled - t_event:.2f} s after it", got, wire, t_event)
+        if cluster.mode.startswith("session"):
+            print("  sessions-corrected: " + ", ".join(
+                f"node {i} {cluster.stats(i).get('sessions-corrected', '?')}" for i in members))
         for name, d in got.items():
+            # a session a node placed apart as it began is moved by the default host's word
+            placed_apart = sum(k for t, k in d["dups"] if PLACED < t < t_event - d["t0"])
+            assert not placed_apart, f"{name}: {placed_apart} doubled {PLACED} s after the stream began"
             doubled = sum(k for t, k in d["dups"] if t > t_settled - d["t0"] + 0.05)
             lost = sum(k for a, b, k in d["lost"] if b > t_settled - d["t0"] + DETECT)
             # A session placed apart doubles, or loses, every packet from then on.  A loaded
@@ -733,6 +744,37 @@ def test_one_node_misses_5_percent(cluster):
     assert all(d["duplicates"] == 0 for d in got.values()), "duplicated datagrams"
 
 
+@on(EVERY_MODE)
+def test_sessions_while_one_node_misses_5_percent(cluster):
+    """Sixteen sessions begin while node 1 loses 5 % of its inside packets
+    on the wire.  Missing packets before a session's first, node 1 may
+    place that session apart from the others, and its packets then went
+    to two nodes or to none for as long as it ran.  The default host's
+    placements put such a session right within a report: a second into
+    the streams no session is doubled, and none loses more than node 1
+    misses of its own."""
+    if not cluster.mode.startswith("session"):
+        pytest.skip("the session schemes place sessions")
+    def corrected():
+        return sum(int(cluster.stats(i).get("sessions-corrected", 0)) for i in range(NODES))
+    before = corrected()
+    flows = [(f"A->B:{k}", None) for k in range(16)]
+    seconds, rate = 4.0, MANY_SESSIONS_RATE // 4
+    with switch_drops(cluster.prefix, "i1") as lost:
+        got, wire = cluster.streams(seconds, rate=rate, sources=flows).finish()
+    print(f"{cluster.topology}: node 1 dropped {lost['dropped']} inside packets of "
+          f"{sum(d['count'] for d in got.values())}; {corrected() - before} sessions corrected")
+    for name, d in got.items():
+        describe(name, d)
+    assert_wire_clean(wire, sum(d["unique"] for d in got.values()) // 2)
+    for name, d in got.items():
+        doubled = sum(k for t, k in d["dups"] if t > PLACED)
+        lost_after = sum(k for a, b, k in d["lost"] if a > PLACED)
+        # a session of node 1's loses what node 1 misses, 5 %; one placed on nobody, all
+        assert not doubled and lost_after <= 0.1 * rate * (seconds - PLACED), \
+            f"{name}: {doubled} doubled, {lost_after} lost after {PLACED} s"
+
+
 # -- replays across a view change ---------------------------------------------
 
 REPLAYED = 100
@@ -789,6 +831,7 @@ def test_replay_right_after_a_view_change(cluster):
 # -- rekeys ------------------------------------------------------------------
 
 REKEYS = 3
+REKEY_SESSIONS = 4
 HEAL = 3.0           # s after a rekey's SAs are on every node: the new outbound SA waits up to
                      # 2 s for the peer's first packet on it (docs/DESIGN.md, "Rekeys"), then
                      # the shared modes settle at the next sync points
@@ -808,7 +851,13 @@ def test_three_rekeys_by_strongswan(cluster):
     with open(f"{cluster.ssdir}/charon.log", errors="replace") as f:
         log_start = len(f.read())
     seconds, slots = 8.0, [1.5, 3.5, 5.5]
-    streams = cluster.streams(seconds)
+    if cluster.mode in CARRIED:
+        # one sender: several put the packet schemes out of step (test_many_sessions_...)
+        streams = cluster.streams(seconds)
+    else:
+        # several sessions, each of which a session scheme must keep where it runs
+        flows = [(f"A->B:{k}", None) for k in range(REKEY_SESSIONS)] + [("B->A", None)]
+        streams = cluster.streams(seconds, rate=RATE // 2, sources=flows)
     rekeys = []
     try:
         for slot in slots[:REKEYS]:
