@@ -317,9 +317,25 @@ unsigned cf_dp_put_placements(const struct cf_dataplane *dp, struct cf_msgbuf *b
 	return count;
 }
 
+/*
+ * The SA of SA's reqid that holds the sessions here: nodes switch to a
+ * rekey's SA at packets of their own, and the table goes with them
+ * (cf_dispatch_carry_over()), so the default host may name the SA that
+ * has it, or had it.
+ */
+static struct cf_sa *sessions_holder(struct cf_dataplane *dp, struct cf_sa *sa)
+{
+	if (sa == NULL || sa->dispatch.clock != 0)
+		return sa;
+	for (struct cf_sa *o = dp->db.list; o; o = o->next)
+		if (o->p.dir == CF_DIR_OUT && o->p.reqid == sa->p.reqid && o->dispatch.clock != 0)
+			return o;
+	return sa;
+}
+
 void cf_dp_place_sessions(struct cf_dataplane *dp, const struct cf_msg *m)
 {
-	struct cf_sa *sa = cf_sa_find(&dp->db, cf_attr_u32(m, CF_A_SPI, 0), CF_DIR_OUT);
+	struct cf_sa *sa = sessions_holder(dp, cf_sa_find(&dp->db, cf_attr_u32(m, CF_A_SPI, 0), CF_DIR_OUT));
 	struct cf_attr a;
 	size_t off = 0;
 

@@ -195,19 +195,26 @@ static inline void confchg(const uint32_t *ids, uint32_t n)
 	settle();
 }
 
-static inline void sa_add_request(struct cf_msgbuf *b, uint32_t spi, enum cf_dir dir, uint32_t seq)
+/* An SA_ADD of SPI, its reqid REQID, unfinished: the caller may add attributes. */
+static inline void sa_add_started(struct cf_msgbuf *b, uint32_t spi, enum cf_dir dir, uint32_t seq,
+				  uint32_t reqid)
 {
 	static const uint8_t sa_key[20] = { 9, 8, 7, 6, 5, 4, 3, 2, 1 };
 
 	cf_mb_init(b, CF_MSG_SA_ADD, 0, seq);
 	cf_mb_u32(b, CF_A_SPI, spi);
 	cf_mb_u8(b, CF_A_DIR, (uint8_t)dir);
-	cf_mb_u32(b, CF_A_REQID, spi);
+	cf_mb_u32(b, CF_A_REQID, reqid);
 	cf_mb_put(b, CF_A_SRC, "\xc0\x00\x02\x01", 4);
 	cf_mb_put(b, CF_A_DST, "\xc0\x00\x02\x02", 4);
 	cf_mb_u16(b, CF_A_ENCR, 20);	/* AES-GCM-16 */
 	cf_mb_u16(b, CF_A_ENCR_KEYBITS, 128);
 	cf_mb_put(b, CF_A_ENC_KEY, sa_key, sizeof(sa_key));
+}
+
+static inline void sa_add_request(struct cf_msgbuf *b, uint32_t spi, enum cf_dir dir, uint32_t seq)
+{
+	sa_add_started(b, spi, dir, seq, spi);
 	CHECK(cf_mb_finish(b) == 0);
 }
 

@@ -35,6 +35,19 @@ static unsigned session_packets(uint32_t spi, unsigned flows, unsigned packets)
 	return disagree;
 }
 
+/* An outbound SA of MODE through the default host, on every node. */
+static void add_session_sa(uint32_t spi, uint32_t reqid, enum cf_dispatch_mode mode)
+{
+	struct cf_msgbuf b;
+	const char *why = NULL;
+
+	sa_add_started(&b, spi, CF_DIR_OUT, spi, reqid);
+	cf_mb_u8(&b, CF_A_DISPATCH, (uint8_t)mode);
+	CHECK(cf_mb_finish(&b) == 0);
+	CHECK_EQ(cf_cluster_replicate(&node[cf_view_default_host(&node[1].c.view)].c, 5, b.buf, b.len, &why), 0);
+	settle();
+}
+
 /* JOINER starts and joins MEMBERS: it holds the state and learned LEARNED sessions. */
 static void join_learning(uint32_t joiner, uint64_t first_counter, const uint32_t *members, uint32_t n,
 			  uint64_t learned)
@@ -59,18 +72,9 @@ static void sessions_follow_a_joiner(void)
 	const uint32_t all[] = { 1, 2, 3 };
 	uint32_t dh = cf_view_default_host(&node[1].c.view), joiner = dh == 3 ? 2 : 3;
 	uint32_t rest[NODES - 1];
-	struct cf_msgbuf b;
-	const char *why = NULL;
-
-	struct cf_msgbuf add;
 
 	all_but(joiner, rest);
-	sa_add_request(&add, 0xc5e5, CF_DIR_OUT, 90);
-	cf_mb_from(&b, add.buf, add.len);
-	cf_mb_u8(&b, CF_A_DISPATCH, CF_DISPATCH_SESSION_SQF);
-	CHECK(cf_mb_finish(&b) == 0);
-	CHECK_EQ(cf_cluster_replicate(&node[dh].c, 5, b.buf, b.len, &why), 0);
-	settle();
+	add_session_sa(0xc5e5, 0xc5e5, CF_DISPATCH_SESSION_SQF);
 	CHECK_EQ(session_packets(0xc5e5, 40, 2000), 0);
 
 	stop(joiner);
@@ -145,15 +149,8 @@ static void placements_heal_a_node_out_of_step(void)
 static void a_session_placed_ahead_moves_the_turn(void)
 {
 	uint32_t dh = cf_view_default_host(&node[1].c.view), rest[NODES - 1];
-	struct cf_msgbuf add, b;
-	const char *why = NULL;
 
-	sa_add_request(&add, 0x5e55, CF_DIR_OUT, 91);
-	cf_mb_from(&b, add.buf, add.len);
-	cf_mb_u8(&b, CF_A_DISPATCH, CF_DISPATCH_SESSION_RR);
-	CHECK(cf_mb_finish(&b) == 0);
-	CHECK_EQ(cf_cluster_replicate(&node[dh].c, 5, b.buf, b.len, &why), 0);
-	settle();
+	add_session_sa(0x5e55, 0x5e55, CF_DISPATCH_SESSION_RR);
 
 	all_but(dh, rest);
 	struct cf_flow early = flow4(0x0a000102, 0x0a000202, 5000, 9, 17);
@@ -167,6 +164,39 @@ static void a_session_placed_ahead_moves_the_turn(void)
 		for (uint32_t k = 0; k < NODES - 1; k++)
 			CHECK_EQ(dispatch_on(rest[k], 0x5e55, &later), first);
 	}
+}
+
+/*
+ * A rekey: a node that switched to the new SA before the default host
+ * took the table along (cf_dispatch_carry_over()), and the default host
+ * still names the old SA.  Its word goes to the table where it is now.
+ */
+static void placements_follow_the_table_through_a_rekey(void)
+{
+	uint32_t dh = cf_view_default_host(&node[1].c.view), apart = dh == 1 ? 2 : 1;
+	struct cf_flow only_here = flow4(0x0a000102, 0x0a000202, 4999, 9, 17);
+
+	add_session_sa(0x7001, 0x77, CF_DISPATCH_SESSION_RR);
+	dispatch_on(apart, 0x7001, &only_here);
+	CHECK(session_packets(0x7001, 16, 64) > 0);
+	add_session_sa(0x7002, 0x77, CF_DISPATCH_SESSION_RR);
+	struct cf_sa *old = cf_sa_find(&node[apart].dp.db, 0x7001, CF_DIR_OUT);
+	struct cf_sa *new = cf_sa_find(&node[apart].dp.db, 0x7002, CF_DIR_OUT);
+	CHECK(old != NULL && new != NULL);
+	if (old == NULL || new == NULL)
+		return;
+	cf_dispatch_carry_over(&new->dispatch, &old->dispatch);
+	CHECK(new->dispatch.clock != 0 && old->dispatch.clock == 0);
+
+	uint64_t before = node[apart].dp.counters[CF_CTR_SESSIONS_CORRECTED];
+	time_passes(CF_SEQ_REPORT_MS);
+	CHECK(node[apart].dp.counters[CF_CTR_SESSIONS_CORRECTED] > before);
+	unsigned disagree = 0;
+	for (uint16_t k = 0; k < 16; k++) {
+		struct cf_flow f = flow4(0x0a000102, 0x0a000202, (uint16_t)(7000 + k), 9, 17);
+		disagree += dispatch_on(dh, 0x7001, &f) != dispatch_on(apart, 0x7002, &f);
+	}
+	CHECK_EQ(disagree, 0);
 }
 
 /*
@@ -219,6 +249,7 @@ int main(void)
 	sessions_follow_a_joiner();
 	placements_heal_a_node_out_of_step();
 	a_session_placed_ahead_moves_the_turn();
+	placements_follow_the_table_through_a_rekey();
 	placements_from_whom();
 	return sim_exit("cluster sessions");
 }
