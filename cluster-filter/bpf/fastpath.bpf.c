@@ -139,30 +139,30 @@ int cf_outside(struct __sk_buff *skb)
 	__u8 *esp, proto;
 
 	if (!v)
-		return TC_ACT_OK;
+		return CF_TC_PASS;
 	if (ip) {
 		if (ip->frag_off & bpf_htons(0x3fff))
-			return TC_ACT_OK;
+			return CF_TC_PASS;
 		proto = ip->protocol;
 	} else if (ip6) {
 		/* extension headers, a fragment header among them, go up: below */
 		proto = ip6->nexthdr;
 	} else {
-		return TC_ACT_OK;
+		return CF_TC_PASS;
 	}
 	if (proto == IPPROTO_UDP) {
 		struct udphdr *udp = l4;
 		if ((void *)(udp + 1) > end || udp->dest != bpf_htons(v->udp_port))
-			return TC_ACT_OK;
+			return CF_TC_PASS;
 		esp = (void *)(udp + 1);
 	} else if (proto == IPPROTO_ESP) {
 		esp = l4;
 	} else {
-		return TC_ACT_OK;
+		return CF_TC_PASS;
 	}
 	/* keepalives are shorter, IKE starts with the zero non-ESP marker */
 	if ((void *)(esp + 8) > end)
-		return TC_ACT_OK;
+		return CF_TC_PASS;
 	/*
 	 * A GRO super-packet (fraglist GRO of UDP) holds packets of other
 	 * owners behind its first: up it goes, and the stack splits it
@@ -198,7 +198,7 @@ int cf_outside(struct __sk_buff *skb)
 	return TC_ACT_SHOT;
 up:
 	count(CF_FAST_OUT_UP);
-	return TC_ACT_OK;
+	return CF_TC_PASS;
 }
 
 /*
@@ -283,7 +283,7 @@ static __always_inline int inside4(struct __sk_buff *skb, struct iphdr *ip, void
 	void *end = (void *)(long)skb->data_end;
 
 	if ((v->flags & (CF_FAST_ACTIVE | CF_FAST_INSIDE_ALL)) != CF_FAST_ACTIVE)
-		return TC_ACT_OK;
+		return CF_TC_PASS;
 
 	/* flow.c, cf_flow_parse() */
 	__u32 src = bpf_ntohl(ip->saddr), dst = bpf_ntohl(ip->daddr);
@@ -291,11 +291,11 @@ static __always_inline int inside4(struct __sk_buff *skb, struct iphdr *ip, void
 	__u8 proto = ip->protocol;
 	/* a BIG TCP GRO packet says 0: the daemon decides it (it cuts it first) */
 	if (tot < ip->ihl * 4)
-		return TC_ACT_OK;
+		return CF_TC_PASS;
 	if (has_ports(proto) && !(ip->frag_off & bpf_htons(0x1fff)) && tot >= ip->ihl * 4 + 4) {
 		__be16 *ports = l4;
 		if ((void *)(ports + 2) > end)
-			return TC_ACT_OK;
+			return CF_TC_PASS;
 		sport = bpf_ntohs(ports[0]);
 		dport = bpf_ntohs(ports[1]);
 	}
@@ -313,11 +313,11 @@ static __always_inline int inside4(struct __sk_buff *skb, struct iphdr *ip, void
 			continue;
 		if (p->verdict == CF_FAST_PASS ||
 		    (p->verdict == CF_FAST_TURN && turn(skb, p->turn, v->nodes) == v->self))
-			return TC_ACT_OK;
+			return CF_TC_PASS;
 		skipped(skb, half * CF_FAST_SLOTS + i, tot, ip->ihl * 4, proto, l4, end);
 		return TC_ACT_SHOT;
 	}
-	return TC_ACT_OK;
+	return CF_TC_PASS;
 }
 
 /* a < b, as 128-bit numbers */
@@ -340,7 +340,7 @@ static __always_inline int inside6(struct __sk_buff *skb, struct ipv6hdr *ip6, v
 	void *end = (void *)(long)skb->data_end;
 
 	if ((v->flags & (CF_FAST_ACTIVE | CF_FAST_INSIDE6_ALL)) != CF_FAST_ACTIVE)
-		return TC_ACT_OK;
+		return CF_TC_PASS;
 
 	/*
 	 * flow.c, cf_flow_parse(), without the extension-header walk: a
@@ -350,13 +350,13 @@ static __always_inline int inside6(struct __sk_buff *skb, struct ipv6hdr *ip6, v
 	__u8 proto = ip6->nexthdr;
 	__u32 tot = 40 + (__u32)bpf_ntohs(ip6->payload_len);
 	if (!cf_fast_judges6(proto, bpf_ntohs(ip6->payload_len)))
-		return TC_ACT_OK;
+		return CF_TC_PASS;
 	struct cf_fast_addr6 src = addr6(&ip6->saddr), dst = addr6(&ip6->daddr);
 	__u16 sport = 0, dport = 0;
 	if (has_ports(proto) && tot >= 40 + 4) {
 		__be16 *ports = l4;
 		if ((void *)(ports + 2) > end)
-			return TC_ACT_OK;
+			return CF_TC_PASS;
 		sport = bpf_ntohs(ports[0]);
 		dport = bpf_ntohs(ports[1]);
 	}
@@ -375,11 +375,11 @@ static __always_inline int inside6(struct __sk_buff *skb, struct ipv6hdr *ip6, v
 			continue;
 		if (p->verdict == CF_FAST_PASS ||
 		    (p->verdict == CF_FAST_TURN && turn(skb, p->turn, v->nodes) == v->self))
-			return TC_ACT_OK;
+			return CF_TC_PASS;
 		skipped(skb, half * CF_FAST_SLOTS + CF_FAST_POLICIES + i, tot, 40, proto, l4, end);
 		return TC_ACT_SHOT;
 	}
-	return TC_ACT_OK;
+	return CF_TC_PASS;
 }
 
 /*
@@ -421,9 +421,9 @@ int cf_inside(struct __sk_buff *skb)
 	int verdict;
 
 	if ((!ip && !ip6) || !v)
-		return TC_ACT_OK;
+		return CF_TC_PASS;
 	if (ip ? !forwardable4(skb, ip) : !forwardable6(skb, ip6, l4))
-		return TC_ACT_OK;	/* not counted: it is no packet of ours */
+		return CF_TC_PASS;	/* not counted: it is no packet of ours */
 	verdict = ip ? inside4(skb, ip, l4, v, half) : inside6(skb, ip6, l4, v, half);
 	count(verdict == TC_ACT_SHOT ? CF_FAST_IN_NOT_OWNER : CF_FAST_IN_UP);
 	return verdict;

@@ -41,6 +41,14 @@
 #define CF_FAST_SAS 4096	/* inbound SAs */
 #define CF_FAST_OBSERVED 1024	/* numbers remembered per inbound SA (a power of 2) */
 
+/*
+ * A packet the programs let by goes on to the next tc filter (an
+ * operator's own, at a higher priority number): TC_ACT_UNSPEC.
+ * TC_ACT_OK would end classification there, for every packet on the
+ * interface.
+ */
+#define CF_TC_PASS (-1)
+
 /* cf_fast_view.flags */
 #define CF_FAST_ACTIVE		0x1	/* forwarding: else everything goes up */
 #define CF_FAST_ROUND_OPEN	0x2	/* a view is being agreed: the daemon decides */

@@ -54,18 +54,18 @@ static void not_forwarded_and_standing_down(void)
 	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
 
 	CHECK_EQ(clear4_as(in_prog, 0x08080808, 64, false), TC_ACT_SHOT);
-	CHECK_EQ(clear4_as(in_prog, 0x08080808, 1, false), TC_ACT_OK);
-	CHECK_EQ(clear4_as(in_prog, 0x08080808, 64, true), TC_ACT_OK);
-	CHECK_EQ(clear4_as(in_prog, 0xe0000005, 64, false), TC_ACT_OK);
-	CHECK_EQ(clear4_as(in_prog, 0xffffffff, 64, false), TC_ACT_OK);
+	CHECK_EQ(clear4_as(in_prog, 0x08080808, 1, false), CF_TC_PASS);
+	CHECK_EQ(clear4_as(in_prog, 0x08080808, 64, true), CF_TC_PASS);
+	CHECK_EQ(clear4_as(in_prog, 0xe0000005, 64, false), CF_TC_PASS);
+	CHECK_EQ(clear4_as(in_prog, 0xffffffff, 64, false), CF_TC_PASS);
 	CHECK_EQ(clear6_as(in_prog, "2001:db8:1::2", "2001:db8:5::1", 64, 128), TC_ACT_SHOT);
-	CHECK_EQ(clear6_as(in_prog, "2001:db8:1::2", "2001:db8:5::1", 1, 128), TC_ACT_OK);
-	CHECK_EQ(clear6_as(in_prog, "fe80::2", "fe80::1", 255, 128), TC_ACT_OK);
-	CHECK_EQ(clear6_as(in_prog, "fe80::2", "ff02::1", 255, 128), TC_ACT_OK);
-	CHECK_EQ(clear6_as(in_prog, "2001:db8:1::2", "ff05::2", 64, 128), TC_ACT_OK);
-	CHECK_EQ(clear6_as(in_prog, "fe80::2", "2001:db8:5::1", 64, 128), TC_ACT_OK);
+	CHECK_EQ(clear6_as(in_prog, "2001:db8:1::2", "2001:db8:5::1", 1, 128), CF_TC_PASS);
+	CHECK_EQ(clear6_as(in_prog, "fe80::2", "fe80::1", 255, 128), CF_TC_PASS);
+	CHECK_EQ(clear6_as(in_prog, "fe80::2", "ff02::1", 255, 128), CF_TC_PASS);
+	CHECK_EQ(clear6_as(in_prog, "2001:db8:1::2", "ff05::2", 64, 128), CF_TC_PASS);
+	CHECK_EQ(clear6_as(in_prog, "fe80::2", "2001:db8:5::1", 64, 128), CF_TC_PASS);
 	/* an advertisement answering a solicitation from a global address */
-	CHECK_EQ(clear6_as(in_prog, "2001:db8:1::2", "2001:db8:1::1", 255, 136), TC_ACT_OK);
+	CHECK_EQ(clear6_as(in_prog, "2001:db8:1::2", "2001:db8:1::1", 255, 136), CF_TC_PASS);
 	CHECK_EQ(clear6_as(in_prog, "2001:db8:1::2", "2001:db8:1::1", 255, 129), TC_ACT_SHOT);
 	cf_fast_bpf_collect(f, &dp);
 	CHECK_EQ(dp.counters[CF_CTR_KERNEL_NOT_OWNER_CLEAR], 3);
@@ -75,17 +75,17 @@ static void not_forwarded_and_standing_down(void)
 	uint32_t seq = 1;
 	while (cf_dispatch_inbound(IN_SPI, seq, 3) == 1)
 		seq++;
-	CHECK_EQ(esp_in_udp(out_prog, IN_SPI, seq), TC_ACT_OK);	/* the first: heard */
+	CHECK_EQ(esp_in_udp(out_prog, IN_SPI, seq), CF_TC_PASS);	/* the first: heard */
 	CHECK_EQ(esp_in_udp(out_prog, IN_SPI, seq), TC_ACT_SHOT);
 	uint8_t fr[128], esp[40] = { 0 };
 	put_be32(esp, IN_SPI);
 	put_be32(esp + 4, seq);
 	CHECK_EQ(run_gro(out_prog, fr, frame(fr, 0xc0000202, 0xc0000201, 17, 4500, 4500, esp, sizeof(esp)), 4),
-		 TC_ACT_OK);
+		 CF_TC_PASS);
 
 	CHECK_EQ(cf_fast_bpf_stand_down(f), 0);
-	CHECK_EQ(esp_in_udp(out_prog, IN_SPI, seq), TC_ACT_OK);
-	CHECK_EQ(clear4_as(in_prog, 0x08080808, 64, false), TC_ACT_OK);
+	CHECK_EQ(esp_in_udp(out_prog, IN_SPI, seq), CF_TC_PASS);
+	CHECK_EQ(clear4_as(in_prog, 0x08080808, 64, false), CF_TC_PASS);
 	/* and a daemon that goes on pushes its view again */
 	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
 	CHECK_EQ(esp_in_udp(out_prog, IN_SPI, seq), TC_ACT_SHOT);
@@ -131,7 +131,7 @@ static void flushed_and_added_again(void)
 	uint32_t seq = 1;
 	while (cf_dispatch_inbound(0x7777, seq, 3) == 1)
 		seq++;
-	CHECK_EQ(esp_in_udp(out_prog, 0x7777, seq), TC_ACT_OK);	/* heard */
+	CHECK_EQ(esp_in_udp(out_prog, 0x7777, seq), CF_TC_PASS);	/* heard */
 	CHECK_EQ(esp_in_udp(out_prog, 0x7777, seq), TC_ACT_SHOT);
 	cf_dp_free(&dp);
 	cf_fast_bpf_close(f);

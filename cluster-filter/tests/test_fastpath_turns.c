@@ -5,8 +5,13 @@
  * model, frame by frame; and which packets the daemon takes for judged.
  * Needs root and BPF; CF_TEST_NO_BPF=1 skips the kernel half.
  */
+#include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
 #include <linux/pkt_cls.h>
 
 #include "fastpath.h"
@@ -33,7 +38,7 @@ static unsigned turns_taken(const int in_prog[3], uint32_t from, uint32_t to, ui
 		unsigned up = 0;
 		*sync_points += (h & CF_FAST_RR_SYNC_MASK) == 0;
 		for (uint32_t k = 0; k < 3; k++) {
-			if (run(in_prog[k], fr, *len) != TC_ACT_OK)
+			if (run(in_prog[k], fr, *len) != CF_TC_PASS)
 				continue;
 			up++;
 			ups[k]++;
@@ -97,7 +102,7 @@ static void kernel_turns(void)
 	bool gro_up[3];
 	unsigned up = 0;
 	for (uint32_t k = 0; k < 3; k++)
-		up += gro_up[k] = run_gro(in_prog[k], fr, len, 4) == TC_ACT_OK;
+		up += gro_up[k] = run_gro(in_prog[k], fr, len, 4) == CF_TC_PASS;
 	CHECK_EQ(up, 1);
 	for (uint32_t k = 0; k < 3; k++) {
 		cf_fast_bpf_collect(f[k], &dp[k]);
@@ -149,6 +154,71 @@ static void judged(void)
  * network namespace of its own, for a loopback device to attach to.)
  * Then the program is found and taken off, as a daemon left it.
  */
+/* lo, up: a new network namespace has it down */
+static bool loopback_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool up = fd >= 0 && ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 &&
+		  (ifr.ifr_flags |= IFF_UP, ioctl(fd, SIOCSIFFLAGS, &ifr) == 0);
+
+	if (fd >= 0)
+		close(fd);
+	return up;
+}
+
+/* A datagram to 127.0.0.1 over lo: did it arrive? */
+static bool arrives_over_lo(void)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t tolen = sizeof(to);
+	int rx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), tx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool got = false;
+
+	if (rx >= 0 && tx >= 0 && bind(rx, (struct sockaddr *)&to, sizeof(to)) == 0 &&
+	    getsockname(rx, (struct sockaddr *)&to, &tolen) == 0 &&
+	    sendto(tx, "x", 1, 0, (struct sockaddr *)&to, sizeof(to)) == 1) {
+		struct pollfd p = { .fd = rx, .events = POLLIN };
+		got = poll(&p, 1, 200) == 1;
+	} else {
+		CHECK(!"a datagram over lo");
+	}
+	if (rx >= 0)
+		close(rx);
+	if (tx >= 0)
+		close(tx);
+	return got;
+}
+
+/*
+ * What our program lets by goes on to the filters after it: an
+ * operator's own, here one that drops everything, at the next priority.
+ * (With TC_ACT_OK our program ended classification, and every filter an
+ * operator had put after it saw nothing.)
+ */
+static void passes_on_to_the_next_filter(void)
+{
+	const struct bpf_insn drop_all[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = TC_ACT_SHOT },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int prog = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "operators_own", "GPL", drop_all, 2, NULL);
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)if_nametoindex("lo"), .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog, .handle = 0x77, .priority = 2);
+
+	CHECK(prog >= 0);
+	CHECK(arrives_over_lo());
+	CHECK(bpf_tc_attach(&hook, &opts) == 0);
+	CHECK(!arrives_over_lo());
+	opts.prog_fd = 0;
+	opts.prog_id = 0;
+	opts.flags = 0;
+	CHECK(bpf_tc_detach(&hook, &opts) == 0);
+	CHECK(arrives_over_lo());
+	if (prog >= 0)
+		close(prog);
+}
+
 static void outside_only(void)
 {
 	struct cf_dataplane dp;
@@ -169,6 +239,8 @@ static void outside_only(void)
 	cf_dp_view_agreed(&dp);
 	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
 	CHECK_EQ(dp.fast_turns, 0);
+	CHECK(loopback_up());
+	passes_on_to_the_next_filter();
 	/* as the next daemon does at start, when this one was killed with its view in force */
 	CHECK_EQ(cf_fast_bpf_remove_stale(), 1);
 	CHECK_EQ(cf_fast_bpf_remove_stale(), 0);
