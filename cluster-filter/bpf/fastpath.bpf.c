@@ -227,15 +227,21 @@ static __always_inline void skipped(struct __sk_buff *skb, __u32 slot, __u32 tot
 }
 
 /*
- * dispatch.c, cf_packet_hash(), of the packet as it arrives: every node
- * sees the same frame, so every node's kernel finds the same sync points.
+ * dispatch.c, cf_packet_hash(), of the IP packet as it arrives (TOT bytes,
+ * its header says): every node sees the same packet, so every node's
+ * kernel finds the same sync points.  Not the frame: what pads a short
+ * one to Ethernet's minimum (or a trailing FCS a NIC keeps) is the
+ * link's, and the daemon, which hashes what the TUN device gives it,
+ * never sees it.
  */
-static __always_inline __u32 packet_hash(struct __sk_buff *skb)
+static __always_inline __u32 packet_hash(struct __sk_buff *skb, __u32 tot)
 {
 	__u8 b[64];
 	__u32 n = skb->len > ETH_HLEN ? skb->len - ETH_HLEN : 0;
 	__u64 h = 0xcbf29ce484222325ULL;
 
+	if (n > tot)
+		n = tot;
 	if (n > sizeof(b))
 		n = sizeof(b);
 	if (n < 20)
@@ -263,13 +269,13 @@ static __always_inline __u32 packet_hash(struct __sk_buff *skb)
  * (docs/DESIGN.md); a race between CPUs costs what a lost packet costs,
  * until the next sync point.
  */
-static __always_inline __u32 turn(struct __sk_buff *skb, __u32 slot, __u32 nodes)
+static __always_inline __u32 turn(struct __sk_buff *skb, __u32 tot, __u32 slot, __u32 nodes)
 {
 	__u32 *t = bpf_map_lookup_elem(&cf_turns, &slot);
 
 	if (!t)
 		return nodes;	/* cannot be: the slots are the array's */
-	return cf_fast_take_turn(t, packet_hash(skb), nodes);
+	return cf_fast_take_turn(t, packet_hash(skb, tot), nodes);
 }
 
 static __always_inline int has_ports(__u8 proto)
@@ -312,7 +318,7 @@ static __always_inline int inside4(struct __sk_buff *skb, struct iphdr *ip, void
 		    dport < p->dport_lo || dport > p->dport_hi)
 			continue;
 		if (p->verdict == CF_FAST_PASS ||
-		    (p->verdict == CF_FAST_TURN && turn(skb, p->turn, v->nodes) == v->self))
+		    (p->verdict == CF_FAST_TURN && turn(skb, tot, p->turn, v->nodes) == v->self))
 			return CF_TC_PASS;
 		skipped(skb, half * CF_FAST_SLOTS + i, tot, ip->ihl * 4, proto, l4, end);
 		return TC_ACT_SHOT;
@@ -374,7 +380,7 @@ static __always_inline int inside6(struct __sk_buff *skb, struct ipv6hdr *ip6, v
 		    dport < p->dport_lo || dport > p->dport_hi)
 			continue;
 		if (p->verdict == CF_FAST_PASS ||
-		    (p->verdict == CF_FAST_TURN && turn(skb, p->turn, v->nodes) == v->self))
+		    (p->verdict == CF_FAST_TURN && turn(skb, tot, p->turn, v->nodes) == v->self))
 			return CF_TC_PASS;
 		skipped(skb, half * CF_FAST_SLOTS + CF_FAST_POLICIES + i, tot, 40, proto, l4, end);
 		return TC_ACT_SHOT;
