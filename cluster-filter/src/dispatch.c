@@ -69,12 +69,20 @@ void cf_dispatch_free(struct cf_dispatch *d)
 
 void cf_dispatch_carry_over(struct cf_dispatch *to, struct cf_dispatch *from)
 {
-	/* once: a second policy of the same SAs finds TO in use already */
-	if (to->mode != from->mode || to->clock != 0 || from->clock == 0)
+	if (to->mode != from->mode)
 		return;
-	struct cf_dispatch fresh = *to;
-	*to = *from;
-	*from = fresh;
+	/* once: a second policy of the same SAs finds TO in use already */
+	if (to->clock == 0 && from->clock != 0) {
+		struct cf_dispatch fresh = *to;
+		*to = *from;
+		*from = fresh;
+	}
+	if (to->kernel_turn == 0 && from->kernel_turn != 0) {
+		to->kernel_turn = from->kernel_turn;
+		to->kernel_claim = from->kernel_claim;
+		from->kernel_turn = 0;
+		from->kernel_claim = 0;
+	}
 }
 
 void cf_dispatch_view_changed(struct cf_dispatch *d, const int *map, uint32_t old_nodes,

@@ -83,6 +83,14 @@ struct cf_dispatch {
 	uint32_t session_mask;		/* capacity - 1, a power of two */
 	uint32_t *fresh;		/* session modes: slots of new sessions, a ring */
 	uint32_t fresh_head, fresh_count;
+	/*
+	 * packet-rr under the fast path, where the kernel keeps the turn:
+	 * 1 + its slot there (0: none yet) and whose claim on the slot it is
+	 * (the serial of the SA that took it first), given by cf_fast_build().
+	 * The daemon's clock does not move, so these are carried over apart.
+	 */
+	uint32_t kernel_turn;
+	uint64_t kernel_claim;
 };
 
 /* session_capacity is rounded up to a power of two; 0 picks a default. */
@@ -118,7 +126,7 @@ bool cf_dispatch_learn(struct cf_dispatch *d, uint32_t slot, const struct cf_flo
  * place every running session anew at its own packet, and with several
  * sessions place them apart, each lost or sent twice until it ends.
  * Carried over, the state goes on with the packet stream, the same on
- * every node whichever SA it carries.
+ * every node whichever SA it carries.  So does the kernel's turn.
  */
 void cf_dispatch_carry_over(struct cf_dispatch *to, struct cf_dispatch *from);
 

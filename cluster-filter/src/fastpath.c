@@ -10,6 +10,12 @@ static bool writes(const struct cf_dataplane *dp, const struct cf_sa *sa)
 	return dp->self < dp->nodes && sa->writer == dp->member_ids[dp->self];
 }
 
+/* Whether the kernel keeps the turn of POL's packets: packet-rr, in a view of ours. */
+static bool takes_turns(const struct cf_dataplane *dp, const struct cf_policy *pol)
+{
+	return pol->sa && pol->sa->dispatch.mode == CF_DISPATCH_PACKET_RR && dp->self < dp->nodes;
+}
+
 /*
  * Drop in the kernel only what the daemon would drop as not ours without
  * another look: a per-sa SA another node writes, or a packet-rr packet
@@ -25,8 +31,10 @@ static enum cf_fast_verdict verdict(const struct cf_dataplane *dp, const struct 
 
 	if (sa == NULL)
 		v = CF_FAST_PASS;
+	else if (takes_turns(dp, pol))
+		v = CF_FAST_TURN;
 	else if (sa->dispatch.mode == CF_DISPATCH_PACKET_RR)
-		v = dp->self < dp->nodes ? CF_FAST_TURN : CF_FAST_PASS;
+		v = CF_FAST_PASS;	/* in no view: the daemon decides */
 	else if (cf_dispatch_shared(sa->dispatch.mode) || writes(dp, sa))
 		v = CF_FAST_PASS;
 	else
@@ -35,19 +43,51 @@ static enum cf_fast_verdict verdict(const struct cf_dataplane *dp, const struct 
 	return v;
 }
 
-/* The turn slot of SA: that of an earlier policy of SA, else SLOT, this one's. */
-static uint16_t turn_slot(const struct cf_fast_tables *t, const struct cf_sa *sa, uint16_t slot)
+/*
+ * The turn slots SAs hold stay theirs wherever their policies now stand
+ * (a policy added or deleted ahead of them moves them in the tables), so
+ * the kernel's turn goes on.  Only the policies the tables take count.
+ * Of two SAs that claim one slot (one held it, lost its policies while
+ * the other took the slot, and has a policy again), the first keeps it
+ * and the other starts afresh on another.
+ */
+static void keep_turns(struct cf_dataplane *dp, struct cf_fast_tables *t)
 {
-	for (uint16_t i = 0; i < CF_FAST_SLOTS; i++) {
-		if (i == slot)
-			continue;	/* POL's own, being filled */
-		const uint8_t v = i < CF_FAST_POLICIES ? t->policies[i].verdict
-						       : t->policies6[i - CF_FAST_POLICIES].verdict;
-		if (v == CF_FAST_TURN && t->spis[i] == sa->p.spi)
-			return i < CF_FAST_POLICIES ? t->policies[i].turn
-						    : t->policies6[i - CF_FAST_POLICIES].turn;
+	uint32_t taken[2] = { 0, 0 };
+
+	for (struct cf_policy *pol = dp->db.policies; pol; pol = pol->next) {
+		if (pol->dir != CF_DIR_OUT || (pol->ts.family != 4 && pol->ts.family != 6) ||
+		    taken[pol->ts.family == 6]++ >= CF_FAST_POLICIES || !takes_turns(dp, pol))
+			continue;
+		struct cf_dispatch *d = &pol->sa->dispatch;
+		if (d->kernel_turn == 0)
+			continue;
+		uint64_t *claim = &t->turn_claims[d->kernel_turn - 1];
+		if (*claim == 0)
+			*claim = d->kernel_claim;
+		else if (*claim != d->kernel_claim)
+			d->kernel_turn = 0;
 	}
-	return slot;
+}
+
+/*
+ * The turn slot of SA: the one it holds, else the first no SA holds,
+ * from now on its own.  Each SA of the tables holds at most one of the
+ * CF_FAST_SLOTS, one per policy at most: a free one is always there.
+ */
+static uint16_t turn_slot(struct cf_fast_tables *t, struct cf_sa *sa)
+{
+	struct cf_dispatch *d = &sa->dispatch;
+
+	if (d->kernel_turn == 0) {
+		uint32_t i = 0;
+		while (i < CF_FAST_SLOTS - 1 && t->turn_claims[i] != 0)
+			i++;
+		d->kernel_turn = i + 1;
+		d->kernel_claim = sa->serial;
+		t->turn_claims[i] = sa->serial;
+	}
+	return (uint16_t)(d->kernel_turn - 1);
 }
 
 static struct cf_fast_addr6 addr6(const struct cf_addr *a)
@@ -55,7 +95,7 @@ static struct cf_fast_addr6 addr6(const struct cf_addr *a)
 	return (struct cf_fast_addr6){ .hi = get_be64(a->b), .lo = get_be64(a->b + 8) };
 }
 
-void cf_fast_build(const struct cf_dataplane *dp, uint16_t udp_port, struct cf_fast_tables *t)
+void cf_fast_build(struct cf_dataplane *dp, uint16_t udp_port, struct cf_fast_tables *t)
 {
 	struct cf_fast_view *view = &t->view;
 	uint32_t n4 = 0, n6 = 0;
@@ -66,6 +106,7 @@ void cf_fast_build(const struct cf_dataplane *dp, uint16_t udp_port, struct cf_f
 	view->self = dp->self;
 	view->udp_port = udp_port;
 	t->epoch = dp->epoch;
+	keep_turns(dp, t);
 
 	/*
 	 * In cf_policy_lookup()'s order: the first match is the one that
@@ -93,10 +134,8 @@ void cf_fast_build(const struct cf_dataplane *dp, uint16_t udp_port, struct cf_f
 			p->dport_hi = ts->dport_hi;
 			p->proto = ts->proto;
 			p->verdict = verdict(dp, pol, &t->spis[n4]);
-			if (p->verdict == CF_FAST_TURN) {
-				p->turn = turn_slot(t, pol->sa, (uint16_t)n4);
-				t->turn_serials[p->turn] = pol->sa->serial;
-			}
+			if (p->verdict == CF_FAST_TURN)
+				p->turn = turn_slot(t, pol->sa);
 			n4++;
 		} else if (ts->family == 6) {
 			if (n6 == CF_FAST_POLICIES) {
@@ -114,10 +153,8 @@ void cf_fast_build(const struct cf_dataplane *dp, uint16_t udp_port, struct cf_f
 			p->dport_hi = ts->dport_hi;
 			p->proto = ts->proto;
 			p->verdict = verdict(dp, pol, &t->spis[CF_FAST_POLICIES + n6]);
-			if (p->verdict == CF_FAST_TURN) {
-				p->turn = turn_slot(t, pol->sa, (uint16_t)(CF_FAST_POLICIES + n6));
-				t->turn_serials[p->turn] = pol->sa->serial;
-			}
+			if (p->verdict == CF_FAST_TURN)
+				p->turn = turn_slot(t, pol->sa);
 			n6++;
 		}
 	}

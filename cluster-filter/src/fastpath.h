@@ -193,21 +193,24 @@ struct cf_fast_tables {
 	 */
 	uint32_t spis[CF_FAST_SLOTS];
 	/*
-	 * Whose turn each turn slot keeps: the view's epoch and the SA (its
-	 * serial).  The kernel's slot starts afresh in a new view, as
-	 * dataplane.c's count does (cf_dispatch_view_changed()), and for an SA that
-	 * follows none; a rekey's SA goes on with its predecessor's turn
-	 * (cf_fast_bpf_sync()).
+	 * Whose turn each turn slot keeps: the view's epoch and the claim on
+	 * it (the serial of the SA that took it first; 0: free).  The
+	 * kernel's turn starts afresh in a new view, as dataplane.c's count
+	 * does (cf_dispatch_view_changed()), and for a new claim; a rekey's
+	 * SA goes on with its predecessor's claim, and so its turn
+	 * (cf_dispatch_carry_over(), cf_fast_bpf_sync()).
 	 */
 	uint32_t epoch;
-	uint64_t turn_serials[CF_FAST_SLOTS];
+	uint64_t turn_claims[CF_FAST_SLOTS];
 };
 
 /*
  * This node's view and outbound policy tables as the kernel needs them.
  * Every byte of T is set (padding zero), so tables compare with memcmp().
+ * A packet-rr SA the tables take for the first time gets its turn slot
+ * (cf_dispatch.kernel_turn), which it keeps.
  */
-void cf_fast_build(const struct cf_dataplane *dp, uint16_t udp_port, struct cf_fast_tables *t);
+void cf_fast_build(struct cf_dataplane *dp, uint16_t udp_port, struct cf_fast_tables *t);
 
 /* cf_dataplane.fast_turns: the families whose packet-rr packets the kernel judges */
 #define CF_FAST_TURNS4 0x1

@@ -35,6 +35,9 @@ struct cf_fast_bpf {
 	struct cf_fast_tables tables[2];	/* what each half was last filled with */
 	struct cf_fast_tables next;		/* scratch: what the data plane says now */
 	struct cf_fast_skipped folded[2][CF_FAST_SLOTS];	/* slot totals already accounted */
+	/* whose each turn in cf_turns is: the claim, and the view it began in */
+	uint64_t turn_claims[CF_FAST_SLOTS];
+	uint32_t turn_epochs[CF_FAST_SLOTS];
 	uint64_t relinks;		/* db->relinks when the SA map was last brought in line */
 	uint32_t sa_count;
 	uint64_t changes;		/* db->changes when the tables were last built */
@@ -336,15 +339,6 @@ static int sync_sas(struct cf_fast_bpf *f, struct cf_dataplane *dp)
 	return 0;
 }
 
-/* Whether the SA of this serial is still there (a rekey's predecessor is, a while). */
-static bool sa_alive(const struct cf_dataplane *dp, uint64_t serial)
-{
-	for (const struct cf_sa *sa = dp->db.list; sa && serial; sa = sa->next)
-		if (sa->serial == serial)
-			return true;
-	return false;
-}
-
 int cf_fast_bpf_sync(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint16_t udp_port)
 {
 	struct cf_fast_tables *t = &f->next;
@@ -381,22 +375,24 @@ int cf_fast_bpf_sync(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint16_t ud
 		return err;
 	/*
 	 * A turn starts afresh in a new view, as dataplane.c starts its
-	 * count, and for an SA that follows none (the SAs were flushed and
-	 * added again): from the flip on, near enough to where every other
-	 * node does.  A rekey's SA takes its predecessor's turn, which every
-	 * node has in step, without the few packets of disagreement a
-	 * restart at slightly different packets would cost.
+	 * count, and for a new claim (an SA that follows none: the SAs were
+	 * flushed and added again): from the flip on, near enough to where
+	 * every other node does.  A rekey's SA goes on with its predecessor's
+	 * claim and turn, which every node has in step, without the few
+	 * packets of disagreement a restart at slightly different packets
+	 * would cost; and a policy added or deleted ahead of an SA's moves
+	 * none, nor one of its own deleted and added again.
 	 */
-	const struct cf_fast_tables *was = f->pushed ? &f->tables[f->half] : NULL;
 	for (uint32_t i = 0; i < CF_FAST_SLOTS; i++) {
 		uint32_t zero_turn = 0;
-		if (t->turn_serials[i] == 0 ||
-		    (was && was->epoch == t->epoch &&
-		     (was->turn_serials[i] == t->turn_serials[i] || sa_alive(dp, was->turn_serials[i]))))
+		if (t->turn_claims[i] == 0 ||
+		    (f->turn_claims[i] == t->turn_claims[i] && f->turn_epochs[i] == t->epoch))
 			continue;
 		if ((err = bpf_map__update_elem(f->skel->maps.cf_turns, &i, sizeof(i), &zero_turn,
 						sizeof(zero_turn), BPF_ANY)))
 			return err;
+		f->turn_claims[i] = t->turn_claims[i];
+		f->turn_epochs[i] = t->epoch;
 	}
 	f->tables[h] = *t;
 	f->half = h;
@@ -475,7 +471,7 @@ bool cf_fast_bpf_keeps_turns(const struct cf_fast_bpf *f)
 	if (!f->pushed || !(t->view.flags & CF_FAST_ACTIVE) || t->view.self >= t->view.nodes)
 		return false;
 	for (uint32_t i = 0; i < CF_FAST_SLOTS; i++)
-		if (t->turn_serials[i])
+		if (t->turn_claims[i])
 			return true;
 	return false;
 }

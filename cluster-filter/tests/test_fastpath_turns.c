@@ -53,6 +53,29 @@ static unsigned turns_taken(const int in_prog[3], uint32_t from, uint32_t to, si
 	return wrong;
 }
 
+/* Three nodes of a packet-rr SA, each with its kernel's maps; false: no BPF here. */
+static bool three_nodes(struct cf_fast_bpf *f[3], struct cf_dataplane dp[3], int in_prog[3])
+{
+	const char *why;
+
+	for (uint32_t k = 0; k < 3; k++) {
+		f[k] = cf_fast_bpf_open(NULL, NULL, &why);
+		if (f[k] == NULL && getenv("CF_TEST_NO_BPF"))
+			return false;
+		CHECK(f[k] != NULL);
+		if (f[k] == NULL)
+			return false;
+		in_prog[k] = cf_fast_bpf_prog_fd(f[k], true);
+		cluster_node(&dp[k], CF_DISPATCH_PACKET_RR);
+		cf_dp_set_view(&dp[k], 2, 3, k, ids, true, k == 0);
+		cf_dp_view_agreed(&dp[k]);
+		CHECK(cf_fast_bpf_sync(f[k], &dp[k], 4500) == 0);
+		CHECK_EQ(dp[k].fast_turns, CF_FAST_TURNS4 | CF_FAST_TURNS6);
+		CHECK(cf_fast_bpf_keeps_turns(f[k]));
+	}
+	return true;
+}
+
 /*
  * packet-rr: three nodes' kernels, each with its own maps, take the same
  * turns as the model (cf_fast_take_turn() over cf_packet_hash()), so each
@@ -63,24 +86,10 @@ static void kernel_turns(void)
 {
 	struct cf_fast_bpf *f[3];
 	struct cf_dataplane dp[3];
-	const char *why;
 	int in_prog[3];
 
-	for (uint32_t k = 0; k < 3; k++) {
-		f[k] = cf_fast_bpf_open(NULL, NULL, &why);
-		if (f[k] == NULL && getenv("CF_TEST_NO_BPF"))
-			return;
-		CHECK(f[k] != NULL);
-		if (f[k] == NULL)
-			return;
-		in_prog[k] = cf_fast_bpf_prog_fd(f[k], true);
-		cluster_node(&dp[k], CF_DISPATCH_PACKET_RR);
-		cf_dp_set_view(&dp[k], 2, 3, k, ids, true, k == 0);
-		cf_dp_view_agreed(&dp[k]);
-		CHECK(cf_fast_bpf_sync(f[k], &dp[k], 4500) == 0);
-		CHECK_EQ(dp[k].fast_turns, CF_FAST_TURNS4 | CF_FAST_TURNS6);
-		CHECK(cf_fast_bpf_keeps_turns(f[k]));
-	}
+	if (!three_nodes(f, dp, in_prog))
+		return;
 
 	uint32_t model = 0, ups[3] = { 0 }, sync_points = 0;
 	uint8_t fr[128];
@@ -118,6 +127,65 @@ static void kernel_turns(void)
 		const struct cf_sa *out = cf_sa_find(&dp[k].db, OUT_SPI, CF_DIR_OUT);
 		/* what it passed up its daemon counts as it sends it */
 		CHECK_EQ(out->used.packets, 4030 - ups[k] + (gro_up[k] ? 0 : 4));
+		cf_dp_free(&dp[k]);
+		cf_fast_bpf_close(f[k]);
+	}
+}
+
+/*
+ * Changes that move an SA's policies in the tables, or give its packets
+ * another SA of its stream, move no turn: each node meets such a change
+ * at a packet of its own, and a turn restarted there would be out of step
+ * with the others' until the next sync point.  The three nodes take each
+ * change 40 frames apart: a policy of another SA ahead of the stream's,
+ * then a rekey whose new SA takes the policy at the old one's deletion,
+ * then the new SA's policy deleted and added again.
+ */
+static void turns_through_changes(void)
+{
+	static const uint8_t key[20] = { 9 };
+	struct cf_fast_bpf *f[3];
+	struct cf_dataplane dp[3];
+	int in_prog[3];
+	uint32_t model = 0, ups[3] = { 0 }, sync_points = 0, from = 0;
+	uint8_t fr[128];
+	size_t len = 0;
+
+	if (!three_nodes(f, dp, in_prog))
+		return;
+	for (uint32_t change = 0; change < 3; change++) {
+		for (uint32_t k = 0; k < 3; k++) {
+			CHECK_EQ(turns_taken(in_prog, from, from + 40, 32, &model, ups, &sync_points, fr, &len), 0);
+			from += 40;
+			struct cf_sa_params p = { .dir = CF_DIR_OUT, .alg = cf_alg_by_name("aes128gcm16"),
+						  .enc_key_len = 20 };
+			struct cf_sa *sa;
+			memcpy(p.enc_key, key, sizeof(key));
+			if (change == 0) {
+				p.spi = 0x7202;
+				p.reqid = 2;
+				p.dispatch = CF_DISPATCH_PER_SA;
+				CHECK(cf_sa_add(&dp[k].db, &p, &sa) == 0);
+				add_policy(&dp[k], ts4(0x0a000100, 0x0a0001ff, 0x0a000900, 0x0a0009ff), 0, 2, 50);
+			} else if (change == 1) {
+				p.spi = 0x7102;
+				p.reqid = 1;
+				p.dispatch = CF_DISPATCH_PACKET_RR;
+				CHECK(cf_sa_add(&dp[k].db, &p, &sa) == 0);
+				CHECK(cf_sa_del(&dp[k].db, OUT_SPI, CF_DIR_OUT) == 0);
+			} else {
+				const struct cf_policy *pol = dp[k].db.policies;
+				while (pol->reqid != 1)
+					pol = pol->next;
+				CHECK(cf_policy_del(&dp[k].db, pol->id) == 0);
+				CHECK(cf_fast_bpf_sync(f[k], &dp[k], 4500) == 0);
+				add_policy(&dp[k], ts4(0x0a000100, 0x0a0001ff, 0x0a000200, 0x0a0002ff), 0, 1, 100);
+			}
+			CHECK(cf_fast_bpf_sync(f[k], &dp[k], 4500) == 0);
+		}
+	}
+	CHECK_EQ(turns_taken(in_prog, from, from + 300, 32, &model, ups, &sync_points, fr, &len), 0);
+	for (uint32_t k = 0; k < 3; k++) {
 		cf_dp_free(&dp[k]);
 		cf_fast_bpf_close(f[k]);
 	}
@@ -261,6 +329,7 @@ int main(void)
 {
 	CHECK(cf_crypto_global_init() == 0);
 	kernel_turns();
+	turns_through_changes();
 	judged();
 	outside_only();
 	cf_crypto_global_shutdown();
