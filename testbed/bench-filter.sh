@@ -70,7 +70,7 @@ install_sa() { # install_sa ALG
 	esac
 	cf flush >/dev/null
 	# shellcheck disable=SC2086
-	cf sa add spi 0x100 dir out src 192.0.2.1 dst 192.0.2.2 encap 4500:4500 alg "$1" $keys >/dev/null
+	cf sa add spi 0x100 dir out src 192.0.2.1 dst 192.0.2.2 encap 4500:4500 alg "$1" $keys fresh-key >/dev/null
 	cf policy add dir out src 0.0.0.0/0 dst 10.0.2.0/24 reqid 0 >/dev/null
 }
 tx_esp() { cf stats | tr ' ' '\n' | sed -n 's/^tx-esp=//p'; }

@@ -72,8 +72,11 @@ corodir=${TMPDIR:-/tmp}/$prefix-corosync
 sw=$prefix-sw ha=$prefix-ha peer=$prefix-peer hb=$prefix-hb
 dispatch=${DISPATCH:-per-sa}
 sa_alg=${SA_ALG:-aes128gcm16}
-KEY_OUT=${KEY_OUT:-0102030405060708090a0b0c0d0e0f10a1a2a3a4}
-KEY_IN=${KEY_IN:-1112131415161718191a1b1c1d1e1f20b1b2b3b4}
+# fresh keys for each install of the hand-made SAs, unless given (an AEAD
+# key installed again would repeat its nonces: cfctl wants "fresh-key")
+random_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
+KEY_OUT=${KEY_OUT:-$(random_hex 20)}
+KEY_IN=${KEY_IN:-$(random_hex 20)}
 legacy=""
 [ "$sa_alg" = 3des-md5 ] && legacy=--allow-legacy
 MAC_IN=02:00:c1:00:00:01
@@ -649,6 +652,9 @@ sas() {
 	sa_pair "$run/peer.sock" in out "replay ${PEER_REPLAY:-4096}"
 }
 
+# Tunnel K's key: KEY with its first four bytes K's, so that no two SAs share one.
+tunnel_key() { if [ "$2" = 1 ]; then echo "$1"; else printf '%08x%s' "$2" "${1:8}"; fi; }
+
 # sa_pair SOCK OUT_DIR IN_DIR [EXTRA]: every tunnel's SAs and policies as one side sees them
 sa_pair() {
 	local s=$1 cl_dir=$2 peer_dir=$3 extra=${4:-} k count=${SAS:-1} to_b to_a
@@ -657,11 +663,11 @@ sa_pair() {
 	cfctl "$s" flush >/dev/null
 	for k in $(seq 1 "$count"); do
 		cfctl "$s" sa add spi $((0xc0000000 + k)) dir "$cl_dir" src 192.0.2.1 dst 192.0.2.2 encap 4500:4500 \
-			alg "$sa_alg" enckey "$KEY_OUT" ${AUTH_OUT:+authkey "$AUTH_OUT"} reqid "$k" \
+			alg "$sa_alg" enckey "$(tunnel_key "$KEY_OUT" "$k")" ${AUTH_OUT:+authkey "$AUTH_OUT"} reqid "$k" fresh-key \
 			$([ "$cl_dir" = in ] && echo "$extra") \
 			$([ "$cl_dir" = out ] && [ -n "${SA_DISPATCH:-}" ] && echo "dispatch $SA_DISPATCH") >/dev/null
 		cfctl "$s" sa add spi $((0xd0000000 + k)) dir "$peer_dir" src 192.0.2.2 dst 192.0.2.1 encap 4500:4500 \
-			alg "$sa_alg" enckey "$KEY_IN" ${AUTH_IN:+authkey "$AUTH_IN"} reqid "$k" \
+			alg "$sa_alg" enckey "$(tunnel_key "$KEY_IN" "$k")" ${AUTH_IN:+authkey "$AUTH_IN"} reqid "$k" fresh-key \
 			$([ "$peer_dir" = in ] && echo "$extra") >/dev/null
 		[ "$count" = 1 ] && continue
 		cfctl "$s" policy add $to_b proto 17 dport $((9000 + k - 1)) reqid "$k" priority 10 >/dev/null

@@ -31,9 +31,12 @@ pp() { printf '+ %s\n' "$*" >&2; "$@"; }
 n() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 cfctl() { local gw=$1; shift; "$bin/cfctl" -s "$run/$gw.sock" "$@"; }
 
-# Keys are fixed so that tests can hand them to tshark and scapy.
-KEY_AB=${KEY_AB:-0102030405060708090a0b0c0d0e0f10a1a2a3a4}
-KEY_BA=${KEY_BA:-1112131415161718191a1b1c1d1e1f20b1b2b3b4}
+# Fresh keys for each install, unless given (tests that decrypt with
+# tshark or scapy hand theirs in): an AEAD key installed again would
+# repeat its nonces, and cfctl takes one only with "fresh-key".
+random_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
+KEY_AB=${KEY_AB:-$(random_hex 20)}
+KEY_BA=${KEY_BA:-$(random_hex 20)}
 AUTH_AB=${AUTH_AB:-}
 AUTH_BA=${AUTH_BA:-}
 ALG=${ALG:-aes128gcm16}
@@ -70,9 +73,9 @@ install_sas() {
 	[ -n "$AUTH_BA" ] && auth_ba="authkey $AUTH_BA"
 	# shellcheck disable=SC2086
 	{
-	cfctl ga sa add spi 0xa0000001 dir out src $gw_a dst $gw_b $ENCAP alg "$ALG" enckey "$KEY_AB" $auth_ab reqid 1
+	cfctl ga sa add spi 0xa0000001 dir out src $gw_a dst $gw_b $ENCAP alg "$ALG" enckey "$KEY_AB" $auth_ab reqid 1 fresh-key
 	cfctl gb sa add spi 0xa0000001 dir in src $gw_a dst $gw_b $ENCAP alg "$ALG" enckey "$KEY_AB" $auth_ab reqid 1
-	cfctl gb sa add spi 0xb0000001 dir out src $gw_b dst $gw_a $ENCAP alg "$ALG" enckey "$KEY_BA" $auth_ba reqid 1
+	cfctl gb sa add spi 0xb0000001 dir out src $gw_b dst $gw_a $ENCAP alg "$ALG" enckey "$KEY_BA" $auth_ba reqid 1 fresh-key
 	cfctl ga sa add spi 0xb0000001 dir in src $gw_b dst $gw_a $ENCAP alg "$ALG" enckey "$KEY_BA" $auth_ba reqid 1
 	} >/dev/null
 	policies 10.0.1.0/24 10.0.2.0/24

@@ -498,6 +498,7 @@ static void usage(FILE *f)
 		"  sa add spi SPI dir in|out src IP dst IP alg NAME enckey HEX [authkey HEX]\n"
 		"         [reqid N] [encap SPORT:DPORT] [esn] [replay N] [seq N] [dispatch MODE]\n"
 		"         [soft-bytes N] [hard-bytes N] [soft-packets N] [hard-packets N]\n"
+		"         [fresh-key] (an outbound AEAD SA: this key was never added before)\n"
 		"  sa update spi SPI dir in|out [soft-bytes N] [hard-bytes N] [soft-packets N] [hard-packets N]\n"
 		"  policy list\n"
 		"  policy add|del dir in|out src CIDR dst CIDR [proto N] [sport P[-P]] [dport P[-P]]\n"
@@ -523,10 +524,29 @@ static void ts_family(struct cf_ts *ts, uint8_t family)
  * Keyword arguments after the verb, shared by sa and policy.  For SAs
  * src and dst are the outer addresses, for policies the selector's.
  */
+/*
+ * An AEAD algorithm's nonce must never repeat under its key.  The data
+ * plane makes it so for a key that enters the cluster once, as every key
+ * pluto negotiates does; a key typed in by hand may be typed in again
+ * (after the cluster restarts, or on a second cluster), and its nonces
+ * start over.  So cfctl takes one for an outbound SA only when told that
+ * it is new - the stance of RFC 4106 and of OpenBSD's ipsecctl, which
+ * refuse static keys for GCM.  Inbound SAs never encrypt.
+ */
+static void check_fresh_key(const struct cf_alg *alg, int dir, bool fresh_key)
+{
+	if (alg && alg->aead && dir == CF_DIR_OUT && !fresh_key)
+		die("sa add: an outbound %s key added by hand again (after the cluster restarts, "
+		    "or to another cluster) repeats its nonces; let IKE key the SA, or add "
+		    "'fresh-key' if this key was never added before", alg->name);
+}
+
 static void keywords(struct cf_msgbuf *b, int argc, char **argv, bool outer)
 {
 	struct cf_ts ts = { .sport_hi = 0xffff, .dport_hi = 0xffff };
-	bool have_src = false, have_dst = false;
+	bool have_src = false, have_dst = false, fresh_key = false;
+	const struct cf_alg *alg = NULL;
+	int dir = -1;
 
 	for (int i = 0; i < argc; i++) {
 		const char *k = argv[i];
@@ -534,11 +554,15 @@ static void keywords(struct cf_msgbuf *b, int argc, char **argv, bool outer)
 			cf_mb_u8(b, CF_A_ESN, 1);
 			continue;
 		}
+		if (strcmp(k, "fresh-key") == 0 && outer) {
+			fresh_key = true;
+			continue;
+		}
 		if (i + 1 >= argc)
 			die("%s needs a value", k);
 		const char *v = argv[++i];
 		if (!strcmp(k, "spi")) cf_mb_u32(b, CF_A_SPI, (uint32_t)num(k, v, UINT32_MAX));
-		else if (!strcmp(k, "dir")) cf_mb_u8(b, CF_A_DIR, dir_value(v));
+		else if (!strcmp(k, "dir")) cf_mb_u8(b, CF_A_DIR, (uint8_t)(dir = dir_value(v)));
 		else if (!strcmp(k, "reqid")) cf_mb_u32(b, CF_A_REQID, (uint32_t)num(k, v, UINT32_MAX));
 		else if (!strcmp(k, "src") && outer) addr_attr(b, CF_A_SRC, CF_A_SRC6, v);
 		else if (!strcmp(k, "dst") && outer) addr_attr(b, CF_A_DST, CF_A_DST6, v);
@@ -550,7 +574,7 @@ static void keywords(struct cf_msgbuf *b, int argc, char **argv, bool outer)
 		else if (!strcmp(k, "priority")) cf_mb_u32(b, CF_A_PRIORITY, (uint32_t)num(k, v, UINT32_MAX));
 		else if (!strcmp(k, "id")) cf_mb_u32(b, CF_A_POLICY_ID, (uint32_t)num(k, v, UINT32_MAX));
 		else if (!strcmp(k, "alg")) {
-			const struct cf_alg *a = cf_alg_by_name(v);
+			const struct cf_alg *a = alg = cf_alg_by_name(v);
 			if (a == NULL)
 				die("unknown algorithm %s", v);
 			cf_mb_u16(b, CF_A_ENCR, a->encr);
@@ -585,6 +609,7 @@ static void keywords(struct cf_msgbuf *b, int argc, char **argv, bool outer)
 		else
 			die("unknown keyword %s", k);
 	}
+	check_fresh_key(alg, dir, fresh_key);
 	if (have_src || have_dst) {
 		/* the side not given is any address of the other's family */
 		struct cf_addr any_lo, any_hi;

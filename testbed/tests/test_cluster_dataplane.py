@@ -168,12 +168,8 @@ def test_invariant3_replay_rejected_by_the_cluster(cluster):
 
 @pytest.mark.parametrize("mode", ["session-rr", "session-sqf", "flow-hash"])
 def test_session_modes_keep_a_flow_on_one_node(cluster, mode):
-    cluster.script("sas")   # fresh windows at the peer
-    # through the default host, replicated to every node
-    cluster.cfctl("n0", "sa", "del", "spi", "0xc0000001", "dir", "out")
-    cluster.cfctl("n0", "sa", "add", "spi", "0xc0000001", "dir", "out", "src", "192.0.2.1",
-                  "dst", "192.0.2.2", "encap", "4500:4500", "alg", "aes128gcm16", "enckey",
-                  "0102030405060708090a0b0c0d0e0f10a1a2a3a4", "reqid", "1", "dispatch", mode)
+    # fresh windows at the peer; the SA through the default host, replicated to every node
+    cluster.script("sas", SA_DISPATCH=mode)
     try:
         for port in (7001, 7002, 7003, 7004):
             before = cluster.out_owned()

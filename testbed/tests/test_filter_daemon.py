@@ -254,6 +254,26 @@ def test_cfctl_refuses_numbers_it_would_truncate(args, says):
     assert p.returncode == 2 and says in p.stderr, p.stderr
 
 
+@pytest.mark.parametrize("alg,way,refused", [
+    ("aes128gcm16", "out", True), ("chacha20poly1305", "out", True), ("aes256gcm16", "in", False),
+    ("aes128-sha256", "out", False),
+])
+def test_cfctl_takes_an_outbound_aead_key_only_when_said_fresh(alg, way, refused):
+    """A hand-made key added twice would repeat an AEAD SA's nonces: cfctl
+    refuses an outbound AEAD SA without "fresh-key", before anything is
+    sent (CBC's IVs are random, and inbound SAs never encrypt)."""
+    keys = {"aes128gcm16": ["enckey", "00" * 20], "chacha20poly1305": ["enckey", "00" * 36],
+            "aes256gcm16": ["enckey", "00" * 36], "aes128-sha256": ["enckey", "00" * 16, "authkey", "00" * 32]}
+    for fresh in ([], ["fresh-key"]):
+        p = subprocess.run([str(BIN / "cfctl"), "-s", "/nonexistent/cfctl.sock", "sa", "add", "spi", "0x77",
+                            "dir", way, "src", "192.0.2.1", "dst", "192.0.2.2", "alg", alg, *keys[alg], *fresh],
+                           capture_output=True, text=True, timeout=10)
+        if refused and not fresh:
+            assert p.returncode == 2 and "fresh-key" in p.stderr and "repeats its nonces" in p.stderr, p.stderr
+        else:   # parsed and on its way to the daemon, which is not there
+            assert "cannot reach cluster-filterd" in p.stderr and "fresh-key" not in p.stderr, p.stderr
+
+
 def test_control_socket_is_root_only(pair):
     st = os.stat(f"{pair.run_dir}/gb.sock")
     assert st.st_mode & 0o077 == 0
