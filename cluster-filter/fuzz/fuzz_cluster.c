@@ -7,14 +7,14 @@
  * membership and quorum changes and report ticks.  What the node
  * multicasts comes back to it, as Corosync would deliver it.
  *
- * An input is a run of commands: one byte saying what, two bytes of
- * length (big endian), that many bytes of argument.
+ * An input is a run of commands (commands.h).
  */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "cluster.h"
+#include "commands.h"
 #include "wire.h"
 
 enum command { CLIENT, RAW, SEALED_BY_PEER, SEALED_BY_SELF, MEMBERS, QUORUM, TICK, COMMANDS };
@@ -93,7 +93,7 @@ static void setup(void)
 	deliver_looped();
 }
 
-static void run(enum command what, const uint8_t *arg, size_t len)
+static void run(unsigned what, const uint8_t *arg, size_t len)
 {
 	static uint8_t buf[4 + CF_CTL_MSG_MAX + CF_SYNC_OVERHEAD];
 	const char *why = NULL;
@@ -145,17 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (dp.nodes == 0)
 		setup();
-	while (size >= 3) {
-		enum command what = (enum command)(data[0] % COMMANDS);
-		size_t len = get_be16(data + 1);
-		data += 3;
-		size -= 3;
-		if (len > size)
-			len = size;
-		run(what, data, len);
-		data += len;
-		size -= len;
-	}
+	fuzz_commands(data, size, COMMANDS, run);
 	/* a long run must not grow without bound */
 	if (dp.db.sa_count > 1000 || dp.db.policy_count > 1000)
 		cf_sadb_flush(&dp.db);

@@ -12,12 +12,12 @@
  * the fuzzer's peer as default host; here they are called as
  * cf_cluster_deliver() calls them once a message is authentic.
  *
- * An input is a run of commands: one byte saying what, two bytes of
- * length (big endian), that many bytes of argument.
+ * An input is a run of commands (commands.h).
  */
 #include <stdint.h>
 #include <string.h>
 
+#include "commands.h"
 #include "crypto.h"
 #include "dataplane.h"
 #include "wire.h"
@@ -59,7 +59,7 @@ static struct cf_sa *pick(const uint8_t *arg, size_t len)
 	return cf_sa_find(&dp.db, len && (arg[0] & 1) ? SESSION_SQF_SPI : SESSION_RR_SPI, CF_DIR_OUT);
 }
 
-static void run(enum command what, const uint8_t *arg, size_t len)
+static void run(unsigned what, const uint8_t *arg, size_t len)
 {
 	static uint8_t buf[CF_CTL_MSG_MAX];
 	static struct cf_msgbuf b;
@@ -120,16 +120,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (dp.db.sa_count == 0)
 		setup();
-	while (size >= 3) {
-		enum command what = (enum command)(data[0] % COMMANDS);
-		size_t len = get_be16(data + 1);
-		data += 3;
-		size -= 3;
-		if (len > size)
-			len = size;
-		run(what, data, len);
-		data += len;
-		size -= len;
-	}
+	fuzz_commands(data, size, COMMANDS, run);
 	return 0;
 }

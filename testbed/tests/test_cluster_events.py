@@ -807,10 +807,7 @@ def test_sessions_begun_during_a_flood(cluster):
         out, _ = receiver.communicate(timeout=60)
         flooded = json.loads(out.strip().splitlines()[-1])
     finally:
-        for p in (flood, receiver, dump):
-            if p is not None and p.poll() is None:
-                p.terminate()
-                p.communicate(timeout=10)
+        stop(flood, receiver, dump)
         if streams is not None:
             streams.kill()
     wire = esp_packets(pcap)
@@ -979,6 +976,14 @@ def flood_counted_and_captured(cluster):
     return port, receiver, dump, pcap
 
 
+def stop(*procs):
+    """Terminate whichever of PROCS (None: not started) still runs, and reap it."""
+    for p in procs:
+        if p is not None and p.poll() is None:
+            p.terminate()
+            p.communicate(timeout=10)
+
+
 SEARCH = (4000, 6000, 8000, 11000, 15000, 20000, 27000, 36000)
 FLOOD_SECONDS = 5
 
@@ -1013,10 +1018,7 @@ def test_flood_then_moderate_stream(cluster):
         out, _ = receiver.communicate(timeout=60)
         d = json.loads(out.strip().splitlines()[-1])
     finally:
-        for p in (receiver, dump):
-            if p.poll() is None:
-                p.terminate()
-            p.communicate(timeout=10)
+        stop(receiver, dump)
     wire = esp_packets(pcap)
     os.unlink(pcap)
     during = d["unique"] / FLOOD_SECONDS
@@ -1062,10 +1064,7 @@ def through_a_flood(cluster, event, what, members=tuple(range(NODES))):
         out, _ = receiver.communicate(timeout=60)
         d = json.loads(out.strip().splitlines()[-1])
     finally:
-        for p in (flood, receiver, dump):
-            if p is not None and p.poll() is None:
-                p.terminate()
-                p.communicate(timeout=10)
+        stop(flood, receiver, dump)
     wire = esp_packets(pcap)
     os.unlink(pcap)
     print(f"{cluster.topology}: {what} {t - t_flood:.2f} s into a flood of {sent} datagrams (took {took:.2f} s), "
