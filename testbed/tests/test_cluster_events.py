@@ -744,6 +744,14 @@ def test_one_node_misses_5_percent(cluster):
     assert all(d["duplicates"] == 0 for d in got.values()), "duplicated datagrams"
 
 
+SIXTEEN_SESSIONS = [(f"A->B:{k}", None) for k in range(16)]
+
+
+def sessions_corrected(cluster):
+    """Sessions the members moved where the default host placed them."""
+    return sum(int(cluster.stats(i).get("sessions-corrected", 0)) for i in range(NODES))
+
+
 @on(EVERY_MODE)
 def test_sessions_while_one_node_misses_5_percent(cluster):
     """Sixteen sessions begin while node 1 loses 5 % of its inside packets
@@ -755,15 +763,12 @@ def test_sessions_while_one_node_misses_5_percent(cluster):
     misses of its own."""
     if not cluster.mode.startswith("session"):
         pytest.skip("the session schemes place sessions")
-    def corrected():
-        return sum(int(cluster.stats(i).get("sessions-corrected", 0)) for i in range(NODES))
-    before = corrected()
-    flows = [(f"A->B:{k}", None) for k in range(16)]
+    before = sessions_corrected(cluster)
     seconds, rate = 4.0, MANY_SESSIONS_RATE // 4
     with switch_drops(cluster.prefix, "i1") as lost:
-        got, wire = cluster.streams(seconds, rate=rate, sources=flows).finish()
+        got, wire = cluster.streams(seconds, rate=rate, sources=SIXTEEN_SESSIONS).finish()
     print(f"{cluster.topology}: node 1 dropped {lost['dropped']} inside packets of "
-          f"{sum(d['count'] for d in got.values())}; {corrected() - before} sessions corrected")
+          f"{sum(d['count'] for d in got.values())}; {sessions_corrected(cluster) - before} sessions corrected")
     for name, d in got.items():
         describe(name, d)
     assert_wire_clean(wire, sum(d["unique"] for d in got.values()) // 2)
@@ -786,10 +791,7 @@ def test_sessions_begun_during_a_flood(cluster):
     reach after the flood on, no session is doubled or loses a datagram."""
     if not cluster.mode.startswith("session"):
         pytest.skip("the session schemes place sessions")
-    def corrected():
-        return sum(int(cluster.stats(i).get("sessions-corrected", 0)) for i in range(NODES))
-    before = corrected()
-    flows = [(f"A->B:{k}", None) for k in range(16)]
+    before = sessions_corrected(cluster)
     port, receiver, dump, pcap = flood_counted_and_captured(cluster)
     flood = streams = None
     try:
@@ -798,8 +800,8 @@ def test_sessions_begun_during_a_flood(cluster):
             flood = cluster.popen("ha", BIN / "udpflood", "10.0.2.2", port, SIZE + 28, FLOOD_SECONDS)
             wait_for(lambda: sum(v["A->B"] - owned[i]["A->B"] for i, v in cluster.owned(range(NODES)).items())
                      > 2000, timeout=FLOOD_SECONDS, what="the flood through the cluster")
-            streams = cluster.streams(FLOOD_SECONDS + 3, rate=MANY_SESSIONS_RATE // 4, sources=flows,
-                                      capture=False)
+            streams = cluster.streams(FLOOD_SECONDS + 3, rate=MANY_SESSIONS_RATE // 4,
+                                      sources=SIXTEEN_SESSIONS, capture=False)
             out, _ = flood.communicate(timeout=FLOOD_SECONDS + 30)
             over = time.monotonic() - streams.t_start
         sent = int(kv(out)["sent"])
@@ -815,7 +817,7 @@ def test_sessions_begun_during_a_flood(cluster):
     last = max((t for d in got.values() for t, _ in d["dups"]), default=None)
     print(f"{cluster.topology}: a flood of {sent} datagrams ({flooded['unique']} arrived), over "
           f"{over:.2f} s into the sessions; node 1 missed {lost['dropped']} inside packets; "
-          f"{corrected() - before} sessions corrected; the last datagram doubled "
+          f"{sessions_corrected(cluster) - before} sessions corrected; the last datagram doubled "
           f"{'none' if last is None else f'{last:.2f} s'} into the sessions")
     for name, d in got.items():
         describe(name, d)
