@@ -57,8 +57,9 @@
 
 /*
  * Skipped counters per half: one per IPv4 policy slot, then one per IPv6
- * one.  The turns of packet-rr SAs take the same numbering, once for both
- * halves: a table rebuilt for another reason keeps each SA's turn.
+ * one.  The turns of packet-rr SAs have as many slots, once for both
+ * halves, each held by one SA (cf_dispatch.kernel_turn) wherever its
+ * policies stand: a table rebuilt for another reason keeps each SA's turn.
  */
 #define CF_FAST_SLOTS (2 * CF_FAST_POLICIES)
 
