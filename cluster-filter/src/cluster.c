@@ -314,6 +314,15 @@ static void send_placements(struct cf_cluster *c)
 				return;
 }
 
+void cf_cluster_after_batch(struct cf_cluster *c)
+{
+	if (!c->dp->placements_due)
+		return;
+	c->dp->placements_due = false;
+	if (cf_view_is_default_host(&c->view) && !cf_cluster_pending(c))
+		send_placements(c);
+}
+
 /*
  * Our answer in a view round: what our data plane can do, where our SAs
  * stand, then our STATE, so that when the last STATE is delivered every

@@ -145,6 +145,12 @@ bool cf_cluster_changes_state(const uint8_t *req, size_t len);
  */
 void cf_cluster_report(struct cf_cluster *c);
 
+/*
+ * After a batch of packets: the default host's placements, when more
+ * sessions began since the report than wait for the next (placements_due).
+ */
+void cf_cluster_after_batch(struct cf_cluster *c);
+
 /* Hand Corosync what it refused before; true when nothing waits. */
 bool cf_cluster_flush(struct cf_cluster *c);
 static inline bool cf_cluster_pending(const struct cf_cluster *c)

@@ -131,6 +131,8 @@ static void outbound(void)
 	do
 		outbound_batch();
 	while (d.tun.rx_pending);	/* the rest of a super-packet */
+	if (d.group)
+		cf_cluster_after_batch(&d.cluster);
 }
 
 static void inbound(struct cf_io *io, bool encap)

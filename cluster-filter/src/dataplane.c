@@ -378,7 +378,7 @@ bool cf_dp_outbound_prepare(struct cf_dataplane *dp, const uint8_t *inner, size_
 		uint32_t h = cf_packet_hash(inner, len);
 		if ((h & cf_dispatch_sync_mask(sa->dispatch.mode)) == 0)
 			cf_dispatch_resync(&sa->dispatch, h);
-		uint32_t owner = cf_dispatch_outbound(&sa->dispatch, dp->nodes, &flow, len);
+		uint32_t owner = cf_dp_dispatch(dp, sa, &flow, len);
 		seq = cf_seq_next(os->seq, owner, dp->nodes);
 		os->seq = seq;
 		if ((h & CF_SEQ_SYNC_MASK) == 0)

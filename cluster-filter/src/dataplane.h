@@ -61,6 +61,12 @@ struct cf_dataplane {
 	bool round_open;		/* a view is being agreed: inbound waits, outbound is capped */
 	bool allow_legacy;		/* 3DES-MD5 for the paper's table only */
 	bool reap;			/* an SA reached its hard lifetime: cf_dp_reap() */
+	/*
+	 * The default host: an SA's ring of new sessions (dispatch.h) is
+	 * half full before the next report, so cf_cluster_after_batch()
+	 * announces them now, lest the oldest go unannounced.
+	 */
+	bool placements_due;
 	const struct cf_view *view;	/* clustered: who is in, for status; else NULL */
 	uint64_t counters[CF_CTR_MAX];
 	uint64_t drops[CF_DROP_MAX];	/* all drops, with or without an SA */
@@ -178,6 +184,11 @@ void cf_dp_learn_sessions(struct cf_dataplane *dp, const struct cf_msg *m);
  * without SNAPSHOT; how many it holds, 0 when none was left.
  */
 unsigned cf_dp_put_placements(const struct cf_dataplane *dp, struct cf_msgbuf *b, struct cf_sa *sa);
+/*
+ * The node (an index) that sends a cleartext packet of FLOW by SA's
+ * shared scheme, noting a ring of new sessions half full (placements_due).
+ */
+uint32_t cf_dp_dispatch(struct cf_dataplane *dp, struct cf_sa *sa, const struct cf_flow *flow, size_t len);
 /* The others place those sessions where the default host did; counts corrections. */
 void cf_dp_place_sessions(struct cf_dataplane *dp, const struct cf_msg *m);
 

@@ -74,6 +74,15 @@ unsigned cf_dp_put_sessions(const struct cf_dataplane *dp, struct cf_msgbuf *b,
 	return count;
 }
 
+uint32_t cf_dp_dispatch(struct cf_dataplane *dp, struct cf_sa *sa, const struct cf_flow *flow, size_t len)
+{
+	uint32_t owner = cf_dispatch_outbound(&sa->dispatch, dp->nodes, flow, len);
+
+	if (sa->dispatch.fresh_count >= CF_DISPATCH_FRESH / 2 && dp->default_host)
+		dp->placements_due = true;
+	return owner;
+}
+
 unsigned cf_dp_put_placements(const struct cf_dataplane *dp, struct cf_msgbuf *b, struct cf_sa *sa)
 {
 	const struct cf_session *s;
