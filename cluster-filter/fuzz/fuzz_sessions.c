@@ -90,7 +90,7 @@ static void run(unsigned what, const uint8_t *arg, size_t len)
 				     .dport = get_be16(w + 7) };
 		sa = pick(arg, len);
 		uint32_t nodes = dp.nodes ? dp.nodes : 1;
-		if (cf_dispatch_outbound(&sa->dispatch, dp.nodes, &f, 100) >= nodes)
+		if (cf_dp_dispatch(&dp, sa, &f, 100) >= nodes)
 			__builtin_trap();
 		break;
 	}
