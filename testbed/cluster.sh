@@ -330,6 +330,18 @@ view_complete() {
 	"$cf/cfctl" -s "$1" stats | grep -q "nodes=$2 .*active=yes"
 }
 
+# what each node says of its view, and the last words of its daemon and
+# Corosync: a cluster that never formed leaves nothing else behind
+views_said() { # views_said N
+	local i sock
+	for i in $(seq 0 $(($1 - 1))); do
+		sock=$run/n$i.sock
+		echo "node $i: $("$cf/cfctl" -s "$sock" stats 2>&1 | head -c 600)" >&2
+		[ -L "$sock" ] && sock=$run/n$i/cluster-filter.ctl
+		tail -n 5 "$sock.log" "$corodir/n$i.log" 2>/dev/null | sed "s/^/  node $i: /" >&2
+	done
+}
+
 up() {
 	local count=${1:?usage: cluster.sh up N}
 	mkdir -p -m 0700 "$run"
@@ -393,11 +405,13 @@ up() {
 		# node that joins later never takes that over, so the tests (and
 		# initiate) can count on node 0 speaking IKE
 		if [ "$i" = 0 ]; then
-			wait_for "node 0 to be the default host" is_default_host "$run/n0.sock"
+			wait_for "node 0 to be the default host" is_default_host "$run/n0.sock" ||
+				{ views_said 1; return 1; }
 		fi
 	done
 	for i in $(seq 0 $((count - 1))); do
-		wait_for "node $i to see $count quorate members" view_complete "$run/n$i.sock" "$count"
+		wait_for "node $i to see $count quorate members" view_complete "$run/n$i.sock" "$count" ||
+			{ views_said "$count"; return 1; }
 	done
 
 	far_end
