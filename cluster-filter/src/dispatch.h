@@ -136,10 +136,10 @@ void cf_dispatch_carry_over(struct cf_dispatch *to, struct cf_dispatch *from);
  * (the session turn, or with SQF any packet) places that session apart
  * from the others, for as long as it runs.  So every node keeps the
  * sessions it placed (a ring of the last CF_DISPATCH_FRESH), the
- * default host announces its own after each report, and sooner once half
- * the ring is taken (cf_dp_dispatch(), cf_cluster_after_batch()), and the
- * others take its word: within a report interval every node places the session
- * where the default host does, whoever was right.
+ * default host announces its own after each report (sooner once half the
+ * ring is taken: cf_dp_dispatch(), cf_cluster_after_batch()), and the
+ * others take its word: within a report interval every node places the
+ * session where the default host does, whoever was right.
  */
 enum cf_placed {
 	CF_PLACED_NOWHERE,	/* this SA keeps no sessions */
