@@ -319,8 +319,15 @@ void cf_cluster_after_batch(struct cf_cluster *c)
 	if (!c->dp->placements_due)
 		return;
 	c->dp->placements_due = false;
-	if (cf_view_is_default_host(&c->view) && !cf_cluster_pending(c))
-		send_placements(c);
+	if (c->early_tick != c->ticks) {
+		c->early_tick = c->ticks;
+		c->early_sends = 0;
+	}
+	if (!cf_view_is_default_host(&c->view) || cf_cluster_pending(c) || c->report_skipped ||
+	    c->early_sends == CF_EARLY_PLACEMENTS)
+		return;
+	c->early_sends++;
+	send_placements(c);
 }
 
 /*
@@ -610,7 +617,8 @@ void cf_cluster_report(struct cf_cluster *c)
 	 * Packets come first: when Corosync holds us back we skip a report
 	 * rather than queue it, and the next one says the same.
 	 */
-	if (!cf_view_active(&c->view) || cf_cluster_pending(c))
+	c->report_skipped = cf_cluster_pending(c);
+	if (!cf_view_active(&c->view) || c->report_skipped)
 		return;
 	send_positions(c, false);
 	if (cf_view_is_default_host(&c->view))

@@ -79,6 +79,9 @@ struct cf_cluster {
 	unsigned round_ticks;			/* reports while the round has been open */
 	/* liveness: every member is heard at least every CF_HEARTBEAT_MS */
 	unsigned ticks, sent_at;		/* in reports (CF_SEQ_REPORT_MS) */
+	bool report_skipped;			/* the last report: Corosync held us back */
+	/* placements sent since report early_tick (cf_cluster_after_batch()) */
+	unsigned early_tick, early_sends;
 	/*
 	 * Our multicasts that Corosync took and has not yet delivered back,
 	 * by the report they went in (runs of one report each, up to the
@@ -147,8 +150,11 @@ void cf_cluster_report(struct cf_cluster *c);
 
 /*
  * After a batch of packets: the default host's placements, when more
- * sessions began since the report than wait for the next (placements_due).
+ * sessions began since the report than wait for the next (placements_due),
+ * at most CF_EARLY_PLACEMENTS times a report and never while the
+ * positions wait: they must not crowd the reports out of Corosync.
  */
+#define CF_EARLY_PLACEMENTS 4
 void cf_cluster_after_batch(struct cf_cluster *c);
 
 /* Hand Corosync what it refused before; true when nothing waits. */
