@@ -24,6 +24,7 @@ CLUSTER_EVENTS_DEFAULT=packet-rr runs the default mode's tests with
 another mode.
 """
 import collections
+import contextlib
 import json
 import os
 import re
@@ -759,7 +760,7 @@ def test_child_sas_come_and_go_during_a_stream(cluster):
     its own moment of each change, and the nodes would send the same
     packets twice or not at all until the next sync point (159 lost and
     160 doubled of 10,000)."""
-    streams = cluster.streams(5.0)
+    streams = cluster.streams(8.0)
     changes = []
     try:
         streams.at(1.0)
@@ -770,7 +771,8 @@ def test_child_sas_come_and_go_during_a_stream(cluster):
             changes.append((t - streams.t_start, time.monotonic() - t))
     except BaseException:
         streams.kill()
-        remove_children(cluster)
+        with contextlib.suppress(Exception):    # the first failure is the one to see
+            remove_children(cluster)
         raise
     got, wire = streams.finish()
     report(cluster, "two Child SAs added and deleted at " +
@@ -778,8 +780,11 @@ def test_child_sas_come_and_go_during_a_stream(cluster):
     at, took = changes[-1]
     assert at + took + 0.5 <= streams.seconds, "the stream ended before the changes were over"
     for way, d in got.items():
-        assert d["duplicates"] == 0 and d["missing"] <= HANDFUL, \
-            f"{way}: {d['missing']} lost, {d['duplicates']} duplicated of {d['count']}"
+        # what a packet scheme carried over from the module's last stream is not this test's
+        lost = sum(k for a, _, k in d["lost"] if a > CARRIED_FOR)
+        doubled = sum(k for t, k in d["dups"] if t > CARRIED_FOR)
+        assert doubled == 0 and lost <= HANDFUL, \
+            f"{way}: {lost} lost, {doubled} duplicated of {d['count']} after the first {CARRIED_FOR} s"
 
 
 SIXTEEN_SESSIONS = [(f"A->B:{k}", None) for k in range(16)]
