@@ -464,6 +464,7 @@ void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n)
 		cf_cluster_logf(c, "membership: more than %u nodes in the group; ignoring the change", CF_MAX_NODES);
 		return;
 	}
+	c->round_ticks = 0;
 	hear_everyone_anew(c);
 	send_state(c);
 }
@@ -532,6 +533,9 @@ static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_
 {
 	enum cf_view_step step = cf_view_message(&c->view, sender, m);
 
+	/* a round's clock starts with it, not with the first of a run of rounds */
+	if (step == CF_VIEW_ANSWER || step == CF_VIEW_AGREED)
+		c->round_ticks = 0;
 	if (step == CF_VIEW_ANSWER)
 		send_state(c);
 	if (step != CF_VIEW_AGREED)
@@ -551,6 +555,7 @@ static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_
 		cf_cluster_logf(c, "view %u: closed without the node(s) that did not answer in time:%s",
 				c->view.epoch, silent);
 	}
+	c->too_few_rounds = c->view.too_few ? c->too_few_rounds + 1 : 0;
 	if (c->view.too_few) {
 		uint32_t heard = 0;
 		for (uint32_t i = 0; i < c->view.n_cpg; i++)
@@ -575,11 +580,15 @@ static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_
 	struct cf_sadb *db = &c->dp->db;
 	if (n_joiners && c->view.default_host == c->view.self_nodeid && c->view.synced)
 		hand_over_state(c, joiners, n_joiners);
-	else if (!c->view.synced) {
+	else if (!c->view.synced && c->view.n && c->view.self < 0) {
 		/*
 		 * The default host sends its tables as they are now, at the end
 		 * of this round: what we hold may be stale, and what changes from
-		 * here on must go on top of what it sends, not under it.
+		 * here on must go on top of what it sends, not under it.  Only a
+		 * joiner waits for them: a round that made no view (nobody
+		 * quorate, too few heard), or one that counted us in on a STATE
+		 * we sent before we lost quorum, has nobody to send them - we
+		 * keep ours, as the latest epoch's may be all the cluster has.
 		 */
 		drop_held(c);
 		c->holding = true;
@@ -590,6 +599,18 @@ static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_
 			cf_ike_flush(&c->dp->ike);
 		}
 	}
+}
+
+/*
+ * How long the round may stay open; or, after one that heard too few,
+ * how long until we ask again - longer each time in a row, up to 32 s:
+ * a node whose cluster-key differs would go round for ever.
+ */
+static unsigned round_timeout(const struct cf_cluster *c)
+{
+	if (c->view.round_open)
+		return c->suspecting ? CF_SUSPECT_ROUND_MS : CF_ROUND_TIMEOUT_MS;
+	return CF_ROUND_TIMEOUT_MS << (c->too_few_rounds < 5 ? c->too_few_rounds - 1 : 4);
 }
 
 void cf_cluster_report(struct cf_cluster *c)
@@ -603,15 +624,22 @@ void cf_cluster_report(struct cf_cluster *c)
 	/*
 	 * A round that a silent member holds open ends without it - counted
 	 * from when answers sent now could have come back: ours is late too.
+	 * A round that ended with too few to speak for the cluster is asked
+	 * again as often: the others may only have been slow (daemons still
+	 * starting), and nobody else would ask - a cluster whose every node
+	 * was left so stayed silent for good.
 	 */
-	if (!c->view.round_open) {
+	if (!c->view.round_open && !c->view.too_few) {
 		c->round_ticks = 0;
 	} else if (++c->round_ticks > c->lag &&
-		   (c->round_ticks - c->lag) * CF_SEQ_REPORT_MS >=
-		   (c->suspecting ? CF_SUSPECT_ROUND_MS : CF_ROUND_TIMEOUT_MS)) {
+		   (c->round_ticks - c->lag) * CF_SEQ_REPORT_MS >= round_timeout(c)) {
 		c->round_ticks = 0;
-		if (cf_view_put_close(&c->view, &b))
-			cf_cluster_sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len);
+		if (c->view.round_open) {
+			if (cf_view_put_close(&c->view, &b))
+				cf_cluster_sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len);
+		} else if (send_empty(c, CF_MSG_SYNC_REROUND)) {
+			cf_cluster_logf(c, "view round: could not ask for a new round");
+		}
 	}
 	/*
 	 * Packets come first: when Corosync holds us back we skip a report

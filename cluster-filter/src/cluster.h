@@ -76,7 +76,9 @@ struct cf_cluster {
 	bool holding;
 	struct cf_queue held;			/* from: the sender */
 	bool held_overflow;			/* ...more than CF_CLUSTER_QUEUE_MAX came */
-	unsigned round_ticks;			/* reports while the round has been open */
+	/* reports while the round has been open, or since it heard too few */
+	unsigned round_ticks;
+	unsigned too_few_rounds;		/* in a row: we ask again less often */
 	/* liveness: every member is heard at least every CF_HEARTBEAT_MS */
 	unsigned ticks, sent_at;		/* in reports (CF_SEQ_REPORT_MS) */
 	bool report_skipped;			/* the last report: Corosync held us back */

@@ -162,8 +162,15 @@ static void decide(struct cf_view *v)
 			continue;
 		if (anyone_synced)
 			in = v->heard_synced[i];
-		else	/* a new cluster (all 0), or the latest state after losing quorum */
-			in = v->heard_epoch[i] == max_epoch;
+		else if (max_epoch == 0)	/* a new cluster: nobody holds anything */
+			in = true;
+		else	/*
+			 * the latest state after losing quorum: one holder, the
+			 * others join it.  Holders of one epoch may hold different
+			 * tables: alone as quorum went, each may have made a view
+			 * of its own, taking over the SAs the others wrote.
+			 */
+			in = v->heard_epoch[i] == max_epoch && v->n == 0;
 		if (in)
 			v->members[v->n++] = v->cpg[i];
 	}

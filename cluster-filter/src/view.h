@@ -16,7 +16,8 @@
  *     epoch is one above the highest any of them agreed;
  *   - if nobody holds state, once a member is quorate: in a new cluster
  *     (every epoch 0) everybody does; after the cluster lost quorum, the
- *     nodes with the latest epoch do;
+ *     lowest node id with the latest epoch does, and the others join it
+ *     (nodes of one epoch may have made different views of it alone);
  *   - the others are joiners: they stay out of the dispatch until the
  *     default host has multicast its SA table to them, followed by a
  *     JOINED message that takes them in (epoch + 1).  A joiner does not
@@ -38,7 +39,10 @@
  * sync channel lost one way - never both speak for the cluster.
  *
  * A node that loses quorum may miss changes, so it stops holding state
- * and rejoins like a new node when the partition heals.  Quorum news
+ * and rejoins like a new node when the partition heals; it keeps its
+ * tables until a default host hands it the cluster's, as they may be the
+ * latest left if every node lost quorum.  A round that heard too few is
+ * asked again after CF_ROUND_TIMEOUT_MS, then less often.  Quorum news
  * reaches each node on its own; whoever regains it asks for a new round
  * (REROUND, in the agreed stream) so that nobody waits on a stale answer.
  */

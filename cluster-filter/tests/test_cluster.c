@@ -617,7 +617,7 @@ static void a_node_keyed_otherwise_stays_silent(void)
 	watch = "is cluster-key the same on every node?";
 	watched = 0;
 	confchg(all, 3);
-	time_passes(2 * CF_ROUND_TIMEOUT_MS);
+	time_passes(CF_ROUND_TIMEOUT_MS + 3 * CF_SEQ_REPORT_MS);
 	CHECK(watched >= 2);		/* the odd one, and the others */
 	for (unsigned i = 0; i < 2; i++) {
 		struct cf_cluster *c = &node[rest[i]].c;
@@ -627,9 +627,14 @@ static void a_node_keyed_otherwise_stays_silent(void)
 	CHECK(node[odd].c.view.too_few && !cf_view_active(&node[odd].c.view));
 	CHECK(!node[odd].dp.active && !node[odd].dp.default_host);
 	CHECK_EQ(add_sa(odd, 26, 0xc006, CF_DIR_IN), -EPERM);
-	/* and it stays so while the others go on */
-	time_passes(4 * CF_SILENT_MS);
-	CHECK(!cf_view_active(&node[odd].c.view));
+	/* and it stays so while the others go on: it asks again, and hears no better */
+	uint32_t epoch = node[dh].c.view.epoch;
+	for (unsigned t = 0; t < 4 * CF_SILENT_MS / CF_SEQ_REPORT_MS; t++) {
+		time_passes(CF_SEQ_REPORT_MS);
+		CHECK(!cf_view_active(&node[odd].c.view) && !node[odd].dp.default_host);
+	}
+	CHECK(node[odd].c.too_few_rounds >= 2);
+	CHECK_EQ(node[dh].c.view.epoch, epoch);
 	CHECK_EQ(add_sa(dh, 26, 0xc007, CF_DIR_IN), 0);
 	settle();
 	CHECK(cf_sa_find(&node[rest[0]].dp.db, 0xc007, CF_DIR_IN) != NULL);
@@ -645,6 +650,184 @@ static void a_node_keyed_otherwise_stays_silent(void)
 		CHECK(!node[i].c.view.too_few);
 	}
 	CHECK(same_tables(odd, dh));
+}
+
+/*
+ * Daemons that start one after another on a busy machine, each in
+ * Corosync's group a while before it reads what Corosync delivers
+ * (cluster.sh up: six daemons, each loading its BPF programs after
+ * joining).  A round lasts CF_ROUND_TIMEOUT_MS from its own change,
+ * not from the first of a run of them: its clock used to go on across
+ * the changes, and the default host closed the last round as soon as
+ * the last daemon joined, having heard nobody but itself - too few to
+ * speak for the cluster.  And a node left so must ask again: nothing
+ * else would, and the whole cluster stayed silent for good (a CI run's
+ * six nodes, every one "silent until the others are heard").
+ */
+static void daemons_that_start_slowly(void)
+{
+	const uint32_t all[] = { 1, 2, 3 }, one[] = { 1 }, two[] = { 1, 2 };
+
+	for (uint32_t i = 1; i <= NODES; i++)
+		stop(i);
+	start(1, 30000);
+	confchg(one, 1);
+	CHECK(cf_view_is_default_host(&node[1].c.view));
+	CHECK_EQ(add_sa(1, 7, 0xd001, CF_DIR_OUT), 0);
+	settle();
+
+	/* each joins 1.5 s after the one before, and reads 1 s after it joined */
+	start(2, 31000);
+	node[2].hung = true;
+	confchg(two, 2);
+	time_passes(1500);
+	start(3, 32000);
+	node[3].hung = true;
+	confchg(all, 3);
+	time_passes(1000);
+	CHECK(node[1].c.view.round_open);	/* 2.5 s after the first change */
+	node[2].hung = node[3].hung = false;
+	settle();
+	for (uint32_t i = 1; i <= NODES; i++) {
+		CHECK(cf_view_active(&node[i].c.view) && node[i].c.view.n == 3);
+		CHECK_EQ(cf_view_default_host(&node[i].c.view), 1);
+	}
+	CHECK(same_tables(1, 3));
+
+	/* slower than a round: the default host is left with too few, and asks again */
+	stop(2);
+	stop(3);
+	confchg(one, 1);
+	CHECK(cf_view_active(&node[1].c.view));
+	start(2, 33000);
+	start(3, 34000);
+	node[2].hung = node[3].hung = true;
+	confchg(all, 3);
+	time_passes(CF_ROUND_TIMEOUT_MS + 5 * CF_SEQ_REPORT_MS);
+	CHECK(node[1].c.view.too_few && !cf_view_active(&node[1].c.view));
+	node[2].hung = node[3].hung = false;
+	settle();
+	time_passes(CF_ROUND_TIMEOUT_MS + 2 * CF_SEQ_REPORT_MS);
+	for (uint32_t i = 1; i <= NODES; i++) {
+		CHECK(cf_view_active(&node[i].c.view) && node[i].c.view.n == 3);
+		CHECK(!node[i].c.view.too_few);
+		CHECK_EQ(cf_view_default_host(&node[i].c.view), 1);
+	}
+	CHECK(same_tables(1, 2) && same_tables(1, 3));
+}
+
+/*
+ * The whole cluster loses quorum (the cluster link's switch fails):
+ * nobody may speak, and nobody will hand tables over either, so every
+ * node keeps its own, silent.  With quorum back the latest epoch's
+ * holders form the view with them.  A round that found nobody quorate
+ * used to drop every node's tables as a joiner's: when the switch came
+ * back, every SA was gone from every node, and pluto knew nothing of it.
+ */
+static void a_cluster_without_quorum_keeps_its_tables(void)
+{
+	const uint32_t all[] = { 1, 2, 3 };
+	uint32_t dh = cf_view_default_host(&node[1].c.view);
+	unsigned sas = node[1].dp.db.sa_count;
+
+	CHECK(sas > 0);
+	for (uint32_t i = 1; i <= NODES; i++)
+		cf_cluster_quorum(&node[i].c, false);
+	confchg(all, 3);	/* the configuration changes that come with it */
+	for (uint32_t i = 1; i <= NODES; i++) {
+		CHECK(!cf_view_active(&node[i].c.view) && !node[i].dp.active);
+		CHECK_EQ(node[i].dp.db.sa_count, sas);
+	}
+	for (uint32_t i = 1; i <= NODES; i++)
+		cf_cluster_quorum(&node[i].c, true);
+	settle();
+	for (uint32_t i = 1; i <= NODES; i++) {
+		CHECK(cf_view_active(&node[i].c.view) && node[i].c.view.n == 3);
+		CHECK_EQ(node[i].dp.db.sa_count, sas);
+		CHECK_EQ(cf_view_default_host(&node[i].c.view), dh);
+	}
+	CHECK(same_tables(1, 2) && same_tables(1, 3));
+
+	/*
+	 * The other order: the change comes first, and every node answers
+	 * still quorate and synced; quorum goes before the answers are
+	 * delivered.  The round counts them in on what they said, without
+	 * the state they no longer claim - still nobody to hand it over.
+	 */
+	append(0, all, sizeof(all));
+	for (uint32_t i = 1; i <= NODES; i++)
+		deliver_to(i, n_stream);
+	for (uint32_t i = 1; i <= NODES; i++)
+		cf_cluster_quorum(&node[i].c, false);
+	settle();
+	for (uint32_t i = 1; i <= NODES; i++) {
+		CHECK(!cf_view_active(&node[i].c.view) && node[i].c.view.n == 3);
+		CHECK_EQ(node[i].dp.db.sa_count, sas);
+	}
+	for (uint32_t i = 1; i <= NODES; i++)
+		cf_cluster_quorum(&node[i].c, true);
+	settle();
+	for (uint32_t i = 1; i <= NODES; i++) {
+		CHECK(cf_view_active(&node[i].c.view) && node[i].c.view.n == 3);
+		CHECK_EQ(node[i].dp.db.sa_count, sas);
+	}
+	CHECK(same_tables(1, 2) && same_tables(1, 3));
+}
+
+/* Node ID alone in a partition of its own: it hears itself only (what the others say is not for it). */
+static void alone(uint32_t id)
+{
+	node[id].pos = n_stream;
+	cf_cluster_members(&node[id].c, &id, 1);
+}
+
+static void alone_hears_itself(uint32_t id)
+{
+	while (node[id].pos < n_stream) {
+		deliver_to(id, n_stream);
+		cf_cluster_flush(&node[id].c);
+	}
+	node[id].pos = n_stream;
+}
+
+/*
+ * The cluster link fails and every node is alone.  Each answers its
+ * round still synced and quorate, and loses quorum before the answer
+ * comes back: the round makes each a view of its own, one epoch up,
+ * in which it takes over the SAs the others wrote.  So the latest
+ * epoch's holders hold different tables - two writers of one SA once
+ * they were all members again (seen on the test bed: a third of the
+ * datagrams sent by two nodes).  One holder keeps its tables; the
+ * others join it.
+ */
+static void a_cluster_split_into_singletons_agrees_again(void)
+{
+	const uint32_t all[] = { 1, 2, 3 };
+	uint32_t dh = cf_view_default_host(&node[1].c.view);
+
+	CHECK_EQ(add_sa(dh, 8, 0xd101, CF_DIR_OUT), 0);
+	CHECK_EQ(add_sa(dh, 8, 0xd102, CF_DIR_OUT), 0);
+	CHECK_EQ(add_sa(dh, 8, 0xd103, CF_DIR_OUT), 0);
+	settle();
+	for (uint32_t i = 1; i <= NODES; i++)
+		alone(i);
+	for (uint32_t i = 1; i <= NODES; i++)
+		cf_cluster_quorum(&node[i].c, false);
+	for (uint32_t i = 1; i <= NODES; i++) {
+		alone_hears_itself(i);
+		CHECK(!cf_view_active(&node[i].c.view));
+	}
+	CHECK(!same_tables(1, 2) || !same_tables(1, 3));	/* what each made of it */
+
+	confchg(all, 3);
+	for (uint32_t i = 1; i <= NODES; i++)
+		cf_cluster_quorum(&node[i].c, true);
+	settle();
+	for (uint32_t i = 1; i <= NODES; i++)
+		CHECK(cf_view_active(&node[i].c.view) && node[i].c.view.n == 3);
+	CHECK(same_tables(1, 2) && same_tables(1, 3));
+	const struct cf_sa *sa = cf_sa_find(&node[1].dp.db, 0xd101, CF_DIR_OUT);
+	CHECK(sa != NULL && sa->writer >= 1 && sa->writer <= NODES);
 }
 
 int main(void)
@@ -663,5 +846,8 @@ int main(void)
 	lost_changes_are_answered();
 	a_hand_over_beyond_the_queue_bound();
 	a_node_keyed_otherwise_stays_silent();
+	daemons_that_start_slowly();
+	a_cluster_without_quorum_keeps_its_tables();
+	a_cluster_split_into_singletons_agrees_again();
 	return sim_exit("cluster");
 }
