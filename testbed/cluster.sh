@@ -338,7 +338,9 @@ views_said() { # views_said N
 		sock=$run/n$i.sock
 		echo "node $i: $("$cf/cfctl" -s "$sock" stats 2>&1 | head -c 600)" >&2
 		[ -L "$sock" ] && sock=$run/n$i/cluster-filter.ctl
-		tail -n 5 "$sock.log" "$corodir/n$i.log" 2>/dev/null | sed "s/^/  node $i: /" >&2
+		# Corosync's own start-up errors go to its stdout, not its log
+		tail -n 5 "$sock.log" "$corodir/n$i.log" "$corodir/n$i.stdout" 2>/dev/null |
+			sed "s/^/  node $i: /" >&2
 	done
 }
 

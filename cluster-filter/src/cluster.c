@@ -218,16 +218,22 @@ static void hear_everyone_anew(struct cf_cluster *c)
  * A member of the view we have not heard for CF_SILENT_MS (a hung
  * daemon: Corosync keeps it in the group, so no configuration change
  * comes) gets a new round, which closes without it if it stays silent.
+ * Members watch each other; a joiner watches the default host that owes
+ * it the tables - after the whole cluster lost quorum that is the only
+ * member, and nobody else would notice it hang.
  */
 static void look_for_silent_members(struct cf_cluster *c)
 {
-	if (c->view.round_open || !cf_view_active(&c->view) || c->suspected_epoch == c->view.epoch)
+	bool joining = c->holding && !c->view.synced && c->view.n > 0;
+
+	if (c->view.round_open || !(cf_view_active(&c->view) || joining) ||
+	    c->suspected_epoch == c->view.epoch)
 		return;
 	/* what Corosync has not delivered yet, nobody has heard yet */
 	unsigned lag = c->lag;
 	for (uint32_t k = 0; k < c->view.n; k++) {
 		uint32_t id = c->view.members[k];
-		if (id == c->sync.self)
+		if (id == c->sync.self || (joining && id != c->view.default_host))
 			continue;
 		for (unsigned i = 0; i < CF_MAX_NODES; i++) {
 			if (c->heard_id[i] != id ||
@@ -319,10 +325,6 @@ void cf_cluster_after_batch(struct cf_cluster *c)
 	if (!c->dp->placements_due)
 		return;
 	c->dp->placements_due = false;
-	if (c->early_tick != c->ticks) {
-		c->early_tick = c->ticks;
-		c->early_sends = 0;
-	}
 	if (!cf_view_is_default_host(&c->view) || cf_cluster_pending(c) || c->report_skipped ||
 	    c->early_sends == CF_EARLY_PLACEMENTS)
 		return;
@@ -464,7 +466,8 @@ void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n)
 		cf_cluster_logf(c, "membership: more than %u nodes in the group; ignoring the change", CF_MAX_NODES);
 		return;
 	}
-	c->round_ticks = 0;
+	c->round_ticks = 0;	/* the round starts over, and its clock */
+	c->too_few_rounds = 0;
 	hear_everyone_anew(c);
 	send_state(c);
 }
@@ -474,8 +477,8 @@ void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n)
  * there nor what they changed, so we hold our tables as a node without
  * the cluster's state and go silent.  Back in the group, we are a joiner
  * and the default host hands us the current tables - or, if nobody kept
- * the state, the latest epoch's holders form the view as after a quorum
- * loss.
+ * the state, one node that held it in the latest view hands its tables
+ * over, as after a quorum loss.
  */
 void cf_cluster_membership_lost(struct cf_cluster *c)
 {
@@ -490,6 +493,7 @@ void cf_cluster_membership_lost(struct cf_cluster *c)
 	cf_cluster_tell_the_awaiting(c);
 	drop_held(c);
 	c->holding = false;
+	c->stale_tables = false;	/* kept: we may still be the latest holder */
 	cf_view_lost(&c->view);
 	apply_view(c);
 }
@@ -515,6 +519,7 @@ static void apply_held(struct cf_cluster *c)
 		cf_cluster_logf(c, "view %u: more changes came while the tables were on their way than we hold; "
 				"asking for the tables again", c->view.epoch);
 		c->view.synced = false;
+		c->view.held_epoch = 0;
 		cf_sadb_flush(db);
 		cf_ike_flush(&c->dp->ike);
 		drop_held(c);
@@ -528,13 +533,21 @@ static void apply_held(struct cf_cluster *c)
 		cf_cluster_apply_change(c, c->held.head->from, c->held.head->data, c->held.head->len);
 }
 
+static void drop_stale_tables(struct cf_cluster *c);
+
 /* A message of the view round, authenticated. */
 static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_msg *m)
 {
+	bool was_open = c->view.round_open;
 	enum cf_view_step step = cf_view_message(&c->view, sender, m);
 
-	/* a round's clock starts with it, not with the first of a run of rounds */
-	if (step == CF_VIEW_ANSWER || step == CF_VIEW_AGREED)
+	/*
+	 * The round's clock starts when it opens (a REROUND into an open
+	 * round does not stop it: asked again and again, a round with a hung
+	 * member would never close); and when it ends, for the next REROUND
+	 * of a round that heard too few.
+	 */
+	if ((step == CF_VIEW_ANSWER && !was_open) || step == CF_VIEW_AGREED)
 		c->round_ticks = 0;
 	if (step == CF_VIEW_ANSWER)
 		send_state(c);
@@ -545,8 +558,12 @@ static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_
 	hear_everyone_anew(c);
 	c->suspecting = false;
 	/* after JOINED; or the round kept our tables as the cluster's (nobody held the state) */
-	if (c->holding && c->view.synced)
+	if (c->holding && c->view.synced) {
+		if (m->type == CF_MSG_SYNC_JOINED)
+			drop_stale_tables(c);	/* the default host had none to send */
+		c->stale_tables = false;
 		apply_held(c);
+	}
 	if (m->type == CF_MSG_SYNC_CLOSE) {
 		char silent[128] = "";
 		for (uint32_t i = 0, len = 0; i < c->view.n_cpg && len < sizeof(silent) - 12; i++)
@@ -577,7 +594,6 @@ static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_
 		return;
 
 	uint32_t joiners[CF_MAX_NODES], n_joiners = cf_view_joiners(&c->view, joiners);
-	struct cf_sadb *db = &c->dp->db;
 	if (n_joiners && c->view.default_host == c->view.self_nodeid && c->view.synced)
 		hand_over_state(c, joiners, n_joiners);
 	else if (!c->view.synced && c->view.n && c->view.self < 0) {
@@ -588,29 +604,52 @@ static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_
 		 * joiner waits for them: a round that made no view (nobody
 		 * quorate, too few heard), or one that counted us in on a STATE
 		 * we sent before we lost quorum, has nobody to send them - we
-		 * keep ours, as the latest epoch's may be all the cluster has.
+		 * keep ours, as the latest view's may be all the cluster has.
+		 * Ours go when the first of its come: if it hangs before (the
+		 * one holder after a quorum loss), the next round may need them.
 		 */
 		drop_held(c);
 		c->holding = true;
-		if (db->sa_count + db->policy_count + c->dp->ike.count) {
-			cf_cluster_logf(c, "view %u: dropping %u SAs, %u policies and %u IKE SAs held without the cluster's state",
-					c->view.epoch, db->sa_count, db->policy_count, c->dp->ike.count);
-			cf_sadb_flush(db);
-			cf_ike_flush(&c->dp->ike);
-		}
+		c->stale_tables = true;
 	}
 }
 
+/* A joiner's tables, as the default host's begin to come (stale_tables). */
+static void drop_stale_tables(struct cf_cluster *c)
+{
+	struct cf_sadb *db = &c->dp->db;
+
+	if (!c->stale_tables)
+		return;
+	c->stale_tables = false;
+	if (!c->view.synced)
+		c->view.held_epoch = 0;		/* nothing whole until JOINED */
+	if (db->sa_count + db->policy_count + c->dp->ike.count == 0)
+		return;
+	cf_cluster_logf(c, "view %u: dropping %u SAs, %u policies and %u IKE SAs held without the cluster's state",
+			c->view.epoch, db->sa_count, db->policy_count, c->dp->ike.count);
+	cf_sadb_flush(db);
+	cf_ike_flush(&c->dp->ike);
+}
+
 /*
- * How long the round may stay open; or, after one that heard too few,
- * how long until we ask again - longer each time in a row, up to 32 s:
- * a node whose cluster-key differs would go round for ever.
+ * How long the round may stay open; or, after rounds that heard too few,
+ * until we ask again: longer each time in a row (a node whose cluster-key
+ * differs would go round for ever), and a report later per node before
+ * us in the group, so that the first to ask is alone to.
  */
 static unsigned round_timeout(const struct cf_cluster *c)
 {
+	static const unsigned ask_again_ms[] = { 1 * CF_ROUND_TIMEOUT_MS, 2 * CF_ROUND_TIMEOUT_MS,
+		4 * CF_ROUND_TIMEOUT_MS, 8 * CF_ROUND_TIMEOUT_MS, 16 * CF_ROUND_TIMEOUT_MS };
+	unsigned n = ARRAY_SIZE(ask_again_ms), k = c->too_few_rounds;
+	unsigned place = 0;
+
 	if (c->view.round_open)
 		return c->suspecting ? CF_SUSPECT_ROUND_MS : CF_ROUND_TIMEOUT_MS;
-	return CF_ROUND_TIMEOUT_MS << (c->too_few_rounds < 5 ? c->too_few_rounds - 1 : 4);
+	while (place < c->view.n_cpg && c->view.cpg[place] != c->view.self_nodeid)
+		place++;
+	return ask_again_ms[k == 0 ? 0 : k < n ? k - 1 : n - 1] + place * CF_SEQ_REPORT_MS;
 }
 
 void cf_cluster_report(struct cf_cluster *c)
@@ -618,6 +657,7 @@ void cf_cluster_report(struct cf_cluster *c)
 	struct cf_msgbuf b;
 
 	c->ticks++;
+	c->early_sends = 0;
 	c->lag = flight_lag(c);
 	look_for_silent_members(c);
 
@@ -698,6 +738,8 @@ void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, siz
 		memset(payload, 0, plen);
 		return;
 	}
+	if (m.flags & CF_F_SNAPSHOT)
+		drop_stale_tables(c);
 	if (m.type == CF_MSG_SYNC_SESSIONS) {
 		if (m.flags & CF_F_SNAPSHOT)	/* let through above for joiners only */
 			cf_dp_learn_sessions(c->dp, &m);

@@ -27,7 +27,8 @@
 
 #define CF_CLUSTER_NO_CLIENT 0xffffffffu
 /* what this data plane announces in every view round (SYNC_FEATURES) */
-#define CF_CLUSTER_FEATURES (CF_FEATURE_IPV6 | CF_FEATURE_SESSIONS | CF_FEATURE_PLACEMENTS)
+#define CF_CLUSTER_FEATURES (CF_FEATURE_IPV6 | CF_FEATURE_SESSIONS | CF_FEATURE_PLACEMENTS | \
+			     CF_FEATURE_ONE_HOLDER)
 /*
  * What changes, reports and rounds may leave waiting for Corosync.  A
  * hand-over of the tables goes on top of it whole and counts apart:
@@ -74,6 +75,7 @@ struct cf_cluster {
 	 * of that round, so the changes delivered since go on top of them.
 	 */
 	bool holding;
+	bool stale_tables;			/* ...and ours, until its first come */
 	struct cf_queue held;			/* from: the sender */
 	bool held_overflow;			/* ...more than CF_CLUSTER_QUEUE_MAX came */
 	/* reports while the round has been open, or since it heard too few */
@@ -82,8 +84,7 @@ struct cf_cluster {
 	/* liveness: every member is heard at least every CF_HEARTBEAT_MS */
 	unsigned ticks, sent_at;		/* in reports (CF_SEQ_REPORT_MS) */
 	bool report_skipped;			/* the last report: Corosync held us back */
-	/* placements sent since report early_tick (cf_cluster_after_batch()) */
-	unsigned early_tick, early_sends;
+	unsigned early_sends;			/* placements since the report (cf_cluster_after_batch()) */
 	/*
 	 * Our multicasts that Corosync took and has not yet delivered back,
 	 * by the report they went in (runs of one report each, up to the

@@ -32,6 +32,7 @@ enum cf_feature {
 	CF_FEATURE_IPV6 = 0x01,	/* SRC6, DST6, TS6 */
 	CF_FEATURE_SESSIONS = 0x02,	/* SYNC_SESSIONS, SESSION, DISPATCH_CLOCK */
 	CF_FEATURE_PLACEMENTS = 0x04,	/* SYNC_SESSIONS outside a hand-over */
+	CF_FEATURE_ONE_HOLDER = 0x08,	/* one holder of the latest state after a quorum loss (view.c) */
 };
 
 enum cf_ctl_type {

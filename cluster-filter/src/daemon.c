@@ -400,8 +400,6 @@ static int open_event_sources(const struct cf_options *o)
 		{ d.have_raw[0] ? d.raw[0].fd : -1, TAG_RAW4 }, { d.have_udp[0] ? d.udp[0].fd : -1, TAG_UDP4 },
 		{ d.have_raw[1] ? d.raw[1].fd : -1, TAG_RAW6 }, { d.have_udp[1] ? d.udp[1].fd : -1, TAG_UDP6 },
 		{ cf_clients_listen_fd(&d.clients), TAG_LISTEN }, { d.sig_fd, TAG_SIGNAL },
-		{ d.membership ? cf_membership_cpg_fd(d.membership) : -1, TAG_COROSYNC },
-		{ d.membership ? cf_membership_quorum_fd(d.membership) : -1, TAG_COROSYNC },
 		{ d.report_fd, TAG_REPORT },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(watch); i++) {
@@ -521,7 +519,7 @@ int main(int argc, char **argv)
 	d.dp.on_expire = on_expire;
 	d.dp.db.workers = o.workers;	/* before the first SA: each gets a context per worker */
 
-	if ((status = open_packet_io(&o)) || (o.group && (status = join_cluster(&o))) ||
+	if ((status = open_packet_io(&o)) || (o.group && (status = read_cluster_key(&o))) ||
 	    (status = open_event_sources(&o)))
 		return status;
 	d.role_fd = -1;
@@ -543,6 +541,10 @@ int main(int argc, char **argv)
 	if (d.workers == NULL) {
 		cf_log(CF_LOG_ERR, "cannot start %u workers: %s", o.workers, strerror(errno));
 		return 1;
+	}
+	if (o.group && (status = join_cluster(&o))) {
+		fast_path_close();
+		return status;
 	}
 	cf_log(CF_LOG_NOTICE, "ready: tun %s mtu %u, esp %s%s%s, node %u of %u, dispatch %s, %u workers, control %s, fast path %s",
 	      o.tun, o.mtu, d.have_raw[0] ? "raw" : "", !d.have_udp[0] ? "" : o.shared ? " udp(shared)" : " udp",

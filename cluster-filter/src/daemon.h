@@ -67,6 +67,7 @@ void announce_view(void);
 
 /* daemon_cluster.c */
 void set_role(enum cf_role role);
+int read_cluster_key(const struct cf_options *o);
 int join_cluster(const struct cf_options *o);
 void corosync_dispatch(void);
 void membership_retry(void);

@@ -116,6 +116,34 @@ void membership_retry(void)
 	cf_cluster_quorum(&d.cluster, cf_membership_quorate(d.membership));
 }
 
+/* The sync channel's key, read while we may (root's file, 0600), until we join. */
+static uint8_t cluster_key[CF_SYNC_KEY_LEN];
+
+int read_cluster_key(const struct cf_options *o)
+{
+	const char *why;
+
+	if (o->key_file == NULL) {
+		cf_log(CF_LOG_ERR, "--cluster needs --sync-key: the sync channel carries keys");
+		return 2;
+	}
+	if (cf_sync_read_key(o->key_file, cluster_key, &why) != 0) {
+		/* a setting to mend, not a moment to wait out: not restarted (status 78) */
+		cf_log(CF_LOG_ERR, "%s: %s", o->key_file, why);
+		return 78;
+	}
+	d.group = o->group;
+	return 0;
+}
+
+/*
+ * Last of all, right before the loop: from the moment we are in
+ * Corosync's group the others' view round waits for our answer, and
+ * inbound traffic with it - on every node.  Joined before loading the
+ * BPF programs and starting the helpers, a restarted daemon stalled the
+ * whole cluster's inbound traffic for its start-up (0.6 s on the test
+ * bed, all of it lost).
+ */
 int join_cluster(const struct cf_options *o)
 {
 	static const struct cf_cluster_ops cluster_ops = {
@@ -124,36 +152,31 @@ int join_cluster(const struct cf_options *o)
 		.reply = reply_to_client,
 		.log = log_line,
 	};
-	uint8_t key[CF_SYNC_KEY_LEN];
-	const char *why;
-
-	if (o->key_file == NULL) {
-		cf_log(CF_LOG_ERR, "--cluster needs --sync-key: the sync channel carries keys");
-		return 2;
-	}
-	if (cf_sync_read_key(o->key_file, key, &why) != 0) {
-		/* a setting to mend, not a moment to wait out: not restarted (status 78) */
-		cf_log(CF_LOG_ERR, "%s: %s", o->key_file, why);
-		return 78;
-	}
-	d.group = o->group;
 	bool refused;
+	int status = 1;
+
 	d.membership = cf_membership_open(o->group, &membership_ops, NULL, false, &refused);
-	if (d.membership == NULL)
-		return refused ? 78 : 1;	/* Corosync not there yet: systemd tries again */
+	if (d.membership == NULL) {
+		status = refused ? 78 : 1;	/* Corosync not there yet: systemd tries again */
+		goto out;
+	}
 	/* a random start: no nonce of an earlier life again, whatever the clock says */
 	uint64_t first_counter;
 	if (getrandom(&first_counter, sizeof(first_counter), 0) != sizeof(first_counter)) {
 		cf_log(CF_LOG_ERR, "cannot draw the sync channel's first counter: %s", strerror(errno));
-		return 1;
+		goto out;
 	}
-	int err = cf_cluster_init(&d.cluster, &d.dp, &d.defaults, cf_membership_nodeid(d.membership),
-				  cf_membership_quorate(d.membership), key, first_counter >> 2,
-				  &cluster_ops, NULL);
-	memset(key, 0, sizeof(key));
-	if (err) {
+	if (cf_cluster_init(&d.cluster, &d.dp, &d.defaults, cf_membership_nodeid(d.membership),
+			    cf_membership_quorate(d.membership), cluster_key, first_counter >> 2,
+			    &cluster_ops, NULL)) {
 		cf_log(CF_LOG_ERR, "sync channel: cannot set up the cluster key");
-		return 1;
+		goto out;
 	}
-	return 0;
+	int err = watch_membership(EPOLL_CTL_ADD);
+	if (err)
+		cf_log(CF_LOG_ERR, "epoll: %s", strerror(-err));
+	status = err ? 1 : 0;
+out:
+	memset(cluster_key, 0, sizeof(cluster_key));
+	return status;
 }

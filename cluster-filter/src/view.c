@@ -128,10 +128,26 @@ static bool enough_heard(const struct cf_view *v, uint32_t heard)
 	return 2 * heard > v->n_cpg || (2 * heard == v->n_cpg && v->heard[0]);
 }
 
+/* Whether every node heard in this round announced FEATURE. */
+static bool all_heard_can(const struct cf_view *v, uint32_t feature)
+{
+	for (uint32_t i = 0; i < v->n_cpg; i++) {
+		if (!v->heard[i])
+			continue;
+		bool can = false;
+		for (unsigned j = 0; j < CF_MAX_NODES && !can; j++)
+			can = v->feat[j].nodeid == v->cpg[i] && (v->feat[j].bits & feature) == feature;
+		if (!can)
+			return false;
+	}
+	return true;
+}
+
 static void decide(struct cf_view *v)
 {
 	uint32_t max_epoch = 0, max_synced_epoch = 0, heard = 0;
 	bool anyone_synced = false, anyone_quorate = false;
+	int holder = -1;
 
 	for (uint32_t i = 0; i < v->n_cpg; i++) {
 		if (!v->heard[i])
@@ -156,21 +172,38 @@ static void decide(struct cf_view *v)
 		return;
 	}
 
+	/*
+	 * The latest state after the whole cluster lost quorum: one node
+	 * that held it in the latest view - that view's default host if it
+	 * is here, else the lowest node id - and the others join it.  Nodes
+	 * that held the same view may no longer hold the same tables: alone
+	 * as quorum went, each may have made a view of its own in which it
+	 * took over the SAs the others wrote.  (Daemons from before
+	 * CF_FEATURE_ONE_HOLDER take all of them.)
+	 */
+	if (!anyone_synced && max_epoch > 0 && all_heard_can(v, CF_FEATURE_ONE_HOLDER)) {
+		for (uint32_t i = 0; i < v->n_cpg; i++) {
+			if (!v->heard[i] || v->heard_epoch[i] != max_epoch)
+				continue;
+			if (holder < 0)
+				holder = (int)i;
+			/* that view's default host: IKE stays where the IKE SAs are */
+			if (v->heard_speaker[i] == v->cpg[i]) {
+				holder = (int)i;
+				break;
+			}
+		}
+	}
 	for (uint32_t i = 0; i < v->n_cpg; i++) {
 		bool in;
 		if (!v->heard[i])
 			continue;
 		if (anyone_synced)
 			in = v->heard_synced[i];
-		else if (max_epoch == 0)	/* a new cluster: nobody holds anything */
-			in = true;
-		else	/*
-			 * the latest state after losing quorum: one holder, the
-			 * others join it.  Holders of one epoch may hold different
-			 * tables: alone as quorum went, each may have made a view
-			 * of its own, taking over the SAs the others wrote.
-			 */
-			in = v->heard_epoch[i] == max_epoch && v->n == 0;
+		else if (holder >= 0)
+			in = (int)i == holder;
+		else	/* a new cluster (all 0), or the latest state after losing quorum */
+			in = v->heard_epoch[i] == max_epoch;
 		if (in)
 			v->members[v->n++] = v->cpg[i];
 	}
@@ -193,6 +226,10 @@ static void decide(struct cf_view *v)
 	}
 	/* what we said may be older than a quorum loss since: keep that */
 	v->synced = v->self >= 0 && (!anyone_synced || v->synced);
+	if (v->synced) {
+		v->held_epoch = v->epoch;
+		v->held_speaker = v->default_host;
+	}
 }
 
 enum cf_view_step cf_view_state(struct cf_view *v, uint32_t from, uint32_t epoch, bool synced,
@@ -240,6 +277,10 @@ enum cf_view_step cf_view_joined(struct cf_view *v, uint32_t from, uint32_t epoc
 	/* the tables we were sent are the cluster's now */
 	if (index_of(nodeids, n, v->self_nodeid) >= 0 && v->self >= 0)
 		v->synced = true;
+	if (v->synced) {
+		v->held_epoch = epoch;
+		v->held_speaker = v->default_host;
+	}
 	return CF_VIEW_AGREED;
 }
 
@@ -325,10 +366,11 @@ uint32_t cf_view_lacking(const struct cf_view *v, uint32_t feature, uint32_t *ou
 void cf_view_put_state(const struct cf_view *v, struct cf_msgbuf *b)
 {
 	cf_mb_init(b, CF_MSG_SYNC_STATE, 0, 0);
-	cf_mb_u32(b, CF_A_EPOCH, v->epoch);
+	/* without the state, how recent what we hold is: a joiner holds nothing yet */
+	cf_mb_u32(b, CF_A_EPOCH, v->synced ? v->epoch : v->held_epoch);
 	cf_mb_u8(b, CF_A_SYNCED, v->synced);
 	cf_mb_u8(b, CF_A_ACTIVE, v->quorate);
-	cf_mb_u32(b, CF_A_SPEAKER, v->synced ? v->default_host : 0);
+	cf_mb_u32(b, CF_A_SPEAKER, v->synced ? v->default_host : v->held_speaker);
 	for (uint32_t i = 0; i < v->n_cpg; i++)
 		cf_mb_u32(b, CF_A_MEMBER, v->cpg[i]);
 	cf_mb_finish(b);
@@ -405,6 +447,7 @@ void cf_view_lost(struct cf_view *v)
 	v->n_cpg = 0;
 	v->round_open = false;
 	v->left_out = false;
+	v->too_few = false;
 }
 
 uint32_t cf_view_default_host(const struct cf_view *v)

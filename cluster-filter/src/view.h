@@ -15,9 +15,13 @@
  *     (it holds the IKE SAs), else the lowest of them takes over; the
  *     epoch is one above the highest any of them agreed;
  *   - if nobody holds state, once a member is quorate: in a new cluster
- *     (every epoch 0) everybody does; after the cluster lost quorum, the
- *     lowest node id with the latest epoch does, and the others join it
- *     (nodes of one epoch may have made different views of it alone);
+ *     (every epoch 0) everybody does; after the cluster lost quorum, one
+ *     node that held it in the latest view does (its default host, else
+ *     the lowest node id), and the others join it (nodes of one view may
+ *     have made different views of it alone since).  A node without the
+ *     state answers with the epoch of the last view it held it in
+ *     (held_epoch): a joiner that lost quorum half-way through its
+ *     hand-over holds nothing worth keeping;
  *   - the others are joiners: they stay out of the dispatch until the
  *     default host has multicast its SA table to them, followed by a
  *     JOINED message that takes them in (epoch + 1).  A joiner does not
@@ -64,6 +68,8 @@ struct cf_view {
 	uint32_t default_host;		/* node id; 0: none */
 	uint32_t self_nodeid;
 	bool synced;			/* we hold the cluster's SA state */
+	uint32_t held_epoch;		/* the last view we held it in as a member */
+	uint32_t held_speaker;		/* ...and its default host */
 	bool quorate;			/* votequorum: we are in the quorate partition */
 
 	/* what Corosync reports, and the round in progress */

@@ -676,7 +676,7 @@ static void daemons_that_start_slowly(void)
 	CHECK_EQ(add_sa(1, 7, 0xd001, CF_DIR_OUT), 0);
 	settle();
 
-	/* each joins 1.5 s after the one before, and reads 1 s after it joined */
+	/* node 2 joins, node 3 joins 1.5 s later; both read 1 s after node 3 joined */
 	start(2, 31000);
 	node[2].hung = true;
 	confchg(two, 2);
@@ -774,20 +774,26 @@ static void a_cluster_without_quorum_keeps_its_tables(void)
 	CHECK(same_tables(1, 2) && same_tables(1, 3));
 }
 
-/* Node ID alone in a partition of its own: it hears itself only (what the others say is not for it). */
+/* Node ID alone in a partition of its own, from this point of the stream. */
 static void alone(uint32_t id)
 {
 	node[id].pos = n_stream;
 	cf_cluster_members(&node[id].c, &id, 1);
 }
 
+/* ...where it hears what it said, and nothing another node said. */
 static void alone_hears_itself(uint32_t id)
 {
-	while (node[id].pos < n_stream) {
-		deliver_to(id, n_stream);
+	static uint8_t copy[sizeof(stream[0].data)];
+
+	for (; node[id].pos < n_stream; node[id].pos++) {
+		struct agreed *m = &stream[node[id].pos];
+		if (m->from != id)
+			continue;
+		memcpy(copy, m->data, m->len);
+		cf_cluster_deliver(&node[id].c, id, copy, m->len);
 		cf_cluster_flush(&node[id].c);
 	}
-	node[id].pos = n_stream;
 }
 
 /*
@@ -823,11 +829,108 @@ static void a_cluster_split_into_singletons_agrees_again(void)
 	for (uint32_t i = 1; i <= NODES; i++)
 		cf_cluster_quorum(&node[i].c, true);
 	settle();
+	for (uint32_t i = 1; i <= NODES; i++) {
+		CHECK(cf_view_active(&node[i].c.view) && node[i].c.view.n == 3);
+		CHECK_EQ(cf_view_default_host(&node[i].c.view), dh);	/* it held the IKE SAs */
+	}
+	CHECK(same_tables(1, 2) && same_tables(1, 3));
+	/* the holder's tables: in its own view it wrote every SA */
+	for (uint32_t spi = 0xd101; spi <= 0xd103; spi++)
+		CHECK_EQ(cf_sa_find(&node[1].dp.db, spi, CF_DIR_OUT)->writer, dh);
+}
+
+/*
+ * The whole cluster loses quorum while a joiner's tables are on their
+ * way (Corosync lost them here): the joiner has the latest epoch too,
+ * and the lowest node id, but holds nothing.  The nodes that held the
+ * latest view keep theirs, and the joiner takes them.  (Counted by its
+ * epoch, the joiner would have been the one holder, and every node
+ * would have taken its empty tables.)
+ */
+static void a_joiner_cut_off_half_way_holds_nothing(void)
+{
+	const uint32_t all[] = { 1, 2, 3 };
+	uint32_t rest[NODES - 1];
+
+	all_but(1, rest);
+	stop(1);
+	confchg(rest, 2);
+	uint32_t dh = cf_view_default_host(&node[2].c.view), other = dh == 2 ? 3 : 2;
+	unsigned sas = node[dh].dp.db.sa_count;
+	CHECK(sas > 0 && cf_view_active(&node[dh].c.view));
+	start(1, 40000);
+	append(0, all, sizeof(all));
+	for (uint32_t i = 1; i <= NODES; i++)
+		deliver_to(i, n_stream);	/* each answers the new configuration */
+	lose = 1000;			/* and what the default host sends its joiner is lost */
+	settle();
+	lose = 0;
+	CHECK(node[1].c.holding && !node[1].c.view.synced);
+	CHECK_EQ(node[1].c.view.epoch, node[dh].c.view.epoch);
+	CHECK_EQ(node[1].dp.db.sa_count, 0);
+
+	/* and the default host is gone when quorum comes back: no speaker to go by */
+	stop(dh);
+	const uint32_t left[] = { 1, other };
+	for (unsigned k = 0; k < 2; k++)
+		cf_cluster_quorum(&node[left[k]].c, false);
+	confchg(left, 2);
+	for (unsigned k = 0; k < 2; k++)
+		cf_cluster_quorum(&node[left[k]].c, true);
+	settle();
+	for (unsigned k = 0; k < 2; k++) {
+		CHECK(cf_view_active(&node[left[k]].c.view) && node[left[k]].c.view.n == 2);
+		CHECK_EQ(node[left[k]].dp.db.sa_count, sas);
+	}
+	CHECK(same_tables(1, other));
+	start(dh, 41000);
+	confchg(all, 3);
+	CHECK(same_tables(1, dh) && cf_view_active(&node[dh].c.view));
+}
+
+/*
+ * After the whole cluster lost quorum the one holder hangs before its
+ * tables went out.  Its joiners notice (nobody else would: there is no
+ * other member) and make a view without it, with the tables they kept
+ * until the holder's would come.
+ */
+static void the_one_holder_hangs(void)
+{
+	const uint32_t all[] = { 1, 2, 3 };
+	uint32_t dh = cf_view_default_host(&node[1].c.view), rest[NODES - 1];
+	unsigned sas = node[dh].dp.db.sa_count;
+
+	CHECK(sas > 0);
+	all_but(dh, rest);
+	for (uint32_t i = 1; i <= NODES; i++)
+		cf_cluster_quorum(&node[i].c, false);
+	confchg(all, 3);
+	for (uint32_t i = 1; i <= NODES; i++)
+		cf_cluster_quorum(&node[i].c, true);
+	deliver_to(dh, n_stream);	/* the default host answers */
+	node[dh].hung = true;		/* and hangs before it hears the others */
+	settle();
+	for (unsigned k = 0; k < NODES - 1; k++) {
+		struct node *nd = &node[rest[k]];
+		CHECK(nd->c.holding && !cf_view_active(&nd->c.view));
+		CHECK_EQ(cf_view_default_host(&nd->c.view), dh);	/* it held the IKE SAs */
+		CHECK_EQ(nd->dp.db.sa_count, sas);	/* not dropped before the holder's come */
+	}
+	time_passes(CF_SILENT_MS + CF_SUSPECT_ROUND_MS + 3 * CF_SEQ_REPORT_MS);
+	for (unsigned k = 0; k < NODES - 1; k++) {
+		struct node *nd = &node[rest[k]];
+		CHECK(cf_view_active(&nd->c.view) && nd->c.view.n == 2);
+		CHECK_EQ(nd->dp.db.sa_count, sas);
+		CHECK(cf_view_default_host(&nd->c.view) != dh);
+	}
+	CHECK(same_tables(rest[0], rest[1]));
+
+	node[dh].hung = false;
+	settle();
+	time_passes(CF_SEQ_REPORT_MS);
 	for (uint32_t i = 1; i <= NODES; i++)
 		CHECK(cf_view_active(&node[i].c.view) && node[i].c.view.n == 3);
 	CHECK(same_tables(1, 2) && same_tables(1, 3));
-	const struct cf_sa *sa = cf_sa_find(&node[1].dp.db, 0xd101, CF_DIR_OUT);
-	CHECK(sa != NULL && sa->writer >= 1 && sa->writer <= NODES);
 }
 
 int main(void)
@@ -849,5 +952,7 @@ int main(void)
 	daemons_that_start_slowly();
 	a_cluster_without_quorum_keeps_its_tables();
 	a_cluster_split_into_singletons_agrees_again();
+	a_joiner_cut_off_half_way_holds_nothing();
+	the_one_holder_hangs();
 	return sim_exit("cluster");
 }

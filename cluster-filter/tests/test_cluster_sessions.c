@@ -162,6 +162,12 @@ static bool placed_apart(uint32_t dh, uint32_t spi, const struct cf_flow *flow)
  * the next report every node places every one alike.  (With the report
  * alone, the oldest 688 go unannounced and stay apart.)
  */
+/* The K-th of more_sessions_than_a_report_holds()'s sessions. */
+static struct cf_flow many_session(unsigned k)
+{
+	return flow4(0x0a000102, 0x0a000203, (uint16_t)(10000 + k), 9, 17);
+}
+
 static void more_sessions_than_a_report_holds(void)
 {
 	uint32_t dh = cf_view_default_host(&node[1].c.view), apart = dh == 1 ? 2 : 1;
@@ -173,7 +179,7 @@ static void more_sessions_than_a_report_holds(void)
 	add_session_sa(0xf5e5, 0xf5e5, CF_DISPATCH_SESSION_RR);
 	dispatch_on(apart, 0xf5e5, &only_here);
 	for (unsigned k = 0; k < SESSIONS; k++) {
-		struct cf_flow f = flow4(0x0a000102, 0x0a000203, (uint16_t)(10000 + k), 9, 17);
+		struct cf_flow f = many_session(k);
 		disagree += placed_apart(dh, 0xf5e5, &f);
 		if (k % BATCH == BATCH - 1) {	/* as the daemon does after each batch */
 			for (uint32_t i = 1; i <= NODES; i++)
@@ -187,7 +193,7 @@ static void more_sessions_than_a_report_holds(void)
 	time_passes(CF_SEQ_REPORT_MS);
 	unsigned after = 0;
 	for (unsigned k = 0; k < SESSIONS; k++) {
-		struct cf_flow f = flow4(0x0a000102, 0x0a000203, (uint16_t)(10000 + k), 9, 17);
+		struct cf_flow f = many_session(k);
 		after += placed_apart(dh, 0xf5e5, &f);
 	}
 	CHECK_EQ(after, 0);
