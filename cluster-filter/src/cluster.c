@@ -535,10 +535,30 @@ static void apply_held(struct cf_cluster *c)
 
 static void drop_stale_tables(struct cf_cluster *c);
 
+/*
+ * Part of the default host's tables came, and then a round: that is not
+ * a state to go on with, in this view or as its one holder (we answered
+ * "held nothing", epoch 0, and in a new cluster everybody is a member).
+ */
+static void drop_partial_tables(struct cf_cluster *c)
+{
+	struct cf_sadb *db = &c->dp->db;
+
+	if (db->sa_count + db->policy_count + c->dp->ike.count)
+		cf_cluster_logf(c, "view %u: dropping the part of the tables that came before this round",
+				c->view.epoch);
+	cf_sadb_flush(db);
+	cf_ike_flush(&c->dp->ike);
+	drop_held(c);
+}
+
 /* A message of the view round, authenticated. */
 static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_msg *m)
 {
 	bool was_open = c->view.round_open;
+	/* the default host's tables were coming, and this round ends that hand-over */
+	bool cut_off = c->holding && !c->stale_tables && !c->view.synced &&
+		       (m->type == CF_MSG_SYNC_STATE || m->type == CF_MSG_SYNC_CLOSE);
 	enum cf_view_step step = cf_view_message(&c->view, sender, m);
 
 	/*
@@ -553,10 +573,13 @@ static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_
 		send_state(c);
 	if (step != CF_VIEW_AGREED)
 		return;
+	if (cut_off)
+		drop_partial_tables(c);
 	apply_view(c);
 	cf_dp_view_agreed(c->dp);
 	hear_everyone_anew(c);
 	c->suspecting = false;
+	c->suspected_epoch = 0;		/* a new view, though its epoch may repeat an old one's */
 	/* after JOINED; or the round kept our tables as the cluster's (nobody held the state) */
 	if (c->holding && c->view.synced) {
 		if (m->type == CF_MSG_SYNC_JOINED)

@@ -933,6 +933,45 @@ static void the_one_holder_hangs(void)
 	CHECK(same_tables(1, 2) && same_tables(1, 3));
 }
 
+/*
+ * The default host dies with a joiner's tables half-way: the joiner
+ * holds part of them and answers "held nothing" (epoch 0), as a fresh
+ * daemon does.  With nobody holding anything, the next round is a new
+ * cluster in which every node is a member - the joiner with part of
+ * the tables, the others with none.  The part goes at that round.
+ */
+static void a_hand_over_cut_off_leaves_no_part(void)
+{
+	uint32_t dh = cf_view_default_host(&node[1].c.view), rest[NODES - 1];
+
+	all_but(dh, rest);
+	uint32_t j = rest[0], k = rest[1];
+	CHECK(node[dh].dp.db.sa_count >= 4);
+	stop(j);
+	stop(k);
+	confchg(&dh, 1);
+	start(j, 50000);
+	const uint32_t pair[] = { dh < j ? dh : j, dh < j ? j : dh };
+	append(0, pair, sizeof(pair));
+	deliver_to(dh, n_stream);	/* both answer */
+	deliver_to(j, n_stream);
+	size_t first = n_stream;
+	deliver_to(dh, n_stream);	/* the default host hears them and hands its tables over */
+	CHECK(n_stream > first + 2);
+	deliver_to(j, first + (n_stream - first) / 2);	/* half of them come */
+	CHECK(node[j].c.holding && !node[j].c.view.synced && node[j].dp.db.sa_count > 0);
+	CHECK(node[j].dp.db.sa_count < node[dh].dp.db.sa_count);
+
+	stop(dh);
+	start(k, 51000);
+	node[j].pos = n_stream;		/* what the dead one sent after is gone with it */
+	const uint32_t left[] = { j < k ? j : k, j < k ? k : j };
+	confchg(left, 2);
+	CHECK(cf_view_active(&node[j].c.view) && cf_view_active(&node[k].c.view));
+	CHECK_EQ(node[j].dp.db.sa_count, 0);
+	CHECK(same_tables(j, k));
+}
+
 int main(void)
 {
 	CHECK(cf_crypto_global_init() == 0);
@@ -954,5 +993,6 @@ int main(void)
 	a_cluster_split_into_singletons_agrees_again();
 	a_joiner_cut_off_half_way_holds_nothing();
 	the_one_holder_hangs();
+	a_hand_over_cut_off_leaves_no_part();
 	return sim_exit("cluster");
 }
