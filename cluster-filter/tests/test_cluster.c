@@ -724,6 +724,23 @@ static void daemons_that_start_slowly(void)
  * used to drop every node's tables as a joiner's: when the switch came
  * back, every SA was gone from every node, and pluto knew nothing of it.
  */
+static void quorum_everywhere(bool quorate)
+{
+	for (uint32_t i = 1; i <= NODES; i++)
+		cf_cluster_quorum(&node[i].c, quorate);
+}
+
+/* Every node in one view again, each with SAS SAs, the same. */
+static void together_again_with(unsigned sas)
+{
+	settle();
+	for (uint32_t i = 1; i <= NODES; i++) {
+		CHECK(cf_view_active(&node[i].c.view) && node[i].c.view.n == 3);
+		CHECK_EQ(node[i].dp.db.sa_count, sas);
+	}
+	CHECK(same_tables(1, 2) && same_tables(1, 3));
+}
+
 static void a_cluster_without_quorum_keeps_its_tables(void)
 {
 	const uint32_t all[] = { 1, 2, 3 };
@@ -731,22 +748,16 @@ static void a_cluster_without_quorum_keeps_its_tables(void)
 	unsigned sas = node[1].dp.db.sa_count;
 
 	CHECK(sas > 0);
-	for (uint32_t i = 1; i <= NODES; i++)
-		cf_cluster_quorum(&node[i].c, false);
+	quorum_everywhere(false);
 	confchg(all, 3);	/* the configuration changes that come with it */
 	for (uint32_t i = 1; i <= NODES; i++) {
 		CHECK(!cf_view_active(&node[i].c.view) && !node[i].dp.active);
 		CHECK_EQ(node[i].dp.db.sa_count, sas);
 	}
+	quorum_everywhere(true);
+	together_again_with(sas);
 	for (uint32_t i = 1; i <= NODES; i++)
-		cf_cluster_quorum(&node[i].c, true);
-	settle();
-	for (uint32_t i = 1; i <= NODES; i++) {
-		CHECK(cf_view_active(&node[i].c.view) && node[i].c.view.n == 3);
-		CHECK_EQ(node[i].dp.db.sa_count, sas);
 		CHECK_EQ(cf_view_default_host(&node[i].c.view), dh);
-	}
-	CHECK(same_tables(1, 2) && same_tables(1, 3));
 
 	/*
 	 * The other order: the change comes first, and every node answers
@@ -757,21 +768,14 @@ static void a_cluster_without_quorum_keeps_its_tables(void)
 	append(0, all, sizeof(all));
 	for (uint32_t i = 1; i <= NODES; i++)
 		deliver_to(i, n_stream);
-	for (uint32_t i = 1; i <= NODES; i++)
-		cf_cluster_quorum(&node[i].c, false);
+	quorum_everywhere(false);
 	settle();
 	for (uint32_t i = 1; i <= NODES; i++) {
 		CHECK(!cf_view_active(&node[i].c.view) && node[i].c.view.n == 3);
 		CHECK_EQ(node[i].dp.db.sa_count, sas);
 	}
-	for (uint32_t i = 1; i <= NODES; i++)
-		cf_cluster_quorum(&node[i].c, true);
-	settle();
-	for (uint32_t i = 1; i <= NODES; i++) {
-		CHECK(cf_view_active(&node[i].c.view) && node[i].c.view.n == 3);
-		CHECK_EQ(node[i].dp.db.sa_count, sas);
-	}
-	CHECK(same_tables(1, 2) && same_tables(1, 3));
+	quorum_everywhere(true);
+	together_again_with(sas);
 }
 
 /* Node ID alone in a partition of its own, from this point of the stream. */
@@ -817,8 +821,7 @@ static void a_cluster_split_into_singletons_agrees_again(void)
 	settle();
 	for (uint32_t i = 1; i <= NODES; i++)
 		alone(i);
-	for (uint32_t i = 1; i <= NODES; i++)
-		cf_cluster_quorum(&node[i].c, false);
+	quorum_everywhere(false);
 	for (uint32_t i = 1; i <= NODES; i++) {
 		alone_hears_itself(i);
 		CHECK(!cf_view_active(&node[i].c.view));
@@ -826,14 +829,10 @@ static void a_cluster_split_into_singletons_agrees_again(void)
 	CHECK(!same_tables(1, 2) || !same_tables(1, 3));	/* what each made of it */
 
 	confchg(all, 3);
+	quorum_everywhere(true);
+	together_again_with(node[dh].dp.db.sa_count);
 	for (uint32_t i = 1; i <= NODES; i++)
-		cf_cluster_quorum(&node[i].c, true);
-	settle();
-	for (uint32_t i = 1; i <= NODES; i++) {
-		CHECK(cf_view_active(&node[i].c.view) && node[i].c.view.n == 3);
 		CHECK_EQ(cf_view_default_host(&node[i].c.view), dh);	/* it held the IKE SAs */
-	}
-	CHECK(same_tables(1, 2) && same_tables(1, 3));
 	/* the holder's tables: in its own view it wrote every SA */
 	for (uint32_t spi = 0xd101; spi <= 0xd103; spi++)
 		CHECK_EQ(cf_sa_find(&node[1].dp.db, spi, CF_DIR_OUT)->writer, dh);
@@ -902,11 +901,9 @@ static void the_one_holder_hangs(void)
 
 	CHECK(sas > 0);
 	all_but(dh, rest);
-	for (uint32_t i = 1; i <= NODES; i++)
-		cf_cluster_quorum(&node[i].c, false);
+	quorum_everywhere(false);
 	confchg(all, 3);
-	for (uint32_t i = 1; i <= NODES; i++)
-		cf_cluster_quorum(&node[i].c, true);
+	quorum_everywhere(true);
 	deliver_to(dh, n_stream);	/* the default host answers */
 	node[dh].hung = true;		/* and hangs before it hears the others */
 	settle();
