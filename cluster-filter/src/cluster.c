@@ -44,7 +44,7 @@ int cf_cluster_init(struct cf_cluster *c, struct cf_dataplane *dp,
 	return cf_sync_init(&c->sync, key, CF_SYNC_KEY_LEN, self_nodeid, first_counter);
 }
 
-static void drop_held(struct cf_cluster *c)
+void cf_cluster_drop_held(struct cf_cluster *c)
 {
 	cf_queue_clear(&c->held);
 	c->held_overflow = false;
@@ -63,7 +63,7 @@ void cf_cluster_free(struct cf_cluster *c)
 {
 	drop_out(c);
 	cf_queue_clear(&c->awaiting);
-	drop_held(c);
+	cf_cluster_drop_held(c);
 	cf_sync_free(&c->sync);
 }
 
@@ -173,12 +173,12 @@ int cf_cluster_sync_send(struct cf_cluster *c, uint32_t client, const uint8_t *m
 }
 
 /* A message of a hand-over: the tables go whole, or not at all (see CF_CLUSTER_QUEUE_MAX). */
-static int hand_over(struct cf_cluster *c, const struct cf_msgbuf *b)
+int cf_cluster_hand_over_send(struct cf_cluster *c, const struct cf_msgbuf *b)
 {
 	return seal_and_send(c, CF_CLUSTER_NO_CLIENT, b->buf, b->len, true);
 }
 
-static int send_empty(struct cf_cluster *c, uint16_t type)
+int cf_cluster_send_empty(struct cf_cluster *c, uint16_t type)
 {
 	struct cf_msgbuf b;
 
@@ -243,7 +243,7 @@ static void look_for_silent_members(struct cf_cluster *c)
 					c->view.epoch, id, (c->ticks - c->heard_at[i]) * CF_SEQ_REPORT_MS);
 			c->suspected_epoch = c->view.epoch;
 			c->suspecting = true;
-			if (send_empty(c, CF_MSG_SYNC_REROUND))
+			if (cf_cluster_send_empty(c, CF_MSG_SYNC_REROUND))
 				cf_cluster_logf(c, "view round: could not ask for a new round");
 			return;
 		}
@@ -261,7 +261,7 @@ void cf_cluster_format_nodes(char *out, size_t cap, const uint32_t *ids, uint32_
 }
 
 /* The agreed view (or our quorum) changed: dispatch, and who speaks. */
-static void apply_view(struct cf_cluster *c)
+void cf_cluster_apply_view(struct cf_cluster *c)
 {
 	const struct cf_view *v = &c->view;
 	char list[CF_MAX_NODES * 11 + 8], joining[CF_MAX_NODES * 11 + 8], old[CF_MAX_NODES * 11 + 32];
@@ -357,98 +357,6 @@ static void send_state(struct cf_cluster *c)
 		cf_cluster_logf(c, "view round: could not send our state; the round waits for the next change");
 }
 
-/*
- * A joiner that answered without announcing IPv6 runs an older daemon:
- * it drops our IPv6 SAs and policies as malformed (and its share of
- * their inbound traffic with them).  Nothing better to do than say so.
- */
-static void warn_old_joiners(struct cf_cluster *c, const uint32_t *joiners, uint32_t n)
-{
-	uint32_t lacking[CF_MAX_NODES], n_lacking = cf_view_lacking(&c->view, CF_FEATURE_IPV6, lacking);
-	uint32_t old[CF_MAX_NODES], n_old = 0;
-	unsigned sas = 0, policies = 0;
-	char list[CF_MAX_NODES * 11 + 8];
-
-	for (uint32_t i = 0; i < n; i++)
-		for (uint32_t k = 0; k < n_lacking; k++)
-			if (joiners[i] == lacking[k])
-				old[n_old++] = joiners[i];
-	if (n_old == 0)
-		return;
-	for (const struct cf_sa *sa = c->dp->db.list; sa; sa = sa->next)
-		sas += sa->p.family == 6;
-	for (const struct cf_policy *pol = c->dp->db.policies; pol; pol = pol->next)
-		policies += pol->ts.family == 6;
-	if (sas + policies == 0)
-		return;
-	cf_cluster_format_nodes(list, sizeof(list), old, n_old);
-	cf_cluster_logf(c, "view %u: joining node(s) %s have not announced IPv6: they will not hold "
-			"%u IPv6 SAs and %u IPv6 policies", c->view.epoch, list, sas, policies);
-}
-
-/*
- * The default host hands its tables to the joiners, in agreed order
- * like any change, then takes them into the view.  If any of it cannot
- * be sent they stay out, and the next configuration change retries.
- */
-static void hand_over_state(struct cf_cluster *c, const uint32_t *joiners, uint32_t n)
-{
-	struct cf_sadb *db = &c->dp->db;
-	struct cf_msgbuf b;
-	int err = 0;
-	/* a node from before sessions were handed over would count each message malformed */
-	bool sessions = cf_view_lacking(&c->view, CF_FEATURE_SESSIONS, NULL) == 0;
-	unsigned n_sessions = 0;
-
-	warn_old_joiners(c, joiners, n);
-	for (const struct cf_policy *pol = db->policies; pol && !err; pol = pol->next) {
-		cf_control_snapshot_policy(&b, pol);
-		err = hand_over(c, &b);
-	}
-	for (const struct cf_sa *sa = db->list; sa && !err; sa = sa->next) {
-		cf_control_snapshot_sa(&b, sa);
-		err = hand_over(c, &b);
-		memset(&b, 0, sizeof(b));	/* keys */
-		/* sessions stay where they run: the joiner must know where that is */
-		for (uint32_t from = 0, k; sessions && !err && (k = cf_dp_put_sessions(c->dp, &b, sa, &from));) {
-			err = hand_over(c, &b);
-			n_sessions += k;
-		}
-	}
-	for (const struct cf_ike_record *rec = c->dp->ike.list; rec && !err; rec = rec->next) {
-		cf_control_snapshot_ike(&b, rec);
-		err = hand_over(c, &b);
-		memset(&b, 0, sizeof(b));	/* keys */
-	}
-	for (uint32_t i = 0; i < db->reserved_count && !err; i++) {
-		cf_mb_init(&b, CF_MSG_SPI_ALLOC, CF_F_SNAPSHOT, 0);
-		cf_mb_u32(&b, CF_A_SPI_MIN, db->reserved_spi[i]);
-		cf_mb_u32(&b, CF_A_SPI_MAX, db->reserved_spi[i]);
-		cf_mb_finish(&b);
-		err = hand_over(c, &b);
-	}
-	if (!err) {
-		cf_view_put_joined(&c->view, joiners, n, &b);
-		err = b.overflow ? -EMSGSIZE : hand_over(c, &b);
-	}
-	/*
-	 * Another round, with the joiners in it: the members report what
-	 * they accepted and sent while the tables were on their way, and
-	 * the joiners start from those numbers too.
-	 */
-	if (!err) {
-		cf_mb_init(&b, CF_MSG_SYNC_REROUND, 0, 0);
-		cf_mb_finish(&b);
-		err = hand_over(c, &b);
-	}
-	if (err)
-		cf_cluster_logf(c, "view %u: handing the tables to joining nodes failed (%s); they stay out",
-				c->view.epoch, strerror(-err));
-	else
-		cf_cluster_logf(c, "view %u: handed %u SAs (%u sessions), %u policies and %u IKE SAs to %u joining node(s)",
-				c->view.epoch, db->sa_count, n_sessions, db->policy_count, c->dp->ike.count, n);
-}
-
 void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n)
 {
 	/* who left is forgotten: back, it is a new life with its own counters */
@@ -491,65 +399,20 @@ void cf_cluster_membership_lost(struct cf_cluster *c)
 	drop_out(c);
 	c->flight_runs = 0;	/* nothing in flight comes back */
 	cf_cluster_tell_the_awaiting(c);
-	drop_held(c);
+	cf_cluster_drop_held(c);
 	c->holding = false;
 	c->stale_tables = false;	/* kept: we may still be the latest holder */
 	cf_view_lost(&c->view);
-	apply_view(c);
+	cf_cluster_apply_view(c);
 }
 
 void cf_cluster_quorum(struct cf_cluster *c, bool quorate)
 {
 	cf_view_set_quorate(&c->view, quorate);
-	apply_view(c);
+	cf_cluster_apply_view(c);
 	/* the last round may have heard us without quorum: ask for another */
-	if (quorate && send_empty(c, CF_MSG_SYNC_REROUND))
+	if (quorate && cf_cluster_send_empty(c, CF_MSG_SYNC_REROUND))
 		cf_cluster_logf(c, "view round: could not ask for a new round");
-}
-
-/*
- * The default host's tables are in (or ours count) and we are a member:
- * what was delivered while they came goes on top, in the order it came.
- */
-static void apply_held(struct cf_cluster *c)
-{
-	struct cf_sadb *db = &c->dp->db;
-
-	if (c->held_overflow) {
-		cf_cluster_logf(c, "view %u: more changes came while the tables were on their way than we hold; "
-				"asking for the tables again", c->view.epoch);
-		c->view.synced = false;
-		c->view.held_epoch = 0;
-		cf_sadb_flush(db);
-		cf_ike_flush(&c->dp->ike);
-		drop_held(c);
-		apply_view(c);
-		if (send_empty(c, CF_MSG_SYNC_REROUND))
-			cf_cluster_logf(c, "view round: could not ask for a new round");
-		return;
-	}
-	c->holding = false;
-	for (; c->held.head; cf_queue_pop(&c->held))
-		cf_cluster_apply_change(c, c->held.head->from, c->held.head->data, c->held.head->len);
-}
-
-static void drop_stale_tables(struct cf_cluster *c);
-
-/*
- * Part of the default host's tables came, and then a round: that is not
- * a state to go on with, in this view or as its one holder (we answered
- * "held nothing", epoch 0, and in a new cluster everybody is a member).
- */
-static void drop_partial_tables(struct cf_cluster *c)
-{
-	struct cf_sadb *db = &c->dp->db;
-
-	if (db->sa_count + db->policy_count + c->dp->ike.count)
-		cf_cluster_logf(c, "view %u: dropping the part of the tables that came before this round",
-				c->view.epoch);
-	cf_sadb_flush(db);
-	cf_ike_flush(&c->dp->ike);
-	drop_held(c);
 }
 
 /* A message of the view round, authenticated. */
@@ -574,8 +437,8 @@ static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_
 	if (step != CF_VIEW_AGREED)
 		return;
 	if (cut_off)
-		drop_partial_tables(c);
-	apply_view(c);
+		cf_cluster_drop_partial_tables(c);
+	cf_cluster_apply_view(c);
 	cf_dp_view_agreed(c->dp);
 	hear_everyone_anew(c);
 	c->suspecting = false;
@@ -583,9 +446,9 @@ static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_
 	/* after JOINED; or the round kept our tables as the cluster's (nobody held the state) */
 	if (c->holding && c->view.synced) {
 		if (m->type == CF_MSG_SYNC_JOINED)
-			drop_stale_tables(c);	/* the default host had none to send */
+			cf_cluster_drop_stale_tables(c);	/* the default host had none to send */
 		c->stale_tables = false;
-		apply_held(c);
+		cf_cluster_apply_held(c);
 	}
 	if (m->type == CF_MSG_SYNC_CLOSE) {
 		char silent[128] = "";
@@ -609,7 +472,7 @@ static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_
 		/* we could not answer in time; we have every change, answer now */
 		cf_cluster_logf(c, "view %u: this node was left out of the round (it did not answer in time); "
 				"asking for a new one", c->view.epoch);
-		if (send_empty(c, CF_MSG_SYNC_REROUND))
+		if (cf_cluster_send_empty(c, CF_MSG_SYNC_REROUND))
 			cf_cluster_logf(c, "view round: could not ask for a new round");
 		return;
 	}
@@ -618,7 +481,7 @@ static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_
 
 	uint32_t joiners[CF_MAX_NODES], n_joiners = cf_view_joiners(&c->view, joiners);
 	if (n_joiners && c->view.default_host == c->view.self_nodeid && c->view.synced)
-		hand_over_state(c, joiners, n_joiners);
+		cf_cluster_hand_over(c, joiners, n_joiners);
 	else if (!c->view.synced && c->view.n && c->view.self < 0) {
 		/*
 		 * The default host sends its tables as they are now, at the end
@@ -631,28 +494,10 @@ static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_
 		 * Ours go when the first of its come: if it hangs before (the
 		 * one holder after a quorum loss), the next round may need them.
 		 */
-		drop_held(c);
+		cf_cluster_drop_held(c);
 		c->holding = true;
 		c->stale_tables = true;
 	}
-}
-
-/* A joiner's tables, as the default host's begin to come (stale_tables). */
-static void drop_stale_tables(struct cf_cluster *c)
-{
-	struct cf_sadb *db = &c->dp->db;
-
-	if (!c->stale_tables)
-		return;
-	c->stale_tables = false;
-	if (!c->view.synced)
-		c->view.held_epoch = 0;		/* nothing whole until JOINED */
-	if (db->sa_count + db->policy_count + c->dp->ike.count == 0)
-		return;
-	cf_cluster_logf(c, "view %u: dropping %u SAs, %u policies and %u IKE SAs held without the cluster's state",
-			c->view.epoch, db->sa_count, db->policy_count, c->dp->ike.count);
-	cf_sadb_flush(db);
-	cf_ike_flush(&c->dp->ike);
 }
 
 /*
@@ -700,7 +545,7 @@ void cf_cluster_report(struct cf_cluster *c)
 		if (c->view.round_open) {
 			if (cf_view_put_close(&c->view, &b))
 				cf_cluster_sync_send(c, CF_CLUSTER_NO_CLIENT, b.buf, b.len);
-		} else if (send_empty(c, CF_MSG_SYNC_REROUND)) {
+		} else if (cf_cluster_send_empty(c, CF_MSG_SYNC_REROUND)) {
 			cf_cluster_logf(c, "view round: could not ask for a new round");
 		}
 	}
@@ -716,7 +561,7 @@ void cf_cluster_report(struct cf_cluster *c)
 		send_placements(c);
 	/* nothing to report for a while: say that we are here */
 	if ((c->ticks - c->sent_at) * CF_SEQ_REPORT_MS >= CF_HEARTBEAT_MS)
-		send_empty(c, CF_MSG_SYNC_POSITIONS);
+		cf_cluster_send_empty(c, CF_MSG_SYNC_POSITIONS);
 }
 
 void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, size_t len)
@@ -762,7 +607,7 @@ void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, siz
 		return;
 	}
 	if (m.flags & CF_F_SNAPSHOT)
-		drop_stale_tables(c);
+		cf_cluster_drop_stale_tables(c);
 	if (m.type == CF_MSG_SYNC_SESSIONS) {
 		if (m.flags & CF_F_SNAPSHOT)	/* let through above for joiners only */
 			cf_dp_learn_sessions(c->dp, &m);

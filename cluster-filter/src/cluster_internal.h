@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* What cluster.c and replicate.c share of the cluster protocol's insides. */
+/* What cluster.c, handover.c and replicate.c share of the cluster protocol's insides. */
 #ifndef CF_CLUSTER_INTERNAL_H
 #define CF_CLUSTER_INTERNAL_H
 
@@ -10,6 +10,22 @@ void cf_cluster_logf(struct cf_cluster *c, const char *fmt, ...) __attribute__((
 /* sealed and multicast after what waits: 0, -ENOBUFS (too much waits), -EMSGSIZE */
 int cf_cluster_sync_send(struct cf_cluster *c, uint32_t client, const uint8_t *msg, size_t len);
 void cf_cluster_format_nodes(char *out, size_t cap, const uint32_t *ids, uint32_t n);
+/* one message of a hand-over: sent whole, whatever else waits (CF_CLUSTER_QUEUE_MAX) */
+int cf_cluster_hand_over_send(struct cf_cluster *c, const struct cf_msgbuf *b);
+int cf_cluster_send_empty(struct cf_cluster *c, uint16_t type);
+/* the view agreed (or our quorum) to the data plane, the log and the daemon */
+void cf_cluster_apply_view(struct cf_cluster *c);
+void cf_cluster_drop_held(struct cf_cluster *c);
+
+/* handover.c */
+/* the default host: its tables to JOINERS, then JOINED and REROUND */
+void cf_cluster_hand_over(struct cf_cluster *c, const uint32_t *joiners, uint32_t n);
+/* a joiner: taken in (or our tables count); what came meanwhile on top */
+void cf_cluster_apply_held(struct cf_cluster *c);
+/* a joiner: our own tables, as the default host's first come */
+void cf_cluster_drop_stale_tables(struct cf_cluster *c);
+/* a joiner: the part of the default host's tables that came before a round */
+void cf_cluster_drop_partial_tables(struct cf_cluster *c);
 
 /* replicate.c */
 /* a delivered change (PAYLOAD: the client to answer, the request), applied */
