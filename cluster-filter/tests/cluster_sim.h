@@ -281,6 +281,19 @@ static inline void congested_time_passes(unsigned ms, unsigned late_ms)
 	}
 }
 
+/* NSS, and every node started and in one group. */
+static inline void sim_start(void)
+{
+	uint32_t all[NODES];
+
+	CHECK(cf_crypto_global_init() == 0);
+	for (uint32_t i = 1; i <= NODES; i++) {
+		start(i, 1000 * i);
+		all[i - 1] = i;
+	}
+	confchg(all, NODES);
+}
+
 /* Every node stopped and the stream freed: the program's exit status, NAME's checks counted. */
 static inline int sim_exit(const char *name)
 {

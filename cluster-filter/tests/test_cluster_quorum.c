@@ -326,12 +326,7 @@ static void a_hand_over_cut_off_leaves_no_part(void)
 
 int main(void)
 {
-	const uint32_t all[] = { 1, 2, 3 };
-
-	CHECK(cf_crypto_global_init() == 0);
-	for (uint32_t i = 1; i <= NODES; i++)
-		start(i, 1000 * i);
-	confchg(all, 3);
+	sim_start();
 	daemons_that_start_slowly();
 	a_cluster_without_quorum_keeps_its_tables();
 	a_cluster_split_into_singletons_agrees_again();

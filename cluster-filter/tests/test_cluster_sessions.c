@@ -300,12 +300,7 @@ static void placements_from_whom(void)
 
 int main(void)
 {
-	const uint32_t all[] = { 1, 2, 3 };
-
-	CHECK(cf_crypto_global_init() == 0);
-	for (uint32_t i = 1; i <= NODES; i++)
-		start(i, 1000 * i);
-	confchg(all, 3);
+	sim_start();
 	sessions_follow_a_joiner();
 	placements_heal_a_node_out_of_step();
 	more_sessions_than_a_report_holds();
