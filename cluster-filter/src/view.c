@@ -129,15 +129,11 @@ static bool enough_heard(const struct cf_view *v, uint32_t heard)
 }
 
 /* Whether every node heard in this round announced FEATURE. */
-static bool all_heard_can(const struct cf_view *v, uint32_t feature)
+static bool all_heard_can(struct cf_view *v, uint32_t feature)
 {
 	for (uint32_t i = 0; i < v->n_cpg; i++) {
-		if (!v->heard[i])
-			continue;
-		bool can = false;
-		for (unsigned j = 0; j < CF_MAX_NODES && !can; j++)
-			can = v->feat[j].nodeid == v->cpg[i] && (v->feat[j].bits & feature) == feature;
-		if (!can)
+		const struct cf_view_feat *f = v->heard[i] ? feat_of(v, v->cpg[i], false) : NULL;
+		if (v->heard[i] && (f == NULL || (f->bits & feature) != feature))
 			return false;
 	}
 	return true;
