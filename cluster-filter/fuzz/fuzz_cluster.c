@@ -89,7 +89,7 @@ static void setup(void)
 	if (cf_cluster_init(&cluster, &dp, &defaults, SELF, true, key, 1, &ops, NULL) != 0 ||
 	    cf_sync_init(&peer, key, sizeof(key), PEER, 1) != 0)
 		__builtin_trap();
-	cf_cluster_members(&cluster, both, 2);
+	cf_cluster_members(&cluster, both, 2, false);
 	deliver_looped();
 }
 
@@ -126,13 +126,13 @@ static void run(unsigned what, const uint8_t *arg, size_t len)
 			len = CF_MAX_NODES + 2;
 		for (size_t i = 0; i < len; i++)
 			ids[i] = arg[i] % 4 + 1;
-		cf_cluster_members(&cluster, ids, (uint32_t)len);
+		cf_cluster_members(&cluster, ids, (uint32_t)len, len & 1);
 		break;
 	case QUORUM:
 		cf_cluster_quorum(&cluster, len && (arg[0] & 1));
 		break;
 	case TICK:
-		cf_cluster_report(&cluster);
+		cf_cluster_report(&cluster, 1);
 		break;
 	case COMMANDS:
 		break;

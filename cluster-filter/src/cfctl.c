@@ -18,6 +18,7 @@
 
 #include "control.h"
 #include "dataplane.h"
+#include "fence.h"
 #include "wire.h"
 
 static const char *sock_path = CF_CTL_SOCKET;
@@ -381,6 +382,8 @@ static void show_stats(const struct cf_msg *m)
 		       node_list(m, CF_A_MEMBER, members, sizeof(members)),
 		       node_list(m, CF_A_JOINING, joining, sizeof(joining)),
 		       cf_attr_u8(m, CF_A_ROUND, 0) ? "open" : "closed");
+	if (cf_attr_has(m, CF_A_FENCE))
+		printf(" fence=%s", cf_fence_state_name(cf_attr_u8(m, CF_A_FENCE, 0)));
 	print_drops(m, CF_A_COUNTER);
 	print_drops(m, CF_A_DROP);
 	putchar('\n');

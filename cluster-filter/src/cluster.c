@@ -37,6 +37,7 @@ int cf_cluster_init(struct cf_cluster *c, struct cf_dataplane *dp,
 	c->features = CF_CLUSTER_FEATURES;
 	cf_view_init(&c->view, self_nodeid);
 	c->view.quorate = quorate;
+	cf_fence_init(&c->fence);
 	/* until the cluster agrees on a view, we are nobody: silent */
 	cf_dp_set_view(dp, 0, 1, 0, NULL, false, false);
 	dp->view = &c->view;
@@ -260,6 +261,46 @@ void cf_cluster_format_nodes(char *out, size_t cap, const uint32_t *ids, uint32_
 		snprintf(out, cap, "none");
 }
 
+void cf_cluster_set_fence(struct cf_cluster *c, unsigned agree_ms)
+{
+	cf_cluster_logf(c, "fence: %u ms (Corosync's token timeout and consensus: %u ms)",
+			cf_fence_set_length(&c->fence, agree_ms), agree_ms);
+}
+
+/*
+ * What we may forward now (fence.h): everything, all but what the view
+ * took from members Corosync lost, or nothing.  Said when that changes.
+ */
+static void update_forwarding(struct cf_cluster *c)
+{
+	enum cf_fence_state s = cf_view_active(&c->view) ? cf_fence_state(&c->fence) : CF_FENCE_NONE;
+
+	c->dp->paused = s == CF_FENCE_MINORITY;
+	if (s == CF_FENCE_FENCED)
+		c->dp->fencing = c->dp->fence_gone != 0;
+	else if (c->dp->fencing || c->dp->fence_gone)
+		cf_dp_fence_over(c->dp);
+	if (!cf_view_active(&c->view))
+		c->fence_said = CF_FENCE_NONE;		/* silent, and said so */
+	if (s == c->fence_said || (s == CF_FENCE_FENCED && !c->dp->fencing))
+		return;
+	switch (s) {
+	case CF_FENCE_NONE:
+		cf_cluster_logf(c, "view %u: forwarding all of our share", c->view.epoch);
+		break;
+	case CF_FENCE_FENCED:
+		cf_cluster_logf(c, "view %u: what the nodes Corosync lost owned waits %u ms more, until "
+				"they must have heard that they are alone", c->view.epoch,
+				(c->fence.until - c->fence.clock) * CF_SEQ_REPORT_MS);
+		break;
+	case CF_FENCE_MINORITY:
+		cf_cluster_logf(c, "view %u: fewer than half of the view's members are left: not "
+				"forwarding until votequorum says whether we are quorate", c->view.epoch);
+		break;
+	}
+	c->fence_said = s;
+}
+
 /* The agreed view (or our quorum) changed: dispatch, and who speaks. */
 void cf_cluster_apply_view(struct cf_cluster *c)
 {
@@ -281,6 +322,7 @@ void cf_cluster_apply_view(struct cf_cluster *c)
 	cf_dp_set_view(c->dp, v->epoch, v->n, v->self < 0 ? 0 : (uint32_t)v->self, v->members,
 		       cf_view_active(v), cf_view_is_default_host(v));
 	c->bad_auth_said = false;
+	update_forwarding(c);
 	c->ops->view_changed(c->ctx);
 }
 
@@ -357,8 +399,26 @@ static void send_state(struct cf_cluster *c)
 		cf_cluster_logf(c, "view round: could not send our state; the round waits for the next change");
 }
 
-void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n)
+void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n, bool unreachable)
 {
+	/* members of the agreed view that were in the group and are gone */
+	unsigned left = 0, departed = 0;
+	for (uint32_t k = 0; k < c->view.n; k++) {
+		uint32_t id = c->view.members[k];
+		bool was = false, is = false;
+		for (uint32_t j = 0; j < c->view.n_cpg && !was; j++)
+			was = c->view.cpg[j] == id;
+		for (uint32_t j = 0; j < n && !is; j++)
+			is = ids[j] == id;
+		left += is;
+		departed += was && !is;
+	}
+	/* a daemon that left or died where its Corosync saw it forwards no more */
+	if (departed && unreachable) {
+		cf_fence_departed(&c->fence, left, c->view.n);
+		update_forwarding(c);
+	}
+
 	/* who left is forgotten: back, it is a new life with its own counters */
 	for (unsigned i = 0; i < c->sync.n_peers; ) {
 		uint32_t id = c->sync.peers[i].nodeid;
@@ -408,6 +468,7 @@ void cf_cluster_membership_lost(struct cf_cluster *c)
 
 void cf_cluster_quorum(struct cf_cluster *c, bool quorate)
 {
+	cf_fence_quorum(&c->fence);
 	cf_view_set_quorate(&c->view, quorate);
 	cf_cluster_apply_view(c);
 	/* the last round may have heard us without quorum: ask for another */
@@ -440,6 +501,7 @@ static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_
 		cf_cluster_drop_partial_tables(c);
 	cf_cluster_apply_view(c);
 	cf_dp_view_agreed(c->dp);
+	update_forwarding(c);		/* with what those who left owned */
 	hear_everyone_anew(c);
 	c->suspecting = false;
 	c->suspected_epoch = 0;		/* a new view, though its epoch may repeat an old one's */
@@ -520,10 +582,12 @@ static unsigned round_timeout(const struct cf_cluster *c)
 	return ask_again_ms[k == 0 ? 0 : k < n ? k - 1 : n - 1] + place * CF_SEQ_REPORT_MS;
 }
 
-void cf_cluster_report(struct cf_cluster *c)
+void cf_cluster_report(struct cf_cluster *c, unsigned elapsed)
 {
 	struct cf_msgbuf b;
 
+	cf_fence_tick(&c->fence, elapsed);
+	update_forwarding(c);
 	c->ticks++;
 	c->early_sends = 0;
 	c->lag = flight_lag(c);

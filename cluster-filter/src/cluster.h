@@ -21,6 +21,7 @@
 
 #include "control.h"
 #include "dataplane.h"
+#include "fence.h"
 #include "queue.h"
 #include "sync.h"
 #include "view.h"
@@ -104,6 +105,8 @@ struct cf_cluster {
 	bool suspecting;			/* ...and this round is for that */
 	/* what we announce: CF_CLUSTER_FEATURES; 0 sends none, as older daemons (tests) */
 	uint32_t features;
+	struct cf_fence fence;			/* what we may forward now (fence.h) */
+	enum cf_fence_state fence_said;
 };
 
 /*
@@ -125,7 +128,11 @@ int cf_cluster_init(struct cf_cluster *c, struct cf_dataplane *dp,
 void cf_cluster_free(struct cf_cluster *c);
 
 /* Corosync's news: a configuration change, our quorum, a delivered message. */
-void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n);
+/*
+ * UNREACHABLE: a member that left did not leave on its own (Corosync
+ * lost its node), and may still forward until it hears so (fence.h).
+ */
+void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n, bool unreachable);
 void cf_cluster_quorum(struct cf_cluster *c, bool quorate);
 void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, size_t len);
 /* Corosync is gone: silent, our tables held as stale, until the group takes us back. */
@@ -148,8 +155,12 @@ bool cf_cluster_changes_state(const uint8_t *req, size_t len);
 /*
  * Every CF_SEQ_REPORT_MS: where the SAs we write stand (healing, bases);
  * a round open for CF_ROUND_TIMEOUT_MS is closed without the silent.
+ * ELAPSED: the reports' worth of time since the last call (more than one
+ * after a stall), for the fence.
  */
-void cf_cluster_report(struct cf_cluster *c);
+void cf_cluster_report(struct cf_cluster *c, unsigned elapsed);
+/* Corosync's token timeout plus consensus, in ms: what the fence lasts (fence.h). */
+void cf_cluster_set_fence(struct cf_cluster *c, unsigned agree_ms);
 
 /*
  * After a batch of packets: the default host's placements, when more

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "control.h"
+#include "fence.h"
 #include "wire.h"
 
 struct request {
@@ -522,6 +523,7 @@ static int stats(struct request *r)
 		cf_mb_u32(&r->b, CF_A_NODEID, v->self_nodeid);
 		cf_mb_u8(&r->b, CF_A_SYNCED, v->synced);
 		cf_mb_u8(&r->b, CF_A_ROUND, dp->round_open);
+		cf_mb_u8(&r->b, CF_A_FENCE, dp->paused ? CF_FENCE_MINORITY : dp->fencing ? CF_FENCE_FENCED : CF_FENCE_NONE);
 		for (uint32_t i = 0; i < v->n; i++)
 			cf_mb_u32(&r->b, CF_A_MEMBER, v->members[i]);
 		for (uint32_t i = 0; i < n; i++)

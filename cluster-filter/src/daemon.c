@@ -7,6 +7,7 @@
  * spread over --workers threads (workers.h).
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,7 +235,7 @@ static void tick(void)
 		 */
 		if (expirations > 3)
 			d.stalled = true;
-		cf_cluster_report(&d.cluster);
+		cf_cluster_report(&d.cluster, expirations > UINT_MAX ? UINT_MAX : (unsigned)expirations);
 		if (++d.ticks % (CF_VIEW_HEARTBEAT_MS / CF_SEQ_REPORT_MS) == 0 && !d.stalled)
 			announce_view();
 	}

@@ -44,9 +44,9 @@ static void log_line(void *ctx, const char *line)
 	cf_log_line(CF_LOG_INFO, NULL, line);
 }
 
-static void members_changed(const uint32_t *ids, uint32_t n, void *ctx)
+static void members_changed(const uint32_t *ids, uint32_t n, bool unreachable, void *ctx)
 {
-	cf_cluster_members(&d.cluster, ids, n);
+	cf_cluster_members(&d.cluster, ids, n, unreachable);
 }
 
 static void quorum_changed(bool quorate, void *ctx)
@@ -98,6 +98,17 @@ void corosync_dispatch(void)
 		d.stalled = false;
 }
 
+/* The fence lasts as long as Corosync takes to agree a new membership (fence.h). */
+static void set_fence(void)
+{
+	unsigned ms = cf_membership_agree_ms(d.membership);
+
+	if (ms == 0)
+		cf_log(CF_LOG_WARNING, "membership: Corosync did not say its token timeout and consensus "
+		       "(runtime.config.totem); taking its defaults for the fence");
+	cf_cluster_set_fence(&d.cluster, ms ? ms : CF_FENCE_DEFAULT_MS);
+}
+
 void membership_retry(void)
 {
 	bool refused;
@@ -113,6 +124,7 @@ void membership_retry(void)
 		return;
 	}
 	cf_log(CF_LOG_NOTICE, "membership: Corosync is back; rejoining as a node without the cluster's state");
+	set_fence();
 	cf_cluster_quorum(&d.cluster, cf_membership_quorate(d.membership));
 }
 
@@ -172,6 +184,7 @@ int join_cluster(const struct cf_options *o)
 		cf_log(CF_LOG_ERR, "sync channel: cannot set up the cluster key");
 		goto out;
 	}
+	set_fence();
 	int err = watch_membership(EPOLL_CTL_ADD);
 	if (err)
 		cf_log(CF_LOG_ERR, "epoll: %s", strerror(-err));

@@ -126,8 +126,24 @@ void cf_dp_view_agreed(struct cf_dataplane *dp)
 	/* a view we do not forward in (no quorum, too few, not yet joined) places no session */
 	const int *sessions_to = dp->active ? moved_to : NULL;
 
-	for (uint32_t i = 0; i < dp->agreed_nodes; i++)
+	uint32_t gone = 0;
+	for (uint32_t i = 0; i < dp->agreed_nodes; i++) {
 		moved_to[i] = member_index(dp, dp->agreed_ids[i]);
+		if (moved_to[i] < 0)
+			gone |= 1u << i;
+	}
+	/*
+	 * What the departed owned in the last view; the cluster turns the
+	 * fence on (fencing) while they may still forward in it.  Departures
+	 * from two views in a row, the first still fenced: all the first's.
+	 */
+	if (dp->active && gone) {
+		if (dp->fence_gone)
+			gone = dp->fence_nodes >= 32 ? UINT32_MAX : (1u << dp->fence_nodes) - 1;
+		else
+			dp->fence_nodes = dp->agreed_nodes;
+		dp->fence_gone = gone;
+	}
 	writer_load(dp, load);
 	for (struct cf_sa *sa = dp->db.list; sa; sa = sa->next) {
 		if (sa->p.dir == CF_DIR_IN) {
@@ -146,6 +162,7 @@ void cf_dp_view_agreed(struct cf_dataplane *dp)
 			uint32_t best = least_loaded(dp, load);
 			sa->writer = dp->member_ids[best];
 			load[best]++;
+			sa->fenced = true;
 		}
 	}
 	if (dp->active) {
@@ -154,6 +171,14 @@ void cf_dp_view_agreed(struct cf_dataplane *dp)
 	}
 	dp->round_open = false;
 	dp->db.changes++;
+}
+
+void cf_dp_fence_over(struct cf_dataplane *dp)
+{
+	dp->fencing = false;
+	dp->fence_gone = 0;
+	for (struct cf_sa *sa = dp->db.list; sa; sa = sa->next)
+		sa->fenced = false;
 }
 
 void cf_dp_round_open(struct cf_dataplane *dp)
@@ -392,6 +417,11 @@ bool cf_dp_outbound_prepare(struct cf_dataplane *dp, const uint8_t *inner, size_
 		*drop = CF_DROP_NOT_OWNER;
 		return false;
 	}
+	/* counted as ours, so that we stay in step; not sent (fence.h) */
+	if (dp->paused)
+		return out_drop(dp, sa, CF_DROP_MINORITY, drop);
+	if (dp->fencing && (sa->fenced || cf_dispatch_shared(sa->dispatch.mode)))
+		return out_drop(dp, sa, CF_DROP_FENCE, drop);
 	if (!sa->p.esn && seq > UINT32_MAX)
 		return out_drop(dp, sa, CF_DROP_SEQ_EXHAUSTED, drop);
 	if (!cf_outseq_may_emit(os, seq))
@@ -489,6 +519,10 @@ bool cf_dp_inbound_prepare(struct cf_dataplane *dp, uint8_t *esp, size_t len, bo
 		d = CF_DROP_VIEW_CHANGE;
 		goto drop;
 	}
+	if (dp->paused) {
+		d = CF_DROP_MINORITY;
+		goto drop;
+	}
 	d = esp_peek(esp, len, &spi, &seq_lo);
 	if (d != CF_DROP_NONE)
 		goto drop;
@@ -506,14 +540,25 @@ bool cf_dp_inbound_prepare(struct cf_dataplane *dp, uint8_t *esp, size_t len, bo
 	 */
 	if (!sa->heard)
 		cf_sa_heard(&dp->db, sa);
-	/* ownership first: a non-owner must not spend a cycle on crypto */
-	if (cf_dispatch_inbound(spi, seq_lo, dp->nodes) != dp->self) {
+	/*
+	 * Ownership first: a non-owner must not spend a cycle on crypto.
+	 * A number that a node which left the last view owned in it waits
+	 * while that node may still take it (fence.h).
+	 */
+	bool fenced = dp->fencing && (dp->fence_gone >> cf_dispatch_inbound(spi, seq_lo, dp->fence_nodes) & 1);
+	if (cf_dispatch_inbound(spi, seq_lo, dp->nodes) != dp->self || fenced) {
 		/*
 		 * Its owner may die before it reports what it accepted: then
 		 * what we saw go past is what the new owners must refuse.
 		 */
 		replay_observe(&sa->observed, replay_infer_seq(&sa->replay, seq_lo, sa->p.esn),
 			       sa->replay.top);
+		if (fenced) {
+			d = CF_DROP_FENCE;
+			cf_dp_drop(dp, sa, d);
+			*drop = d;
+			return false;
+		}
 		dp->counters[CF_CTR_NOT_OWNER]++;
 		*drop = CF_DROP_NOT_OWNER;
 		return false;

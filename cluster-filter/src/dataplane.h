@@ -57,6 +57,16 @@ struct cf_dataplane {
 	uint32_t agreed_ids[CF_MAX_NODES], agreed_nodes;
 	uint32_t epoch;			/* views seen; 0: static configuration */
 	bool active;			/* in the quorate partition: may forward */
+	bool paused;			/* ...but not now: a minority waiting for votequorum (fence.h) */
+	/*
+	 * Members of the last view that Corosync lost may still forward in
+	 * it until they hear that they are alone (fence.h): what it gave them
+	 * waits - the SAs they wrote (fenced), every shared SA, the inbound
+	 * numbers they owned.
+	 */
+	bool fencing;
+	uint32_t fence_nodes;		/* ...that view's member count */
+	uint32_t fence_gone;		/* ...bit i: its member i left */
 	bool default_host;		/* speaks IKE and answers ARP for the cluster */
 	bool round_open;		/* a view is being agreed: inbound waits, outbound is capped */
 	bool allow_legacy;		/* 3DES-MD5 for the paper's table only */
@@ -197,6 +207,8 @@ void cf_dp_place_sessions(struct cf_dataplane *dp, const struct cf_msg *m);
  * no inbound packet is accepted (its owner may change) and no outbound
  * number goes beyond what the round allows (seq.h).
  */
+/* Those who left the last view can no longer forward in it: the fence is lifted. */
+void cf_dp_fence_over(struct cf_dataplane *dp);
 void cf_dp_round_open(struct cf_dataplane *dp);
 
 /* The writer a new outbound per-sa SA of this reqid gets (a node id). */

@@ -31,7 +31,9 @@
 	X(VIEW_CHANGE, "view-change")				\
 	X(IV_EXHAUSTED, "iv-exhausted")				\
 	X(BAD_OFFLOAD, "bad-offload")				\
-	X(BAD_OUTER, "bad-outer")
+	X(BAD_OUTER, "bad-outer")				\
+	X(MINORITY, "minority")					\
+	X(FENCE, "fenced")
 
 enum cf_drop {
 	CF_DROP_NONE = 0,

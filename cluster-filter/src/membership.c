@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <corosync/cmap.h>
 #include <corosync/cpg.h>
 #include <corosync/votequorum.h>
 
@@ -21,6 +22,7 @@ struct cf_membership {
 	void *ctx;
 	int cpg_fd, quorum_fd;
 	unsigned callbacks;	/* CPG callbacks run: tells a dispatch that found nothing */
+	unsigned agree_ms;	/* token timeout + consensus; 0: unknown */
 };
 
 /* Corosync callbacks carry no context pointer we can trust across libqb versions. */
@@ -33,12 +35,15 @@ static void confchg(cpg_handle_t handle, const struct cpg_name *group,
 {
 	struct cf_membership *m = the_membership;
 	uint32_t ids[CPG_MEMBERS_MAX];
+	bool unreachable = false;
 
 	m->callbacks++;
 	for (size_t i = 0; i < n_members && i < CPG_MEMBERS_MAX; i++)
 		ids[i] = members[i].nodeid;
+	for (size_t i = 0; i < n_left; i++)
+		unreachable |= left[i].reason != CPG_REASON_LEAVE && left[i].reason != CPG_REASON_PROCDOWN;
 	m->ops->members(ids, (uint32_t)(n_members < CPG_MEMBERS_MAX ? n_members : CPG_MEMBERS_MAX),
-			m->ctx);
+			unreachable, m->ctx);
 }
 
 static void deliver(cpg_handle_t handle, const struct cpg_name *group, uint32_t nodeid,
@@ -57,6 +62,25 @@ static void quorum_notify(votequorum_handle_t handle, uint64_t context, uint32_t
 		return;
 	m->quorate = quorate != 0;
 	m->ops->quorum(m->quorate, m->ctx);
+}
+
+/*
+ * How long Corosync takes to agree a new membership once a ring broke:
+ * its token timeout (as it runs, with token_coefficient applied) and
+ * consensus.  0 if it will not say.
+ */
+static unsigned time_to_agree(void)
+{
+	cmap_handle_t h;
+	uint32_t token = 0, consensus = 0;
+
+	if (cmap_initialize(&h) != CS_OK)
+		return 0;
+	if (cmap_get_uint32(h, "runtime.config.totem.token", &token) != CS_OK ||
+	    cmap_get_uint32(h, "runtime.config.totem.consensus", &consensus) != CS_OK)
+		token = consensus = 0;
+	cmap_finalize(h);
+	return token + consensus;
 }
 
 struct cf_membership *cf_membership_open(const char *group, const struct cf_membership_ops *ops,
@@ -112,6 +136,7 @@ struct cf_membership *cf_membership_open(const char *group, const struct cf_memb
 			return NULL;
 		}
 	}
+	m->agree_ms = time_to_agree();
 	what = "cpg_join";
 	if ((err = cpg_join(m->cpg, &m->group)) != CS_OK)
 		goto fail;
@@ -134,6 +159,11 @@ int cf_membership_send(struct cf_membership *m, const void *msg, size_t len)
 	struct iovec iov = { (void *)msg, len };
 	cs_error_t err = cpg_mcast_joined(m->cpg, CPG_TYPE_AGREED, &iov, 1);
 	return err == CS_OK ? 0 : err == CS_ERR_TRY_AGAIN ? -EAGAIN : -EIO;
+}
+
+unsigned cf_membership_agree_ms(const struct cf_membership *m)
+{
+	return m->agree_ms;
 }
 
 int cf_membership_cpg_fd(const struct cf_membership *m)

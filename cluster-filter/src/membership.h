@@ -13,8 +13,12 @@
 
 struct cf_membership;
 struct cf_membership_ops {
-	/* the group's members changed (node ids, any order) */
-	void (*members)(const uint32_t *nodeids, uint32_t n, void *ctx);
+	/*
+	 * the group's members changed (node ids, any order); UNREACHABLE: one
+	 * that left did not go on its own (its daemon did not leave nor die
+	 * where Corosync saw it: its node is down, or cut off)
+	 */
+	void (*members)(const uint32_t *nodeids, uint32_t n, bool unreachable, void *ctx);
 	/* votequorum: this node is (not) in the quorate partition */
 	void (*quorum)(bool quorate, void *ctx);
 	/* a message multicast to the group, ours included */
@@ -32,6 +36,8 @@ struct cf_membership *cf_membership_open(const char *group, const struct cf_memb
 /* Our Corosync node id, and whether we were quorate when we joined. */
 uint32_t cf_membership_nodeid(const struct cf_membership *m);
 bool cf_membership_quorate(const struct cf_membership *m);
+/* Corosync's token timeout and consensus (ms) when we joined; 0 if it did not say. */
+unsigned cf_membership_agree_ms(const struct cf_membership *m);
 /* Multicast to the group, agreed order; 0 or -EAGAIN/-EIO. */
 int cf_membership_send(struct cf_membership *m, const void *msg, size_t len);
 /*

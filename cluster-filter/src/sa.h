@@ -63,6 +63,7 @@ struct cf_sa {
 	struct cf_dispatch dispatch;	/* outbound */
 	struct cf_outseq oseq;		/* outbound: sequence numbers and IVs */
 	uint32_t writer;		/* outbound per-sa: the node id that encrypts */
+	bool fenced;			/* ...took over from one Corosync lost (fence.h) */
 	uint64_t reported_seen;		/* stats.seen when we last reported our position */
 	uint64_t serial;		/* order of addition; newest wins */
 	uint64_t add_time, last_used;	/* wall-clock seconds, as pluto reads them */

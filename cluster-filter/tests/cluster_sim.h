@@ -26,6 +26,7 @@ struct node {
 	uint32_t id;
 	bool up;
 	bool hung;		/* up, but neither reads nor sends: what Corosync delivers waits */
+	bool cut;		/* up, its clock runs, but it hears nothing and nobody hears it */
 	size_t pos;		/* the next entry of the agreed stream this node gets */
 	struct cf_dataplane dp;
 	struct cf_cluster c;
@@ -69,6 +70,8 @@ static inline int multicast(void *ctx, const uint8_t *msg, size_t len)
 {
 	struct node *nd = ctx;
 
+	if (nd->cut)
+		return 0;
 	if (refuse) {
 		refuse--;
 		refused++;
@@ -155,8 +158,9 @@ static inline void deliver_to(uint32_t id, size_t upto)
 	while (nd->pos < upto && nd->pos < n_stream) {
 		struct agreed *m = &stream[nd->pos++];
 		if (m->from == 0) {
+			/* who left may have been cut off: fence.h waits for them */
 			cf_cluster_members(&nd->c, (const uint32_t *)m->data,
-					   (uint32_t)(m->len / sizeof(uint32_t)));
+					   (uint32_t)(m->len / sizeof(uint32_t)), true);
 			continue;
 		}
 		memcpy(copy, m->data, m->len);
@@ -171,7 +175,7 @@ static inline void settle(void)
 		bool quiet = true;
 		for (uint32_t i = 1; i <= NODES; i++) {
 			struct node *nd = &node[i];
-			if (!nd->up || nd->hung)
+			if (!nd->up || nd->hung || nd->cut)
 				continue;
 			while (nd->pos < n_stream)
 				deliver_to(i, n_stream);
@@ -179,7 +183,7 @@ static inline void settle(void)
 				quiet = false;
 		}
 		for (uint32_t i = 1; i <= NODES; i++)
-			if (node[i].up && !node[i].hung && node[i].pos < n_stream)
+			if (node[i].up && !node[i].hung && !node[i].cut && node[i].pos < n_stream)
 				quiet = false;
 		if (quiet)
 			return;
@@ -249,7 +253,7 @@ static inline void report(void)
 	reports++;
 	for (uint32_t i = 1; i <= NODES; i++)
 		if (node[i].up && !node[i].hung)
-			cf_cluster_report(&node[i].c);
+			cf_cluster_report(&node[i].c, 1);
 }
 
 static inline void time_passes(unsigned ms)
@@ -273,7 +277,7 @@ static inline void congested_time_passes(unsigned ms, unsigned late_ms)
 		while (due < n_stream && stream[due].at + late_ms / CF_SEQ_REPORT_MS <= reports)
 			due++;
 		for (uint32_t i = 1; i <= NODES; i++) {
-			if (!node[i].up || node[i].hung)
+			if (!node[i].up || node[i].hung || node[i].cut)
 				continue;
 			deliver_to(i, due);
 			cf_cluster_flush(&node[i].c);

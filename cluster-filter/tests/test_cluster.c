@@ -192,7 +192,7 @@ static void flow_control(void)
 	refuse = 200;
 	settle();
 	for (uint32_t i = 0; i < 3; i++)
-		cf_cluster_members(&node[all[i]].c, all, 3);
+		cf_cluster_members(&node[all[i]].c, all, 3, false);
 	CHECK(cf_cluster_pending(&node[1].c) || cf_cluster_pending(&node[2].c) ||
 	      cf_cluster_pending(&node[3].c));
 	for (int tries = 0; refuse && tries < 1000; tries++)

@@ -137,7 +137,7 @@ static void a_cluster_without_quorum_keeps_its_tables(void)
 static void alone(uint32_t id)
 {
 	node[id].pos = n_stream;
-	cf_cluster_members(&node[id].c, &id, 1);
+	cf_cluster_members(&node[id].c, &id, 1, true);
 }
 
 /* ...where it hears what it said, and nothing another node said. */

@@ -27,10 +27,11 @@ def run(*args, check=True, **kw):
 
 
 def wait_for(cond, timeout=10.0, what="condition"):
+    """What cond() returned once it was true."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if cond():
-            return
+        if (value := cond()):
+            return value
         time.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}")
 

@@ -284,6 +284,11 @@ def test_node_loss_noticed_and_survivors_carry_everything(cluster):
         wait_for(lambda: views(cluster)[2]["active"] == "no", what="node 2 silent")
         print(f"node loss noticed in {noticed:.2f} s (token 300 ms)")
         assert noticed < 2.0
+        # node 2's share waits until it must have heard that it is alone (fence.h)
+        wait_for(lambda: [s["fence"] for s in views(cluster)[:2]] == ["none", "none"],
+                 what="the survivors' fence lifted")
+        fenced = time.monotonic() - t0
+        print(f"node 2's share waited until {fenced:.2f} s after the cut")
         cluster.script("sas")     # equal sequence state on the survivors
         # node 2 may already have dropped its stale tables: count what it sends
         survivors = lambda: [int(cluster.sa(f"n{i}", "0xc0000001", "out")["packets"]) for i in (0, 1)]  # noqa: E731

@@ -271,7 +271,8 @@ class EventCluster(StrongSwanCluster):
         return counts
 
     def settled(self, members):
-        """The given nodes, and only they, share one agreed view."""
+        """The given nodes, and only they, share one agreed view, and
+        forward all of it (no share of a node Corosync lost still fenced)."""
         try:
             views = [self.stats(i) for i in members]
         except AssertionError:
@@ -280,6 +281,7 @@ class EventCluster(StrongSwanCluster):
                 and all(v["nodes"] == str(len(members)) and v["active"] == "yes"
                         and v.get("joining", "none") == "none" and v.get("synced", "yes") == "yes"
                         and v.get("round", "closed") == "closed"
+                        and v.get("fence", "none") == "none"
                         for v in views))
 
     def wait_settled(self, members, timeout=20):
@@ -325,12 +327,14 @@ def shares(before, after, way):
 
 def through_event(cluster, event, node, members_after, members_before=tuple(range(NODES)),
                   seconds=7.0, at=1.5, what="the change", reporter=None):
-    """Streams both ways; event() at `at` s; then loss only while the change
-    was being noticed (in the default mode at most that node's share of it;
+    """Streams both ways; event() at `at` s (MEMBERS_AFTER: the nodes the
+    view settles with, or a function that names them once it has); then
+    loss only while the change was being noticed (in the default mode at most that node's share of it;
     the paper's schemes may move other traffic too) and no duplicate once
     the view has settled.  What the far hosts got and what the streams
     captured; REPORTER prints them and checks the capture (report())."""
-    streams = cluster.streams(seconds)
+    # a gap as long as the change may take must not end the far hosts' count
+    streams = cluster.streams(seconds, silence=DETECT)
     try:
         streams.at(0.3)
         before = cluster.owned(members_before)
@@ -339,7 +343,10 @@ def through_event(cluster, event, node, members_after, members_before=tuple(rang
         t_event = time.monotonic()
         event()
         t_done = time.monotonic()
-        cluster.wait_settled(members_after)
+        if callable(members_after):
+            members_after = wait_for(members_after, what="a view after the change")
+        else:
+            cluster.wait_settled(members_after)
         t_settled = time.monotonic()
         settled_counts = cluster.owned(members_after)
         streams.at(seconds - 0.2)
@@ -1633,3 +1640,108 @@ def test_the_cluster_link_fails_during_the_streams(cluster):
         assert d["unique"] >= RATE * (seconds - OUTAGE - DETECT - 1.0), f"{way}: the tunnel did not come back"
     sas_after = [sorted((s["spi"], s["dir"]) for s in cluster.sa_list(i)) for i in range(NODES)]
     assert sas_after == sas_before, "the nodes' SAs changed"
+
+
+def cut_off_the_cluster_link(cluster, i, to=None):
+    """Node I's cluster-link port keeps its carrier but passes nothing
+    (a bad cable, an ACL, a VLAN gone wrong): unlike a port that goes
+    down, nobody learns it from the link.  TO: only what node I sends to
+    that node is lost, the rest of the cluster link works."""
+    rules = (f'iifname "c{i}" counter drop\n oifname "c{i}" counter drop' if to is None else
+             f'iifname "c{i}" oifname "c{to}" counter drop')
+    cluster.exec("sw", "nft", "-f", "-", input=f"""
+table bridge cut_{i} {{
+	chain forward_cut {{
+		type filter hook forward priority 0;
+		{rules}
+	}}
+}}
+""")
+
+
+def mend_the_cluster_link(cluster, i):
+    cluster.exec("sw", "nft", "delete", "table", "bridge", f"cut_{i}", check=False)
+
+
+def two_agree(cluster):
+    """The two nodes that share a view without the third, once they do
+    and the third is silent; else None."""
+    for pair in ([0, 1], [0, 2], [1, 2]):
+        alone = ({0, 1, 2} - set(pair)).pop()
+        if cluster.settled(pair) and cluster.stats(alone)["active"] == "no":
+            return pair
+    return None
+
+
+def writer_of_the_outbound_sa(cluster):
+    """The index of the node that writes host A's traffic (per-sa)."""
+    out = [s for s in cluster.sa_list(0) if s["dir"] == "out"]
+    assert len(out) == 1, out
+    return int(out[0]["writer"]) - 1       # node ids are index + 1
+
+
+@on(ONLY_DEFAULT)
+def test_the_writer_cut_off_the_cluster_link_during_the_streams(cluster):
+    """The node that writes the outbound SA stops hearing the others, and
+    they it, with every link up: the others form a view without it and
+    give its SA to one of them, and it, alone and not quorate, goes
+    silent.  Until it notices, it still writes in the old view: each
+    datagram must still arrive once, and no (SPI, seq) or IV go twice on
+    the wire.  When the link is mended it rejoins."""
+    cut = writer_of_the_outbound_sa(cluster)
+    others = [i for i in range(NODES) if i != cut]
+    print(f"cutting node {cut} off, the writer of host A's traffic")
+    try:
+        got, _ = through_event(cluster, lambda: cut_off_the_cluster_link(cluster, cut), cut, others,
+                               seconds=8.0, what=f"node {cut} cut off the cluster link")
+        for way, d in got.items():
+            assert d["duplicates"] == 0, f"{way}: {d['duplicates']} duplicated"
+        wait_for(lambda: cluster.stats(cut)["active"] == "no", what=f"node {cut} silent")
+    finally:
+        mend_the_cluster_link(cluster, cut)
+    cluster.wait_settled(list(range(NODES)))
+    clean_stream(cluster, f"after node {cut}'s cluster link was mended")
+
+
+@on(ONLY_DEFAULT)
+def test_the_writers_frames_to_one_node_lost_during_the_streams(cluster):
+    """What the writer of the outbound SA sends to one other node is lost
+    on the cluster link, nothing else: a partial, one-way partition.
+    Corosync keeps two nodes that hear each other, and then forms a new
+    ring every few tenths of a second as the third asks to join again,
+    without delivering anything; the third, alone and not quorate, is
+    silent.  The two forward what their view gave them throughout, once
+    the fence is over: nothing is lost in the last seconds of the
+    streams, nothing is doubled at any time (the third used to go on
+    writing its SAs in the old view for 0.7 s after the others took them:
+    865 datagrams doubled), and all three agree again once the link is
+    mended."""
+    seconds, at = 8.0, 1.5
+    cut = writer_of_the_outbound_sa(cluster)
+    deaf = (cut + 1) % NODES
+    streams = cluster.streams(seconds, silence=DETECT)
+    try:
+        streams.at(at)
+        t_cut = time.monotonic()
+        cut_off_the_cluster_link(cluster, cut, to=deaf)
+        kept = wait_for(lambda: two_agree(cluster), timeout=DETECT + 1, what="a view of two")
+        t_kept = time.monotonic()
+        streams.at(seconds - 0.2)
+        kept_at_the_end = two_agree(cluster)
+    except BaseException:
+        mend_the_cluster_link(cluster, cut)
+        streams.kill()
+        raise
+    got, wire = streams.finish()
+    report(cluster, f"node {cut}, the writer, no longer reaches node {deaf} from +{t_cut - streams.t_start:.2f} s; "
+           f"nodes {kept} agreed {t_kept - t_cut:.2f} s later, {kept_at_the_end} at the end", got, wire, t_cut)
+    try:
+        for way, d in got.items():
+            assert d["duplicates"] == 0, f"{way}: {d['duplicates']} duplicated"
+            late = [(a, b, k) for a, b, k in d["lost"] if b > seconds - 2.0]
+            assert not late, f"{way}: still losing at the end of the streams: {late}"
+            assert d["missing"] <= RATE * DETECT, f"{way}: {d['missing']} lost"
+    finally:
+        mend_the_cluster_link(cluster, cut)
+    cluster.wait_settled(list(range(NODES)))
+    clean_stream(cluster, "after the cluster link was mended")

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <string.h>
+
+#include "fence.h"
+
+/* whether clock A is at or past B, across the counter's wrap */
+static bool reached(unsigned a, unsigned b)
+{
+	return (int)(a - b) >= 0;
+}
+
+void cf_fence_init(struct cf_fence *f)
+{
+	memset(f, 0, sizeof(*f));
+	cf_fence_set_length(f, CF_FENCE_DEFAULT_MS);
+}
+
+unsigned cf_fence_set_length(struct cf_fence *f, unsigned agree_ms)
+{
+	/* rounded up, and a report more: we count in whole reports */
+	f->length = (agree_ms + CF_SEQ_REPORT_MS - 1) / CF_SEQ_REPORT_MS + 1;
+	return f->length * CF_SEQ_REPORT_MS;
+}
+
+void cf_fence_tick(struct cf_fence *f, unsigned elapsed)
+{
+	f->clock += elapsed ? elapsed : 1;
+}
+
+void cf_fence_departed(struct cf_fence *f, unsigned left, unsigned n)
+{
+	unsigned until = f->clock + f->length;
+
+	if (reached(until, f->until))
+		f->until = until;
+	if (2 * left < n) {
+		f->minority = true;
+		f->minority_until = f->clock + CF_MINORITY_WAIT_MS / CF_SEQ_REPORT_MS;
+	}
+}
+
+void cf_fence_quorum(struct cf_fence *f)
+{
+	f->minority = false;
+}
+
+enum cf_fence_state cf_fence_state(const struct cf_fence *f)
+{
+	if (f->minority && !reached(f->clock, f->minority_until))
+		return CF_FENCE_MINORITY;
+	if (!reached(f->clock, f->until))
+		return CF_FENCE_FENCED;
+	return CF_FENCE_NONE;
+}
+
+const char *cf_fence_state_name(enum cf_fence_state s)
+{
+	static const char *const names[] = {
+		[CF_FENCE_NONE] = "none",
+		[CF_FENCE_FENCED] = "fenced",
+		[CF_FENCE_MINORITY] = "minority",
+	};
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The fence (fence.c, cluster.c, dataplane.c), over the simulated
+ * Corosync of cluster_sim.h: a node cut off the cluster link that hears
+ * of it later than the others, a minority that a stale quorum would let
+ * speak, a daemon that was stopped, a node that left on its own.
+ */
+#include "cluster_sim.h"
+
+#define AGREE_MS 660		/* the testbed: token 300 ms, consensus 360 */
+#define FENCE_MS 800		/* ...rounded up to reports, and one more */
+#define SAS 6
+#define FIRST_SPI 0xe001u
+#define IN_SPI 0xf001u
+
+static bool forwards(uint32_t id)
+{
+	return cf_view_active(&node[id].c.view) && !node[id].dp.paused;
+}
+
+/* Whether node ID would send SPI's packets now. */
+static bool writes(uint32_t id, uint32_t spi)
+{
+	struct cf_sa *sa = cf_sa_find(&node[id].dp.db, spi, CF_DIR_OUT);
+
+	return sa && forwards(id) && sa->writer == id && !(node[id].dp.fencing && sa->fenced);
+}
+
+/* What node ID does with the peer's packet SEQ of SPI. */
+static enum cf_drop inbound(uint32_t id, uint32_t spi, uint32_t seq)
+{
+	uint8_t esp[64] = { 0 };
+	struct cf_esp_job job;
+	enum cf_drop drop;
+
+	for (int k = 0; k < 4; k++) {
+		esp[k] = (uint8_t)(spi >> (24 - 8 * k));
+		esp[4 + k] = (uint8_t)(seq >> (24 - 8 * k));
+	}
+	if (cf_dp_inbound_prepare(&node[id].dp, esp, sizeof(esp), false, &job, &drop))
+		return CF_DROP_NONE;	/* taken: the crypto would run next */
+	return drop;
+}
+
+static void report_and_settle(void)
+{
+	report();
+	settle();
+}
+
+/* Node ID alone in a partition of its own, hearing only what it says. */
+static void alone_for_a_report(uint32_t id)
+{
+	static uint8_t copy[sizeof(stream[0].data)];
+
+	cf_cluster_report(&node[id].c, 1);
+	for (; node[id].pos < n_stream; node[id].pos++) {
+		struct agreed *m = &stream[node[id].pos];
+		if (m->from != id)
+			continue;
+		memcpy(copy, m->data, m->len);
+		cf_cluster_deliver(&node[id].c, id, copy, m->len);
+		cf_cluster_flush(&node[id].c);
+	}
+}
+
+/*
+ * Node 3 stops hearing the others, and they it, with every link up;
+ * their Corosync gives them a change without it 0.7 s after the ring
+ * broke, its own gives it one (alone) 0.35 s after theirs, and
+ * votequorum says it lost quorum 0.35 s after that (the one-way
+ * partition on the test bed).  Node 3 stops at its own change; what the
+ * others' view gives them of its share waits until then.  Never do two
+ * nodes write one SA, and in the end the two write every SA.
+ */
+static void a_node_cut_off_stops_before_the_others_take_over(void)
+{
+	const uint32_t survivors[] = { 1, 2 };
+	uint32_t theirs[SAS], n_theirs = 0, three = 3, owned_by_3 = 0;
+
+	for (uint32_t i = 1; i <= NODES; i++)
+		CHECK_EQ(cf_fence_set_length(&node[i].c.fence, AGREE_MS), FENCE_MS);
+	for (uint32_t k = 0; k < SAS; k++) {
+		CHECK_EQ(add_sa(1, 7, FIRST_SPI + k, CF_DIR_OUT), 0);
+		settle();	/* one by one, as pluto adds them: each to the least loaded */
+	}
+	CHECK_EQ(add_sa(1, 7, IN_SPI, CF_DIR_IN), 0);
+	time_passes(500);
+	for (uint32_t k = 0; k < SAS; k++)
+		if (writes(3, FIRST_SPI + k))
+			theirs[n_theirs++] = FIRST_SPI + k;
+	CHECK(n_theirs > 0);
+	/* an inbound number node 3 takes in the view of three, and node 1 in one of two */
+	while (cf_dispatch_inbound(IN_SPI, owned_by_3, 3) != (uint32_t)node[3].c.view.self ||
+	       cf_dispatch_inbound(IN_SPI, owned_by_3, 2) != (uint32_t)node[1].c.view.self)
+		owned_by_3++;
+	CHECK_EQ(inbound(3, IN_SPI, owned_by_3), CF_DROP_NONE);
+
+	node[3].cut = true;
+	unsigned stopped_at = 0, taken_at = 0, fenced_inbound = 0;
+	for (unsigned ms = CF_SEQ_REPORT_MS; ms <= 3000; ms += CF_SEQ_REPORT_MS) {
+		report_and_settle();
+		if (ms == 700)
+			confchg(survivors, 2);
+		if (ms == 1000) {
+			node[3].pos = n_stream;
+			cf_cluster_members(&node[3].c, &three, 1, true);
+		}
+		if (ms == 1400)
+			cf_cluster_quorum(&node[3].c, false);
+		if (!stopped_at && !forwards(3))
+			stopped_at = ms;
+		for (uint32_t k = 0; k < n_theirs; k++) {
+			bool others = writes(1, theirs[k]) || writes(2, theirs[k]);
+			CHECK(!(writes(3, theirs[k]) && others));
+			if (others && !taken_at)
+				taken_at = ms;
+		}
+		if (ms > 700 && !taken_at && inbound(1, IN_SPI, owned_by_3) == CF_DROP_FENCE)
+			fenced_inbound++;
+	}
+	printf("     node 3 stopped %u ms after it was cut off; the others wrote its SAs from %u ms\n",
+	       stopped_at, taken_at);
+	CHECK_EQ(stopped_at, 1000);
+	CHECK_EQ(taken_at, 700 + FENCE_MS);
+	CHECK(fenced_inbound > 0);
+	for (uint32_t k = 0; k < SAS; k++)
+		CHECK(writes(1, FIRST_SPI + k) || writes(2, FIRST_SPI + k));
+	CHECK(!node[1].dp.fencing && !node[2].dp.fencing);
+	CHECK(inbound(1, IN_SPI, owned_by_3) != CF_DROP_FENCE);
+	CHECK(node[1].dp.drops[CF_DROP_FENCE] > 0);
+
+	/* mended: one view of three again */
+	node[3].cut = false;
+	cf_cluster_quorum(&node[3].c, true);
+	node[3].pos = n_stream;
+	const uint32_t all[] = { 1, 2, 3 };
+	confchg(all, 3);
+	time_passes(500);
+	for (uint32_t i = 1; i <= NODES; i++)
+		CHECK(forwards(i) && node[i].c.view.n == 3);
+	CHECK(same_tables(1, 3));
+}
+
+/*
+ * Node 3, alone, hears of the change before it hears of the quorum it
+ * lost: its round, which only it answers, makes it a view of its own -
+ * quorate by a word from before the change.  It must not forward in it:
+ * the others, two of three, do.  votequorum's word ends the wait;
+ * without it, CF_MINORITY_WAIT_MS does.
+ */
+static void a_minority_waits_for_votequorum(void)
+{
+	uint32_t three = 3;
+	const uint32_t survivors[] = { 1, 2 }, all[] = { 1, 2, 3 };
+
+	node[3].cut = true;
+	confchg(survivors, 2);
+	node[3].cut = false;	/* it hears itself, and nothing else is delivered meanwhile */
+	node[3].pos = n_stream;
+	cf_cluster_members(&node[3].c, &three, 1, true);
+	for (int k = 0; k < 5; k++)
+		alone_for_a_report(3);
+	CHECK(cf_view_active(&node[3].c.view) && node[3].c.view.n == 1);
+	CHECK(node[3].dp.paused);
+	CHECK_EQ(cf_fence_state(&node[3].c.fence), CF_FENCE_MINORITY);
+	CHECK_EQ(inbound(3, IN_SPI, 7), CF_DROP_MINORITY);
+	/* no word from votequorum (a quorum that does not count heads): 2 s */
+	for (unsigned ms = 500; ms < CF_MINORITY_WAIT_MS; ms += CF_SEQ_REPORT_MS)
+		alone_for_a_report(3);
+	CHECK(!node[3].dp.paused);
+	cf_cluster_quorum(&node[3].c, false);
+	CHECK(!cf_view_active(&node[3].c.view));
+
+	cf_cluster_quorum(&node[3].c, true);
+	node[3].pos = n_stream;
+	confchg(all, 3);
+	time_passes(500);
+	for (uint32_t i = 1; i <= NODES; i++)
+		CHECK(forwards(i) && node[i].c.view.n == 3);
+}
+
+/*
+ * A daemon that was stopped counts the time it missed: the fence that
+ * a change began ends as long after the change in real time.
+ */
+static void a_stopped_daemon_counts_the_time(void)
+{
+	const uint32_t survivors[] = { 1, 2 }, all[] = { 1, 2, 3 };
+
+	stop(3);
+	confchg(survivors, 2);
+	CHECK(node[1].dp.fencing && node[2].dp.fencing);
+	cf_cluster_report(&node[1].c, FENCE_MS / CF_SEQ_REPORT_MS);
+	CHECK(!node[1].dp.fencing);
+	CHECK(node[2].dp.fencing);
+	time_passes(FENCE_MS);
+	CHECK(!node[2].dp.fencing);
+	start(3, 60000);
+	confchg(all, 3);
+	time_passes(500);
+	for (uint32_t i = 1; i <= NODES; i++)
+		CHECK(forwards(i) && node[i].c.view.n == 3);
+}
+
+/*
+ * A daemon that stops, or dies, where its own Corosync sees it forwards
+ * nothing more: its share moves at once.
+ */
+static void a_node_that_left_on_its_own_is_not_waited_for(void)
+{
+	const uint32_t survivors[] = { 1, 2 }, all[] = { 1, 2, 3 };
+
+	stop(3);
+	settle();
+	for (uint32_t i = 1; i <= 2; i++)	/* as Corosync says it: CPG_REASON_PROCDOWN */
+		cf_cluster_members(&node[i].c, survivors, 2, false);
+	settle();
+	for (uint32_t i = 1; i <= 2; i++)
+		CHECK(forwards(i) && !node[i].dp.fencing && node[i].c.view.n == 2);
+	for (uint32_t k = 0; k < SAS; k++)
+		CHECK(writes(1, FIRST_SPI + k) || writes(2, FIRST_SPI + k));
+	start(3, 61000);
+	confchg(all, 3);
+	time_passes(500);
+}
+
+/* The fence alone: its length, and a minority outranks it. */
+static void the_fence_alone(void)
+{
+	struct cf_fence f;
+
+	cf_fence_init(&f);
+	CHECK_EQ(cf_fence_set_length(&f, AGREE_MS), FENCE_MS);
+	CHECK_EQ(cf_fence_state(&f), CF_FENCE_NONE);
+	cf_fence_departed(&f, 2, 3);
+	CHECK_EQ(cf_fence_state(&f), CF_FENCE_FENCED);
+	cf_fence_tick(&f, FENCE_MS / CF_SEQ_REPORT_MS - 1);
+	CHECK_EQ(cf_fence_state(&f), CF_FENCE_FENCED);
+	cf_fence_tick(&f, 1);
+	CHECK_EQ(cf_fence_state(&f), CF_FENCE_NONE);
+	cf_fence_departed(&f, 1, 3);
+	CHECK_EQ(cf_fence_state(&f), CF_FENCE_MINORITY);
+	cf_fence_quorum(&f);
+	CHECK_EQ(cf_fence_state(&f), CF_FENCE_FENCED);
+	/* half is no minority: exactly half with the lowest node id may be quorate */
+	cf_fence_tick(&f, FENCE_MS / CF_SEQ_REPORT_MS);
+	cf_fence_departed(&f, 2, 4);
+	CHECK_EQ(cf_fence_state(&f), CF_FENCE_FENCED);
+}
+
+int main(void)
+{
+	the_fence_alone();
+	sim_start();
+	a_node_cut_off_stops_before_the_others_take_over();
+	a_minority_waits_for_votequorum();
+	a_stopped_daemon_counts_the_time();
+	a_node_that_left_on_its_own_is_not_waited_for();
+	return sim_exit("cluster fence");
+}
