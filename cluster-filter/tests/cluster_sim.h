@@ -285,6 +285,28 @@ static inline void congested_time_passes(unsigned ms, unsigned late_ms)
 	}
 }
 
+/* Node ID alone in a partition of its own, from this point of the stream. */
+static inline void alone(uint32_t id)
+{
+	node[id].pos = n_stream;
+	cf_cluster_members(&node[id].c, &id, 1, true);
+}
+
+/* ...where it hears what it said, and nothing another node said. */
+static inline void alone_hears_itself(uint32_t id)
+{
+	static uint8_t copy[sizeof(stream[0].data)];
+
+	for (; node[id].pos < n_stream; node[id].pos++) {
+		struct agreed *m = &stream[node[id].pos];
+		if (m->from != id)
+			continue;
+		memcpy(copy, m->data, m->len);
+		cf_cluster_deliver(&node[id].c, id, copy, m->len);
+		cf_cluster_flush(&node[id].c);
+	}
+}
+
 /* NSS, and every node started and in one group. */
 static inline void sim_start(void)
 {

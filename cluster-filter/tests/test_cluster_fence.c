@@ -48,20 +48,23 @@ static void report_and_settle(void)
 	settle();
 }
 
-/* Node ID alone in a partition of its own, hearing only what it says. */
+/* A report's time for node ID, alone (alone()). */
 static void alone_for_a_report(uint32_t id)
 {
-	static uint8_t copy[sizeof(stream[0].data)];
-
 	cf_cluster_report(&node[id].c, 1);
-	for (; node[id].pos < n_stream; node[id].pos++) {
-		struct agreed *m = &stream[node[id].pos];
-		if (m->from != id)
-			continue;
-		memcpy(copy, m->data, m->len);
-		cf_cluster_deliver(&node[id].c, id, copy, m->len);
-		cf_cluster_flush(&node[id].c);
-	}
+	alone_hears_itself(id);
+}
+
+/* Node 3 back in the group (quorate, its daemon up): one view of three, every node forwarding. */
+static void all_three_again(void)
+{
+	const uint32_t all[] = { 1, 2, 3 };
+
+	node[3].pos = n_stream;
+	confchg(all, 3);
+	time_passes(500);
+	for (uint32_t i = 1; i <= NODES; i++)
+		CHECK(forwards(i) && node[i].c.view.n == 3);
 }
 
 /*
@@ -130,15 +133,10 @@ static void a_node_cut_off_stops_before_the_others_take_over(void)
 	CHECK(inbound(1, IN_SPI, owned_by_3) != CF_DROP_FENCE);
 	CHECK(node[1].dp.drops[CF_DROP_FENCE] > 0);
 
-	/* mended: one view of three again */
+	/* mended */
 	node[3].cut = false;
 	cf_cluster_quorum(&node[3].c, true);
-	node[3].pos = n_stream;
-	const uint32_t all[] = { 1, 2, 3 };
-	confchg(all, 3);
-	time_passes(500);
-	for (uint32_t i = 1; i <= NODES; i++)
-		CHECK(forwards(i) && node[i].c.view.n == 3);
+	all_three_again();
 	CHECK(same_tables(1, 3));
 }
 
@@ -151,14 +149,12 @@ static void a_node_cut_off_stops_before_the_others_take_over(void)
  */
 static void a_minority_waits_for_votequorum(void)
 {
-	uint32_t three = 3;
-	const uint32_t survivors[] = { 1, 2 }, all[] = { 1, 2, 3 };
+	const uint32_t survivors[] = { 1, 2 };
 
 	node[3].cut = true;
 	confchg(survivors, 2);
 	node[3].cut = false;	/* it hears itself, and nothing else is delivered meanwhile */
-	node[3].pos = n_stream;
-	cf_cluster_members(&node[3].c, &three, 1, true);
+	alone(3);
 	for (int k = 0; k < 5; k++)
 		alone_for_a_report(3);
 	CHECK(cf_view_active(&node[3].c.view) && node[3].c.view.n == 1);
@@ -173,11 +169,7 @@ static void a_minority_waits_for_votequorum(void)
 	CHECK(!cf_view_active(&node[3].c.view));
 
 	cf_cluster_quorum(&node[3].c, true);
-	node[3].pos = n_stream;
-	confchg(all, 3);
-	time_passes(500);
-	for (uint32_t i = 1; i <= NODES; i++)
-		CHECK(forwards(i) && node[i].c.view.n == 3);
+	all_three_again();
 }
 
 /*
@@ -186,7 +178,7 @@ static void a_minority_waits_for_votequorum(void)
  */
 static void a_stopped_daemon_counts_the_time(void)
 {
-	const uint32_t survivors[] = { 1, 2 }, all[] = { 1, 2, 3 };
+	const uint32_t survivors[] = { 1, 2 };
 
 	stop(3);
 	confchg(survivors, 2);
@@ -197,10 +189,7 @@ static void a_stopped_daemon_counts_the_time(void)
 	time_passes(FENCE_MS);
 	CHECK(!node[2].dp.fencing);
 	start(3, 60000);
-	confchg(all, 3);
-	time_passes(500);
-	for (uint32_t i = 1; i <= NODES; i++)
-		CHECK(forwards(i) && node[i].c.view.n == 3);
+	all_three_again();
 }
 
 /*
@@ -209,7 +198,7 @@ static void a_stopped_daemon_counts_the_time(void)
  */
 static void a_node_that_left_on_its_own_is_not_waited_for(void)
 {
-	const uint32_t survivors[] = { 1, 2 }, all[] = { 1, 2, 3 };
+	const uint32_t survivors[] = { 1, 2 };
 
 	stop(3);
 	settle();
@@ -221,8 +210,7 @@ static void a_node_that_left_on_its_own_is_not_waited_for(void)
 	for (uint32_t k = 0; k < SAS; k++)
 		CHECK(writes(1, FIRST_SPI + k) || writes(2, FIRST_SPI + k));
 	start(3, 61000);
-	confchg(all, 3);
-	time_passes(500);
+	all_three_again();
 }
 
 /* The fence alone: its length, and a minority outranks it. */

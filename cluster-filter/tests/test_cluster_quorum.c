@@ -133,28 +133,6 @@ static void a_cluster_without_quorum_keeps_its_tables(void)
 	together_again_with(sas);
 }
 
-/* Node ID alone in a partition of its own, from this point of the stream. */
-static void alone(uint32_t id)
-{
-	node[id].pos = n_stream;
-	cf_cluster_members(&node[id].c, &id, 1, true);
-}
-
-/* ...where it hears what it said, and nothing another node said. */
-static void alone_hears_itself(uint32_t id)
-{
-	static uint8_t copy[sizeof(stream[0].data)];
-
-	for (; node[id].pos < n_stream; node[id].pos++) {
-		struct agreed *m = &stream[node[id].pos];
-		if (m->from != id)
-			continue;
-		memcpy(copy, m->data, m->len);
-		cf_cluster_deliver(&node[id].c, id, copy, m->len);
-		cf_cluster_flush(&node[id].c);
-	}
-}
-
 /*
  * The cluster link fails and every node is alone.  Each answers its
  * round still synced and quorate, and loses quorum before the answer
