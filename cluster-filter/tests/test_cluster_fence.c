@@ -6,6 +6,7 @@
  * speak, a daemon that was stopped, a node that left on its own.
  */
 #include "cluster_sim.h"
+#include "packets.h"
 
 #define AGREE_MS 660		/* the testbed: token 300 ms, consensus 360 */
 #define FENCE_MS 800		/* ...rounded up to reports, and one more */
@@ -213,6 +214,58 @@ static void a_node_that_left_on_its_own_is_not_waited_for(void)
 	all_three_again();
 }
 
+/* Of N such packets, how many node ID would encrypt now. */
+static unsigned sends(uint32_t id, unsigned n)
+{
+	static uint8_t inner[64], out[256];
+	struct cf_esp_job job;
+	enum cf_drop drop;
+	unsigned sent = 0;
+
+	for (unsigned k = 0; k < n; k++) {
+		size_t len = make_udp(inner, 0x0a000005, 0x0a010009, 20);	/* host A to host B */
+		sent += cf_dp_outbound_prepare(&node[id].dp, inner, len, out, sizeof(out), &job, &drop);
+	}
+	return sent;
+}
+
+/*
+ * packet-rr: which packet the lost node would have taken is a turn the
+ * others cannot tell from their own, so every packet of a shared SA
+ * waits out the fence - all of it, not the lost node's third.
+ */
+static void shared_sas_wait_out_the_fence(void)
+{
+	static const uint8_t ts[CF_WIRE_TS_LEN] = { 10, 0, 0, 0, 10, 0, 0, 255, 10, 1, 0, 0, 10, 1, 0, 255,
+						    0, 0, 255, 255, 0, 0, 255, 255, 0 };
+	const uint32_t survivors[] = { 1, 2 };
+	struct cf_msgbuf b;
+	const char *why;
+
+	sa_add_started(&b, 0xe101, CF_DIR_OUT, 0xe101, 0xe101);
+	cf_mb_u8(&b, CF_A_DISPATCH, CF_DISPATCH_PACKET_RR);
+	CHECK(cf_mb_finish(&b) == 0);
+	CHECK_EQ(cf_cluster_replicate(&node[1].c, 7, b.buf, b.len, &why), 0);
+	cf_mb_init(&b, CF_MSG_POLICY_ADD, 0, 0xe102);
+	cf_mb_u8(&b, CF_A_DIR, CF_DIR_OUT);
+	cf_mb_put(&b, CF_A_TS, ts, sizeof(ts));
+	cf_mb_u32(&b, CF_A_REQID, 0xe101);
+	CHECK(cf_mb_finish(&b) == 0);
+	CHECK_EQ(cf_cluster_replicate(&node[1].c, 7, b.buf, b.len, &why), 0);
+	time_passes(300);
+	CHECK(sends(1, 30) > 0);
+
+	stop(3);		/* power loss: Corosync lost it */
+	confchg(survivors, 2);
+	uint64_t fenced = node[1].dp.drops[CF_DROP_FENCE];
+	CHECK_EQ(sends(1, 30), 0);
+	CHECK(node[1].dp.drops[CF_DROP_FENCE] >= fenced + 10);
+	time_passes(FENCE_MS);
+	CHECK(sends(1, 30) > 0);
+	start(3, 62000);
+	all_three_again();
+}
+
 /* The fence alone: its length, and a minority outranks it. */
 static void the_fence_alone(void)
 {
@@ -245,5 +298,6 @@ int main(void)
 	a_minority_waits_for_votequorum();
 	a_stopped_daemon_counts_the_time();
 	a_node_that_left_on_its_own_is_not_waited_for();
+	shared_sas_wait_out_the_fence();
 	return sim_exit("cluster fence");
 }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "packets.h"
 #include "dataplane.h"
 #include "esp.h"
 #include "wire.h"
@@ -31,24 +32,6 @@ static struct cf_ts ts_net(uint32_t src, uint32_t src_bits, uint32_t dst, uint32
 {
 	uint32_t sm = src_bits ? ~0u << (32 - src_bits) : 0, dm = dst_bits ? ~0u << (32 - dst_bits) : 0;
 	return ts4(src & sm, (src & sm) | ~sm, dst & dm, (dst & dm) | ~dm);
-}
-
-static size_t make_udp(uint8_t *p, uint32_t src, uint32_t dst, size_t payload)
-{
-	size_t len = 28 + payload;
-	memset(p, 0, len);
-	p[0] = 0x45;
-	put_be16(p + 2, (uint16_t)len);
-	p[8] = 64;
-	p[9] = 17;
-	put_be32(p + 12, src);
-	put_be32(p + 16, dst);
-	put_be16(p + 20, 5000);
-	put_be16(p + 22, 6000);
-	put_be16(p + 24, (uint16_t)(8 + payload));
-	for (size_t i = 0; i < payload; i++)
-		p[28 + i] = (uint8_t)i;
-	return len;
 }
 
 static void sadb(void)
@@ -324,25 +307,6 @@ static void dataplanes(void)
 	CHECK_EQ(get_be32(out + 4), 2);	/* node 1 owns the even sequence numbers */
 	cf_dp_free(&a);
 	cf_dp_free(&b);
-}
-
-/* An IPv6/UDP packet fd00:1::5 -> fd00:2::9 */
-static size_t make_udp6(uint8_t *p, size_t payload)
-{
-	size_t len = 48 + payload;
-	memset(p, 0, len);
-	p[0] = 0x60;
-	put_be16(p + 4, (uint16_t)(8 + payload));
-	p[6] = 17;
-	p[7] = 64;
-	p[8] = 0xfd, p[10] = 0, p[11] = 1, p[23] = 5;
-	p[24] = 0xfd, p[26] = 0, p[27] = 2, p[39] = 9;
-	put_be16(p + 40, 5000);
-	put_be16(p + 42, 6000);
-	put_be16(p + 44, (uint16_t)(8 + payload));
-	for (size_t i = 0; i < payload; i++)
-		p[48 + i] = (uint8_t)i;
-	return len;
 }
 
 /* IPv6 inside, IPv6 outside: the selectors and the outer addresses of their own family */
