@@ -555,9 +555,7 @@ bool cf_dp_inbound_prepare(struct cf_dataplane *dp, uint8_t *esp, size_t len, bo
 			       sa->replay.top);
 		if (fenced) {
 			d = CF_DROP_FENCE;
-			cf_dp_drop(dp, sa, d);
-			*drop = d;
-			return false;
+			goto drop;
 		}
 		dp->counters[CF_CTR_NOT_OWNER]++;
 		*drop = CF_DROP_NOT_OWNER;
