@@ -60,10 +60,11 @@ demo-single: build
 demo-filter: build
 	testbed/filter-pair.sh demo
 
-# pytest exit 5 means it collected no test: that is a failure too.
+# pytest exit 5 means it collected no test: that is a failure too. The fifteen
+# slowest tests are listed at the end: the whole run should stay under 45 min.
 check: build deb
 	$(MAKE) -C $(CF) check
-	cd testbed && $(PYTEST) -q -p no:cacheprovider tests; rc=$$?; \
+	cd testbed && $(PYTEST) -q -p no:cacheprovider --durations=15 tests; rc=$$?; \
 		if [ $$rc -eq 5 ]; then echo "check: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 bench-filter: build
