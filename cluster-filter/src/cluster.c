@@ -276,6 +276,8 @@ static void update_forwarding(struct cf_cluster *c)
 	enum cf_fence_state s = cf_view_active(&c->view) ? cf_fence_state(&c->fence) : CF_FENCE_NONE;
 
 	c->dp->paused = s == CF_FENCE_MINORITY;
+	if (cf_fence_over(&c->fence))
+		c->default_host_lost = c->speaker_fenced = false;
 	if (s == CF_FENCE_FENCED)
 		c->dp->fencing = c->dp->fence_gone != 0;
 	else if (c->dp->fencing || c->dp->fence_gone)
@@ -301,6 +303,28 @@ static void update_forwarding(struct cf_cluster *c)
 	c->fence_said = s;
 }
 
+bool cf_cluster_speaks(const struct cf_cluster *c)
+{
+	return cf_view_is_default_host(&c->view) && !c->dp->paused && !c->speaker_fenced;
+}
+
+/* Whether cf_cluster_speaks() changed since we last said; logged when it did. */
+static bool update_speaker(struct cf_cluster *c)
+{
+	bool speaks = cf_cluster_speaks(c);
+
+	c->dp->speaker = speaks;
+	if (speaks == c->speaking)
+		return false;
+	c->speaking = speaks;
+	if (speaks)
+		cf_cluster_logf(c, "view %u: answering for the cluster: IKE and the shared addresses", c->view.epoch);
+	else if (cf_view_is_default_host(&c->view))
+		cf_cluster_logf(c, "view %u: default host, but not answering for the cluster: %s", c->view.epoch,
+				c->dp->paused ? "a minority" : "the node Corosync lost may still answer in the old view");
+	return true;
+}
+
 /* The agreed view (or our quorum) changed: dispatch, and who speaks. */
 void cf_cluster_apply_view(struct cf_cluster *c)
 {
@@ -322,7 +346,15 @@ void cf_cluster_apply_view(struct cf_cluster *c)
 	cf_dp_set_view(c->dp, v->epoch, v->n, v->self < 0 ? 0 : (uint32_t)v->self, v->members,
 		       cf_view_active(v), cf_view_is_default_host(v));
 	c->bad_auth_said = false;
+	/*
+	 * The default host we take over from, cut off, may still answer a
+	 * peer in the old view: pluto and the shared addresses wait out the
+	 * fence as its share does.
+	 */
+	if (c->default_host_lost && cf_view_is_default_host(v))
+		c->speaker_fenced = true;
 	update_forwarding(c);
+	update_speaker(c);
 	c->ops->view_changed(c->ctx);
 }
 
@@ -403,6 +435,7 @@ void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n, b
 {
 	/* members of the agreed view that were in the group and are gone */
 	unsigned left = 0, departed = 0;
+	bool default_host_departed = false;
 	for (uint32_t k = 0; k < c->view.n; k++) {
 		uint32_t id = c->view.members[k];
 		bool was = false, is = false;
@@ -412,11 +445,15 @@ void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n, b
 			is = ids[j] == id;
 		left += is;
 		departed += was && !is;
+		default_host_departed |= was && !is && id == c->view.default_host;
 	}
 	/* a daemon that left or died where its Corosync saw it forwards no more */
 	if (departed && unreachable) {
 		cf_fence_departed(&c->fence, left, c->view.n);
+		c->default_host_lost |= default_host_departed && cf_view_active(&c->view);
 		update_forwarding(c);
+		if (update_speaker(c))
+			c->ops->view_changed(c->ctx);
 	}
 
 	/* who left is forgotten: back, it is a new life with its own counters */
@@ -588,6 +625,8 @@ void cf_cluster_report(struct cf_cluster *c, unsigned elapsed)
 
 	cf_fence_tick(&c->fence, elapsed);
 	update_forwarding(c);
+	if (update_speaker(c))
+		c->ops->view_changed(c->ctx);
 	c->ticks++;
 	c->early_sends = 0;
 	c->lag = flight_lag(c);

@@ -107,6 +107,14 @@ struct cf_cluster {
 	uint32_t features;
 	struct cf_fence fence;			/* what we may forward now (fence.h) */
 	enum cf_fence_state fence_said;
+	/*
+	 * Corosync lost the default host of the agreed view, which may still
+	 * answer in it until the fence is over; and we took its place, so we
+	 * answer for the cluster only then (cf_cluster_speaks()).
+	 */
+	bool default_host_lost;
+	bool speaker_fenced;
+	bool speaking;				/* what we last said (dp->speaker) */
 };
 
 /*
@@ -161,6 +169,16 @@ bool cf_cluster_changes_state(const uint8_t *req, size_t len);
 void cf_cluster_report(struct cf_cluster *c, unsigned elapsed);
 /* Corosync's token timeout plus consensus, in ms: what the fence lasts (fence.h). */
 void cf_cluster_set_fence(struct cf_cluster *c, unsigned agree_ms);
+
+/*
+ * Whether we answer for the cluster now: pluto speaks IKE, the node
+ * answers ARP and neighbour solicitations for the shared addresses
+ * (role.h).  The default host - but not in a minority, and not while the
+ * default host it replaced, lost to Corosync, may still answer in the
+ * old view (fence.h): never two nodes at once.  ops->view_changed is
+ * called when it changes.
+ */
+bool cf_cluster_speaks(const struct cf_cluster *c);
 
 /*
  * After a batch of packets: the default host's placements, when more

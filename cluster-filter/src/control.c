@@ -523,7 +523,8 @@ static int stats(struct request *r)
 		cf_mb_u32(&r->b, CF_A_NODEID, v->self_nodeid);
 		cf_mb_u8(&r->b, CF_A_SYNCED, v->synced);
 		cf_mb_u8(&r->b, CF_A_ROUND, dp->round_open);
-		cf_mb_u8(&r->b, CF_A_FENCE, dp->paused ? CF_FENCE_MINORITY : dp->fencing ? CF_FENCE_FENCED : CF_FENCE_NONE);
+		cf_mb_u8(&r->b, CF_A_FENCE, dp->paused ? CF_FENCE_MINORITY :
+			 dp->fencing || dp->default_host != dp->speaker ? CF_FENCE_FENCED : CF_FENCE_NONE);
 		for (uint32_t i = 0; i < v->n; i++)
 			cf_mb_u32(&r->b, CF_A_MEMBER, v->members[i]);
 		for (uint32_t i = 0; i < n; i++)
@@ -554,7 +555,7 @@ void cf_control_view_event(struct cf_msgbuf *b, const struct cf_dataplane *dp)
 	cf_mb_u32(b, CF_A_NODES, dp->nodes);
 	cf_mb_u32(b, CF_A_NODE_ID, dp->self);
 	cf_mb_u8(b, CF_A_ACTIVE, dp->active);
-	cf_mb_u8(b, CF_A_DEFAULT_HOST, dp->default_host);
+	cf_mb_u8(b, CF_A_DEFAULT_HOST, dp->speaker);	/* pluto speaks IKE only then */
 	cf_mb_finish(b);
 }
 
@@ -562,7 +563,7 @@ static int hello(struct request *r)
 {
 	ok(r, 0);
 	cf_mb_u8(&r->b, CF_A_ACTIVE, r->dp->active);
-	cf_mb_u8(&r->b, CF_A_DEFAULT_HOST, r->dp->default_host);
+	cf_mb_u8(&r->b, CF_A_DEFAULT_HOST, r->dp->speaker);
 	cf_mb_u32(&r->b, CF_A_VERSION, CF_CTL_VERSION);
 	cf_mb_u32(&r->b, CF_A_NODES, r->dp->nodes);
 	cf_mb_u32(&r->b, CF_A_NODE_ID, r->dp->self);

@@ -25,7 +25,7 @@ void set_role(enum cf_role role)
 
 static void view_changed(void *ctx)
 {
-	set_role(cf_view_is_default_host(&d.cluster.view) ? CF_ROLE_SPEAKER : CF_ROLE_SILENT);
+	set_role(cf_cluster_speaks(&d.cluster) ? CF_ROLE_SPEAKER : CF_ROLE_SILENT);
 	announce_view();
 }
 

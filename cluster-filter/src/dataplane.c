@@ -25,6 +25,7 @@ void cf_dp_init(struct cf_dataplane *dp)
 	dp->nodes = 1;
 	dp->active = true;
 	dp->default_host = true;
+	dp->speaker = true;
 }
 
 void cf_dp_set_view(struct cf_dataplane *dp, uint32_t epoch, uint32_t nodes, uint32_t self,
@@ -39,6 +40,7 @@ void cf_dp_set_view(struct cf_dataplane *dp, uint32_t epoch, uint32_t nodes, uin
 		dp->member_ids[i] = ids ? ids[i] : i;
 	dp->active = active;
 	dp->default_host = active && default_host;
+	dp->speaker = dp->default_host;	/* clustered, cf_cluster_speaks() decides */
 	dp->db.changes++;
 }
 

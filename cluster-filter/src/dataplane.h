@@ -67,7 +67,8 @@ struct cf_dataplane {
 	bool fencing;
 	uint32_t fence_nodes;		/* ...that view's member count */
 	uint32_t fence_gone;		/* ...bit i: its member i left */
-	bool default_host;		/* speaks IKE and answers ARP for the cluster */
+	bool default_host;		/* the view's default host */
+	bool speaker;			/* ...and answers for the cluster now (cf_cluster_speaks()) */
 	bool round_open;		/* a view is being agreed: inbound waits, outbound is capped */
 	bool allow_legacy;		/* 3DES-MD5 for the paper's table only */
 	bool reap;			/* an SA reached its hard lifetime: cf_dp_reap() */

@@ -48,9 +48,14 @@ enum cf_fence_state cf_fence_state(const struct cf_fence *f)
 {
 	if (f->minority && !reached(f->clock, f->minority_until))
 		return CF_FENCE_MINORITY;
-	if (!reached(f->clock, f->until))
+	if (!cf_fence_over(f))
 		return CF_FENCE_FENCED;
 	return CF_FENCE_NONE;
+}
+
+bool cf_fence_over(const struct cf_fence *f)
+{
+	return reached(f->clock, f->until);
 }
 
 const char *cf_fence_state_name(enum cf_fence_state s)

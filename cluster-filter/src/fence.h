@@ -26,10 +26,17 @@
  *    SAs it wrote, the inbound numbers it took, every shared SA - only
  *    once Corosync's token timeout plus consensus have passed since
  *    their own change (fenced): the time the one cut off needs, after
- *    the ring broke, to form a ring of its own and so get its change.
+ *    the ring broke, to form a ring of its own and so get its change,
+ *    when nothing keeps its Corosync from it (not a bound: see the
+ *    design's Known limits).
  *    The rest of their traffic goes on in the new view at once.  A
  *    member whose daemon left or died where its own Corosync saw it
  *    forwards no more, and is not waited for.
+ *
+ * Answering for the cluster (IKE, the shared addresses) follows both
+ * rules: a minority answers nothing, and a node that takes the place of
+ * a default host Corosync lost answers once the fence is over
+ * (cf_cluster_speaks()).
  *
  * A lease renewed by what Corosync delivers (and lapsing without it)
  * was tried first and dropped: when a node that the others cannot all
@@ -77,6 +84,8 @@ enum cf_fence_state {
 	CF_FENCE_MINORITY,	/* nothing is forwarded */
 };
 enum cf_fence_state cf_fence_state(const struct cf_fence *f);
+/* The last departure's fence is over (a minority may still wait). */
+bool cf_fence_over(const struct cf_fence *f);
 const char *cf_fence_state_name(enum cf_fence_state s);
 
 #endif

@@ -101,6 +101,11 @@ int cf_cluster_replicate(struct cf_cluster *c, uint32_t client, uint8_t *req, si
 		*why = "this node is a follower: the default host installs SAs";
 		return -EPERM;
 	}
+	if (!cf_cluster_speaks(c)) {
+		*why = c->dp->paused ? "this node is in a minority: it installs nothing until votequorum speaks"
+				     : "this node takes over as default host when the fence is over (cfctl stats)";
+		return -EPERM;
+	}
 	/* what every node would drop as malformed, and so never answer, is refused here */
 	if ((err = cf_msg_parse(req, len, &m, &parse_why)) != 0) {
 		*why = parse_why;

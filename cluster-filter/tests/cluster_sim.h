@@ -31,6 +31,7 @@ struct node {
 	struct cf_dataplane dp;
 	struct cf_cluster c;
 	unsigned replies, reply_client, reply_errors;
+	bool said_speaker;	/* what ops->view_changed last told pluto and the role helper */
 };
 
 static struct node node[NODES + 1];	/* by Corosync node id 1..NODES */
@@ -87,6 +88,9 @@ static inline int multicast(void *ctx, const uint8_t *msg, size_t len)
 
 static inline void view_changed(void *ctx)
 {
+	struct node *nd = ctx;
+
+	nd->said_speaker = cf_cluster_speaks(&nd->c);
 }
 
 static inline void reply(void *ctx, uint32_t client, const uint8_t *msg, size_t len)
@@ -190,6 +194,13 @@ static inline void settle(void)
 	}
 	CHECK(!"the cluster never settled");
 }
+
+/*
+ * Long enough for a fence at Corosync's defaults to be over (rounded up
+ * to reports, and one more): what a default host that took the place of
+ * one Corosync lost waits before it answers for the cluster.
+ */
+#define FENCE_OVER_MS (CF_FENCE_DEFAULT_MS + CF_SEQ_REPORT_MS)
 
 /* Corosync's configuration change, at this point of the agreed stream. */
 static inline void confchg(const uint32_t *ids, uint32_t n)

@@ -363,6 +363,11 @@ static void corosync_restarts(void)
 	confchg(rest, 2);
 	uint32_t new_dh = cf_view_default_host(&node[other].c.view);
 	CHECK(new_dh != victim && cf_view_active(&node[other].c.view));
+	/* Corosync lost it, which may have been cut off: its successor answers once the fence is over */
+	CHECK_EQ(add_sa(new_dh, 4, 0xa001, CF_DIR_OUT), -EPERM);
+	CHECK(!node[new_dh].dp.speaker && node[new_dh].dp.default_host);
+	time_passes(FENCE_OVER_MS);
+	CHECK(node[new_dh].dp.speaker);
 	CHECK_EQ(add_sa(new_dh, 4, 0xa001, CF_DIR_OUT), 0);
 	settle();
 
@@ -538,6 +543,7 @@ static void lost_changes_are_answered(void)
 
 	/* and an answer that comes back is still the client's, once */
 	uint32_t now_dh = cf_view_default_host(&node[1].c.view);
+	time_passes(FENCE_OVER_MS);	/* it took the place of one Corosync lost */
 	replies = node[now_dh].replies;
 	CHECK_EQ(add_sa(now_dh, 24, 0xc004, CF_DIR_IN), 0);
 	settle();

@@ -130,6 +130,7 @@ static void ipv6_needs_every_member(void)
 	confchg(two_three, 2);
 	CHECK_EQ(cf_view_default_host(&node[2].c.view), 2);
 	CHECK_EQ(cf_view_lacking(&node[2].c.view, CF_FEATURE_IPV6, NULL), 0);
+	time_passes(FENCE_OVER_MS);	/* the fence: Corosync lost node 1 */
 	CHECK_EQ(add_sa6(2, 4, 0xb002, CF_DIR_OUT, &why), 0);
 	settle();
 	everywhere(2, 0xb002, 1);
@@ -147,6 +148,7 @@ static void ipv6_needs_every_member(void)
 	confchg(one_three, 2);
 	CHECK_EQ(cf_view_default_host(&node[3].c.view), 1);
 	CHECK_EQ(cf_view_lacking(&node[1].c.view, CF_FEATURE_IPV6, NULL), 0);
+	time_passes(FENCE_OVER_MS);
 	CHECK_EQ(add_sa6(1, 4, 0xb003, CF_DIR_OUT, &why), 0);
 	settle();
 	everywhere(1, 0xb003, 1);

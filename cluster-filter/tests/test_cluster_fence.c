@@ -214,6 +214,99 @@ static void a_node_that_left_on_its_own_is_not_waited_for(void)
 	all_three_again();
 }
 
+/* Node ID answers for the cluster now - and has said so to pluto and the role helper. */
+static bool speaks(uint32_t id)
+{
+	bool speaks = node[id].up && cf_cluster_speaks(&node[id].c);
+
+	CHECK_EQ(node[id].said_speaker, speaks);
+	CHECK_EQ(node[id].dp.speaker, speaks);
+	return speaks;
+}
+
+/*
+ * The default host is cut off as node 3 was above: until its own change
+ * it may still answer the peer's IKE requests, or an ARP request, in the
+ * old view.  So the node that takes its place answers for the cluster -
+ * IKE, SA changes, the shared addresses - only once the fence is over,
+ * and it stops at its own change (a minority): never two at once.
+ */
+static void a_default_host_cut_off_is_not_answered_over(void)
+{
+	uint32_t cut = cf_view_default_host(&node[1].c.view), rest[NODES - 1], next = 0;
+	const char *why;
+	struct cf_msgbuf b;
+
+	all_but(cut, rest);
+	CHECK(speaks(cut) && !speaks(rest[0]) && !speaks(rest[1]));
+	node[cut].cut = true;
+	unsigned stopped_at = 0, spoke_at = 0;
+	for (unsigned ms = CF_SEQ_REPORT_MS; ms <= 3000; ms += CF_SEQ_REPORT_MS) {
+		report_and_settle();
+		if (ms == 700)
+			confchg(rest, 2);
+		if (ms == 1000) {
+			node[cut].pos = n_stream;
+			cf_cluster_members(&node[cut].c, &cut, 1, true);
+		}
+		if (ms == 1400)
+			cf_cluster_quorum(&node[cut].c, false);
+		unsigned speakers = speaks(1) + speaks(2) + speaks(3);
+		CHECK(speakers <= 1);
+		if (!stopped_at && !speaks(cut))
+			stopped_at = ms;
+		if (!spoke_at && (speaks(rest[0]) || speaks(rest[1])))
+			spoke_at = ms;
+		if (ms == 1000) {
+			next = cf_view_default_host(&node[rest[0]].c.view);
+			CHECK(next != cut && node[next].dp.default_host && !node[next].dp.speaker);
+			/* pluto is not told yet; a hand-made change is refused, saying why */
+			sa_add_request(&b, 0xe201, CF_DIR_OUT, 1);
+			CHECK_EQ(cf_cluster_replicate(&node[next].c, 7, b.buf, b.len, &why), -EPERM);
+			CHECK(why != NULL && strstr(why, "fence") != NULL);
+		}
+	}
+	printf("     the default host stopped answering %u ms after it was cut off; node %u answered from %u ms\n",
+	       stopped_at, next, spoke_at);
+	CHECK_EQ(stopped_at, 1000);
+	CHECK_EQ(spoke_at, 700 + FENCE_MS);
+	CHECK(speaks(next));
+	CHECK_EQ(add_sa(next, 7, 0xe201, CF_DIR_OUT), 0);
+	settle();
+
+	/* mended: it joins, and the one that took its place goes on answering */
+	const uint32_t all[] = { 1, 2, 3 };
+	node[cut].cut = false;
+	node[cut].pos = n_stream;
+	confchg(all, 3);
+	cf_cluster_quorum(&node[cut].c, true);
+	time_passes(500);
+	for (uint32_t i = 1; i <= NODES; i++)
+		CHECK(forwards(i) && node[i].c.view.n == 3);
+	CHECK(speaks(next) && !speaks(cut));
+	CHECK(same_tables(next, cut));
+}
+
+/*
+ * A default host whose daemon stops where its Corosync sees it (CPG says
+ * PROCDOWN) answers no more: the next one answers at once.
+ */
+static void a_default_host_that_left_is_replaced_at_once(void)
+{
+	uint32_t gone = cf_view_default_host(&node[1].c.view), rest[NODES - 1];
+
+	all_but(gone, rest);
+	stop(gone);
+	settle();
+	for (uint32_t k = 0; k < 2; k++)
+		cf_cluster_members(&node[rest[k]].c, rest, 2, false);
+	settle();
+	uint32_t next = cf_view_default_host(&node[rest[0]].c.view);
+	CHECK(next != gone && speaks(next));
+	start(gone, 63000);
+	all_three_again();
+}
+
 /* Of N such packets, how many node ID would encrypt now. */
 static unsigned sends(uint32_t id, unsigned n)
 {
@@ -280,8 +373,10 @@ static void the_fence_alone(void)
 	CHECK_EQ(cf_fence_state(&f), CF_FENCE_FENCED);
 	cf_fence_tick(&f, 1);
 	CHECK_EQ(cf_fence_state(&f), CF_FENCE_NONE);
+	CHECK(cf_fence_over(&f));
 	cf_fence_departed(&f, 1, 3);
 	CHECK_EQ(cf_fence_state(&f), CF_FENCE_MINORITY);
+	CHECK(!cf_fence_over(&f));	/* a minority's fence runs beneath */
 	cf_fence_quorum(&f);
 	CHECK_EQ(cf_fence_state(&f), CF_FENCE_FENCED);
 	/* half is no minority: exactly half with the lowest node id may be quorate */
@@ -299,5 +394,7 @@ int main(void)
 	a_stopped_daemon_counts_the_time();
 	a_node_that_left_on_its_own_is_not_waited_for();
 	shared_sas_wait_out_the_fence();
+	a_default_host_cut_off_is_not_answered_over();
+	a_default_host_that_left_is_replaced_at_once();
 	return sim_exit("cluster fence");
 }

@@ -92,7 +92,8 @@ static void sessions_follow_a_joiner(void)
 	stop(joiner);
 	stop(other);
 	confchg(alone, 1);
-	CHECK(node[dh].dp.active && node[dh].dp.nodes == 1);
+	cf_cluster_quorum(&node[dh].c, true);	/* votequorum: the last man standing */
+	CHECK(node[dh].dp.active && node[dh].dp.nodes == 1 && node[dh].dp.speaker);
 	CHECK_EQ(session_packets(0xc5e5, 120, 2000), 0);
 	join_learning(joiner, 14000, two, 2, 120);
 	CHECK_EQ(session_packets(0xc5e5, 120, 2000), 0);

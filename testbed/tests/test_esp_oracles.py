@@ -19,6 +19,10 @@ from scapy.layers.ipsec import ESP, IPSecIntegrityError, SecurityAssociation
 from conftest import BIN, run
 
 SRC, DST = "192.0.2.1", "192.0.2.2"
+# Addresses given: scapy would otherwise look the next hop up, and for an
+# IPv6 destination it has no route to it waits on neighbour discovery
+# (41 s a test).
+ETHER = Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
 
 # name: (enc key bytes incl. salt, auth key bytes, tshark encryption, tshark auth, scapy crypt, scapy auth)
 ALGS = {
@@ -71,7 +75,7 @@ def test_tshark_decrypts_what_we_seal(alg, encap):
     assert len(sealed) == len(inner)
 
     outer = IP(src=SRC, dst=DST, proto=50) if encap == "esp" else IP(src=SRC, dst=DST) / UDP(sport=4500, dport=4500)
-    frames = [Ether() / outer / Raw(bytes.fromhex(h)) for h in sealed]
+    frames = [ETHER / outer / Raw(bytes.fromhex(h)) for h in sealed]
     _, _, t_enc, t_auth, _, _ = ALGS[alg]
     with tempfile.TemporaryDirectory() as tmp:
         pcap = os.path.join(tmp, "esp.pcap")
@@ -208,7 +212,7 @@ def test_ipv6_inside_tshark_and_scapy_agree(alg, outer):
         hdr = IPv6(src=src, dst=dst) / UDP(sport=4500, dport=4500)
     else:
         hdr = IP(src=src, dst=dst, proto=50)
-    frames = [Ether() / hdr / Raw(bytes.fromhex(h)) for h in sealed]
+    frames = [ETHER / hdr / Raw(bytes.fromhex(h)) for h in sealed]
     _, _, t_enc, t_auth, crypt, integ = ALGS[alg]
     with tempfile.TemporaryDirectory() as tmp:
         pcap = os.path.join(tmp, "esp.pcap")
