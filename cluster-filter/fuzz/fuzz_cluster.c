@@ -2,7 +2,8 @@
 /*
  * The cluster protocol (cluster.c) on hostile input: a local client's
  * change requests (cf_cluster_replicate()) and what Corosync delivers
- * (cf_cluster_deliver()) - bytes from nowhere, or sealed with the key by
+ * (cf_cluster_deliver()) and what comes beside Corosync
+ * (cf_cluster_beside()) - bytes from nowhere, or sealed with the key by
  * another member, as a key holder gone wrong could send them - among
  * membership and quorum changes and report ticks.  What the node
  * multicasts comes back to it, as Corosync would deliver it.
@@ -17,7 +18,8 @@
 #include "commands.h"
 #include "wire.h"
 
-enum command { CLIENT, RAW, SEALED_BY_PEER, SEALED_BY_SELF, MEMBERS, QUORUM, TICK, COMMANDS };
+enum command { CLIENT, RAW, SEALED_BY_PEER, SEALED_BY_SELF, MEMBERS, QUORUM, TICK, BESIDE, BESIDE_BY_PEER,
+	       COMMANDS };
 
 #define SELF 1
 #define PEER 2
@@ -61,7 +63,14 @@ static void log_line(void *ctx, const char *line)
 {
 }
 
-static const struct cf_cluster_ops ops = { multicast, view_changed, reply, log_line };
+/* what we tell a node left out is sealed as the sync channel, and small */
+static void tell(void *ctx, uint32_t nodeid, const uint8_t *msg, size_t len)
+{
+	if (len < CF_SYNC_OVERHEAD || len > 256 || memcmp(msg, "CFS1", 4) != 0)
+		__builtin_trap();
+}
+
+static const struct cf_cluster_ops ops = { multicast, view_changed, reply, log_line, tell };
 
 /* Our own multicasts back to us, and what they make us say, a bounded while. */
 static void deliver_looped(void)
@@ -133,6 +142,17 @@ static void run(unsigned what, const uint8_t *arg, size_t len)
 		break;
 	case TICK:
 		cf_cluster_report(&cluster, 1);
+		break;
+	case BESIDE:
+		if (len > sizeof(buf))
+			return;
+		memcpy(buf, arg, len);
+		cf_cluster_beside(&cluster, buf, len);
+		break;
+	case BESIDE_BY_PEER:
+		n = cf_sync_seal(&peer, arg, len, buf, sizeof(buf));
+		if (n > 0)
+			cf_cluster_beside(&cluster, buf, (size_t)n);
 		break;
 	case COMMANDS:
 		break;

@@ -47,6 +47,8 @@ struct cf_cluster_ops {
 	/* the reply to local client CLIENT's change, now that it is delivered */
 	void (*reply)(void *ctx, uint32_t client, const uint8_t *msg, size_t len);
 	void (*log)(void *ctx, const char *line);
+	/* beside Corosync, to node NODEID on the cluster link (cf_cluster_beside()); may be NULL */
+	void (*tell)(void *ctx, uint32_t nodeid, const uint8_t *msg, size_t len);
 };
 
 
@@ -115,6 +117,14 @@ struct cf_cluster {
 	bool default_host_lost;
 	bool speaker_fenced;
 	bool speaking;				/* what we last said (dp->speaker) */
+	/*
+	 * Members Corosync lost, told beside it that our view left them
+	 * out (until: in reports), lest their own Corosync tell them later
+	 * than the fence lasts (fence.h).
+	 */
+	struct { uint32_t id; unsigned until; } left_out[CF_MAX_NODES];
+	unsigned n_left_out;
+	uint32_t left_out_said;			/* the epoch we last logged being left out of */
 };
 
 /*
@@ -145,6 +155,14 @@ void cf_cluster_quorum(struct cf_cluster *c, bool quorate);
 void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, size_t len);
 /* Corosync is gone: silent, our tables held as stale, until the group takes us back. */
 void cf_cluster_membership_lost(struct cf_cluster *c);
+/*
+ * What came beside Corosync on the cluster link (ops->tell): a member of
+ * our view says that its later view left us out, which a one-way
+ * partition lets through while our own Corosync has not told us.  We
+ * forward nothing (fence=minority) while that word keeps coming, until
+ * we agree a view as late.  Bad input is a counted drop.
+ */
+void cf_cluster_beside(struct cf_cluster *c, uint8_t *msg, size_t len);
 
 /*
  * A local client's change to the SA state (SA, policy, SPI, flush): the

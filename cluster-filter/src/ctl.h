@@ -63,6 +63,8 @@ enum cf_ctl_type {
 	CF_MSG_SYNC_FEATURES,		/* sync channel only: what a member's data plane can do */
 	CF_MSG_SYNC_SESSIONS,		/* sync channel only: an outbound SA's sessions, for joiners
 					   (SNAPSHOT), or the default host's new ones, for all */
+	CF_MSG_SYNC_LEFT_OUT,		/* sealed as the sync channel, sent beside Corosync: the
+					   receiver's Corosync lost it, and this view left it out */
 };
 
 enum cf_attr_type {

@@ -464,6 +464,7 @@ static void run(void)
 			case TAG_LISTEN: cf_clients_accept(&d.clients); break;
 			case TAG_SIGNAL: running = false; break;
 			case TAG_REPORT: tick(); break;
+			case TAG_NOTICE: notice_read(); break;
 			case TAG_COROSYNC:
 				corosync_dispatch();
 				dispatched = true;

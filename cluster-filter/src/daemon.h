@@ -38,6 +38,9 @@ struct daemon {
 	const char *group;		/* clustered: the CPG group */
 	struct cf_membership *membership; /* NULL while Corosync is away */
 	struct cf_cluster cluster;	/* with group */
+	int notice_fd;			/* UDP, beside Corosync (--notice-port); -1: none */
+	int notice_family;		/* ...AF_INET6 taking IPv4 too, or AF_INET */
+	uint16_t notice_port;
 	int role_fd;			/* the role helper, -1: no shared addresses given */
 	int report_fd;			/* timerfd: report our sequence positions */
 	unsigned ticks, retry_ticks;	/* of report_fd */
@@ -59,7 +62,7 @@ extern struct daemon d;
 /* epoll tags; clients' start at TAG_CLIENTS */
 enum {
 	TAG_TUN = 1, TAG_RAW4, TAG_UDP4, TAG_LISTEN, TAG_SIGNAL, TAG_COROSYNC, TAG_REPORT,
-	TAG_RAW6, TAG_UDP6, TAG_CLIENTS = 100,
+	TAG_RAW6, TAG_UDP6, TAG_NOTICE, TAG_CLIENTS = 100,
 };
 
 /* daemon.c */
@@ -71,5 +74,6 @@ int read_cluster_key(const struct cf_options *o);
 int join_cluster(const struct cf_options *o);
 void corosync_dispatch(void);
 void membership_retry(void);
+void notice_read(void);
 
 #endif

@@ -6,11 +6,15 @@
  * role.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "daemon.h"
+#include "left_out.h"
 #include "log.h"
 #include "role_helper.h"
 
@@ -44,9 +48,116 @@ static void log_line(void *ctx, const char *line)
 	cf_log_line(CF_LOG_INFO, NULL, line);
 }
 
+/* Where the nodes are told beside Corosync (tell()): looked up once a node is to be told. */
+static struct {
+	uint32_t id;
+	struct sockaddr_storage to;
+	socklen_t len;
+} told_at[CF_MAX_NODES];
+static unsigned n_told_at;
+
 static void members_changed(const uint32_t *ids, uint32_t n, bool unreachable, void *ctx)
 {
+	n_told_at = 0;		/* a node back may have moved: look again */
 	cf_cluster_members(&d.cluster, ids, n, unreachable);
+}
+
+static const struct sockaddr_storage *address_of(uint32_t nodeid, socklen_t *len)
+{
+	char ip[256];
+
+	for (unsigned i = 0; i < n_told_at; i++)
+		if (told_at[i].id == nodeid) {
+			*len = told_at[i].len;
+			return *len ? &told_at[i].to : NULL;
+		}
+	if (n_told_at == CF_MAX_NODES)
+		return NULL;
+	told_at[n_told_at].id = nodeid;
+	if (!cf_membership_node_ip(nodeid, ip, sizeof(ip)) ||
+	    !cf_left_out_address(ip, d.notice_port, &told_at[n_told_at].to, &told_at[n_told_at].len)) {
+		told_at[n_told_at++].len = 0;	/* said once */
+		cf_log(CF_LOG_WARNING, "notices: Corosync gives no address for node %u: it is not told", nodeid);
+		return NULL;
+	}
+	*len = told_at[n_told_at].len;
+	return &told_at[n_told_at++].to;
+}
+
+/* cf_cluster_ops.tell: one datagram, never waited for. */
+static void tell(void *ctx, uint32_t nodeid, const uint8_t *msg, size_t len)
+{
+	const struct sockaddr_storage *to;
+	struct sockaddr_in v4 = { .sin_family = AF_INET, .sin_port = htons(d.notice_port) };
+	socklen_t to_len;
+
+	if (d.notice_fd < 0 || (to = address_of(nodeid, &to_len)) == NULL)
+		return;
+	if (d.notice_family == AF_INET) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)to;
+		if (!IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+			return;
+		memcpy(&v4.sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+		to = (const struct sockaddr_storage *)&v4;
+		to_len = sizeof(v4);
+	}
+	sendto(d.notice_fd, msg, len, MSG_DONTWAIT, (const struct sockaddr *)to, to_len);
+}
+
+void notice_read(void)
+{
+	uint8_t buf[512];
+
+	for (int k = 0; k < 16; k++) {
+		ssize_t n = recv(d.notice_fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0)
+			return;
+		if ((size_t)n > sizeof(buf))
+			cf_dp_drop(&d.dp, NULL, CF_DROP_SYNC_MALFORMED);
+		else
+			cf_cluster_beside(&d.cluster, buf, (size_t)n);
+	}
+}
+
+/*
+ * The notices' socket, on every address: IPv6 taking IPv4 too, or IPv4
+ * where IPv6 is off.  Without it, a node cut off one way learns that it
+ * is out only from its own Corosync (said once).
+ */
+static void open_notices(uint16_t port)
+{
+	struct sockaddr_in6 any6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	struct sockaddr_in any4 = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int off = 0, fd;
+
+	d.notice_fd = -1;
+	d.notice_port = port;
+	if (port == 0)
+		return;
+	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0 ||
+			bind(fd, (struct sockaddr *)&any6, sizeof(any6)) < 0)) {
+		close(fd);
+		fd = -1;
+	}
+	d.notice_family = AF_INET6;
+	if (fd < 0) {
+		fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && bind(fd, (struct sockaddr *)&any4, sizeof(any4)) < 0) {
+			close(fd);
+			fd = -1;
+		}
+		d.notice_family = AF_INET;
+	}
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = TAG_NOTICE };
+	if (fd < 0 || epoll_ctl(d.epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		cf_log(CF_LOG_ERR, "notices: cannot listen on UDP port %u (%s): a node cut off one way "
+		       "learns that it is out only from its own Corosync", port, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	d.notice_fd = fd;
 }
 
 static void quorum_changed(bool quorate, void *ctx)
@@ -163,6 +274,7 @@ int join_cluster(const struct cf_options *o)
 		.view_changed = view_changed,
 		.reply = reply_to_client,
 		.log = log_line,
+		.tell = tell,
 	};
 	bool refused;
 	int status = 1;
@@ -185,6 +297,7 @@ int join_cluster(const struct cf_options *o)
 		goto out;
 	}
 	set_fence();
+	open_notices((uint16_t)o->notice_port);
 	int err = watch_membership(EPOLL_CTL_ADD);
 	if (err)
 		cf_log(CF_LOG_ERR, "epoll: %s", strerror(-err));

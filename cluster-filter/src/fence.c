@@ -44,9 +44,25 @@ void cf_fence_quorum(struct cf_fence *f)
 	f->minority = false;
 }
 
+void cf_fence_left_out(struct cf_fence *f, uint32_t epoch)
+{
+	if (!f->left_out || epoch > f->left_out_epoch)
+		f->left_out_epoch = epoch;
+	f->left_out = true;
+	f->left_out_until = f->clock + CF_LEFT_OUT_HOLD_MS / CF_SEQ_REPORT_MS;
+}
+
+void cf_fence_view(struct cf_fence *f, uint32_t epoch)
+{
+	if (f->left_out && epoch >= f->left_out_epoch)
+		f->left_out = false;
+}
+
 enum cf_fence_state cf_fence_state(const struct cf_fence *f)
 {
 	if (f->minority && !reached(f->clock, f->minority_until))
+		return CF_FENCE_MINORITY;
+	if (f->left_out && !reached(f->clock, f->left_out_until))
 		return CF_FENCE_MINORITY;
 	if (!cf_fence_over(f))
 		return CF_FENCE_FENCED;

@@ -53,12 +53,21 @@
 #define CF_FENCE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "seq.h"
 
 /* Without Corosync's figures, its defaults: token 3 s, consensus 3.6 s. */
 #define CF_FENCE_DEFAULT_MS 6600
 #define CF_MINORITY_WAIT_MS 2000
+/*
+ * The others tell a member their view left out, every report for
+ * CF_LEFT_OUT_TELL_MS after their change; it forwards nothing while the
+ * word is fresher than CF_LEFT_OUT_HOLD_MS, until it agrees a view as
+ * late as theirs.
+ */
+#define CF_LEFT_OUT_TELL_MS 10000
+#define CF_LEFT_OUT_HOLD_MS 500
 
 struct cf_fence {
 	unsigned length;	/* in reports: token timeout + consensus, and one for counting */
@@ -66,6 +75,10 @@ struct cf_fence {
 	unsigned until;		/* a view without those Corosync lost forwards their share from here */
 	unsigned minority_until;
 	bool minority;
+	/* a member of our view said that its later view left us out (cf_cluster_beside()) */
+	bool left_out;
+	unsigned left_out_until;
+	uint32_t left_out_epoch;
 };
 
 void cf_fence_init(struct cf_fence *f);
@@ -77,11 +90,15 @@ void cf_fence_tick(struct cf_fence *f, unsigned elapsed);
 void cf_fence_departed(struct cf_fence *f, unsigned left, unsigned n);
 /* votequorum spoke. */
 void cf_fence_quorum(struct cf_fence *f);
+/* A member of our view said that its view EPOCH left us out. */
+void cf_fence_left_out(struct cf_fence *f, uint32_t epoch);
+/* We agreed view EPOCH: a word about an earlier one no longer holds. */
+void cf_fence_view(struct cf_fence *f, uint32_t epoch);
 
 enum cf_fence_state {
 	CF_FENCE_NONE,
 	CF_FENCE_FENCED,	/* what those Corosync lost owned waits */
-	CF_FENCE_MINORITY,	/* nothing is forwarded */
+	CF_FENCE_MINORITY,	/* nothing is forwarded: a minority, or left out */
 };
 enum cf_fence_state cf_fence_state(const struct cf_fence *f);
 /* The last departure's fence is over (a minority may still wait). */

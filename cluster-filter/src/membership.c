@@ -83,6 +83,23 @@ static unsigned time_to_agree(void)
 	return token + consensus;
 }
 
+bool cf_membership_node_ip(uint32_t nodeid, char *out, size_t cap)
+{
+	cmap_handle_t h;
+	char key[64], *value = NULL;
+	bool ok;
+
+	if (cmap_initialize(&h) != CS_OK)
+		return false;
+	snprintf(key, sizeof(key), "runtime.members.%u.ip", nodeid);
+	ok = cmap_get_string(h, key, &value) == CS_OK && value != NULL && strlen(value) < cap;
+	if (ok)
+		strcpy(out, value);
+	free(value);
+	cmap_finalize(h);
+	return ok;
+}
+
 struct cf_membership *cf_membership_open(const char *group, const struct cf_membership_ops *ops,
 					 void *ctx, bool quiet, bool *refused)
 {

@@ -38,6 +38,12 @@ uint32_t cf_membership_nodeid(const struct cf_membership *m);
 bool cf_membership_quorate(const struct cf_membership *m);
 /* Corosync's token timeout and consensus (ms) when we joined; 0 if it did not say. */
 unsigned cf_membership_agree_ms(const struct cf_membership *m);
+/*
+ * What Corosync knows of node NODEID's addresses (runtime.members.<id>.ip,
+ * see left_out.h), also after it left; false if it will not say.  An IPC
+ * round trip to the local Corosync: asked once per node that left.
+ */
+bool cf_membership_node_ip(uint32_t nodeid, char *out, size_t cap);
 /* Multicast to the group, agreed order; 0 or -EAGAIN/-EIO. */
 int cf_membership_send(struct cf_membership *m, const void *msg, size_t len);
 /*

@@ -32,6 +32,9 @@ static void usage(FILE *f)
 		"                        forward only while in the quorate partition; SA changes\n"
 		"                        go through the default host to every node\n"
 		"  --sync-key FILE       the cluster key (root's, 0600): 32 bytes or 64 hex digits\n"
+		"  --notice-port N       clustered: the UDP port on which the nodes tell one that\n"
+		"                        Corosync lost that their view left it out, 0 not to\n"
+		"                        (default %u)\n"
 		"  --shared-ip ADDR      a cluster address, IPv4 or IPv6 (repeat for each): only\n"
 		"                        the default host answers ARP/NDP, ICMP and TCP for it (nft)\n"
 		"  --inside IF           the kernel fast path: drop cleartext arriving on IF\n"
@@ -46,7 +49,7 @@ static void usage(FILE *f)
 		"                        CPUs the daemon may run on)\n"
 		"  --allow-legacy        accept 3DES-CBC + HMAC-MD5-96 SAs (paper reproduction only)\n"
 		"  --log-level LEVEL     err, warning, notice, info (default) or debug\n",
-		CF_CTL_SOCKET, CF_MAX_WORKERS);
+		CF_CTL_SOCKET, CF_NOTICE_PORT, CF_MAX_WORKERS);
 }
 
 static bool number(const char *opt, const char *s, unsigned long lo, unsigned long hi,
@@ -82,6 +85,7 @@ int cf_options_parse(int argc, char **argv, struct cf_options *o)
 		{ "allow-legacy", no_argument, NULL, 'L' },
 		{ "cluster", required_argument, NULL, 'C' },
 		{ "sync-key", required_argument, NULL, 'K' },
+		{ "notice-port", required_argument, NULL, 'N' },
 		{ "shared-ip", required_argument, NULL, 'S' },
 		{ "inside", required_argument, NULL, 'I' },
 		{ "outside", required_argument, NULL, 'O' },
@@ -95,6 +99,7 @@ int cf_options_parse(int argc, char **argv, struct cf_options *o)
 	optind = 0;	/* getopt from the start, also when called again */
 	*o = (struct cf_options){ .tun = "cf0", .mtu = 1400, .udp_port = 4500, .nodes = 1,
 				  .raw = true, .tun_offload = true, .workers = cf_workers_default(),
+				  .notice_port = CF_NOTICE_PORT,
 				  .ctl_path = CF_CTL_SOCKET,
 				  .defaults = { CF_DISPATCH_DEFAULT, 128 } };
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -167,6 +172,10 @@ int cf_options_parse(int argc, char **argv, struct cf_options *o)
 			o->group = optarg;
 			break;
 		case 'K': o->key_file = optarg; break;
+		case 'N':
+			if (!number("--notice-port", optarg, 0, 65535, &o->notice_port))
+				return 2;
+			break;
 		case 'I': o->inside = optarg; break;
 		case 'O': o->outside = optarg; break;
 		case 'l': {

@@ -9,9 +9,13 @@
 #include "role.h"
 #include "workers.h"
 
+/* Beside Corosync's 5405 (knet, link 0) and 5406. */
+#define CF_NOTICE_PORT 5407
+
 struct cf_options {
 	const char *tun, *group, *key_file, *inside, *outside, *ctl_path;
 	unsigned mtu, udp_port, nodes, self, workers;
+	unsigned notice_port;		/* clustered: UDP, beside Corosync (cf_cluster_beside()) */
 	bool raw, legacy, shared, tun_offload;
 	struct cf_role_addr shared_ips[CF_ROLE_MAX_ADDRS];
 	unsigned n_shared_ips;

@@ -121,6 +121,28 @@ enum cf_drop cf_sync_open(struct cf_sync *s, uint8_t *msg, size_t len, uint32_t 
 	return CF_DROP_NONE;
 }
 
+enum cf_drop cf_sync_open_beside(struct cf_sync *s, uint8_t *msg, size_t len, uint32_t *sender,
+				 uint8_t **payload, size_t *payload_len)
+{
+	struct cf_sync_peer *p = NULL;
+
+	if (len < CF_SYNC_OVERHEAD || memcmp(msg, magic, 4) != 0)
+		return CF_DROP_SYNC_MALFORMED;
+	*sender = get_be32(msg + 4);
+	for (unsigned i = 0; i < s->n_peers && p == NULL; i++)
+		if (s->peers[i].nodeid == *sender)
+			p = &s->peers[i];
+	if (p == NULL || *sender == s->self)
+		return CF_DROP_SYNC_MALFORMED;
+	size_t n = len - CF_SYNC_OVERHEAD;
+	if (cf_crypto_aead(&p->open, msg + 8, msg, CF_SYNC_HDR_LEN, msg + CF_SYNC_HDR_LEN, n,
+			   msg + CF_SYNC_HDR_LEN + n) != 0)
+		return CF_DROP_SYNC_AUTH;
+	*payload = msg + CF_SYNC_HDR_LEN;
+	*payload_len = n;
+	return CF_DROP_NONE;
+}
+
 static int unhex(char c)
 {
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10

@@ -27,6 +27,8 @@ struct node {
 	bool up;
 	bool hung;		/* up, but neither reads nor sends: what Corosync delivers waits */
 	bool cut;		/* up, its clock runs, but it hears nothing and nobody hears it */
+	bool deaf_beside;	/* ...not even what comes beside Corosync (a cut both ways) */
+	unsigned told_beside;	/* messages that came beside Corosync */
 	size_t pos;		/* the next entry of the agreed stream this node gets */
 	struct cf_dataplane dp;
 	struct cf_cluster c;
@@ -116,7 +118,20 @@ static inline void log_line(void *ctx, const char *line)
 		watched++;
 }
 
-static const struct cf_cluster_ops ops = { multicast, view_changed, reply, log_line };
+/* Beside Corosync, on the cluster link: at once, unless the link is cut both ways. */
+static inline void tell(void *ctx, uint32_t nodeid, const uint8_t *msg, size_t len)
+{
+	static uint8_t copy[512];
+	struct node *nd = nodeid >= 1 && nodeid <= NODES ? &node[nodeid] : NULL;
+
+	if (nd == NULL || !nd->up || nd->deaf_beside || ((struct node *)ctx)->cut || len > sizeof(copy))
+		return;
+	memcpy(copy, msg, len);
+	nd->told_beside++;
+	cf_cluster_beside(&nd->c, copy, len);
+}
+
+static const struct cf_cluster_ops ops = { multicast, view_changed, reply, log_line, tell };
 
 /* Node ID's daemon starts with sync key K (the cluster's: key). */
 static inline void start_keyed(uint32_t id, uint64_t first_counter, const uint8_t k[CF_SYNC_KEY_LEN])

@@ -76,6 +76,27 @@ int main(void)
 	n = cf_sync_seal(&c, (const uint8_t *)"new node", 8, msg, sizeof(msg));
 	CHECK(cf_sync_open(&b, msg, (size_t)n, &sender, &p, &plen) == CF_DROP_NONE);
 	CHECK(sender == 3 && b.n_peers == 2);
+
+	/*
+	 * Beside Corosync: a known sender only, authenticated, and the
+	 * window stays where the stream left it (Corosync may still deliver
+	 * that sender's earlier messages).
+	 */
+	long early = cf_sync_seal(&c, (const uint8_t *)"in the stream", 13, copy, sizeof(copy));
+	n = cf_sync_seal(&c, (const uint8_t *)"left out", 8, msg, sizeof(msg));
+	CHECK(cf_sync_open_beside(&b, msg, (size_t)n, &sender, &p, &plen) == CF_DROP_NONE);
+	CHECK(sender == 3 && plen == 8 && memcmp(p, "left out", 8) == 0);
+	CHECK(cf_sync_open(&b, copy, (size_t)early, &sender, &p, &plen) == CF_DROP_NONE);
+	n = cf_sync_seal(&c, (const uint8_t *)"left out", 8, msg, sizeof(msg));
+	msg[n - 1] ^= 0x80;
+	CHECK(cf_sync_open_beside(&b, msg, (size_t)n, &sender, &p, &plen) == CF_DROP_SYNC_AUTH);
+	CHECK(cf_sync_open_beside(&b, msg, 20, &sender, &p, &plen) == CF_DROP_SYNC_MALFORMED);
+	struct cf_sync stranger;	/* the right key, but never heard in the stream */
+	CHECK(cf_sync_init(&stranger, key, sizeof(key), 4, 7) == 0);
+	n = cf_sync_seal(&stranger, (const uint8_t *)"left out", 8, msg, sizeof(msg));
+	CHECK(cf_sync_open_beside(&b, msg, (size_t)n, &sender, &p, &plen) == CF_DROP_SYNC_MALFORMED);
+	CHECK_EQ(b.n_peers, 2);
+	cf_sync_free(&stranger);
 	cf_sync_free(&c);
 
 	/* a key file's bytes: 32 raw, or 64 hex digits of either case and perhaps a newline */
