@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* What cluster.c, handover.c and replicate.c share of the cluster protocol's insides. */
+/* What cluster.c, cluster_fence.c, handover.c and replicate.c share of the cluster protocol's insides. */
 #ifndef CF_CLUSTER_INTERNAL_H
 #define CF_CLUSTER_INTERNAL_H
 
@@ -16,6 +16,16 @@ int cf_cluster_send_empty(struct cf_cluster *c, uint16_t type);
 /* the view agreed (or our quorum) to the data plane, the log and the daemon */
 void cf_cluster_apply_view(struct cf_cluster *c);
 void cf_cluster_drop_held(struct cf_cluster *c);
+
+/* cluster_fence.c */
+/* what we may forward now: everything, all but what the view took from members Corosync lost, or nothing */
+void cf_cluster_update_forwarding(struct cf_cluster *c);
+/* whether cf_cluster_speaks() changed since we last said; logged when it did */
+bool cf_cluster_update_speaker(struct cf_cluster *c);
+/* a configuration change: members of the agreed view Corosync lost are to be told (cf_cluster_beside()) */
+void cf_cluster_remember_left_out(struct cf_cluster *c, const uint32_t *ids, uint32_t n, bool unreachable);
+/* each report: our view, sealed, to those it left out that may not know */
+void cf_cluster_tell_left_out(struct cf_cluster *c);
 
 /* handover.c */
 /* the default host: its tables to JOINERS, then JOINED and REROUND */
