@@ -74,10 +74,19 @@ bool cf_cluster_update_speaker(struct cf_cluster *c)
 				c->dp->paused ? "a minority" : "the node Corosync lost may still answer in the old view");
 	return true;
 }
+
+static bool in_view(const struct cf_view *v, uint32_t id)
+{
+	for (uint32_t k = 0; k < v->n; k++)
+		if (v->members[k] == id)
+			return true;
+	return false;
+}
+
 /*
  * Members of the agreed view that Corosync lost are told, beside it,
- * that our next view leaves them out (tell_left_out()); one back in the
- * group is told no more.
+ * that our next view leaves them out (cf_cluster_tell_left_out()); one
+ * back in the group is told no more.
  */
 void cf_cluster_remember_left_out(struct cf_cluster *c, const uint32_t *ids, uint32_t n, bool unreachable)
 {
@@ -120,11 +129,8 @@ void cf_cluster_tell_left_out(struct cf_cluster *c)
 		return;
 	for (unsigned i = 0; i < c->n_left_out; i++) {
 		uint32_t id = c->left_out[i].id;
-		bool member = false;
-		for (uint32_t k = 0; k < c->view.n && !member; k++)
-			member = c->view.members[k] == id;
 		/* before our round has left it out, or long after: nothing to say */
-		if (member || (int)(c->ticks - c->left_out[i].until) >= 0)
+		if (in_view(&c->view, id) || (int)(c->ticks - c->left_out[i].until) >= 0)
 			continue;
 		cf_mb_init(&b, CF_MSG_SYNC_LEFT_OUT, 0, 0);
 		cf_mb_u32(&b, CF_A_EPOCH, c->view.epoch);
@@ -156,15 +162,12 @@ void cf_cluster_beside(struct cf_cluster *c, uint8_t *msg, size_t len)
 		return;
 	}
 	uint32_t epoch = cf_attr_u32(&m, CF_A_EPOCH, 0);
-	bool member = false;
-	for (uint32_t k = 0; k < c->view.n && !member; k++)
-		member = c->view.members[k] == sender;
 	/*
 	 * Only a member of the view we forward in, about a later view of at
 	 * least half of ours (a minority's view leaves nobody out), and about
 	 * us: a replay names an earlier view, or another node.
 	 */
-	if (!cf_view_active(&c->view) || !member || epoch <= c->view.epoch ||
+	if (!cf_view_active(&c->view) || !in_view(&c->view, sender) || epoch <= c->view.epoch ||
 	    2 * cf_attr_u32(&m, CF_A_NODES, 0) < c->view.n || cf_attr_u32(&m, CF_A_NODEID, 0) != c->view.self_nodeid)
 		return;
 	cf_fence_left_out(&c->fence, epoch);
