@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -390,25 +391,50 @@ static void show_stats(const struct cf_msg *m)
 }
 
 /* ipsec cluster status: the same facts, for people */
-static bool default_host;	/* status: what the node said of itself */
+static bool speaks;	/* status: this node's pluto speaks for the IKE SAs now */
+
+/* What this node forwards and answers, as the fence has it. */
+static const char *forwarding(const struct cf_msg *m)
+{
+	if (!cf_attr_u8(m, CF_A_ACTIVE, 1))
+		return "silent (not in the quorate partition)";
+	switch (cf_attr_u8(m, CF_A_FENCE, CF_FENCE_NONE)) {
+	case CF_FENCE_MINORITY:
+		return "silent (in a minority, or left out of the others' view)";
+	case CF_FENCE_FENCED:
+		return "forwarding; what a lost node owned waits out the fence";
+	default:
+		return "forwarding";
+	}
+}
 
 static void status_node(const struct cf_msg *m)
 {
 	char members[256], joining[256];
 
-	default_host = cf_attr_u8(m, CF_A_DEFAULT_HOST, 0) != 0;
-	bool clustered = cf_attr_has(m, CF_A_NODEID), active = cf_attr_u8(m, CF_A_ACTIVE, 1);
+	/* an older daemon sends no SPEAKS: its DEFAULT_HOST meant the same */
+	speaks = cf_attr_u8(m, CF_A_SPEAKS, cf_attr_u8(m, CF_A_DEFAULT_HOST, 0)) != 0;
+	bool clustered = cf_attr_has(m, CF_A_NODEID);
 
 	if (clustered) {
+		uint32_t self = cf_attr_u32(m, CF_A_NODEID, 0), host = cf_attr_u32(m, CF_A_SPEAKER, 0);
+
 		printf("cluster: epoch %u, members %s, joining %s%s\n", cf_attr_u32(m, CF_A_EPOCH, 0),
 		       node_list(m, CF_A_MEMBER, members, sizeof(members)),
 		       node_list(m, CF_A_JOINING, joining, sizeof(joining)),
 		       cf_attr_u8(m, CF_A_ROUND, 0) ? " (a new view is being agreed)" : "");
-		printf("this node: id %u, index %u of %u, %s, %s%s\n", cf_attr_u32(m, CF_A_NODEID, 0),
+		printf("this node: id %u, index %u of %u, %s, %s\n", self,
 		       cf_attr_u32(m, CF_A_NODE_ID, 0), cf_attr_u32(m, CF_A_NODES, 0),
 		       cf_attr_u8(m, CF_A_SYNCED, 0) ? "holds the SA state" : "without the SA state",
-		       active ? "forwarding" : "silent",
-		       cf_attr_u8(m, CF_A_DEFAULT_HOST, 0) ? ", default host (speaks IKE, answers ARP and NDP)" : "");
+		       forwarding(m));
+		if (host == 0)
+			printf("default host: none agreed yet\n");
+		else if (host != self)
+			printf("default host: node %u (speaks IKE, answers ARP and NDP)\n", host);
+		else if (speaks)
+			printf("default host: this node (speaks IKE, answers ARP and NDP)\n");
+		else
+			printf("default host: this node, once the fence is over (then it speaks IKE and answers ARP and NDP)\n");
 	} else {
 		printf("static configuration: node %u of %u\n", cf_attr_u32(m, CF_A_NODE_ID, 0),
 		       cf_attr_u32(m, CF_A_NODES, 0));
@@ -492,7 +518,8 @@ static int monitor(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: cfctl [-s SOCKET] COMMAND\n"
+		"usage: cfctl [-s|--socket SOCKET] COMMAND\n"
+		"       cfctl -h|--help\n"
 		"  status           the cluster and this node, for people (ipsec cluster status)\n"
 		"  hello\n"
 		"  stats\n"
@@ -631,10 +658,15 @@ static void keywords(struct cf_msgbuf *b, int argc, char **argv, bool outer)
 
 int main(int argc, char **argv)
 {
+	static const struct option options[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
 	static struct cf_msgbuf b;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "s:h")) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:h", options, NULL)) != -1) {
 		if (opt == 's')
 			sock_path = optarg;
 		else {
@@ -674,7 +706,7 @@ int main(int argc, char **argv)
 		cf_mb_init(&b, CF_MSG_SA_DUMP, 0, next_seq++);
 		if (transact(&b, status_sa))
 			return 1;
-		printf("IKE SAs (%s):\n", default_host ? "active: this node's pluto speaks for them"
+		printf("IKE SAs (%s):\n", speaks ? "active: this node's pluto speaks for them"
 						       : "standby: held for a takeover");
 		cf_mb_init(&b, CF_MSG_IKE_DUMP, 0, next_seq++);
 		return transact(&b, status_ike);

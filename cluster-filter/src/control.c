@@ -517,12 +517,15 @@ static int stats(struct request *r)
 	cf_mb_u32(&r->b, CF_A_EPOCH, dp->epoch);
 	cf_mb_u8(&r->b, CF_A_ACTIVE, dp->active);
 	cf_mb_u8(&r->b, CF_A_DEFAULT_HOST, dp->default_host);
+	cf_mb_u8(&r->b, CF_A_SPEAKS, dp->speaker);
 	if (dp->view) {
 		const struct cf_view *v = dp->view;
 		uint32_t joining[CF_MAX_NODES], n = cf_view_joiners(v, joining);
 		cf_mb_u32(&r->b, CF_A_NODEID, v->self_nodeid);
 		cf_mb_u8(&r->b, CF_A_SYNCED, v->synced);
 		cf_mb_u8(&r->b, CF_A_ROUND, dp->round_open);
+		if (v->default_host != 0)
+			cf_mb_u32(&r->b, CF_A_SPEAKER, v->default_host);
 		cf_mb_u8(&r->b, CF_A_FENCE, dp->paused ? CF_FENCE_MINORITY :
 			 dp->fencing || dp->default_host != dp->speaker ? CF_FENCE_FENCED : CF_FENCE_NONE);
 		for (uint32_t i = 0; i < v->n; i++)

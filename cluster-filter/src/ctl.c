@@ -82,6 +82,7 @@ static const struct { int len; int min, max; bool repeat; } attr_spec[CF_A_MAX] 
 	[CF_A_SESSION] = { .len = CF_WIRE_SESSION_LEN, .repeat = true },
 	[CF_A_DISPATCH_CLOCK] = { .len = 8 },
 	[CF_A_FENCE] = { .len = 1 },
+	[CF_A_SPEAKS] = { .len = 1 },
 };
 
 int cf_msg_parse(const uint8_t *buf, size_t len, struct cf_msg *m, const char **why)

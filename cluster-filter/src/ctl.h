@@ -144,6 +144,7 @@ enum cf_attr_type {
 	CF_A_SESSION,		/* struct cf_wire_session; repeated (SYNC_SESSIONS) */
 	CF_A_DISPATCH_CLOCK,	/* u64 (SYNC_SESSIONS): the SA's dispatch clock */
 	CF_A_FENCE,		/* u8 (STATS): enum cf_fence_state as the data plane applies it */
+	CF_A_SPEAKS,		/* u8 (STATS): this node speaks IKE and answers ARP and NDP now */
 	CF_A_MAX
 };
 

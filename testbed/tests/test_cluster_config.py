@@ -237,7 +237,7 @@ def test_start_runs_the_data_plane_with_the_keywords(netns, corosync, tmp_path, 
         # one member, itself, and the view agreed
         out = ipsec_cluster("status", "--rundir", rundir)
         assert out.returncode == 0, out.stderr
-        wait_for(lambda: "default host" in ipsec_cluster("status", "--rundir", rundir).stdout,
+        wait_for(lambda: "default host: this node (speaks" in ipsec_cluster("status", "--rundir", rundir).stdout,
                  timeout=20, what="the one-node view")
         print(ipsec_cluster("status", "--rundir", rundir).stdout)
     finally:

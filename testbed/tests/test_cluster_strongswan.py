@@ -187,10 +187,12 @@ def test_every_node_agrees_on_the_view(cluster):
     assert views[0]["members"] == ",".join(str(i + 1) for i in range(cluster.nodes))
     assert [v["default-host"] for v in views] == ["yes"] + ["no"] * (cluster.nodes - 1)
     # ipsec cluster status says the same, for people
-    status = cluster.exec("n1", "env", f"PATH={BIN}:{os.environ['PATH']}", TOP / "build/root/usr/sbin/ipsec",
-                          "cluster", "status", "--rundir", f"{cluster.run_dir}/n1")
-    assert f"epoch {views[0]['epoch']}, members {views[0]['members']}" in status, status
-    assert "out 0x" in status and "in  0x" in status and "owned" in status, status
+    status = [cluster.exec(f"n{i}", "env", f"PATH={BIN}:{os.environ['PATH']}", TOP / "build/root/usr/sbin/ipsec",
+                           "cluster", "status", "--rundir", f"{cluster.run_dir}/n{i}") for i in (0, 1)]
+    assert f"epoch {views[0]['epoch']}, members {views[0]['members']}" in status[0], status[0]
+    assert "out 0x" in status[0] and "in  0x" in status[0] and "owned" in status[0], status[0]
+    assert "default host: this node (speaks IKE" in status[0] and "IKE SAs (active" in status[0], status[0]
+    assert "default host: node 1 (speaks IKE" in status[1] and "IKE SAs (standby" in status[1], status[1]
 
 
 def test_invariants_1_and_2_numbered_datagrams_at_the_far_end(cluster):
