@@ -374,7 +374,7 @@ void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n, b
 {
 	/* members of the agreed view that were in the group and are gone */
 	unsigned left = 0, departed = 0;
-	bool default_host_departed = false;
+	bool default_host_departed = false, lowest_left = false;
 	for (uint32_t k = 0; k < c->view.n; k++) {
 		uint32_t id = c->view.members[k];
 		bool was = false, is = false;
@@ -383,12 +383,13 @@ void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n, b
 		for (uint32_t j = 0; j < n && !is; j++)
 			is = ids[j] == id;
 		left += is;
+		lowest_left |= is && k == 0;	/* members ascend */
 		departed += was && !is;
 		default_host_departed |= was && !is && id == c->view.default_host;
 	}
 	/* a daemon that left or died where its Corosync saw it forwards no more */
 	if (departed && unreachable) {
-		cf_fence_departed(&c->fence, left, c->view.n);
+		cf_fence_departed(&c->fence, left, c->view.n, lowest_left);
 		c->default_host_lost |= default_host_departed && cf_view_active(&c->view);
 		cf_cluster_update_forwarding(c);
 		if (cf_cluster_update_speaker(c))

@@ -122,7 +122,7 @@ struct cf_cluster {
 	 * out (until: in reports), lest their own Corosync tell them later
 	 * than the fence lasts (fence.h).
 	 */
-	struct { uint32_t id; unsigned until; } left_out[CF_MAX_NODES];
+	struct { uint32_t id; unsigned since; } left_out[CF_MAX_NODES];
 	unsigned n_left_out;
 	uint32_t left_out_said;			/* the epoch we last logged being left out of */
 };

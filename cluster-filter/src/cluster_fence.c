@@ -28,9 +28,14 @@ void cf_cluster_update_forwarding(struct cf_cluster *c)
 	c->dp->paused = s == CF_FENCE_MINORITY;
 	if (cf_fence_over(&c->fence))
 		c->default_host_lost = c->speaker_fenced = false;
+	/*
+	 * A pause (a minority, or told we are out) and a silent spell stop
+	 * everything anyway; what the fence holds back must still wait when
+	 * they end, so only the fence's own end forgets it.
+	 */
 	if (s == CF_FENCE_FENCED)
 		c->dp->fencing = c->dp->fence_gone != 0;
-	else if (c->dp->fencing || c->dp->fence_gone)
+	else if (cf_fence_over(&c->fence) && (c->dp->fencing || c->dp->fence_gone))
 		cf_dp_fence_over(c->dp);
 	if (!cf_view_active(&c->view))
 		c->fence_said = CF_FENCE_NONE;		/* silent, and said so */
@@ -43,11 +48,15 @@ void cf_cluster_update_forwarding(struct cf_cluster *c)
 	case CF_FENCE_FENCED:
 		cf_cluster_logf(c, "view %u: what the nodes Corosync lost owned waits %u ms more, until "
 				"they must have heard that they are alone", c->view.epoch,
-				(c->fence.until - c->fence.clock) * CF_SEQ_REPORT_MS);
+				(unsigned)(c->fence.until - c->fence.clock) * CF_SEQ_REPORT_MS);
 		break;
 	case CF_FENCE_MINORITY:
-		cf_cluster_logf(c, "view %u: fewer than half of the view's members are left: not "
-				"forwarding until votequorum says whether we are quorate", c->view.epoch);
+		if (c->fence.minority)
+			cf_cluster_logf(c, "view %u: fewer than half of the view's members are left: not "
+					"forwarding until votequorum says whether we are quorate", c->view.epoch);
+		else
+			cf_cluster_logf(c, "view %u: the others' view left us out: not forwarding until "
+					"we agree a later view", c->view.epoch);
 		break;
 	}
 	c->fence_said = s;
@@ -71,7 +80,8 @@ bool cf_cluster_update_speaker(struct cf_cluster *c)
 		cf_cluster_logf(c, "view %u: answering for the cluster: IKE and the shared addresses", c->view.epoch);
 	else if (cf_view_is_default_host(&c->view))
 		cf_cluster_logf(c, "view %u: default host, but not answering for the cluster: %s", c->view.epoch,
-				c->dp->paused ? "a minority" : "the node Corosync lost may still answer in the old view");
+				!c->dp->paused ? "the node Corosync lost may still answer in the old view" :
+				c->fence.minority ? "a minority" : "the others' view left us out");
 	return true;
 }
 
@@ -85,8 +95,11 @@ static bool in_view(const struct cf_view *v, uint32_t id)
 
 /*
  * Members of the agreed view that Corosync lost are told, beside it,
- * that our next view leaves them out (cf_cluster_tell_left_out()); one
- * back in the group is told no more.
+ * that our next view leaves them out (cf_cluster_tell_left_out()), for
+ * as long as they stay lost: their own Corosync may never tell them (a
+ * storm of rings), and what they hear from us holds only 0.5 s.  One
+ * back in the group is told no more; with the table full, the one lost
+ * longest makes room.
  */
 void cf_cluster_remember_left_out(struct cf_cluster *c, const uint32_t *ids, uint32_t n, bool unreachable)
 {
@@ -109,16 +122,21 @@ void cf_cluster_remember_left_out(struct cf_cluster *c, const uint32_t *ids, uin
 		unsigned i = 0;
 		while (i < c->n_left_out && c->left_out[i].id != id)
 			i++;
-		if (is || i == CF_MAX_NODES)
+		if (is || i < c->n_left_out)
 			continue;
-		c->left_out[i].id = id;
-		c->left_out[i].until = c->ticks + CF_LEFT_OUT_TELL_MS / CF_SEQ_REPORT_MS;
-		if (i == c->n_left_out)
+		if (i == CF_MAX_NODES) {
+			for (unsigned j = i = 0; j < CF_MAX_NODES; j++)
+				if (c->ticks - c->left_out[j].since > c->ticks - c->left_out[i].since)
+					i = j;
+		} else {
 			c->n_left_out++;
+		}
+		c->left_out[i].id = id;
+		c->left_out[i].since = c->ticks;
 	}
 }
 
-/* Each report: our view, sealed, to those it left out that may not know. */
+/* Each report: our view, sealed, to those it left out, who may not know. */
 void cf_cluster_tell_left_out(struct cf_cluster *c)
 {
 	static uint8_t sealed[256];
@@ -129,8 +147,8 @@ void cf_cluster_tell_left_out(struct cf_cluster *c)
 		return;
 	for (unsigned i = 0; i < c->n_left_out; i++) {
 		uint32_t id = c->left_out[i].id;
-		/* before our round has left it out, or long after: nothing to say */
-		if (in_view(&c->view, id) || (int)(c->ticks - c->left_out[i].until) >= 0)
+		/* before our round has left it out: nothing to say yet */
+		if (in_view(&c->view, id))
 			continue;
 		cf_mb_init(&b, CF_MSG_SYNC_LEFT_OUT, 0, 0);
 		cf_mb_u32(&b, CF_A_EPOCH, c->view.epoch);

@@ -3,10 +3,10 @@
 
 #include "fence.h"
 
-/* whether clock A is at or past B, across the counter's wrap */
-static bool reached(unsigned a, unsigned b)
+/* whether clock A is at or past B: 64 bits of reports never wrap */
+static bool reached(uint64_t a, uint64_t b)
 {
-	return (int)(a - b) >= 0;
+	return a >= b;
 }
 
 void cf_fence_init(struct cf_fence *f)
@@ -27,13 +27,14 @@ void cf_fence_tick(struct cf_fence *f, unsigned elapsed)
 	f->clock += elapsed ? elapsed : 1;
 }
 
-void cf_fence_departed(struct cf_fence *f, unsigned left, unsigned n)
+void cf_fence_departed(struct cf_fence *f, unsigned left, unsigned n, bool lowest_left)
 {
-	unsigned until = f->clock + f->length;
+	uint64_t until = f->clock + f->length;
 
-	if (reached(until, f->until))
+	if (until > f->until)
 		f->until = until;
-	if (2 * left < n) {
+	/* votequorum's tie-breaker, as the view rounds have it: the half with the lowest id */
+	if (2 * left < n || (2 * left == n && !lowest_left)) {
 		f->minority = true;
 		f->minority_until = f->clock + CF_MINORITY_WAIT_MS / CF_SEQ_REPORT_MS;
 	}
@@ -54,7 +55,8 @@ void cf_fence_left_out(struct cf_fence *f, uint32_t epoch)
 
 void cf_fence_view(struct cf_fence *f, uint32_t epoch)
 {
-	if (f->left_out && epoch >= f->left_out_epoch)
+	/* not one as late: the half that told us and our own may both number theirs E */
+	if (f->left_out && epoch > f->left_out_epoch)
 		f->left_out = false;
 }
 

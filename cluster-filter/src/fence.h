@@ -61,23 +61,21 @@
 #define CF_FENCE_DEFAULT_MS 6600
 #define CF_MINORITY_WAIT_MS 2000
 /*
- * The others tell a member their view left out, every report for
- * CF_LEFT_OUT_TELL_MS after their change; it forwards nothing while the
- * word is fresher than CF_LEFT_OUT_HOLD_MS, until it agrees a view as
- * late as theirs.
+ * The others tell a member their view left out, every report while
+ * Corosync keeps it out of the group; it forwards nothing while the word
+ * is fresher than CF_LEFT_OUT_HOLD_MS, until it agrees a later view.
  */
-#define CF_LEFT_OUT_TELL_MS 10000
 #define CF_LEFT_OUT_HOLD_MS 500
 
 struct cf_fence {
 	unsigned length;	/* in reports: token timeout + consensus, and one for counting */
-	unsigned clock;		/* reports of real time */
-	unsigned until;		/* a view without those Corosync lost forwards their share from here */
-	unsigned minority_until;
+	uint64_t clock;		/* reports of real time */
+	uint64_t until;		/* a view without those Corosync lost forwards their share from here */
+	uint64_t minority_until;
 	bool minority;
 	/* a member of our view said that its later view left us out (cf_cluster_beside()) */
 	bool left_out;
-	unsigned left_out_until;
+	uint64_t left_out_until;
 	uint32_t left_out_epoch;
 };
 
@@ -86,8 +84,11 @@ void cf_fence_init(struct cf_fence *f);
 unsigned cf_fence_set_length(struct cf_fence *f, unsigned agree_ms);
 /* ELAPSED reports went by (more than one: we were stopped). */
 void cf_fence_tick(struct cf_fence *f, unsigned elapsed);
-/* A change lost members of the agreed view, leaving LEFT of its N. */
-void cf_fence_departed(struct cf_fence *f, unsigned left, unsigned n);
+/*
+ * A change lost members of the agreed view, leaving LEFT of its N, with
+ * or without the view's lowest node id (LOWEST_LEFT).
+ */
+void cf_fence_departed(struct cf_fence *f, unsigned left, unsigned n, bool lowest_left);
 /* votequorum spoke. */
 void cf_fence_quorum(struct cf_fence *f);
 /* A member of our view said that its view EPOCH left us out. */

@@ -168,6 +168,48 @@ static void a_node_cut_off_stops_before_the_others_take_over(void)
 	CHECK_EQ(node_3_cut_off(0xd001, 1000, false), 800);
 	CHECK(node[3].told_beside > told);
 	CHECK_EQ(node_3_cut_off(0xd101, 2100, false), 800);
+	/* its own Corosync silent for 12 s (a storm of rings): still told, still stopped */
+	CHECK_EQ(node_3_cut_off(0xd201, 12000, false), 800);
+}
+
+/*
+ * votequorum's word flaps inside the fence (or a pause comes and goes):
+ * what node 3 wrote still waits out the fence when the survivors forward
+ * again, and not a report less.
+ */
+static void a_pause_inside_the_fence_keeps_it(void)
+{
+	const uint32_t survivors[] = { 1, 2 };
+	uint32_t first_spi = 0xd301, theirs[SAS], n_theirs = 0;
+
+	for (uint32_t k = 0; k < SAS; k++) {
+		CHECK_EQ(add_sa(1, 7, first_spi + k, CF_DIR_OUT), 0);
+		settle();
+	}
+	time_passes(500);
+	for (uint32_t k = 0; k < SAS; k++)
+		if (writes(3, first_spi + k))
+			theirs[n_theirs++] = first_spi + k;
+	CHECK(n_theirs > 0);
+	stop(3);	/* powered off: nobody hears it */
+	confchg(survivors, 2);
+	unsigned taken_at = 0;
+	for (unsigned ms = CF_SEQ_REPORT_MS; ms <= 1500; ms += CF_SEQ_REPORT_MS) {
+		if (ms == 200)
+			for (uint32_t i = 1; i <= 2; i++)
+				cf_cluster_quorum(&node[i].c, false);
+		if (ms == 300)
+			for (uint32_t i = 1; i <= 2; i++)
+				cf_cluster_quorum(&node[i].c, true);
+		report_and_settle();
+		for (uint32_t k = 0; k < n_theirs && !taken_at; k++)
+			if (writes(1, theirs[k]) || writes(2, theirs[k]))
+				taken_at = ms;
+	}
+	printf("     quorum lost and back inside the fence: node 3's SAs written again from %u ms\n", taken_at);
+	CHECK_EQ(taken_at, FENCE_MS);
+	start(3, 64000);
+	all_three_again();
 }
 
 /*
@@ -478,22 +520,44 @@ static void the_fence_alone(void)
 	cf_fence_init(&f);
 	CHECK_EQ(cf_fence_set_length(&f, AGREE_MS), FENCE_MS);
 	CHECK_EQ(cf_fence_state(&f), CF_FENCE_NONE);
-	cf_fence_departed(&f, 2, 3);
+	cf_fence_departed(&f, 2, 3, true);
 	CHECK_EQ(cf_fence_state(&f), CF_FENCE_FENCED);
 	cf_fence_tick(&f, FENCE_MS / CF_SEQ_REPORT_MS - 1);
 	CHECK_EQ(cf_fence_state(&f), CF_FENCE_FENCED);
 	cf_fence_tick(&f, 1);
 	CHECK_EQ(cf_fence_state(&f), CF_FENCE_NONE);
 	CHECK(cf_fence_over(&f));
-	cf_fence_departed(&f, 1, 3);
+	cf_fence_departed(&f, 1, 3, true);
 	CHECK_EQ(cf_fence_state(&f), CF_FENCE_MINORITY);
 	CHECK(!cf_fence_over(&f));	/* a minority's fence runs beneath */
 	cf_fence_quorum(&f);
 	CHECK_EQ(cf_fence_state(&f), CF_FENCE_FENCED);
-	/* half is no minority: exactly half with the lowest node id may be quorate */
+	/* exactly half is a minority without the lowest node id (votequorum's tie-breaker) */
 	cf_fence_tick(&f, FENCE_MS / CF_SEQ_REPORT_MS);
-	cf_fence_departed(&f, 2, 4);
+	cf_fence_departed(&f, 2, 4, true);
 	CHECK_EQ(cf_fence_state(&f), CF_FENCE_FENCED);
+	cf_fence_departed(&f, 2, 4, false);
+	CHECK_EQ(cf_fence_state(&f), CF_FENCE_MINORITY);
+	cf_fence_quorum(&f);
+
+	/* a word that we are out holds until a later view than the teller's, not one as late */
+	cf_fence_tick(&f, FENCE_MS / CF_SEQ_REPORT_MS);
+	cf_fence_left_out(&f, 9);
+	CHECK_EQ(cf_fence_state(&f), CF_FENCE_MINORITY);
+	cf_fence_view(&f, 9);
+	CHECK_EQ(cf_fence_state(&f), CF_FENCE_MINORITY);
+	cf_fence_view(&f, 10);
+	CHECK_EQ(cf_fence_state(&f), CF_FENCE_NONE);
+
+	/* years after the last departure (2^31 reports: 6.8 years), the fence is still over */
+	cf_fence_tick(&f, 0x80000000u);
+	CHECK_EQ(cf_fence_state(&f), CF_FENCE_NONE);
+	cf_fence_tick(&f, 0xffffffffu);
+	CHECK_EQ(cf_fence_state(&f), CF_FENCE_NONE);
+	cf_fence_departed(&f, 2, 3, true);
+	CHECK_EQ(cf_fence_state(&f), CF_FENCE_FENCED);
+	cf_fence_tick(&f, FENCE_MS / CF_SEQ_REPORT_MS);
+	CHECK_EQ(cf_fence_state(&f), CF_FENCE_NONE);
 }
 
 int main(void)
@@ -503,6 +567,7 @@ int main(void)
 	sim_start();
 	only_a_member_can_say_we_are_out();
 	a_node_cut_off_stops_before_the_others_take_over();
+	a_pause_inside_the_fence_keeps_it();
 	a_minority_waits_for_votequorum();
 	a_stopped_daemon_counts_the_time();
 	a_node_that_left_on_its_own_is_not_waited_for();
