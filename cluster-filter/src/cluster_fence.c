@@ -176,7 +176,8 @@ void cf_cluster_beside(struct cf_cluster *c, uint8_t *msg, size_t len)
 	     !cf_attr_has(&m, CF_A_EPOCH) || !cf_attr_has(&m, CF_A_NODES) || !cf_attr_has(&m, CF_A_NODEID)))
 		drop = CF_DROP_SYNC_MALFORMED;
 	if (drop != CF_DROP_NONE) {
-		cf_dp_drop(c->dp, NULL, drop);
+		/* counted apart from the sync channel's: anyone who reaches the port can send */
+		cf_dp_drop(c->dp, NULL, CF_DROP_NOTICE_BAD);
 		return;
 	}
 	uint32_t epoch = cf_attr_u32(&m, CF_A_EPOCH, 0);

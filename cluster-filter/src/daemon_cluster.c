@@ -5,12 +5,14 @@
  * which cluster.c multicasts, answers clients and changes the node's
  * role.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -48,13 +50,25 @@ static void log_line(void *ctx, const char *line)
 	cf_log_line(CF_LOG_INFO, NULL, line);
 }
 
-/* Where the nodes are told beside Corosync (tell()): looked up once a node is to be told. */
+/*
+ * Where the nodes are told beside Corosync (tell()): looked up once a
+ * node is to be told, and again every second while Corosync gives none.
+ */
 static struct {
 	uint32_t id;
 	struct sockaddr_storage to;
-	socklen_t len;
+	socklen_t len;			/* 0: none yet */
+	time_t looked;			/* CLOCK_MONOTONIC seconds */
 } told_at[CF_MAX_NODES];
 static unsigned n_told_at;
+
+static time_t monotonic_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
 
 static void members_changed(const uint32_t *ids, uint32_t n, bool unreachable, void *ctx)
 {
@@ -64,24 +78,32 @@ static void members_changed(const uint32_t *ids, uint32_t n, bool unreachable, v
 
 static const struct sockaddr_storage *address_of(uint32_t nodeid, socklen_t *len)
 {
+	time_t now = monotonic_seconds();
 	char ip[256];
+	unsigned i = 0;
 
-	for (unsigned i = 0; i < n_told_at; i++)
-		if (told_at[i].id == nodeid) {
-			*len = told_at[i].len;
-			return *len ? &told_at[i].to : NULL;
-		}
-	if (n_told_at == CF_MAX_NODES)
+	while (i < n_told_at && told_at[i].id != nodeid)
+		i++;
+	if (i == CF_MAX_NODES)
 		return NULL;
-	told_at[n_told_at].id = nodeid;
+	if (i < n_told_at && (told_at[i].len || now == told_at[i].looked))
+		return (*len = told_at[i].len) ? &told_at[i].to : NULL;
+	bool first = i == n_told_at;
+	if (first) {
+		told_at[n_told_at++].id = nodeid;
+		told_at[i].len = 0;
+	}
+	told_at[i].looked = now;
 	if (!cf_membership_node_ip(nodeid, ip, sizeof(ip)) ||
-	    !cf_left_out_address(ip, d.notice_port, &told_at[n_told_at].to, &told_at[n_told_at].len)) {
-		told_at[n_told_at++].len = 0;	/* said once */
-		cf_log(CF_LOG_WARNING, "notices: Corosync gives no address for node %u: it is not told", nodeid);
+	    !cf_left_out_address(ip, d.notice_port, &told_at[i].to, &told_at[i].len)) {
+		told_at[i].len = 0;
+		if (first)	/* said once */
+			cf_log(CF_LOG_WARNING, "notices: Corosync gives no address for node %u: "
+			       "it is not told until it does", nodeid);
 		return NULL;
 	}
-	*len = told_at[n_told_at].len;
-	return &told_at[n_told_at++].to;
+	*len = told_at[i].len;
+	return &told_at[i].to;
 }
 
 /* cf_cluster_ops.tell: one datagram, never waited for. */
@@ -119,34 +141,69 @@ void notice_read(void)
 	}
 }
 
+static int notice_socket(int family, const void *at, socklen_t len, int v6only)
+{
+	int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd >= 0 && ((family == AF_INET6 &&
+			 setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) < 0) ||
+			bind(fd, at, len) < 0)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 /*
- * The notices' socket, on every address: IPv6 taking IPv4 too, or IPv4
- * where IPv6 is off.  Without it, a node cut off one way learns that it
- * is out only from its own Corosync (said once).
+ * The notices' socket, on this node's address on Corosync's first link
+ * (runtime.members.<self>.ip), where the others send, and not on the
+ * gateway's outside.  Where Corosync names none, or it cannot be bound,
+ * on every address: IPv6 taking IPv4 too, or IPv4 where IPv6 is off.
+ * Without it, a node cut off one way learns that it is out only from
+ * its own Corosync (said once).
  */
 static void open_notices(uint16_t port)
 {
 	struct sockaddr_in6 any6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
 	struct sockaddr_in any4 = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int off = 0, fd;
+	struct sockaddr_storage self;
+	const struct sockaddr_in6 *self6 = (const struct sockaddr_in6 *)&self;
+	socklen_t self_len;
+	char ip[256], text[INET6_ADDRSTRLEN] = "";
+	const char *where = "every address";
+	int fd = -1;
 
 	d.notice_fd = -1;
 	d.notice_port = port;
 	if (port == 0)
 		return;
-	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0 ||
-			bind(fd, (struct sockaddr *)&any6, sizeof(any6)) < 0)) {
-		close(fd);
-		fd = -1;
-	}
-	d.notice_family = AF_INET6;
-	if (fd < 0) {
-		fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd >= 0 && bind(fd, (struct sockaddr *)&any4, sizeof(any4)) < 0) {
-			close(fd);
-			fd = -1;
+	if (cf_membership_node_ip(d.cluster.view.self_nodeid, ip, sizeof(ip)) &&
+	    cf_left_out_address(ip, port, &self, &self_len)) {
+		if (IN6_IS_ADDR_V4MAPPED(&self6->sin6_addr)) {
+			struct sockaddr_in self4 = { .sin_family = AF_INET, .sin_port = htons(port) };
+			memcpy(&self4.sin_addr, &self6->sin6_addr.s6_addr[12], 4);
+			inet_ntop(AF_INET, &self4.sin_addr, text, sizeof(text));
+			fd = notice_socket(AF_INET, &self4, sizeof(self4), 0);
+			d.notice_family = AF_INET;
+		} else {
+			inet_ntop(AF_INET6, &self6->sin6_addr, text, sizeof(text));
+			fd = notice_socket(AF_INET6, self6, self_len, 1);
+			d.notice_family = AF_INET6;
 		}
+		if (fd >= 0)
+			where = text;
+		else
+			cf_log(CF_LOG_WARNING, "notices: cannot listen on %s, our cluster-link address (%s): "
+			       "listening on every address", text, strerror(errno));
+	} else {
+		cf_log(CF_LOG_WARNING, "notices: Corosync names no address for this node: listening on every address");
+	}
+	if (fd < 0) {
+		fd = notice_socket(AF_INET6, &any6, sizeof(any6), 0);
+		d.notice_family = AF_INET6;
+	}
+	if (fd < 0) {
+		fd = notice_socket(AF_INET, &any4, sizeof(any4), 0);
 		d.notice_family = AF_INET;
 	}
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = TAG_NOTICE };
@@ -158,6 +215,7 @@ static void open_notices(uint16_t port)
 		return;
 	}
 	d.notice_fd = fd;
+	cf_log(CF_LOG_INFO, "notices: listening on %s, UDP port %u", where, port);
 }
 
 static void quorum_changed(bool quorate, void *ctx)

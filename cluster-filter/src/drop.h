@@ -33,7 +33,8 @@
 	X(BAD_OFFLOAD, "bad-offload")				\
 	X(BAD_OUTER, "bad-outer")				\
 	X(MINORITY, "minority")					\
-	X(FENCE, "fenced")
+	X(FENCE, "fenced")					\
+	X(NOTICE_BAD, "notice-bad")
 
 enum cf_drop {
 	CF_DROP_NONE = 0,

@@ -443,7 +443,7 @@ static void only_a_member_can_say_we_are_out(void)
 	struct cf_msgbuf b;
 	struct cf_sync stranger;
 	uint32_t epoch = node[1].c.view.epoch;
-	uint64_t malformed = node[1].dp.drops[CF_DROP_SYNC_MALFORMED], bad = node[1].dp.drops[CF_DROP_SYNC_AUTH];
+	uint64_t bad = node[1].dp.drops[CF_DROP_NOTICE_BAD], sync_bad = node[1].dp.drops[CF_DROP_SYNC_AUTH];
 
 	struct { uint32_t from, epoch, nodes, about; uint16_t type; } said[] = {
 		{ 2, epoch, 2, 1, CF_MSG_SYNC_LEFT_OUT },	/* our own view: a replay */
@@ -463,7 +463,7 @@ static void only_a_member_can_say_we_are_out(void)
 		cf_cluster_beside(&node[1].c, sealed, (size_t)n);
 		CHECK(forwards(1));
 	}
-	CHECK_EQ(node[1].dp.drops[CF_DROP_SYNC_MALFORMED], malformed + 1);
+	CHECK_EQ(node[1].dp.drops[CF_DROP_NOTICE_BAD], bad + 1);
 	/* the right key from a node outside our view; bytes from nowhere; a wrong key */
 	CHECK(cf_sync_init(&stranger, key, sizeof(key), 7, 1) == 0);
 	cf_mb_init(&b, CF_MSG_SYNC_LEFT_OUT, 0, 0);
@@ -480,15 +480,22 @@ static void only_a_member_can_say_we_are_out(void)
 	sealed[n - 1] ^= 1;
 	cf_cluster_beside(&node[1].c, sealed, (size_t)n);
 	CHECK(forwards(1));
-	CHECK_EQ(node[1].dp.drops[CF_DROP_SYNC_MALFORMED], malformed + 4);
-	CHECK_EQ(node[1].dp.drops[CF_DROP_SYNC_AUTH], bad + 1);
+	CHECK_EQ(node[1].dp.drops[CF_DROP_NOTICE_BAD], bad + 5);
+	/* none of it is the sync channel's: its counters tell of another cluster-key */
+	CHECK_EQ(node[1].dp.drops[CF_DROP_SYNC_AUTH], sync_bad);
 	cf_sync_free(&stranger);
-	/* and the real thing: held while it keeps coming, not for ever */
-	n = cf_sync_seal(&node[2].c.sync, b.buf, b.len, sealed, sizeof(sealed));
-	cf_cluster_beside(&node[1].c, sealed, (size_t)n);
-	CHECK(!forwards(1) && !speaks(1));
-	for (unsigned ms = 0; ms < CF_LEFT_OUT_HOLD_MS; ms += CF_SEQ_REPORT_MS)
+	/* and the real thing: held while it keeps coming, renewed by each, not for ever */
+	for (unsigned ms = 0; ms < 2 * CF_LEFT_OUT_HOLD_MS; ms += CF_SEQ_REPORT_MS) {
+		n = cf_sync_seal(&node[2].c.sync, b.buf, b.len, sealed, sizeof(sealed));
+		cf_cluster_beside(&node[1].c, sealed, (size_t)n);
+		CHECK(!forwards(1) && !speaks(1));
 		alone_for_a_report(1);
+	}
+	for (unsigned ms = 2 * CF_SEQ_REPORT_MS; ms < CF_LEFT_OUT_HOLD_MS; ms += CF_SEQ_REPORT_MS) {
+		alone_for_a_report(1);
+		CHECK(!forwards(1));
+	}
+	alone_for_a_report(1);
 	CHECK(forwards(1) && speaks(1));
 	settle();
 }
