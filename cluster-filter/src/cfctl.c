@@ -494,6 +494,7 @@ static int monitor(void)
 	static uint8_t buf[CF_CTL_MSG_MAX];
 	struct cf_msgbuf b;
 	int fd = connect_daemon();
+	uint32_t subscribed = next_seq;
 
 	cf_mb_init(&b, CF_MSG_SUBSCRIBE, 0, next_seq++);
 	cf_mb_finish(&b);
@@ -506,7 +507,12 @@ static int monitor(void)
 			return 0;
 		struct cf_msg m;
 		const char *why;
-		if (cf_msg_parse(buf, (size_t)r, &m, &why) || !(m.flags & CF_F_EVENT))
+		if (cf_msg_parse(buf, (size_t)r, &m, &why))
+			continue;
+		/* on standard error, so that a script can wait for it: nothing is missed from here */
+		if (!(m.flags & CF_F_EVENT) && m.seq == subscribed)
+			fprintf(stderr, "cfctl: monitoring expiry events\n");
+		if (!(m.flags & CF_F_EVENT))
 			continue;
 		if (m.type == CF_MSG_EV_EXPIRE) {
 			printf("expire %s ", cf_attr_u8(&m, CF_A_EXPIRY, 0) == 2 ? "hard" : "soft");

@@ -213,11 +213,17 @@ def test_followers_refuse_changes_of_their_own(cluster):
 
 
 def test_forged_sync_messages_change_nothing(cluster):
-    recorder = cluster.popen("n1", BIN / "cpgsend", "cluster-filter", "record", "1")
+    # a second of the group's messages (the reports, and the update among them)
+    recorder = cluster.popen("n1", BIN / "cpgsend", "cluster-filter", "record", "30")
     assert recorder.stdout.readline().strip() == "ready"
     cluster.cfctl("n0", "sa", "update", "spi", "0xc0000001", "dir", "out", "soft-packets", "777777")
-    genuine = bytes.fromhex(recorder.communicate(timeout=20)[0].split()[0])
-    assert b"777777" not in genuine             # sealed, not in clear
+    recorded = [bytes.fromhex(m) for m in recorder.communicate(timeout=20)[0].split()]
+    assert len(recorded) == 30, recorded
+    # sealed, not in clear: neither the SPI nor the new limit as the control protocol writes them
+    clear = [m for m in recorded if struct.pack(">I", 0xc0000001) in m or struct.pack(">Q", 777777) in m]
+    assert not clear, clear
+    assert all(m[:4] == b"CFS1" for m in recorded)
+    genuine = recorded[0]
     tables = sa_tables(cluster)
     before = [cluster.stats(f"n{i}") for i in range(NODES)]
     flipped = bytearray(genuine)

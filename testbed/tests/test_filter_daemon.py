@@ -7,11 +7,13 @@ end: replies counted, bytes hashed, counters read back through cfctl.
 """
 import json
 import os
+import queue
 import random
 import signal
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -283,17 +285,27 @@ def test_control_socket_is_root_only(pair):
     assert p.returncode != 0
 
 
+def lines_of(stream):
+    """STREAM's lines as they come, for get(timeout=...): never a hang."""
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in stream], daemon=True).start()
+    return lines
+
+
 def test_lifetime_expiry_events(pair):
     monitor = subprocess.Popen([BIN / "cfctl", "-s", f"{pair.run_dir}/ga.sock", "monitor"],
-                               stdout=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
     try:
+        # subscribed before the limits are set: no event can come before it
+        said, events = lines_of(monitor.stderr), lines_of(monitor.stdout)
+        assert said.get(timeout=10).startswith("cfctl: monitoring")
         sa = pair.sa("ga", "0xa0000001", "out")
         sent = int(sa["packets"])
         pair.cfctl("ga", "sa", "update", "spi", "0xa0000001", "dir", "out",
                    "soft-packets", sent + 3, "hard-packets", sent + 6)
         pair.ping("ha", "10.0.2.2", count=10)
-        first = kv(monitor.stdout.readline())
-        second_line = monitor.stdout.readline()
+        first = kv(events.get(timeout=10))
+        second_line = events.get(timeout=10)
         second = kv(second_line)
         assert second_line.startswith("expire hard")
         assert first["spi"] == second["spi"] == "0xa0000001"
