@@ -33,6 +33,9 @@ def netns():
     """A namespace with the interfaces and addresses the configurations name."""
     run("ip", "netns", "add", NS)
     try:
+        # a gateway forwards (warn_no_forwarding)
+        run("ip", "netns", "exec", NS, "sysctl", "-q", "net.ipv4.ip_forward=1")
+        run("ip", "netns", "exec", NS, "sysctl", "-q", "net.ipv6.conf.all.forwarding=1", check=False)
         for dev, addr in (("in", "10.0.1.1/24"), ("out", "192.0.2.1/24")):
             run("ip", "-n", NS, "link", "add", dev, "type", "veth", "peer", "name", f"{dev}-peer")
             run("ip", "-n", NS, "addr", "add", addr, "dev", dev)
@@ -152,6 +155,33 @@ def test_a_group_without_addresses_is_said(netns, tmp_path, key):
     assert p.returncode == 0 and p.stdout == "", p
     assert p.stderr == ("ipsec cluster: warning: cluster-group without cluster-addresses: every node answers "
                         "ARP, ICMP and TCP for the addresses the nodes share; list them in cluster-addresses\n"), p
+
+
+def test_what_leaves_a_node_quiet_is_said(netns, tmp_path, key):
+    """Mistakes that refuse nothing and leave a node carrying nothing, or
+    mute on the shared addresses: check says each, in one line with the
+    way out, and does not refuse."""
+    conf = config(tmp_path, protostack="cluster", cluster_group="gw", cluster_key=key, cluster_addresses="192.0.2.1")
+    run("ip", "netns", "exec", netns, "sysctl", "-q", "net.ipv4.ip_forward=0")
+    try:
+        p = ipsec_cluster("check", "--config", conf, ns=netns)
+    finally:
+        run("ip", "netns", "exec", netns, "sysctl", "-q", "net.ipv4.ip_forward=1")
+    assert p.returncode == 0 and p.stdout == "", p
+    assert p.stderr.startswith("ipsec cluster: warning: IPv4 forwarding is off on this node") and \
+        "sysctl -w net.ipv4.ip_forward=1" in p.stderr and len(p.stderr.splitlines()) == 1, p
+
+    # back on the kernel's IPsec, with the cluster's settings still there and its tables left
+    conf = config(tmp_path, protostack="xfrm", cluster_group="gw", cluster_addresses="192.0.2.1")
+    run("ip", "netns", "exec", netns, "nft", "add", "table", "arp", "cluster_filterd")
+    try:
+        p = ipsec_cluster("check", "--config", conf, ns=netns)
+    finally:
+        run("ip", "netns", "exec", netns, "nft", "delete", "table", "arp", "cluster_filterd")
+    said = p.stderr.splitlines()
+    assert p.returncode == 0 and p.stdout == "" and len(said) == 2, p
+    assert said[0].startswith("ipsec cluster: warning: cluster-* settings without protostack=cluster are ignored"), p
+    assert said[1].endswith("nft delete table arp cluster_filterd"), p
 
 
 def one_node_corosync(netns, tmp_path, addr):
