@@ -385,6 +385,10 @@ static void show_stats(const struct cf_msg *m)
 		       cf_attr_u8(m, CF_A_ROUND, 0) ? "open" : "closed");
 	if (cf_attr_has(m, CF_A_FENCE))
 		printf(" fence=%s", cf_fence_state_name(cf_attr_u8(m, CF_A_FENCE, 0)));
+	if (cf_attr_has(m, CF_A_MAC_DIFFERS)) {
+		char differs[256];
+		printf(" mac-differs=%s", node_list(m, CF_A_MAC_DIFFERS, differs, sizeof(differs)));
+	}
 	print_drops(m, CF_A_COUNTER);
 	print_drops(m, CF_A_DROP);
 	putchar('\n');
@@ -435,6 +439,12 @@ static void status_node(const struct cf_msg *m)
 			printf("default host: this node (speaks IKE, answers ARP and NDP)\n");
 		else
 			printf("default host: this node, once the fence is over (then it speaks IKE and answers ARP and NDP)\n");
+		if (cf_attr_has(m, CF_A_MAC_DIFFERS)) {
+			char differs[256];
+			printf("warning: the MACs of node(s) %s on the shared segments are not this node's: "
+			       "frames sent to one MAC miss the others (see the log)\n",
+			       node_list(m, CF_A_MAC_DIFFERS, differs, sizeof(differs)));
+		}
 	} else {
 		printf("static configuration: node %u of %u\n", cf_attr_u32(m, CF_A_NODE_ID, 0),
 		       cf_attr_u32(m, CF_A_NODES, 0));

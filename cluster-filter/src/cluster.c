@@ -292,6 +292,7 @@ void cf_cluster_apply_view(struct cf_cluster *c)
 		c->speaker_fenced = true;
 	if (cf_view_active(v))
 		cf_fence_view(&c->fence, v->epoch);
+	cf_cluster_say_macs(c);
 	cf_cluster_update_forwarding(c);
 	cf_cluster_update_speaker(c);
 	c->ops->view_changed(c->ctx);
@@ -644,6 +645,10 @@ void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, siz
 	}
 	if (m.type == CF_MSG_SYNC_POSITIONS) {
 		cf_dp_positions(c->dp, sender, &m);
+		return;
+	}
+	if (m.type == CF_MSG_SYNC_MACS) {
+		cf_cluster_macs_heard(c, sender, &m);
 		return;
 	}
 	/* the default host's tables, for joiners; the others have them */

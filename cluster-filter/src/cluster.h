@@ -29,7 +29,7 @@
 #define CF_CLUSTER_NO_CLIENT 0xffffffffu
 /* what this data plane announces in every view round (SYNC_FEATURES) */
 #define CF_CLUSTER_FEATURES (CF_FEATURE_IPV6 | CF_FEATURE_SESSIONS | CF_FEATURE_PLACEMENTS | \
-			     CF_FEATURE_ONE_HOLDER)
+			     CF_FEATURE_ONE_HOLDER | CF_FEATURE_MACS)
 /*
  * What changes, reports and rounds may leave waiting for Corosync.  A
  * hand-over of the tables goes on top of it whole and counts apart:
@@ -125,6 +125,9 @@ struct cf_cluster {
 	struct { uint32_t id; unsigned since; } left_out[CF_MAX_NODES];
 	unsigned n_left_out;
 	uint32_t left_out_said;			/* the epoch we last logged being left out of */
+	/* our MACs on the shared segments, inside and outside (cluster_macs.c) */
+	uint8_t mac[2][6];
+	bool has_mac[2];
 };
 
 /*
@@ -206,6 +209,15 @@ bool cf_cluster_speaks(const struct cf_cluster *c);
  */
 #define CF_EARLY_PLACEMENTS 4
 void cf_cluster_after_batch(struct cf_cluster *c);
+
+/*
+ * This node's MACs on the inside and outside segments (NULL: not known),
+ * which every node must share: the frames for the shared addresses go
+ * to one MAC, and a node with another takes none of them.  Each node
+ * says its own to the others after every view; a member that says other
+ * ones is logged and shown (dp->mac_differs, cfctl status).
+ */
+void cf_cluster_set_macs(struct cf_cluster *c, const uint8_t *inside, const uint8_t *outside);
 
 /* Hand Corosync what it refused before; true when nothing waits. */
 bool cf_cluster_flush(struct cf_cluster *c);

@@ -27,6 +27,12 @@ void cf_cluster_remember_left_out(struct cf_cluster *c, const uint32_t *ids, uin
 /* each report: our view, sealed, to those it left out that may not know */
 void cf_cluster_tell_left_out(struct cf_cluster *c);
 
+/* cluster_macs.c */
+/* a view agreed: our MACs to the others, when every member takes them */
+void cf_cluster_say_macs(struct cf_cluster *c);
+/* a member's SYNC_MACS */
+void cf_cluster_macs_heard(struct cf_cluster *c, uint32_t sender, const struct cf_msg *m);
+
 /* handover.c */
 /* the default host: its tables to JOINERS, then JOINED and REROUND */
 void cf_cluster_hand_over(struct cf_cluster *c, const uint32_t *joiners, uint32_t n);

@@ -532,6 +532,8 @@ static int stats(struct request *r)
 			cf_mb_u32(&r->b, CF_A_MEMBER, v->members[i]);
 		for (uint32_t i = 0; i < n; i++)
 			cf_mb_u32(&r->b, CF_A_JOINING, joining[i]);
+		for (unsigned i = 0; i < dp->n_mac_differs; i++)
+			cf_mb_u32(&r->b, CF_A_MAC_DIFFERS, dp->mac_differs[i]);
 	}
 	cf_mb_u8(&r->b, CF_A_DISPATCH, r->defaults->dispatch);
 	for (unsigned c = 0; c < CF_CTR_MAX; c++)

@@ -83,6 +83,9 @@ static const struct { int len; int min, max; bool repeat; } attr_spec[CF_A_MAX] 
 	[CF_A_DISPATCH_CLOCK] = { .len = 8 },
 	[CF_A_FENCE] = { .len = 1 },
 	[CF_A_SPEAKS] = { .len = 1 },
+	[CF_A_MAC_INSIDE] = { .len = 6 },
+	[CF_A_MAC_OUTSIDE] = { .len = 6 },
+	[CF_A_MAC_DIFFERS] = { .len = 4, .repeat = true },
 };
 
 int cf_msg_parse(const uint8_t *buf, size_t len, struct cf_msg *m, const char **why)

@@ -33,6 +33,7 @@ enum cf_feature {
 	CF_FEATURE_SESSIONS = 0x02,	/* SYNC_SESSIONS, SESSION, DISPATCH_CLOCK */
 	CF_FEATURE_PLACEMENTS = 0x04,	/* SYNC_SESSIONS outside a hand-over */
 	CF_FEATURE_ONE_HOLDER = 0x08,	/* one holder of the latest state after a quorum loss (view.c) */
+	CF_FEATURE_MACS = 0x10,		/* SYNC_MACS */
 };
 
 enum cf_ctl_type {
@@ -65,6 +66,7 @@ enum cf_ctl_type {
 					   (SNAPSHOT), or the default host's new ones, for all */
 	CF_MSG_SYNC_LEFT_OUT,		/* sealed as the sync channel, sent beside Corosync: the
 					   receiver's Corosync lost it, and this view left it out */
+	CF_MSG_SYNC_MACS,		/* sync channel only: a member's MACs on the shared segments */
 };
 
 enum cf_attr_type {
@@ -145,6 +147,9 @@ enum cf_attr_type {
 	CF_A_DISPATCH_CLOCK,	/* u64 (SYNC_SESSIONS): the SA's dispatch clock */
 	CF_A_FENCE,		/* u8 (STATS): enum cf_fence_state as the data plane applies it */
 	CF_A_SPEAKS,		/* u8 (STATS): this node speaks IKE and answers ARP and NDP now */
+	CF_A_MAC_INSIDE,	/* 6 bytes (SYNC_MACS): the MAC of the sender's inside interface */
+	CF_A_MAC_OUTSIDE,	/* 6 bytes (SYNC_MACS): ...of its outside interface */
+	CF_A_MAC_DIFFERS,	/* u32 Corosync node id, repeated (STATS): a member whose MACs are not ours */
 	CF_A_MAX
 };
 

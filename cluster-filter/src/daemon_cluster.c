@@ -7,9 +7,12 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
+#include <net/if_arp.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -325,6 +328,24 @@ int read_cluster_key(const struct cf_options *o)
  * whole cluster's inbound traffic for its start-up (0.6 s on the test
  * bed, all of it lost).
  */
+/* DEV's Ethernet address into MAC; false without one (no DEV, no such device, not Ethernet). */
+static bool mac_of(const char *dev, uint8_t mac[6])
+{
+	struct ifreq ifr = { 0 };
+	int fd;
+	bool ok;
+
+	if (dev == NULL || strlen(dev) >= sizeof(ifr.ifr_name) ||
+	    (fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return false;
+	strcpy(ifr.ifr_name, dev);
+	ok = ioctl(fd, SIOCGIFHWADDR, &ifr) == 0 && ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER;
+	if (ok)
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+	return ok;
+}
+
 int join_cluster(const struct cf_options *o)
 {
 	static const struct cf_cluster_ops cluster_ops = {
@@ -355,6 +376,9 @@ int join_cluster(const struct cf_options *o)
 		goto out;
 	}
 	set_fence();
+	uint8_t inside[6], outside[6];
+	bool has_inside = mac_of(o->inside, inside), has_outside = mac_of(o->outside, outside);
+	cf_cluster_set_macs(&d.cluster, has_inside ? inside : NULL, has_outside ? outside : NULL);
 	open_notices((uint16_t)o->notice_port);
 	int err = watch_membership(EPOLL_CTL_ADD);
 	if (err)

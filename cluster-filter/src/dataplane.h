@@ -69,6 +69,8 @@ struct cf_dataplane {
 	uint32_t fence_gone;		/* ...bit i: its member i left */
 	bool default_host;		/* the view's default host */
 	bool speaker;			/* ...and answers for the cluster now (cf_cluster_speaks()) */
+	uint32_t mac_differs[CF_MAX_NODES];	/* members whose MACs are not ours (cluster_macs.c) */
+	unsigned n_mac_differs;
 	bool round_open;		/* a view is being agreed: inbound waits, outbound is capped */
 	bool allow_legacy;		/* 3DES-MD5 for the paper's table only */
 	bool reap;			/* an SA reached its hard lifetime: cf_dp_reap() */

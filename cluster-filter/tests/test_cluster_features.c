@@ -285,11 +285,78 @@ static void features_of_a_racing_restart(void)
 	CHECK_EQ(cf_view_lacking(&v, CF_FEATURE_IPV6, NULL), 2);
 }
 
+/*
+ * Every node must answer for the shared addresses with one MAC; a node
+ * with another on a segment takes nothing sent to the first, and its
+ * share is lost without a drop counted.  Each node says its MACs after
+ * every view: a member with others is logged once and listed (cfctl
+ * status), until it mends; a side one of them does not know is not
+ * compared; and nothing is said to a member that could not read it.
+ */
+static void the_nodes_share_their_macs(void)
+{
+	static const uint8_t shared_in[6] = { 0x02, 0, 0, 0, 0x01, 0x01 }, shared_out[6] = { 0x02, 0, 0, 0, 0x02, 0x02 },
+			     stray_out[6] = { 0x02, 0, 0, 0, 0x02, 0x03 };
+	const uint32_t all[] = { 1, 2, 3 }, one_two[] = { 1, 2 };
+
+	for (uint32_t i = 1; i <= NODES; i++)
+		if (node[i].up)
+			stop(i);
+	settle();
+	for (uint32_t i = 1; i <= NODES; i++) {
+		start(i, 10);
+		cf_cluster_set_macs(&node[i].c, shared_in, i == 3 ? stray_out : shared_out);
+	}
+	watch = "outside MAC is 02:00:00:00:02:03, ours 02:00:00:00:02:02";
+	watched = 0;
+	confchg(all, 3);
+	settle();
+	for (uint32_t i = 1; i <= 2; i++) {
+		CHECK_EQ(node[i].dp.n_mac_differs, 1);
+		CHECK_EQ(node[i].dp.mac_differs[0], 3);
+	}
+	CHECK_EQ(node[3].dp.n_mac_differs, 2);	/* to node 3, both others differ */
+	CHECK_EQ(watched, 2);
+	/* the next view: listed still, not said again */
+	confchg(all, 3);
+	settle();
+	CHECK_EQ(node[1].dp.n_mac_differs, 1);
+	CHECK_EQ(watched, 2);
+
+	/* mended (a restart with the right MAC), and a node that knows no outside */
+	stop(3);
+	confchg(one_two, 2);	/* who left is no longer listed */
+	CHECK_EQ(node[1].dp.n_mac_differs, 0);
+	start(3, 20);
+	cf_cluster_set_macs(&node[3].c, shared_in, NULL);
+	watch = "MAC is";
+	watched = 0;
+	confchg(all, 3);
+	settle();
+	for (uint32_t i = 1; i <= NODES; i++)
+		CHECK_EQ(node[i].dp.n_mac_differs, 0);
+	CHECK_EQ(watched, 0);
+
+	/* an older daemon in the view (it says nothing): nobody says theirs, it would count them as malformed */
+	stop(3);
+	confchg(one_two, 2);
+	start(3, 30);
+	node[3].c.features = 0;
+	cf_cluster_set_macs(&node[3].c, NULL, NULL);
+	cf_cluster_set_macs(&node[2].c, shared_in, stray_out);	/* said, node 1 would list it */
+	confchg(all, 3);
+	settle();
+	for (uint32_t i = 1; i <= NODES; i++)
+		CHECK_EQ(node[i].dp.n_mac_differs, 0);
+	cf_cluster_set_macs(&node[2].c, shared_in, shared_out);
+	watch = NULL;
+}
 
 int main(void)
 {
 	CHECK(cf_crypto_global_init() == 0);
 	ipv6_needs_every_member();
 	features_of_a_racing_restart();
+	the_nodes_share_their_macs();
 	return sim_exit("cluster features");
 }

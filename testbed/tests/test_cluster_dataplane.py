@@ -9,6 +9,7 @@ that spreads one SA over every node (docs/DESIGN.md, "Ownership").  The far end 
 mirrored SAs: it decrypts what the cluster sends and counts it.
 """
 import collections
+import json
 import os
 import re
 import signal
@@ -415,6 +416,31 @@ def test_a_restarted_node_gets_the_state_and_its_share(cluster):
     owned = [a - b for a, b in zip(cluster.out_owned(), before)]
     assert got["unique"] == "3000" and got["duplicates"] == "0", got
     assert sum(owned) == 3000 and min(owned) >= 900, owned
+
+
+def test_a_node_with_another_mac_is_said(cluster):
+    """The nodes must answer for the shared addresses with one MAC: a node
+    given another on its outside segment would take none of the frames
+    sent to the first.  The others say so in their logs, and their
+    status, naming it; once it has the cluster's MAC again, nobody does."""
+    ns = f"{cluster.prefix}-n2"
+    mac_of = lambda: json.loads(cluster.exec("n2", "ip", "-j", "link", "show", "out"))[0]["address"]  # noqa: E731
+    shared = mac_of()
+    stray = "02:00:5e:10:99:99" if shared != "02:00:5e:10:99:99" else "02:00:5e:10:99:98"
+    run("ip", "-n", ns, "link", "set", "dev", "out", "address", stray)
+    try:
+        cluster.script("restart", "2")
+        wait_for(lambda: all(cluster.stats(f"n{i}").get("mac-differs") == "3" for i in (0, 1)),
+                 what="node 3 listed by the others")
+        with open(f"{cluster.run_dir}/n0.sock.log") as f:
+            assert f"node 3's outside MAC is {stray}, ours {shared}" in f.read()
+        assert "warning: the MACs of node(s) 3 on the shared segments" in cluster.cfctl("n0", "status")
+        assert sorted(cluster.stats("n2").get("mac-differs", "").split(",")) == ["1", "2"]
+    finally:
+        run("ip", "-n", ns, "link", "set", "dev", "out", "address", shared)
+        cluster.script("restart", "2")
+    wait_for(lambda: all("mac-differs" not in cluster.stats(f"n{i}") for i in range(NODES)),
+             what="the MACs agreed again")
 
 
 IKE_RECORD_MAX, IKE_RECORDS_MAX = 3072, 16384     # 51 MB, over the sync backlog bound of 16 MB
