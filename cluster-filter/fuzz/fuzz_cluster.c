@@ -98,6 +98,9 @@ static void setup(void)
 	if (cf_cluster_init(&cluster, &dp, &defaults, SELF, true, key, 1, &ops, NULL) != 0 ||
 	    cf_sync_init(&peer, key, sizeof(key), PEER, 1) != 0)
 		__builtin_trap();
+	/* our MACs, so that a member's SYNC_MACS is compared */
+	static const uint8_t inside[6] = { 2, 0, 0, 0, 0, 1 }, outside[6] = { 2, 0, 0, 0, 0, 2 };
+	cf_cluster_set_macs(&cluster, inside, outside);
 	cf_cluster_members(&cluster, both, 2, false);
 	deliver_looped();
 }
