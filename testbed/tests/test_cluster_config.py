@@ -184,6 +184,34 @@ def test_what_leaves_a_node_quiet_is_said(netns, tmp_path, key):
     assert said[1].endswith("nft delete table arp cluster_filterd"), p
 
 
+def test_routes_take_the_pools_into_the_tun_device(netns):
+    """ipsec cluster routes (cluster-filterd.service's ExecStartPost): each
+    prefix of CLUSTER_FILTER_ROUTES into the TUN device, again and again
+    without harm; a prefix it cannot route is one line and exit 1."""
+    run("ip", "-n", netns, "tuntap", "add", "dev", "cf0", "mode", "tun")
+    try:
+        run("ip", "-n", netns, "link", "set", "cf0", "up")
+        env = dict(ENV, CLUSTER_FILTER_ROUTES="100.64.10.0/24 100.64.11.0/24")
+        for _ in range(2):
+            p = subprocess.run(["ip", "netns", "exec", netns, "sh", str(CLUSTER), "routes"],
+                               capture_output=True, text=True, env=env, timeout=60)
+            assert (p.returncode, p.stdout, p.stderr) == (0, "", ""), p
+        routes = run("ip", "-n", netns, "route", "show", "dev", "cf0")
+        assert "100.64.10.0/24" in routes and "100.64.11.0/24" in routes, routes
+        env["CLUSTER_FILTER_ROUTES"] = "100.64.12.0/24 100.64.999.0/24"
+        p = subprocess.run(["ip", "netns", "exec", netns, "sh", str(CLUSTER), "routes"],
+                           capture_output=True, text=True, env=env, timeout=60)
+        assert p.returncode == 1 and len(p.stderr.splitlines()) == 1, p
+        assert p.stderr.startswith("ipsec cluster: CLUSTER_FILTER_ROUTES: cannot route 100.64.999.0/24 into cf0"), p
+        # without the device (the data plane not up): said, not silently skipped
+        env = dict(ENV, CLUSTER_FILTER_ROUTES="100.64.13.0/24", CLUSTER_FILTER_TUN="cf9")
+        p = subprocess.run(["ip", "netns", "exec", netns, "sh", str(CLUSTER), "routes"],
+                           capture_output=True, text=True, env=env, timeout=60)
+        assert p.returncode == 1 and "cannot route 100.64.13.0/24 into cf9" in p.stderr, p
+    finally:
+        run("ip", "-n", netns, "link", "del", "cf0", check=False)
+
+
 def one_node_corosync(netns, tmp_path, addr):
     """A one-node Corosync in the namespace on ADDR, with a private /run
     (its pid file and IPC paths are fixed); yields its PID, to nsenter."""
