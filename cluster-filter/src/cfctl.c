@@ -431,7 +431,9 @@ static void status_node(const struct cf_msg *m)
 		       cf_attr_u32(m, CF_A_NODE_ID, 0), cf_attr_u32(m, CF_A_NODES, 0),
 		       cf_attr_u8(m, CF_A_SYNCED, 0) ? "holds the SA state" : "without the SA state",
 		       forwarding(m));
-		if (host == 0)
+		if (host == 0 && !cf_attr_has(m, CF_A_SPEAKS))	/* an older daemon: no SPEAKER either */
+			printf("default host: %s\n", speaks ? "this node" : "another node");
+		else if (host == 0)
 			printf("default host: none agreed yet\n");
 		else if (host != self)
 			printf("default host: node %u (speaks IKE, answers ARP and NDP)\n", host);

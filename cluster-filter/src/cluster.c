@@ -455,6 +455,28 @@ void cf_cluster_quorum(struct cf_cluster *c, bool quorate)
 		cf_cluster_logf(c, "view round: could not ask for a new round");
 }
 
+void cf_cluster_quorum_unchanged(struct cf_cluster *c, const uint32_t *members, uint32_t n)
+{
+	if (!c->fence.minority)
+		return;
+	/*
+	 * A word from before the change still counts the nodes it lost; one
+	 * that counts a node whose daemon is not in the group is not taken
+	 * either, and the wait runs out (CF_MINORITY_WAIT_MS).
+	 */
+	for (uint32_t i = 0; i < n; i++) {
+		bool in_group = false;
+		for (uint32_t k = 0; k < c->view.n_cpg && !in_group; k++)
+			in_group = c->view.cpg[k] == members[i];
+		if (!in_group)
+			return;
+	}
+	cf_fence_quorum(&c->fence);
+	cf_cluster_update_forwarding(c);
+	if (cf_cluster_update_speaker(c))
+		c->ops->view_changed(c->ctx);
+}
+
 /* A message of the view round, authenticated. */
 static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_msg *m)
 {

@@ -155,6 +155,13 @@ void cf_cluster_free(struct cf_cluster *c);
  */
 void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n, bool unreachable);
 void cf_cluster_quorum(struct cf_cluster *c, bool quorate);
+/*
+ * votequorum spoke and our quorum stands (a quorum device, or a node that
+ * left on its own), counting MEMBERS: when that is a word about the
+ * membership of our last change - every one of them in our group, none
+ * of those it lost - a minority's wait (fence.h) is over.
+ */
+void cf_cluster_quorum_unchanged(struct cf_cluster *c, const uint32_t *members, uint32_t n);
 void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, size_t len);
 /* Corosync is gone: silent, our tables held as stale, until the group takes us back. */
 void cf_cluster_membership_lost(struct cf_cluster *c);

@@ -51,7 +51,7 @@ void cf_cluster_update_forwarding(struct cf_cluster *c)
 				(unsigned)(c->fence.until - c->fence.clock) * CF_SEQ_REPORT_MS);
 		break;
 	case CF_FENCE_MINORITY:
-		if (c->fence.minority)
+		if (cf_fence_minority(&c->fence))
 			cf_cluster_logf(c, "view %u: fewer than half of the view's members are left: not "
 					"forwarding until votequorum says whether we are quorate", c->view.epoch);
 		else
@@ -81,7 +81,7 @@ bool cf_cluster_update_speaker(struct cf_cluster *c)
 	else if (cf_view_is_default_host(&c->view))
 		cf_cluster_logf(c, "view %u: default host, but not answering for the cluster: %s", c->view.epoch,
 				!c->dp->paused ? "the node Corosync lost may still answer in the old view" :
-				c->fence.minority ? "a minority" : "the others' view left us out");
+				cf_fence_minority(&c->fence) ? "a minority" : "the others' view left us out");
 	return true;
 }
 
@@ -97,9 +97,9 @@ static bool in_view(const struct cf_view *v, uint32_t id)
  * Members of the agreed view that Corosync lost are told, beside it,
  * that our next view leaves them out (cf_cluster_tell_left_out()), for
  * as long as they stay lost: their own Corosync may never tell them (a
- * storm of rings), and what they hear from us holds only 0.5 s.  One
- * back in the group is told no more; with the table full, the one lost
- * longest makes room.
+ * storm of rings), and what they hear from us holds only so long
+ * (fence.h).  One back in the group is told no more; with the table
+ * full, the one lost longest makes room.
  */
 void cf_cluster_remember_left_out(struct cf_cluster *c, const uint32_t *ids, uint32_t n, bool unreachable)
 {
@@ -147,8 +147,11 @@ void cf_cluster_tell_left_out(struct cf_cluster *c)
 		return;
 	for (unsigned i = 0; i < c->n_left_out; i++) {
 		uint32_t id = c->left_out[i].id;
+		unsigned age = c->ticks - c->left_out[i].since;
+
 		/* before our round has left it out: nothing to say yet */
-		if (in_view(&c->view, id))
+		if (in_view(&c->view, id) || (age >= CF_LEFT_OUT_FAST_MS / CF_SEQ_REPORT_MS &&
+					      age % (CF_LEFT_OUT_EVERY_MS / CF_SEQ_REPORT_MS) != 0))
 			continue;
 		cf_mb_init(&b, CF_MSG_SYNC_LEFT_OUT, 0, 0);
 		cf_mb_u32(&b, CF_A_EPOCH, c->view.epoch);

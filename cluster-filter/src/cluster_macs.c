@@ -28,7 +28,6 @@ void cf_cluster_set_macs(struct cf_cluster *c, const uint8_t *inside, const uint
 void cf_cluster_say_macs(struct cf_cluster *c)
 {
 	struct cf_dataplane *dp = c->dp;
-	uint32_t lacking[CF_MAX_NODES];
 	struct cf_msgbuf b;
 
 	/* who left is no longer compared */
@@ -41,9 +40,9 @@ void cf_cluster_say_macs(struct cf_cluster *c)
 		else
 			dp->mac_differs[i] = dp->mac_differs[--dp->n_mac_differs];
 	}
-	/* an older daemon would count the message as malformed */
+	/* an older daemon in the group, even one still joining, would count it as malformed */
 	if (!cf_view_active(&c->view) || (!c->has_mac[0] && !c->has_mac[1]) ||
-	    cf_view_lacking(&c->view, CF_FEATURE_MACS, lacking) != 0)
+	    !cf_view_group_can(&c->view, CF_FEATURE_MACS))
 		return;
 	cf_mb_init(&b, CF_MSG_SYNC_MACS, 0, 0);
 	if (c->has_mac[0])

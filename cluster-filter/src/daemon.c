@@ -374,6 +374,7 @@ static int open_event_sources(const struct cf_options *o)
 		const char *why;
 		d.udp_port = (uint16_t)o->udp_port;
 		d.inside = o->inside;
+		d.outside = o->outside;
 		d.fast = cf_fast_bpf_open(o->inside, o->outside, &why);
 		if (d.fast == NULL) {
 			cf_log(CF_LOG_WARNING, "fast path off (%s): every packet comes up to the daemon", why);

@@ -31,6 +31,7 @@ struct daemon {
 	uint16_t udp_port;		/* ESP in UDP */
 	struct cf_fast_bpf *fast;	/* the kernel fast path; NULL: every packet comes up */
 	const char *inside;		/* its cleartext interface (--inside) */
+	const char *outside;		/* its ESP interface (--outside) */
 	int epfd, sig_fd;
 	const char *ctl_path;
 	struct cf_clients clients;

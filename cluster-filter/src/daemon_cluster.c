@@ -73,9 +73,37 @@ static time_t monotonic_seconds(void)
 	return ts.tv_sec;
 }
 
+/* DEV's Ethernet address into MAC; false without one (no DEV, no such device, not Ethernet). */
+static bool mac_of(const char *dev, uint8_t mac[6])
+{
+	struct ifreq ifr = { 0 };
+	int fd;
+	bool ok;
+
+	if (dev == NULL || strlen(dev) >= sizeof(ifr.ifr_name) ||
+	    (fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return false;
+	strcpy(ifr.ifr_name, dev);
+	ok = ioctl(fd, SIOCGIFHWADDR, &ifr) == 0 && ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER;
+	if (ok)
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+	return ok;
+}
+
+/* Ours, as the interfaces have them now: said after every view (cluster_macs.c). */
+static void read_macs(void)
+{
+	uint8_t inside[6], outside[6];
+	bool has_inside = mac_of(d.inside, inside), has_outside = mac_of(d.outside, outside);
+
+	cf_cluster_set_macs(&d.cluster, has_inside ? inside : NULL, has_outside ? outside : NULL);
+}
+
 static void members_changed(const uint32_t *ids, uint32_t n, bool unreachable, void *ctx)
 {
 	n_told_at = 0;		/* a node back may have moved: look again */
+	read_macs();		/* mended since? the round to come says them */
 	cf_cluster_members(&d.cluster, ids, n, unreachable);
 }
 
@@ -138,7 +166,7 @@ void notice_read(void)
 		if (n < 0)
 			return;
 		if ((size_t)n > sizeof(buf))
-			cf_dp_drop(&d.dp, NULL, CF_DROP_SYNC_MALFORMED);
+			cf_dp_drop(&d.dp, NULL, CF_DROP_NOTICE_BAD);
 		else
 			cf_cluster_beside(&d.cluster, buf, (size_t)n);
 	}
@@ -221,9 +249,12 @@ static void open_notices(uint16_t port)
 	cf_log(CF_LOG_INFO, "notices: listening on %s, UDP port %u", where, port);
 }
 
-static void quorum_changed(bool quorate, void *ctx)
+static void quorum_said(bool quorate, bool changed, const uint32_t *members, uint32_t n, void *ctx)
 {
-	cf_cluster_quorum(&d.cluster, quorate);
+	if (changed)
+		cf_cluster_quorum(&d.cluster, quorate);
+	else
+		cf_cluster_quorum_unchanged(&d.cluster, members, n);
 }
 
 static void sync_delivered(uint32_t nodeid, uint8_t *msg, size_t len, void *ctx)
@@ -233,7 +264,7 @@ static void sync_delivered(uint32_t nodeid, uint8_t *msg, size_t len, void *ctx)
 
 static const struct cf_membership_ops membership_ops = {
 	.members = members_changed,
-	.quorum = quorum_changed,
+	.quorum = quorum_said,
 	.deliver = sync_delivered,
 };
 
@@ -328,24 +359,6 @@ int read_cluster_key(const struct cf_options *o)
  * whole cluster's inbound traffic for its start-up (0.6 s on the test
  * bed, all of it lost).
  */
-/* DEV's Ethernet address into MAC; false without one (no DEV, no such device, not Ethernet). */
-static bool mac_of(const char *dev, uint8_t mac[6])
-{
-	struct ifreq ifr = { 0 };
-	int fd;
-	bool ok;
-
-	if (dev == NULL || strlen(dev) >= sizeof(ifr.ifr_name) ||
-	    (fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
-		return false;
-	strcpy(ifr.ifr_name, dev);
-	ok = ioctl(fd, SIOCGIFHWADDR, &ifr) == 0 && ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER;
-	if (ok)
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-	close(fd);
-	return ok;
-}
-
 int join_cluster(const struct cf_options *o)
 {
 	static const struct cf_cluster_ops cluster_ops = {
@@ -376,9 +389,7 @@ int join_cluster(const struct cf_options *o)
 		goto out;
 	}
 	set_fence();
-	uint8_t inside[6], outside[6];
-	bool has_inside = mac_of(o->inside, inside), has_outside = mac_of(o->outside, outside);
-	cf_cluster_set_macs(&d.cluster, has_inside ? inside : NULL, has_outside ? outside : NULL);
+	read_macs();
 	open_notices((uint16_t)o->notice_port);
 	int err = watch_membership(EPOLL_CTL_ADD);
 	if (err)

@@ -60,9 +60,14 @@ void cf_fence_view(struct cf_fence *f, uint32_t epoch)
 		f->left_out = false;
 }
 
+bool cf_fence_minority(const struct cf_fence *f)
+{
+	return f->minority && !reached(f->clock, f->minority_until);
+}
+
 enum cf_fence_state cf_fence_state(const struct cf_fence *f)
 {
-	if (f->minority && !reached(f->clock, f->minority_until))
+	if (cf_fence_minority(f))
 		return CF_FENCE_MINORITY;
 	if (f->left_out && !reached(f->clock, f->left_out_until))
 		return CF_FENCE_MINORITY;

@@ -61,11 +61,16 @@
 #define CF_FENCE_DEFAULT_MS 6600
 #define CF_MINORITY_WAIT_MS 2000
 /*
- * The others tell a member their view left out, every report while
- * Corosync keeps it out of the group; it forwards nothing while the word
- * is fresher than CF_LEFT_OUT_HOLD_MS, until it agrees a later view.
+ * The others tell a member their view left out while Corosync keeps it
+ * out of the group: every report for CF_LEFT_OUT_FAST_MS, then every
+ * CF_LEFT_OUT_EVERY_MS (a node that is down hears nothing; one cut off
+ * whose own Corosync never tells it goes on hearing).  It forwards
+ * nothing while the word is fresher than CF_LEFT_OUT_HOLD_MS, until it
+ * agrees a later view.
  */
-#define CF_LEFT_OUT_HOLD_MS 500
+#define CF_LEFT_OUT_FAST_MS 10000
+#define CF_LEFT_OUT_EVERY_MS 1000
+#define CF_LEFT_OUT_HOLD_MS 1500
 
 struct cf_fence {
 	unsigned length;	/* in reports: token timeout + consensus, and one for counting */
@@ -104,6 +109,8 @@ enum cf_fence_state {
 enum cf_fence_state cf_fence_state(const struct cf_fence *f);
 /* The last departure's fence is over (a minority may still wait). */
 bool cf_fence_over(const struct cf_fence *f);
+/* Whether we wait as a minority (not as one told it is left out). */
+bool cf_fence_minority(const struct cf_fence *f);
 const char *cf_fence_state_name(enum cf_fence_state s);
 
 #endif

@@ -58,10 +58,14 @@ static void quorum_notify(votequorum_handle_t handle, uint64_t context, uint32_t
 			  uint32_t n, votequorum_node_t nodes[])
 {
 	struct cf_membership *m = the_membership;
-	if (m->quorate == (quorate != 0))
-		return;
+	bool changed = m->quorate != (quorate != 0);
+	uint32_t members[CPG_MEMBERS_MAX], k = 0;
+
+	for (uint32_t i = 0; i < n && k < CPG_MEMBERS_MAX; i++)
+		if (nodes[i].state == VOTEQUORUM_NODESTATE_MEMBER)
+			members[k++] = nodes[i].nodeid;
 	m->quorate = quorate != 0;
-	m->ops->quorum(m->quorate, m->ctx);
+	m->ops->quorum(m->quorate, changed, members, k, m->ctx);
 }
 
 /*

@@ -19,8 +19,14 @@ struct cf_membership_ops {
 	 * where Corosync saw it: its node is down, or cut off)
 	 */
 	void (*members)(const uint32_t *nodeids, uint32_t n, bool unreachable, void *ctx);
-	/* votequorum: this node is (not) in the quorate partition */
-	void (*quorum)(bool quorate, void *ctx);
+	/*
+	 * votequorum: this node is (not) in the quorate partition.  Every
+	 * notification, CHANGED or not: votequorum says its word after each
+	 * change of membership, and a minority waits for it (fence.h).
+	 * MEMBERS: the nodes it counted, which tell a word about the current
+	 * membership from one about the last.
+	 */
+	void (*quorum)(bool quorate, bool changed, const uint32_t *members, uint32_t n, void *ctx);
 	/* a message multicast to the group, ours included */
 	void (*deliver)(uint32_t nodeid, uint8_t *msg, size_t len, void *ctx);
 };

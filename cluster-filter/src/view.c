@@ -337,6 +337,18 @@ void cf_view_put_features(struct cf_msgbuf *b, uint32_t bits)
 	cf_mb_finish(b);
 }
 
+bool cf_view_group_can(const struct cf_view *v, uint32_t feature)
+{
+	for (uint32_t i = 0; i < v->n_cpg; i++) {
+		bool can = v->cpg[i] == v->self_nodeid;
+		for (unsigned j = 0; j < CF_MAX_NODES && !can; j++)
+			can = v->feat[j].nodeid == v->cpg[i] && (v->feat[j].bits & feature) == feature;
+		if (!can)
+			return false;
+	}
+	return true;
+}
+
 uint32_t cf_view_lacking(const struct cf_view *v, uint32_t feature, uint32_t *out)
 {
 	uint32_t k = 0;

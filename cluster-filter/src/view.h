@@ -172,6 +172,12 @@ void cf_view_put_features(struct cf_msgbuf *b, uint32_t bits);
  * take a change that needs FEATURE.
  */
 uint32_t cf_view_lacking(const struct cf_view *v, uint32_t feature, uint32_t *out);
+/*
+ * Whether every node of the group but us announced FEATURE: the test for
+ * a message every node receives, which a daemon without it would count
+ * as malformed (one still to answer a round counts as lacking).
+ */
+bool cf_view_group_can(const struct cf_view *v, uint32_t feature);
 
 /* Quorum changed; losing it means we may miss changes: we no longer hold the state. */
 void cf_view_set_quorate(struct cf_view *v, bool quorate);

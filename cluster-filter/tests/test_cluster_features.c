@@ -322,10 +322,23 @@ static void the_nodes_share_their_macs(void)
 	settle();
 	CHECK_EQ(node[1].dp.n_mac_differs, 1);
 	CHECK_EQ(watched, 2);
+	/* its MAC mended in place: the next view says so */
+	cf_cluster_set_macs(&node[3].c, shared_in, shared_out);
+	watch = "node 3's MACs are ours again";
+	watched = 0;
+	confchg(all, 3);
+	settle();
+	for (uint32_t i = 1; i <= NODES; i++)
+		CHECK_EQ(node[i].dp.n_mac_differs, 0);
+	CHECK_EQ(watched, 2);
 
-	/* mended (a restart with the right MAC), and a node that knows no outside */
+	/* who leaves is no longer listed; back, with no outside MAC known, it is compared on the inside alone */
+	cf_cluster_set_macs(&node[3].c, shared_in, stray_out);
+	confchg(all, 3);
+	settle();
+	CHECK_EQ(node[1].dp.n_mac_differs, 1);
 	stop(3);
-	confchg(one_two, 2);	/* who left is no longer listed */
+	confchg(one_two, 2);
 	CHECK_EQ(node[1].dp.n_mac_differs, 0);
 	start(3, 20);
 	cf_cluster_set_macs(&node[3].c, shared_in, NULL);

@@ -47,6 +47,13 @@ static enum cf_drop inbound(uint32_t id, uint32_t spi, uint32_t seq)
 	return drop;
 }
 
+/* A daemon started with the test bed's Corosync timing (Corosync tells it at the join). */
+static void start_as_on_the_test_bed(uint32_t id, uint64_t first_counter)
+{
+	start(id, first_counter);
+	CHECK_EQ(cf_fence_set_length(&node[id].c.fence, AGREE_MS), FENCE_MS);
+}
+
 static void report_and_settle(void)
 {
 	report();
@@ -208,7 +215,7 @@ static void a_pause_inside_the_fence_keeps_it(void)
 	}
 	printf("     quorum lost and back inside the fence: node 3's SAs written again from %u ms\n", taken_at);
 	CHECK_EQ(taken_at, FENCE_MS);
-	start(3, 64000);
+	start_as_on_the_test_bed(3, 64000);
 	all_three_again();
 }
 
@@ -233,6 +240,11 @@ static void a_minority_waits_for_votequorum(void)
 	CHECK(node[3].dp.paused);
 	CHECK_EQ(cf_fence_state(&node[3].c.fence), CF_FENCE_MINORITY);
 	CHECK_EQ(inbound(3, IN_SPI, 7), CF_DROP_MINORITY);
+	/* votequorum's word about the ring before the change, quorate still: not taken */
+	const uint32_t all[] = { 1, 2, 3 };
+	cf_cluster_quorum_unchanged(&node[3].c, all, 3);
+	alone_for_a_report(3);
+	CHECK(node[3].dp.paused);
 	/* no word from votequorum (a quorum that does not count heads): 2 s */
 	for (unsigned ms = 500; ms < CF_MINORITY_WAIT_MS; ms += CF_SEQ_REPORT_MS)
 		alone_for_a_report(3);
@@ -241,6 +253,39 @@ static void a_minority_waits_for_votequorum(void)
 	CHECK(!cf_view_active(&node[3].c.view));
 
 	cf_cluster_quorum(&node[3].c, true);
+	all_three_again();
+}
+
+/*
+ * Two of three nodes lose their power, and a quorum device keeps the
+ * third quorate: votequorum's word after the change - quorate, as before,
+ * counting only this node - ends its wait at once, not after 2 s.  The
+ * same holds for exactly half without the lowest node id (two nodes and
+ * a quorum device, the first lost).
+ */
+static void a_quorum_device_keeps_a_lone_node_going(void)
+{
+	const uint32_t three = 3;
+
+	stop(1);
+	stop(2);
+	alone(3);
+	alone_for_a_report(3);
+	CHECK(node[3].dp.paused);
+	cf_cluster_quorum_unchanged(&node[3].c, &three, 1);
+	for (int k = 0; k < 5; k++)
+		alone_for_a_report(3);
+	CHECK(cf_view_active(&node[3].c.view) && node[3].c.view.n == 1);
+	CHECK(!node[3].dp.paused);
+	/* the others' share, and the speech of the default host it replaces, wait out the fence */
+	CHECK(!node[3].dp.speaker);
+	CHECK_EQ(inbound(3, IN_SPI, 7), CF_DROP_FENCE);
+	for (unsigned ms = 5 * CF_SEQ_REPORT_MS; ms < FENCE_MS; ms += CF_SEQ_REPORT_MS)
+		alone_for_a_report(3);
+	CHECK_EQ(inbound(3, IN_SPI, 7), CF_DROP_NONE);
+	CHECK(node[3].dp.speaker);
+	start_as_on_the_test_bed(1, 65000);
+	start_as_on_the_test_bed(2, 66000);
 	all_three_again();
 }
 
@@ -489,15 +534,14 @@ static void only_a_member_can_say_we_are_out(void)
 		n = cf_sync_seal(&node[2].c.sync, b.buf, b.len, sealed, sizeof(sealed));
 		cf_cluster_beside(&node[1].c, sealed, (size_t)n);
 		CHECK(!forwards(1) && !speaks(1));
-		alone_for_a_report(1);
+		report_and_settle();
 	}
 	for (unsigned ms = 2 * CF_SEQ_REPORT_MS; ms < CF_LEFT_OUT_HOLD_MS; ms += CF_SEQ_REPORT_MS) {
-		alone_for_a_report(1);
+		report_and_settle();
 		CHECK(!forwards(1));
 	}
-	alone_for_a_report(1);
+	report_and_settle();
 	CHECK(forwards(1) && speaks(1));
-	settle();
 }
 
 /* Corosync's runtime.members.<id>.ip, as the daemon reads it. */
@@ -576,6 +620,7 @@ int main(void)
 	a_node_cut_off_stops_before_the_others_take_over();
 	a_pause_inside_the_fence_keeps_it();
 	a_minority_waits_for_votequorum();
+	a_quorum_device_keeps_a_lone_node_going();
 	a_stopped_daemon_counts_the_time();
 	a_node_that_left_on_its_own_is_not_waited_for();
 	shared_sas_wait_out_the_fence();

@@ -208,6 +208,12 @@ def test_routes_take_the_pools_into_the_tun_device(netns):
         p = subprocess.run(["ip", "netns", "exec", netns, "sh", str(CLUSTER), "routes"],
                            capture_output=True, text=True, env=env, timeout=60)
         assert p.returncode == 1 and "cannot route 100.64.13.0/24 into cf9" in p.stderr, p
+        # the daemon's own device, as its options name it
+        for opts in ("--workers 2 --tun cf9", "--tun=cf9 --workers 2"):
+            env = dict(ENV, CLUSTER_FILTER_ROUTES="100.64.13.0/24", CLUSTER_FILTERD_OPTS=opts)
+            p = subprocess.run(["ip", "netns", "exec", netns, "sh", str(CLUSTER), "routes"],
+                               capture_output=True, text=True, env=env, timeout=60)
+            assert p.returncode == 1 and "into cf9" in p.stderr, (opts, p)
     finally:
         run("ip", "-n", netns, "link", "del", "cf0", check=False)
 
