@@ -285,6 +285,27 @@ static void features_of_a_racing_restart(void)
 	CHECK_EQ(cf_view_lacking(&v, CF_FEATURE_IPV6, NULL), 2);
 }
 
+/* A view of the three, and how many log lines said WHAT (NULL: none counted). */
+static unsigned a_view_saying(const char *what)
+{
+	const uint32_t all[] = { 1, 2, 3 };
+
+	watch = what;
+	watched = 0;
+	confchg(all, 3);
+	settle();
+	watch = NULL;
+	return watched;
+}
+
+static bool none_listed(void)
+{
+	for (uint32_t i = 1; i <= NODES; i++)
+		if (node[i].dp.n_mac_differs)
+			return false;
+	return true;
+}
+
 /*
  * Every node must answer for the shared addresses with one MAC; a node
  * with another on a segment takes nothing sent to the first, and its
@@ -297,7 +318,7 @@ static void the_nodes_share_their_macs(void)
 {
 	static const uint8_t shared_in[6] = { 0x02, 0, 0, 0, 0x01, 0x01 }, shared_out[6] = { 0x02, 0, 0, 0, 0x02, 0x02 },
 			     stray_out[6] = { 0x02, 0, 0, 0, 0x02, 0x03 };
-	const uint32_t all[] = { 1, 2, 3 }, one_two[] = { 1, 2 };
+	const uint32_t one_two[] = { 1, 2 };
 
 	for (uint32_t i = 1; i <= NODES; i++)
 		if (node[i].up)
@@ -307,48 +328,31 @@ static void the_nodes_share_their_macs(void)
 		start(i, 10);
 		cf_cluster_set_macs(&node[i].c, shared_in, i == 3 ? stray_out : shared_out);
 	}
-	watch = "outside MAC is 02:00:00:00:02:03, ours 02:00:00:00:02:02";
-	watched = 0;
-	confchg(all, 3);
-	settle();
+	CHECK_EQ(a_view_saying("outside MAC is 02:00:00:00:02:03, ours 02:00:00:00:02:02"), 2);
 	for (uint32_t i = 1; i <= 2; i++) {
 		CHECK_EQ(node[i].dp.n_mac_differs, 1);
 		CHECK_EQ(node[i].dp.mac_differs[0], 3);
 	}
 	CHECK_EQ(node[3].dp.n_mac_differs, 2);	/* to node 3, both others differ */
-	CHECK_EQ(watched, 2);
 	/* the next view: listed still, not said again */
-	confchg(all, 3);
-	settle();
+	CHECK_EQ(a_view_saying("MAC is"), 0);
 	CHECK_EQ(node[1].dp.n_mac_differs, 1);
-	CHECK_EQ(watched, 2);
 	/* its MAC mended in place: the next view says so */
 	cf_cluster_set_macs(&node[3].c, shared_in, shared_out);
-	watch = "node 3's MACs are ours again";
-	watched = 0;
-	confchg(all, 3);
-	settle();
-	for (uint32_t i = 1; i <= NODES; i++)
-		CHECK_EQ(node[i].dp.n_mac_differs, 0);
-	CHECK_EQ(watched, 2);
+	CHECK_EQ(a_view_saying("node 3's MACs are ours again"), 2);
+	CHECK(none_listed());
 
 	/* who leaves is no longer listed; back, with no outside MAC known, it is compared on the inside alone */
 	cf_cluster_set_macs(&node[3].c, shared_in, stray_out);
-	confchg(all, 3);
-	settle();
+	a_view_saying(NULL);
 	CHECK_EQ(node[1].dp.n_mac_differs, 1);
 	stop(3);
 	confchg(one_two, 2);
 	CHECK_EQ(node[1].dp.n_mac_differs, 0);
 	start(3, 20);
 	cf_cluster_set_macs(&node[3].c, shared_in, NULL);
-	watch = "MAC is";
-	watched = 0;
-	confchg(all, 3);
-	settle();
-	for (uint32_t i = 1; i <= NODES; i++)
-		CHECK_EQ(node[i].dp.n_mac_differs, 0);
-	CHECK_EQ(watched, 0);
+	CHECK_EQ(a_view_saying("MAC is"), 0);
+	CHECK(none_listed());
 
 	/* an older daemon in the view (it says nothing): nobody says theirs, it would count them as malformed */
 	stop(3);
@@ -357,12 +361,9 @@ static void the_nodes_share_their_macs(void)
 	node[3].c.features = 0;
 	cf_cluster_set_macs(&node[3].c, NULL, NULL);
 	cf_cluster_set_macs(&node[2].c, shared_in, stray_out);	/* said, node 1 would list it */
-	confchg(all, 3);
-	settle();
-	for (uint32_t i = 1; i <= NODES; i++)
-		CHECK_EQ(node[i].dp.n_mac_differs, 0);
+	a_view_saying(NULL);
+	CHECK(none_listed());
 	cf_cluster_set_macs(&node[2].c, shared_in, shared_out);
-	watch = NULL;
 }
 
 int main(void)
