@@ -952,10 +952,14 @@ def test_three_rekeys_by_strongswan(cluster):
     in the no-pfs topology without) during 2000 datagrams/s each way: the
     default mode loses at most a handful per rekey and duplicates nothing;
     the paper's schemes may lose and duplicate more, but only until 1 s
-    after the new SA is on every node.  Afterwards every mode is clean."""
+    after the new SA is on every node.  Afterwards every mode is clean.
+    Before the first rekey nothing is lost but what the kernel dropped on
+    the way (a loaded machine: CI once lost one datagram in two of the
+    session-sqf streams at +0.61 s)."""
     with open(f"{cluster.ssdir}/charon.log", errors="replace") as f:
         log_start = len(f.read())
     seconds, slots = 8.0, [1.5, 3.5, 5.5]
+    drops_before = cluster.drops()
     if cluster.mode in CARRIED:
         # one sender: several put the packet schemes out of step (test_many_sessions_...)
         streams = cluster.streams(seconds)
@@ -982,6 +986,7 @@ def test_three_rekeys_by_strongswan(cluster):
         streams.kill()
         raise
     got, wire = streams.finish()
+    drops = {k: v - drops_before.get(k, 0) for k, v in cluster.drops().items() if v > drops_before.get(k, 0)}
     with open(f"{cluster.ssdir}/charon.log", errors="replace") as f:
         chosen = [ln.split("selected proposal: ")[1].strip() for ln in f.read()[log_start:].splitlines()
                   if "selected proposal: ESP" in ln]
@@ -993,6 +998,7 @@ def test_three_rekeys_by_strongswan(cluster):
     assert_wire_clean(wire, min(d["unique"] for d in got.values()) // 2)
     assert len(chosen) == REKEYS
     assert all(("CURVE_25519" in c) == cluster.pfs for c in chosen), "PFS (or its absence) not as configured"
+    early = 0   # lost before any rekey: only what the kernel dropped on the way may be
     for name, d in got.items():
         # each lost run and duplicate falls to the rekey that started last before it
         starts = [t - d["t0"] for t, _ in rekeys]
@@ -1000,6 +1006,10 @@ def test_three_rekeys_by_strongswan(cluster):
         for a, b, k, what in [(a, b, k, "lost") for a, b, k in d["lost"]] + \
                              [(t, t, k, "duplicated") for t, k in d["dups"]]:
             idx = max([j for j, s in enumerate(starts) if s <= a + 0.05], default=None)
+            if idx is None and what == "lost":
+                print(f"  {name}: {k} lost at {a:.2f} s, before any rekey")
+                early += k
+                continue
             assert idx is not None, f"{name}: {k} {what} at {a:.2f} s, before any rekey"
             assert b <= rekeys[idx][1] - d["t0"] + HEAL, \
                 f"{name}: {k} {what} at {a:.2f} s, {a - starts[idx]:.2f} s after rekey {idx + 1} began"
@@ -1007,6 +1017,8 @@ def test_three_rekeys_by_strongswan(cluster):
         if cluster.topology in (DEFAULT, NO_PFS):
             assert max(per_rekey) <= HANDFUL, f"{name}: lost per rekey {per_rekey}"
             assert d["duplicates"] == 0, f"{name}: {d['duplicates']} duplicated"
+    assert early <= sum(drops.values()), \
+        f"{early} lost before any rekey, more than the kernel dropped on the way: {drops}"
     clean_stream(cluster, "after the rekeys", seconds=3.0)
 
 
