@@ -637,10 +637,43 @@ demo() {
 		n "$ha" ping -6 -c 9 -i 0.1 -W 2 fd00:2::2
 	fi
 	for i in $(seq 0 $((count - 1))); do
-		echo "== node $i: ipsec cluster status"
-		n "$(node "$i")" env PATH="$cf:$PATH" "$lsw/sbin/ipsec" cluster status --rundir "$run/n$i"
-		whack "$i" --trafficstatus || true
+		demo_status "$i"
 	done
+	[ "$count" -ge 2 ] && demo_takeover
+}
+
+demo_status() { # demo_status I
+	echo "== node $1 (Corosync node id $(($1 + 1))): ipsec cluster status"
+	n "$(node "$1")" env PATH="$cf:$PATH" "$lsw/sbin/ipsec" cluster status --rundir "$run/n$1"
+	whack "$1" --trafficstatus || true
+}
+
+# The default host loses power in the middle of a stream: the others take
+# its share of the packets and its IKE SA, and the peer sees one gateway.
+demo_takeover() {
+	local rate=1000 seconds=8 rx tx
+	disown -a # the nodes' processes: no "Killed" from bash when node 0 goes
+	echo "== node 0, the default host, loses power 2 s into $seconds s of $rate datagrams/s host A -> host B"
+	n "$hb" /usr/bin/python3 "$top/testbed/udp_stream.py" count 6001 5.0 $((rate * seconds)) $rate \
+		>"$run/takeover.json" &
+	rx=$!
+	wait_for "the receiver" grep -q ready "$run/takeover.json"
+	n "$ha" /usr/bin/python3 "$top/testbed/udp_stream.py" send 10.0.2.2 6001 \
+		$((rate * seconds)) 200 $rate &
+	tx=$!
+	sleep 2
+	poweroff 0
+	wait $tx
+	wait $rx
+	tail -1 "$run/takeover.json" | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+print("host B: %d of %d datagrams, %d duplicated" % (r["unique"], r["count"], r["duplicates"]))
+for begin, end, k in r["lost"]:
+    print("  lost %d, sent between +%.2f s and +%.2f s" % (k, begin, end))'
+	echo "(the gap: Corosync's token timeout, 300 ms here, then the fence that waits out"
+	echo " a node that may still be sending; the peer never sees another gateway)"
+	demo_status 1
 }
 
 is_default_host() { # is_default_host SOCK
