@@ -85,7 +85,7 @@ static struct cf_sync_peer *peer(struct cf_sync *s, uint32_t nodeid, bool *candi
 	if (context(&p->open, s->key, nodeid, false) != 0)
 		return NULL;
 	p->nodeid = nodeid;
-	p->last = 0;
+	p->first = p->last = 0;
 	*candidate = true;
 	return p;
 }
@@ -115,6 +115,8 @@ enum cf_drop cf_sync_open(struct cf_sync *s, uint8_t *msg, size_t len, uint32_t 
 		memset(msg + CF_SYNC_HDR_LEN, 0, n);	/* opened in place: keys */
 		return CF_DROP_SYNC_REPLAY;
 	}
+	if (p->first == 0)
+		p->first = counter;
 	p->last = counter;
 	*payload = msg + CF_SYNC_HDR_LEN;
 	*payload_len = n;
@@ -138,6 +140,11 @@ enum cf_drop cf_sync_open_beside(struct cf_sync *s, uint8_t *msg, size_t len, ui
 	if (cf_crypto_aead(&p->open, msg + 8, msg, CF_SYNC_HDR_LEN, msg + CF_SYNC_HDR_LEN, n,
 			   msg + CF_SYNC_HDR_LEN + n) != 0)
 		return CF_DROP_SYNC_AUTH;
+	uint64_t counter = get_be64(msg + 8);
+	if (counter < p->first || (counter > p->last && counter - p->last > CF_SYNC_BESIDE_AHEAD)) {
+		memset(msg + CF_SYNC_HDR_LEN, 0, n);
+		return CF_DROP_SYNC_REPLAY;
+	}
 	*payload = msg + CF_SYNC_HDR_LEN;
 	*payload_len = n;
 	return CF_DROP_NONE;

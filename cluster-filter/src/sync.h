@@ -33,6 +33,7 @@
 
 struct cf_sync_peer {
 	uint32_t nodeid;
+	uint64_t first;			/* the first counter accepted, in its current life */
 	uint64_t last;			/* highest counter accepted */
 	struct cf_crypto open;		/* salt = the sender's node id */
 };
@@ -66,8 +67,15 @@ enum cf_drop cf_sync_open(struct cf_sync *s, uint8_t *msg, size_t len, uint32_t 
  * (cluster.c: a view that left us out): authenticated and decrypted in
  * place, but the sender must be a peer we know, and the window is not
  * moved - Corosync may still deliver that sender's earlier messages.
- * Its replays are the caller's to refuse.
+ * Its counter must lie in the sender's current life as the stream shows
+ * it: not below the first we took from it, nor more than
+ * CF_SYNC_BESIDE_AHEAD above the last (CF_DROP_SYNC_REPLAY).  So a
+ * message captured in an earlier life of the cluster, whose epochs were
+ * as high as ours or higher, is refused: that life's counters started at
+ * another random point.  Replays within the life are the caller's to
+ * refuse.
  */
+#define CF_SYNC_BESIDE_AHEAD (1ull << 40)	/* 34 years of 1,000 messages a second */
 enum cf_drop cf_sync_open_beside(struct cf_sync *s, uint8_t *msg, size_t len, uint32_t *sender,
 				 uint8_t **payload, size_t *payload_len);
 

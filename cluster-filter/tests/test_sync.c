@@ -97,6 +97,27 @@ int main(void)
 	CHECK(cf_sync_open_beside(&b, msg, (size_t)n, &sender, &p, &plen) == CF_DROP_SYNC_MALFORMED);
 	CHECK_EQ(b.n_peers, 2);
 	cf_sync_free(&stranger);
+	/*
+	 * Node 3 in another life of the cluster: what it sealed then is
+	 * refused, whether that life's counters started below this one's or
+	 * far above; this life's next message still passes.
+	 */
+	struct cf_sync life;
+	/* (node 3's first counter taken in the stream was 8, its last 9) */
+	static const uint64_t starts[] = { 1, 6, 9 + CF_SYNC_BESIDE_AHEAD, 1ull << 61 };
+	for (size_t k = 0; k < sizeof(starts) / sizeof(starts[0]); k++) {
+		CHECK(cf_sync_init(&life, key, sizeof(key), 3, starts[k]) == 0);
+		n = cf_sync_seal(&life, (const uint8_t *)"left out", 8, msg, sizeof(msg));
+		CHECK(cf_sync_open_beside(&b, msg, (size_t)n, &sender, &p, &plen) == CF_DROP_SYNC_REPLAY);
+		CHECK(memmem(msg, (size_t)n, "left out", 8) == NULL);
+		cf_sync_free(&life);
+	}
+	CHECK(cf_sync_init(&life, key, sizeof(key), 3, 8 + CF_SYNC_BESIDE_AHEAD) == 0);
+	n = cf_sync_seal(&life, (const uint8_t *)"left out", 8, msg, sizeof(msg));
+	CHECK(cf_sync_open_beside(&b, msg, (size_t)n, &sender, &p, &plen) == CF_DROP_NONE);
+	cf_sync_free(&life);
+	n = cf_sync_seal(&c, (const uint8_t *)"left out", 8, msg, sizeof(msg));
+	CHECK(cf_sync_open_beside(&b, msg, (size_t)n, &sender, &p, &plen) == CF_DROP_NONE);
 	cf_sync_free(&c);
 
 	/* a key file's bytes: 32 raw, or 64 hex digits of either case and perhaps a newline */
