@@ -105,6 +105,7 @@ static unsigned flight_lag(struct cf_cluster *c)
 		cf_cluster_logf(c, "sync channel: our messages of %u ms ago never came back; taken for lost",
 				lag * CF_SEQ_REPORT_MS);
 		c->flight_runs = 0;
+		cf_cluster_tell_the_awaiting(c);
 		return 0;
 	}
 	return lag;
@@ -657,8 +658,10 @@ void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, siz
 		return;
 	}
 	heard_from(c, sender);
-	if (sender == c->sync.self)
+	if (sender == c->sync.self) {
 		landed(c, sealed_counter(msg));
+		cf_cluster_lost_before(c, sealed_counter(msg));
+	}
 	if (m.type == CF_MSG_SYNC_STATE || m.type == CF_MSG_SYNC_JOINED ||
 	    m.type == CF_MSG_SYNC_REROUND || m.type == CF_MSG_SYNC_CLOSE ||
 	    m.type == CF_MSG_SYNC_FEATURES) {
@@ -689,7 +692,10 @@ void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, siz
 			cf_dp_place_sessions(c->dp, &m);
 		return;
 	}
-	if (c->holding && !(m.flags & CF_F_SNAPSHOT))
+	/* a change counts from the default host of the view as of this point only */
+	if (!(m.flags & CF_F_SNAPSHOT) && sender != cf_view_default_host(&c->view))
+		cf_cluster_refuse_change(c, sender, payload, plen);
+	else if (c->holding && !(m.flags & CF_F_SNAPSHOT))
 		c->held_overflow |= cf_queue_push(&c->held, sender, payload, plen, CF_CLUSTER_QUEUE_MAX) != 0;
 	else
 		cf_cluster_apply_change(c, sender, payload, plen);

@@ -38,6 +38,8 @@ void cf_cluster_macs_heard(struct cf_cluster *c, uint32_t sender, const struct c
 void cf_cluster_hand_over(struct cf_cluster *c, const uint32_t *joiners, uint32_t n);
 /* a joiner: taken in (or our tables count); what came meanwhile on top */
 void cf_cluster_apply_held(struct cf_cluster *c);
+void cf_cluster_lost_before(struct cf_cluster *c, uint64_t counter);
+void cf_cluster_refuse_change(struct cf_cluster *c, uint32_t sender, const uint8_t *payload, size_t len);
 /* a joiner: our own tables, as the default host's first come */
 void cf_cluster_drop_stale_tables(struct cf_cluster *c);
 /* a joiner: the part of the default host's tables that came before a round */

@@ -15,6 +15,8 @@
 
 /* what of a client's request its answer needs: version, flags, type, seq */
 #define AWAITED_LEN 8
+/* an awaited change: the head of its request, and the counter it was sealed with */
+#define AWAITED_RECORD (AWAITED_LEN + 8)
 
 /*
  * Corosync is gone, and with it every change of our clients it had not
@@ -29,17 +31,37 @@ void cf_cluster_tell_the_awaiting(struct cf_cluster *c)
 
 	if (c->awaiting.head)
 		cf_cluster_logf(c, "sync channel: %zu changes not delivered back; telling their clients",
-				c->awaiting.bytes / AWAITED_LEN);
+				c->awaiting.bytes / AWAITED_RECORD);
 	for (; c->awaiting.head; cf_queue_pop(&c->awaiting)) {
 		const struct cf_queued *q = c->awaiting.head;
-		cf_control_refusal(&b, q->data, q->len, EIO,
+		cf_control_refusal(&b, q->data, AWAITED_LEN, EIO,
 				   "the sync channel was lost before the change came back; "
 				   "the other nodes may have it");
 		c->ops->reply(c->ctx, q->from, b.buf, b.len);
 	}
 }
 
-/* Our client's change REQ came back: whether its client still waits for it. */
+/*
+ * Ours sealed with COUNTER came back.  Ours come back in the order we
+ * sealed them, so a change still awaited from before it never will:
+ * Corosync took it and lost it (a ring that broke).  Its client hears so
+ * now - pluto's later requests used to time out one by one behind it.
+ */
+void cf_cluster_lost_before(struct cf_cluster *c, uint64_t counter)
+{
+	const struct cf_queued *q;
+	struct cf_msgbuf b;
+
+	while ((q = c->awaiting.head) != NULL && get_be64(q->data + AWAITED_LEN) < counter) {
+		cf_cluster_logf(c, "sync channel: a change of ours never came back; telling its client");
+		cf_control_refusal(&b, q->data, AWAITED_LEN, EIO,
+				   "the cluster lost the change on its way round; the other nodes may have it");
+		c->ops->reply(c->ctx, q->from, b.buf, b.len);
+		cf_queue_pop(&c->awaiting);
+	}
+}
+
+/* Our client's change REQ came back (after cf_cluster_lost_before()): whether its client waits. */
 static bool awaited(struct cf_cluster *c, uint32_t client, const uint8_t *req, size_t len)
 {
 	const struct cf_queued *q = c->awaiting.head;
@@ -156,8 +178,11 @@ int cf_cluster_replicate(struct cf_cluster *c, uint32_t client, uint8_t *req, si
 		req = b.buf;
 		len = b.len;
 	}
-	/* the reply goes back to this client when our own copy is delivered */
-	err = cf_queue_push(&c->awaiting, client, req, AWAITED_LEN, SIZE_MAX);
+	/* the reply goes back to this client when our own copy is delivered (sealed next) */
+	uint8_t record[AWAITED_RECORD];
+	memcpy(record, req, AWAITED_LEN);
+	put_be64(record + AWAITED_LEN, c->sync.counter + 1);
+	err = cf_queue_push(&c->awaiting, client, record, sizeof(record), SIZE_MAX);
 	if (err == 0 && (err = cf_cluster_sync_send(c, client, req, len)) != 0)
 		cf_queue_drop_last(&c->awaiting);
 	memset(&b, 0, sizeof(b));	/* keys */
@@ -181,6 +206,29 @@ static void reply(void *ctx, const uint8_t *msg, size_t len)
 
 static void discard_reply(void *ctx, const uint8_t *msg, size_t len)
 {
+}
+
+/*
+ * A change that Corosync ordered after its sender stopped being the
+ * default host (a daemon that hung while the others replaced it, and
+ * took its client's request on waking before it read the view): no node
+ * applies it, each at the same point of the stream, and the sender's
+ * client hears that nothing changed - two plutos must never both think
+ * they speak for one IKE SA.
+ */
+void cf_cluster_refuse_change(struct cf_cluster *c, uint32_t sender, const uint8_t *payload, size_t len)
+{
+	uint32_t client = get_be32(payload);
+	struct cf_msgbuf b;
+
+	if (sender != c->sync.self || client == CF_CLUSTER_NO_CLIENT || !awaited(c, client, payload + 4, len - 4))
+		return;
+	cf_cluster_logf(c, "view %u: a change of our client came round after this node stopped being the "
+			"default host; no node applied it", c->view.epoch);
+	cf_control_refusal(&b, payload + 4, len - 4, EPERM,
+			   "this node was no longer the default host when the cluster ordered the change; "
+			   "nothing changed");
+	c->ops->reply(c->ctx, client, b.buf, b.len);
 }
 
 /* A change to the tables (PAYLOAD: the client to answer, the request) */

@@ -517,7 +517,7 @@ static void lost_changes_are_answered(void)
 	refuse = UINT32_MAX;
 	CHECK_EQ(add_sa(dh, 22, 0xc002, CF_DIR_IN), 0);		/* still waiting for Corosync */
 	CHECK_EQ(add_sa(dh, 23, 0xc003, CF_DIR_IN), 0);
-	CHECK_EQ(node[dh].c.awaiting.bytes, 3 * 8);
+	CHECK_EQ(node[dh].c.awaiting.bytes, 3 * 16);
 	unsigned replies = node[dh].replies, errors = node[dh].reply_errors;
 
 	watch = "3 changes not delivered back";
@@ -658,6 +658,86 @@ static void a_node_keyed_otherwise_stays_silent(void)
 	CHECK(same_tables(odd, dh));
 }
 
+/*
+ * The default host's daemon hangs and the others replace it; waking, it
+ * takes its pluto's request before it reads the view that replaced it
+ * (Corosync's backlog, a request already queued).  Corosync orders the
+ * change after that view: no node applies it, and its client hears
+ * EPERM, not success - a second pluto must never think it speaks.
+ */
+static void a_replaced_default_host_changes_nothing(void)
+{
+	const uint8_t spis[CF_IKE_SPIS_LEN] = { 0xaa, 1, 2, 3 };
+	uint32_t old = cf_view_default_host(&node[2].c.view), other = old == 1 ? 2 : 1;
+
+	node[old].hung = true;
+	time_passes(CF_SILENT_MS + CF_ROUND_TIMEOUT_MS + 2 * CF_SEQ_REPORT_MS + FENCE_OVER_MS);
+	uint32_t now = cf_view_default_host(&node[other].c.view);
+	CHECK(now != old && now != 0);
+	CHECK_EQ(node[now].c.view.n, 2);
+	CHECK_EQ(ike_put(now, spis, 0x22, 200), 0);
+	settle();
+
+	unsigned replies = node[old].replies, errors = node[old].reply_errors;
+	CHECK(cf_view_is_default_host(&node[old].c.view));	/* as far as it knows */
+	CHECK_EQ(ike_put(old, spis, 0x11, 100), 0);
+	CHECK_EQ(add_sa(old, 31, 0xe001, CF_DIR_IN), 0);
+	watch = "no node applied it";
+	watched = 0;
+	node[old].hung = false;
+	settle();
+	CHECK_EQ(watched, 2);
+	watch = NULL;
+	CHECK_EQ(node[old].replies, replies + 2);
+	CHECK_EQ(node[old].reply_errors, errors + 2);
+	CHECK(node[old].c.awaiting.head == NULL);
+	time_passes(CF_ROUND_TIMEOUT_MS + 2 * CF_SEQ_REPORT_MS);
+	for (uint32_t i = 1; i <= NODES; i++) {
+		const struct cf_ike_record *r = cf_ike_find(&node[i].dp.ike, spis);
+		CHECK(r && r->len == 200 && r->data[0] == 0x22);
+		CHECK(cf_sa_find(&node[i].dp.db, 0xe001, CF_DIR_IN) == NULL);
+		CHECK_EQ(node[i].c.view.n, 3);
+	}
+	CHECK(same_ike_records(1, 2) && same_ike_records(1, 3));
+	CHECK(same_tables(1, 2) && same_tables(1, 3));
+}
+
+/*
+ * Corosync takes a change and delivers it to nobody (a ring that broke):
+ * the later ones come back, and with the first of them its client hears
+ * that it was lost - every later answer used to wait behind it, so pluto
+ * timed out on each request until the daemon restarted.
+ */
+static void a_change_lost_on_the_way_is_answered(void)
+{
+	uint32_t dh = cf_view_default_host(&node[1].c.view);
+	unsigned replies = node[dh].replies, errors = node[dh].reply_errors;
+
+	lose = 1;
+	CHECK_EQ(add_sa(dh, 41, 0xd001, CF_DIR_IN), 0);	/* taken, delivered to nobody */
+	CHECK_EQ(add_sa(dh, 42, 0xd002, CF_DIR_IN), 0);
+	CHECK_EQ(add_sa(dh, 43, 0xd003, CF_DIR_IN), 0);
+	settle();
+	CHECK_EQ(node[dh].replies, replies + 3);
+	CHECK_EQ(node[dh].reply_errors, errors + 1);
+	CHECK(node[dh].c.awaiting.head == NULL);
+	for (uint32_t i = 1; i <= NODES; i++) {
+		CHECK(cf_sa_find(&node[i].dp.db, 0xd001, CF_DIR_IN) == NULL);
+		CHECK(cf_sa_find(&node[i].dp.db, 0xd003, CF_DIR_IN) != NULL);
+	}
+
+	/* the last change lost: the next word of ours that comes back, a heartbeat, says so */
+	replies = node[dh].replies;
+	lose = 1;
+	CHECK_EQ(add_sa(dh, 44, 0xd004, CF_DIR_IN), 0);
+	settle();
+	CHECK_EQ(node[dh].replies, replies);
+	time_passes(CF_HEARTBEAT_MS + 2 * CF_SEQ_REPORT_MS);
+	CHECK_EQ(node[dh].replies, replies + 1);
+	CHECK_EQ(node[dh].reply_client, 44);
+	CHECK(node[dh].c.awaiting.head == NULL);
+}
+
 int main(void)
 {
 	CHECK(cf_crypto_global_init() == 0);
@@ -674,5 +754,7 @@ int main(void)
 	lost_changes_are_answered();
 	a_hand_over_beyond_the_queue_bound();
 	a_node_keyed_otherwise_stays_silent();
+	a_replaced_default_host_changes_nothing();
+	a_change_lost_on_the_way_is_answered();
 	return sim_exit("cluster");
 }
