@@ -501,19 +501,25 @@ static void view_message(struct cf_cluster *c, uint32_t sender, const struct cf_
 		return;
 	if (cut_off)
 		cf_cluster_drop_partial_tables(c);
-	cf_cluster_apply_view(c);
-	cf_dp_view_agreed(c->dp);
-	cf_cluster_update_forwarding(c);		/* with what those who left owned */
-	hear_everyone_anew(c);
-	c->suspecting = false;
-	c->suspected_epoch = 0;		/* a new view, though its epoch may repeat an old one's */
-	/* after JOINED; or the round kept our tables as the cluster's (nobody held the state) */
+	/*
+	 * After JOINED; or the round kept our tables as the cluster's (nobody
+	 * held the state).  What we held came, on every other node, under
+	 * the view before this one: it is applied under that view here too,
+	 * before this one, or an SA added meanwhile would take other IV slots
+	 * here than there - two writers with one nonce.
+	 */
 	if (c->holding && c->view.synced) {
 		if (m->type == CF_MSG_SYNC_JOINED)
 			cf_cluster_drop_stale_tables(c);	/* the default host had none to send */
 		c->stale_tables = false;
 		cf_cluster_apply_held(c);
 	}
+	cf_cluster_apply_view(c);
+	cf_dp_view_agreed(c->dp);
+	cf_cluster_update_forwarding(c);		/* with what those who left owned */
+	hear_everyone_anew(c);
+	c->suspecting = false;
+	c->suspected_epoch = 0;		/* a new view, though its epoch may repeat an old one's */
 	if (m->type == CF_MSG_SYNC_CLOSE) {
 		char silent[128] = "";
 		for (uint32_t i = 0, len = 0; i < c->view.n_cpg && len < sizeof(silent) - 12; i++)

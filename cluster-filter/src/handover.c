@@ -118,8 +118,7 @@ void cf_cluster_apply_held(struct cf_cluster *c)
 		c->view.held_epoch = 0;
 		cf_sadb_flush(db);
 		cf_ike_flush(&c->dp->ike);
-		cf_cluster_drop_held(c);
-		cf_cluster_apply_view(c);
+		cf_cluster_drop_held(c);	/* the caller applies the view next */
 		if (cf_cluster_send_empty(c, CF_MSG_SYNC_REROUND))
 			cf_cluster_logf(c, "view round: could not ask for a new round");
 		return;

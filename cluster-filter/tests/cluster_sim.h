@@ -269,6 +269,9 @@ static inline bool same_tables(uint32_t a, uint32_t b)
 		const struct cf_sa *o = cf_sa_find((struct cf_sadb *)y, sa->p.spi, sa->p.dir);
 		if (o == NULL || o->writer != sa->writer || memcmp(o->key_digest, sa->key_digest, 8))
 			return false;
+		/* IV slots are handed out alike everywhere, or two nodes share one */
+		if (sa->p.dir == CF_DIR_OUT && o->oseq.slot_next != sa->oseq.slot_next)
+			return false;
 	}
 	return true;
 }

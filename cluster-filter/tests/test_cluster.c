@@ -738,6 +738,80 @@ static void a_change_lost_on_the_way_is_answered(void)
 	CHECK(node[dh].c.awaiting.head == NULL);
 }
 
+/* No IV slot of SPI is held by two nodes at once, nor by a node after another held it. */
+static uint32_t slot_holder[CF_IV_SLOTS];
+
+static void no_slot_twice(uint32_t spi)
+{
+	for (uint32_t i = 1; i <= NODES; i++) {
+		const struct cf_sa *sa = node[i].up ? cf_sa_find(&node[i].dp.db, spi, CF_DIR_OUT) : NULL;
+		if (sa == NULL || !sa->oseq.have_slot)
+			continue;
+		CHECK(slot_holder[sa->oseq.slot] == 0 || slot_holder[sa->oseq.slot] == i);
+		slot_holder[sa->oseq.slot] = i;
+	}
+}
+
+/*
+ * A rekey lands in a node's join: the default host sends the new SA
+ * after the round's last answer and before its tables for the joiner, so
+ * the members apply it in the view before JOINED and the joiner holds
+ * it until its tables are in.  Applied in JOINED's view it took other
+ * IV slots there than the members did - the joiner and node 1 wrote
+ * with one slot, one nonce - and the joiner's slot count stayed behind
+ * for good (a later writer took slots another had used).
+ */
+static void a_rekey_during_a_join_takes_the_members_slots(void)
+{
+	const uint32_t all[] = { 1, 2, 3 };
+	uint32_t dh = cf_view_default_host(&node[1].c.view);
+	uint32_t joiner = dh == 3 ? 2 : 3, rest[NODES - 1];
+	struct cf_msgbuf b;
+	const char *why;
+
+	all_but(joiner, rest);
+	stop(joiner);
+	confchg(rest, 2);
+	time_passes(FENCE_OVER_MS + 1000);
+	start(joiner, 9000);
+	append(0, all, sizeof(all));
+	for (uint32_t i = 1; i <= NODES; i++) {		/* every answer of the round is out */
+		deliver_to(i, n_stream);
+		cf_cluster_flush(&node[i].c);
+	}
+	sa_add_started(&b, 0xf001, CF_DIR_OUT, 1, 0xf001);	/* per-sa */
+	CHECK(cf_mb_finish(&b) == 0);
+	CHECK_EQ(cf_cluster_replicate(&node[dh].c, 51, b.buf, b.len, &why), 0);
+	sa_add_started(&b, 0xf002, CF_DIR_OUT, 2, 0xf002);	/* shared */
+	cf_mb_u8(&b, CF_A_DISPATCH, CF_DISPATCH_PACKET_RR);
+	CHECK(cf_mb_finish(&b) == 0);
+	CHECK_EQ(cf_cluster_replicate(&node[dh].c, 52, b.buf, b.len, &why), 0);
+	settle();
+	time_passes(CF_ROUND_TIMEOUT_MS);
+	CHECK_EQ(node[joiner].c.view.n, 3);
+	CHECK(node[joiner].c.view.synced);
+	CHECK(same_tables(1, 2) && same_tables(1, 3));
+	no_slot_twice(0xf001);
+	no_slot_twice(0xf002);
+
+	/* and the views after: each writer of the per-sa SA in turn takes slots nobody had */
+	for (uint32_t gone = 1; gone <= NODES; gone++) {
+		if (gone == joiner)
+			continue;
+		uint32_t left[NODES], n = 0;
+		for (uint32_t i = 1; i <= NODES; i++)
+			if (node[i].up && i != gone)
+				left[n++] = i;
+		stop(gone);
+		confchg(left, n);
+		time_passes(FENCE_OVER_MS + 500);
+		no_slot_twice(0xf001);
+		no_slot_twice(0xf002);
+	}
+	const struct cf_sa *sa = cf_sa_find(&node[joiner].dp.db, 0xf001, CF_DIR_OUT);
+	CHECK(sa && sa->writer == joiner && sa->oseq.have_slot);
+}
+
 int main(void)
 {
 	CHECK(cf_crypto_global_init() == 0);
@@ -756,5 +830,6 @@ int main(void)
 	a_node_keyed_otherwise_stays_silent();
 	a_replaced_default_host_changes_nothing();
 	a_change_lost_on_the_way_is_answered();
+	a_rekey_during_a_join_takes_the_members_slots();
 	return sim_exit("cluster");
 }
