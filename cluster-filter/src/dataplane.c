@@ -179,8 +179,15 @@ void cf_dp_fence_over(struct cf_dataplane *dp)
 {
 	dp->fencing = false;
 	dp->fence_gone = 0;
-	for (struct cf_sa *sa = dp->db.list; sa; sa = sa->next)
+	for (struct cf_sa *sa = dp->db.list; sa; sa = sa->next) {
 		sa->fenced = false;
+		/* what we withheld, the node we waited out may have taken: a replay now is one */
+		if (sa->p.dir == CF_DIR_IN) {
+			if (dp->gather_observed)
+				dp->gather_observed(dp, sa);
+			replay_take_withheld(&sa->replay, &sa->observed);
+		}
+	}
 }
 
 void cf_dp_round_open(struct cf_dataplane *dp)
@@ -517,7 +524,16 @@ bool cf_dp_inbound_prepare(struct cf_dataplane *dp, uint8_t *esp, size_t len, bo
 		goto drop;
 	}
 	if (dp->round_open) {
-		/* who owns which number is being decided: accept nothing meanwhile */
+		/*
+		 * Who owns which number is being decided: accept nothing
+		 * meanwhile.  A node cut off, not in the round, still takes its
+		 * share: what went past is what the new owners must refuse.
+		 */
+		struct cf_sa *seen;
+		if (esp_peek(esp, len, &spi, &seq_lo) == CF_DROP_NONE &&
+		    (seen = cf_sa_find(&dp->db, spi, CF_DIR_IN)) != NULL)
+			replay_observe(&seen->observed, replay_infer_seq(&seen->replay, seq_lo, seen->p.esn),
+				       seen->replay.top);
 		d = CF_DROP_VIEW_CHANGE;
 		goto drop;
 	}

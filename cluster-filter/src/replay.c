@@ -124,3 +124,17 @@ void replay_take_observed(struct replay_window *w, const struct replay_window *o
 		if (bit_test(obs, s))
 			replay_update(w, s);
 }
+
+void replay_take_withheld(struct replay_window *w, const struct replay_window *obs)
+{
+	if (w->size == 0)
+		return;
+	uint64_t lo = w->top >= w->size ? w->top - w->size + 1 : 1;
+	uint64_t hi = obs->top < w->top ? obs->top : w->top;
+	if (obs->top >= RING && lo <= obs->top - RING)
+		lo = obs->top - RING + 1;
+	for (uint64_t s = lo, n = hi >= lo ? hi - lo + 1 : 0; n; s++, n--)
+		if (bit_test(obs, s))
+			bit_set(w, s);
+	replay_take_observed(w, obs);
+}

@@ -52,4 +52,12 @@ void replay_observe(struct replay_window *obs, uint64_t seq, uint64_t auth_top);
  */
 void replay_take_observed(struct replay_window *w, const struct replay_window *obs);
 
+/*
+ * At the end of a fence: every number OBS holds within W's window, below
+ * its top as well as above it (as replay_take_observed()), counts as
+ * seen.  A node waited out may have accepted them while we withheld
+ * them, and we have since accepted later numbers of our own.
+ */
+void replay_take_withheld(struct replay_window *w, const struct replay_window *obs);
+
 #endif

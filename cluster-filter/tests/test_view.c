@@ -345,6 +345,103 @@ static void dead_owner_replay(void)
 }
 
 /*
+ * Node 3 is cut off, and takes its share of the old view while the two
+ * others hold their round, and again while they wait out the fence: they
+ * accept none of it then, and must refuse it replayed after the fence,
+ * though they took later numbers of their own meanwhile.  (The round's
+ * packets used to go unobserved, and what the fence withheld was not
+ * counted as seen when it ended: a replay of either was accepted.)
+ */
+static void cut_off_owner_replay(void)
+{
+	static const uint8_t key[20] = { 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 4, 3, 2, 1 };
+	const struct cf_alg *gcm = cf_alg_by_name("aes128gcm16");
+	struct cf_sa_params in = { .spi = 0x6161, .dir = CF_DIR_IN, .alg = gcm,
+				   .enc_key_len = 20, .replay_window = 128 };
+	const uint32_t ids[3] = { 1, 2, 3 };
+	enum { LAST = 260 };
+	struct cf_dataplane gw[3];
+	struct cf_crypto peer;
+	uint8_t wire[LAST][64], buf[64], *inner;
+	size_t len[LAST], inner_len;
+	bool taken_by_3[LAST + 1] = { false };
+	struct cf_sa *sa;
+
+	CHECK(cf_crypto_init(&peer, gcm, true, key, sizeof(key), NULL, 0) == 0);
+	for (uint32_t i = 0; i < 3; i++) {
+		cf_dp_init(&gw[i]);
+		memcpy(in.enc_key, key, sizeof(key));
+		CHECK(cf_sa_add(&gw[i].db, &in, &sa) == 0);
+		cf_dp_set_view(&gw[i], 1, 3, i, ids, true, i == 0);
+		cf_dp_view_agreed(&gw[i]);
+	}
+	for (uint64_t seq = 1; seq <= LAST; seq++) {
+		uint8_t payload[20] = { 0 };
+		long n = esp_seal(&peer, 0x6161, seq, false, seq, ESP_NH_NONE, payload,
+				  sizeof(payload), wire[seq - 1], sizeof(wire[0]));
+		CHECK(n > 0);
+		len[seq - 1] = (size_t)n;
+	}
+	/* what node I makes of packet SEQ; node 3 keeps the old view throughout */
+	#define OFFER(i, seq) (memcpy(buf, wire[(seq) - 1], len[(seq) - 1]), \
+			       cf_dp_inbound(&gw[i], buf, len[(seq) - 1], false, &inner, &inner_len))
+	for (uint64_t seq = 1; seq <= 100; seq++)
+		for (uint32_t i = 0; i < 3; i++)
+			OFFER(i, seq);
+
+	/* the round of nodes 1 and 2: their positions, and packets meanwhile */
+	for (uint32_t i = 0; i < 2; i++) {
+		struct cf_msgbuf b;
+		struct cf_msg m;
+		const char *why;
+		unsigned count;
+		cf_dp_set_view(&gw[i], 2, 2, i, ids, true, i == 0);
+		cf_dp_round_open(&gw[i]);
+		cf_dp_put_positions(&gw[i], &b, gw[i].db.list, true, &count);
+		CHECK(cf_msg_parse(b.buf, b.len, &m, &why) == 0);
+		for (uint32_t j = 0; j < 2; j++)
+			cf_dp_positions(&gw[j], ids[i], &m);
+	}
+	for (uint64_t seq = 101; seq <= 130; seq++) {
+		CHECK(OFFER(0, seq) == CF_DROP_VIEW_CHANGE && OFFER(1, seq) == CF_DROP_VIEW_CHANGE);
+		taken_by_3[seq] = OFFER(2, seq) == CF_DROP_DUMMY;
+	}
+	/* the view of two, fenced as the cluster fences it; node 3 still takes its share */
+	unsigned fenced = 0;
+	for (uint32_t i = 0; i < 2; i++) {
+		cf_dp_view_agreed(&gw[i]);
+		gw[i].fencing = gw[i].fence_gone != 0;
+		CHECK(gw[i].fencing);
+	}
+	for (uint64_t seq = 131; seq < LAST; seq++) {
+		for (uint32_t i = 0; i < 2; i++)
+			fenced += OFFER(i, seq) == CF_DROP_FENCE;
+		taken_by_3[seq] = OFFER(2, seq) == CF_DROP_DUMMY;
+	}
+	CHECK(fenced > 10);
+	for (uint32_t i = 0; i < 2; i++)
+		cf_dp_fence_over(&gw[i]);
+
+	unsigned replayed = 0, taken = 0;
+	for (uint64_t seq = 101; seq < LAST; seq++) {
+		if (!taken_by_3[seq])
+			continue;
+		taken++;
+		for (uint32_t i = 0; i < 2; i++)
+			replayed += OFFER(i, seq) == CF_DROP_DUMMY;
+	}
+	CHECK(taken > 20);
+	CHECK_EQ(replayed, 0);
+	/* and the peer's next packet is welcome */
+	uint32_t owner = cf_dispatch_inbound(0x6161, LAST, 2);
+	CHECK(OFFER(owner, LAST) == CF_DROP_DUMMY);
+	#undef OFFER
+	for (uint32_t i = 0; i < 3; i++)
+		cf_dp_free(&gw[i]);
+	cf_crypto_free(&peer);
+}
+
+/*
  * A round that closes without some members makes a view only of more
  * than half of the group, or of half with the lowest node id: nodes that
  * cannot hear each other (two cluster keys) never both speak.
@@ -409,6 +506,7 @@ int main(void)
 	dataplane_views();
 	hand_over();
 	dead_owner_replay();
+	cut_off_owner_replay();
 	halves_do_not_both_speak();
 	cf_crypto_global_shutdown();
 	return check_exit("view");
