@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
 #include "cfctl.h"
@@ -23,6 +24,8 @@
 
 static const char *sock_path = CF_CTL_SOCKET;
 static uint32_t next_seq = 1;
+/* a hung daemon must not hang the tool an operator reaches for because of it */
+static unsigned timeout_s = 30;
 
 void die(const char *fmt, ...)
 {
@@ -172,15 +175,21 @@ static void print_policy(const struct cf_msg *m)
 static int transact(struct cf_msgbuf *b, void (*show)(const struct cf_msg *))
 {
 	static uint8_t buf[CF_CTL_MSG_MAX];
+	struct timeval tv = { .tv_sec = timeout_s };
 	int fd = connect_daemon();
 
 	if (cf_mb_finish(b) != 0)
 		die("%s: request too large", "request");
+	if (timeout_s && setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+		die("setsockopt: %s", strerror(errno));
 	if (send(fd, b->buf, b->len, 0) < 0)
 		die("send: %s", strerror(errno));
 	memset(b->buf, 0, sizeof(b->buf));	/* keys */
 	for (;;) {
 		ssize_t r = recv(fd, buf, sizeof(buf), 0);
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			die("%s: no answer within %u s: is cluster-filterd hung? (its journal; --timeout)",
+			    sock_path, timeout_s);
 		if (r <= 0)
 			die("%s: daemon closed the connection", sock_path);
 		struct cf_msg m;
@@ -411,7 +420,7 @@ static int monitor(void)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: cfctl [-s|--socket SOCKET] COMMAND\n"
+		"usage: cfctl [-s|--socket SOCKET] [-t|--timeout SECONDS] COMMAND\n"
 		"       cfctl -h|--help\n"
 		"  status           the cluster and this node, for people (ipsec cluster status)\n"
 		"  hello\n"
@@ -440,16 +449,26 @@ int main(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static struct cf_msgbuf b;
 	int opt;
 
-	while ((opt = getopt_long(argc, argv, "s:h", options, NULL)) != -1) {
-		if (opt == 's')
+	while ((opt = getopt_long(argc, argv, "s:t:h", options, NULL)) != -1) {
+		if (opt == 's') {
 			sock_path = optarg;
-		else {
+		} else if (opt == 't') {
+			char *end;
+			errno = 0;
+			unsigned long t = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || t > 86400 || optarg[0] == '-') {
+				fprintf(stderr, "cfctl: --timeout takes seconds, 0 (wait for ever) to 86400\n");
+				return 2;
+			}
+			timeout_s = (unsigned)t;
+		} else {
 			usage(opt == 'h' ? stdout : stderr);
 			return opt == 'h' ? 0 : 2;
 		}

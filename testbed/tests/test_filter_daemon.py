@@ -10,6 +10,7 @@ import os
 import queue
 import random
 import signal
+import socket
 import struct
 import subprocess
 import tempfile
@@ -254,6 +255,28 @@ def test_cfctl_refuses_numbers_it_would_truncate(args, says):
     p = subprocess.run([str(BIN / "cfctl"), "-s", "/nonexistent/cfctl.sock", *args],
                        capture_output=True, text=True, timeout=10)
     assert p.returncode == 2 and says in p.stderr, p.stderr
+
+
+def test_cfctl_gives_up_on_a_daemon_that_does_not_answer():
+    """A hung daemon accepts (the kernel does) and never answers: cfctl,
+    and so ipsec cluster status, must say so rather than hang."""
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "hung.ctl")
+        hung = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        hung.bind(path)
+        hung.listen(4)
+        try:
+            t0 = time.monotonic()
+            p = subprocess.run([str(BIN / "cfctl"), "-s", path, "--timeout", "1", "status"],
+                               capture_output=True, text=True, timeout=20)
+            took = time.monotonic() - t0
+            assert p.returncode == 2 and "no answer within 1 s" in p.stderr and path in p.stderr, p.stderr
+            assert took < 10, took
+            p = subprocess.run([str(BIN / "cfctl"), "-s", path, "-t", "x", "stats"],
+                               capture_output=True, text=True, timeout=10)
+            assert p.returncode == 2 and "--timeout takes seconds" in p.stderr, p.stderr
+        finally:
+            hung.close()
 
 
 @pytest.mark.parametrize("alg,way,refused", [
