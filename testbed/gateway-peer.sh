@@ -22,7 +22,7 @@
 # (byte lifetime); strongSwan has them as children of gw (6in4: tunnel6),
 # gw6 (tunnel4, tunnel6) and gw6e (tunnel6).  Every address is nodad.
 #
-# usage: gateway-peer.sh up|down|status|initiate|demo
+# usage: gateway-peer.sh up|down|status|initiate|demo|restart-daemon
 # env:   CF_PREFIX (namespace prefix), ESP (our esp= proposal, default aes_gcm128;
 #        Libreswan names: aes_gcm128, aes_gcm256, chacha20_poly1305, aes128-sha2_256),
 #        GATEWAY=strongswan (a libipsec charon as the gateway instead: the baseline),
@@ -172,6 +172,18 @@ start_cluster_filter() {
 	wait_for "cluster-filterd" test -S "$run/pluto/cluster-filter.ctl"
 }
 
+# cluster-filterd crashes and systemd starts it again (Restart=on-failure):
+# it comes back with empty tables, on a gateway of its own; pluto stays
+restart_daemon() {
+	local pid
+	pid=$(cat "$run/cluster-filterd.pid")
+	kill -KILL "$pid"
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+	mv "$run/cluster-filterd.log" "$run/cluster-filterd.log.1"
+	rm -f "$run/pluto/cluster-filter.ctl"
+	start_cluster_filter
+}
+
 start_pluto() {
 	mkdir -p "$run/nss"
 	certutil -N -d "sql:$run/nss" --empty-password
@@ -309,5 +321,6 @@ down) down ;;
 status) status ;;
 initiate) initiate ;;
 demo) demo ;;
-*) echo "usage: $0 up|down|status|initiate|demo" >&2; exit 2 ;;
+restart-daemon) restart_daemon ;;
+*) echo "usage: $0 up|down|status|initiate|demo|restart-daemon" >&2; exit 2 ;;
 esac

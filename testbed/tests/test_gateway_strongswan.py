@@ -371,6 +371,23 @@ def test_pluto_without_data_plane_says_so(gw, tmp_path):
     assert "needs cluster-filterd listening" in p.stderr, p.stderr[-2000:]
 
 
+def test_a_restarted_data_plane_gets_its_tunnel_back(tunnel):
+    """cluster-filterd dies and starts again (systemd's Restart=on-failure)
+    with empty tables, on a gateway of its own: pluto finds its Child SA's
+    SAs gone and rekeys it, new keys and policies, and the tunnel carries
+    traffic again.  It used to stay dark until its next rekey, hours, while
+    IKE's liveness checks went on passing."""
+    assert tunnel.ping("ha", "10.0.2.2", count=3) == 3
+    before = {s["spi"] for s in tunnel.sas()}
+    tunnel.script("restart-daemon")
+    wait_for(lambda: len(tunnel.sas()) >= 2 and before.isdisjoint(s["spi"] for s in tunnel.sas()),
+             timeout=30, what="a rekey into the restarted data plane")
+    wait_for(lambda: tunnel.ping("ha", "10.0.2.2", count=3, interval=0.2) >= 2, timeout=30,
+             what="pings through the tunnel again")
+    assert tunnel.ping("ha", "10.0.2.2", count=10) == 10
+    assert "the data plane came back without this Child SA's SAs: rekeying it" in tunnel.pluto_log()
+
+
 def test_byte_lifetime_expiry_rekeys(gw):
     """The data plane counts bytes against ipsec-max-bytes and reports the
     soft expiry to pluto (handle_sa_expire), which rekeys."""

@@ -323,6 +323,9 @@ static void reconnect(void *arg UNUSED, const struct timer_event *event)
 	destroy_timeout(&reconnect_timer);
 	if (attach_data_plane(false, event->logger)) {
 		llog(RC_LOG, event->logger, "cluster-filter: the data plane is back");
+		/* still the default host: a daemon alone that restarted has lost what we installed */
+		if (default_host)
+			cluster_rekey_lost_children(event->logger);
 		return;
 	}
 	schedule_timeout("cluster-filter reconnect", &reconnect_timer,

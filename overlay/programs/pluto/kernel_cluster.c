@@ -40,6 +40,8 @@
 #include "kernel.h"
 #include "kernel_policy.h"
 #include "log.h"
+#include "state.h"
+#include "timer.h"		/* for event_force() */
 #include "whack_shutdown.h"	/* for exiting_pluto */
 
 #include "cluster_ctl.h"
@@ -382,6 +384,49 @@ static bool cluster_get_kernel_state(const struct kernel_state *k,
 	*add_time = cf_attr_u64(&reply, CF_A_ADD_TIME, 0);
 	*lastused = cf_attr_u64(&reply, CF_A_LAST_USED, 0);
 	return true;
+}
+
+/*
+ * The data plane came back without our SAs: a daemon of a node alone (no
+ * cluster-group, or a cluster of one) restarted, and nobody kept them.
+ * Its tunnels would stay dark until they rekey - hours - while IKE's
+ * liveness checks go on answering.  Installing the same keys again would
+ * repeat AEAD nonces, so each established Child SA whose outbound SA is
+ * gone is rekeyed: new keys, new SAs, and its policies with them.
+ */
+void cluster_rekey_lost_children(struct logger *logger)
+{
+	static uint8_t buf[CF_CTL_MSG_MAX];
+	unsigned lost = 0;
+
+	struct state_filter sf = {
+		.search = {
+			.order = OLD2NEW,
+			.verbose.logger = logger,
+			.where = HERE,
+		},
+	};
+	while (next_state(&sf)) {
+		struct state *st = sf.st;
+		if (!IS_CHILD_SA(st) || !IS_CHILD_SA_ESTABLISHED(st) || st->st_ike_version != IKEv2 ||
+		    st->st_esp.protocol == NULL)
+			continue;
+		struct cf_msgbuf req;
+		struct cf_msg reply;
+		int err;
+		cf_mb_init(&req, CF_MSG_SA_GET, 0, 0);
+		cf_mb_u32(&req, CF_A_SPI, ntohl(st->st_esp.outbound.spi));
+		cf_mb_u8(&req, CF_A_DIR, wire_direction(DIRECTION_OUTBOUND));
+		if (cluster_transact(&req, &reply, buf, &err, "looking for a Child SA's SA", st->logger) ||
+		    err != ENOENT)
+			continue;
+		llog(RC_LOG, st->logger,
+		     "cluster-filter: the data plane came back without this Child SA's SAs: rekeying it");
+		event_force(EVENT_v2_REKEY, st);
+		lost++;
+	}
+	if (lost > 0)
+		llog(RC_LOG, logger, "cluster-filter: rekeying %u Child SA(s) the data plane lost", lost);
 }
 
 static ipsec_spi_t cluster_get_ipsec_spi(ipsec_spi_t avoid UNUSED,

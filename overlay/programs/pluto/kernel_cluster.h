@@ -44,6 +44,8 @@ uint32_t cluster_members(void);
 
 /* kernel_cluster.c: cluster-dispatch= for people */
 const char *cluster_dispatch_str(void);
+/* each established Child SA whose SAs the data plane no longer has (it restarted alone) is rekeyed */
+void cluster_rekey_lost_children(struct logger *logger);
 
 /* cluster_ike.c: the IKE SAs every node holds for a takeover */
 void cluster_ike_changed(struct ike_sa *ike);
