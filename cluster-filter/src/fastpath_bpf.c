@@ -311,21 +311,17 @@ void cf_fast_bpf_fold_sa(struct cf_fast_bpf *f, uint32_t spi, uint64_t *packets,
 		}
 }
 
-/* One entry per inbound SA, none for SAs that are gone. */
+/*
+ * One entry per inbound SA, none for SAs that are gone: those go first,
+ * so that a rekey (one SA in, one out) never finds the map full below
+ * CF_FAST_SAS.
+ */
 static int sync_sas(struct cf_fast_bpf *f, struct cf_dataplane *dp)
 {
 	struct bpf_map *map = f->skel->maps.cf_sa_in;
 	static struct cf_fast_sa_in fresh;
 	uint32_t key, next, *prev = NULL;
 
-	for (const struct cf_sa *sa = dp->db.list; sa; sa = sa->next) {
-		if (sa->p.dir != CF_DIR_IN)
-			continue;
-		int err = bpf_map__update_elem(map, &sa->p.spi, sizeof(uint32_t), &fresh, sizeof(fresh),
-					       BPF_NOEXIST);
-		if (err && err != -EEXIST)
-			return err;
-	}
 	while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
 		if (cf_sa_find(&dp->db, next, CF_DIR_IN) == NULL) {
 			bpf_map__delete_elem(map, &next, sizeof(next), 0);
@@ -333,6 +329,14 @@ static int sync_sas(struct cf_fast_bpf *f, struct cf_dataplane *dp)
 		}
 		key = next;
 		prev = &key;
+	}
+	for (const struct cf_sa *sa = dp->db.list; sa; sa = sa->next) {
+		if (sa->p.dir != CF_DIR_IN)
+			continue;
+		int err = bpf_map__update_elem(map, &sa->p.spi, sizeof(uint32_t), &fresh, sizeof(fresh),
+					       BPF_NOEXIST);
+		if (err && err != -EEXIST)
+			return err;
 	}
 	f->relinks = dp->db.relinks;
 	f->sa_count = dp->db.sa_count;

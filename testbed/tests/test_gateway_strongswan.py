@@ -9,8 +9,10 @@ namespaces; everything is checked at the far end.
 import json
 import os
 import re
+import signal
 import struct
 import subprocess
+import time
 
 import pytest
 
@@ -386,6 +388,33 @@ def test_a_restarted_data_plane_gets_its_tunnel_back(tunnel):
              what="pings through the tunnel again")
     assert tunnel.ping("ha", "10.0.2.2", count=10) == 10
     assert "the data plane came back without this Child SA's SAs: rekeying it" in tunnel.pluto_log()
+
+
+def test_a_hung_data_plane_costs_pluto_one_timeout(tunnel):
+    """cluster-filterd stops answering (SIGSTOP): pluto's first request
+    waits its 5 s, and later ones fail at once instead of stalling its
+    event loop 5 s each; once the daemon answers the request it left,
+    pluto asks again as before."""
+    pid = int(open(f"{tunnel.run_dir}/cluster-filterd.pid").read())
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        tunnel.whack("--trafficstatus", check=False)
+        first = time.monotonic() - t0
+        t0 = time.monotonic()
+        for _ in range(3):
+            tunnel.whack("--trafficstatus", check=False)
+        later = time.monotonic() - t0
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    log = tunnel.pluto_log()
+    assert "asking nothing more until it answers" in log and "not asked" in log, log[-3000:]
+    assert 4 < first < 15, first
+    assert later < 3, later
+    # back: the answers come again, traffic counts and all
+    wait_for(lambda: "inBytes=" in tunnel.whack("--trafficstatus"), timeout=20,
+             what="traffic counts from the data plane again")
+    assert tunnel.ping("ha", "10.0.2.2", count=5) == 5
 
 
 def test_byte_lifetime_expiry_rekeys(gw):

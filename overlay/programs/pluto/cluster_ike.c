@@ -61,6 +61,15 @@
 static bool importing;
 /* true while a demoted default host deletes its copies: the data plane keeps them */
 static bool forgetting;
+/*
+ * The IKE SA whose record last failed to go round: the cluster may hold
+ * it one exchange behind.  Shared again when the data plane is next
+ * heard, before pluto speaks (cluster_ike_share_again()): the peer's
+ * retransmission is answered from the recorded response, which shares
+ * nothing, so the record would stay behind until the next exchange, and
+ * a node taking over meanwhile would be ignored by the peer.
+ */
+static so_serial_t unshared;
 
 bool cluster_ike_forgetting(void)
 {
@@ -272,6 +281,7 @@ static void share(struct record *r, const struct ike_sa *ike)
 		 * exchange behind and ignored.  Its retransmission finds us,
 		 * or the next default host, with a record that matches.
 		 */
+		unshared = ike->sa.st_serialno;
 		cluster_hold_speech(ike->sa.logger);
 	}
 	memset(r, 0, sizeof(*r));	/* keys; cluster_transact() wiped the request */
@@ -319,6 +329,17 @@ void cluster_ike_changed(struct ike_sa *ike)
 	if (importing || !cluster_is_default_host())
 		return;
 	share_family(ike, NULL);
+}
+
+void cluster_ike_share_again(struct logger *logger)
+{
+	so_serial_t so = unshared;
+	unshared = SOS_NOBODY;
+	struct ike_sa *ike = ike_sa_by_serialno(so);
+	if (ike == NULL)
+		return;
+	ldbg(logger, "cluster-filter: sharing "PRI_SO" again before speaking", pri_so(so));
+	cluster_ike_changed(ike);
 }
 
 void cluster_ike_deleting(struct state *st)

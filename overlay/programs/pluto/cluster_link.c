@@ -86,8 +86,42 @@ static uint32_t request_seq;
 #define TAKEOVER_TRIES 30
 /* a local daemon answers at once; one that does not is as good as gone */
 #define REPLY_TIMEOUT_SECONDS 5
+/* ...and is not asked again for this long, unless it is heard or restarts */
+#define UNANSWERED_SECONDS 30
 
 static char socket_path[sizeof(ctl_addr.sun_path)];
+/*
+ * A request went unanswered for REPLY_TIMEOUT_SECONDS: the daemon hangs.
+ * Until it answers that request after all, is heard (an event), restarts,
+ * or UNANSWERED_SECONDS pass, requests fail at once: each would stall
+ * pluto's event loop for the whole timeout, and a connect() into the
+ * hung daemon's backlog would still succeed.
+ */
+static bool unanswered;
+static monotime_t unanswered_since;
+
+/* Whether the daemon that left a request unanswered is to be spared another. */
+static bool still_unanswered(void)
+{
+	static uint8_t late[CF_CTL_MSG_MAX];
+
+	if (!unanswered)
+		return false;
+	if (request_fd >= 0) {
+		ssize_t n = recv(request_fd, late, sizeof(late), MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+		    milliseconds_from_deltatime(monotime_diff(mononow(), unanswered_since)) <
+		    UNANSWERED_SECONDS * 1000)
+			return true;
+		if (n <= 0) {	/* gone, or tried again after a while: a new connection */
+			close(request_fd);
+			request_fd = -1;
+		}
+		/* n > 0: the late answer (transact() skips it by its seq), and it is back */
+	}
+	unanswered = false;
+	return false;
+}
 
 static int connect_data_plane(void)
 {
@@ -118,6 +152,11 @@ static bool send_request(struct cf_msgbuf *req, uint32_t *seq, const char *what,
 	}
 	*seq = ++request_seq;
 	put_be32(req->buf + 4, *seq);
+	if (still_unanswered()) {
+		llog(RC_LOG, logger, "cluster-filter: %s: not asked: the data plane left a request "
+		     "unanswered and has not answered since", what);
+		return false;
+	}
 
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (request_fd < 0)
@@ -159,12 +198,16 @@ static bool transact(struct cf_msgbuf *req, struct cf_msg *reply, uint8_t *reply
 	for (;;) {
 		ssize_t n = recv(request_fd, reply_buf, CF_CTL_MSG_MAX, 0);
 		if (n <= 0) {
-			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-				llog(RC_LOG, logger, "cluster-filter: %s: no answer within %d s",
-				     what, REPLY_TIMEOUT_SECONDS);
-			else
-				llog(RC_LOG, logger, "cluster-filter: %s: the data plane closed the connection",
-				     what);
+			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+				llog(RC_LOG, logger, "cluster-filter: %s: no answer within %d s; "
+				     "asking nothing more until it answers", what, REPLY_TIMEOUT_SECONDS);
+				/* kept open: its late answer says the daemon is back */
+				unanswered = true;
+				unanswered_since = mononow();
+				return false;
+			}
+			llog(RC_LOG, logger, "cluster-filter: %s: the data plane closed the connection",
+			     what);
 			close(request_fd);
 			request_fd = -1;
 			return false;
@@ -311,9 +354,14 @@ bool cluster_may_speak(void)
 static void heard_from_data_plane(struct logger *logger)
 {
 	last_heard = mononow();
+	unanswered = false;
 	if (quiet == LAPSED)
 		llog(RC_LOG, logger, "cluster-filter: the data plane is heard again");
+	bool held = quiet == SPEECH_HELD;
 	quiet = SPEAKING;
+	/* what the cluster may lack goes again first: failing, it holds speech again */
+	if (held && default_host)
+		cluster_ike_share_again(logger);
 }
 
 static bool attach_data_plane(bool first, struct logger *logger);
@@ -344,6 +392,7 @@ static void data_plane_lost(struct logger *logger)
 {
 	llog(RC_LOG, logger, "cluster-filter: the data plane went away: keeping quiet until it is back");
 	attached = false;
+	unanswered = false;	/* the next daemon is another */
 	detach_fd_read_listener(&event_listener);
 	close(event_fd);
 	event_fd = -1;
