@@ -217,6 +217,38 @@ static inline void settle(void)
  */
 #define FENCE_OVER_MS (CF_FENCE_DEFAULT_MS + CF_SEQ_REPORT_MS)
 
+/* pluto's IKE_PUT through node VIA: a record of LEN bytes of FILL */
+static inline int ike_put(uint32_t via, const uint8_t spis[CF_IKE_SPIS_LEN], uint8_t fill, size_t len)
+{
+	struct cf_msgbuf b;
+	uint8_t record[CF_IKE_RECORD_MAX];
+	const char *why = NULL;
+
+	memset(record, fill, len);
+	cf_mb_init(&b, CF_MSG_IKE_PUT, 0, fill);
+	cf_mb_put(&b, CF_A_IKE_SPIS, spis, CF_IKE_SPIS_LEN);
+	cf_mb_put(&b, CF_A_IKE_RECORD, record, len);
+	CHECK(cf_mb_finish(&b) == 0);
+	int err = cf_cluster_replicate(&node[via].c, 9, b.buf, b.len, &why);
+	CHECK(err == 0 || why != NULL);
+	return err;
+}
+
+static inline bool same_ike_records(uint32_t a, uint32_t b)
+{
+	const struct cf_ike_table *x = &node[a].dp.ike, *y = &node[b].dp.ike;
+
+	if (x->count != y->count)
+		return false;
+	for (const struct cf_ike_record *r = x->list; r; r = r->next) {
+		const struct cf_ike_record *o = cf_ike_find(y, r->spis);
+		if (o == NULL || o->version != r->version || o->len != r->len ||
+		    memcmp(o->data, r->data, r->len))
+			return false;
+	}
+	return true;
+}
+
 /* Corosync's configuration change, at this point of the agreed stream. */
 static inline void confchg(const uint32_t *ids, uint32_t n)
 {
