@@ -403,7 +403,11 @@ def assert_ndp_from(cluster, speaker, nodes=range(NODES)):
           f"dropped by the others' role tables (solicitations, input) {drops}")
     assert len(nas) == 1 and len(replies) == 3, (nas, replies)
     assert len(nas_in) == 1 and len(replies_in) == 3 and len(resets) == 1, (nas_in, replies_in, resets)
-    assert sent[speaker] == (1, 1), sent
+    # at least the one each side saw: a neighbour's entry for the gateway,
+    # which UDP streams never confirm, goes stale and is probed with a
+    # unicast solicitation at a time of the neighbour's choosing (CI saw
+    # (1, 2)); the speaker answers that too
+    assert min(sent[speaker]) >= 1, sent
     for i in nodes:
         if i == speaker:
             assert before[i] == [], f"node {speaker}, the default host, has drop rules"
