@@ -184,7 +184,7 @@ static int transact(struct cf_msgbuf *b, void (*show)(const struct cf_msg *))
 		die("setsockopt: %s", strerror(errno));
 	if (send(fd, b->buf, b->len, 0) < 0)
 		die("send: %s", strerror(errno));
-	memset(b->buf, 0, sizeof(b->buf));	/* keys */
+	explicit_bzero(b->buf, sizeof(b->buf));	/* keys */
 	for (;;) {
 		ssize_t r = recv(fd, buf, sizeof(buf), 0);
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))

@@ -520,7 +520,7 @@ void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, siz
 
 	if (drop == CF_DROP_NONE &&
 	    (sender != nodeid || plen < 4 || cf_msg_parse(payload + 4, plen - 4, &m, &why))) {
-		memset(payload, 0, plen);	/* opened in place: keys */
+		explicit_bzero(payload, plen);	/* opened in place: keys */
 		drop = CF_DROP_SYNC_MALFORMED;	/* sealed by one node, sent by another */
 	}
 	if (drop != CF_DROP_NONE) {
@@ -554,7 +554,7 @@ void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, siz
 	}
 	/* the default host's tables, for joiners; the others have them */
 	if ((m.flags & CF_F_SNAPSHOT) && (c->view.synced || sender != cf_view_default_host(&c->view))) {
-		memset(payload, 0, plen);
+		explicit_bzero(payload, plen);
 		return;
 	}
 	if (m.flags & CF_F_SNAPSHOT)
@@ -575,6 +575,6 @@ void cf_cluster_deliver(struct cf_cluster *c, uint32_t nodeid, uint8_t *msg, siz
 		c->held_overflow |= cf_queue_push(&c->held, sender, payload, plen, CF_CLUSTER_QUEUE_MAX) != 0;
 	else
 		cf_cluster_apply_change(c, sender, payload, plen);
-	memset(payload, 0, plen);	/* keys */
+	explicit_bzero(payload, plen);	/* keys */
 }
 

@@ -109,7 +109,7 @@ static int seal_and_send(struct cf_cluster *c, uint32_t client, const uint8_t *m
 	put_be32(payload, client);
 	memcpy(payload + 4, msg, len);
 	long n = cf_sync_seal(&c->sync, payload, 4 + len, sealed, sealed_len);
-	memset(payload, 0, sizeof(payload));	/* keys */
+	explicit_bzero(payload, sizeof(payload));	/* keys */
 	if (n < 0)
 		return (int)n;
 	int err = cf_queue_push(&c->out, hand_over ? OUT_HAND_OVER : OUT_OTHER, sealed, (size_t)n, SIZE_MAX);

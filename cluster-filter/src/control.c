@@ -411,7 +411,7 @@ static int ike_dump(struct request *r)
 		ok(r, CF_F_MULTI);
 		cf_control_put_ike(&r->b, rec, with_record);
 		send_reply(r);
-		memset(&r->b, 0, sizeof(r->b));	/* keys */
+		explicit_bzero(&r->b, sizeof(r->b));	/* keys */
 	}
 	ok(r, CF_F_DONE);
 	cf_mb_u32(&r->b, CF_A_COUNT, r->dp->ike.count);

@@ -151,7 +151,7 @@ void cf_crypto_free(struct cf_crypto *c)
 		PK11_FreeSymKey(c->key);
 	if (c->mac_key)
 		PK11_FreeSymKey(c->mac_key);
-	memset(c, 0, sizeof(*c));
+	explicit_bzero(c, sizeof(*c));
 }
 
 int cf_crypto_aead(struct cf_crypto *c, const uint8_t iv8[8],

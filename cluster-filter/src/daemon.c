@@ -286,7 +286,7 @@ static void client_request(int i)
 		if (subscribe)
 			cf_clients_subscribe(&d.clients, i);
 	}
-	memset(buf, 0, len);	/* keys */
+	explicit_bzero(buf, len);	/* keys */
 }
 
 static int drop_capabilities(void)

@@ -396,6 +396,6 @@ int join_cluster(const struct cf_options *o)
 		cf_log(CF_LOG_ERR, "epoll: %s", strerror(-err));
 	status = err ? 1 : 0;
 out:
-	memset(cluster_key, 0, sizeof(cluster_key));
+	explicit_bzero(cluster_key, sizeof(cluster_key));
 	return status;
 }

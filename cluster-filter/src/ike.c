@@ -17,7 +17,7 @@ static struct cf_ike_record **slot(struct cf_ike_table *t, const uint8_t spis[CF
 
 static void wipe(struct cf_ike_record *r)
 {
-	memset(r->data, 0, r->len);	/* pluto's keys */
+	explicit_bzero(r->data, r->len);	/* pluto's keys */
 	free(r);
 }
 

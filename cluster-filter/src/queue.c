@@ -39,7 +39,7 @@ void cf_queue_pop(struct cf_queue *q)
 	if (q->head == NULL)
 		q->tail = &q->head;
 	q->bytes -= m->len;
-	memset(m->data, 0, m->len);
+	explicit_bzero(m->data, m->len);
 	free(m);
 }
 
@@ -55,7 +55,7 @@ void cf_queue_drop_last(struct cf_queue *q)
 	*at = NULL;
 	q->tail = at;
 	q->bytes -= m->len;
-	memset(m->data, 0, m->len);
+	explicit_bzero(m->data, m->len);
 	free(m);
 }
 

@@ -33,7 +33,7 @@ static void sa_free(struct cf_sa *sa)
 		cf_crypto_free(&sa->worker_crypto[i]);
 	free(sa->worker_crypto);
 	cf_dispatch_free(&sa->dispatch);
-	memset(sa, 0, sizeof(*sa));
+	explicit_bzero(sa, sizeof(*sa));
 	free(sa);
 }
 
@@ -164,7 +164,7 @@ static void key_digest(const struct cf_sa_params *p, uint8_t out[8])
 	memcpy(buf + p->enc_key_len, p->auth_key, p->auth_key_len);
 	PK11_HashBuf(SEC_OID_SHA256, h, buf, p->enc_key_len + p->auth_key_len);
 	memcpy(out, h, 8);
-	memset(buf, 0, sizeof(buf));
+	explicit_bzero(buf, sizeof(buf));
 }
 
 int cf_sa_add(struct cf_sadb *db, struct cf_sa_params *p, struct cf_sa **out)
@@ -214,11 +214,11 @@ int cf_sa_add(struct cf_sadb *db, struct cf_sa_params *p, struct cf_sa **out)
 
 	/* keys now live only inside NSS, unless joiners will need them */
 	if (!db->keep_keys) {
-		memset(sa->p.enc_key, 0, sizeof(sa->p.enc_key));
-		memset(sa->p.auth_key, 0, sizeof(sa->p.auth_key));
+		explicit_bzero(sa->p.enc_key, sizeof(sa->p.enc_key));
+		explicit_bzero(sa->p.auth_key, sizeof(sa->p.auth_key));
 	}
-	memset(p->enc_key, 0, sizeof(p->enc_key));
-	memset(p->auth_key, 0, sizeof(p->auth_key));
+	explicit_bzero(p->enc_key, sizeof(p->enc_key));
+	explicit_bzero(p->auth_key, sizeof(p->auth_key));
 
 	cf_outseq_init(&sa->oseq, p->dir == CF_DIR_OUT ? p->seq : 0);
 	sa->serial = db->next_serial++;
