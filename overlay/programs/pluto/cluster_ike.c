@@ -62,14 +62,47 @@ static bool importing;
 /* true while a demoted default host deletes its copies: the data plane keeps them */
 static bool forgetting;
 /*
- * The IKE SA whose record last failed to go round: the cluster may hold
- * it one exchange behind.  Shared again when the data plane is next
- * heard, before pluto speaks (cluster_ike_share_again()): the peer's
- * retransmission is answered from the recorded response, which shares
- * nothing, so the record would stay behind until the next exchange, and
- * a node taking over meanwhile would be ignored by the peer.
+ * What failed to go round, done again when the data plane is next heard
+ * (cluster_ike_catch_up()), before pluto speaks.  The IKE SAs whose
+ * record failed: the cluster may hold each one exchange behind, and the
+ * peer's retransmission is answered from the recorded response, which
+ * shares nothing, so a node taking over meanwhile would be ignored by the
+ * peer.  An IKE rekey puts two records, several IKE SAs may fail during
+ * one stall: every one is remembered.  And the IKE SAs whose removal
+ * failed, which a node taking over would otherwise bring back.
  */
-static so_serial_t unshared;
+struct pending {
+	unsigned count, room;
+	void *items;
+};
+static struct pending unshared;		/* so_serial_t */
+static struct pending undeleted;	/* ike_spis_t */
+
+static void remember(struct pending *p, const void *item, size_t size)
+{
+	for (unsigned i = 0; i < p->count; i++)
+		if (memcmp((const uint8_t *)p->items + i * size, item, size) == 0)
+			return;
+	if (p->count == p->room) {
+		unsigned room = p->room > 0 ? 2 * p->room : 8;
+		void *items = alloc_bytes(room * size, "cluster-filter pending");
+		if (p->count > 0)
+			memcpy(items, p->items, p->count * size);
+		pfreeany(p->items);
+		p->items = items;
+		p->room = room;
+	}
+	memcpy((uint8_t *)p->items + p->count++ * size, item, size);
+}
+
+/* hands the items over to the caller, who pfree()s them */
+static void *take(struct pending *p, unsigned *count)
+{
+	void *items = p->items;
+	*count = p->count;
+	zero(p);
+	return items;
+}
 
 bool cluster_ike_forgetting(void)
 {
@@ -281,7 +314,7 @@ static void share(struct record *r, const struct ike_sa *ike)
 		 * exchange behind and ignored.  Its retransmission finds us,
 		 * or the next default host, with a record that matches.
 		 */
-		unshared = ike->sa.st_serialno;
+		remember(&unshared, &ike->sa.st_serialno, sizeof(so_serial_t));
 		cluster_hold_speech(ike->sa.logger);
 	}
 	memset(r, 0, sizeof(*r));	/* keys; cluster_transact() wiped the request */
@@ -331,30 +364,51 @@ void cluster_ike_changed(struct ike_sa *ike)
 	share_family(ike, NULL);
 }
 
-void cluster_ike_share_again(struct logger *logger)
+static void forget_record(const ike_spis_t *spis, struct logger *logger)
 {
-	so_serial_t so = unshared;
-	unshared = SOS_NOBODY;
-	struct ike_sa *ike = ike_sa_by_serialno(so);
-	if (ike == NULL)
-		return;
-	ldbg(logger, "cluster-filter: sharing "PRI_SO" again before speaking", pri_so(so));
-	cluster_ike_changed(ike);
+	static uint8_t buf[CF_CTL_MSG_MAX];
+	struct cf_msgbuf req;
+	struct cf_msg reply;
+	int err;
+
+	cf_mb_init(&req, CF_MSG_IKE_DEL, 0, 0);
+	cf_mb_put(&req, CF_A_IKE_SPIS, spis, sizeof(*spis));
+	/* ENOENT: gone already; EPERM: no longer ours to remove */
+	if (!cluster_transact(&req, &reply, buf, &err, "forgetting the IKE SA", logger) &&
+	    (err == 0 || err == EIO || err == EAGAIN))
+		remember(&undeleted, spis, sizeof(*spis));
+}
+
+bool cluster_ike_pending(void)
+{
+	return unshared.count > 0 || undeleted.count > 0;
+}
+
+void cluster_ike_catch_up(struct logger *logger)
+{
+	unsigned count;
+	ike_spis_t *spis = take(&undeleted, &count);
+	for (unsigned i = 0; i < count; i++)
+		forget_record(&spis[i], logger);
+	pfreeany(spis);
+
+	so_serial_t *serials = take(&unshared, &count);
+	for (unsigned i = 0; i < count; i++) {
+		struct ike_sa *ike = ike_sa_by_serialno(serials[i]);
+		if (ike == NULL)
+			continue;
+		ldbg(logger, "cluster-filter: sharing "PRI_SO" again before speaking", pri_so(serials[i]));
+		cluster_ike_changed(ike);
+	}
+	pfreeany(serials);
 }
 
 void cluster_ike_deleting(struct state *st)
 {
-	static uint8_t buf[CF_CTL_MSG_MAX];
-
 	if (importing || !cluster_is_default_host())
 		return;
 	if (IS_IKE_SA(st) && IS_IKE_SA_ESTABLISHED(st)) {
-		struct cf_msgbuf req;
-		struct cf_msg reply;
-		int err;
-		cf_mb_init(&req, CF_MSG_IKE_DEL, 0, 0);
-		cf_mb_put(&req, CF_A_IKE_SPIS, &st->st_ike_spis, sizeof(st->st_ike_spis));
-		cluster_transact(&req, &reply, buf, &err, "forgetting the IKE SA", st->logger);
+		forget_record(&st->st_ike_spis, st->logger);
 	} else if (IS_CHILD_SA(st) && IS_CHILD_SA_ESTABLISHED(st)) {
 		struct ike_sa *ike = ike_sa(st, HERE);
 		if (ike != NULL && IS_IKE_SA_ESTABLISHED(&ike->sa))
@@ -390,6 +444,11 @@ void cluster_ike_forget(struct logger *logger)
 		}
 	}
 	importing = forgetting = false;
+	/* the next default host speaks for what went round; the rest is lost with our copies */
+	pfreeany(unshared.items);
+	pfreeany(undeleted.items);
+	zero(&unshared);
+	zero(&undeleted);
 	if (count > 0)
 		llog(RC_LOG, logger, "cluster-filter: forgot %u IKE SA(s): another node speaks for them now",
 		     count);

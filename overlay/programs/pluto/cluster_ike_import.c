@@ -29,7 +29,9 @@
 #include "crypt_symkey.h"
 #include "addresspool.h"
 #include "iface.h"
+#include "ike_alg_integ.h"
 #include "ikev2.h"
+#include "ikev2_message.h"
 #include "ikev2_msgid.h"
 #include "ikev2_parent.h"
 #include "ikev2_proposals.h"
@@ -39,6 +41,7 @@
 #include "ip_protocol.h"
 #include "pluto_stats.h"
 #include "routing.h"
+#include "server.h"		/* for schedule_timeout() */
 #include "timer.h"
 
 #include "kernel_cluster.h"
@@ -76,7 +79,7 @@ struct sa_fields {
 	enum event_type lifetime;
 	unsigned flags;
 	bool owner, version_ok;
-	shunk_t children[16];
+	shunk_t children[RECORD_MAX / 64];	/* more than fit: a Child SA takes over 80 bytes */
 	unsigned nr_children;
 	shunk_t peer_id;		/* an instance's */
 	shunk_t lease[2];
@@ -155,15 +158,20 @@ static bool read_fields(shunk_t in, struct sa_fields *f)
  */
 static bool keys_fit(const struct trans_attrs *ta, const struct sa_fields *f)
 {
-	if (ta->ta_prf == NULL || ta->ta_encrypt == NULL)
+	if (ta->ta_prf == NULL || ta->ta_encrypt == NULL ||
+	    !encrypt_has_key_bit_length(ta->ta_encrypt, ta->enckeylen))
+		return false;
+	/* a cipher without integrity gets an integrity algorithm, an AEAD none */
+	bool integ = ta->ta_integ != NULL && ta->ta_integ != &ike_alg_integ_none;
+	if (integ == encrypt_desc_is_aead(ta->ta_encrypt))
 		return false;
 	size_t prf = ta->ta_prf->prf_key_size;
-	size_t integ = ta->ta_integ != NULL ? ta->ta_integ->integ_keymat_size : 0;
+	size_t integ_bytes = integ ? ta->ta_integ->integ_keymat_size : 0;
 	size_t encrypt = ta->enckeylen / BITS_IN_BYTE;
 	size_t salt = ta->ta_encrypt->salt_size;
 	const size_t want[] = {
 		[R_SK_D - R_SK_D] = prf,
-		[R_SK_AI - R_SK_D] = integ, [R_SK_AR - R_SK_D] = integ,
+		[R_SK_AI - R_SK_D] = integ_bytes, [R_SK_AR - R_SK_D] = integ_bytes,
 		[R_SK_EI - R_SK_D] = encrypt, [R_SK_ER - R_SK_D] = encrypt,
 		[R_SALT_I - R_SK_D] = salt, [R_SALT_R - R_SK_D] = salt,
 	};
@@ -268,6 +276,87 @@ static struct child_sa *import_child(struct ike_sa *ike, shunk_t in, struct logg
 			       &child->sa);
 	}
 	return child;
+}
+
+/*
+ * The old default host shares an IKE SA's record before its request
+ * leaves, and may die before the peer has it: the request lost on the
+ * wire, or never sent.  Whether the peer took it, only the peer knows,
+ * and strongSwan processes nothing but the exact next message ID: a node
+ * that counted the request taken and went on with the next ID would be
+ * ignored for good, one that sent that ID again with another request
+ * would be answered with the peer's recorded response to the first
+ * (RFC 7296 2.2).  So the request's ID is counted used, and an empty
+ * INFORMATIONAL under it goes to the peer, a few times: a peer that had
+ * the request answers it again, one that had not answers the empty one,
+ * and either answer is dropped here as old.  The peer then waits for
+ * the next ID, which is ours.
+ */
+#define PROBE_SENDS 4	/* at the takeover, then every half second */
+
+struct probe {
+	struct probe *next;
+	so_serial_t ike;
+	unsigned sends;
+	struct v2_outgoing_fragment *message;
+};
+
+static struct probe *probes;
+static struct timeout *probe_timer;
+
+static void send_probes(void *arg UNUSED, const struct timer_event *event UNUSED)
+{
+	destroy_timeout(&probe_timer);
+	for (struct probe **p = &probes; *p != NULL; ) {
+		struct probe *probe = *p;
+		struct ike_sa *ike = ike_sa_by_serialno(probe->ike);
+		if (ike != NULL)
+			send_recorded_v2_message(ike, "the old default host's message ID", probe->message);
+		if (ike == NULL || ++probe->sends == PROBE_SENDS) {
+			*p = probe->next;
+			free_v2_outgoing_fragments(&probe->message);
+			pfree(probe);
+		} else {
+			p = &probe->next;
+		}
+	}
+	if (probes != NULL)
+		schedule_timeout("cluster-filter message ID probe", &probe_timer,
+				 deltatime_from_milliseconds(500), send_probes, NULL);
+}
+
+/* the request with ID SENT may not have reached the peer: claim the ID with an empty one */
+static void claim_message_id(struct ike_sa *ike, intmax_t sent)
+{
+	struct v2_msgid_windows *w = &ike->sa.st_v2_msgid_windows;
+	uint8_t buf[MIN_OUTPUT_UDP_SIZE];
+	struct v2_message message;
+	struct v2_outgoing_fragment *sealed = NULL;
+
+	w->initiator.sent = sent - 1;	/* open_v2_message() numbers a request sent + 1 */
+	bool built = open_v2_message("message ID probe", ike, ike->sa.logger, NULL,
+				     ISAKMP_v2_INFORMATIONAL, buf, sizeof(buf), &message,
+				     ENCRYPTED_PAYLOAD);
+	if (built) {
+		message.outgoing_fragments = &sealed;
+		built = close_and_record_v2_message(&message);
+	}
+	w->initiator.sent = sent;
+	if (!built || sealed == NULL) {
+		free_v2_outgoing_fragments(&sealed);
+		llog(RC_LOG, ike->sa.logger,
+		     "cluster-filter: could not claim message ID %jd; the peer may ignore our requests", sent);
+		return;
+	}
+	llog(RC_LOG, ike->sa.logger,
+	     "cluster-filter: the last default host's request %jd may not have reached the peer; "
+	     "claiming its message ID with an empty INFORMATIONAL", sent);
+	struct probe *probe = alloc_thing(struct probe, "cluster-filter message ID probe");
+	*probe = (struct probe) { .next = probes, .ike = ike->sa.st_serialno, .message = sealed };
+	probes = probe;
+	if (probe_timer == NULL)
+		schedule_timeout("cluster-filter message ID probe", &probe_timer,
+				 deltatime(0), send_probes, NULL);
 }
 
 static void restore_response(struct ike_sa *ike, const struct sa_fields *f)
@@ -395,8 +484,8 @@ bool cluster_ike_import(const uint8_t *spis_bytes, shunk_t in, bool quiet, struc
 	memcpy(&spis, spis_bytes, sizeof(spis));
 	if (!read_fields(in, &f) || !f.version_ok || !endpoint_of(f.local, &local) ||
 	    !endpoint_of(f.remote, &remote) || f.msgids.len != 36 || f.nat.len != 10) {
-		if (!quiet)
-			llog(RC_LOG, logger, "cluster-filter: an IKE SA record is malformed or from another version; not taken over");
+		/* never tried again, so said whether or not another try follows */
+		llog(RC_LOG, logger, "cluster-filter: an IKE SA record is malformed or from another version; not taken over");
 		return false;
 	}
 	if (find_v2_ike_sa(&spis, f.role) != NULL)
@@ -475,12 +564,14 @@ bool cluster_ike_import(const uint8_t *spis_bytes, shunk_t in, bool quiet, struc
 	/*
 	 * A request the default host had sent and not heard back for is
 	 * given up (its larval SA died with it); the peer's answer is
-	 * dropped as old and what it was for starts again.
+	 * dropped as old and what it was for starts again.  Its ID is
+	 * claimed below, in case the peer never had it.
 	 */
 	const uint8_t *ids = f.msgids.ptr;
 	struct v2_msgid_windows *w = &st->st_v2_msgid_windows;
 	w->initiator.sent = (intmax_t)get_be64(ids);
 	w->initiator.recv = w->initiator.sent;
+	bool outstanding = w->initiator.sent > (intmax_t)get_be64(ids + 8);
 	w->responder.sent = (intmax_t)get_be64(ids + 16);
 	w->responder.recv = (intmax_t)get_be64(ids + 24);
 	w->responder.recv_frags = get_be32(ids + 32);
@@ -488,6 +579,8 @@ bool cluster_ike_import(const uint8_t *spis_bytes, shunk_t in, bool quiet, struc
 
 	import_v2_change_state(st, STATE_V2_ESTABLISHED_IKE_SA);
 	v2_ike_sa_established(ike, HERE);
+	if (outstanding)
+		claim_message_id(ike, w->initiator.sent);
 	schedule_deadlines(st, &f);
 
 	unsigned children = 0;

@@ -357,11 +357,10 @@ static void heard_from_data_plane(struct logger *logger)
 	unanswered = false;
 	if (quiet == LAPSED)
 		llog(RC_LOG, logger, "cluster-filter: the data plane is heard again");
-	bool held = quiet == SPEECH_HELD;
 	quiet = SPEAKING;
-	/* what the cluster may lack goes again first: failing, it holds speech again */
-	if (held && default_host)
-		cluster_ike_share_again(logger);
+	/* what the cluster may lack goes again first: a record failing holds speech again */
+	if (default_host && cluster_ike_pending())
+		cluster_ike_catch_up(logger);
 }
 
 static bool attach_data_plane(bool first, struct logger *logger);
