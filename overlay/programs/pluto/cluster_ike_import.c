@@ -226,10 +226,17 @@ static deltatime_t delay_until(uint64_t at, intmax_t at_least)
 
 static void schedule_deadlines(struct state *st, const struct sa_fields *f)
 {
-	/* a rekey the default host had started is lost with it: start again */
+	/*
+	 * Replaced without a rekey to come: a rekey the default host had
+	 * started, lost with it (start again), unless the IKE SA is one
+	 * that policy re-authenticates rather than rekeys
+	 * (schedule_v2_replace_event()).
+	 */
+	bool reauthenticated = IS_IKE_SA(st) && st->st_connection->config->reauth;
 	if (f->rekey_at != 0)
 		event_schedule(EVENT_v2_REKEY, delay_until(f->rekey_at, 1), st);
-	else if (f->lifetime == EVENT_v2_REPLACE && f->lifetime_at > (uint64_t)realnow().rt.tv_sec + 5)
+	else if (f->lifetime == EVENT_v2_REPLACE && !reauthenticated &&
+		 f->lifetime_at > (uint64_t)realnow().rt.tv_sec + 5)
 		event_schedule(EVENT_v2_REKEY, deltatime(2), st);
 	event_schedule(f->lifetime, delay_until(f->lifetime_at, 2), st);
 }
