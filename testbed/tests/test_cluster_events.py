@@ -1320,11 +1320,58 @@ def test_a_takeover_while_the_default_hosts_request_is_unanswered(cluster, lost)
         cluster.whack(speaker, "--asynchronous", "--rekey-child", "--name", "tunnel")
         wait_for(lambda: (lambda s: len(set(s)) == 1 and len(s[0]) == 2 and not set(s[0]) & set(old))(
             child_spis(cluster, survivors)), timeout=15, what=f"node {speaker}'s rekey answered")
+        # strongSwan installed the lost response's Child SA, which the cluster never had:
+        # its own rekey of that one is refused (CHILD_SA_NOT_FOUND) and it lets it go
+        out = cluster.swanctl("--rekey", "--child", "tunnel")
+        assert "rekey completed successfully" in out, out
+        wait_for(lambda: cluster.swanctl("--list-sas").count(" INSTALLED,") == 1, timeout=10,
+                 what="strongSwan holding one Child SA, the cluster's")
     finally:
         cluster.exec("peer", "nft", "delete", "table", "ip", "ikedrop", check=False)
         cluster.script("poweron", str(victim))
         cluster.wait_settled(list(range(NODES)))
     clean_stream(cluster, f"after node {speaker} claimed the lost {lost}'s message ID")
+
+
+@on(ONLY_DEFAULT)
+def test_a_negotiation_the_next_default_host_started_is_dropped(cluster):
+    """The node next in line initiates the tunnel itself while a follower
+    (auto=start, or a revival): its IKE_SA_INIT retransmits into silence.
+    When the default host loses power it drops that negotiation before
+    it takes the IKE SA over, so it takes the Child SA over too (a
+    connection still negotiating could not), starts no IKE_SA_INIT and no
+    Child SA of its own, and strongSwan's rekey is answered."""
+    victim = cluster.default_host()
+    survivors = [i for i in range(NODES) if i != victim]
+    nxt = min(survivors)
+    took = pluto_log(cluster, nxt).count("took over the IKE SA and 1 Child SA(s)")
+    cluster.whack(nxt, "--asynchronous", "--initiate", "--name", "tunnel")
+    wait_for(lambda: "IKE_SA_INIT_I" in cluster.whack(nxt, "--showstates"), timeout=10,
+             what=f"node {nxt}'s own IKE_SA_INIT")
+    watch = IkeWatch(cluster)
+    try:
+        cluster.script("poweroff", str(victim))
+        cluster.wait_settled(survivors)
+        wait_for(lambda: pluto_log(cluster, nxt).count("took over the IKE SA and 1 Child SA(s)") == took + 1,
+                 timeout=10, what=f"node {nxt} taking over")
+        out = cluster.swanctl("--rekey", "--child", "tunnel")
+        assert "rekey completed successfully" in out, out
+        # past the retransmission the dropped IKE_SA_INIT would have made, and its revival
+        time.sleep(2.5)
+        states = cluster.whack(nxt, "--showstates")
+    finally:
+        exchanges = watch.exchanges()
+        cluster.script("poweron", str(victim))
+        cluster.wait_settled(list(range(NODES)))
+    log = pluto_log(cluster, nxt)
+    print(f"  node {nxt}: IKE exchanges on the wire {collections.Counter(exchanges)}")
+    assert "dropping the negotiation this node started while it kept quiet" in log
+    assert "cannot take over the Child SA" not in log
+    assert 34 not in exchanges, "an IKE_SA_INIT: a second IKE SA"
+    assert 36 in exchanges, "strongSwan's rekey not on the wire"
+    after = log[log.rindex("dropping the negotiation this node started"):]
+    assert "sent CREATE_CHILD_SA request" not in after, "a Child SA of node's own besides the one taken over"
+    assert states.count("ESTABLISHED_IKE_SA") == 1 and states.count("ESTABLISHED_CHILD_SA") == 1, states
 
 
 def pluto_pid(cluster, i):

@@ -39,6 +39,7 @@
 #include "log.h"
 #include "state.h"
 #include "connections.h"
+#include "connection_event.h"
 #include "crypt_dh.h"
 #include "crypt_symkey.h"
 #include "iface.h"
@@ -51,6 +52,7 @@
 #include "ip_protocol.h"
 #include "pluto_stats.h"
 #include "routing.h"
+#include "terminate.h"
 #include "timer.h"
 
 #include "kernel_cluster.h"
@@ -452,6 +454,58 @@ void cluster_ike_forget(struct logger *logger)
 	if (count > 0)
 		llog(RC_LOG, logger, "cluster-filter: forgot %u IKE SA(s): another node speaks for them now",
 		     count);
+}
+
+/*
+ * A follower's pluto runs its own initiations (auto=start, a revival)
+ * with nothing sent: an IKE_SA_INIT that retransmits into silence.
+ * Elected, it must not go on with them - its next retransmission would
+ * start a second IKE SA beside the one it takes over, and a connection
+ * still negotiating cannot take the Child SA over.  They go before the
+ * records are read; a connection that the records leave without a
+ * Child SA is initiated again by its revival, one that they leave up
+ * keeps no revival.  Returns the connections, referenced, for
+ * cluster_ike_revive_only_what_is_down().
+ */
+struct connection **cluster_ike_drop_negotiations(struct logger *logger)
+{
+	struct connection **dropped = NULL;
+	unsigned count = 0;
+
+	importing = forgetting = true;	/* nothing was shared, nothing to remove */
+	struct state_filter sf = {
+		.ike_version = IKEv2,
+		.search = {
+			.order = NEW2OLD,
+			.verbose.logger = logger,
+			.where = HERE,
+		},
+	};
+	while (next_state(&sf)) {
+		if (!IS_IKE_SA(sf.st) || IS_IKE_SA_ESTABLISHED(sf.st))
+			continue;
+		struct ike_sa *ike = pexpect_ike_sa(sf.st);
+		/* NULL-terminated: COUNT + 1 entries once there is one */
+		realloc_things(dropped, count > 0 ? count + 1 : 0, count + 2, "negotiations dropped");
+		dropped[count++] = connection_addref(ike->sa.st_connection, logger);
+		dropped[count] = NULL;
+		llog(RC_LOG, ike->sa.logger,
+		     "cluster-filter: dropping the negotiation this node started while it kept quiet");
+		/* as a retransmission does when an established IKE SA superseded it */
+		terminate_ike_family(&ike, REASON_SUPERSEDED_BY_NEW_SA, HERE);
+	}
+	importing = forgetting = false;
+	return dropped;
+}
+
+void cluster_ike_revive_only_what_is_down(struct connection **dropped, struct logger *logger)
+{
+	for (struct connection **c = dropped; c != NULL && *c != NULL; c++) {
+		if ((*c)->established_child_sa != SOS_NOBODY)
+			flush_connection_event(*c, CONNECTION_REVIVAL);
+		connection_delref(c, logger);
+	}
+	pfreeany(dropped);
 }
 
 /* what the data plane holds, copied out before any of it becomes a state */

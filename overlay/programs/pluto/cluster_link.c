@@ -317,9 +317,11 @@ static void set_default_host(bool now, bool announce, struct logger *logger)
 		return;
 	destroy_timeout(&takeover_timer);
 	takeover_tries = 0;
+	struct connection **dropped = cluster_ike_drop_negotiations(logger);
 	/* before the next IKE message is read: the peer's requests find their SA */
 	if (cluster_ike_take_over(true, logger))
 		schedule_timeout("cluster-filter takeover", &takeover_timer, deltatime(1), take_over, NULL);
+	cluster_ike_revive_only_what_is_down(dropped, logger);
 }
 
 /* three heartbeats missed: quiet until the data plane is heard again */

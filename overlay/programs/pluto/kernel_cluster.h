@@ -55,6 +55,8 @@ void cluster_ike_forget(struct logger *logger);
 /* ...while which the data plane is not touched */
 bool cluster_ike_forgetting(void);
 /* the IKE SA whose record failed to go round goes again (it holds speech again if it fails) */
+struct connection **cluster_ike_drop_negotiations(struct logger *logger);
+void cluster_ike_revive_only_what_is_down(struct connection **dropped, struct logger *logger);
 bool cluster_ike_pending(void);
 void cluster_ike_catch_up(struct logger *logger);
 /* true: try again (an IKE SA waits for its connection or interface, or the dump broke off); QUIET: do not say which */
