@@ -62,7 +62,7 @@ void cf_cluster_hand_over(struct cf_cluster *c, const uint32_t *joiners, uint32_
 	for (const struct cf_sa *sa = db->list; sa && !err; sa = sa->next) {
 		cf_control_snapshot_sa(&b, sa);
 		err = cf_cluster_hand_over_send(c, &b);
-		memset(&b, 0, sizeof(b));	/* keys */
+		explicit_bzero(&b, sizeof(b));	/* keys */
 		/* sessions stay where they run: the joiner must know where that is */
 		for (uint32_t from = 0, k; sessions && !err && (k = cf_dp_put_sessions(c->dp, &b, sa, &from));) {
 			err = cf_cluster_hand_over_send(c, &b);
@@ -72,7 +72,7 @@ void cf_cluster_hand_over(struct cf_cluster *c, const uint32_t *joiners, uint32_
 	for (const struct cf_ike_record *rec = c->dp->ike.list; rec && !err; rec = rec->next) {
 		cf_control_snapshot_ike(&b, rec);
 		err = cf_cluster_hand_over_send(c, &b);
-		memset(&b, 0, sizeof(b));	/* keys */
+		explicit_bzero(&b, sizeof(b));	/* keys */
 	}
 	for (uint32_t i = 0; i < db->reserved_count && !err; i++) {
 		cf_mb_init(&b, CF_MSG_SPI_ALLOC, CF_F_SNAPSHOT, 0);

@@ -170,11 +170,11 @@ int cf_cluster_replicate(struct cf_cluster *c, uint32_t client, uint8_t *req, si
 		cf_mb_from(&b, req, len);
 		cf_mb_u32(&b, CF_A_WRITER, cf_dp_choose_writer(c->dp, cf_attr_u32(&m, CF_A_REQID, 0)));
 		if (cf_mb_finish(&b) != 0) {
-			memset(&b, 0, sizeof(b));	/* keys */
+			explicit_bzero(&b, sizeof(b));	/* keys */
 			*why = "request too long";
 			return -EMSGSIZE;
 		}
-		memset(req, 0, len);	/* keys */
+		explicit_bzero(req, len);	/* keys */
 		req = b.buf;
 		len = b.len;
 	}
@@ -185,7 +185,7 @@ int cf_cluster_replicate(struct cf_cluster *c, uint32_t client, uint8_t *req, si
 	err = cf_queue_push(&c->awaiting, client, record, sizeof(record), SIZE_MAX);
 	if (err == 0 && (err = cf_cluster_sync_send(c, client, req, len)) != 0)
 		cf_queue_drop_last(&c->awaiting);
-	memset(&b, 0, sizeof(b));	/* keys */
+	explicit_bzero(&b, sizeof(b));	/* keys */
 	if (err) {
 		*why = "the cluster did not take the change; try again";
 		return -EAGAIN;

@@ -18,7 +18,7 @@ static int context(struct cf_crypto *c, const uint8_t *key, uint32_t nodeid, boo
 	put_be32(material + CF_SYNC_KEY_LEN, nodeid);
 	int err = cf_crypto_init(c, cf_alg_by_name("aes256gcm16"), encrypt, material,
 				 sizeof(material), NULL, 0);
-	memset(material, 0, sizeof(material));
+	explicit_bzero(material, sizeof(material));
 	return err;
 }
 
@@ -39,7 +39,7 @@ void cf_sync_free(struct cf_sync *s)
 	cf_crypto_free(&s->seal);
 	for (unsigned i = 0; i < s->n_peers; i++)
 		cf_crypto_free(&s->peers[i].open);
-	memset(s, 0, sizeof(*s));
+	explicit_bzero(s, sizeof(*s));
 }
 
 void cf_sync_forget(struct cf_sync *s, uint32_t sender)
@@ -112,7 +112,7 @@ enum cf_drop cf_sync_open(struct cf_sync *s, uint8_t *msg, size_t len, uint32_t 
 	if (candidate)
 		s->n_peers++;
 	if (counter <= p->last) {
-		memset(msg + CF_SYNC_HDR_LEN, 0, n);	/* opened in place: keys */
+		explicit_bzero(msg + CF_SYNC_HDR_LEN, n);	/* opened in place: keys */
 		return CF_DROP_SYNC_REPLAY;
 	}
 	if (p->first == 0)
@@ -142,7 +142,7 @@ enum cf_drop cf_sync_open_beside(struct cf_sync *s, uint8_t *msg, size_t len, ui
 		return CF_DROP_SYNC_AUTH;
 	uint64_t counter = get_be64(msg + 8);
 	if (counter < p->first || (counter > p->last && counter - p->last > CF_SYNC_BESIDE_AHEAD)) {
-		memset(msg + CF_SYNC_HDR_LEN, 0, n);
+		explicit_bzero(msg + CF_SYNC_HDR_LEN, n);
 		return CF_DROP_SYNC_REPLAY;
 	}
 	*payload = msg + CF_SYNC_HDR_LEN;
@@ -169,14 +169,14 @@ int cf_sync_parse_key(const uint8_t *buf, size_t n, uint8_t key[CF_SYNC_KEY_LEN]
 	for (size_t i = 0; i < CF_SYNC_KEY_LEN; i++) {
 		int hi = unhex((char)buf[2 * i]), lo = unhex((char)buf[2 * i + 1]);
 		if (hi < 0 || lo < 0) {
-			memset(parsed, 0, sizeof(parsed));
+			explicit_bzero(parsed, sizeof(parsed));
 			return -EINVAL;
 		}
 		parsed[i] = (uint8_t)(hi << 4 | lo);
 	}
 	/* a key half read from a malformed file is not left behind in KEY */
 	memcpy(key, parsed, CF_SYNC_KEY_LEN);
-	memset(parsed, 0, sizeof(parsed));
+	explicit_bzero(parsed, sizeof(parsed));
 	return 0;
 }
 
@@ -209,6 +209,6 @@ int cf_sync_read_key(const char *path, uint8_t key[CF_SYNC_KEY_LEN], const char 
 	if (err)
 		*why = n < 0 ? "cannot read the cluster key file"
 		     : "the cluster key is 32 raw bytes or 64 hex digits";
-	memset(buf, 0, sizeof(buf));
+	explicit_bzero(buf, sizeof(buf));
 	return err;
 }

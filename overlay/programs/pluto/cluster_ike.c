@@ -40,6 +40,7 @@
 #include "state.h"
 #include "connections.h"
 #include "connection_event.h"
+#include "revival.h"
 #include "crypt_dh.h"
 #include "crypt_symkey.h"
 #include "iface.h"
@@ -73,37 +74,58 @@ static bool forgetting;
  * one stall: every one is remembered.  And the IKE SAs whose removal
  * failed, which a node taking over would otherwise bring back.
  */
-struct pending {
+struct cluster_retries {
 	unsigned count, room;
-	void *items;
+	uint8_t *items;
 };
-static struct pending unshared;		/* so_serial_t */
-static struct pending undeleted;	/* ike_spis_t */
+static struct cluster_retries unshared;		/* so_serial_t */
+static struct cluster_retries undeleted;	/* ike_spis_t */
+/* the records a takeover is done with (taken over or refused): not read again while others wait */
+static struct cluster_retries settled;		/* the 16 bytes of their SPIs */
 
-static void remember(struct pending *p, const void *item, size_t size)
+static bool holds(const struct cluster_retries *r, const void *item, size_t size)
 {
-	for (unsigned i = 0; i < p->count; i++)
-		if (memcmp((const uint8_t *)p->items + i * size, item, size) == 0)
-			return;
-	if (p->count == p->room) {
-		unsigned room = p->room > 0 ? 2 * p->room : 8;
-		void *items = alloc_bytes(room * size, "cluster-filter pending");
-		if (p->count > 0)
-			memcpy(items, p->items, p->count * size);
-		pfreeany(p->items);
-		p->items = items;
-		p->room = room;
+	for (unsigned i = 0; i < r->count; i++)
+		if (memcmp(r->items + i * size, item, size) == 0)
+			return true;
+	return false;
+}
+
+static void remember(struct cluster_retries *r, const void *item, size_t size)
+{
+	if (holds(r, item, size))
+		return;
+	if (r->count == r->room) {
+		unsigned room = r->room > 0 ? 2 * r->room : 8;
+		realloc_things(r->items, r->room * size, room * size, "cluster-filter retries");
+		r->room = room;
 	}
-	memcpy((uint8_t *)p->items + p->count++ * size, item, size);
+	memcpy(r->items + r->count++ * size, item, size);
 }
 
 /* hands the items over to the caller, who pfree()s them */
-static void *take(struct pending *p, unsigned *count)
+static void *take(struct cluster_retries *r, unsigned *count)
 {
-	void *items = p->items;
-	*count = p->count;
-	zero(p);
+	void *items = r->items;
+	*count = r->count;
+	zero(r);
 	return items;
+}
+
+static void drop_retries(void)
+{
+	pfreeany(unshared.items);
+	pfreeany(undeleted.items);
+	zero(&unshared);
+	zero(&undeleted);
+}
+
+void cluster_ike_shutdown(void)
+{
+	drop_retries();
+	pfreeany(settled.items);
+	zero(&settled);
+	cluster_ike_import_shutdown();
 }
 
 bool cluster_ike_forgetting(void)
@@ -407,7 +429,14 @@ void cluster_ike_catch_up(struct logger *logger)
 
 void cluster_ike_deleting(struct state *st)
 {
-	if (importing || !cluster_is_default_host())
+	if (importing)
+		return;
+	if (IS_IKE_SA(st) && IS_IKE_SA_ESTABLISHED(st) && cluster_is_detached_default_host()) {
+		/* its record goes when the data plane is back */
+		remember(&undeleted, &st->st_ike_spis, sizeof(st->st_ike_spis));
+		return;
+	}
+	if (!cluster_is_default_host())
 		return;
 	if (IS_IKE_SA(st) && IS_IKE_SA_ESTABLISHED(st)) {
 		forget_record(&st->st_ike_spis, st->logger);
@@ -447,10 +476,7 @@ void cluster_ike_forget(struct logger *logger)
 	}
 	importing = forgetting = false;
 	/* the next default host speaks for what went round; the rest is lost with our copies */
-	pfreeany(unshared.items);
-	pfreeany(undeleted.items);
-	zero(&unshared);
-	zero(&undeleted);
+	drop_retries();
 	if (count > 0)
 		llog(RC_LOG, logger, "cluster-filter: forgot %u IKE SA(s): another node speaks for them now",
 		     count);
@@ -498,11 +524,19 @@ struct connection **cluster_ike_drop_negotiations(struct logger *logger)
 	return dropped;
 }
 
+/* while the takeover waits (for connections, or a dump that broke off), no revival may start them again */
+void cluster_ike_hold_revivals(struct connection **dropped)
+{
+	for (struct connection **c = dropped; c != NULL && *c != NULL; c++)
+		flush_connection_event(*c, CONNECTION_REVIVAL);
+}
+
 void cluster_ike_revive_only_what_is_down(struct connection **dropped, struct logger *logger)
 {
 	for (struct connection **c = dropped; c != NULL && *c != NULL; c++) {
-		if ((*c)->established_child_sa != SOS_NOBODY)
-			flush_connection_event(*c, CONNECTION_REVIVAL);
+		flush_connection_event(*c, CONNECTION_REVIVAL);
+		if ((*c)->established_child_sa == SOS_NOBODY && cluster_is_default_host())
+			scheduled_connection_revival(*c, "was negotiated by a follower");
 		connection_delref(c, logger);
 	}
 	pfreeany(dropped);
@@ -536,7 +570,7 @@ static void collect(const struct cf_msg *m, void *ctx)
  * broke off (the data plane restarted): the caller tries again in a
  * second.  QUIET: it will, say nothing about what is missing.
  */
-bool cluster_ike_take_over(bool quiet, struct logger *logger)
+bool cluster_ike_take_over(bool first, bool quiet, struct logger *logger)
 {
 	struct held *list = NULL;
 	struct cf_msgbuf req;
@@ -545,13 +579,21 @@ bool cluster_ike_take_over(bool quiet, struct logger *logger)
 	cf_mb_init(&req, CF_MSG_IKE_DUMP, 0, 0);
 	cf_mb_u8(&req, CF_A_IKE_RECORD_WANTED, 1);
 	bool whole = cluster_dump(&req, collect, &list, "reading the IKE SAs to take over", logger);
+	if (first) {
+		pfreeany(settled.items);
+		zero(&settled);
+	}
 	importing = true;
 	while (list != NULL) {
 		struct held *h = list;
 		list = h->next;
 		/* a dump that broke off is wiped unread and asked for again */
-		if (whole)
-			waiting |= cluster_ike_import(h->spis, shunk2(h->record, h->len), quiet, logger);
+		if (whole && !holds(&settled, h->spis, sizeof(h->spis))) {
+			if (cluster_ike_import(h->spis, shunk2(h->record, h->len), quiet, logger))
+				waiting = true;
+			else
+				remember(&settled, h->spis, sizeof(h->spis));
+		}
 		memset(h->record, 0, h->len);
 		pfree(h);
 	}

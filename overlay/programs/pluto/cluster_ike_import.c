@@ -291,25 +291,37 @@ static struct child_sa *import_child(struct ike_sa *ike, shunk_t in, struct logg
  * wire, or never sent.  Whether the peer took it, only the peer knows,
  * and strongSwan processes nothing but the exact next message ID: a node
  * that counted the request taken and went on with the next ID would be
- * ignored for good, one that sent that ID again with another request
+ * ignored until it gave the IKE SA up, one that sent that ID again with another request
  * would be answered with the peer's recorded response to the first
  * (RFC 7296 2.2).  So the request's ID is counted used, and an empty
- * INFORMATIONAL under it goes to the peer, a few times: a peer that had
- * the request answers it again, one that had not answers the empty one,
- * and either answer is dropped here as old.  The peer then waits for
- * the next ID, which is ours.
+ * INFORMATIONAL under it goes to the peer, as a request is retransmitted
+ * (at once, then after 0.5, 1, 2, 4 and 8 s; a send while this node may
+ * not speak does not count): a peer that had the request answers it
+ * again, one that had not answers the empty one, and either answer is
+ * dropped here as old.  The peer then waits for the next ID, which is
+ * ours; a request of ours sent before the peer had the empty one is
+ * ignored and goes through at its retransmission.
  */
-#define PROBE_SENDS 4	/* at the takeover, then every half second */
+#define PROBE_SENDS 6
+#define PROBE_TICK_MS 500
 
 struct probe {
 	struct probe *next;
 	so_serial_t ike;
-	unsigned sends;
+	unsigned ticks, sends;
 	struct v2_outgoing_fragment *message;
 };
 
 static struct probe *probes;
 static struct timeout *probe_timer;
+
+static void free_probe(struct probe **p)
+{
+	struct probe *probe = *p;
+	*p = probe->next;
+	free_v2_outgoing_fragments(&probe->message);
+	pfree(probe);
+}
 
 static void send_probes(void *arg UNUSED, const struct timer_event *event UNUSED)
 {
@@ -317,19 +329,28 @@ static void send_probes(void *arg UNUSED, const struct timer_event *event UNUSED
 	for (struct probe **p = &probes; *p != NULL; ) {
 		struct probe *probe = *p;
 		struct ike_sa *ike = ike_sa_by_serialno(probe->ike);
-		if (ike != NULL)
-			send_recorded_v2_message(ike, "the old default host's message ID", probe->message);
-		if (ike == NULL || ++probe->sends == PROBE_SENDS) {
-			*p = probe->next;
-			free_v2_outgoing_fragments(&probe->message);
-			pfree(probe);
-		} else {
-			p = &probe->next;
+		/* ticks 0, 1, 2, 4, 8, 16... */
+		bool due = (probe->ticks & (probe->ticks - 1)) == 0;
+		probe->ticks++;
+		if (ike != NULL && due && cluster_may_speak()) {
+			send_recorded_v2_message(ike, "the last default host's message ID", probe->message);
+			probe->sends++;
 		}
+		if (ike == NULL || probe->sends == PROBE_SENDS)
+			free_probe(p);
+		else
+			p = &probe->next;
 	}
 	if (probes != NULL)
 		schedule_timeout("cluster-filter message ID probe", &probe_timer,
-				 deltatime_from_milliseconds(500), send_probes, NULL);
+				 deltatime_from_milliseconds(PROBE_TICK_MS), send_probes, NULL);
+}
+
+void cluster_ike_import_shutdown(void)
+{
+	destroy_timeout(&probe_timer);
+	while (probes != NULL)
+		free_probe(&probes);
 }
 
 /* the request with ID SENT may not have reached the peer: claim the ID with an empty one */
@@ -482,17 +503,31 @@ static struct connection *instantiate_road_warrior(const struct sa_fields *f, ip
 }
 
 /* Returns true when the record must wait: its connection or interface is not there yet. */
+/* the initiator's SPI, as cfctl ike list shows it */
+struct spi_buf {
+	char buf[2 * IKE_SA_SPI_SIZE + 1];
+};
+
+static const char *str_spi_i(const ike_spis_t *spis, struct spi_buf *b)
+{
+	for (unsigned i = 0; i < IKE_SA_SPI_SIZE; i++)
+		snprintf(b->buf + 2 * i, 3, "%02x", spis->initiator.bytes[i]);
+	return b->buf;
+}
+
 bool cluster_ike_import(const uint8_t *spis_bytes, shunk_t in, bool quiet, struct logger *logger)
 {
 	struct sa_fields f;
 	ike_spis_t spis;
 	ip_endpoint local, remote;
+	struct spi_buf sb;
 
 	memcpy(&spis, spis_bytes, sizeof(spis));
 	if (!read_fields(in, &f) || !f.version_ok || !endpoint_of(f.local, &local) ||
 	    !endpoint_of(f.remote, &remote) || f.msgids.len != 36 || f.nat.len != 10) {
-		/* never tried again, so said whether or not another try follows */
-		llog(RC_LOG, logger, "cluster-filter: an IKE SA record is malformed or from another version; not taken over");
+		/* not tried again in this takeover, so said whether or not another try follows */
+		llog(RC_LOG, logger, "cluster-filter: the record of IKE SA %s is malformed or from another version; not taken over",
+		     str_spi_i(&spis, &sb));
 		return false;
 	}
 	if (find_v2_ike_sa(&spis, f.role) != NULL)
@@ -508,7 +543,8 @@ bool cluster_ike_import(const uint8_t *spis_bytes, shunk_t in, bool quiet, struc
 	struct ikev2_proposal *proposal = ikev2_proposal_import(f.proposal.ptr, f.proposal.len);
 	if (proposal == NULL) {
 		iface_endpoint_delref(&ifp);
-		llog(RC_LOG, logger, "cluster-filter: the IKE SA's proposal is malformed");
+		llog(RC_LOG, logger, "cluster-filter: the proposal of IKE SA %s is malformed; not taken over",
+		     str_spi_i(&spis, &sb));
 		return false;
 	}
 	/* checked before there is a state to undo */
@@ -516,7 +552,8 @@ bool cluster_ike_import(const uint8_t *spis_bytes, shunk_t in, bool quiet, struc
 	if (!ikev2_proposal_to_trans_attrs(proposal, &ta, logger) || !keys_fit(&ta, &f)) {
 		iface_endpoint_delref(&ifp);
 		free_ikev2_proposal(&proposal);
-		llog(RC_LOG, logger, "cluster-filter: the IKE SA's keys do not fit its proposal; not taken over");
+		llog(RC_LOG, logger, "cluster-filter: the keys of IKE SA %s do not fit its proposal; not taken over",
+		     str_spi_i(&spis, &sb));
 		return false;
 	}
 	struct connection *c;

@@ -70,5 +70,7 @@ enum {
 
 /* An IKE SA from its record; true: it waits for its connection or interface. */
 bool cluster_ike_import(const uint8_t *spis, shunk_t record, bool quiet, struct logger *logger);
+/* the message ID probes still to send are dropped */
+void cluster_ike_import_shutdown(void);
 
 #endif

@@ -78,6 +78,8 @@ static struct fd_read_listener *event_listener;
 static struct timeout *reconnect_timer;
 static struct timeout *takeover_timer;
 static unsigned takeover_tries;
+/* the negotiations dropped at the election, revived or not once the takeover is over */
+static struct connection **dropped_negotiations;
 static uint32_t request_seq;
 
 /* a lost data plane is looked for again this often, quietly */
@@ -276,6 +278,11 @@ bool cluster_is_default_host(void)
 	return attached && default_host;
 }
 
+bool cluster_is_detached_default_host(void)
+{
+	return !attached && default_host;
+}
+
 uint32_t cluster_members(void)
 {
 	return cluster_nodes;
@@ -286,14 +293,23 @@ uint32_t cluster_members(void)
  * once; a starting pluto has not loaded its connections yet, so what
  * waits for them is tried again every second for a while.
  */
+static void take_over_done(struct logger *logger)
+{
+	cluster_ike_revive_only_what_is_down(dropped_negotiations, logger);
+	dropped_negotiations = NULL;
+}
+
 static void take_over(void *arg UNUSED, const struct timer_event *event)
 {
 	destroy_timeout(&takeover_timer);
-	if (!default_host)
-		return;
+	bool first = takeover_tries == 0;
 	bool last = ++takeover_tries >= TAKEOVER_TRIES;
-	if (cluster_ike_take_over(!last, event->logger) && !last)
+	if (default_host && cluster_ike_take_over(first, !last, event->logger) && !last) {
+		cluster_ike_hold_revivals(dropped_negotiations);
 		schedule_timeout("cluster-filter takeover", &takeover_timer, deltatime(1), take_over, NULL);
+		return;
+	}
+	take_over_done(event->logger);
 }
 
 static void set_default_host(bool now, bool announce, struct logger *logger)
@@ -316,12 +332,11 @@ static void set_default_host(bool now, bool announce, struct logger *logger)
 	if (!elected)
 		return;
 	destroy_timeout(&takeover_timer);
+	take_over_done(logger);	/* an earlier takeover's, if it still waited */
 	takeover_tries = 0;
-	struct connection **dropped = cluster_ike_drop_negotiations(logger);
+	dropped_negotiations = cluster_ike_drop_negotiations(logger);
 	/* before the next IKE message is read: the peer's requests find their SA */
-	if (cluster_ike_take_over(true, logger))
-		schedule_timeout("cluster-filter takeover", &takeover_timer, deltatime(1), take_over, NULL);
-	cluster_ike_revive_only_what_is_down(dropped, logger);
+	take_over(NULL, &(struct timer_event) { .logger = logger });
 }
 
 /* three heartbeats missed: quiet until the data plane is heard again */
@@ -361,7 +376,7 @@ static void heard_from_data_plane(struct logger *logger)
 		llog(RC_LOG, logger, "cluster-filter: the data plane is heard again");
 	quiet = SPEAKING;
 	/* what the cluster may lack goes again first: a record failing holds speech again */
-	if (default_host && cluster_ike_pending())
+	if (attached && default_host && cluster_ike_pending())
 		cluster_ike_catch_up(logger);
 }
 
@@ -544,6 +559,9 @@ static bool attach_data_plane(bool first, struct logger *logger)
 	heard_from_data_plane(logger);
 	attached = true;
 	set_default_host(cf_attr_u8(&hello, CF_A_DEFAULT_HOST, 0) != 0, true, logger);
+	/* what failed while the data plane was away (heard_from_data_plane() could not, detached) */
+	if (default_host && cluster_ike_pending())
+		cluster_ike_catch_up(logger);
 	llog(RC_LOG, logger, "cluster-filter: data plane at %s, node %u of %u, cluster-dispatch=%s",
 	     socket_path, cf_attr_u32(&hello, CF_A_NODE_ID, 0), cf_attr_u32(&hello, CF_A_NODES, 1),
 	     cluster_dispatch_str());
@@ -554,6 +572,9 @@ void cluster_link_shutdown(struct logger *logger)
 {
 	ldbg(logger, "cluster-filter: closing the connections to the data plane");
 	destroy_timeout(&reconnect_timer);
+	destroy_timeout(&takeover_timer);
+	take_over_done(logger);	/* nothing is revived while pluto exits */
+	cluster_ike_shutdown();
 	detach_fd_read_listener(&event_listener);
 	if (event_fd >= 0)
 		close(event_fd);

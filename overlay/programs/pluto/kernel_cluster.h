@@ -35,6 +35,8 @@ bool cluster_dump(struct cf_msgbuf *req, void (*each)(const struct cf_msg *m, vo
 		  void *ctx, const char *what, struct logger *logger);
 /* the view names this node default host (it shares the IKE SAs) */
 bool cluster_is_default_host(void);
+/* the default host when the data plane went away: what it changes meanwhile goes later */
+bool cluster_is_detached_default_host(void);
 /* ...and the view keeps coming: IKE may be sent and received */
 bool cluster_may_speak(void);
 /* what is about to leave may not be in the cluster's records: say nothing until the data plane's next word */
@@ -54,12 +56,21 @@ void cluster_ike_deleting(struct state *st);
 void cluster_ike_forget(struct logger *logger);
 /* ...while which the data plane is not touched */
 bool cluster_ike_forgetting(void);
-/* the IKE SA whose record failed to go round goes again (it holds speech again if it fails) */
-struct connection **cluster_ike_drop_negotiations(struct logger *logger);
-void cluster_ike_revive_only_what_is_down(struct connection **dropped, struct logger *logger);
+/* the records that failed to go round go again (holding speech again if one fails), failed removals too */
 bool cluster_ike_pending(void);
 void cluster_ike_catch_up(struct logger *logger);
-/* true: try again (an IKE SA waits for its connection or interface, or the dump broke off); QUIET: do not say which */
-bool cluster_ike_take_over(bool quiet, struct logger *logger);
+/* the negotiations a follower started, dropped when it is elected; NULL-terminated, referenced */
+struct connection **cluster_ike_drop_negotiations(struct logger *logger);
+/* ...and revived, once the takeover is over, where the records left the connection down */
+void cluster_ike_hold_revivals(struct connection **dropped);
+void cluster_ike_revive_only_what_is_down(struct connection **dropped, struct logger *logger);
+/*
+ * true: try again (an IKE SA waits for its connection or interface, or
+ * the dump broke off); FIRST: a new takeover; QUIET: another try follows,
+ * do not say what waits (what is refused is said once per takeover)
+ */
+bool cluster_ike_take_over(bool first, bool quiet, struct logger *logger);
+/* pluto is going: what waits to be retried or sent is freed */
+void cluster_ike_shutdown(void);
 
 #endif
