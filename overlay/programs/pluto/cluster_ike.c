@@ -447,6 +447,19 @@ void cluster_ike_deleting(struct state *st)
 	}
 }
 
+/* deleting as it goes is safe: next_state() has stepped past the state it returns */
+static struct state_filter ikev2_states_newest_first(struct logger *logger)
+{
+	return (struct state_filter) {
+		.ike_version = IKEv2,
+		.search = {
+			.order = NEW2OLD,
+			.verbose.logger = logger,
+			.where = HERE,
+		},
+	};
+}
+
 void cluster_ike_forget(struct logger *logger)
 {
 	unsigned count = 0;
@@ -454,14 +467,7 @@ void cluster_ike_forget(struct logger *logger)
 	importing = forgetting = true;	/* nothing to share, nothing to remove */
 	/* Child SAs first: an IKE SA goes after its children */
 	for (int pass = 0; pass < 2; pass++) {
-		struct state_filter sf = {
-			.ike_version = IKEv2,
-			.search = {
-				.order = NEW2OLD,
-				.verbose.logger = logger,
-				.where = HERE,
-			},
-		};
+		struct state_filter sf = ikev2_states_newest_first(logger);
 		while (next_state(&sf)) {
 			struct state *st = sf.st;
 			if (pass == 0 && IS_CHILD_SA(st)) {
@@ -499,14 +505,7 @@ struct connection **cluster_ike_drop_negotiations(struct logger *logger)
 	unsigned count = 0;
 
 	importing = forgetting = true;	/* nothing was shared, nothing to remove */
-	struct state_filter sf = {
-		.ike_version = IKEv2,
-		.search = {
-			.order = NEW2OLD,
-			.verbose.logger = logger,
-			.where = HERE,
-		},
-	};
+	struct state_filter sf = ikev2_states_newest_first(logger);
 	while (next_state(&sf)) {
 		if (!IS_IKE_SA(sf.st) || IS_IKE_SA_ESTABLISHED(sf.st))
 			continue;
