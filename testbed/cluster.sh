@@ -242,9 +242,9 @@ restart() { # restart I
 
 # Node I loses power: its ports go dark and its processes die at once
 # (SIGKILL: nothing is said to anyone).  Its namespace stays, as a disk would.
-poweroff() { # poweroff I
+# SIGKILL to node I's processes, by their pid files
+kill_node() { # kill_node I
 	local i=$1 f pids=""
-	for port in "i$i" "o$i" "c$i"; do n "$sw" ip link set "$port" down; done
 	for f in "$run/n$i/cluster-filter.ctl.pid" "$run/n$i.sock.pid" "$run/n$i-pluto.pid" \
 		"$run/corosync-n$i.pid"; do
 		[ -f "$f" ] || continue
@@ -253,6 +253,12 @@ poweroff() { # poweroff I
 	for pid in $pids; do
 		for _ in $(seq 100); do alive "$pid" || break; sleep 0.05; done
 	done
+}
+
+poweroff() { # poweroff I
+	local i=$1
+	for port in "i$i" "o$i" "c$i"; do n "$sw" ip link set "$port" down; done
+	kill_node "$i"
 }
 
 # Node I is stopped cleanly, as systemctl stop ipsec would: pluto shuts
@@ -310,6 +316,9 @@ start() { # start I
 poweron() { # poweron I
 	local i=$1 count sock
 	count=$(nodes)
+	# a node left on (a test that failed before its power loss) starts
+	# from nothing too: a second Corosync, daemon and pluto would outlive "down"
+	kill_node "$i"
 	for port in "i$i" "o$i" "c$i"; do n "$sw" ip link set "$port" up; done
 	start_corosync "$count" "$i"
 	wait_for "corosync on node $i" n "$(node "$i")" corosync-cfgtool -s
