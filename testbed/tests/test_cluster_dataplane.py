@@ -579,6 +579,12 @@ def test_losing_the_default_host_moves_ike_and_arp(cluster):
         cluster.script("sas")
 
 
+# The others' packets a node's kernel may have counted while its daemon,
+# woken late on a loaded machine, had yet to read its own: three turns of
+# every node, 4.5 ms of the streams' 2,000 packets/s.  CI saw 4.
+IN_FLIGHT = 3 * NODES
+
+
 def test_lifetimes_count_the_whole_clusters_traffic(cluster):
     """Each node encrypts a third of the packets, but the SA's lifetime is
     the cluster's: soft and hard limits are crossed on every node at the
@@ -594,15 +600,20 @@ def test_lifetimes_count_the_whole_clusters_traffic(cluster):
     # about a third each (sync points restart the turn)
     owned = [int(s["packets"]) for s in sas]
     assert sum(owned) == 450 and all(abs(k - 150) <= 15 for k in owned), owned
-    cluster.udp_stream(200, all_arrive=False)     # 150 do, then the hard limit
+    # 150 do, then the hard limit; never one more, as a node learns the
+    # others' packets no later than its own (docs/DESIGN.md)
+    got = cluster.udp_stream(200, all_arrive=False)
+    assert 150 - IN_FLIGHT <= int(got["unique"]) <= 150, got
     for i in range(NODES):
         assert "0xc0000001" not in cluster.cfctl(f"n{i}", "sa", "list"), f"node {i} kept the SA"
         with open(f"{cluster.run_dir}/n{i}.sock.log") as f:
             log = f.read()
         # where one gateway would cross them; a node learns the others'
         # packets from its kernel (packet-rr's turns, docs/DESIGN.md) as
-        # it nears a limit, give or take one still in flight
+        # it nears a limit: with the others' packets its daemon had yet
+        # to read when it read its own (none, at an idle node, or one
+        # still in flight), never fewer
         for limit, at in (("soft", 300), ("hard", 600)):
             reached = re.search(rf"spi 0xc0000001: {limit} lifetime reached after (\d+) packets", log)
-            assert reached and at <= int(reached[1]) <= at + 2, (i, limit, log)
+            assert reached and at <= int(reached[1]) <= at + IN_FLIGHT, (i, limit, log)
     cluster.script("sas")
