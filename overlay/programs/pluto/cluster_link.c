@@ -288,17 +288,18 @@ uint32_t cluster_members(void)
 	return cluster_nodes;
 }
 
-/*
- * The IKE SAs the last default host left (cluster_ike.c), taken over at
- * once; a starting pluto has not loaded its connections yet, so what
- * waits for them is tried again every second for a while.
- */
+/* the revivals held while the takeover waited: only what it left down */
 static void take_over_done(struct logger *logger)
 {
 	cluster_ike_revive_only_what_is_down(dropped_negotiations, logger);
 	dropped_negotiations = NULL;
 }
 
+/*
+ * The IKE SAs the last default host left (cluster_ike.c), taken over at
+ * once; a starting pluto has not loaded its connections yet, so what
+ * waits for them is tried again every second for a while.
+ */
 static void take_over(void *arg UNUSED, const struct timer_event *event)
 {
 	destroy_timeout(&takeover_timer);
