@@ -36,6 +36,25 @@ def wait_for(cond, timeout=10.0, what="condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def stop_capture(dump, pcap, quiet=0.3, timeout=5.0):
+    """Stop a packet-buffered (-U) tcpdump writing PCAP once the file has
+    not grown for QUIET s.  SIGTERM only breaks tcpdump's loop: the frames
+    its kernel had queued but it had yet to read, scheduled late on a
+    loaded machine, would be lost with it, and a frame that arrives just
+    after the action (a second answer) would go unseen."""
+    deadline = time.monotonic() + timeout
+    size, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now = os.path.getsize(pcap) if os.path.exists(pcap) else 0
+        if now != size:
+            size, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            break
+        time.sleep(0.05)
+    dump.terminate()
+    dump.wait(timeout=10)
+
+
 def corosync_conf(name, logdir, ring0_addrs, two_node=False):
     """A Corosync configuration (knet, no crypto: the tests' links are their
     own) for one node of RING0_ADDRS, logging to LOGDIR/corosync.log."""

@@ -19,7 +19,7 @@ import subprocess
 import pytest
 
 from conftest import (A_IKE_RECORD, A_IKE_SPIS, BIN, IKE_DEL, IKE_PUT, TESTBED, control_errors,
-                      control_message, kv, run, switch_drops, wait_for)
+                      control_message, kv, run, stop_capture, switch_drops, wait_for)
 
 NODES = 3
 
@@ -128,8 +128,7 @@ def esp_on_wire(cluster, action, direction="from-cluster"):
     try:
         action()
     finally:
-        dump.terminate()
-        dump.wait(timeout=10)
+        stop_capture(dump, pcap)
     src = "192.0.2.1" if direction == "from-cluster" else "192.0.2.2"
     out = run("tshark", "-n", "-r", pcap, "-Y", f"ip.src=={src}", "-T", "fields", "-e", "udp.payload")
     return [bytes.fromhex(h) for h in out.split()]
@@ -331,8 +330,7 @@ def replies_seen_by_host_a(cluster, action, bpf):
     try:
         action()
     finally:
-        dump.terminate()
-        dump.wait(timeout=10)
+        stop_capture(dump, pcap)
     return run("tshark", "-n", "-r", pcap, "-T", "fields", "-e", "eth.src", "-e", "_ws.col.Info").splitlines()
 
 

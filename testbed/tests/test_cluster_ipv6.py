@@ -24,7 +24,7 @@ import time
 
 import pytest
 
-from conftest import BIN, TESTBED, kv, ping, run, wait_for
+from conftest import BIN, TESTBED, kv, ping, run, stop_capture, wait_for
 import test_cluster_events
 from test_cluster_events import RATE, SIZE, EventCluster, assert_clean, describe, pluto_log, restore
 from test_cluster_strongswan import LSW, tcp
@@ -361,8 +361,7 @@ def seen_at(cluster, ns, dev, action, bpf):
     try:
         action()
     finally:
-        dump.terminate()
-        dump.wait(timeout=10)
+        stop_capture(dump, pcap)
     out = run("tshark", "-n", "-r", pcap, "-T", "fields", "-E", "separator=|", "-e", "ipv6.src", "-e", "icmpv6.type",
               "-e", "icmpv6.nd.na.target_address", "-e", "tcp.flags.reset")
     os.unlink(pcap)

@@ -15,7 +15,8 @@ import subprocess
 
 import pytest
 
-from conftest import BIN, TESTBED, TOP, kernel_drops, kv, run, switch_drops, tcp_transfer, wait_for
+from conftest import (BIN, TESTBED, TOP, kernel_drops, kv, run, stop_capture, switch_drops, tcp_transfer,
+                      wait_for)
 
 # (nodes, outbound mode, kernel fast path); the default, and packet-rr, whose
 # turn the fast path keeps, once more without it
@@ -114,8 +115,7 @@ class StrongSwanCluster:
         try:
             action()
         finally:
-            dump.terminate()
-            dump.wait(timeout=10)
+            stop_capture(dump, pcap)
         out = run("tshark", "-n", "-r", pcap, "-T", "fields", "-e", "ip.src", "-e", "udp.payload")
         return [(f[0], bytes.fromhex(f[1])) for f in (ln.split() for ln in out.splitlines()) if len(f) == 2]
 

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import BIN, TESTBED, Pair, control_errors, kv, run, tcp_transfer, wait_for
+from conftest import BIN, TESTBED, Pair, control_errors, kv, run, stop_capture, tcp_transfer, wait_for
 
 ALGS = {
     # name: (enc key hex length in bytes, auth key bytes)
@@ -115,8 +115,7 @@ def capture(pair, ns, iface, bpf, action):
         wait_for(lambda: "listening" in (dump.stderr.readline() or ""), what="tcpdump")
         action()
     finally:
-        dump.terminate()
-        dump.wait(timeout=10)
+        stop_capture(dump, path)
     return path
 
 

@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from conftest import kv, run, tcp_transfer, wait_for
+from conftest import kv, run, stop_capture, tcp_transfer, wait_for
 from test_gateway_strongswan import LSW, Gateway, child_keys
 
 pytestmark = pytest.mark.skipif(not (LSW / "pluto").exists(),
@@ -107,8 +107,7 @@ def test_wire_only_esp_in_udp_rising_seq_tshark_decrypts(gw6, conn):
     try:
         assert gw6.ping("ha", conn.hb, count=20, interval=0.02) == 20
     finally:
-        dump.terminate()
-        dump.wait(timeout=10)
+        stop_capture(dump, pcap)
     # no inner address outside ESP in either family, no plain ESP either
     assert run("tshark", "-n", "-r", pcap, "-Y", LEAK).strip() == ""
     assert run("tshark", "-n", "-r", pcap, "-Y", "ip.proto==50 || ipv6.nxt==50").strip() == ""
@@ -195,8 +194,7 @@ def test_routed_without_sa_drops_never_leaks(gw6):
         try:
             assert gw6.ping("ha", c.hb, count=5) == 0
         finally:
-            dump.terminate()
-            dump.wait(timeout=10)
+            stop_capture(dump, pcap)
         assert run("tshark", "-n", "-r", pcap, "-Y", LEAK).strip() == ""
         after = int(stats().get("no-policy", 0)) + int(stats().get("no-sa", 0))
         assert after >= before + 5

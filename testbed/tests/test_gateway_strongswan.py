@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import BIN, TESTBED, TOP, kernel_drops, kv, ping, run, tcp_transfer, wait_for
+from conftest import BIN, TESTBED, TOP, kernel_drops, kv, ping, run, stop_capture, tcp_transfer, wait_for
 
 LSW = TOP / "build" / "root" / "usr" / "libexec" / "ipsec"
 
@@ -254,8 +254,7 @@ def test_routed_without_sa_drops_never_leaks(gw):
         try:
             assert gw.ping("ha", "10.0.2.2", count=5) == 0
         finally:
-            dump.terminate()
-            dump.wait(timeout=10)
+            stop_capture(dump, pcap)
         assert run("tshark", "-n", "-r", pcap, "-Y", "ip.addr==10.0.0.0/16").strip() == ""
         after = int(stats().get("no-policy", 0)) + int(stats().get("no-sa", 0))
         assert after >= before + 5
@@ -325,8 +324,7 @@ def test_wire_only_esp_in_udp_rising_seq_tshark_decrypts(tunnel, tmp_path):
     try:
         assert tunnel.ping("ha", "10.0.2.2", count=20, interval=0.02) == 20
     finally:
-        dump.terminate()
-        dump.wait(timeout=10)
+        stop_capture(dump, pcap)
     # no inner address outside ESP, no plain ESP either: only ESP-in-UDP
     assert run("tshark", "-n", "-r", pcap, "-Y", "ip.addr==10.0.0.0/16 && !esp").strip() == ""
     assert run("tshark", "-n", "-r", pcap, "-Y", "ip.proto==50").strip() == ""
