@@ -55,6 +55,12 @@ DEFAULT_AND_PACKET_RR = TOPOLOGIES[:2]      # packet-rr comes first of the paper
 RATE = 2000          # datagrams per second, each way
 SIZE = 200           # bytes of UDP payload
 HANDFUL = 10         # datagrams a rekey (or a change) may cost beyond its bound
+# A clean stream may lose what the kernel counted as dropped on the way
+# outside the cluster (a receive buffer or a TUN queue of the peer's
+# libipsec, a host or the switch, whose process a loaded machine scheduled
+# late), up to 50 ms of it: enough for a late process, far from what a
+# stuck one loses.  The nodes' own drops are never excused.
+ON_THE_WAY = RATE // 20
 DETECT = 2.0         # s: a change is noticed and settled within this (Corosync token 300 ms: ~0.7 s)
 WAYS = {"A->B": ("ha", "hb", "10.0.2.2"), "B->A": ("hb", "ha", "10.0.1.2")}
 CLUSTER_IP, PEER_IP = "192.0.2.1", "192.0.2.2"
@@ -145,6 +151,7 @@ class Streams:
                 self.dump = cluster.popen("peer", "tcpdump", "-i", "out", "-n", "-s", snaplen, "-B", "16384",
                                           "-w", self.pcap, self.capture_filter)
                 assert "listening on" in self.dump.stderr.readline()
+            self.drops_before = cluster.drops()
             self.t_start = time.monotonic()
             for name, (r, way, port, src) in self.receivers.items():
                 src_ns, _, dst = self.ways_map[way]
@@ -180,6 +187,13 @@ class Streams:
                     r.terminate()
                     out, _ = r.communicate(timeout=10)
                 got[name] = json.loads(out.strip().splitlines()[-1])
+            # outside the nodes: theirs are the cluster's (a stopped
+            # daemon's TUN device drops what is routed to it)
+            after = self.cluster.drops()
+            on_the_way = sum(v - self.drops_before.get(k, 0) for k, v in after.items()
+                             if v > self.drops_before.get(k, 0) and not re.match(r"n\d+-", k))
+            for d in got.values():
+                d["on_the_way"] = on_the_way
             wire = self.nothing_captured()
             if self.dump is not None:
                 self.dump.terminate()
@@ -204,7 +218,8 @@ def describe(name, d, t_ref=None):
     dup_s = {int(k): v for k, v in d["dup_per_s"].items()}
     print(f"  {name}: {d['count']} sent, {d['unique']} arrived, {d['missing']} lost"
           f"{' [' + spans + more + ']' if d['lost'] else ''}, {d['duplicates']} duplicated"
-          f"{'; lost per s ' + str(per_s) if per_s else ''}{'; dup per s ' + str(dup_s) if dup_s else ''}")
+          f"{'; lost per s ' + str(per_s) if per_s else ''}{'; dup per s ' + str(dup_s) if dup_s else ''}"
+          f"{'; the kernel dropped ' + str(d['on_the_way']) + ' on the way' if d.get('on_the_way') else ''}")
 
 
 # A packet scheme's skew left at the end of one stream (a node that missed
@@ -222,8 +237,10 @@ def assert_clean(got, what, carried=0):
         late = [a for a, _, _ in d["lost"] if a > CARRIED_FOR] + [t for t, _ in d["dups"] if t > CARRIED_FOR]
         if carried and not late and d["missing"] <= carried and d["duplicates"] <= carried:
             continue
-        assert d["unique"] == d["count"] and d["duplicates"] == 0, \
-            f"{what}, {name}: {d['missing']} lost, {d['duplicates']} duplicated of {d['count']}"
+        excused = min(d.get("on_the_way", 0), ON_THE_WAY)
+        assert d["missing"] <= excused and d["duplicates"] == 0, \
+            f"{what}, {name}: {d['missing']} lost ({d.get('on_the_way', 0)} dropped by the kernel on the way), " \
+            f"{d['duplicates']} duplicated of {d['count']}"
 
 
 def assert_wire_clean(wire, expect_at_least):
