@@ -151,7 +151,7 @@ class Streams:
                 self.dump = cluster.popen("peer", "tcpdump", "-i", "out", "-n", "-s", snaplen, "-B", "16384",
                                           "-w", self.pcap, self.capture_filter)
                 assert "listening on" in self.dump.stderr.readline()
-            self.drops_before = cluster.drops()
+            self.drops_before = cluster.drops(nodes=False)
             self.t_start = time.monotonic()
             for name, (r, way, port, src) in self.receivers.items():
                 src_ns, _, dst = self.ways_map[way]
@@ -189,9 +189,9 @@ class Streams:
                 got[name] = json.loads(out.strip().splitlines()[-1])
             # outside the nodes: theirs are the cluster's (a stopped
             # daemon's TUN device drops what is routed to it)
-            after = self.cluster.drops()
+            after = self.cluster.drops(nodes=False)
             on_the_way = sum(v - self.drops_before.get(k, 0) for k, v in after.items()
-                             if v > self.drops_before.get(k, 0) and not re.match(r"n\d+-", k))
+                             if v > self.drops_before.get(k, 0))
             for d in got.values():
                 d["on_the_way"] = on_the_way
             wire = self.nothing_captured()
