@@ -289,7 +289,9 @@ def test_node_loss_noticed_and_survivors_carry_everything(cluster):
         noticed = time.monotonic() - t0
         wait_for(lambda: views(cluster)[2]["active"] == "no", what="node 2 silent")
         print(f"node loss noticed in {noticed:.2f} s (token 300 ms)")
-        assert noticed < 2.0
+        # about 0.7 s, polled by three cfctl a round on a loaded machine;
+        # Corosync's default token (3 s) would take longer than this
+        assert noticed < 3.0
         # node 2's share waits until it must have heard that it is alone (fence.h)
         wait_for(lambda: [s["fence"] for s in views(cluster)[:2]] == ["none", "none"],
                  what="the survivors' fence lifted")
