@@ -442,6 +442,9 @@ static void run(void)
 		if (d.fast && (refused = cf_fast_bpf_sync(d.fast, &d.dp, d.udp_port))) {
 			cf_log(CF_LOG_WARNING, "fast path off: the kernel refused a map update (%s); every packet comes up",
 			      strerror(-refused));
+			/* what it dropped for the others since the last tick counts against the lifetimes */
+			cf_fast_bpf_stand_down(d.fast);
+			cf_fast_bpf_collect(d.fast, &d.dp);
 			d.dp.gather_observed = NULL;
 			d.dp.fold_skipped = NULL;
 			d.dp.fast_turns = 0;

@@ -19,7 +19,7 @@ import subprocess
 import pytest
 
 from conftest import (A_IKE_RECORD, A_IKE_SPIS, BIN, IKE_DEL, IKE_PUT, TESTBED, control_errors,
-                      control_message, kv, run, stop_capture, switch_drops, wait_for)
+                      control_message, kernel_drops, kv, run, stop_capture, switch_drops, wait_for)
 
 NODES = 3
 
@@ -582,7 +582,7 @@ def test_losing_the_default_host_moves_ike_and_arp(cluster):
 # The others' packets a node's kernel may have counted while its daemon,
 # woken late on a loaded machine, had yet to read its own: 15 ms of the
 # streams' 2,000 packets/s (CI saw 4).  Between the 100-ms folds a node
-# must still ask its kernel: a node that did not would send about 20
+# must still ask its kernel: a node that did not would send up to 50
 # past the hard limit.
 IN_FLIGHT = 30
 
@@ -602,10 +602,14 @@ def test_lifetimes_count_the_whole_clusters_traffic(cluster):
     # about a third each (sync points restart the turn)
     owned = [int(s["packets"]) for s in sas]
     assert sum(owned) == 450 and all(abs(k - 150) <= 15 for k in owned), owned
-    # 150 do, then the hard limit; never one more, as a node learns the
-    # others' packets no later than its own (docs/DESIGN.md)
+    # 150 do, then the hard limit; not one more, as a node learns the
+    # others' packets no later than its own (docs/DESIGN.md), unless it
+    # missed some on the way in
+    on_the_way = ["sw"] + [f"n{i}" for i in range(NODES)]
+    before = kernel_drops(cluster.exec, on_the_way)
     got = cluster.udp_stream(200, all_arrive=False)
-    assert 150 - IN_FLIGHT <= int(got["unique"]) <= 150, got
+    missed = sum(max(0, v - before.get(k, 0)) for k, v in kernel_drops(cluster.exec, on_the_way).items())
+    assert 150 - IN_FLIGHT <= int(got["unique"]) <= 150 + missed, (got, missed)
     for i in range(NODES):
         assert "0xc0000001" not in cluster.cfctl(f"n{i}", "sa", "list"), f"node {i} kept the SA"
         with open(f"{cluster.run_dir}/n{i}.sock.log") as f:

@@ -93,11 +93,15 @@ class StrongSwanCluster:
         with open(f"{os.environ.get('TMPDIR', '/tmp')}/{self.prefix}-strongswan/charon.log") as f:
             return f.read().count("ESP sequence number verification failed")
 
-    def drops(self, nodes=True):
+    def drops(self):
         """The kernel's drops on the way: UDP receive buffers and every
-        device of the nodes (unless not NODES), the hosts, the switch and
-        the peer."""
-        return kernel_drops(self.exec, [f"n{i}" for i in range(self.nodes) if nodes] + ["ha", "sw", "peer", "hb"])
+        device of the nodes, the hosts, the switch and the peer."""
+        return kernel_drops(self.exec, [f"n{i}" for i in range(self.nodes)] + ["ha", "sw", "peer", "hb"])
+
+    def far_drops(self):
+        """The same, of the hosts and the peer only: no drop the cluster
+        or its switch counted (a link to the switch counts at the far end)."""
+        return kernel_drops(self.exec, ["ha", "peer", "hb"])
 
     def udp_stream(self, src, dst_ns, dst, count, port, rate=2000):
         receiver = self.popen(dst_ns, "/usr/bin/python3", TESTBED / "udp_stream.py", "recv", port, "1.0", count)
