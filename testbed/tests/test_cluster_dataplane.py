@@ -616,9 +616,8 @@ def test_lifetimes_count_the_whole_clusters_traffic(cluster):
             log = f.read()
         # where one gateway would cross them; a node learns the others'
         # packets from its kernel (packet-rr's turns, docs/DESIGN.md) as
-        # it nears a limit: with the others' packets its daemon had yet
-        # to read when it read its own (none, at an idle node, or one
-        # still in flight), never fewer
+        # it nears a limit: with the others' packets that arrived while
+        # its daemon was late with its own (IN_FLIGHT), never fewer
         for limit, at in (("soft", 300), ("hard", 600)):
             reached = re.search(rf"spi 0xc0000001: {limit} lifetime reached after (\d+) packets", log)
             assert reached and at <= int(reached[1]) <= at + IN_FLIGHT, (i, limit, log)
