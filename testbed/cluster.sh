@@ -240,8 +240,6 @@ restart() { # restart I
 	wait_for "node $i back in the view" view_complete "$run/n$i.sock" "$(nodes)"
 }
 
-# Node I loses power: its ports go dark and its processes die at once
-# (SIGKILL: nothing is said to anyone).  Its namespace stays, as a disk would.
 # SIGKILL to node I's processes, by their pid files
 kill_node() { # kill_node I
 	local i=$1 f pids=""
@@ -255,6 +253,8 @@ kill_node() { # kill_node I
 	done
 }
 
+# Node I loses power: its ports go dark and its processes die at once
+# (SIGKILL: nothing is said to anyone).  Its namespace stays, as a disk would.
 poweroff() { # poweroff I
 	local i=$1
 	for port in "i$i" "o$i" "c$i"; do n "$sw" ip link set "$port" down; done
