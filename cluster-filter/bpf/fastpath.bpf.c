@@ -46,6 +46,35 @@ struct {
 	__type(value, struct cf_fast_policy6);
 } cf_policies6 SEC(".maps");
 
+/* the policy index (fastpath.h), each half and family on its own */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * CF_FAST_RANGES);
+	__type(key, __u32);
+	__type(value, struct cf_fast_range);
+} cf_ranges SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * CF_FAST_RANGES);
+	__type(key, __u32);
+	__type(value, struct cf_fast_range6);
+} cf_ranges6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * CF_FAST_CANDIDATES);
+	__type(key, __u32);
+	__type(value, __u16);		/* a policy's index in its half */
+} cf_candidates SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * CF_FAST_CANDIDATES);
+	__type(key, __u32);
+	__type(value, __u16);
+} cf_candidates6 SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 2 * CF_FAST_SLOTS);
@@ -283,6 +312,29 @@ static __always_inline int has_ports(__u8 proto)
 	return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP;
 }
 
+/*
+ * The range of the policy index that KEY falls in (fastpath.h): the last
+ * of the N whose start is at or below it.  The first starts at 0.
+ */
+static __always_inline const struct cf_fast_range *range4(__u32 half, __u32 n, __u32 key)
+{
+	__u32 lo = 0, hi = n, slot;	/* start[lo] <= key < start[hi], start[n] past the top */
+
+	for (__u32 step = 0; step < CF_FAST_SEARCH_STEPS && hi - lo > 1; step++) {
+		__u32 mid = lo + (hi - lo) / 2;
+		slot = half * CF_FAST_RANGES + mid;
+		const struct cf_fast_range *r = bpf_map_lookup_elem(&cf_ranges, &slot);
+		if (!r)
+			return 0;
+		if (r->start <= key)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	slot = half * CF_FAST_RANGES + lo;
+	return n ? bpf_map_lookup_elem(&cf_ranges, &slot) : 0;
+}
+
 static __always_inline int inside4(struct __sk_buff *skb, struct iphdr *ip, void *l4,
 				   const struct cf_fast_view *v, __u32 half)
 {
@@ -306,10 +358,17 @@ static __always_inline int inside4(struct __sk_buff *skb, struct iphdr *ip, void
 		dport = bpf_ntohs(ports[1]);
 	}
 
-	for (__u32 i = 0; i < CF_FAST_POLICIES; i++) {
-		if (i >= v->n_policies)
+	const struct cf_fast_range *r = range4(half, v->n_ranges, v->flags & CF_FAST_BY_SRC ? src : dst);
+	if (!r)
+		return CF_TC_PASS;
+	for (__u32 c = 0; c < CF_FAST_RANGE_POLICIES; c++) {
+		if (c >= r->n)
 			break;
-		__u32 slot = half * CF_FAST_POLICIES + i;
+		__u32 k = half * CF_FAST_CANDIDATES + r->first + c;
+		const __u16 *candidate = bpf_map_lookup_elem(&cf_candidates, &k);
+		if (!candidate)
+			break;
+		__u32 i = *candidate, slot = half * CF_FAST_POLICIES + i;
 		const struct cf_fast_policy *p = bpf_map_lookup_elem(&cf_policies, &slot);
 		if (!p)
 			break;
@@ -340,6 +399,26 @@ static __always_inline struct cf_fast_addr6 addr6(const struct in6_addr *a)
 	};
 }
 
+/* range4(), for IPv6 */
+static __always_inline const struct cf_fast_range6 *range6(__u32 half, __u32 n, const struct cf_fast_addr6 *key)
+{
+	__u32 lo = 0, hi = n, slot;
+
+	for (__u32 step = 0; step < CF_FAST_SEARCH_STEPS && hi - lo > 1; step++) {
+		__u32 mid = lo + (hi - lo) / 2;
+		slot = half * CF_FAST_RANGES + mid;
+		const struct cf_fast_range6 *r = bpf_map_lookup_elem(&cf_ranges6, &slot);
+		if (!r)
+			return 0;
+		if (below(key, &r->start))
+			hi = mid;
+		else
+			lo = mid;
+	}
+	slot = half * CF_FAST_RANGES + lo;
+	return n ? bpf_map_lookup_elem(&cf_ranges6, &slot) : 0;
+}
+
 static __always_inline int inside6(struct __sk_buff *skb, struct ipv6hdr *ip6, void *l4,
 				   const struct cf_fast_view *v, __u32 half)
 {
@@ -367,10 +446,17 @@ static __always_inline int inside6(struct __sk_buff *skb, struct ipv6hdr *ip6, v
 		dport = bpf_ntohs(ports[1]);
 	}
 
-	for (__u32 i = 0; i < CF_FAST_POLICIES; i++) {
-		if (i >= v->n_policies6)
+	const struct cf_fast_range6 *r = range6(half, v->n_ranges6, v->flags & CF_FAST_BY_SRC6 ? &src : &dst);
+	if (!r)
+		return CF_TC_PASS;
+	for (__u32 c = 0; c < CF_FAST_RANGE_POLICIES; c++) {
+		if (c >= r->n)
 			break;
-		__u32 slot = half * CF_FAST_POLICIES + i;
+		__u32 k = half * CF_FAST_CANDIDATES + r->first + c;
+		const __u16 *candidate = bpf_map_lookup_elem(&cf_candidates6, &k);
+		if (!candidate)
+			break;
+		__u32 i = *candidate, slot = half * CF_FAST_POLICIES + i;
 		const struct cf_fast_policy6 *p = bpf_map_lookup_elem(&cf_policies6, &slot);
 		if (!p)
 			break;

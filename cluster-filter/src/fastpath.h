@@ -17,7 +17,7 @@
  *     node's packets, which the daemon numbers without counting the
  *     others' (dataplane.c, cf_fast_judged()).  Anything else - the other
  *     shared schemes, which count every packet, a policy without an SA,
- *     more policies than the table holds, a packet the kernel would have
+ *     more policies than the tables hold, a packet the kernel would have
  *     to guess about - goes up to the daemon as before.
  * Both run on IPv4 and on IPv6 without extension headers (an IPv6 packet
  * with any goes up).  A selector matches only packets of its own family
@@ -37,8 +37,25 @@
 #include <stdint.h>
 #endif
 
-#define CF_FAST_POLICIES 64	/* outbound policies the kernel can judge */
+#define CF_FAST_POLICIES 1024	/* outbound policies per family the kernel can judge */
 #define CF_FAST_SAS 4096	/* inbound SAs */
+
+/*
+ * The kernel does not walk the policies in order: that is a loop per
+ * packet as long as the table.  fastpath.c cuts the addresses of one
+ * side of the selectors (the destinations, or the sources where those
+ * tell the policies apart better) into ranges, each listing the
+ * policies whose selector covers all of it, in the daemon's order.  A
+ * packet's address finds its range by binary search, and the first of
+ * those policies whose selector matches whole is the daemon's first
+ * match: every policy that could match is on the list, in order.  A
+ * family whose policies crowd more than CF_FAST_RANGE_POLICIES into one
+ * range on both sides sends its cleartext up.
+ */
+#define CF_FAST_RANGES (2 * CF_FAST_POLICIES + 1)	/* per family and half: every edge, and 0 */
+#define CF_FAST_SEARCH_STEPS 12				/* 2^12 >= CF_FAST_RANGES */
+#define CF_FAST_CANDIDATES (16 * CF_FAST_POLICIES)	/* the ranges' lists together, per family and half */
+#define CF_FAST_RANGE_POLICIES 64			/* one range's list: the kernel's loop */
 #define CF_FAST_OBSERVED 1024	/* numbers remembered per inbound SA (a power of 2) */
 
 /*
@@ -54,6 +71,8 @@
 #define CF_FAST_ROUND_OPEN	0x2	/* a view is being agreed: the daemon decides */
 #define CF_FAST_INSIDE_ALL	0x4	/* the IPv4 table cannot say: IPv4 cleartext goes up */
 #define CF_FAST_INSIDE6_ALL	0x8	/* the IPv6 table cannot say: IPv6 cleartext goes up */
+#define CF_FAST_BY_SRC		0x10	/* the IPv4 ranges are of source addresses, not destinations */
+#define CF_FAST_BY_SRC6		0x20	/* the IPv6 ones */
 
 /*
  * Skipped counters per half: one per IPv4 policy slot, then one per IPv6
@@ -112,6 +131,7 @@ struct cf_fast_view {
 	__u16 udp_port;		/* ESP in UDP, host order */
 	__u16 pad;
 	__u32 n_policies6;
+	__u32 n_ranges, n_ranges6;
 };
 
 /* cf_fast_policy.verdict and cf_fast_policy6.verdict */
@@ -153,6 +173,21 @@ struct cf_fast_policy6 {
 	__u32 pad;
 };
 
+/*
+ * A range of the policy index: the addresses from START up to the next
+ * range's start, and the policies that may match them, by their index
+ * in the policy table: candidates[FIRST] to candidates[FIRST + N - 1].
+ */
+struct cf_fast_range {
+	__u32 start;
+	__u16 first, n;
+};
+
+struct cf_fast_range6 {
+	struct cf_fast_addr6 start;
+	__u32 first, n;
+};
+
 /* cf_fast_sa_in.flags */
 #define CF_FAST_HEARD 0x1	/* its first packet went up on every node */
 
@@ -188,6 +223,12 @@ struct cf_fast_tables {
 	struct cf_fast_view view;
 	struct cf_fast_policy policies[CF_FAST_POLICIES];	/* IPv4, view.n_policies used */
 	struct cf_fast_policy6 policies6[CF_FAST_POLICIES];	/* IPv6, view.n_policies6 used */
+	/* their index: view.n_ranges, n_ranges6 and these used */
+	struct cf_fast_range ranges[CF_FAST_RANGES];
+	struct cf_fast_range6 ranges6[CF_FAST_RANGES];
+	uint32_t n_candidates, n_candidates6;
+	uint16_t candidates[CF_FAST_CANDIDATES];
+	uint16_t candidates6[CF_FAST_CANDIDATES];
 	/*
 	 * The SA each skipped slot counts against (0: none): IPv4 policy i
 	 * is slot i, IPv6 policy i slot CF_FAST_POLICIES + i.

@@ -48,6 +48,8 @@ struct cf_fast_bpf {
 	struct cf_fast_skipped all[2 * CF_FAST_SLOTS];
 	uint32_t all_keys[2 * CF_FAST_SLOTS];
 	bool no_batch;			/* the kernel has no batched lookup (before 5.6) */
+	bool no_batch_update;		/* nor batched updates */
+	uint32_t keys[CF_FAST_CANDIDATES];	/* scratch: the keys of one batched update */
 };
 
 static int attach(struct hook *h, const char *ifname, int prog_fd, const char **why)
@@ -343,6 +345,34 @@ static int sync_sas(struct cf_fast_bpf *f, struct cf_dataplane *dp)
 	return 0;
 }
 
+/*
+ * COUNT values of SIZE bytes each into the array MAP from key FIRST on:
+ * one system call where the kernel takes a batch, else one per value.
+ */
+static int put(struct cf_fast_bpf *f, const struct bpf_map *map, uint32_t first, const void *values,
+	       uint32_t count, size_t size)
+{
+	if (count == 0)
+		return 0;
+	if (!f->no_batch_update) {
+		__u32 n = count;
+		for (uint32_t k = 0; k < count; k++)
+			f->keys[k] = first + k;
+		if (bpf_map_update_batch(bpf_map__fd(map), f->keys, values, &n, NULL) == 0)
+			return 0;
+		/* before 5.6; whatever else it was, the updates one by one say */
+		f->no_batch_update = true;
+	}
+	for (uint32_t k = 0; k < count; k++) {
+		uint32_t key = first + k;
+		int err = bpf_map__update_elem(map, &key, sizeof(key), (const char *)values + k * size, size,
+					       BPF_ANY);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 int cf_fast_bpf_sync(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint16_t udp_port)
 {
 	struct cf_fast_tables *t = &f->next;
@@ -359,19 +389,26 @@ int cf_fast_bpf_sync(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint16_t ud
 		return 0;
 
 	/*
-	 * Fill the half not in force - both policy tables, then its view -
-	 * and flip: a packet sees one half or the other, never a mix.
+	 * Fill the half not in force - both policy tables and their indexes,
+	 * as far as its view reads them, then the view - and flip: a packet
+	 * sees one half or the other, never a mix.
 	 */
 	uint32_t h = f->half ^ 1, zero = 0;	/* half 0, empty, is in force at first */
+	typeof(f->skel->maps) *m = &f->skel->maps;
 	fold(f, dp, 1u << h);
-	for (uint32_t i = 0; i < CF_FAST_POLICIES; i++) {
-		uint32_t slot = h * CF_FAST_POLICIES + i;
-		if ((err = bpf_map__update_elem(f->skel->maps.cf_policies, &slot, sizeof(slot),
-						&t->policies[i], sizeof(t->policies[i]), BPF_ANY)) ||
-		    (err = bpf_map__update_elem(f->skel->maps.cf_policies6, &slot, sizeof(slot),
-						&t->policies6[i], sizeof(t->policies6[i]), BPF_ANY)))
-			return err;
-	}
+	if ((err = put(f, m->cf_policies, h * CF_FAST_POLICIES, t->policies, t->view.n_policies,
+		       sizeof(t->policies[0]))) ||
+	    (err = put(f, m->cf_policies6, h * CF_FAST_POLICIES, t->policies6, t->view.n_policies6,
+		       sizeof(t->policies6[0]))) ||
+	    (err = put(f, m->cf_ranges, h * CF_FAST_RANGES, t->ranges, t->view.n_ranges,
+		       sizeof(t->ranges[0]))) ||
+	    (err = put(f, m->cf_ranges6, h * CF_FAST_RANGES, t->ranges6, t->view.n_ranges6,
+		       sizeof(t->ranges6[0]))) ||
+	    (err = put(f, m->cf_candidates, h * CF_FAST_CANDIDATES, t->candidates, t->n_candidates,
+		       sizeof(t->candidates[0]))) ||
+	    (err = put(f, m->cf_candidates6, h * CF_FAST_CANDIDATES, t->candidates6, t->n_candidates6,
+		       sizeof(t->candidates6[0]))))
+		return err;
 	if ((err = bpf_map__update_elem(f->skel->maps.cf_views, &h, sizeof(h), &t->view,
 					sizeof(t->view), BPF_ANY)) ||
 	    (err = bpf_map__update_elem(f->skel->maps.cf_current, &zero, sizeof(zero), &h, sizeof(h),

@@ -229,12 +229,14 @@ static void tables6(void)
 	CHECK_EQ(v->flags, CF_FAST_ACTIVE | CF_FAST_INSIDE6_ALL);
 	CHECK_EQ(v->n_policies6, CF_FAST_POLICIES);
 	CHECK_EQ(v->n_policies, 2);
-	CHECK(addr6_is(&p6[CF_FAST_POLICIES - 1].src_lo, "2001:db8:77::3c"));	/* the 61st of them */
+	char last[64];	/* after the three of priority 10, 50 and 150 */
+	snprintf(last, sizeof(last), "2001:db8:77::%x", CF_FAST_POLICIES - 4);
+	CHECK(addr6_is(&p6[CF_FAST_POLICIES - 1].src_lo, last));
 	/* IPv4 policies after the IPv6 overflow still fill theirs, exactly to the brim */
 	for (uint32_t i = 0; i < CF_FAST_POLICIES - 2; i++)
 		add_policy(&dp, ts4(0x0b000000 + i, 0x0b000000 + i, 1, 1), 0, 1, 1000 + i);
 	cf_fast_build(&dp, 4500, &t);
-	CHECK_EQ(v->flags, CF_FAST_ACTIVE | CF_FAST_INSIDE6_ALL);
+	CHECK_EQ(v->flags, CF_FAST_ACTIVE | CF_FAST_INSIDE6_ALL | CF_FAST_BY_SRC);	/* one destination */
 	CHECK_EQ(v->n_policies, CF_FAST_POLICIES);
 	CHECK_EQ(t.policies[CF_FAST_POLICIES - 1].src_lo, 0x0b000000 + CF_FAST_POLICIES - 3);
 	add_policy(&dp, ts4(0x0c000000, 0x0c000000, 1, 1), 0, 1, 2000);
