@@ -288,6 +288,30 @@ def test_non_owned_packets_never_reach_the_daemon(cluster):
           f"{[d['kernel-not-owner-esp'] for d in delta]}, cleartext {[d['kernel-not-owner-clear'] for d in delta]}")
 
 
+def test_many_policies_keep_the_cleartext_in_the_kernel(cluster):
+    """Ahead of the tunnel's own policy, 100 more for subnets nothing here
+    goes to - more than the 64 the kernel could once judge, beyond which
+    every node's daemon read all the cleartext - and still each node's
+    daemon reads only its own: the kernel finds a packet's policy through
+    its index (docs/DESIGN.md, "Fast path")."""
+    if not cluster.fast or cluster.mode not in ("per-sa", "packet-rr"):
+        pytest.skip("the kernel judges cleartext for per-sa and packet-rr only")
+    remote = [f"10.{100 + i // 50}.{i % 50}.0/24" for i in range(100)]
+    policies = lambda i: sum(" dir=out " in f" {line} " for line in cluster.cfctl(i, "policy", "list").splitlines())  # noqa: E731
+    before = [policies(i) for i in range(cluster.nodes)]
+    try:
+        for k, dst in enumerate(remote):
+            cluster.cfctl(0, "policy", "add", "dir", "out", "src", "10.0.1.0/24", "dst", dst,
+                          "reqid", "999", "priority", str(1 + k))
+        wait_for(lambda: [policies(i) for i in range(cluster.nodes)] == [n + 100 for n in before],
+                 what="the 100 policies on every node")
+        test_non_owned_packets_never_reach_the_daemon(cluster)
+    finally:
+        for dst in remote:
+            cluster.cfctl(0, "policy", "del", "dir", "out", "src", "10.0.1.0/24", "dst", dst)
+        wait_for(lambda: [policies(i) for i in range(cluster.nodes)] == before, what="the policies gone")
+
+
 def test_inbound_shared_by_sequence_number(cluster):
     n, count = cluster.nodes, 3000
     before = cluster.owned("in")
