@@ -7,6 +7,7 @@
  * spread over --workers threads (workers.h).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "cluster.h"
 #include "control.h"
 #include "dataplane.h"
+#include "fastpath.h"
 #include "fastpath_bpf.h"
 #include "io.h"
 #include "log.h"
@@ -431,6 +433,19 @@ static void fast_path_close(void)
 		       "until cluster-filterd starts again", strerror(-err));
 }
 
+/* Said when the kernel's map of inbound SAs fills, and when it has room again. */
+static void say_sas_left_out(void)
+{
+	uint64_t left_out = d.dp.counters[CF_CTR_KERNEL_SAS_LEFT_OUT];
+
+	if (left_out && !d.sas_left_out)
+		cf_log(CF_LOG_WARNING, "the kernel holds %u inbound SAs: %" PRIu64 " more are left out, and "
+		       "their ESP comes up to every node's daemon", CF_FAST_SAS, left_out);
+	else if (!left_out && d.sas_left_out)
+		cf_log(CF_LOG_NOTICE, "the kernel holds every inbound SA again");
+	d.sas_left_out = left_out != 0;
+}
+
 /* Until SIGTERM or SIGINT. */
 static void run(void)
 {
@@ -450,6 +465,8 @@ static void run(void)
 			d.dp.fast_turns = 0;
 			fast_path_close();
 		}
+		if (d.fast)
+			say_sas_left_out();
 		/* packets and timers between batches of Corosync's: then straight back to it */
 		int n = epoll_wait(d.epfd, ev, 16, d.corosync_more ? 0 : held_back ? 1 : -1);
 		bool dispatched = false;

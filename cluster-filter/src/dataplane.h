@@ -25,6 +25,7 @@
 	X(EXPIRE_EVENTS, "expire-events")	\
 	X(KERNEL_NOT_OWNER_ESP, "kernel-not-owner-esp")	\
 	X(KERNEL_NOT_OWNER_CLEAR, "kernel-not-owner-clear")	\
+	X(KERNEL_SAS_LEFT_OUT, "kernel-sas-left-out")	\
 	X(TUN_READS, "tun-reads")		\
 	X(UDP_SENDS, "udp-sends")		\
 	X(TUN_WRITES, "tun-writes")		\

@@ -43,10 +43,10 @@ struct cf_fast_bpf {
 	uint64_t changes;		/* db->changes when the tables were last built */
 	struct cf_fast_skipped *percpu;	/* scratch: one value per CPU */
 	uint64_t *percpu_u64;
-	/* scratch for reading every slot of both halves in one call */
-	struct cf_fast_skipped *all_percpu;	/* 2 * CF_FAST_SLOTS values per CPU */
-	struct cf_fast_skipped all[2 * CF_FAST_SLOTS];
-	uint32_t all_keys[2 * CF_FAST_SLOTS];
+	/* scratch for reading the slots of one family's policies in one call */
+	struct cf_fast_skipped *all_percpu;	/* CF_FAST_POLICIES values per CPU */
+	struct cf_fast_skipped all[CF_FAST_POLICIES];
+	uint32_t all_keys[CF_FAST_POLICIES];
 	bool no_batch;			/* the kernel has no batched lookup (before 5.6) */
 	bool no_batch_update;		/* nor batched updates */
 	uint32_t keys[CF_FAST_CANDIDATES];	/* scratch: the keys of one batched update */
@@ -144,7 +144,7 @@ struct cf_fast_bpf *cf_fast_bpf_open(const char *inside, const char *outside, co
 	f->ncpus = libbpf_num_possible_cpus();
 	f->percpu = f->ncpus > 0 ? calloc((size_t)f->ncpus, sizeof(*f->percpu)) : NULL;
 	f->percpu_u64 = f->ncpus > 0 ? calloc((size_t)f->ncpus, sizeof(*f->percpu_u64)) : NULL;
-	f->all_percpu = f->ncpus > 0 ? calloc((size_t)f->ncpus * 2 * CF_FAST_SLOTS, sizeof(*f->all_percpu))
+	f->all_percpu = f->ncpus > 0 ? calloc((size_t)f->ncpus * CF_FAST_POLICIES, sizeof(*f->all_percpu))
 				     : NULL;
 	if (f->percpu == NULL || f->percpu_u64 == NULL || f->all_percpu == NULL)
 		goto fail;
@@ -233,33 +233,39 @@ static struct cf_fast_skipped fold_slot(struct cf_fast_bpf *f, uint32_t h, uint3
 }
 
 /*
- * Every slot's skipped count, both halves, in f->all: one system call
- * where slot by slot took 2 * CF_FAST_SLOTS of them at every tick - on
- * an idle node most of its CPU, and on a node held to a few percent of
- * a core a share of what it has for packets.
+ * The skipped counts of COUNT slots from FIRST on, each summed over the
+ * CPUs, in f->all[0] to f->all[COUNT - 1]: one system call where slot by
+ * slot took one each at every tick - on an idle node most of its CPU,
+ * and on a node held to a few percent of a core a share of what it has
+ * for packets.
  */
-static bool read_all_skipped(struct cf_fast_bpf *f)
+static bool read_skipped(struct cf_fast_bpf *f, uint32_t first, uint32_t count)
 {
-	__u32 count = 2 * CF_FAST_SLOTS, out;
+	__u32 n = count, in = first - 1, out;
 
 	if (f->no_batch)
 		return false;
-	int err = bpf_map_lookup_batch(bpf_map__fd(f->skel->maps.cf_skipped), NULL, &out, f->all_keys,
-				       f->all_percpu, &count, NULL);
+	if (count == 0)
+		return true;
+	/* a batch starts after the key it is given: none for slot 0 */
+	int err = bpf_map_lookup_batch(bpf_map__fd(f->skel->maps.cf_skipped), first ? &in : NULL, &out,
+				       f->all_keys, f->all_percpu, &n, NULL);
 	if (err && err != -ENOENT) {
 		/* before 5.6 EINVAL; ENOTSUPP (524, kernel-internal) where a map type lacks it */
 		f->no_batch = err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP || err == -524;
 		return false;
 	}
-	memset(f->all, 0, sizeof(f->all));
-	for (__u32 k = 0; k < count; k++) {
-		uint32_t slot = f->all_keys[k];
-		if (slot >= 2 * CF_FAST_SLOTS)
+	if (n != count)
+		return false;	/* cannot be: the slots are the array's */
+	memset(f->all, 0, count * sizeof(f->all[0]));
+	for (__u32 k = 0; k < n; k++) {
+		uint32_t at = f->all_keys[k] - first;
+		if (at >= count)
 			continue;
 		for (int c = 0; c < f->ncpus; c++) {
 			const struct cf_fast_skipped *v = &f->all_percpu[(size_t)k * (size_t)f->ncpus + (size_t)c];
-			f->all[slot].packets += v->packets;
-			f->all[slot].bytes += v->bytes;
+			f->all[at].packets += v->packets;
+			f->all[at].bytes += v->bytes;
 		}
 	}
 	return true;
@@ -277,26 +283,39 @@ static void fold_into(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint32_t h
 }
 
 /*
+ * The skipped slots a half's tables use for a family (0: IPv4, 1: IPv6):
+ * COUNT from FIRST, one per policy.  The kernel counts against no other.
+ */
+static void slots_of(const struct cf_fast_tables *t, int family, uint32_t *first, uint32_t *count)
+{
+	*first = family ? CF_FAST_POLICIES : 0;
+	*count = family ? t->view.n_policies6 : t->view.n_policies;
+}
+
+/*
  * What the kernel dropped against the halves in H (bit 0: half 0, bit 1:
  * half 1) since the last call.  The kernel counts only against a slot
  * with an SA.
  */
 static void fold(struct cf_fast_bpf *f, struct cf_dataplane *dp, unsigned halves)
 {
-	bool all = read_all_skipped(f);
-
 	for (uint32_t h = 0; h < 2; h++) {
 		if (!(halves & (1u << h)))
 			continue;
-		for (uint32_t i = 0; i < CF_FAST_SLOTS; i++) {
-			struct cf_fast_skipped now;
-			if (f->tables[h].spis[i] == 0)
-				continue;
-			if (all)
-				now = f->all[h * CF_FAST_SLOTS + i];
-			else if (!skipped_total(f, h * CF_FAST_SLOTS + i, &now))
-				continue;
-			fold_into(f, dp, h, i, &now);
+		for (int family = 0; family < 2; family++) {
+			uint32_t first, count;
+			slots_of(&f->tables[h], family, &first, &count);
+			bool all = read_skipped(f, h * CF_FAST_SLOTS + first, count);
+			for (uint32_t i = first; i < first + count; i++) {
+				struct cf_fast_skipped now;
+				if (f->tables[h].spis[i] == 0)
+					continue;
+				if (all)
+					now = f->all[i - first];
+				else if (!skipped_total(f, h * CF_FAST_SLOTS + i, &now))
+					continue;
+				fold_into(f, dp, h, i, &now);
+			}
 		}
 	}
 }
@@ -304,25 +323,31 @@ static void fold(struct cf_fast_bpf *f, struct cf_dataplane *dp, unsigned halves
 void cf_fast_bpf_fold_sa(struct cf_fast_bpf *f, uint32_t spi, uint64_t *packets, uint64_t *bytes)
 {
 	for (uint32_t h = 0; h < 2; h++)
-		for (uint32_t i = 0; i < CF_FAST_SLOTS; i++) {
-			if (f->tables[h].spis[i] != spi)
-				continue;
-			struct cf_fast_skipped d = fold_slot(f, h, i);
-			*packets += d.packets;
-			*bytes += d.bytes;
+		for (int family = 0; family < 2; family++) {
+			uint32_t first, count;
+			slots_of(&f->tables[h], family, &first, &count);
+			for (uint32_t i = first; i < first + count; i++) {
+				if (f->tables[h].spis[i] != spi)
+					continue;
+				struct cf_fast_skipped d = fold_slot(f, h, i);
+				*packets += d.packets;
+				*bytes += d.bytes;
+			}
 		}
 }
 
 /*
  * One entry per inbound SA, none for SAs that are gone: those go first,
  * so that a rekey (one SA in, one out) never finds the map full below
- * CF_FAST_SAS.
+ * CF_FAST_SAS.  Beyond it an SA is left out, and its ESP goes up on
+ * every node, as an unknown SPI's does, for each daemon to judge; it
+ * gets its entry once others have gone (dp->db.sa_count moves).
  */
 static int sync_sas(struct cf_fast_bpf *f, struct cf_dataplane *dp)
 {
 	struct bpf_map *map = f->skel->maps.cf_sa_in;
 	static struct cf_fast_sa_in fresh;
-	uint32_t key, next, *prev = NULL;
+	uint32_t key, next, *prev = NULL, left_out = 0;
 
 	while (bpf_map__get_next_key(map, prev, &next, sizeof(next)) == 0) {
 		if (cf_sa_find(&dp->db, next, CF_DIR_IN) == NULL) {
@@ -337,9 +362,12 @@ static int sync_sas(struct cf_fast_bpf *f, struct cf_dataplane *dp)
 			continue;
 		int err = bpf_map__update_elem(map, &sa->p.spi, sizeof(uint32_t), &fresh, sizeof(fresh),
 					       BPF_NOEXIST);
-		if (err && err != -EEXIST)
+		if (err == -E2BIG)
+			left_out++;	/* the map is full */
+		else if (err && err != -EEXIST)
 			return err;
 	}
+	dp->counters[CF_CTR_KERNEL_SAS_LEFT_OUT] = left_out;
 	f->relinks = dp->db.relinks;
 	f->sa_count = dp->db.sa_count;
 	return 0;

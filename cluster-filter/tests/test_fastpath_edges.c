@@ -137,11 +137,69 @@ static void flushed_and_added_again(void)
 	cf_fast_bpf_close(f);
 }
 
+/* Whether the kernel judges SPI's ESP: another node's packet is dropped once its first went up. */
+static bool judged(int out_prog, uint32_t spi)
+{
+	uint32_t seq = 1;
+	while (cf_dispatch_inbound(spi, seq, 3) == 1)
+		seq++;
+	return esp_in_udp(out_prog, spi, seq) == CF_TC_PASS && esp_in_udp(out_prog, spi, seq) == TC_ACT_SHOT;
+}
+
+/*
+ * More inbound SAs than the kernel's map holds: the fast path stays on,
+ * the SAs left out go up on every node for the daemons to judge, and
+ * they get their entries once others have gone.
+ */
+static void more_sas_than_the_map_holds(void)
+{
+	static const uint8_t key[20] = { 3 };
+	struct cf_dataplane dp;
+	int out_prog, in_prog;
+	struct cf_fast_bpf *f = programs(&out_prog, &in_prog);
+
+	if (f == NULL)
+		return;
+	cluster_node(&dp, CF_DISPATCH_PER_SA);	/* IN_SPI, and CF_FAST_SAS + 1 more */
+	for (uint32_t i = 0; i <= CF_FAST_SAS; i++) {
+		struct cf_sa_params in = { .spi = 0x100000 + i, .dir = CF_DIR_IN, .alg = cf_alg_by_name("aes128gcm16"),
+					   .enc_key_len = 20, .reqid = 2 };
+		struct cf_sa *sa;
+		memcpy(in.enc_key, key, sizeof(key));
+		CHECK(cf_sa_add(&dp.db, &in, &sa) == 0);
+	}
+	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
+	CHECK_EQ(dp.counters[CF_CTR_KERNEL_SAS_LEFT_OUT], 2);
+
+	uint32_t left_out[2], n = 0, held = 0;
+	for (uint32_t i = 0; i <= CF_FAST_SAS; i++) {
+		if (judged(out_prog, 0x100000 + i))
+			held++;
+		else if (n < 2)
+			left_out[n++] = 0x100000 + i;
+	}
+	CHECK(held == CF_FAST_SAS - 1 && n == 2 && judged(out_prog, IN_SPI));
+
+	/* two others go: the two left out get their entries */
+	uint32_t gone = 0;
+	for (uint32_t spi = 0x100000; gone < 2; spi++)
+		if (spi != left_out[0] && spi != left_out[1]) {
+			CHECK(cf_sa_del(&dp.db, spi, CF_DIR_IN) == 0);
+			gone++;
+		}
+	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
+	CHECK_EQ(dp.counters[CF_CTR_KERNEL_SAS_LEFT_OUT], 0);
+	CHECK(judged(out_prog, left_out[0]) && judged(out_prog, left_out[1]));
+	cf_dp_free(&dp);
+	cf_fast_bpf_close(f);
+}
+
 int main(void)
 {
 	CHECK(cf_crypto_global_init() == 0);
 	not_forwarded_and_standing_down();
 	flushed_and_added_again();
+	more_sas_than_the_map_holds();
 	cf_crypto_global_shutdown();
 	return check_exit("fastpath edges");
 }
