@@ -25,7 +25,6 @@
 	X(EXPIRE_EVENTS, "expire-events")	\
 	X(KERNEL_NOT_OWNER_ESP, "kernel-not-owner-esp")	\
 	X(KERNEL_NOT_OWNER_CLEAR, "kernel-not-owner-clear")	\
-	X(KERNEL_SAS_LEFT_OUT, "kernel-sas-left-out")	\
 	X(TUN_READS, "tun-reads")		\
 	X(UDP_SENDS, "udp-sends")		\
 	X(TUN_WRITES, "tun-writes")		\
@@ -33,7 +32,8 @@
 	X(TUN_QUEUE_DROPS, "tun-queue-drops")	\
 	X(SOCKET_DROPS, "socket-drops")		\
 	X(SESSIONS_LEARNED, "sessions-learned")	\
-	X(SESSIONS_CORRECTED, "sessions-corrected")
+	X(SESSIONS_CORRECTED, "sessions-corrected")	\
+	X(KERNEL_SAS_LEFT_OUT, "kernel-sas-left-out")	/* a gauge; new ones go last: cfctl reads them by number */
 
 enum cf_counter {
 #define X(id, name) CF_CTR_##id,
