@@ -61,18 +61,19 @@ struct {
 	__type(value, struct cf_fast_range6);
 } cf_ranges6 SEC(".maps");
 
+/* per half: one lookup per packet, not one per policy tried */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2 * CF_FAST_CANDIDATES);
+	__uint(max_entries, 2);
 	__type(key, __u32);
-	__type(value, __u16);		/* a policy's index in its half */
+	__type(value, struct cf_fast_candidates);
 } cf_candidates SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2 * CF_FAST_CANDIDATES);
+	__uint(max_entries, 2);
 	__type(key, __u32);
-	__type(value, __u16);
+	__type(value, struct cf_fast_candidates);
 } cf_candidates6 SEC(".maps");
 
 struct {
@@ -359,16 +360,16 @@ static __always_inline int inside4(struct __sk_buff *skb, struct iphdr *ip, void
 	}
 
 	const struct cf_fast_range *r = range4(half, v->n_ranges, v->flags & CF_FAST_BY_SRC ? src : dst);
-	if (!r)
+	const struct cf_fast_candidates *candidates = bpf_map_lookup_elem(&cf_candidates, &half);
+	if (!r || !candidates)
 		return CF_TC_PASS;
 	for (__u32 c = 0; c < CF_FAST_RANGE_POLICIES; c++) {
 		if (c >= r->n)
 			break;
-		__u32 k = half * CF_FAST_CANDIDATES + r->first + c;
-		const __u16 *candidate = bpf_map_lookup_elem(&cf_candidates, &k);
-		if (!candidate)
+		__u32 k = r->first + c;
+		if (k >= CF_FAST_CANDIDATES)
 			break;
-		__u32 i = *candidate, slot = half * CF_FAST_POLICIES + i;
+		__u32 i = candidates->policy[k], slot = half * CF_FAST_POLICIES + i;
 		const struct cf_fast_policy *p = bpf_map_lookup_elem(&cf_policies, &slot);
 		if (!p)
 			break;
@@ -447,16 +448,16 @@ static __always_inline int inside6(struct __sk_buff *skb, struct ipv6hdr *ip6, v
 	}
 
 	const struct cf_fast_range6 *r = range6(half, v->n_ranges6, v->flags & CF_FAST_BY_SRC6 ? &src : &dst);
-	if (!r)
+	const struct cf_fast_candidates *candidates = bpf_map_lookup_elem(&cf_candidates6, &half);
+	if (!r || !candidates)
 		return CF_TC_PASS;
 	for (__u32 c = 0; c < CF_FAST_RANGE_POLICIES; c++) {
 		if (c >= r->n)
 			break;
-		__u32 k = half * CF_FAST_CANDIDATES + r->first + c;
-		const __u16 *candidate = bpf_map_lookup_elem(&cf_candidates6, &k);
-		if (!candidate)
+		__u32 k = r->first + c;
+		if (k >= CF_FAST_CANDIDATES)
 			break;
-		__u32 i = *candidate, slot = half * CF_FAST_POLICIES + i;
+		__u32 i = candidates->policy[k], slot = half * CF_FAST_POLICIES + i;
 		const struct cf_fast_policy6 *p = bpf_map_lookup_elem(&cf_policies6, &slot);
 		if (!p)
 			break;

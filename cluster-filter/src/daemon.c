@@ -433,10 +433,14 @@ static void fast_path_close(void)
 		       "until cluster-filterd starts again", strerror(-err));
 }
 
-/* Said when the kernel's map of inbound SAs fills, and when it has room again. */
-static void say_sas_left_out(void)
+/*
+ * Said when the kernel's tables overflow, and when they hold everything
+ * again: what does not fit comes up to every node's daemon.
+ */
+static void say_what_the_kernel_cannot_hold(void)
 {
 	uint64_t left_out = d.dp.counters[CF_CTR_KERNEL_SAS_LEFT_OUT];
+	unsigned unjudged = cf_fast_bpf_cleartext_unjudged(d.fast);
 
 	if (left_out && !d.sas_left_out)
 		cf_log(CF_LOG_WARNING, "the kernel holds %u inbound SAs: %" PRIu64 " more are left out, and "
@@ -444,6 +448,16 @@ static void say_sas_left_out(void)
 	else if (!left_out && d.sas_left_out)
 		cf_log(CF_LOG_NOTICE, "the kernel holds every inbound SA again");
 	d.sas_left_out = left_out != 0;
+	for (unsigned family = CF_FAST_TURNS4; family <= CF_FAST_TURNS6; family <<= 1) {
+		const char *name = family == CF_FAST_TURNS4 ? "IPv4" : "IPv6";
+		if ((unjudged & family) && !(d.cleartext_unjudged & family))
+			cf_log(CF_LOG_WARNING, "the kernel cannot judge %s cleartext: more than %u outbound "
+			       "policies, or too many over one address for its index (cluster-filterd(8)); it "
+			       "comes up to every node's daemon", name, CF_FAST_POLICIES);
+		else if (!(unjudged & family) && (d.cleartext_unjudged & family))
+			cf_log(CF_LOG_NOTICE, "the kernel judges %s cleartext again", name);
+	}
+	d.cleartext_unjudged = unjudged;
 }
 
 /* Until SIGTERM or SIGINT. */
@@ -466,7 +480,7 @@ static void run(void)
 			fast_path_close();
 		}
 		if (d.fast)
-			say_sas_left_out();
+			say_what_the_kernel_cannot_hold();
 		/* packets and timers between batches of Corosync's: then straight back to it */
 		int n = epoll_wait(d.epfd, ev, 16, d.corosync_more ? 0 : held_back ? 1 : -1);
 		bool dispatched = false;

@@ -48,6 +48,7 @@ struct daemon {
 	unsigned gro_ticks;		/* of report_fd, for check_inside_gro() */
 	bool inside_gro;		/* said: GRO on the inside breaks packet-rr's turns */
 	bool sas_left_out;		/* said: the kernel's map of inbound SAs is full */
+	unsigned cleartext_unjudged;	/* said: families whose cleartext the kernel cannot judge */
 	bool stalled;			/* we did not run for a while: Corosync's news first */
 	bool corosync_more;		/* a dispatch left messages for the next pass */
 	enum cf_role role;

@@ -243,7 +243,7 @@ static bool index4(struct cf_fast_tables *t)
 		t->ranges[r] = (struct cf_fast_range){ .start = (uint32_t)x->start[r].lo,
 						       .first = (uint16_t)x->first[r],
 						       .n = (uint16_t)x->count[r] };
-	memcpy(t->candidates, x->candidates, x->n_candidates * sizeof(uint16_t));
+	memcpy(t->candidates.policy, x->candidates, x->n_candidates * sizeof(uint16_t));
 	t->view.n_ranges = x->n_ranges;
 	t->n_candidates = x->n_candidates;
 	if (by_src)
@@ -271,7 +271,7 @@ static bool index6(struct cf_fast_tables *t)
 	for (uint32_t r = 0; r < x->n_ranges; r++)
 		t->ranges6[r] = (struct cf_fast_range6){ .start = x->start[r], .first = x->first[r],
 							 .n = x->count[r] };
-	memcpy(t->candidates6, x->candidates, x->n_candidates * sizeof(uint16_t));
+	memcpy(t->candidates6.policy, x->candidates, x->n_candidates * sizeof(uint16_t));
 	t->view.n_ranges6 = x->n_ranges;
 	t->n_candidates6 = x->n_candidates;
 	if (by_src)

@@ -54,7 +54,7 @@
  */
 #define CF_FAST_RANGES (2 * CF_FAST_POLICIES + 1)	/* per family and half: every edge, and 0 */
 #define CF_FAST_SEARCH_STEPS 12				/* 2^12 >= CF_FAST_RANGES */
-#define CF_FAST_CANDIDATES (16 * CF_FAST_POLICIES)	/* the ranges' lists together, per family and half */
+#define CF_FAST_CANDIDATES 65536				/* the ranges' lists together, per family and half */
 #define CF_FAST_RANGE_POLICIES 64			/* one range's list: the kernel's loop */
 #define CF_FAST_OBSERVED 1024	/* numbers remembered per inbound SA (a power of 2) */
 
@@ -188,6 +188,11 @@ struct cf_fast_range6 {
 	__u32 first, n;
 };
 
+/* The ranges' lists of one family and half, end to end: one map value. */
+struct cf_fast_candidates {
+	__u16 policy[CF_FAST_CANDIDATES];
+};
+
 /* cf_fast_sa_in.flags */
 #define CF_FAST_HEARD 0x1	/* its first packet went up on every node */
 
@@ -227,8 +232,7 @@ struct cf_fast_tables {
 	struct cf_fast_range ranges[CF_FAST_RANGES];
 	struct cf_fast_range6 ranges6[CF_FAST_RANGES];
 	uint32_t n_candidates, n_candidates6;
-	uint16_t candidates[CF_FAST_CANDIDATES];
-	uint16_t candidates6[CF_FAST_CANDIDATES];
+	struct cf_fast_candidates candidates, candidates6;
 	/*
 	 * The SA each skipped slot counts against (0: none): IPv4 policy i
 	 * is slot i, IPv6 policy i slot CF_FAST_POLICIES + i.

@@ -49,7 +49,7 @@ struct cf_fast_bpf {
 	uint32_t all_keys[CF_FAST_POLICIES];
 	bool no_batch;			/* the kernel has no batched lookup (before 5.6) */
 	bool no_batch_update;		/* nor batched updates */
-	uint32_t keys[CF_FAST_CANDIDATES];	/* scratch: the keys of one batched update */
+	uint32_t keys[CF_FAST_RANGES];	/* scratch: the keys of one batched update */
 };
 
 static int attach(struct hook *h, const char *ifname, int prog_fd, const char **why)
@@ -386,10 +386,11 @@ static int put(struct cf_fast_bpf *f, const struct bpf_map *map, uint32_t first,
 		__u32 n = count;
 		for (uint32_t k = 0; k < count; k++)
 			f->keys[k] = first + k;
-		if (bpf_map_update_batch(bpf_map__fd(map), f->keys, values, &n, NULL) == 0)
+		int err = bpf_map_update_batch(bpf_map__fd(map), f->keys, values, &n, NULL);
+		if (err == 0)
 			return 0;
-		/* before 5.6; whatever else it was, the updates one by one say */
-		f->no_batch_update = true;
+		/* before 5.6 EINVAL, as for lookups; whatever else it was, the updates one by one say */
+		f->no_batch_update = err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP || err == -524;
 	}
 	for (uint32_t k = 0; k < count; k++) {
 		uint32_t key = first + k;
@@ -432,10 +433,10 @@ int cf_fast_bpf_sync(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint16_t ud
 		       sizeof(t->ranges[0]))) ||
 	    (err = put(f, m->cf_ranges6, h * CF_FAST_RANGES, t->ranges6, t->view.n_ranges6,
 		       sizeof(t->ranges6[0]))) ||
-	    (err = put(f, m->cf_candidates, h * CF_FAST_CANDIDATES, t->candidates, t->n_candidates,
-		       sizeof(t->candidates[0]))) ||
-	    (err = put(f, m->cf_candidates6, h * CF_FAST_CANDIDATES, t->candidates6, t->n_candidates6,
-		       sizeof(t->candidates6[0]))))
+	    (err = bpf_map__update_elem(m->cf_candidates, &h, sizeof(h), &t->candidates, sizeof(t->candidates),
+					BPF_ANY)) ||
+	    (err = bpf_map__update_elem(m->cf_candidates6, &h, sizeof(h), &t->candidates6,
+					sizeof(t->candidates6), BPF_ANY)))
 		return err;
 	if ((err = bpf_map__update_elem(f->skel->maps.cf_views, &h, sizeof(h), &t->view,
 					sizeof(t->view), BPF_ANY)) ||
@@ -543,4 +544,14 @@ bool cf_fast_bpf_keeps_turns(const struct cf_fast_bpf *f)
 		if (t->turn_claims[i])
 			return true;
 	return false;
+}
+
+unsigned cf_fast_bpf_cleartext_unjudged(const struct cf_fast_bpf *f)
+{
+	const struct cf_fast_view *v = &f->tables[f->half].view;
+
+	if (!f->pushed || !f->judges_inside)
+		return 0;
+	return (v->flags & CF_FAST_INSIDE_ALL ? CF_FAST_TURNS4 : 0) |
+	       (v->flags & CF_FAST_INSIDE6_ALL ? CF_FAST_TURNS6 : 0);
 }

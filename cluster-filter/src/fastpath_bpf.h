@@ -62,6 +62,13 @@ void cf_fast_bpf_fold_sa(struct cf_fast_bpf *f, uint32_t spi, uint64_t *packets,
 bool cf_fast_bpf_keeps_turns(const struct cf_fast_bpf *f);
 
 /*
+ * The families (CF_FAST_TURNS4, CF_FAST_TURNS6) whose cleartext the kernel
+ * would judge but cannot: more policies than its tables hold, or more
+ * over one address than its index lists (fastpath.h).
+ */
+unsigned cf_fast_bpf_cleartext_unjudged(const struct cf_fast_bpf *f);
+
+/*
  * Whether the inside interface coalesces what it receives (GRO): 1 or 0,
  * 0 without an inside interface, -errno when the kernel would not say.
  * packet-rr's turns agree between nodes only without it (a coalesced
