@@ -47,6 +47,22 @@ static inline void cluster_node(struct cf_dataplane *dp, enum cf_dispatch_mode m
 	cf_dp_view_agreed(dp);
 }
 
+#define OUT2_SPI 0x7003
+
+/* cluster_node(), and an outbound SA of reqid 2 this node writes */
+static inline void cluster_node2(struct cf_dataplane *dp)
+{
+	static const uint8_t key[20] = { 2 };
+	struct cf_sa_params out = { .spi = OUT2_SPI, .dir = CF_DIR_OUT, .alg = cf_alg_by_name("aes128gcm16"),
+				    .enc_key_len = 20, .reqid = 2, .dispatch = CF_DISPATCH_PER_SA };
+	struct cf_sa *sa;
+
+	cluster_node(dp, CF_DISPATCH_PER_SA);
+	memcpy(out.enc_key, key, 20);
+	CHECK(cf_sa_add(&dp->db, &out, &sa) == 0);
+	sa->writer = 12;
+}
+
 /* What cf_dp_view_agreed() does to a per-sa SA whose writer left, by hand. */
 static inline void move_writer(struct cf_dataplane *dp, struct cf_sa *sa, uint32_t writer)
 {

@@ -144,22 +144,6 @@ static void changes_cover_tables(enum cf_dispatch_mode mode)
 	cf_dp_free(&dp);
 }
 
-#define OUT2_SPI 0x7003
-
-/* cluster_node() plus an outbound SA of reqid 2 that we (node 12) write */
-static void cluster_node2(struct cf_dataplane *dp)
-{
-	static const uint8_t key[20] = { 2 };
-	struct cf_sa_params out = { .spi = OUT2_SPI, .dir = CF_DIR_OUT, .alg = cf_alg_by_name("aes128gcm16"),
-				    .enc_key_len = 20, .reqid = 2, .dispatch = CF_DISPATCH_PER_SA };
-	struct cf_sa *sa;
-
-	cluster_node(dp, CF_DISPATCH_PER_SA);
-	memcpy(out.enc_key, key, 20);
-	CHECK(cf_sa_add(&dp->db, &out, &sa) == 0);
-	sa->writer = 12;
-}
-
 static bool addr6_is(const struct cf_fast_addr6 *a, const char *text)
 {
 	struct cf_addr want = a6(text);

@@ -13,8 +13,6 @@
 #include "fastpath.h"
 #include "fastpath_node.h"
 
-#define OUT2_SPI 0x7003
-
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
 
 static uint32_t rnd(uint32_t below)
@@ -23,20 +21,6 @@ static uint32_t rnd(uint32_t below)
 	rng_state ^= rng_state >> 7;
 	rng_state ^= rng_state << 17;
 	return (uint32_t)(rng_state >> 32) % below;
-}
-
-/* cluster_node(), and an SA of reqid 2 this node writes */
-static void node(struct cf_dataplane *dp)
-{
-	static const uint8_t key[20] = { 2 };
-	struct cf_sa_params out = { .spi = OUT2_SPI, .dir = CF_DIR_OUT, .alg = cf_alg_by_name("aes128gcm16"),
-				    .enc_key_len = 20, .reqid = 2, .dispatch = CF_DISPATCH_PER_SA };
-	struct cf_sa *sa;
-
-	cluster_node(dp, CF_DISPATCH_PER_SA);
-	memcpy(out.enc_key, key, 20);
-	CHECK(cf_sa_add(&dp->db, &out, &sa) == 0);
-	sa->writer = 12;
 }
 
 /* A span of 10.0.0.0/8 as a random prefix, from a /16 to a host, once in a while all of IPv4. */
@@ -251,7 +235,7 @@ static void model(bool with_catch_all)
 	struct cf_dataplane dp;
 	unsigned wrong = 0, matched = 0;
 
-	node(&dp);
+	cluster_node2(&dp);
 	random_policies(&dp, 600, 400);
 	if (with_catch_all)
 		catch_all(&dp);
@@ -284,7 +268,7 @@ static void sides(void)
 	struct cf_dataplane dp;
 
 	/* one local subnet to many remote ones: destinations */
-	node(&dp);
+	cluster_node2(&dp);
 	for (uint32_t i = 0; i < 200; i++)
 		add_policy(&dp, ts4(0x0a000100, 0x0a0001ff, 0x0b000000 + (i << 8), 0x0b0000ff + (i << 8)), 0, 1,
 			   200 + i);
@@ -294,7 +278,7 @@ static void sides(void)
 	cf_dp_free(&dp);
 
 	/* many local subnets to one remote: sources */
-	node(&dp);
+	cluster_node2(&dp);
 	for (uint32_t i = 0; i < 200; i++)
 		add_policy(&dp, ts4(0x0b000000 + (i << 8), 0x0b0000ff + (i << 8), 0x0a000200, 0x0a0002ff), 0, 1,
 			   200 + i);
@@ -303,7 +287,7 @@ static void sides(void)
 	cf_dp_free(&dp);
 
 	/* one pair of subnets, a policy per port: 64 share a range, 65 do not fit */
-	node(&dp);
+	cluster_node2(&dp);
 	for (uint16_t i = 0; i < CF_FAST_RANGE_POLICIES - 1; i++) {
 		struct cf_ts ts = ts4(0x0a000100, 0x0a0001ff, 0x0a000200, 0x0a0002ff);
 		ts.dport_lo = ts.dport_hi = (uint16_t)(1000 + i);
@@ -377,7 +361,7 @@ static void kernel(void)
 
 	if (f == NULL)
 		return;
-	node(&dp);
+	cluster_node2(&dp);
 	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
 	unsigned alone = ns_a_packet(in_prog, 0x0a000101, 0x0a000201);
 	random_policies(&dp, 500, 300);
@@ -422,7 +406,7 @@ static void kernel(void)
 	cf_dp_free(&dp);
 
 	/* an index of sources, through the kernel: many local subnets to one remote */
-	node(&dp);
+	cluster_node2(&dp);
 	for (uint32_t i = 0; i < 200; i++)
 		add_policy(&dp, ts4(0x0b000000 + (i << 8), 0x0b0000ff + (i << 8), 0x0a000200, 0x0a0002ff), 0,
 			   1 + i % 3, 200 + i);
