@@ -100,6 +100,13 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cf_fast_readers);
+} cf_readers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, CF_FAST_COUNTERS);
 	__type(key, __u32);
 	__type(value, __u64);
@@ -112,13 +119,50 @@ static __always_inline void count(__u32 which)
 		*c += 1;
 }
 
-static __always_inline const struct cf_fast_view *view(__u32 *half)
+/*
+ * A fully ordered add, as the kernel's atomic_fetch_add(): the fetching
+ * form.  The compiler emits an add whose result goes unused in its
+ * unordered form (a plain STADD on arm64), so the result is used, by
+ * nothing.
+ */
+static __always_inline void ordered_add(__u32 *p, __s32 v)
+{
+	__u32 old = __sync_fetch_and_add(p, v);
+	asm volatile("" : : "r"(old));
+}
+
+/*
+ * The view in force, its half counted as read (struct cf_fast_readers)
+ * until leave(); NULL, counted as nothing, if there is none.
+ */
+static __always_inline const struct cf_fast_view *enter(__u32 *half, struct cf_fast_readers **readers)
 {
 	__u32 zero = 0, *cur = bpf_map_lookup_elem(&cf_current, &zero);
-	if (!cur)
+	struct cf_fast_readers *r = bpf_map_lookup_elem(&cf_readers, &zero);
+
+	if (!cur || !r)
 		return 0;
-	*half = *cur & 1;
-	return bpf_map_lookup_elem(&cf_views, half);
+	/* a second flip between two reads of ours is a sync away: twice is plenty */
+	for (int tries = 0; tries < 2; tries++) {
+		__u32 h = *(volatile __u32 *)cur & 1, key = h;
+		ordered_add(&r->half[h], 1);
+		if ((*(volatile __u32 *)cur & 1) == h) {
+			const struct cf_fast_view *v = bpf_map_lookup_elem(&cf_views, &key);
+			if (v) {
+				*half = h;
+				*readers = r;
+				return v;
+			}
+		}
+		ordered_add(&r->half[h & 1], -1);	/* the verifier's bound, lost on the stack */
+	}
+	return 0;
+}
+
+/* Done with the half enter() gave, after every read of it. */
+static __always_inline void leave(struct cf_fast_readers *r, __u32 half)
+{
+	ordered_add(&r->half[half & 1], -1);
 }
 
 /* An IPv4 packet, or NULL. */
@@ -158,18 +202,13 @@ static __always_inline __u32 inbound_owner(__u32 spi, __u32 seq, __u32 nodes)
 	return (__u32)(((__u64)seq + spi_mix) % nodes);
 }
 
-SEC("tc")
-int cf_outside(struct __sk_buff *skb)
+static __always_inline int outside(struct __sk_buff *skb, const struct cf_fast_view *v)
 {
 	void *end = (void *)(long)skb->data_end, *l4;
 	struct iphdr *ip = ipv4(skb, &l4);
 	struct ipv6hdr *ip6 = ip ? 0 : ipv6(skb, &l4);
-	__u32 half;
-	const struct cf_fast_view *v = view(&half);
 	__u8 *esp, proto;
 
-	if (!v)
-		return CF_TC_PASS;
 	if (ip) {
 		if (ip->frag_off & bpf_htons(0x3fff))
 			return CF_TC_PASS;
@@ -229,6 +268,20 @@ int cf_outside(struct __sk_buff *skb)
 up:
 	count(CF_FAST_OUT_UP);
 	return CF_TC_PASS;
+}
+
+SEC("tc")
+int cf_outside(struct __sk_buff *skb)
+{
+	struct cf_fast_readers *readers;
+	__u32 half;
+	const struct cf_fast_view *v = enter(&half, &readers);
+
+	if (!v)
+		return CF_TC_PASS;
+	int verdict = outside(skb, v);
+	leave(readers, half);
+	return verdict;
 }
 
 /*
@@ -503,22 +556,33 @@ static __always_inline int forwardable6(struct __sk_buff *skb, const struct ipv6
 	       !cf_fast_nd(ip6->nexthdr, (void *)(l4 + 1) <= end ? l4[0] : -1);
 }
 
-SEC("tc")
-int cf_inside(struct __sk_buff *skb)
+static __always_inline int inside(struct __sk_buff *skb, const struct cf_fast_view *v, __u32 half)
 {
 	void *l4;
 	struct iphdr *ip = ipv4(skb, &l4);
 	struct ipv6hdr *ip6 = ip ? 0 : ipv6(skb, &l4);
-	__u32 half;
-	const struct cf_fast_view *v = view(&half);
 	int verdict;
 
-	if ((!ip && !ip6) || !v)
+	if (!ip && !ip6)
 		return CF_TC_PASS;
 	if (ip ? !forwardable4(skb, ip) : !forwardable6(skb, ip6, l4))
 		return CF_TC_PASS;	/* not counted: it is no packet of ours */
 	verdict = ip ? inside4(skb, ip, l4, v, half) : inside6(skb, ip6, l4, v, half);
 	count(verdict == TC_ACT_SHOT ? CF_FAST_IN_NOT_OWNER : CF_FAST_IN_UP);
+	return verdict;
+}
+
+SEC("tc")
+int cf_inside(struct __sk_buff *skb)
+{
+	struct cf_fast_readers *readers;
+	__u32 half;
+	const struct cf_fast_view *v = enter(&half, &readers);
+
+	if (!v)
+		return CF_TC_PASS;
+	int verdict = inside(skb, v, half);
+	leave(readers, half);
 	return verdict;
 }
 

@@ -481,8 +481,13 @@ static void run(void)
 		}
 		if (d.fast)
 			say_what_the_kernel_cannot_hold();
-		/* packets and timers between batches of Corosync's: then straight back to it */
-		int n = epoll_wait(d.epfd, ev, 16, d.corosync_more ? 0 : held_back ? 1 : -1);
+		/*
+		 * Packets and timers between batches of Corosync's: then straight
+		 * back to it.  What Corosync held back, and a push held up by a
+		 * program reading the kernel's other half, are tried again soon.
+		 */
+		bool again_soon = held_back || (d.fast && cf_fast_bpf_deferred(d.fast));
+		int n = epoll_wait(d.epfd, ev, 16, d.corosync_more ? 0 : again_soon ? 1 : -1);
 		bool dispatched = false;
 		if (n < 0 && errno != EINTR) {
 			cf_log(CF_LOG_ERR, "epoll_wait: %s", strerror(errno));

@@ -26,7 +26,9 @@
  * first match.
  * The view and the policy tables exist twice; the daemon fills the half
  * not in use and then flips one word, so a packet sees one view, never
- * half of two.
+ * half of two.  A program still reading the half a flip took out of
+ * force counts itself in cf_readers, and the daemon rewrites that half
+ * only once no program does (struct cf_fast_readers).
  */
 #ifndef CF_FASTPATH_H
 #define CF_FASTPATH_H
@@ -132,6 +134,19 @@ struct cf_fast_view {
 	__u16 pad;
 	__u32 n_policies6;
 	__u32 n_ranges, n_ranges6;
+};
+
+/*
+ * How many of a CPU's programs read each half now (more than one only
+ * where a program can be preempted, on PREEMPT_RT).  A program counts
+ * itself in, then reads cf_current again; the daemon flips cf_current,
+ * then reads the counts.  Both sides are fully ordered (fetching
+ * atomics; a fence and a system call), so either the daemon sees the
+ * program's count or the program sees the flip and goes to the other
+ * half: a half the daemon finds unread stays unread until its own flip.
+ */
+struct cf_fast_readers {
+	__u32 half[2];
 };
 
 /* cf_fast_policy.verdict and cf_fast_policy6.verdict */

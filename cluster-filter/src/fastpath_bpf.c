@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <net/if.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@ struct cf_fast_bpf {
 	int ncpus;
 	uint32_t half;			/* the half of the tables in force */
 	bool pushed;
+	bool deferred;			/* a push waits for the programs to leave the other half */
+	struct cf_fast_readers *readers;	/* scratch: one value per CPU */
 	struct cf_fast_tables tables[2];	/* what each half was last filled with */
 	struct cf_fast_tables next;		/* scratch: what the data plane says now */
 	struct cf_fast_skipped folded[2][CF_FAST_SLOTS];	/* slot totals already accounted */
@@ -146,7 +149,8 @@ struct cf_fast_bpf *cf_fast_bpf_open(const char *inside, const char *outside, co
 	f->percpu_u64 = f->ncpus > 0 ? calloc((size_t)f->ncpus, sizeof(*f->percpu_u64)) : NULL;
 	f->all_percpu = f->ncpus > 0 ? calloc((size_t)f->ncpus * CF_FAST_POLICIES, sizeof(*f->all_percpu))
 				     : NULL;
-	if (f->percpu == NULL || f->percpu_u64 == NULL || f->all_percpu == NULL)
+	f->readers = f->ncpus > 0 ? calloc((size_t)f->ncpus, sizeof(*f->readers)) : NULL;
+	if (f->percpu == NULL || f->percpu_u64 == NULL || f->all_percpu == NULL || f->readers == NULL)
 		goto fail;
 	f->skel = cf_fastpath__open_and_load();
 	if (f->skel == NULL) {
@@ -168,13 +172,41 @@ fail:
 	return NULL;
 }
 
+/*
+ * Whether no program reads half H, out of force since the last flip: 1,
+ * else 0, or -errno.  The flip was an update in an earlier system call;
+ * the fence keeps our reading of the counts after it (fastpath.h,
+ * struct cf_fast_readers).
+ */
+static int half_unread(struct cf_fast_bpf *f, uint32_t h)
+{
+	uint32_t zero = 0;
+
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	int err = bpf_map__lookup_elem(f->skel->maps.cf_readers, &zero, sizeof(zero), f->readers,
+				       (size_t)f->ncpus * sizeof(*f->readers), 0);
+	if (err)
+		return err;
+	for (int cpu = 0; cpu < f->ncpus; cpu++)
+		if (f->readers[cpu].half[h & 1] != 0)
+			return 0;
+	return 1;
+}
+
 int cf_fast_bpf_stand_down(struct cf_fast_bpf *f)
 {
 	const struct cf_fast_view idle = { 0 };
 	uint32_t zero = 0, was = f->half, next = f->half ^ 1;
 	int err;
 
-	/* as a sync does: the half not in force, the flip, then the other */
+	/*
+	 * As a sync does: the half not in force, once no program reads it,
+	 * the flip, then the other.  Not a packet's wait: a program reads
+	 * for well under a microsecond, and if a count never falls (a CPU
+	 * gone mid-program) the idle view goes in anyway.
+	 */
+	for (int tries = 0; tries < 1000 && half_unread(f, next) == 0; tries++)
+		sched_yield();
 	if ((err = bpf_map__update_elem(f->skel->maps.cf_views, &next, sizeof(next), &idle, sizeof(idle),
 					BPF_ANY)) ||
 	    (err = bpf_map__update_elem(f->skel->maps.cf_current, &zero, sizeof(zero), &next, sizeof(next),
@@ -203,6 +235,7 @@ int cf_fast_bpf_close(struct cf_fast_bpf *f)
 	free(f->percpu);
 	free(f->percpu_u64);
 	free(f->all_percpu);
+	free(f->readers);
 	free(f);
 	return err;
 }
@@ -408,7 +441,7 @@ int cf_fast_bpf_sync(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint16_t ud
 	int err;
 
 	/* every pass of the event loop: nothing to do is the common case */
-	if (f->pushed && f->changes == dp->db.changes)
+	if (f->pushed && f->changes == dp->db.changes && !f->deferred)
 		return 0;
 	if ((f->relinks != dp->db.relinks || f->sa_count != dp->db.sa_count) && (err = sync_sas(f, dp)))
 		return err;
@@ -424,6 +457,17 @@ int cf_fast_bpf_sync(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint16_t ud
 	 */
 	uint32_t h = f->half ^ 1, zero = 0;	/* half 0, empty, is in force at first */
 	typeof(f->skel->maps) *m = &f->skel->maps;
+	/*
+	 * Unless a program that found it in force before the last flip still
+	 * reads it: then on a later pass, the tables built afresh.  Its
+	 * skipped counts too are final only now.
+	 */
+	int unread = half_unread(f, h);
+	if (unread < 0)
+		return unread;
+	f->deferred = !unread;
+	if (f->deferred)
+		return 0;
 	fold(f, dp, 1u << h);
 	if ((err = put(f, m->cf_policies, h * CF_FAST_POLICIES, t->policies, t->view.n_policies,
 		       sizeof(t->policies[0]))) ||
@@ -509,6 +553,16 @@ void cf_fast_bpf_gather(struct cf_fast_bpf *f, struct cf_sa *sa)
 			replay_observe(&sa->observed,
 				       replay_infer_seq(&sa->replay, entry.seen[i], sa->p.esn),
 				       sa->replay.top);
+}
+
+bool cf_fast_bpf_deferred(const struct cf_fast_bpf *f)
+{
+	return f->deferred;
+}
+
+int cf_fast_bpf_map_fd(const struct cf_fast_bpf *f, const char *name)
+{
+	return bpf_object__find_map_fd_by_name(f->skel->obj, name);
 }
 
 int cf_fast_bpf_prog_fd(const struct cf_fast_bpf *f, bool inside)

@@ -49,6 +49,14 @@ unsigned cf_fast_bpf_remove_stale(void);
  */
 int cf_fast_bpf_sync(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint16_t udp_port);
 
+/*
+ * Whether a sync found the tables changed but a program still reading
+ * the half it would rewrite: the next sync pushes them.  Only for the
+ * moment a program takes (under a microsecond), so the caller tries
+ * again soon rather than waiting for its next event.
+ */
+bool cf_fast_bpf_deferred(const struct cf_fast_bpf *f);
+
 /* What the kernel dropped: lifetimes (cf_dp_skipped) and counters. */
 void cf_fast_bpf_collect(struct cf_fast_bpf *f, struct cf_dataplane *dp);
 
@@ -75,6 +83,9 @@ unsigned cf_fast_bpf_cleartext_unjudged(const struct cf_fast_bpf *f);
  * super-packet takes one turn, and each node coalesces its own way).
  */
 int cf_fast_bpf_inside_gro(const struct cf_fast_bpf *f);
+
+/* The map called NAME, for tests that look into the kernel's state: its fd, or -errno. */
+int cf_fast_bpf_map_fd(const struct cf_fast_bpf *f, const char *name);
 
 /* The program for INSIDE (else OUTSIDE), for tests that run it on packets. */
 int cf_fast_bpf_prog_fd(const struct cf_fast_bpf *f, bool inside);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <linux/pkt_cls.h>
 
 #include "check.h"
@@ -240,6 +241,42 @@ static void tables6(void)
 	cf_dp_free(&dp);
 }
 
+/* Set every CPU's count of programs reading HALF (cf_readers) to N. */
+static void set_readers(struct cf_fast_bpf *f, uint32_t half, uint32_t n)
+{
+	int fd = cf_fast_bpf_map_fd(f, "cf_readers"), ncpus = libbpf_num_possible_cpus();
+	struct cf_fast_readers *r = calloc((size_t)ncpus, sizeof(*r));
+	uint32_t zero = 0;
+
+	CHECK(r != NULL && bpf_map_lookup_elem(fd, &zero, r) == 0);
+	for (int cpu = 0; r && cpu < ncpus; cpu++)
+		r[cpu].half[half] = n;
+	CHECK(r != NULL && bpf_map_update_elem(fd, &zero, r, BPF_ANY) == 0);
+	free(r);
+}
+
+/* Whether no CPU counts a program reading either half: each left what it entered. */
+static bool no_readers(struct cf_fast_bpf *f)
+{
+	int fd = cf_fast_bpf_map_fd(f, "cf_readers"), ncpus = libbpf_num_possible_cpus();
+	struct cf_fast_readers *r = calloc((size_t)ncpus, sizeof(*r));
+	uint32_t zero = 0;
+	bool none = r != NULL && bpf_map_lookup_elem(fd, &zero, r) == 0;
+
+	for (int cpu = 0; none && cpu < ncpus; cpu++)
+		none = r[cpu].half[0] == 0 && r[cpu].half[1] == 0;
+	free(r);
+	return none;
+}
+
+static uint32_t half_in_force(struct cf_fast_bpf *f)
+{
+	uint32_t zero = 0, half = 2;
+
+	CHECK(bpf_map_lookup_elem(cf_fast_bpf_map_fd(f, "cf_current"), &zero, &half) == 0);
+	return half;
+}
+
 static void kernel(void)
 {
 	struct cf_dataplane dp;
@@ -323,10 +360,30 @@ static void kernel(void)
 	CHECK_EQ(run(in_prog, fr, len), CF_TC_PASS);
 	len = frame(fr, 0x0a000102, 0x0a000203, 17, 1000, 2000, udp, sizeof(udp));
 
-	/* the writer moves to us: the next packet goes up, after one flip */
+	/*
+	 * The writer moves to us: the next packet goes up, after one flip,
+	 * but not while a program still reads the half the flip would fill
+	 * (a count standing in for one caught mid-packet on every CPU).
+	 */
+	CHECK(no_readers(f));
 	move_writer(&dp, out, 12);
+	uint32_t in_force = half_in_force(f);
+	set_readers(f, in_force ^ 1, 1);
+	for (int pass = 0; pass < 2; pass++) {
+		CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
+		CHECK(cf_fast_bpf_deferred(f));
+		CHECK_EQ(half_in_force(f), in_force);
+		CHECK_EQ(run(in_prog, fr, len), TC_ACT_SHOT);
+	}
+	/* one reading the half in force holds nothing up */
+	set_readers(f, in_force ^ 1, 0);
+	set_readers(f, in_force, 1);
 	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
+	CHECK(!cf_fast_bpf_deferred(f));
+	CHECK_EQ(half_in_force(f), in_force ^ 1);
 	CHECK_EQ(run(in_prog, fr, len), CF_TC_PASS);
+	set_readers(f, in_force, 0);
+	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0 && !cf_fast_bpf_deferred(f));
 
 	/* a view round: the daemon decides everything */
 	cf_dp_round_open(&dp);
@@ -351,6 +408,7 @@ static void kernel(void)
 	while (cf_dispatch_inbound(IN_SPI, seq, 3) == 1)
 		seq++;
 	CHECK_EQ(esp_in_udp(out_prog, IN_SPI, seq), CF_TC_PASS);
+	CHECK(no_readers(f));
 	cf_dp_free(&dp);
 	cf_fast_bpf_close(f);
 }
@@ -586,6 +644,7 @@ static void kernel6(void)
 	cf_dp_round_open(&dp);
 	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
 	CHECK_EQ(esp6(out_prog, 0, false, 0, IN_SPI, seq_owned(3000, false)), CF_TC_PASS);
+	CHECK(no_readers(f));
 	cf_dp_free(&dp);
 	cf_fast_bpf_close(f);
 }
