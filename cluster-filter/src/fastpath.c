@@ -4,6 +4,7 @@
 
 #include "dataplane.h"
 #include "fastpath.h"
+#include "span_index.h"
 #include "wire.h"
 
 _Static_assert(1u << CF_FAST_SEARCH_STEPS >= CF_FAST_RANGES, "the kernel's search ends");
@@ -99,181 +100,92 @@ static struct cf_fast_addr6 addr6(const struct cf_addr *a)
 	return (struct cf_fast_addr6){ .hi = get_be64(a->b), .lo = get_be64(a->b + 8) };
 }
 
-static int compare6(struct cf_fast_addr6 a, struct cf_fast_addr6 b)
-{
-	if (a.hi != b.hi)
-		return a.hi < b.hi ? -1 : 1;
-	return a.lo < b.lo ? -1 : a.lo > b.lo;
-}
-
 /*
- * The policy index (fastpath.h), built for one side of one family's
- * selectors, as 128-bit numbers whatever the family: where its ranges
- * start, and the policies listed for each.
+ * Index one family's N policies (span_index.h) by the side that lists
+ * fewer of them per range, the destinations when both do as well, within
+ * the kernel's bounds; false when neither side fits them.
  */
-struct index {
-	uint32_t n_ranges, n_candidates;
-	uint32_t longest;	/* the longest list: the kernel's work for a packet at worst */
-	struct cf_fast_addr6 start[CF_FAST_RANGES];
-	uint32_t first[CF_FAST_RANGES], count[CF_FAST_RANGES];
-	uint16_t candidates[CF_FAST_CANDIDATES];
-};
-
-/* Where a policy's span of addresses begins, or where it ends (the address after it). */
-struct edge {
-	struct cf_fast_addr6 at;
-	uint32_t policy;
-	bool opens;
-};
-
-static int edge_order(const void *a, const void *b)
+static bool index_policies(uint32_t n, const struct cf_span_addr *src_lo, const struct cf_span_addr *src_hi,
+			   const struct cf_span_addr *dst_lo, const struct cf_span_addr *dst_hi,
+			   struct cf_span_addr top, const struct cf_span_index **best, bool *by_src)
 {
-	return compare6(((const struct edge *)a)->at, ((const struct edge *)b)->at);
-}
-
-/*
- * Append a range starting at AT with the policies in ACTIVE, unless the
- * range before lists the same ones (the two are one).  False when the
- * list is too long for the kernel or the lists together are.
- */
-static bool add_range(struct index *x, struct cf_fast_addr6 at, const uint64_t *active)
-{
-	uint32_t first = x->n_candidates, n = 0;
-
-	for (uint32_t w = 0; w < CF_FAST_POLICIES / 64; w++)
-		for (uint64_t bits = active[w]; bits; bits &= bits - 1) {
-			if (n == CF_FAST_RANGE_POLICIES || first + n == CF_FAST_CANDIDATES)
-				return false;
-			x->candidates[first + n++] = (uint16_t)(w * 64 + (uint32_t)__builtin_ctzll(bits));
-		}
-	uint32_t last = x->n_ranges - 1;
-	if (x->n_ranges > 0 && x->count[last] == n &&
-	    memcmp(&x->candidates[x->first[last]], &x->candidates[first], n * sizeof(uint16_t)) == 0)
-		return true;
-	x->start[x->n_ranges] = at;
-	x->first[x->n_ranges] = first;
-	x->count[x->n_ranges++] = n;
-	x->n_candidates += n;
-	if (n > x->longest)
-		x->longest = n;
-	return true;
-}
-
-/*
- * Index N policies by their spans LO[i]..HI[i] of one side, TOP the
- * family's highest address: a sweep over the edges of the spans, in
- * address order, keeping the set of policies whose span it is in.
- */
-static bool build_index(struct index *x, uint32_t n, const struct cf_fast_addr6 *lo,
-			const struct cf_fast_addr6 *hi, struct cf_fast_addr6 top)
-{
-	static struct edge edges[2 * CF_FAST_POLICIES];	/* the event loop's: one build at a time */
-	uint64_t active[CF_FAST_POLICIES / 64] = { 0 };
-	uint32_t n_edges = 0;
-
-	x->n_ranges = x->n_candidates = x->longest = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		edges[n_edges++] = (struct edge){ .at = lo[i], .policy = i, .opens = true };
-		if (compare6(hi[i], top) < 0) {
-			struct cf_fast_addr6 after = hi[i];
-			if (++after.lo == 0)
-				after.hi++;
-			edges[n_edges++] = (struct edge){ .at = after, .policy = i, .opens = false };
-		}
-	}
-	qsort(edges, n_edges, sizeof(edges[0]), edge_order);
-
-	/* the first range starts at 0, whatever its list: every address finds one */
-	uint32_t e = 0;
-	struct cf_fast_addr6 at = { 0, 0 };
-	for (;;) {
-		for (; e < n_edges && compare6(edges[e].at, at) == 0; e++) {
-			uint64_t bit = 1ull << (edges[e].policy % 64);
-			if (edges[e].opens)
-				active[edges[e].policy / 64] |= bit;
-			else
-				active[edges[e].policy / 64] &= ~bit;
-		}
-		if (!add_range(x, at, active))
-			return false;
-		if (e == n_edges)
-			return true;
-		at = edges[e].at;
-	}
-}
-
-/*
- * Index one family's N policies (fastpath.h) by the side that lists fewer
- * of them per range, the destinations when both do as well; false when
- * neither side fits the kernel's bounds.
- */
-static bool index_policies(uint32_t n, const struct cf_fast_addr6 *src_lo, const struct cf_fast_addr6 *src_hi,
-			   const struct cf_fast_addr6 *dst_lo, const struct cf_fast_addr6 *dst_hi,
-			   struct cf_fast_addr6 top, const struct index **best, bool *by_src)
-{
-	static struct index by_dst_index, by_src_index;	/* the event loop's, as above */
-	bool dst_fits = build_index(&by_dst_index, n, dst_lo, dst_hi, top);
-	bool src_fits = build_index(&by_src_index, n, src_lo, src_hi, top);
+	static struct cf_span_index by_dst_index, by_src_index;	/* the event loop's: one build at a time */
+	bool dst_fits = cf_span_index_build(&by_dst_index, n, dst_lo, dst_hi, top, CF_FAST_RANGE_POLICIES,
+					    CF_FAST_CANDIDATES) == 0;
+	bool src_fits = cf_span_index_build(&by_src_index, n, src_lo, src_hi, top, CF_FAST_RANGE_POLICIES,
+					    CF_FAST_CANDIDATES) == 0;
 
 	*by_src = src_fits && (!dst_fits || by_src_index.longest < by_dst_index.longest ||
 			       (by_src_index.longest == by_dst_index.longest &&
-				by_src_index.n_candidates < by_dst_index.n_candidates));
+				by_src_index.n_listed < by_dst_index.n_listed));
 	*best = *by_src ? &by_src_index : &by_dst_index;
-	return dst_fits || src_fits;
+	return (dst_fits || src_fits) && (*best)->n_ranges <= CF_FAST_RANGES;
+}
+
+static void copy_candidates(uint16_t *candidates, const struct cf_span_index *x)
+{
+	for (uint32_t k = 0; k < x->n_listed; k++)
+		candidates[k] = (uint16_t)x->listed[k];
 }
 
 static bool index4(struct cf_fast_tables *t)
 {
-	static struct cf_fast_addr6 src_lo[CF_FAST_POLICIES], src_hi[CF_FAST_POLICIES],
+	static struct cf_span_addr src_lo[CF_FAST_POLICIES], src_hi[CF_FAST_POLICIES],
 		dst_lo[CF_FAST_POLICIES], dst_hi[CF_FAST_POLICIES];
-	const struct index *x;
+	const struct cf_span_index *x;
 	bool by_src;
 
 	for (uint32_t i = 0; i < t->view.n_policies; i++) {
 		const struct cf_fast_policy *p = &t->policies[i];
-		src_lo[i] = (struct cf_fast_addr6){ 0, p->src_lo };
-		src_hi[i] = (struct cf_fast_addr6){ 0, p->src_hi };
-		dst_lo[i] = (struct cf_fast_addr6){ 0, p->dst_lo };
-		dst_hi[i] = (struct cf_fast_addr6){ 0, p->dst_hi };
+		src_lo[i] = (struct cf_span_addr){ 0, p->src_lo };
+		src_hi[i] = (struct cf_span_addr){ 0, p->src_hi };
+		dst_lo[i] = (struct cf_span_addr){ 0, p->dst_lo };
+		dst_hi[i] = (struct cf_span_addr){ 0, p->dst_hi };
 	}
 	if (!index_policies(t->view.n_policies, src_lo, src_hi, dst_lo, dst_hi,
-			    (struct cf_fast_addr6){ 0, UINT32_MAX }, &x, &by_src))
+			    (struct cf_span_addr){ 0, UINT32_MAX }, &x, &by_src))
 		return false;
 	for (uint32_t r = 0; r < x->n_ranges; r++)
 		t->ranges[r] = (struct cf_fast_range){ .start = (uint32_t)x->start[r].lo,
 						       .first = (uint16_t)x->first[r],
 						       .n = (uint16_t)x->count[r] };
-	memcpy(t->candidates.policy, x->candidates, x->n_candidates * sizeof(uint16_t));
+	copy_candidates(t->candidates.policy, x);
 	t->view.n_ranges = x->n_ranges;
-	t->n_candidates = x->n_candidates;
+	t->n_candidates = x->n_listed;
 	if (by_src)
 		t->view.flags |= CF_FAST_BY_SRC;
 	return true;
 }
 
+static struct cf_span_addr span6(struct cf_fast_addr6 a)
+{
+	return (struct cf_span_addr){ .hi = a.hi, .lo = a.lo };
+}
+
 static bool index6(struct cf_fast_tables *t)
 {
-	static struct cf_fast_addr6 src_lo[CF_FAST_POLICIES], src_hi[CF_FAST_POLICIES],
+	static struct cf_span_addr src_lo[CF_FAST_POLICIES], src_hi[CF_FAST_POLICIES],
 		dst_lo[CF_FAST_POLICIES], dst_hi[CF_FAST_POLICIES];
-	const struct index *x;
+	const struct cf_span_index *x;
 	bool by_src;
 
 	for (uint32_t i = 0; i < t->view.n_policies6; i++) {
 		const struct cf_fast_policy6 *p = &t->policies6[i];
-		src_lo[i] = p->src_lo;
-		src_hi[i] = p->src_hi;
-		dst_lo[i] = p->dst_lo;
-		dst_hi[i] = p->dst_hi;
+		src_lo[i] = span6(p->src_lo);
+		src_hi[i] = span6(p->src_hi);
+		dst_lo[i] = span6(p->dst_lo);
+		dst_hi[i] = span6(p->dst_hi);
 	}
 	if (!index_policies(t->view.n_policies6, src_lo, src_hi, dst_lo, dst_hi,
-			    (struct cf_fast_addr6){ UINT64_MAX, UINT64_MAX }, &x, &by_src))
+			    (struct cf_span_addr){ UINT64_MAX, UINT64_MAX }, &x, &by_src))
 		return false;
 	for (uint32_t r = 0; r < x->n_ranges; r++)
-		t->ranges6[r] = (struct cf_fast_range6){ .start = x->start[r], .first = x->first[r],
-							 .n = x->count[r] };
-	memcpy(t->candidates6.policy, x->candidates, x->n_candidates * sizeof(uint16_t));
+		t->ranges6[r] = (struct cf_fast_range6){
+			.start = { .hi = x->start[r].hi, .lo = x->start[r].lo },
+			.first = x->first[r], .n = x->count[r] };
+	copy_candidates(t->candidates6.policy, x);
 	t->view.n_ranges6 = x->n_ranges;
-	t->n_candidates6 = x->n_candidates;
+	t->n_candidates6 = x->n_listed;
 	if (by_src)
 		t->view.flags |= CF_FAST_BY_SRC6;
 	return true;

@@ -23,6 +23,7 @@ void cf_sadb_init(struct cf_sadb *db)
 {
 	memset(db, 0, sizeof(*db));
 	db->next_policy_id = 1;
+	db->policy_version = 1;
 	db->next_serial = 1;
 }
 
@@ -39,6 +40,9 @@ static void sa_free(struct cf_sa *sa)
 
 void cf_sadb_flush(struct cf_sadb *db)
 {
+	for (unsigned out = 0; out < 2; out++)
+		for (unsigned v6 = 0; v6 < 2; v6++)
+			cf_policy_index_free(&db->policy_index[out][v6]);
 	while (db->policies) {
 		struct cf_policy *p = db->policies;
 		db->policies = p->next;
@@ -371,6 +375,7 @@ int cf_policy_add(struct cf_sadb *db, enum cf_dir dir, const struct cf_ts *ts,
 	pol->next = *pp;
 	*pp = pol;
 	db->policy_count++;
+	db->policy_version++;
 	relink_policies(db);
 	*id = pol->id;
 	return 0;
@@ -384,21 +389,11 @@ int cf_policy_del(struct cf_sadb *db, uint32_t id)
 			*pp = pol->next;
 			free(pol);
 			db->policy_count--;
+			db->policy_version++;
 			db->changes++;
 			return 0;
 		}
 	return -ENOENT;
-}
-
-struct cf_policy *cf_policy_lookup(struct cf_sadb *db, enum cf_dir dir,
-				   const struct cf_flow *f)
-{
-	for (struct cf_policy *pol = db->policies; pol; pol = pol->next)
-		if (pol->dir == dir && cf_ts_match(&pol->ts, f)) {
-			pol->matched++;
-			return pol;
-		}
-	return NULL;
 }
 
 static bool crossed(uint64_t limit, uint64_t value)

@@ -14,6 +14,7 @@
 #include "dispatch.h"
 #include "drop.h"
 #include "flow.h"
+#include "policy_index.h"
 #include "replay.h"
 #include "seq.h"
 
@@ -110,6 +111,8 @@ struct cf_sadb {
 	 * unchanged count spares the rebuild.  Kept across a flush.
 	 */
 	uint64_t changes;
+	uint64_t policy_version;	/* bumped by every change to the policies or their order */
+	struct cf_policy_index policy_index[2][2];	/* [outbound][IPv6] */
 };
 
 void cf_sadb_init(struct cf_sadb *db);
@@ -159,6 +162,10 @@ void cf_sadb_wait_timeout(struct cf_sadb *db);
 int cf_policy_add(struct cf_sadb *db, enum cf_dir dir, const struct cf_ts *ts,
 		  uint32_t reqid, uint32_t priority, uint32_t *id);
 int cf_policy_del(struct cf_sadb *db, uint32_t id);
+/*
+ * The first policy of DIR, in priority order, whose selector matches F,
+ * or NULL; counted in its matched.  Through an index (policy_index.h).
+ */
 struct cf_policy *cf_policy_lookup(struct cf_sadb *db, enum cf_dir dir,
 				   const struct cf_flow *f);
 
