@@ -148,6 +148,8 @@ struct cf_fast_view {
 struct cf_fast_readers {
 	__u32 half[2];
 };
+/* a per-CPU value as userspace reads it: one every 8 bytes */
+_Static_assert(sizeof(struct cf_fast_readers) % 8 == 0, "the per-CPU stride");
 
 /* cf_fast_policy.verdict and cf_fast_policy6.verdict */
 enum cf_fast_verdict {

@@ -185,6 +185,8 @@ static int half_unread(struct cf_fast_bpf *f, uint32_t h)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	int err = bpf_map__lookup_elem(f->skel->maps.cf_readers, &zero, sizeof(zero), f->readers,
 				       (size_t)f->ncpus * sizeof(*f->readers), 0);
+	/* and what we read of the half after (its skipped counts), or write to it */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (err)
 		return err;
 	for (int cpu = 0; cpu < f->ncpus; cpu++)
@@ -193,28 +195,53 @@ static int half_unread(struct cf_fast_bpf *f, uint32_t h)
 	return 1;
 }
 
+/*
+ * half_unread(), asked up to TRIES times: a program reads a half for well
+ * under a microsecond, a look takes about one.
+ */
+static int half_left(struct cf_fast_bpf *f, uint32_t h, int tries)
+{
+	int unread;
+
+	while ((unread = half_unread(f, h)) == 0 && --tries > 0)
+		;
+	return unread;
+}
+
+/* Make half H the one in force, after everything written to it. */
+static int flip(struct cf_fast_bpf *f, uint32_t h)
+{
+	uint32_t zero = 0;
+
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	return bpf_map__update_elem(f->skel->maps.cf_current, &zero, sizeof(zero), &h, sizeof(h), BPF_ANY);
+}
+
 int cf_fast_bpf_stand_down(struct cf_fast_bpf *f)
 {
 	const struct cf_fast_view idle = { 0 };
-	uint32_t zero = 0, was = f->half, next = f->half ^ 1;
+	uint32_t was = f->half, next = f->half ^ 1;
 	int err;
 
 	/*
 	 * As a sync does: the half not in force, once no program reads it,
 	 * the flip, then the other.  Not a packet's wait: a program reads
 	 * for well under a microsecond, and if a count never falls (a CPU
-	 * gone mid-program) the idle view goes in anyway.
+	 * gone mid-program, or a reader preempted for long on PREEMPT_RT)
+	 * the idle view goes in anyway: we are giving up on the tables.
 	 */
-	for (int tries = 0; tries < 1000 && half_unread(f, next) == 0; tries++)
+	for (int tries = 0; tries < 1000 && half_left(f, next, 16) == 0; tries++)
 		sched_yield();
 	if ((err = bpf_map__update_elem(f->skel->maps.cf_views, &next, sizeof(next), &idle, sizeof(idle),
 					BPF_ANY)) ||
-	    (err = bpf_map__update_elem(f->skel->maps.cf_current, &zero, sizeof(zero), &next, sizeof(next),
-					BPF_ANY)))
+	    (err = flip(f, next)))
 		return err;
 	f->half = next;
 	f->pushed = false;	/* the next sync pushes whatever it finds */
+	f->deferred = false;
 	/* the old half is out of force already: tidiness, not safety */
+	for (int tries = 0; tries < 1000 && half_left(f, was, 16) == 0; tries++)
+		sched_yield();
 	bpf_map__update_elem(f->skel->maps.cf_views, &was, sizeof(was), &idle, sizeof(idle), BPF_ANY);
 	return 0;
 }
@@ -445,24 +472,28 @@ int cf_fast_bpf_sync(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint16_t ud
 		return 0;
 	if ((f->relinks != dp->db.relinks || f->sa_count != dp->db.sa_count) && (err = sync_sas(f, dp)))
 		return err;
-	cf_fast_build(dp, udp_port, t);
-	f->changes = dp->db.changes;
-	if (f->pushed && memcmp(t, &f->tables[f->half], sizeof(*t)) == 0)
-		return 0;
+	/* a push held up since the last pass has its tables built, unless something moved since */
+	if (!f->deferred || f->changes != dp->db.changes) {
+		cf_fast_build(dp, udp_port, t);
+		f->changes = dp->db.changes;
+		f->deferred = false;
+		if (f->pushed && memcmp(t, &f->tables[f->half], sizeof(*t)) == 0)
+			return 0;	/* as it was: a change undone, or one that moves nothing */
+	}
 
 	/*
 	 * Fill the half not in force - both policy tables and their indexes,
 	 * as far as its view reads them, then the view - and flip: a packet
 	 * sees one half or the other, never a mix.
 	 */
-	uint32_t h = f->half ^ 1, zero = 0;	/* half 0, empty, is in force at first */
+	uint32_t h = f->half ^ 1;	/* half 0, empty, is in force at first */
 	typeof(f->skel->maps) *m = &f->skel->maps;
 	/*
 	 * Unless a program that found it in force before the last flip still
 	 * reads it: then on a later pass, the tables built afresh.  Its
 	 * skipped counts too are final only now.
 	 */
-	int unread = half_unread(f, h);
+	int unread = half_left(f, h, 16);
 	if (unread < 0)
 		return unread;
 	f->deferred = !unread;
@@ -484,8 +515,7 @@ int cf_fast_bpf_sync(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint16_t ud
 		return err;
 	if ((err = bpf_map__update_elem(f->skel->maps.cf_views, &h, sizeof(h), &t->view,
 					sizeof(t->view), BPF_ANY)) ||
-	    (err = bpf_map__update_elem(f->skel->maps.cf_current, &zero, sizeof(zero), &h, sizeof(h),
-					BPF_ANY)))
+	    (err = flip(f, h)))
 		return err;
 	/*
 	 * A turn starts afresh in a new view, as dataplane.c starts its

@@ -44,7 +44,7 @@ static void build(const struct cf_sadb *db, struct cf_policy_index *pi, enum cf_
 {
 	uint32_t n = 0;
 
-	pi->built = db->policy_version;
+	pi->built = db->policy_version[dir == CF_DIR_OUT][family == 6];
 	pi->walk = true;
 	for (const struct cf_policy *pol = db->policies; pol; pol = pol->next)
 		n += pol->dir == dir && pol->ts.family == family;
@@ -85,7 +85,7 @@ struct cf_policy *cf_policy_lookup(struct cf_sadb *db, enum cf_dir dir, const st
 	if ((dir != CF_DIR_IN && dir != CF_DIR_OUT) || (f->family != 4 && f->family != 6))
 		return NULL;	/* no selector matches such a flow */
 	struct cf_policy_index *pi = &db->policy_index[dir == CF_DIR_OUT][f->family == 6];
-	if (pi->built != db->policy_version)
+	if (pi->built != db->policy_version[dir == CF_DIR_OUT][f->family == 6])
 		build(db, pi, dir, f->family);
 	if (pi->walk)
 		return walk(db, dir, f);

@@ -23,7 +23,9 @@ void cf_sadb_init(struct cf_sadb *db)
 {
 	memset(db, 0, sizeof(*db));
 	db->next_policy_id = 1;
-	db->policy_version = 1;
+	for (unsigned out = 0; out < 2; out++)
+		for (unsigned v6 = 0; v6 < 2; v6++)
+			db->policy_version[out][v6] = 1;	/* an index built for none is 0 */
 	db->next_serial = 1;
 }
 
@@ -338,12 +340,27 @@ int cf_spi_alloc(struct cf_sadb *db, uint32_t lo, uint32_t hi, uint32_t *spi)
 	return err;
 }
 
+/* The version of the policies POL is one of: of its direction and family. */
+static uint64_t *policy_version(struct cf_sadb *db, const struct cf_policy *pol)
+{
+	return &db->policy_version[pol->dir == CF_DIR_OUT][pol->ts.family == 6];
+}
+
+/* An IPv4 address as cf_addr_v4() makes it: the index (policy_index.c) reads its last 4 bytes alone. */
+static bool v4_mapped(const struct cf_addr *a)
+{
+	static const uint8_t prefix[12] = { [10] = 0xff, [11] = 0xff };
+	return memcmp(a->b, prefix, sizeof(prefix)) == 0;
+}
+
 int cf_policy_add(struct cf_sadb *db, enum cf_dir dir, const struct cf_ts *ts,
 		  uint32_t reqid, uint32_t priority, uint32_t *id)
 {
 	if ((dir != CF_DIR_IN && dir != CF_DIR_OUT) || (ts->family != 4 && ts->family != 6) ||
 	    cf_addr_cmp(&ts->src_lo, &ts->src_hi) > 0 || cf_addr_cmp(&ts->dst_lo, &ts->dst_hi) > 0 ||
-	    ts->sport_lo > ts->sport_hi || ts->dport_lo > ts->dport_hi)
+	    ts->sport_lo > ts->sport_hi || ts->dport_lo > ts->dport_hi ||
+	    (ts->family == 4 && !(v4_mapped(&ts->src_lo) && v4_mapped(&ts->src_hi) &&
+				  v4_mapped(&ts->dst_lo) && v4_mapped(&ts->dst_hi))))
 		return -EINVAL;
 	/*
 	 * The same selector and direction again updates the policy in
@@ -375,7 +392,7 @@ int cf_policy_add(struct cf_sadb *db, enum cf_dir dir, const struct cf_ts *ts,
 	pol->next = *pp;
 	*pp = pol;
 	db->policy_count++;
-	db->policy_version++;
+	(*policy_version(db, pol))++;
 	relink_policies(db);
 	*id = pol->id;
 	return 0;
@@ -387,9 +404,9 @@ int cf_policy_del(struct cf_sadb *db, uint32_t id)
 		if ((*pp)->id == id) {
 			struct cf_policy *pol = *pp;
 			*pp = pol->next;
+			(*policy_version(db, pol))++;
 			free(pol);
 			db->policy_count--;
-			db->policy_version++;
 			db->changes++;
 			return 0;
 		}

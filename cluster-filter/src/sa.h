@@ -111,8 +111,9 @@ struct cf_sadb {
 	 * unchanged count spares the rebuild.  Kept across a flush.
 	 */
 	uint64_t changes;
-	uint64_t policy_version;	/* bumped by every change to the policies or their order */
-	struct cf_policy_index policy_index[2][2];	/* [outbound][IPv6] */
+	/* [outbound][IPv6]: bumped by every change to those policies or their order, and their index */
+	uint64_t policy_version[2][2];
+	struct cf_policy_index policy_index[2][2];
 };
 
 void cf_sadb_init(struct cf_sadb *db);

@@ -6,6 +6,7 @@
  * doing so as policies are added, updated to another priority and
  * deleted; selectors that nest on both sides make it walk.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -99,6 +100,17 @@ static void random_tables(void)
 	printf("     %u of 20000 random flows matched a policy, outbound %u IPv4 ranges (%s), %u IPv6 (%s)\n",
 	       matched, v4->x.n_ranges, v4->by_src ? "sources" : "destinations", v6->x.n_ranges,
 	       v6->by_src ? "sources" : "destinations");
+
+	/* a change rebuilds the index of its direction and family alone */
+	uint64_t in6 = dp.db.policy_index[0][1].built, out4 = v4->built;
+	add_policy(&dp, ts4(0x0c000000, 0x0c0000ff, 0x0d000000, 0x0d0000ff), 0, 1, 5);
+	CHECK_EQ(disagreements(&dp, 100, &matched), 0);
+	CHECK(v4->built != out4 && dp.db.policy_index[0][1].built == in6);
+	/* an IPv4 selector is of addresses as cf_addr_v4() makes them, which is all the index reads */
+	struct cf_ts odd = ts4(0x0c000000, 0x0c0000ff, 0x0d000000, 0x0d0000ff);
+	uint32_t id;
+	odd.dst_hi.b[0] = 0x20;
+	CHECK_EQ(cf_policy_add(&dp.db, CF_DIR_OUT, &odd, 1, 5, &id), -EINVAL);
 
 	/* every change is in the next lookup: deletions, new priorities, new policies */
 	for (unsigned round = 0; round < 3; round++) {
