@@ -26,18 +26,18 @@ static uint8_t byte(struct input *in)
 	return *in->p++;
 }
 
-/* one of 256 addresses near the bottom of the family, else its top */
+/* one of 256 addresses in the middle of the family, else at its top or its bottom */
 static struct cf_addr address(struct input *in, uint8_t family)
 {
-	uint8_t b = byte(in), top = byte(in) == 0xff;
+	uint8_t b = byte(in), where = byte(in), top = where == 0xff, bottom = where == 0xfe;
 	struct cf_addr a = { 0 };
 
 	if (family == 4)
-		return cf_addr_v4(top ? 0xffffff00u | b : 0x0a000000u | b);
+		return cf_addr_v4(top ? 0xffffff00u | b : bottom ? b : 0x0a000000u | b);
 	for (int i = 0; top && i < 15; i++)
 		a.b[i] = 0xff;
 	a.b[15] = b;
-	if (!top) {
+	if (!top && !bottom) {
 		a.b[0] = 0x20, a.b[1] = 0x01, a.b[2] = 0x0d, a.b[3] = 0xb8;
 		a.b[8] = b & 0x3;	/* a second tier of edges */
 	}
