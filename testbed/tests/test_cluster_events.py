@@ -958,6 +958,10 @@ def test_replay_right_after_a_view_change(cluster):
 
 REKEYS = 3
 REKEY_SESSIONS = 4
+SESSION_MODES = ("session-rr", "session-sqf")
+# a session placed apart at its start lasts until the default host's next
+# placements reach every node: a report interval (0.1 s) and Corosync's delay
+PLACED_APART_FOR = 0.5
 HEAL = 3.0           # s after a rekey's SAs are on every node: the new outbound SA waits up to
                      # 2 s for the peer's first packet on it (docs/DESIGN.md, "Rekeys"), then
                      # the shared modes settle at the next sync points
@@ -976,7 +980,10 @@ def test_three_rekeys_by_strongswan(cluster):
     after the new SA is on every node.  Afterwards every mode is clean.
     Before the first rekey nothing is lost but what the kernel dropped on
     the way (a loaded machine: CI once lost one datagram in two of the
-    session-sqf streams at +0.61 s)."""
+    session-sqf streams at +0.61 s), and in the session schemes what a
+    session placed apart at its start costs until the default host's
+    placements correct it (CI once: 77 lost of one session and 79 doubled
+    of another at +0.10..+0.18 s, session-sqf)."""
     with open(f"{cluster.ssdir}/charon.log", errors="replace") as f:
         log_start = len(f.read())
     seconds, slots = 8.0, [1.5, 3.5, 5.5]
@@ -1027,6 +1034,11 @@ def test_three_rekeys_by_strongswan(cluster):
         for a, b, k, what in [(a, b, k, "lost") for a, b, k in d["lost"]] + \
                              [(t, t, k, "duplicated") for t, k in d["dups"]]:
             idx = max([j for j, s in enumerate(starts) if s <= a + 0.05], default=None)
+            if idx is None and cluster.mode in SESSION_MODES and b <= PLACED_APART_FOR:
+                # a node that missed a packet before a session's first placed it
+                # apart; the default host's placements put it right (DESIGN.md)
+                print(f"  {name}: {k} {what} at {a:.2f} s, a session placed apart at its start")
+                continue
             if idx is None and what == "lost":
                 print(f"  {name}: {k} lost at {a:.2f} s, before any rekey")
                 early += k
