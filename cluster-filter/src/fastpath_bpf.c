@@ -490,8 +490,8 @@ int cf_fast_bpf_sync(struct cf_fast_bpf *f, struct cf_dataplane *dp, uint16_t ud
 	typeof(f->skel->maps) *m = &f->skel->maps;
 	/*
 	 * Unless a program that found it in force before the last flip still
-	 * reads it: then on a later pass, the tables built afresh.  Its
-	 * skipped counts too are final only now.
+	 * reads it: then on a later pass, with these tables unless something
+	 * moved meanwhile.  Its skipped counts too are final only now.
 	 */
 	int unread = half_left(f, h, 16);
 	if (unread < 0)
