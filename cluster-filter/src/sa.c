@@ -14,14 +14,81 @@
 #define SEQ32_SOFT 0xf0000000ULL
 #define SEQ32_HARD 0xffffffffULL
 
-static unsigned spi_bucket(uint32_t spi)
+#define SA_HASH_BITS_MIN 10
+
+static unsigned bucket(const struct cf_sadb *db, uint32_t key)
 {
-	return (spi * 2654435761u) >> 22;	/* top 10 bits */
+	return (key * 2654435761u) >> (32 - db->hash_bits);
+}
+
+/*
+ * Make room for one more SA or policy: double the buckets once there are
+ * as many SAs or policies as buckets.  Without memory the chains only
+ * grow longer, once there are any.
+ */
+static void grow_hashes(struct cf_sadb *db)
+{
+	unsigned bits = db->hash_bits ? db->hash_bits + 1 : SA_HASH_BITS_MIN;
+	uint32_t most = db->sa_count > db->policy_count ? db->sa_count : db->policy_count;
+
+	if (db->hash_bits && (most < 1u << db->hash_bits || bits > 24))
+		return;
+	struct cf_sa **by_spi = calloc(1u << bits, sizeof(*by_spi));
+	struct cf_sa **by_reqid = calloc(1u << bits, sizeof(*by_reqid));
+	struct cf_policy **policies_by_reqid = calloc(1u << bits, sizeof(*policies_by_reqid));
+	if (by_spi == NULL || by_reqid == NULL || policies_by_reqid == NULL) {
+		free(by_spi);
+		free(by_reqid);
+		free(policies_by_reqid);
+		return;
+	}
+	free(db->by_spi);
+	free(db->by_reqid);
+	free(db->policies_by_reqid);
+	db->by_spi = by_spi;
+	db->by_reqid = by_reqid;
+	db->policies_by_reqid = policies_by_reqid;
+	db->hash_bits = bits;
+	for (struct cf_sa *sa = db->list; sa; sa = sa->next) {
+		unsigned b = bucket(db, sa->p.spi);
+		sa->hash_next = by_spi[b];
+		by_spi[b] = sa;
+		b = bucket(db, sa->p.reqid);
+		sa->reqid_next = by_reqid[b];
+		by_reqid[b] = sa;
+	}
+	for (struct cf_policy *pol = db->policies; pol; pol = pol->next) {
+		unsigned b = bucket(db, pol->reqid);
+		pol->reqid_next = policies_by_reqid[b];
+		policies_by_reqid[b] = pol;
+	}
+}
+
+static void chain_policy(struct cf_sadb *db, struct cf_policy *pol)
+{
+	unsigned b = bucket(db, pol->reqid);
+	pol->reqid_next = db->policies_by_reqid[b];
+	db->policies_by_reqid[b] = pol;
+}
+
+static void unchain_policy(struct cf_sadb *db, struct cf_policy *pol)
+{
+	struct cf_policy **pp = &db->policies_by_reqid[bucket(db, pol->reqid)];
+	while (*pp != pol)
+		pp = &(*pp)->reqid_next;
+	*pp = pol->reqid_next;
+}
+
+/* The first SA of REQID's bucket: follow reqid_next, and check the reqid. */
+static struct cf_sa *reqid_chain(const struct cf_sadb *db, uint32_t reqid)
+{
+	return db->hash_bits ? db->by_reqid[bucket(db, reqid)] : NULL;
 }
 
 void cf_sadb_init(struct cf_sadb *db)
 {
 	memset(db, 0, sizeof(*db));
+	db->list_tail = &db->list;
 	db->next_policy_id = 1;
 	for (unsigned out = 0; out < 2; out++)
 		for (unsigned v6 = 0; v6 < 2; v6++)
@@ -55,6 +122,9 @@ void cf_sadb_flush(struct cf_sadb *db)
 		db->list = sa->next;
 		sa_free(sa);
 	}
+	free(db->by_spi);
+	free(db->by_reqid);
+	free(db->policies_by_reqid);
 	uint32_t id = db->next_policy_id;
 	/* counts that only ever grow: the fast path compares them with its own */
 	uint64_t serial = db->next_serial, now = db->now, changes = db->changes, relinks = db->relinks;
@@ -72,7 +142,9 @@ void cf_sadb_flush(struct cf_sadb *db)
 
 struct cf_sa *cf_sa_find(const struct cf_sadb *db, uint32_t spi, enum cf_dir dir)
 {
-	for (struct cf_sa *sa = db->by_spi[spi_bucket(spi)]; sa; sa = sa->hash_next)
+	if (db->hash_bits == 0)
+		return NULL;
+	for (struct cf_sa *sa = db->by_spi[bucket(db, spi)]; sa; sa = sa->hash_next)
 		if (sa->p.spi == spi && sa->p.dir == dir)
 			return sa;
 	return NULL;
@@ -87,41 +159,46 @@ static void stop_waiting(struct cf_sadb *db, struct cf_sa *sa)
 }
 
 /*
- * Point every outbound policy at the newest outbound SA of its reqid that
- * does not wait for the peer; if all of them wait, at the newest, which
- * then waits no more.
+ * Point every outbound policy of REQID at the newest outbound SA of that
+ * reqid that does not wait for the peer; if all of them wait, at the
+ * newest, which then waits no more.  Only REQID's policies can change:
+ * one pass over the SAs and one over the policies, where relinking them
+ * all (each policy against every SA) took 67 ms at 1,000 tunnels.
  */
-static void relink_policies(struct cf_sadb *db)
+static void relink_policies(struct cf_sadb *db, uint32_t reqid)
 {
+	struct cf_sa *newest = NULL, *ready = NULL;
+
 	db->relinks++;
 	db->changes++;
-	for (struct cf_policy *pol = db->policies; pol; pol = pol->next) {
-		struct cf_sa *newest = NULL, *was = pol->sa;
-		pol->sa = NULL;
-		if (pol->dir != CF_DIR_OUT)
+	for (struct cf_sa *sa = reqid_chain(db, reqid); sa; sa = sa->reqid_next) {
+		if (sa->p.dir != CF_DIR_OUT || sa->p.reqid != reqid)
 			continue;
-		for (struct cf_sa *sa = db->list; sa; sa = sa->next) {
-			if (sa->p.dir != CF_DIR_OUT || sa->p.reqid != pol->reqid)
-				continue;
-			if (newest == NULL || sa->serial > newest->serial)
-				newest = sa;
-			if (!sa->waiting && (pol->sa == NULL || sa->serial > pol->sa->serial))
-				pol->sa = sa;
-		}
-		if (pol->sa == NULL && newest) {
+		if (newest == NULL || sa->serial > newest->serial)
+			newest = sa;
+		if (!sa->waiting && (ready == NULL || sa->serial > ready->serial))
+			ready = sa;
+	}
+	for (struct cf_policy *pol = db->hash_bits ? db->policies_by_reqid[bucket(db, reqid)] : NULL; pol;
+	     pol = pol->reqid_next) {
+		if (pol->dir != CF_DIR_OUT || pol->reqid != reqid)
+			continue;
+		struct cf_sa *was = pol->sa;
+		if (ready == NULL && newest) {
 			stop_waiting(db, newest);
-			pol->sa = newest;
+			ready = newest;
 		}
+		pol->sa = ready;
 		/* a rekey: the sessions run on (WAS is still ours while it is deleted) */
-		if (was && pol->sa && was->p.reqid == pol->reqid && pol->sa->serial > was->serial)
-			cf_dispatch_carry_over(&pol->sa->dispatch, &was->dispatch);
+		if (was && ready && was->p.reqid == reqid && ready->serial > was->serial)
+			cf_dispatch_carry_over(&ready->dispatch, &was->dispatch);
 	}
 }
 
 /* Does the peer already send on an inbound SA of reqid newer than serial? */
 static bool peer_moved_on(const struct cf_sadb *db, uint32_t reqid, uint64_t serial)
 {
-	for (const struct cf_sa *sa = db->list; sa; sa = sa->next)
+	for (const struct cf_sa *sa = reqid_chain(db, reqid); sa; sa = sa->reqid_next)
 		if (sa->p.dir == CF_DIR_IN && sa->p.reqid == reqid && sa->heard && sa->serial > serial)
 			return true;
 	return false;
@@ -132,26 +209,22 @@ void cf_sa_heard(struct cf_sadb *db, struct cf_sa *in)
 	bool changed = false;
 
 	in->heard = true;
-	for (struct cf_sa *sa = db->list; sa; sa = sa->next)
+	for (struct cf_sa *sa = reqid_chain(db, in->p.reqid); sa; sa = sa->reqid_next)
 		if (sa->waiting && sa->p.reqid == in->p.reqid) {
 			stop_waiting(db, sa);
 			changed = true;
 		}
 	if (changed)
-		relink_policies(db);
+		relink_policies(db, in->p.reqid);
 }
 
 void cf_sadb_wait_timeout(struct cf_sadb *db)
 {
-	bool changed = false;
-
 	for (struct cf_sa *sa = db->list; sa; sa = sa->next)
 		if (sa->waiting && db->now >= sa->add_time + CF_SA_WAIT_MAX) {
 			stop_waiting(db, sa);
-			changed = true;
+			relink_policies(db, sa->p.reqid);
 		}
-	if (changed)
-		relink_policies(db);
 }
 
 static void unreserve(struct cf_sadb *db, uint32_t spi)
@@ -237,7 +310,7 @@ int cf_sa_add(struct cf_sadb *db, struct cf_sa_params *p, struct cf_sa **out)
 		 * answers.
 		 */
 		const struct cf_sa *older = NULL;
-		for (const struct cf_sa *o = db->list; o; o = o->next)
+		for (const struct cf_sa *o = reqid_chain(db, p->reqid); o; o = o->reqid_next)
 			if (o->p.dir == CF_DIR_OUT && o->p.reqid == p->reqid &&
 			    (older == NULL || o->serial > older->serial))
 				older = o;
@@ -246,17 +319,23 @@ int cf_sa_add(struct cf_sadb *db, struct cf_sa_params *p, struct cf_sa **out)
 			db->waiting++;
 		}
 	}
-	unsigned b = spi_bucket(p->spi);
+	grow_hashes(db);
+	if (db->hash_bits == 0) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	unsigned b = bucket(db, p->spi);
 	sa->hash_next = db->by_spi[b];
 	db->by_spi[b] = sa;
-	struct cf_sa **tail = &db->list;
-	while (*tail)
-		tail = &(*tail)->next;
-	*tail = sa;
+	b = bucket(db, p->reqid);
+	sa->reqid_next = db->by_reqid[b];
+	db->by_reqid[b] = sa;
+	*db->list_tail = sa;
+	db->list_tail = &sa->next;
 	db->sa_count++;
 	if (p->dir == CF_DIR_IN)
 		unreserve(db, p->spi);
-	relink_policies(db);
+	relink_policies(db, p->reqid);
 	if (out)
 		*out = sa;
 	return 0;
@@ -285,17 +364,23 @@ int cf_sa_del(struct cf_sadb *db, uint32_t spi, enum cf_dir dir)
 		unreserve(db, spi);
 		return db->reserved_count < before ? 0 : -ENOENT;
 	}
-	struct cf_sa **pp = &db->by_spi[spi_bucket(spi)];
+	struct cf_sa **pp = &db->by_spi[bucket(db, spi)];
 	while (*pp != sa)
 		pp = &(*pp)->hash_next;
 	*pp = sa->hash_next;
+	pp = &db->by_reqid[bucket(db, sa->p.reqid)];
+	while (*pp != sa)
+		pp = &(*pp)->reqid_next;
+	*pp = sa->reqid_next;
 	pp = &db->list;
 	while (*pp != sa)
 		pp = &(*pp)->next;
 	*pp = sa->next;
+	if (db->list_tail == &sa->next)
+		db->list_tail = pp;
 	db->sa_count--;
 	stop_waiting(db, sa);
-	relink_policies(db);
+	relink_policies(db, sa->p.reqid);
 	sa_free(sa);
 	return 0;
 }
@@ -371,13 +456,28 @@ int cf_policy_add(struct cf_sadb *db, enum cf_dir dir, const struct cf_ts *ts,
 	for (struct cf_policy **pp = &db->policies; *pp; pp = &(*pp)->next)
 		if ((*pp)->dir == dir && cf_ts_equal(&(*pp)->ts, ts)) {
 			pol = *pp;
+			if (pol->priority == priority) {
+				/*
+				 * Where it was, as the kernel keeps it: the order
+				 * and so the index stand (every rekey comes here).
+				 */
+				*id = pol->id;
+				if (pol->reqid != reqid) {
+					unchain_policy(db, pol);
+					pol->reqid = reqid;
+					chain_policy(db, pol);
+					relink_policies(db, reqid);
+				}
+				return 0;
+			}
 			*pp = pol->next;	/* re-inserted below, by its new priority */
 			db->policy_count--;
+			unchain_policy(db, pol);
 			break;
 		}
 	if (pol == NULL) {
-		pol = calloc(1, sizeof(*pol));
-		if (pol == NULL)
+		grow_hashes(db);
+		if (db->hash_bits == 0 || (pol = calloc(1, sizeof(*pol))) == NULL)
 			return -ENOMEM;
 		pol->id = db->next_policy_id++;
 		pol->dir = dir;
@@ -385,6 +485,7 @@ int cf_policy_add(struct cf_sadb *db, enum cf_dir dir, const struct cf_ts *ts,
 	}
 	pol->reqid = reqid;
 	pol->priority = priority;
+	chain_policy(db, pol);
 
 	struct cf_policy **pp = &db->policies;
 	while (*pp && (*pp)->priority <= priority)
@@ -393,7 +494,7 @@ int cf_policy_add(struct cf_sadb *db, enum cf_dir dir, const struct cf_ts *ts,
 	*pp = pol;
 	db->policy_count++;
 	(*policy_version(db, pol))++;
-	relink_policies(db);
+	relink_policies(db, reqid);
 	*id = pol->id;
 	return 0;
 }
@@ -404,6 +505,7 @@ int cf_policy_del(struct cf_sadb *db, uint32_t id)
 		if ((*pp)->id == id) {
 			struct cf_policy *pol = *pp;
 			*pp = pol->next;
+			unchain_policy(db, pol);
 			(*policy_version(db, pol))++;
 			free(pol);
 			db->policy_count--;

@@ -51,7 +51,8 @@ struct cf_sa_params {
 };
 
 struct cf_sa {
-	struct cf_sa *hash_next;
+	struct cf_sa *hash_next;	/* db->by_spi */
+	struct cf_sa *reqid_next;	/* db->by_reqid */
 	struct cf_sa *next;		/* all SAs, in order of addition */
 	struct cf_sa_params p;		/* keys wiped once the contexts exist */
 	struct cf_crypto crypto;	/* the packet thread's (worker 0) */
@@ -77,7 +78,8 @@ struct cf_sa {
 };
 
 struct cf_policy {
-	struct cf_policy *next;
+	struct cf_policy *next;		/* all policies, by priority */
+	struct cf_policy *reqid_next;	/* db->policies_by_reqid */
 	uint32_t id;
 	enum cf_dir dir;
 	struct cf_ts ts;
@@ -87,12 +89,19 @@ struct cf_policy {
 	uint64_t matched;
 };
 
-#define SA_HASH_SIZE 1024
 #define SPI_RESERVED_MAX 256
 
 struct cf_sadb {
-	struct cf_sa *by_spi[SA_HASH_SIZE];
-	struct cf_sa *list;
+	/*
+	 * Hashes of the SAs by SPI (a packet's) and by reqid (its tunnel's:
+	 * a rekey's work), and of the policies by reqid, of 2^hash_bits
+	 * buckets each, grown with the SAs and policies so that a chain
+	 * stays about one long.
+	 */
+	struct cf_sa **by_spi, **by_reqid;
+	struct cf_policy **policies_by_reqid;
+	unsigned hash_bits;
+	struct cf_sa *list, **list_tail;
 	struct cf_policy *policies;	/* sorted by priority */
 	uint32_t next_policy_id;
 	uint64_t next_serial;
