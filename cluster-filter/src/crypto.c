@@ -141,6 +141,34 @@ out:
 	return err;
 }
 
+int cf_crypto_clone(struct cf_crypto *c, const struct cf_crypto *from)
+{
+	SECItem empty = { siBuffer, NULL, 0 };
+
+	memset(c, 0, sizeof(*c));
+	c->alg = from->alg;
+	c->encrypt = from->encrypt;
+	memcpy(c->salt, from->salt, sizeof(c->salt));
+	c->key = PK11_ReferenceSymKey(from->key);
+	if (from->aead) {
+		c->aead = PK11_CreateContextBySymKey(cipher_mech(c->alg),
+						     CKA_NSS_MESSAGE | (c->encrypt ? CKA_ENCRYPT : CKA_DECRYPT),
+						     c->key, &empty);
+		if (c->aead == NULL)
+			goto fail;
+	}
+	if (from->mac_key) {
+		c->mac_key = PK11_ReferenceSymKey(from->mac_key);
+		c->mac = PK11_CreateContextBySymKey(mac_mech(c->alg), CKA_SIGN, c->mac_key, &empty);
+		if (c->mac == NULL)
+			goto fail;
+	}
+	return 0;
+fail:
+	cf_crypto_free(c);
+	return -EIO;
+}
+
 void cf_crypto_free(struct cf_crypto *c)
 {
 	if (c->aead)

@@ -69,6 +69,11 @@ int cf_crypto_init(struct cf_crypto *c, const struct cf_alg *alg, bool encrypt,
 		   const uint8_t *enc, size_t enc_len,
 		   const uint8_t *auth, size_t auth_len);
 void cf_crypto_free(struct cf_crypto *c);
+/*
+ * A second context over FROM's keys, for another thread: NSS contexts
+ * carry the state of an operation.  0 or -EIO.
+ */
+int cf_crypto_clone(struct cf_crypto *c, const struct cf_crypto *from);
 
 /*
  * AEAD, in place: nonce = salt || iv8.  Encrypt writes the tag, decrypt

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
 #include <string.h>
 
 #include "dataplane.h"
@@ -459,7 +460,10 @@ void cf_dp_crypt(struct cf_esp_job *job, unsigned worker)
 	struct cf_sa *sa = job->sa;
 	struct cf_crypto *c = cf_sa_crypto(sa, worker);
 
-	if (sa->p.dir == CF_DIR_OUT)
+	if (c == NULL) {	/* NSS could not make this worker's context */
+		job->sealed = -EIO;
+		job->opened = CF_DROP_CRYPTO;
+	} else if (sa->p.dir == CF_DIR_OUT)
 		job->sealed = esp_seal(c, sa->p.spi, job->seq, sa->p.esn, job->iv, job->nh,
 				       job->data, job->len, job->out, job->cap);
 	else

@@ -271,13 +271,7 @@ int cf_sa_add(struct cf_sadb *db, struct cf_sa_params *p, struct cf_sa **out)
 			err = -ENOMEM;
 			goto fail;
 		}
-		for (; sa->n_worker_crypto < db->workers - 1; sa->n_worker_crypto++) {
-			err = cf_crypto_init(&sa->worker_crypto[sa->n_worker_crypto], p->alg,
-					     p->dir == CF_DIR_OUT, p->enc_key, p->enc_key_len,
-					     p->auth_key, p->auth_key_len);
-			if (err)
-				goto fail;
-		}
+		sa->n_worker_crypto = db->workers - 1;
 	}
 	key_digest(p, sa->key_digest);
 	err = p->dir == CF_DIR_IN ? replay_init(&sa->replay, p->replay_window)
@@ -342,6 +336,22 @@ int cf_sa_add(struct cf_sadb *db, struct cf_sa_params *p, struct cf_sa **out)
 fail:
 	sa_free(sa);
 	return err;
+}
+
+/*
+ * A worker's context is made when the worker first meets the SA, on its
+ * own thread (no other touches it): NSS's lookups of its sessions and
+ * keys slow down with their number (a chain per 1,024), so the SAs of a
+ * thousand idle tunnels should not hold a context per worker each.
+ */
+struct cf_crypto *cf_sa_crypto(struct cf_sa *sa, unsigned worker)
+{
+	if (worker == 0)
+		return &sa->crypto;
+	struct cf_crypto *c = &sa->worker_crypto[worker - 1];
+	if (c->alg == NULL && cf_crypto_clone(c, &sa->crypto))
+		return NULL;
+	return c;
 }
 
 int cf_sa_update(struct cf_sadb *db, uint32_t spi, enum cf_dir dir,

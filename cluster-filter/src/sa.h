@@ -56,7 +56,7 @@ struct cf_sa {
 	struct cf_sa *next;		/* all SAs, in order of addition */
 	struct cf_sa_params p;		/* keys wiped once the contexts exist */
 	struct cf_crypto crypto;	/* the packet thread's (worker 0) */
-	struct cf_crypto *worker_crypto; /* workers 1..db->workers-1: an NSS context each */
+	struct cf_crypto *worker_crypto; /* workers 1..db->workers-1: an NSS context each, once used */
 	unsigned n_worker_crypto;
 	uint8_t key_digest[8];		/* SHA-256 of the keys, to compare nodes */
 	struct replay_window replay;	/* inbound */
@@ -142,10 +142,7 @@ struct cf_sa *cf_sa_find(const struct cf_sadb *db, uint32_t spi, enum cf_dir dir
  * The SA's crypto context for one worker: NSS contexts carry the state of
  * an operation (an HMAC between its calls), so no two threads share one.
  */
-static inline struct cf_crypto *cf_sa_crypto(struct cf_sa *sa, unsigned worker)
-{
-	return worker == 0 ? &sa->crypto : &sa->worker_crypto[worker - 1];
-}
+struct cf_crypto *cf_sa_crypto(struct cf_sa *sa, unsigned worker);
 
 /* A random SPI in [lo, hi] that no inbound SA or reservation holds, not reserved. */
 int cf_spi_pick(struct cf_sadb *db, uint32_t lo, uint32_t hi, uint32_t *spi);

@@ -409,7 +409,11 @@ static void batches(void)
 		const struct cf_alg *alg = cf_alg_at(i);
 		setup_workers(&a, &b, alg->name, 3);
 		a.allow_legacy = b.allow_legacy = true;
-		unsigned jobs = 0;
+		unsigned jobs = 0, helpers_used = 0, helpers_with_context = 0;
+		struct cf_sa *sealing = cf_sa_find(&a.db, 0xa0b0, CF_DIR_OUT);
+		/* a helper's context is made when it first meets the SA, not before */
+		CHECK(sealing->n_worker_crypto == 2 && sealing->worker_crypto[0].alg == NULL &&
+		      sealing->worker_crypto[1].alg == NULL);
 		for (unsigned k = 0; k < BATCH; k++) {
 			len[k] = make_udp(inner[k], 0x0a000005, 0x0a010009, 10 + 5 * k);
 			CHECK(cf_dp_outbound_prepare(&a, inner[k], len[k], out[k], sizeof(out[k]),
@@ -421,7 +425,11 @@ static void batches(void)
 			CHECK(n[k] > 0 && d == CF_DROP_NONE);
 			CHECK_EQ(get_be32(out[k] + 4), k + 1);	/* in order, whoever sealed it */
 			on_helper += ran_on[k] != 0;
+			helpers_used |= ran_on[k] ? 1u << ran_on[k] : 0;
 		}
+		for (unsigned w = 1; w < 3; w++)
+			helpers_with_context |= sealing->worker_crypto[w - 1].alg ? 1u << w : 0;
+		CHECK_EQ(helpers_with_context, helpers_used);
 		cf_dp_reap(&a);
 		/* packet 7 twice in one batch: both pass the first check, one the second */
 		memcpy(twice, out[7], n[7]);
