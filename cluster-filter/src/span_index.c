@@ -30,6 +30,12 @@ static void *grow(void *p, uint32_t n, size_t size)
 	return reallocarray(p, n ? n : 1, size);
 }
 
+/* 64-bit words for N bits. */
+static uint32_t words(uint32_t n)
+{
+	return (n + 63) / 64;
+}
+
 /* Room for N spans: at most 2N + 1 ranges, 2N edges. */
 static int room_for_spans(struct cf_span_index *x, uint32_t n)
 {
@@ -50,10 +56,31 @@ static int room_for_spans(struct cf_span_index *x, uint32_t n)
 	if (!(p = grow(x->edges, 2 * n, sizeof(*x->edges))))
 		return -ENOMEM;
 	x->edges = p;
-	if (!(p = grow(x->active, (n + 63) / 64, sizeof(*x->active))))
+	if (!(p = grow(x->active, words(n), sizeof(*x->active))))
 		return -ENOMEM;
 	x->active = p;
+	if (!(p = grow(x->active_words, words(words(n)), sizeof(*x->active_words))))
+		return -ENOMEM;
+	x->active_words = p;
 	x->spans_room = n;
+	return 0;
+}
+
+/* Put SPAN at position AT of the lists: 0, -E2BIG past the bounds, -ENOMEM. */
+static int list(struct cf_span_index *x, uint32_t at, uint32_t span, uint32_t count, uint32_t max_list,
+		uint32_t max_listed)
+{
+	if ((max_list && count == max_list) || (max_listed && at == max_listed))
+		return -E2BIG;
+	if (at == x->listed_room) {
+		uint32_t room = x->listed_room ? 2 * x->listed_room : 256;
+		uint32_t *p = grow(x->listed, room, sizeof(*x->listed));
+		if (p == NULL)
+			return -ENOMEM;
+		x->listed = p;
+		x->listed_room = room;
+	}
+	x->listed[at] = span;
 	return 0;
 }
 
@@ -65,20 +92,16 @@ static int add_range(struct cf_span_index *x, uint32_t n, struct cf_span_addr at
 		     uint32_t max_listed)
 {
 	uint32_t first = x->n_listed, count = 0;
+	int err;
 
-	for (uint32_t w = 0; w < (n + 63) / 64; w++)
-		for (uint64_t bits = x->active[w]; bits; bits &= bits - 1) {
-			if ((max_list && count == max_list) || (max_listed && first + count == max_listed))
-				return -E2BIG;
-			if (first + count == x->listed_room) {
-				uint32_t room = x->listed_room ? 2 * x->listed_room : 256;
-				uint32_t *p = grow(x->listed, room, sizeof(*x->listed));
-				if (p == NULL)
-					return -ENOMEM;
-				x->listed = p;
-				x->listed_room = room;
-			}
-			x->listed[first + count++] = w * 64 + (uint32_t)__builtin_ctzll(bits);
+	/* only the words with a span in: a list costs its length, not N */
+	for (uint32_t ww = 0; ww < words(words(n)); ww++)
+		for (uint64_t wbits = x->active_words[ww]; wbits; wbits &= wbits - 1) {
+			uint32_t w = ww * 64 + (uint32_t)__builtin_ctzll(wbits);
+			for (uint64_t bits = x->active[w]; bits; bits &= bits - 1, count++)
+				if ((err = list(x, first + count, w * 64 + (uint32_t)__builtin_ctzll(bits), count,
+						max_list, max_listed)))
+					return err;
 		}
 	uint32_t last = x->n_ranges - 1;
 	if (x->n_ranges > 0 && x->count[last] == count &&
@@ -104,7 +127,8 @@ int cf_span_index_build(struct cf_span_index *x, uint32_t n, const struct cf_spa
 	x->n_ranges = x->n_listed = x->longest = 0;
 	if ((err = room_for_spans(x, n)))
 		return err;
-	memset(x->active, 0, (n + 63) / 64 * sizeof(*x->active));
+	memset(x->active, 0, words(n) * sizeof(*x->active));
+	memset(x->active_words, 0, words(words(n)) * sizeof(*x->active_words));
 	for (uint32_t i = 0; i < n; i++) {
 		x->edges[n_edges++] = (struct cf_span_edge){ .at = lo[i], .span = i, .opens = true };
 		if (cf_span_addr_cmp(hi[i], top) < 0) {
@@ -121,11 +145,14 @@ int cf_span_index_build(struct cf_span_index *x, uint32_t n, const struct cf_spa
 	struct cf_span_addr at = { 0, 0 };
 	for (;;) {
 		for (; e < n_edges && cf_span_addr_cmp(x->edges[e].at, at) == 0; e++) {
-			uint64_t bit = 1ull << (x->edges[e].span % 64);
-			if (x->edges[e].opens)
-				x->active[x->edges[e].span / 64] |= bit;
-			else
-				x->active[x->edges[e].span / 64] &= ~bit;
+			uint32_t w = x->edges[e].span / 64;
+			uint64_t bit = 1ull << (x->edges[e].span % 64), word_bit = 1ull << (w % 64);
+			if (x->edges[e].opens) {
+				x->active[w] |= bit;
+				x->active_words[w / 64] |= word_bit;
+			} else if (!(x->active[w] &= ~bit)) {
+				x->active_words[w / 64] &= ~word_bit;
+			}
 		}
 		if ((err = add_range(x, n, at, max_list, max_listed)))
 			return err;
@@ -157,5 +184,6 @@ void cf_span_index_free(struct cf_span_index *x)
 	free(x->listed);
 	free(x->edges);
 	free(x->active);
+	free(x->active_words);
 	memset(x, 0, sizeof(*x));
 }

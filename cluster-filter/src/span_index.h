@@ -33,7 +33,8 @@ struct cf_span_index {
 	/* room, kept from one build to the next */
 	uint32_t spans_room, listed_room;
 	struct cf_span_edge *edges;
-	uint64_t *active;
+	uint64_t *active;		/* the spans the sweep is in, a bit each */
+	uint64_t *active_words;		/* the words of active not 0, a bit each */
 };
 
 int cf_span_addr_cmp(struct cf_span_addr a, struct cf_span_addr b);
