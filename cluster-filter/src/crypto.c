@@ -91,6 +91,24 @@ static PK11SymKey *import_key(PK11SlotInfo *slot, CK_MECHANISM_TYPE mech,
 	return PK11_ImportSymKey(slot, mech, PK11_OriginUnwrap, op, &item, NULL);
 }
 
+/*
+ * A CBC context that runs from packet to packet, so that a packet costs
+ * one call into the context's session: PK11_Encrypt() opens a session
+ * and sets the key up for each call, four times the work of a 3DES
+ * block and more, and NSS's sessions are found by walking a chain.  It
+ * starts from an IV of 0.
+ */
+static int open_cbc(struct cf_crypto *c)
+{
+	uint8_t zero[sizeof(c->chain)] = { 0 };
+	SECItem iv = { siBuffer, zero, c->alg->iv_len };
+
+	memset(c->chain, 0, sizeof(c->chain));
+	c->cbc = PK11_CreateContextBySymKey(cipher_mech(c->alg), c->encrypt ? CKA_ENCRYPT : CKA_DECRYPT,
+					    c->key, &iv);
+	return c->cbc ? 0 : -EIO;
+}
+
 int cf_crypto_init(struct cf_crypto *c, const struct cf_alg *alg, bool encrypt,
 		   const uint8_t *enc, size_t enc_len,
 		   const uint8_t *auth, size_t auth_len)
@@ -130,7 +148,7 @@ int cf_crypto_init(struct cf_crypto *c, const struct cf_alg *alg, bool encrypt,
 		if (c->mac_key == NULL)
 			goto out;
 		c->mac = PK11_CreateContextBySymKey(mm, CKA_SIGN, c->mac_key, &noparams);
-		if (c->mac == NULL)
+		if (c->mac == NULL || open_cbc(c))
 			goto out;
 	}
 	err = 0;
@@ -160,7 +178,7 @@ int cf_crypto_clone(struct cf_crypto *c, const struct cf_crypto *from)
 	if (from->mac_key) {
 		c->mac_key = PK11_ReferenceSymKey(from->mac_key);
 		c->mac = PK11_CreateContextBySymKey(mac_mech(c->alg), CKA_SIGN, c->mac_key, &empty);
-		if (c->mac == NULL)
+		if (c->mac == NULL || open_cbc(c))
 			goto fail;
 	}
 	return 0;
@@ -175,6 +193,8 @@ void cf_crypto_free(struct cf_crypto *c)
 		PK11_DestroyContext(c->aead, PR_TRUE);
 	if (c->mac)
 		PK11_DestroyContext(c->mac, PR_TRUE);
+	if (c->cbc)
+		PK11_DestroyContext(c->cbc, PR_TRUE);
 	if (c->key)
 		PK11_FreeSymKey(c->key);
 	if (c->mac_key)
@@ -199,20 +219,46 @@ int cf_crypto_aead(struct cf_crypto *c, const uint8_t iv8[8],
 	return outlen == (int)len ? 0 : -EIO;
 }
 
+/*
+ * The context chains each packet's first block to c->chain, the last
+ * ciphertext block of the packet before; ESP wants it chained to the
+ * packet's own IV.  Encrypting, the first plaintext block goes in XORed
+ * with both, so the context's XOR leaves it XORed with the IV alone;
+ * decrypting, the first block comes out XORed with chain, which is
+ * undone and the IV applied.
+ */
 int cf_crypto_cbc(struct cf_crypto *c, const uint8_t *iv,
 		  const uint8_t *in, uint8_t *out, size_t len)
 {
-	SECItem param = { siBuffer, (unsigned char *)iv, c->alg->iv_len };
-	unsigned outlen = 0;
-	SECStatus rv;
+	size_t b = c->alg->iv_len;
+	uint8_t last[sizeof(c->chain)];
+	int outlen = 0;
 
-	if (c->encrypt)
-		rv = PK11_Encrypt(c->key, cipher_mech(c->alg), &param, out, &outlen,
-				  (unsigned)len, in, (unsigned)len);
-	else
-		rv = PK11_Decrypt(c->key, cipher_mech(c->alg), &param, out, &outlen,
-				  (unsigned)len, in, (unsigned)len);
-	return rv == SECSuccess && outlen == len ? 0 : -EIO;
+	if (len == 0 || len % b || (c->cbc == NULL && open_cbc(c)))
+		return -EIO;
+	if (c->encrypt) {
+		if (out != in)
+			memmove(out, in, len);
+		for (size_t i = 0; i < b; i++)
+			out[i] ^= iv[i] ^ c->chain[i];
+	} else {
+		memcpy(last, in + len - b, b);	/* before an in-place call overwrites it */
+	}
+	if (PK11_CipherOp(c->cbc, out, &outlen, (int)len, c->encrypt ? out : in, (int)len) != SECSuccess ||
+	    outlen != (int)len) {
+		/* where the context stands now is unknown: the next packet gets a new one */
+		PK11_DestroyContext(c->cbc, PR_TRUE);
+		c->cbc = NULL;
+		return -EIO;
+	}
+	if (c->encrypt) {
+		memcpy(c->chain, out + len - b, b);
+	} else {
+		for (size_t i = 0; i < b; i++)
+			out[i] ^= c->chain[i] ^ iv[i];
+		memcpy(c->chain, last, b);
+	}
+	return 0;
 }
 
 int cf_crypto_mac(struct cf_crypto *c, const uint8_t *a, size_t a_len,

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * ESP algorithms, all through NSS.  One PK11 context per SA and direction
- * is created when the SA is added, so the per-packet cost is one
- * PK11_AEADOp (or one cipher call plus one HMAC) with no allocation.
+ * ESP algorithms, all through NSS.  The PK11 contexts of an SA and
+ * direction are created with it, so the per-packet cost is one
+ * PK11_AEADOp (or one cipher call plus one HMAC) with no allocation and
+ * no session opened.
  */
 #ifndef CF_CRYPTO_H
 #define CF_CRYPTO_H
@@ -54,6 +55,8 @@ struct cf_crypto {
 	void *aead;	/* PK11Context *, NSS message interface */
 	void *mac_key;	/* PK11SymKey * */
 	void *mac;	/* PK11Context *, HMAC */
+	void *cbc;	/* PK11Context *, CBC, one packet after another */
+	uint8_t chain[16];	/* the ciphertext block cbc chains the next packet to */
 	uint8_t salt[4];
 };
 

@@ -59,6 +59,57 @@ static void cbc_rfc3602_case1(void)
 	cf_crypto_free(&dec);
 }
 
+/*
+ * CBC runs in one context from packet to packet: each packet must come
+ * out as it does from a fresh context (whose first packet the RFC 3602
+ * case checks), with its own IV, whatever came before it - a packet of
+ * another length, one refused for a bad length, one not in place.
+ */
+static void cbc_packet_after_packet(const char *alg_name)
+{
+	const struct cf_alg *alg = cf_alg_by_name(alg_name);
+	unsigned char key[32], auth[32] = { 0 }, iv[16], plain[20][160], sealed[20][160], buf[160];
+	size_t len[20];
+	struct cf_crypto enc, dec, fresh;
+	unsigned differ = 0, wrong = 0;
+
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (unsigned char)(7 * i + 1);
+	CHECK(cf_crypto_init(&enc, alg, true, key, alg->enc_key_len, auth, alg->auth_key_len) == 0);
+	CHECK(cf_crypto_init(&dec, alg, false, key, alg->enc_key_len, auth, alg->auth_key_len) == 0);
+	for (unsigned k = 0; k < 20; k++) {
+		len[k] = alg->iv_len * (1 + k % 9);
+		for (size_t i = 0; i < len[k]; i++)
+			plain[k][i] = (unsigned char)(k * 31 + i);
+		CHECK(cf_random(iv, alg->iv_len) == 0);
+		memcpy(sealed[k], iv, alg->iv_len);	/* the IV goes with the packet, as in ESP */
+		if (k == 7)	/* refused before it touches the context */
+			CHECK(cf_crypto_cbc(&enc, iv, plain[k], buf, len[k] - 1) == -EIO);
+		if (k % 2) {
+			CHECK(cf_crypto_cbc(&enc, iv, plain[k], sealed[k] + 16, len[k]) == 0);
+		} else {
+			memcpy(sealed[k] + 16, plain[k], len[k]);
+			CHECK(cf_crypto_cbc(&enc, iv, sealed[k] + 16, sealed[k] + 16, len[k]) == 0);
+		}
+		CHECK(cf_crypto_init(&fresh, alg, true, key, alg->enc_key_len, auth, alg->auth_key_len) == 0);
+		CHECK(cf_crypto_cbc(&fresh, iv, plain[k], buf, len[k]) == 0);
+		differ += memcmp(buf, sealed[k] + 16, len[k]) != 0;
+		cf_crypto_free(&fresh);
+	}
+	CHECK_EQ(differ, 0);
+	/* decrypted in another order than sealed, by one context */
+	for (unsigned j = 0; j < 20; j++) {
+		unsigned k = (j * 7) % 20;
+		if (j == 5)
+			CHECK(cf_crypto_cbc(&dec, sealed[k], sealed[k] + 16, buf, len[k] + 1) == -EIO);
+		CHECK(cf_crypto_cbc(&dec, sealed[k], sealed[k] + 16, buf, len[k]) == 0);
+		wrong += memcmp(buf, plain[k], len[k]) != 0;
+	}
+	CHECK_EQ(wrong, 0);
+	cf_crypto_free(&enc);
+	cf_crypto_free(&dec);
+}
+
 /* RFC 4868 2.7.2.1, AUTH256-1: HMAC-SHA-256 truncated to 128 bits. */
 static void hmac_rfc4868(void)
 {
@@ -104,6 +155,9 @@ int main(void)
 		 "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662",
 		 "76fc6ece0f4e1768cddf8853bb2d551b");
 	cbc_rfc3602_case1();
+	for (size_t i = 0; cf_alg_at(i); i++)
+		if (!cf_alg_at(i)->aead)
+			cbc_packet_after_packet(cf_alg_at(i)->name);
 	hmac_rfc4868();
 	key_lengths();
 	cf_crypto_global_shutdown();
