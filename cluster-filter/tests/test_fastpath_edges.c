@@ -146,6 +146,22 @@ static bool judged(int out_prog, uint32_t spi)
 	return esp_in_udp(out_prog, spi, seq) == CF_TC_PASS && esp_in_udp(out_prog, spi, seq) == TC_ACT_SHOT;
 }
 
+/* The kernel's SA map holds inbound SAs only, each once: how many, or -1 for one it should not. */
+static int kernel_sas(struct cf_fast_bpf *f, const struct cf_dataplane *dp)
+{
+	int fd = cf_fast_bpf_map_fd(f, "cf_sa_in"), n = 0;
+	uint32_t key, next, *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if (cf_sa_find(&dp->db, next, CF_DIR_IN) == NULL)
+			return -1;
+		n++;
+		key = next;
+		prev = &key;
+	}
+	return n;
+}
+
 /*
  * More inbound SAs than the kernel's map holds: the fast path stays on,
  * the SAs left out go up on every node for the daemons to judge, and
@@ -190,6 +206,22 @@ static void more_sas_than_the_map_holds(void)
 	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
 	CHECK_EQ(dp.counters[CF_CTR_KERNEL_SAS_LEFT_OUT], 0);
 	CHECK(judged(out_prog, left_out[0]) && judged(out_prog, left_out[1]));
+	CHECK_EQ(kernel_sas(f, &dp), CF_FAST_SAS);
+
+	/* a thousand go, a rekey's worth come and go: the map follows, entry by entry */
+	for (uint32_t spi = 0x100000; spi < 0x100000 + 1000; spi++)
+		cf_sa_del(&dp.db, spi, CF_DIR_IN);
+	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
+	CHECK_EQ(kernel_sas(f, &dp), (int)dp.db.sa_count - 1);	/* every SA but the outbound one */
+	struct cf_sa_params again = { .spi = 0x200000, .dir = CF_DIR_IN, .alg = cf_alg_by_name("aes128gcm16"),
+				      .enc_key_len = 20, .reqid = 2 };
+	memcpy(again.enc_key, key, sizeof(key));
+	CHECK(cf_sa_add(&dp.db, &again, NULL) == 0);
+	CHECK(cf_sa_del(&dp.db, 0x100000 + 1000, CF_DIR_IN) == 0);
+	CHECK(cf_fast_bpf_sync(f, &dp, 4500) == 0);
+	CHECK_EQ(kernel_sas(f, &dp), (int)dp.db.sa_count - 1);
+	CHECK(judged(out_prog, 0x200000));
+	CHECK(!judged(out_prog, 0x100000 + 1000));
 	cf_dp_free(&dp);
 	cf_fast_bpf_close(f);
 }
