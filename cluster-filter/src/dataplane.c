@@ -369,7 +369,7 @@ bool cf_dp_outbound_prepare(struct cf_dataplane *dp, const uint8_t *inner, size_
 	struct cf_sa *sa = pol->sa;
 	if (sa == NULL || sa->hard_expired)
 		return out_drop(dp, NULL, CF_DROP_NO_SA, drop);
-	if (esp_sealed_len(sa->crypto.alg, len) > cap)
+	if (esp_sealed_len(sa->p.alg, len) > cap)
 		return out_drop(dp, sa, CF_DROP_TOO_BIG, drop);
 
 	sa->stats.seen++;
@@ -436,8 +436,10 @@ bool cf_dp_outbound_prepare(struct cf_dataplane *dp, const uint8_t *inner, size_
 		return out_drop(dp, sa, CF_DROP_SEQ_EXHAUSTED, drop);
 	if (!cf_outseq_may_emit(os, seq))
 		return out_drop(dp, sa, CF_DROP_VIEW_CHANGE, drop);
+	if (cf_sa_crypto_ready(&dp->db, sa))
+		return out_drop(dp, sa, CF_DROP_CRYPTO, drop);
 	uint64_t iv = 0;
-	if (sa->crypto.alg->aead && !cf_outseq_iv(os, &iv))
+	if (sa->p.alg->aead && !cf_outseq_iv(os, &iv))
 		return out_drop(dp, sa, CF_DROP_IV_EXHAUSTED, drop);
 	/*
 	 * Counted now, in order with the packets others own: the one that
@@ -586,6 +588,8 @@ bool cf_dp_inbound_prepare(struct cf_dataplane *dp, uint8_t *esp, size_t len, bo
 
 	uint64_t seq = replay_infer_seq(&sa->replay, seq_lo, sa->p.esn);
 	d = replay_check(&sa->replay, seq);
+	if (d == CF_DROP_NONE && cf_sa_crypto_ready(&dp->db, sa))
+		d = CF_DROP_CRYPTO;
 	if (d != CF_DROP_NONE)
 		goto drop;
 	*job = (struct cf_esp_job){ .sa = sa, .seq = seq, .data = esp, .len = len };

@@ -33,7 +33,8 @@
 	X(SOCKET_DROPS, "socket-drops")		\
 	X(SESSIONS_LEARNED, "sessions-learned")	\
 	X(SESSIONS_CORRECTED, "sessions-corrected")	\
-	X(KERNEL_SAS_LEFT_OUT, "kernel-sas-left-out")	/* a gauge; new ones go last: cfctl reads them by number */
+	X(KERNEL_SAS_LEFT_OUT, "kernel-sas-left-out")	/* a gauge; new ones go last: cfctl reads them by number */ \
+	X(SA_CRYPTO_RELEASED, "sa-crypto-released")
 
 enum cf_counter {
 #define X(id, name) CF_CTR_##id,

@@ -295,7 +295,7 @@ int cf_sa_add(struct cf_sadb *db, struct cf_sa_params *p, struct cf_sa **out)
 
 	cf_outseq_init(&sa->oseq, p->dir == CF_DIR_OUT ? p->seq : 0);
 	sa->serial = db->next_serial++;
-	sa->add_time = db->now;
+	sa->add_time = sa->crypto_used = db->now;
 	if (p->dir == CF_DIR_OUT) {
 		/*
 		 * A rekey: the SA it replaces carries on until the peer is
@@ -352,6 +352,34 @@ struct cf_crypto *cf_sa_crypto(struct cf_sa *sa, unsigned worker)
 	if (c->alg == NULL && cf_crypto_clone(c, &sa->crypto))
 		return NULL;
 	return c;
+}
+
+int cf_sa_crypto_ready(struct cf_sadb *db, struct cf_sa *sa)
+{
+	sa->crypto_used = db->now;
+	if (sa->crypto.alg)
+		return 0;
+	if (!db->keep_keys)
+		return -ENOKEY;	/* never released without its keys */
+	return cf_crypto_init(&sa->crypto, sa->p.alg, sa->p.dir == CF_DIR_OUT, sa->p.enc_key,
+			      sa->p.enc_key_len, sa->p.auth_key, sa->p.auth_key_len);
+}
+
+unsigned cf_sadb_release_idle_crypto(struct cf_sadb *db, unsigned max)
+{
+	unsigned released = 0;
+
+	if (!db->keep_keys)
+		return 0;
+	for (struct cf_sa *sa = db->list; sa && released < max; sa = sa->next) {
+		if (sa->crypto.alg == NULL || db->now < sa->crypto_used + CF_SA_CRYPTO_IDLE)
+			continue;
+		cf_crypto_free(&sa->crypto);
+		for (unsigned w = 0; w < sa->n_worker_crypto; w++)
+			cf_crypto_free(&sa->worker_crypto[w]);
+		released++;
+	}
+	return released;
 }
 
 int cf_sa_update(struct cf_sadb *db, uint32_t spi, enum cf_dir dir,

@@ -69,6 +69,7 @@ struct cf_sa {
 	uint64_t reported_seen;		/* stats.seen when we last reported our position */
 	uint64_t serial;		/* order of addition; newest wins */
 	uint64_t add_time, last_used;	/* wall-clock seconds, as pluto reads them */
+	uint64_t crypto_used;		/* ...when this node last sealed or opened with it */
 	struct cf_lifetime used;	/* the whole cluster's traffic: lifetimes apply to this */
 	struct cf_lifetime own_at_fold;	/* stats.packets, .bytes when the kernel's drops came in */
 	bool soft_expired, hard_expired;
@@ -143,6 +144,23 @@ struct cf_sa *cf_sa_find(const struct cf_sadb *db, uint32_t spi, enum cf_dir dir
  * an operation (an HMAC between its calls), so no two threads share one.
  */
 struct cf_crypto *cf_sa_crypto(struct cf_sa *sa, unsigned worker);
+
+/*
+ * Every SA's keys and contexts hold NSS sessions, and every NSS operation
+ * walks a chain of them (crypto.h): where the SADB keeps the keys
+ * (keep_keys, a cluster node), an SA this node has not sealed or opened
+ * with for CF_SA_CRYPTO_IDLE seconds gives them back, and its next job
+ * makes them again.  Both on the packet thread, with no batch running.
+ */
+#define CF_SA_CRYPTO_IDLE 60
+/* Before a job of SA runs anywhere: 0, or -errno when NSS cannot make them. */
+int cf_sa_crypto_ready(struct cf_sadb *db, struct cf_sa *sa);
+/*
+ * At most MAX SAs give theirs back, so that the packet thread never
+ * stalls for long (closing a session walks NSS's chains too: 0.13 ms an
+ * SA with 10,000 alive).  How many did.
+ */
+unsigned cf_sadb_release_idle_crypto(struct cf_sadb *db, unsigned max);
 
 /* A random SPI in [lo, hi] that no inbound SA or reservation holds, not reserved. */
 int cf_spi_pick(struct cf_sadb *db, uint32_t lo, uint32_t hi, uint32_t *spi);

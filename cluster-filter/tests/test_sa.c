@@ -180,8 +180,8 @@ static void on_expire(struct cf_dataplane *dp, const struct cf_sa *sa, enum cf_e
  * Gateway A (10.0.0.0/24) and gateway B (10.1.0.0/24) with mirrored SAs,
  * each with a crypto context for WORKERS workers.
  */
-static void setup_workers(struct cf_dataplane *a, struct cf_dataplane *b, const char *alg,
-			  unsigned workers)
+/* A's SAs and policies to B and B's to A, one tunnel. */
+static void add_tunnel(struct cf_dataplane *a, struct cf_dataplane *b, const char *alg)
 {
 	struct cf_sa_params p;
 	uint32_t id;
@@ -190,9 +190,6 @@ static void setup_workers(struct cf_dataplane *a, struct cf_dataplane *b, const 
 
 	struct cf_sa *sa;
 
-	cf_dp_init(a);
-	cf_dp_init(b);
-	a->db.workers = b->db.workers = workers;
 	/* as control.c adds them: outbound SAs get their IV slot */
 	p = params(alg, 0xa0b0, CF_DIR_OUT, 1);
 	CHECK(cf_sa_add(&a->db, &p, &sa) == 0);
@@ -208,6 +205,15 @@ static void setup_workers(struct cf_dataplane *a, struct cf_dataplane *b, const 
 	CHECK(cf_policy_add(&a->db, CF_DIR_IN, &ba, 1, 0, &id) == 0);
 	CHECK(cf_policy_add(&b->db, CF_DIR_OUT, &ba, 1, 0, &id) == 0);
 	CHECK(cf_policy_add(&b->db, CF_DIR_IN, &ab, 1, 0, &id) == 0);
+}
+
+static void setup_workers(struct cf_dataplane *a, struct cf_dataplane *b, const char *alg,
+			  unsigned workers)
+{
+	cf_dp_init(a);
+	cf_dp_init(b);
+	a->db.workers = b->db.workers = workers;
+	add_tunnel(a, b, alg);
 }
 
 static void setup(struct cf_dataplane *a, struct cf_dataplane *b, const char *alg)
@@ -555,6 +561,92 @@ static void sessions_through_a_rekey(void)
 		cf_sadb_flush(&db[n]);
 }
 
+/* One packet A to B through the single-packet paths (B to A: BACK): delivered as sent? */
+static bool one_packet(struct cf_dataplane *a, struct cf_dataplane *b, size_t size, bool back)
+{
+	uint8_t inner[1600], out[2048], *clear;
+	size_t clear_len, n, len = back ? make_udp(inner, 0x0a010009, 0x0a000005, size)
+					: make_udp(inner, 0x0a000005, 0x0a010009, size);
+	struct cf_tx tx;
+	enum cf_drop d;
+
+	n = cf_dp_outbound(a, inner, len, out, sizeof(out), &tx, &d);
+	return n > 0 && cf_dp_inbound(b, out, n, false, &clear, &clear_len) == CF_DROP_NONE && clear_len == len &&
+	       memcmp(clear, inner, len) == 0;
+}
+
+/*
+ * Where the keys stay (a cluster node), an SA idle for CF_SA_CRYPTO_IDLE
+ * seconds gives NSS back its keys and contexts, the helpers' too, and
+ * the next packet makes them again from the keys; without the keys
+ * nothing is given back.
+ */
+static void idle_sas_give_nss_back(const char *alg)
+{
+	struct cf_dataplane a, b, plain_a, plain_b;
+	static unsigned ran_on[BATCH];
+	struct cf_workers *pool = cf_workers_start(3, crypt_job, ran_on);
+	static uint8_t inner[BATCH][200], out[BATCH][512];
+	enum cf_drop d;
+
+	CHECK(pool != NULL);
+	cf_workers_fan_out(pool, 0);
+	cf_dp_init(&a);
+	cf_dp_init(&b);
+	a.db.workers = b.db.workers = 3;
+	a.db.keep_keys = b.db.keep_keys = true;
+	a.allow_legacy = b.allow_legacy = true;
+	cf_sadb_set_time(&a.db, 1000);
+	cf_sadb_set_time(&b.db, 1000);
+	add_tunnel(&a, &b, alg);
+	struct cf_sa *sealing = cf_sa_find(&a.db, 0xa0b0, CF_DIR_OUT);
+
+	CHECK(one_packet(&a, &b, 100, false));
+	/* a batch on the helpers too, so that they have contexts to give back */
+	for (unsigned k = 0; k < BATCH; k++) {
+		size_t len = make_udp(inner[k], 0x0a000005, 0x0a010009, 20);
+		CHECK(cf_dp_outbound_prepare(&a, inner[k], len, out[k], sizeof(out[k]), &batch_jobs[k], &d));
+	}
+	cf_workers_run(pool, BATCH);
+	unsigned helper_contexts = 0;
+	for (unsigned k = 0; k < BATCH; k++)
+		CHECK(cf_dp_outbound_finish(&a, &batch_jobs[k], &(struct cf_tx){ 0 }, &d) > 0);
+	for (unsigned w = 0; w < sealing->n_worker_crypto; w++)
+		helper_contexts += sealing->worker_crypto[w].alg != NULL;
+	CHECK(helper_contexts > 0);
+
+	cf_sadb_set_time(&a.db, 1000 + CF_SA_CRYPTO_IDLE - 1);
+	CHECK_EQ(cf_sadb_release_idle_crypto(&a.db, 64), 0);
+	cf_sadb_set_time(&a.db, 1000 + CF_SA_CRYPTO_IDLE);
+	cf_sadb_set_time(&b.db, 1000 + CF_SA_CRYPTO_IDLE);
+	CHECK_EQ(cf_sadb_release_idle_crypto(&a.db, 64), 2);	/* the outbound SA and the inbound one never used */
+	CHECK_EQ(cf_sadb_release_idle_crypto(&b.db, 1), 1);	/* no more than asked */
+	CHECK_EQ(cf_sadb_release_idle_crypto(&b.db, 64), 1);
+	helper_contexts = 0;
+	for (unsigned w = 0; w < sealing->n_worker_crypto; w++)
+		helper_contexts += sealing->worker_crypto[w].alg != NULL;
+	CHECK(sealing->crypto.alg == NULL && helper_contexts == 0);
+	CHECK_EQ(cf_sadb_release_idle_crypto(&a.db, 64), 0);	/* given back once */
+
+	/* the next packets make them again, the sequence numbers run on, both ends */
+	CHECK(one_packet(&a, &b, 300, false));
+	CHECK(sealing->crypto.alg != NULL && sealing->oseq.seq == BATCH + 2);
+	CHECK(one_packet(&b, &a, 300, true));
+	cf_dp_free(&a);
+	cf_dp_free(&b);
+
+	/* keys wiped (a lone gateway): nothing to make them again from, nothing given back */
+	setup_workers(&plain_a, &plain_b, alg, 1);
+	plain_a.allow_legacy = plain_b.allow_legacy = true;
+	CHECK(one_packet(&plain_a, &plain_b, 100, false));
+	cf_sadb_set_time(&plain_a.db, 1u << 30);
+	CHECK_EQ(cf_sadb_release_idle_crypto(&plain_a.db, 64), 0);
+	CHECK(one_packet(&plain_a, &plain_b, 100, false));
+	cf_dp_free(&plain_a);
+	cf_dp_free(&plain_b);
+	cf_workers_stop(pool);
+}
+
 /*
  * What the per-reqid relink and the growing hashes must keep, checked the
  * slow way: every outbound policy points at the newest outbound SA of its
@@ -710,6 +802,8 @@ int main(void)
 	batches();
 	sessions_through_a_rekey();
 	many_tunnels();
+	idle_sas_give_nss_back("aes128gcm16");
+	idle_sas_give_nss_back("aes128-sha256");
 	cf_crypto_global_shutdown();
 	return check_exit("sa");
 }
