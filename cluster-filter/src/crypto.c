@@ -96,7 +96,8 @@ static PK11SymKey *import_key(PK11SlotInfo *slot, CK_MECHANISM_TYPE mech,
  * one call into the context's session: PK11_Encrypt() opens a session
  * and sets the key up for each call, four times the work of a 3DES
  * block and more, and NSS's sessions are found by walking a chain.  It
- * starts from an IV of 0.
+ * starts from an IV of 0, at the first packet: an SA that never carries
+ * one holds no session for it.
  */
 static int open_cbc(struct cf_crypto *c)
 {
@@ -148,7 +149,7 @@ int cf_crypto_init(struct cf_crypto *c, const struct cf_alg *alg, bool encrypt,
 		if (c->mac_key == NULL)
 			goto out;
 		c->mac = PK11_CreateContextBySymKey(mm, CKA_SIGN, c->mac_key, &noparams);
-		if (c->mac == NULL || open_cbc(c))
+		if (c->mac == NULL)
 			goto out;
 	}
 	err = 0;
@@ -178,7 +179,7 @@ int cf_crypto_clone(struct cf_crypto *c, const struct cf_crypto *from)
 	if (from->mac_key) {
 		c->mac_key = PK11_ReferenceSymKey(from->mac_key);
 		c->mac = PK11_CreateContextBySymKey(mac_mech(c->alg), CKA_SIGN, c->mac_key, &empty);
-		if (c->mac == NULL || open_cbc(c))
+		if (c->mac == NULL)
 			goto fail;
 	}
 	return 0;

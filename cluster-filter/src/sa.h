@@ -102,7 +102,7 @@ struct cf_sadb {
 	struct cf_sa **by_spi, **by_reqid;
 	struct cf_policy **policies_by_reqid;
 	unsigned hash_bits;
-	struct cf_sa *list, **list_tail;
+	struct cf_sa *list, **list_tail;	/* list_tail may point into the struct: never copy one */
 	struct cf_policy *policies;	/* sorted by priority */
 	uint32_t next_policy_id;
 	uint64_t next_serial;
