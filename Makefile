@@ -72,6 +72,8 @@ bench-filter: build
 	$(CF)/build/bench
 	@echo "== daemon TUN -> ESP path, one core"
 	testbed/bench-filter.sh
+	@echo "== a rekey, a new tunnel and one seal among 1,000 and 5,000 tunnels (a cluster node's SADB, NSS)"
+	$(CF)/build/bench_scale
 
 bench-single: build
 	@echo "== the same TCP and UDP transfers through our gateway and a strongSwan libipsec gateway"
