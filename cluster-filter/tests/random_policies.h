@@ -8,16 +8,7 @@
 #define CF_TEST_RANDOM_POLICIES_H
 
 #include "fastpath_node.h"
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static inline uint32_t rnd(uint32_t below)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)(rng_state >> 32) % below;
-}
+#include "rnd.h"
 
 /* A span of 10.0.0.0/8 as a random prefix, from a /16 to a host, once in a while all of IPv4. */
 static inline void span4(uint32_t *lo, uint32_t *hi)

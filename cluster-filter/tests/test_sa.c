@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "rnd.h"
 #include "packets.h"
 #include "dataplane.h"
 #include "esp.h"
@@ -687,16 +688,6 @@ static void check_links(const struct cf_sadb *db)
 	CHECK_EQ(bad_policies, 0);
 }
 
-static uint32_t rand_state = 2463534242u;
-
-static uint32_t next_rand(uint32_t below)
-{
-	rand_state ^= rand_state << 13;
-	rand_state ^= rand_state >> 17;
-	rand_state ^= rand_state << 5;
-	return rand_state % below;
-}
-
 /*
  * 1,100 tunnels (2,200 SAs, past the hashes' first two sizes), then 5,000
  * random rekeys, peers heard, old SAs deleted (the newest too: the list's
@@ -725,7 +716,7 @@ static void many_tunnels(void)
 
 	uint32_t relinks = 0;
 	for (uint32_t step = 0; step < STEPS; step++) {
-		uint32_t t = next_rand(TUNNELS), reqid = t + 1;
+		uint32_t t = rnd(TUNNELS), reqid = t + 1;
 		struct cf_ts ts = ts4(0x0a000000 + t * 256, 0x0a000000 + t * 256 + 255, 0x0b000000, 0x0b0000ff);
 		struct cf_sa *sa, *in = NULL, *oldest = NULL, *newest = NULL;
 		uint64_t before = db.relinks;
@@ -739,7 +730,7 @@ static void many_tunnels(void)
 			else if ((newest = sa, oldest == NULL))
 				oldest = sa;
 		}
-		switch (next_rand(6)) {
+		switch (rnd(6)) {
 		case 0:		/* a rekey: both new SAs, the policy installed again */
 			p = params("aes128gcm16", spi++, CF_DIR_IN, reqid);
 			CHECK(cf_sa_add(&db, &p, NULL) == 0);
@@ -765,8 +756,8 @@ static void many_tunnels(void)
 				CHECK(cf_sa_del(&db, newest->p.spi, CF_DIR_OUT) == 0);
 			break;
 		case 4:		/* the policy carries another tunnel, maybe at another priority */
-			CHECK(cf_policy_add(&db, CF_DIR_OUT, &ts, next_rand(TUNNELS) + 1,
-					    100 + next_rand(2), &id) == 0);
+			CHECK(cf_policy_add(&db, CF_DIR_OUT, &ts, rnd(TUNNELS) + 1,
+					    100 + rnd(2), &id) == 0);
 			CHECK_EQ(id, policy_id[t]);
 			break;
 		case 5: {	/* torn down and set up again */

@@ -13,20 +13,11 @@
 #include <time.h>
 
 #include "check.h"
+#include "rnd.h"
 #include "span_index.h"
 
 #define SPANS 12000
 #define SPACE (1u << 22)
-
-static uint32_t rand_state = 88172645u;
-
-static uint32_t next_rand(uint32_t below)
-{
-	rand_state ^= rand_state << 13;
-	rand_state ^= rand_state >> 17;
-	rand_state ^= rand_state << 5;
-	return rand_state % below;
-}
 
 static struct cf_span_addr addr(uint32_t a)
 {
@@ -55,8 +46,8 @@ int main(void)
 
 	for (uint32_t i = 0; i < SPANS; i++) {
 		/* mostly narrow, now and then a wide one over thousands of others */
-		uint32_t len = next_rand(20) == 0 ? next_rand(SPACE / 2) + 1 : 1u << next_rand(12);
-		uint32_t start = next_rand(SPACE - len);
+		uint32_t len = rnd(20) == 0 ? rnd(SPACE / 2) + 1 : 1u << rnd(12);
+		uint32_t start = rnd(SPACE - len);
 		lo[i] = addr(start);
 		hi[i] = addr(start + len - 1);
 	}
@@ -69,9 +60,9 @@ int main(void)
 	       (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 
 	for (uint32_t q = 0; q < 3000; q++) {
-		uint32_t i = next_rand(SPANS), a;
+		uint32_t i = rnd(SPANS), a;
 		switch (q % 3) {
-		case 0: a = next_rand(SPACE); break;
+		case 0: a = rnd(SPACE); break;
 		case 1: a = (uint32_t)lo[i].lo; break;		/* a span's first address, */
 		default: a = (uint32_t)hi[i].lo + 1; break;	/* and the one after its last */
 		}
@@ -82,7 +73,7 @@ int main(void)
 	/* the same room, built again over fewer: nothing of the larger build is left */
 	CHECK_EQ(cf_span_index_build(&x, SPANS / 3, lo, hi, addr(UINT32_MAX), 0, 0), 0);
 	for (uint32_t q = 0; q < 1000; q++)
-		wrong += !lists_what_covers(&x, lo, hi, SPANS / 3, next_rand(SPACE));
+		wrong += !lists_what_covers(&x, lo, hi, SPANS / 3, rnd(SPACE));
 	CHECK_EQ(wrong, 0);
 	/* and the bounds */
 	CHECK_EQ(cf_span_index_build(&x, SPANS, lo, hi, addr(UINT32_MAX), 64, 0), -E2BIG);
