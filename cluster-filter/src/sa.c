@@ -16,9 +16,30 @@
 
 #define SA_HASH_BITS_MIN 10
 
+/* A selector and direction folded to 32 bits (FNV-1a), for its bucket. */
+static uint32_t ts_key(enum cf_dir dir, const struct cf_ts *ts)
+{
+	const struct cf_addr *addrs[] = { &ts->src_lo, &ts->src_hi, &ts->dst_lo, &ts->dst_hi };
+	const uint32_t rest[] = { dir, ts->family, ts->proto, ts->sport_lo, ts->sport_hi, ts->dport_lo,
+				  ts->dport_hi };
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++)
+		for (size_t j = 0; j < sizeof(addrs[i]->b); j++)
+			h = (h ^ addrs[i]->b[j]) * 16777619u;
+	for (size_t i = 0; i < sizeof(rest) / sizeof(rest[0]); i++)
+		h = (h ^ rest[i]) * 16777619u;
+	return h;
+}
+
 static unsigned bucket(const struct cf_sadb *db, uint32_t key)
 {
 	return (key * 2654435761u) >> (32 - db->hash_bits);
+}
+
+static void *buckets(unsigned bits)
+{
+	return calloc(1u << bits, sizeof(void *));
 }
 
 /*
@@ -33,21 +54,26 @@ static void grow_hashes(struct cf_sadb *db)
 
 	if (db->hash_bits && (most < 1u << db->hash_bits || bits > 24))
 		return;
-	struct cf_sa **by_spi = calloc(1u << bits, sizeof(*by_spi));
-	struct cf_sa **by_reqid = calloc(1u << bits, sizeof(*by_reqid));
-	struct cf_policy **policies_by_reqid = calloc(1u << bits, sizeof(*policies_by_reqid));
-	if (by_spi == NULL || by_reqid == NULL || policies_by_reqid == NULL) {
+	struct cf_sa **by_spi = buckets(bits), **by_reqid = buckets(bits);
+	struct cf_policy **pol_reqid = buckets(bits), **pol_ts = buckets(bits), **pol_id = buckets(bits);
+	if (!by_spi || !by_reqid || !pol_reqid || !pol_ts || !pol_id) {
 		free(by_spi);
 		free(by_reqid);
-		free(policies_by_reqid);
+		free(pol_reqid);
+		free(pol_ts);
+		free(pol_id);
 		return;
 	}
 	free(db->by_spi);
 	free(db->by_reqid);
 	free(db->policies_by_reqid);
+	free(db->policies_by_ts);
+	free(db->policies_by_id);
 	db->by_spi = by_spi;
 	db->by_reqid = by_reqid;
-	db->policies_by_reqid = policies_by_reqid;
+	db->policies_by_reqid = pol_reqid;
+	db->policies_by_ts = pol_ts;
+	db->policies_by_id = pol_id;
 	db->hash_bits = bits;
 	for (struct cf_sa *sa = db->list; sa; sa = sa->next) {
 		unsigned b = bucket(db, sa->p.spi);
@@ -59,8 +85,14 @@ static void grow_hashes(struct cf_sadb *db)
 	}
 	for (struct cf_policy *pol = db->policies; pol; pol = pol->next) {
 		unsigned b = bucket(db, pol->reqid);
-		pol->reqid_next = policies_by_reqid[b];
-		policies_by_reqid[b] = pol;
+		pol->reqid_next = pol_reqid[b];
+		pol_reqid[b] = pol;
+		b = bucket(db, ts_key(pol->dir, &pol->ts));
+		pol->ts_next = pol_ts[b];
+		pol_ts[b] = pol;
+		b = bucket(db, pol->id);
+		pol->id_next = pol_id[b];
+		pol_id[b] = pol;
 	}
 }
 
@@ -88,7 +120,6 @@ static struct cf_sa *reqid_chain(const struct cf_sadb *db, uint32_t reqid)
 void cf_sadb_init(struct cf_sadb *db)
 {
 	memset(db, 0, sizeof(*db));
-	db->list_tail = &db->list;
 	db->next_policy_id = 1;
 	for (unsigned out = 0; out < 2; out++)
 		for (unsigned v6 = 0; v6 < 2; v6++)
@@ -125,6 +156,9 @@ void cf_sadb_flush(struct cf_sadb *db)
 	free(db->by_spi);
 	free(db->by_reqid);
 	free(db->policies_by_reqid);
+	free(db->policies_by_ts);
+	free(db->policies_by_id);
+	free(db->last_of);
 	uint32_t id = db->next_policy_id;
 	/* counts that only ever grow: the fast path compares them with its own */
 	uint64_t serial = db->next_serial, now = db->now, changes = db->changes, relinks = db->relinks;
@@ -324,8 +358,12 @@ int cf_sa_add(struct cf_sadb *db, struct cf_sa_params *p, struct cf_sa **out)
 	b = bucket(db, p->reqid);
 	sa->reqid_next = db->by_reqid[b];
 	db->by_reqid[b] = sa;
-	*db->list_tail = sa;
-	db->list_tail = &sa->next;
+	sa->prev = db->list_last;
+	if (db->list_last)
+		db->list_last->next = sa;
+	else
+		db->list = sa;
+	db->list_last = sa;
 	db->sa_count++;
 	if (p->dir == CF_DIR_IN)
 		unreserve(db, p->spi);
@@ -410,12 +448,14 @@ int cf_sa_del(struct cf_sadb *db, uint32_t spi, enum cf_dir dir)
 	while (*pp != sa)
 		pp = &(*pp)->reqid_next;
 	*pp = sa->reqid_next;
-	pp = &db->list;
-	while (*pp != sa)
-		pp = &(*pp)->next;
-	*pp = sa->next;
-	if (db->list_tail == &sa->next)
-		db->list_tail = pp;
+	if (sa->prev)
+		sa->prev->next = sa->next;
+	else
+		db->list = sa->next;
+	if (sa->next)
+		sa->next->prev = sa->prev;
+	else
+		db->list_last = sa->prev;
 	db->sa_count--;
 	stop_waiting(db, sa);
 	relink_policies(db, sa->p.reqid);
@@ -476,6 +516,94 @@ static bool v4_mapped(const struct cf_addr *a)
 	return memcmp(a->b, prefix, sizeof(prefix)) == 0;
 }
 
+/* The first of the priorities in use above PRIORITY (n_last_of if none). */
+static uint32_t priority_above(const struct cf_sadb *db, uint32_t priority)
+{
+	uint32_t lo = 0, hi = db->n_last_of;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (db->last_of[mid].priority <= priority)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Room for one more priority in use, so that a policy once taken out can always go back in. */
+static int room_for_a_priority(struct cf_sadb *db)
+{
+	if (db->n_last_of < db->last_of_room)
+		return 0;
+	uint32_t room = db->last_of_room ? 2 * db->last_of_room : 16;
+	struct cf_priority_last *p = reallocarray(db->last_of, room, sizeof(*p));
+	if (p == NULL)
+		return -ENOMEM;
+	db->last_of = p;
+	db->last_of_room = room;
+	return 0;
+}
+
+/*
+ * Into the order after every policy of its priority or a lower one, as
+ * XFRM inserts a new policy: behind the last of the highest priority in
+ * use not above its own, found by binary search.
+ */
+static void insert_policy(struct cf_sadb *db, struct cf_policy *pol)
+{
+	uint32_t k = priority_above(db, pol->priority);
+	struct cf_policy *after = k ? db->last_of[k - 1].last : NULL;
+
+	pol->prev = after;
+	pol->next = after ? after->next : db->policies;
+	if (pol->next)
+		pol->next->prev = pol;
+	if (after)
+		after->next = pol;
+	else
+		db->policies = pol;
+	if (k && db->last_of[k - 1].priority == pol->priority) {
+		db->last_of[k - 1].last = pol;
+	} else {
+		memmove(&db->last_of[k + 1], &db->last_of[k], (db->n_last_of - k) * sizeof(db->last_of[0]));
+		db->last_of[k] = (struct cf_priority_last){ pol->priority, pol };
+		db->n_last_of++;
+	}
+	db->policy_count++;
+}
+
+static void remove_policy(struct cf_sadb *db, struct cf_policy *pol)
+{
+	uint32_t k = priority_above(db, pol->priority) - 1;	/* its own */
+
+	if (db->last_of[k].last == pol) {
+		if (pol->prev && pol->prev->priority == pol->priority) {
+			db->last_of[k].last = pol->prev;
+		} else {
+			memmove(&db->last_of[k], &db->last_of[k + 1], (db->n_last_of - k - 1) * sizeof(db->last_of[0]));
+			db->n_last_of--;
+		}
+	}
+	if (pol->prev)
+		pol->prev->next = pol->next;
+	else
+		db->policies = pol->next;
+	if (pol->next)
+		pol->next->prev = pol->prev;
+	db->policy_count--;
+}
+
+static struct cf_policy *policy_by_ts(const struct cf_sadb *db, enum cf_dir dir, const struct cf_ts *ts)
+{
+	if (db->hash_bits == 0)
+		return NULL;
+	for (struct cf_policy *pol = db->policies_by_ts[bucket(db, ts_key(dir, ts))]; pol; pol = pol->ts_next)
+		if (pol->dir == dir && cf_ts_equal(&pol->ts, ts))
+			return pol;
+	return NULL;
+}
+
 int cf_policy_add(struct cf_sadb *db, enum cf_dir dir, const struct cf_ts *ts,
 		  uint32_t reqid, uint32_t priority, uint32_t *id)
 {
@@ -490,47 +618,41 @@ int cf_policy_add(struct cf_sadb *db, enum cf_dir dir, const struct cf_ts *ts,
 	 * place, as XFRM_MSG_UPDPOLICY does: a rekey re-installs its
 	 * policies and traffic must not see a moment without one.
 	 */
-	struct cf_policy *pol = NULL;
-	for (struct cf_policy **pp = &db->policies; *pp; pp = &(*pp)->next)
-		if ((*pp)->dir == dir && cf_ts_equal(&(*pp)->ts, ts)) {
-			pol = *pp;
-			if (pol->priority == priority) {
-				/*
-				 * Where it was, as the kernel keeps it: the order
-				 * and so the index stand (every rekey comes here).
-				 */
-				*id = pol->id;
-				if (pol->reqid != reqid) {
-					unchain_policy(db, pol);
-					pol->reqid = reqid;
-					chain_policy(db, pol);
-					relink_policies(db, reqid);
-				}
-				return 0;
-			}
-			*pp = pol->next;	/* re-inserted below, by its new priority */
-			db->policy_count--;
+	struct cf_policy *pol = policy_by_ts(db, dir, ts);
+	if (pol && pol->priority == priority) {
+		/* where it was, as the kernel keeps it: the order and so the index stand (every rekey comes here) */
+		*id = pol->id;
+		if (pol->reqid != reqid) {
 			unchain_policy(db, pol);
-			break;
+			pol->reqid = reqid;
+			chain_policy(db, pol);
+			relink_policies(db, reqid);
 		}
-	if (pol == NULL) {
+		return 0;
+	}
+	if (room_for_a_priority(db))
+		return -ENOMEM;
+	if (pol) {
+		remove_policy(db, pol);		/* and back below, by its new priority */
+		unchain_policy(db, pol);
+	} else {
 		grow_hashes(db);
 		if (db->hash_bits == 0 || (pol = calloc(1, sizeof(*pol))) == NULL)
 			return -ENOMEM;
 		pol->id = db->next_policy_id++;
 		pol->dir = dir;
 		pol->ts = *ts;
+		unsigned b = bucket(db, ts_key(dir, ts));
+		pol->ts_next = db->policies_by_ts[b];
+		db->policies_by_ts[b] = pol;
+		b = bucket(db, pol->id);
+		pol->id_next = db->policies_by_id[b];
+		db->policies_by_id[b] = pol;
 	}
 	pol->reqid = reqid;
 	pol->priority = priority;
 	chain_policy(db, pol);
-
-	struct cf_policy **pp = &db->policies;
-	while (*pp && (*pp)->priority <= priority)
-		pp = &(*pp)->next;
-	pol->next = *pp;
-	*pp = pol;
-	db->policy_count++;
+	insert_policy(db, pol);
 	(*policy_version(db, pol))++;
 	relink_policies(db, reqid);
 	*id = pol->id;
@@ -539,18 +661,25 @@ int cf_policy_add(struct cf_sadb *db, enum cf_dir dir, const struct cf_ts *ts,
 
 int cf_policy_del(struct cf_sadb *db, uint32_t id)
 {
-	for (struct cf_policy **pp = &db->policies; *pp; pp = &(*pp)->next)
-		if ((*pp)->id == id) {
-			struct cf_policy *pol = *pp;
-			*pp = pol->next;
-			unchain_policy(db, pol);
-			(*policy_version(db, pol))++;
-			free(pol);
-			db->policy_count--;
-			db->changes++;
-			return 0;
-		}
-	return -ENOENT;
+	if (db->hash_bits == 0)
+		return -ENOENT;
+	struct cf_policy **by_id = &db->policies_by_id[bucket(db, id)];
+	while (*by_id && (*by_id)->id != id)
+		by_id = &(*by_id)->id_next;
+	struct cf_policy *pol = *by_id;
+	if (pol == NULL)
+		return -ENOENT;
+	*by_id = pol->id_next;
+	struct cf_policy **by_ts = &db->policies_by_ts[bucket(db, ts_key(pol->dir, &pol->ts))];
+	while (*by_ts != pol)
+		by_ts = &(*by_ts)->ts_next;
+	*by_ts = pol->ts_next;
+	unchain_policy(db, pol);
+	remove_policy(db, pol);
+	(*policy_version(db, pol))++;
+	free(pol);
+	db->changes++;
+	return 0;
 }
 
 static bool crossed(uint64_t limit, uint64_t value)

@@ -53,7 +53,7 @@ struct cf_sa_params {
 struct cf_sa {
 	struct cf_sa *hash_next;	/* db->by_spi */
 	struct cf_sa *reqid_next;	/* db->by_reqid */
-	struct cf_sa *next;		/* all SAs, in order of addition */
+	struct cf_sa *next, *prev;	/* all SAs, in order of addition */
 	struct cf_sa_params p;		/* keys wiped once the contexts exist */
 	struct cf_crypto crypto;	/* the packet thread's (worker 0) */
 	struct cf_crypto *worker_crypto; /* workers 1..db->workers-1: an NSS context each, once used */
@@ -79,8 +79,10 @@ struct cf_sa {
 };
 
 struct cf_policy {
-	struct cf_policy *next;		/* all policies, by priority */
+	struct cf_policy *next, *prev;	/* all policies, by priority */
 	struct cf_policy *reqid_next;	/* db->policies_by_reqid */
+	struct cf_policy *ts_next;	/* db->policies_by_ts */
+	struct cf_policy *id_next;	/* db->policies_by_id */
 	uint32_t id;
 	enum cf_dir dir;
 	struct cf_ts ts;
@@ -95,15 +97,19 @@ struct cf_policy {
 struct cf_sadb {
 	/*
 	 * Hashes of the SAs by SPI (a packet's) and by reqid (its tunnel's:
-	 * a rekey's work), and of the policies by reqid, of 2^hash_bits
+	 * a rekey's work), and of the policies by reqid, by selector and
+	 * direction (an update's) and by id (a delete's), of 2^hash_bits
 	 * buckets each, grown with the SAs and policies so that a chain
 	 * stays about one long.
 	 */
 	struct cf_sa **by_spi, **by_reqid;
-	struct cf_policy **policies_by_reqid;
+	struct cf_policy **policies_by_reqid, **policies_by_ts, **policies_by_id;
 	unsigned hash_bits;
-	struct cf_sa *list, **list_tail;	/* list_tail may point into the struct: never copy one */
-	struct cf_policy *policies;	/* sorted by priority */
+	struct cf_sa *list, *list_last;
+	struct cf_policy *policies;	/* sorted by priority, each after those of its priority before it */
+	/* each priority in use, ascending, with its last policy: where a new one goes */
+	struct cf_priority_last { uint32_t priority; struct cf_policy *last; } *last_of;
+	uint32_t n_last_of, last_of_room;
 	uint32_t next_policy_id;
 	uint64_t next_serial;
 	uint32_t sa_count, policy_count;

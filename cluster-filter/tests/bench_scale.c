@@ -116,17 +116,23 @@ static void run(uint32_t tunnels)
 	cf_policy_lookup(&db, CF_DIR_OUT, &f);
 	printf("%6s a new tunnel %.2f ms, and its first lookup %.2f ms more\n", "", added, now_ms() - t0 - added);
 
-	struct cf_sa *busy = cf_policy_lookup(&db, CF_DIR_OUT, &f)->sa;
-	double all = seal_ns(&db, busy);
+	/*
+	 * NSS puts a new session at the head of its bucket's chain: the
+	 * oldest SA's lookups walk past every younger one in it.
+	 */
+	struct cf_sa *oldest = db.list, *newest = db.list_last;
+	double old_all = seal_ns(&db, oldest), new_all = seal_ns(&db, newest);
 	cf_sadb_set_time(&db, 1000 + CF_SA_CRYPTO_IDLE);
-	cf_sa_crypto_ready(&db, busy);
+	cf_sa_crypto_ready(&db, oldest);
+	cf_sa_crypto_ready(&db, newest);
 	unsigned released = 0, round;
 	t0 = now_ms();
 	while ((round = cf_sadb_release_idle_crypto(&db, 64)) > 0)
 		released += round;
 	double release = now_ms() - t0;
-	printf("%6s one AES-GCM seal of 1,400 bytes: %.0f ns with all %u SAs in NSS, %.0f ns once %u idle ones "
-	       "gave theirs back (%.1f ms, 64 a round)\n", "", all, db.sa_count, seal_ns(&db, busy), released, release);
+	printf("%6s one AES-GCM seal of 1,400 bytes with all %u SAs in NSS: %.0f ns on the oldest SA, %.0f ns "
+	       "on the newest;\n%6s once the %u idle ones gave theirs back (%.1f ms, 64 a round): %.0f ns and %.0f ns\n",
+	       "", db.sa_count, old_all, new_all, "", released, release, seal_ns(&db, oldest), seal_ns(&db, newest));
 	cf_sadb_flush(&db);
 }
 

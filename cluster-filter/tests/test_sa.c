@@ -562,6 +562,87 @@ static void sessions_through_a_rekey(void)
 		cf_sadb_flush(&db[n]);
 }
 
+/*
+ * The policies' order against a model: by priority, and within one in
+ * the order they took it (added, or moved to it); an update at the same
+ * priority keeps its place.  Thousands of random adds, updates, moves
+ * and deletes over a pool of selectors, past the hashes' first size.
+ */
+struct model_policy {
+	uint32_t id, priority;
+	uint64_t stamp;		/* when it took its priority */
+	bool live;
+};
+
+static int by_priority_then_stamp(const void *a, const void *b)
+{
+	const struct model_policy *x = *(const struct model_policy *const *)a, *y = *(const struct model_policy *const *)b;
+	if (x->priority != y->priority)
+		return x->priority < y->priority ? -1 : 1;
+	return x->stamp < y->stamp ? -1 : x->stamp > y->stamp;
+}
+
+static void policy_order(void)
+{
+	enum { SELECTORS = 3000, STEPS = 20000 };
+	static struct model_policy model[SELECTORS];
+	static struct model_policy *sorted[SELECTORS];
+	struct cf_sadb db;
+	uint64_t stamp = 0;
+	uint32_t wrong_order = 0, wrong_links = 0, checks = 0;
+
+	cf_sadb_init(&db);
+	for (uint32_t step = 0; step < STEPS; step++) {
+		uint32_t k = rnd(SELECTORS), id;
+		struct cf_ts ts = ts4(0x0a000000 + k * 16, 0x0a000000 + k * 16 + 15, 0x0b000000, 0x0bffffff);
+		if (model[k].live && rnd(4) == 0) {
+			CHECK_EQ(cf_policy_del(&db, model[k].id), 0);
+			model[k].live = false;
+		} else {
+			uint32_t priority = rnd(8) * 10;
+			CHECK_EQ(cf_policy_add(&db, CF_DIR_OUT, &ts, k + 1, priority, &id), 0);
+			if (!model[k].live || model[k].priority != priority)
+				model[k].stamp = ++stamp;
+			if (model[k].live)
+				CHECK_EQ(id, model[k].id);
+			model[k] = (struct model_policy){ id, priority, model[k].stamp, true };
+		}
+		if (step % 2000 != 1999)
+			continue;
+		uint32_t n = 0, priorities = 0;
+		for (uint32_t i = 0; i < SELECTORS; i++)
+			if (model[i].live)
+				sorted[n++] = &model[i];
+		qsort(sorted, n, sizeof(sorted[0]), by_priority_then_stamp);
+		const struct cf_policy *pol = db.policies, *prev = NULL;
+		for (uint32_t i = 0; i < n; i++, prev = pol, pol = pol ? pol->next : NULL) {
+			wrong_order += pol == NULL || pol->id != sorted[i]->id;
+			if (pol == NULL)
+				break;
+			wrong_links += pol->prev != prev;
+			if (prev == NULL || prev->priority != pol->priority)
+				priorities++;
+			/* the last of each priority is where the next of it goes */
+			if (pol->next == NULL || pol->next->priority != pol->priority) {
+				uint32_t j = 0;
+				while (j < db.n_last_of && db.last_of[j].priority != pol->priority)
+					j++;
+				wrong_links += j == db.n_last_of || db.last_of[j].last != pol;
+			}
+		}
+		wrong_order += pol != NULL;
+		CHECK_EQ(db.policy_count, n);
+		CHECK_EQ(db.n_last_of, priorities);
+		checks++;
+	}
+	CHECK_EQ(wrong_order, 0);
+	CHECK_EQ(wrong_links, 0);
+	CHECK_EQ(cf_policy_del(&db, UINT32_MAX), -ENOENT);
+	printf("     %u random policy changes over %u selectors: the order as the model's at %u points\n",
+	       STEPS, SELECTORS, checks);
+	cf_sadb_flush(&db);
+}
+
 /* One packet A to B through the single-packet paths (B to A: BACK): delivered as sent? */
 static bool one_packet(struct cf_dataplane *a, struct cf_dataplane *b, size_t size, bool back)
 {
@@ -666,7 +747,9 @@ static void check_links(const struct cf_sadb *db)
 		last = sa;
 	}
 	CHECK_EQ(in_list, db->sa_count);
-	CHECK(db->list_tail == (last ? &((struct cf_sa *)last)->next : &((struct cf_sadb *)db)->list));
+	CHECK(db->list_last == last);
+	for (const struct cf_sa *sa = db->list, *before = NULL; sa; before = sa, sa = sa->next)
+		bad_order += sa->prev != before;
 	CHECK_EQ(bad_order, 0);
 	CHECK_EQ(not_found, 0);
 	for (uint32_t b = 0; db->hash_bits && b < 1u << db->hash_bits; b++)
@@ -793,6 +876,7 @@ int main(void)
 	batches();
 	sessions_through_a_rekey();
 	many_tunnels();
+	policy_order();
 	idle_sas_give_nss_back("aes128gcm16");
 	idle_sas_give_nss_back("aes128-sha256");
 	cf_crypto_global_shutdown();
