@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ESP algorithms, all through NSS.  The PK11 contexts of an SA and
- * direction are created with it, so the per-packet cost is one
- * PK11_AEADOp (or one cipher call plus one HMAC) with no allocation and
- * no session opened.
+ * direction last from packet to packet (made with the SA, the CBC one at
+ * its first packet), so the per-packet cost is one PK11_AEADOp (or one
+ * cipher call plus one HMAC) with no allocation and no session opened.
  */
 #ifndef CF_CRYPTO_H
 #define CF_CRYPTO_H

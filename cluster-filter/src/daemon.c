@@ -226,10 +226,9 @@ static void tick(void)
 		if (++d.gro_ticks % (1000 / CF_SEQ_REPORT_MS) == 0)
 			check_inside_gro();
 	}
-	if (++d.release_ticks % (1000 / CF_SEQ_REPORT_MS) == 0) {
-		cf_sadb_set_time(&d.dp.db, (uint64_t)time(NULL));
-		d.dp.counters[CF_CTR_SA_CRYPTO_RELEASED] += cf_sadb_release_idle_crypto(&d.dp.db, 64);
-	}
+	/* a few at a time: a backlog (a lull in all traffic) must not stall the packets */
+	cf_sadb_set_time(&d.dp.db, (uint64_t)time(NULL));
+	d.dp.counters[CF_CTR_SA_CRYPTO_RELEASED] += cf_sadb_release_idle_crypto(&d.dp.db, 8);
 	if (d.group && d.membership == NULL && ++d.retry_ticks % (1000 / CF_SEQ_REPORT_MS) == 0)
 		membership_retry();
 	if (d.group) {

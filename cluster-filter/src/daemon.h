@@ -46,7 +46,6 @@ struct daemon {
 	int report_fd;			/* timerfd: report our sequence positions */
 	unsigned ticks, retry_ticks;	/* of report_fd */
 	unsigned gro_ticks;		/* of report_fd, for check_inside_gro() */
-	unsigned release_ticks;		/* of report_fd, for cf_sadb_release_idle_crypto() */
 	bool inside_gro;		/* said: GRO on the inside breaks packet-rr's turns */
 	bool sas_left_out;		/* said: the kernel's map of inbound SAs is full */
 	unsigned cleartext_unjudged;	/* said: families whose cleartext the kernel cannot judge */

@@ -436,8 +436,6 @@ bool cf_dp_outbound_prepare(struct cf_dataplane *dp, const uint8_t *inner, size_
 		return out_drop(dp, sa, CF_DROP_SEQ_EXHAUSTED, drop);
 	if (!cf_outseq_may_emit(os, seq))
 		return out_drop(dp, sa, CF_DROP_VIEW_CHANGE, drop);
-	if (cf_sa_crypto_ready(&dp->db, sa))
-		return out_drop(dp, sa, CF_DROP_CRYPTO, drop);
 	uint64_t iv = 0;
 	if (sa->p.alg->aead && !cf_outseq_iv(os, &iv))
 		return out_drop(dp, sa, CF_DROP_IV_EXHAUSTED, drop);
@@ -448,6 +446,9 @@ bool cf_dp_outbound_prepare(struct cf_dataplane *dp, const uint8_t *inner, size_
 	sa->stats.packets++;
 	sa->stats.bytes += len;
 	account(dp, sa, 1, len);
+	/* after the count, as a failed seal is: the others counted it too */
+	if (cf_sa_crypto_ready(&dp->db, sa))
+		return out_drop(dp, sa, CF_DROP_CRYPTO, drop);
 
 	*job = (struct cf_esp_job){
 		.sa = sa, .seq = seq, .iv = iv, .data = (uint8_t *)inner, .len = len,

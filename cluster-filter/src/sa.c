@@ -320,7 +320,8 @@ int cf_sa_add(struct cf_sadb *db, struct cf_sa_params *p, struct cf_sa **out)
 	}
 
 	/* keys now live only inside NSS, unless joiners will need them */
-	if (!db->keep_keys) {
+	sa->keys_kept = db->keep_keys;
+	if (!sa->keys_kept) {
 		explicit_bzero(sa->p.enc_key, sizeof(sa->p.enc_key));
 		explicit_bzero(sa->p.auth_key, sizeof(sa->p.auth_key));
 	}
@@ -397,7 +398,7 @@ int cf_sa_crypto_ready(struct cf_sadb *db, struct cf_sa *sa)
 	sa->crypto_used = db->now;
 	if (sa->crypto.alg)
 		return 0;
-	if (!db->keep_keys)
+	if (!sa->keys_kept)
 		return -ENOKEY;	/* never released without its keys */
 	return cf_crypto_init(&sa->crypto, sa->p.alg, sa->p.dir == CF_DIR_OUT, sa->p.enc_key,
 			      sa->p.enc_key_len, sa->p.auth_key, sa->p.auth_key_len);
@@ -407,10 +408,8 @@ unsigned cf_sadb_release_idle_crypto(struct cf_sadb *db, unsigned max)
 {
 	unsigned released = 0;
 
-	if (!db->keep_keys)
-		return 0;
 	for (struct cf_sa *sa = db->list; sa && released < max; sa = sa->next) {
-		if (sa->crypto.alg == NULL || db->now < sa->crypto_used + CF_SA_CRYPTO_IDLE)
+		if (!sa->keys_kept || sa->crypto.alg == NULL || db->now < sa->crypto_used + CF_SA_CRYPTO_IDLE)
 			continue;
 		cf_crypto_free(&sa->crypto);
 		for (unsigned w = 0; w < sa->n_worker_crypto; w++)
