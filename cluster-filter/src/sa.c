@@ -6,6 +6,7 @@
 #include <pk11pub.h>
 
 #include "sa.h"
+#include "sa_internal.h"
 
 /*
  * Without ESN the 32-bit counter must never wrap (RFC 4303 3.3.3); expire
@@ -15,27 +16,6 @@
 #define SEQ32_HARD 0xffffffffULL
 
 #define SA_HASH_BITS_MIN 10
-
-/* A selector and direction folded to 32 bits (FNV-1a), for its bucket. */
-static uint32_t ts_key(enum cf_dir dir, const struct cf_ts *ts)
-{
-	const struct cf_addr *addrs[] = { &ts->src_lo, &ts->src_hi, &ts->dst_lo, &ts->dst_hi };
-	const uint32_t rest[] = { dir, ts->family, ts->proto, ts->sport_lo, ts->sport_hi, ts->dport_lo,
-				  ts->dport_hi };
-	uint32_t h = 2166136261u;
-
-	for (size_t i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++)
-		for (size_t j = 0; j < sizeof(addrs[i]->b); j++)
-			h = (h ^ addrs[i]->b[j]) * 16777619u;
-	for (size_t i = 0; i < sizeof(rest) / sizeof(rest[0]); i++)
-		h = (h ^ rest[i]) * 16777619u;
-	return h;
-}
-
-static unsigned bucket(const struct cf_sadb *db, uint32_t key)
-{
-	return (key * 2654435761u) >> (32 - db->hash_bits);
-}
 
 static void *buckets(unsigned bits)
 {
@@ -47,7 +27,7 @@ static void *buckets(unsigned bits)
  * as many SAs or policies as buckets.  Without memory the chains only
  * grow longer, once there are any.
  */
-static void grow_hashes(struct cf_sadb *db)
+void cf_sadb_grow_hashes(struct cf_sadb *db)
 {
 	unsigned bits = db->hash_bits ? db->hash_bits + 1 : SA_HASH_BITS_MIN;
 	uint32_t most = db->sa_count > db->policy_count ? db->sa_count : db->policy_count;
@@ -76,45 +56,30 @@ static void grow_hashes(struct cf_sadb *db)
 	db->policies_by_id = pol_id;
 	db->hash_bits = bits;
 	for (struct cf_sa *sa = db->list; sa; sa = sa->next) {
-		unsigned b = bucket(db, sa->p.spi);
+		unsigned b = cf_sadb_bucket(db, sa->p.spi);
 		sa->hash_next = by_spi[b];
 		by_spi[b] = sa;
-		b = bucket(db, sa->p.reqid);
+		b = cf_sadb_bucket(db, sa->p.reqid);
 		sa->reqid_next = by_reqid[b];
 		by_reqid[b] = sa;
 	}
 	for (struct cf_policy *pol = db->policies; pol; pol = pol->next) {
-		unsigned b = bucket(db, pol->reqid);
+		unsigned b = cf_sadb_bucket(db, pol->reqid);
 		pol->reqid_next = pol_reqid[b];
 		pol_reqid[b] = pol;
-		b = bucket(db, ts_key(pol->dir, &pol->ts));
+		b = cf_sadb_bucket(db, cf_policy_ts_key(pol->dir, &pol->ts));
 		pol->ts_next = pol_ts[b];
 		pol_ts[b] = pol;
-		b = bucket(db, pol->id);
+		b = cf_sadb_bucket(db, pol->id);
 		pol->id_next = pol_id[b];
 		pol_id[b] = pol;
 	}
 }
 
-static void chain_policy(struct cf_sadb *db, struct cf_policy *pol)
-{
-	unsigned b = bucket(db, pol->reqid);
-	pol->reqid_next = db->policies_by_reqid[b];
-	db->policies_by_reqid[b] = pol;
-}
-
-static void unchain_policy(struct cf_sadb *db, struct cf_policy *pol)
-{
-	struct cf_policy **pp = &db->policies_by_reqid[bucket(db, pol->reqid)];
-	while (*pp != pol)
-		pp = &(*pp)->reqid_next;
-	*pp = pol->reqid_next;
-}
-
 /* The first SA of REQID's bucket: follow reqid_next, and check the reqid. */
 static struct cf_sa *reqid_chain(const struct cf_sadb *db, uint32_t reqid)
 {
-	return db->hash_bits ? db->by_reqid[bucket(db, reqid)] : NULL;
+	return db->hash_bits ? db->by_reqid[cf_sadb_bucket(db, reqid)] : NULL;
 }
 
 void cf_sadb_init(struct cf_sadb *db)
@@ -178,7 +143,7 @@ struct cf_sa *cf_sa_find(const struct cf_sadb *db, uint32_t spi, enum cf_dir dir
 {
 	if (db->hash_bits == 0)
 		return NULL;
-	for (struct cf_sa *sa = db->by_spi[bucket(db, spi)]; sa; sa = sa->hash_next)
+	for (struct cf_sa *sa = db->by_spi[cf_sadb_bucket(db, spi)]; sa; sa = sa->hash_next)
 		if (sa->p.spi == spi && sa->p.dir == dir)
 			return sa;
 	return NULL;
@@ -199,7 +164,7 @@ static void stop_waiting(struct cf_sadb *db, struct cf_sa *sa)
  * one pass over the SAs and one over the policies, where relinking them
  * all (each policy against every SA) took 67 ms at 1,000 tunnels.
  */
-static void relink_policies(struct cf_sadb *db, uint32_t reqid)
+void cf_sadb_relink(struct cf_sadb *db, uint32_t reqid)
 {
 	struct cf_sa *newest = NULL, *ready = NULL;
 
@@ -213,7 +178,7 @@ static void relink_policies(struct cf_sadb *db, uint32_t reqid)
 		if (!sa->waiting && (ready == NULL || sa->serial > ready->serial))
 			ready = sa;
 	}
-	for (struct cf_policy *pol = db->hash_bits ? db->policies_by_reqid[bucket(db, reqid)] : NULL; pol;
+	for (struct cf_policy *pol = db->hash_bits ? db->policies_by_reqid[cf_sadb_bucket(db, reqid)] : NULL; pol;
 	     pol = pol->reqid_next) {
 		if (pol->dir != CF_DIR_OUT || pol->reqid != reqid)
 			continue;
@@ -249,7 +214,7 @@ void cf_sa_heard(struct cf_sadb *db, struct cf_sa *in)
 			changed = true;
 		}
 	if (changed)
-		relink_policies(db, in->p.reqid);
+		cf_sadb_relink(db, in->p.reqid);
 }
 
 void cf_sadb_wait_timeout(struct cf_sadb *db)
@@ -257,7 +222,7 @@ void cf_sadb_wait_timeout(struct cf_sadb *db)
 	for (struct cf_sa *sa = db->list; sa; sa = sa->next)
 		if (sa->waiting && db->now >= sa->add_time + CF_SA_WAIT_MAX) {
 			stop_waiting(db, sa);
-			relink_policies(db, sa->p.reqid);
+			cf_sadb_relink(db, sa->p.reqid);
 		}
 }
 
@@ -348,15 +313,15 @@ int cf_sa_add(struct cf_sadb *db, struct cf_sa_params *p, struct cf_sa **out)
 			db->waiting++;
 		}
 	}
-	grow_hashes(db);
+	cf_sadb_grow_hashes(db);
 	if (db->hash_bits == 0) {
 		err = -ENOMEM;
 		goto fail;
 	}
-	unsigned b = bucket(db, p->spi);
+	unsigned b = cf_sadb_bucket(db, p->spi);
 	sa->hash_next = db->by_spi[b];
 	db->by_spi[b] = sa;
-	b = bucket(db, p->reqid);
+	b = cf_sadb_bucket(db, p->reqid);
 	sa->reqid_next = db->by_reqid[b];
 	db->by_reqid[b] = sa;
 	sa->prev = db->list_last;
@@ -368,7 +333,7 @@ int cf_sa_add(struct cf_sadb *db, struct cf_sa_params *p, struct cf_sa **out)
 	db->sa_count++;
 	if (p->dir == CF_DIR_IN)
 		unreserve(db, p->spi);
-	relink_policies(db, p->reqid);
+	cf_sadb_relink(db, p->reqid);
 	if (out)
 		*out = sa;
 	return 0;
@@ -439,11 +404,11 @@ int cf_sa_del(struct cf_sadb *db, uint32_t spi, enum cf_dir dir)
 		unreserve(db, spi);
 		return db->reserved_count < before ? 0 : -ENOENT;
 	}
-	struct cf_sa **pp = &db->by_spi[bucket(db, spi)];
+	struct cf_sa **pp = &db->by_spi[cf_sadb_bucket(db, spi)];
 	while (*pp != sa)
 		pp = &(*pp)->hash_next;
 	*pp = sa->hash_next;
-	pp = &db->by_reqid[bucket(db, sa->p.reqid)];
+	pp = &db->by_reqid[cf_sadb_bucket(db, sa->p.reqid)];
 	while (*pp != sa)
 		pp = &(*pp)->reqid_next;
 	*pp = sa->reqid_next;
@@ -457,7 +422,7 @@ int cf_sa_del(struct cf_sadb *db, uint32_t spi, enum cf_dir dir)
 		db->list_last = sa->prev;
 	db->sa_count--;
 	stop_waiting(db, sa);
-	relink_policies(db, sa->p.reqid);
+	cf_sadb_relink(db, sa->p.reqid);
 	sa_free(sa);
 	return 0;
 }
@@ -500,185 +465,6 @@ int cf_spi_alloc(struct cf_sadb *db, uint32_t lo, uint32_t hi, uint32_t *spi)
 	if (err == 0)
 		db->reserved_spi[db->reserved_count++] = *spi;
 	return err;
-}
-
-/* The version of the policies POL is one of: of its direction and family. */
-static uint64_t *policy_version(struct cf_sadb *db, const struct cf_policy *pol)
-{
-	return &db->policy_version[pol->dir == CF_DIR_OUT][pol->ts.family == 6];
-}
-
-/* An IPv4 address as cf_addr_v4() makes it: the index (policy_index.c) reads its last 4 bytes alone. */
-static bool v4_mapped(const struct cf_addr *a)
-{
-	static const uint8_t prefix[12] = { [10] = 0xff, [11] = 0xff };
-	return memcmp(a->b, prefix, sizeof(prefix)) == 0;
-}
-
-/* The first of the priorities in use above PRIORITY (n_last_of if none). */
-static uint32_t priority_above(const struct cf_sadb *db, uint32_t priority)
-{
-	uint32_t lo = 0, hi = db->n_last_of;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (db->last_of[mid].priority <= priority)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* Room for one more priority in use, so that a policy once taken out can always go back in. */
-static int room_for_a_priority(struct cf_sadb *db)
-{
-	if (db->n_last_of < db->last_of_room)
-		return 0;
-	uint32_t room = db->last_of_room ? 2 * db->last_of_room : 16;
-	struct cf_priority_last *p = reallocarray(db->last_of, room, sizeof(*p));
-	if (p == NULL)
-		return -ENOMEM;
-	db->last_of = p;
-	db->last_of_room = room;
-	return 0;
-}
-
-/*
- * Into the order after every policy of its priority or a lower one, as
- * XFRM inserts a new policy: behind the last of the highest priority in
- * use not above its own, found by binary search.
- */
-static void insert_policy(struct cf_sadb *db, struct cf_policy *pol)
-{
-	uint32_t k = priority_above(db, pol->priority);
-	struct cf_policy *after = k ? db->last_of[k - 1].last : NULL;
-
-	pol->prev = after;
-	pol->next = after ? after->next : db->policies;
-	if (pol->next)
-		pol->next->prev = pol;
-	if (after)
-		after->next = pol;
-	else
-		db->policies = pol;
-	if (k && db->last_of[k - 1].priority == pol->priority) {
-		db->last_of[k - 1].last = pol;
-	} else {
-		memmove(&db->last_of[k + 1], &db->last_of[k], (db->n_last_of - k) * sizeof(db->last_of[0]));
-		db->last_of[k] = (struct cf_priority_last){ pol->priority, pol };
-		db->n_last_of++;
-	}
-	db->policy_count++;
-}
-
-static void remove_policy(struct cf_sadb *db, struct cf_policy *pol)
-{
-	uint32_t k = priority_above(db, pol->priority) - 1;	/* its own */
-
-	if (db->last_of[k].last == pol) {
-		if (pol->prev && pol->prev->priority == pol->priority) {
-			db->last_of[k].last = pol->prev;
-		} else {
-			memmove(&db->last_of[k], &db->last_of[k + 1], (db->n_last_of - k - 1) * sizeof(db->last_of[0]));
-			db->n_last_of--;
-		}
-	}
-	if (pol->prev)
-		pol->prev->next = pol->next;
-	else
-		db->policies = pol->next;
-	if (pol->next)
-		pol->next->prev = pol->prev;
-	db->policy_count--;
-}
-
-static struct cf_policy *policy_by_ts(const struct cf_sadb *db, enum cf_dir dir, const struct cf_ts *ts)
-{
-	if (db->hash_bits == 0)
-		return NULL;
-	for (struct cf_policy *pol = db->policies_by_ts[bucket(db, ts_key(dir, ts))]; pol; pol = pol->ts_next)
-		if (pol->dir == dir && cf_ts_equal(&pol->ts, ts))
-			return pol;
-	return NULL;
-}
-
-int cf_policy_add(struct cf_sadb *db, enum cf_dir dir, const struct cf_ts *ts,
-		  uint32_t reqid, uint32_t priority, uint32_t *id)
-{
-	if ((dir != CF_DIR_IN && dir != CF_DIR_OUT) || (ts->family != 4 && ts->family != 6) ||
-	    cf_addr_cmp(&ts->src_lo, &ts->src_hi) > 0 || cf_addr_cmp(&ts->dst_lo, &ts->dst_hi) > 0 ||
-	    ts->sport_lo > ts->sport_hi || ts->dport_lo > ts->dport_hi ||
-	    (ts->family == 4 && !(v4_mapped(&ts->src_lo) && v4_mapped(&ts->src_hi) &&
-				  v4_mapped(&ts->dst_lo) && v4_mapped(&ts->dst_hi))))
-		return -EINVAL;
-	/*
-	 * The same selector and direction again updates the policy in
-	 * place, as XFRM_MSG_UPDPOLICY does: a rekey re-installs its
-	 * policies and traffic must not see a moment without one.
-	 */
-	struct cf_policy *pol = policy_by_ts(db, dir, ts);
-	if (pol && pol->priority == priority) {
-		/* where it was, as the kernel keeps it: the order and so the index stand (every rekey comes here) */
-		*id = pol->id;
-		if (pol->reqid != reqid) {
-			unchain_policy(db, pol);
-			pol->reqid = reqid;
-			chain_policy(db, pol);
-			relink_policies(db, reqid);
-		}
-		return 0;
-	}
-	if (room_for_a_priority(db))
-		return -ENOMEM;
-	if (pol) {
-		remove_policy(db, pol);		/* and back below, by its new priority */
-		unchain_policy(db, pol);
-	} else {
-		grow_hashes(db);
-		if (db->hash_bits == 0 || (pol = calloc(1, sizeof(*pol))) == NULL)
-			return -ENOMEM;
-		pol->id = db->next_policy_id++;
-		pol->dir = dir;
-		pol->ts = *ts;
-		unsigned b = bucket(db, ts_key(dir, ts));
-		pol->ts_next = db->policies_by_ts[b];
-		db->policies_by_ts[b] = pol;
-		b = bucket(db, pol->id);
-		pol->id_next = db->policies_by_id[b];
-		db->policies_by_id[b] = pol;
-	}
-	pol->reqid = reqid;
-	pol->priority = priority;
-	chain_policy(db, pol);
-	insert_policy(db, pol);
-	(*policy_version(db, pol))++;
-	relink_policies(db, reqid);
-	*id = pol->id;
-	return 0;
-}
-
-int cf_policy_del(struct cf_sadb *db, uint32_t id)
-{
-	if (db->hash_bits == 0)
-		return -ENOENT;
-	struct cf_policy **by_id = &db->policies_by_id[bucket(db, id)];
-	while (*by_id && (*by_id)->id != id)
-		by_id = &(*by_id)->id_next;
-	struct cf_policy *pol = *by_id;
-	if (pol == NULL)
-		return -ENOENT;
-	*by_id = pol->id_next;
-	struct cf_policy **by_ts = &db->policies_by_ts[bucket(db, ts_key(pol->dir, &pol->ts))];
-	while (*by_ts != pol)
-		by_ts = &(*by_ts)->ts_next;
-	*by_ts = pol->ts_next;
-	unchain_policy(db, pol);
-	remove_policy(db, pol);
-	(*policy_version(db, pol))++;
-	free(pol);
-	db->changes++;
-	return 0;
 }
 
 static bool crossed(uint64_t limit, uint64_t value)
