@@ -42,12 +42,6 @@ static void unchain_policy(struct cf_sadb *db, struct cf_policy *pol)
 	*pp = pol->reqid_next;
 }
 
-/* The version of the policies POL is one of: of its direction and family. */
-static uint64_t *policy_version(struct cf_sadb *db, const struct cf_policy *pol)
-{
-	return &db->policy_version[pol->dir == CF_DIR_OUT][pol->ts.family == 6];
-}
-
 /* An IPv4 address as cf_addr_v4() makes it: the index (policy_index.c) reads its last 4 bytes alone. */
 static bool v4_mapped(const struct cf_addr *a)
 {
@@ -94,6 +88,7 @@ static void insert_policy(struct cf_sadb *db, struct cf_policy *pol)
 	uint32_t k = priority_above(db, pol->priority);
 	struct cf_policy *after = k ? db->last_of[k - 1].last : NULL;
 
+	pol->stamp = db->next_policy_stamp++;
 	pol->prev = after;
 	pol->next = after ? after->next : db->policies;
 	if (pol->next)
@@ -192,7 +187,7 @@ int cf_policy_add(struct cf_sadb *db, enum cf_dir dir, const struct cf_ts *ts,
 	pol->priority = priority;
 	chain_policy(db, pol);
 	insert_policy(db, pol);
-	(*policy_version(db, pol))++;
+	cf_policy_index_placed(db, pol);
 	cf_sadb_relink(db, reqid);
 	*id = pol->id;
 	return 0;
@@ -215,8 +210,7 @@ int cf_policy_del(struct cf_sadb *db, uint32_t id)
 	*by_ts = pol->ts_next;
 	unchain_policy(db, pol);
 	remove_policy(db, pol);
-	(*policy_version(db, pol))++;
-	free(pol);
 	db->changes++;
+	cf_policy_index_deleted(db, pol);	/* pol may be gone */
 	return 0;
 }

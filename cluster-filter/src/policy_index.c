@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "sa.h"
+#include "sa_internal.h"
 #include "wire.h"
 
 /*
@@ -10,6 +11,10 @@
  * its memory (selectors that nest on both sides): the lookup walks.
  */
 #define LISTED_PER_POLICY 64
+
+/* Changes tried beside the index before it is built anew: PENDING_MIN + n / 128, or for a second. */
+#define PENDING_MIN 32
+#define PENDING_SECONDS 1
 
 static struct cf_span_addr span_addr(const struct cf_addr *a, uint8_t family)
 {
@@ -40,11 +45,71 @@ static int index_side(struct cf_span_index *x, const struct cf_policy_index *pi,
 	return err;
 }
 
+static struct cf_policy_index *index_of(struct cf_sadb *db, const struct cf_policy *pol)
+{
+	return &db->policy_index[pol->dir == CF_DIR_OUT][pol->ts.family == 6];
+}
+
+/* What the lookups read is dropped: the next one builds, and the deleted policies can go. */
+static void drop(struct cf_policy_index *pi)
+{
+	for (uint32_t i = 0; i < pi->n_dead; i++)
+		free(pi->dead[i]);
+	pi->n_dead = pi->n_fresh = pi->n = 0;
+	pi->live = false;
+}
+
+static bool too_many_pending(const struct cf_policy_index *pi)
+{
+	return pi->n_fresh + pi->n_dead > PENDING_MIN + pi->n / 128;
+}
+
+static bool push(struct cf_policy ***list, uint32_t *n, uint32_t *room, struct cf_policy *pol)
+{
+	if (*n == *room) {
+		uint32_t grown = *room ? 2 * *room : 16;
+		struct cf_policy **l = reallocarray(*list, grown, sizeof(*l));
+		if (l == NULL)
+			return false;
+		*list = l;
+		*room = grown;
+	}
+	(*list)[(*n)++] = pol;
+	return true;
+}
+
+void cf_policy_index_placed(struct cf_sadb *db, struct cf_policy *pol)
+{
+	struct cf_policy_index *pi = index_of(db, pol);
+
+	if (pi->live && (!push(&pi->fresh, &pi->n_fresh, &pi->fresh_room, pol) || too_many_pending(pi)))
+		drop(pi);
+}
+
+void cf_policy_index_deleted(struct cf_sadb *db, struct cf_policy *pol)
+{
+	struct cf_policy_index *pi = index_of(db, pol);
+
+	pol->dead = true;
+	if (pi->live && push(&pi->dead, &pi->n_dead, &pi->dead_room, pol)) {
+		if (too_many_pending(pi))
+			drop(pi);
+		return;
+	}
+	if (pi->live)
+		drop(pi);
+	free(pol);
+}
+
 static void build(const struct cf_sadb *db, struct cf_policy_index *pi, enum cf_dir dir, uint8_t family)
 {
 	uint32_t n = 0;
 
-	pi->built = db->policy_version[dir == CF_DIR_OUT][family == 6];
+	drop(pi);
+	pi->live = true;
+	pi->builds++;
+	pi->built_at = db->now;
+	pi->built_stamp = db->next_policy_stamp;
 	pi->walk = true;
 	for (const struct cf_policy *pol = db->policies; pol; pol = pol->next)
 		n += pol->dir == dir && pol->ts.family == family;
@@ -80,31 +145,52 @@ static struct cf_policy *walk(struct cf_sadb *db, enum cf_dir dir, const struct 
 	return NULL;
 }
 
+/* Is A ahead of B in the order: of a lower priority, or of the same and there first? */
+static bool before(const struct cf_policy *a, const struct cf_policy *b)
+{
+	return a->priority < b->priority || (a->priority == b->priority && a->stamp < b->stamp);
+}
+
 struct cf_policy *cf_policy_lookup(struct cf_sadb *db, enum cf_dir dir, const struct cf_flow *f)
 {
 	if ((dir != CF_DIR_IN && dir != CF_DIR_OUT) || (f->family != 4 && f->family != 6))
 		return NULL;	/* no selector matches such a flow */
 	struct cf_policy_index *pi = &db->policy_index[dir == CF_DIR_OUT][f->family == 6];
-	if (pi->built != db->policy_version[dir == CF_DIR_OUT][f->family == 6])
+	if (!pi->live || ((pi->n_fresh || pi->n_dead) && db->now >= pi->built_at + PENDING_SECONDS))
 		build(db, pi, dir, f->family);
 	if (pi->walk)
 		return walk(db, dir, f);
 
-	/* every policy that could match is on the list of the flow's range, in order */
+	/*
+	 * Every policy that could match is on the list of the flow's range,
+	 * in order, but those deleted or placed anew since the build; the
+	 * latter are among the fresh, in no order.
+	 */
+	struct cf_policy *best = NULL;
 	const struct cf_span_index *x = &pi->x;
 	uint32_t r = cf_span_index_find(x, span_addr(pi->by_src ? &f->src : &f->dst, f->family));
 	for (uint32_t k = x->first[r]; k < x->first[r] + x->count[r]; k++) {
 		struct cf_policy *pol = pi->policies[x->listed[k]];
-		if (cf_ts_match(&pol->ts, f)) {
-			pol->matched++;
-			return pol;
+		if (!pol->dead && pol->stamp < pi->built_stamp && cf_ts_match(&pol->ts, f)) {
+			best = pol;
+			break;
 		}
 	}
-	return NULL;
+	for (uint32_t i = 0; i < pi->n_fresh; i++) {
+		struct cf_policy *pol = pi->fresh[i];
+		if (!pol->dead && (best == NULL || before(pol, best)) && cf_ts_match(&pol->ts, f))
+			best = pol;
+	}
+	if (best)
+		best->matched++;
+	return best;
 }
 
 void cf_policy_index_free(struct cf_policy_index *pi)
 {
+	drop(pi);
+	free(pi->fresh);
+	free(pi->dead);
 	free(pi->policies);
 	cf_span_index_free(&pi->x);
 	cf_span_index_free(&pi->other);

@@ -86,9 +86,6 @@ void cf_sadb_init(struct cf_sadb *db)
 {
 	memset(db, 0, sizeof(*db));
 	db->next_policy_id = 1;
-	for (unsigned out = 0; out < 2; out++)
-		for (unsigned v6 = 0; v6 < 2; v6++)
-			db->policy_version[out][v6] = 1;	/* an index built for none is 0 */
 	db->next_serial = 1;
 }
 

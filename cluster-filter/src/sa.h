@@ -89,6 +89,8 @@ struct cf_policy {
 	struct cf_ts ts;
 	uint32_t reqid;
 	uint32_t priority;		/* lower wins, as in XFRM */
+	uint64_t stamp;			/* when it took its place in the order: first among its priority's */
+	bool dead;			/* deleted, kept for an index that may still name it */
 	struct cf_sa *sa;		/* outbound: cached newest SA of reqid */
 	uint64_t matched;
 };
@@ -112,6 +114,7 @@ struct cf_sadb {
 	struct cf_priority_last { uint32_t priority; struct cf_policy *last; } *last_of;
 	uint32_t n_last_of, last_of_room;
 	uint32_t next_policy_id;
+	uint64_t next_policy_stamp;
 	uint64_t next_serial;
 	uint32_t sa_count, policy_count;
 	uint32_t reserved_spi[SPI_RESERVED_MAX];	/* allocated, not yet added */
@@ -128,9 +131,7 @@ struct cf_sadb {
 	 * unchanged count spares the rebuild.  Kept across a flush.
 	 */
 	uint64_t changes;
-	/* [outbound][IPv6]: bumped by every change to those policies or their order, and their index */
-	uint64_t policy_version[2][2];
-	struct cf_policy_index policy_index[2][2];
+	struct cf_policy_index policy_index[2][2];	/* [outbound][IPv6] */
 };
 
 void cf_sadb_init(struct cf_sadb *db);

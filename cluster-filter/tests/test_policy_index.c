@@ -101,11 +101,38 @@ static void random_tables(void)
 	       matched, v4->x.n_ranges, v4->by_src ? "sources" : "destinations", v6->x.n_ranges,
 	       v6->by_src ? "sources" : "destinations");
 
-	/* a change rebuilds the index of its direction and family alone */
-	uint64_t in6 = dp.db.policy_index[0][1].built, out4 = v4->built;
+	/* a few changes at a time, each in the next lookup without a build: moves, deletions, new ones */
+	uint64_t builds = 0, pending = 0;
+	for (unsigned i = 0; i < 4; i++)
+		builds += dp.db.policy_index[i / 2][i % 2].builds;
+	for (unsigned round = 0; round < 3; round++) {
+		churn(&dp, 2, false);
+		CHECK_EQ(disagreements(&dp, 1000, &matched), 0);
+		churn(&dp, 2, true);
+		CHECK_EQ(disagreements(&dp, 1000, &matched), 0);
+		random_policies(&dp, 2, 2);
+		CHECK_EQ(disagreements(&dp, 1000, &matched), 0);
+	}
+	for (unsigned i = 0; i < 4; i++) {
+		builds -= dp.db.policy_index[i / 2][i % 2].builds;
+		pending += dp.db.policy_index[i / 2][i % 2].n_fresh + dp.db.policy_index[i / 2][i % 2].n_dead;
+	}
+	CHECK_EQ(builds, 0);
+	CHECK(pending >= 12);
+	/* a second later, the next lookup of each builds its index anew */
+	dp.db.now += 1;
+	CHECK_EQ(disagreements(&dp, 1000, &matched), 0);
+	for (unsigned i = 0; i < 4; i++)
+		CHECK_EQ(dp.db.policy_index[i / 2][i % 2].n_fresh + dp.db.policy_index[i / 2][i % 2].n_dead, 0);
+
+	/* a change waits for its own direction and family's index alone */
+	uint64_t in6 = dp.db.policy_index[0][1].builds, out4 = v4->builds;
 	add_policy(&dp, ts4(0x0c000000, 0x0c0000ff, 0x0d000000, 0x0d0000ff), 0, 1, 5);
 	CHECK_EQ(disagreements(&dp, 100, &matched), 0);
-	CHECK(v4->built != out4 && dp.db.policy_index[0][1].built == in6);
+	CHECK(v4->live && v4->builds == out4 && v4->n_fresh == 1);
+	dp.db.now += 1;
+	CHECK_EQ(disagreements(&dp, 100, &matched), 0);
+	CHECK(v4->builds == out4 + 1 && v4->n_fresh == 0 && dp.db.policy_index[0][1].builds == in6);
 	/* an IPv4 selector is of addresses as cf_addr_v4() makes them, which is all the index reads */
 	struct cf_ts odd = ts4(0x0c000000, 0x0c0000ff, 0x0d000000, 0x0d0000ff);
 	uint32_t id;
@@ -121,6 +148,14 @@ static void random_tables(void)
 		random_policies(&dp, 20, 20);
 		CHECK_EQ(disagreements(&dp, 2000, &matched), 0);
 	}
+	/* more changes than are worth trying beside the index drop it at once (and the deleted with it) */
+	CHECK(v4->live);
+	for (unsigned i = 0; i < 40 && v4->live; i++)
+		add_policy(&dp, ts4(0x0e000000 + i * 256, 0x0e0000ff + i * 256, 0x0f000000, 0x0f0000ff), 0, 1, 5);
+	CHECK(!v4->live && v4->n_fresh == 0 && v4->n_dead == 0);
+	CHECK_EQ(disagreements(&dp, 1000, &matched), 0);
+	CHECK(v4->live);
+
 	/* a policy for everything behind them all: every flow finds one */
 	catch_all(&dp);
 	matched = 0;
@@ -194,11 +229,47 @@ static void cost(void)
 	cf_dp_free(&dp);
 }
 
+/*
+ * Of one priority the policy placed there first wins, whether the index
+ * holds it or it is among those placed since the build.
+ */
+static void same_priority(void)
+{
+	struct cf_dataplane dp;
+	struct cf_ts a = ts4(0x0a000000, 0x0a0000ff, 0x0b000000, 0x0b0000ff);
+	struct cf_ts b = ts4(0x0a000000, 0x0a00ffff, 0x0b000000, 0x0b00ffff);
+	struct cf_ts c = ts4(0x0a000000, 0x0a000fff, 0x0b000000, 0x0b000fff);
+	struct cf_flow in_all = flow(4, cf_addr_v4(0x0a000001), cf_addr_v4(0x0b000001), 17, 1000);
+	struct cf_flow in_b_c = flow(4, cf_addr_v4(0x0a000101), cf_addr_v4(0x0b000101), 17, 1000);
+	uint32_t id;
+
+	cluster_node2(&dp);
+	add_policy(&dp, a, 0, 1, 50);
+	const struct cf_policy *pa = cf_policy_lookup(&dp.db, CF_DIR_OUT, &in_all);
+	uint64_t builds = dp.db.policy_index[1][0].builds;
+	add_policy(&dp, b, 0, 1, 50);
+	add_policy(&dp, c, 0, 1, 50);
+	CHECK(pa != NULL && cf_policy_lookup(&dp.db, CF_DIR_OUT, &in_all) == pa);
+	const struct cf_policy *pb = cf_policy_lookup(&dp.db, CF_DIR_OUT, &in_b_c);
+	CHECK(pb != NULL && pb == every_policy(&dp.db, CF_DIR_OUT, &in_b_c) && pb->ts.src_hi.b[14] == 0xff);
+	/* A away and back: now behind B and C */
+	CHECK_EQ(cf_policy_add(&dp.db, CF_DIR_OUT, &a, 1, 60, &id), 0);
+	CHECK_EQ(cf_policy_add(&dp.db, CF_DIR_OUT, &a, 1, 50, &id), 0);
+	CHECK(cf_policy_lookup(&dp.db, CF_DIR_OUT, &in_all) == pb);
+	/* B gone: C, placed before A came back */
+	CHECK_EQ(cf_policy_del(&dp.db, pb->id), 0);
+	const struct cf_policy *pc = cf_policy_lookup(&dp.db, CF_DIR_OUT, &in_all);
+	CHECK(pc != NULL && pc != pa && pc == every_policy(&dp.db, CF_DIR_OUT, &in_all));
+	CHECK_EQ(dp.db.policy_index[1][0].builds, builds);
+	cf_dp_free(&dp);
+}
+
 int main(void)
 {
 	CHECK(cf_crypto_global_init() == 0);
 	random_tables();
 	nested();
+	same_priority();
 	cost();
 	cf_crypto_global_shutdown();
 	return check_exit("policy index");
