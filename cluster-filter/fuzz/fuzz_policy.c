@@ -86,6 +86,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (in.left > 0) {
 		uint8_t op = byte(&in), family = op & 1 ? 6 : 4;
 		enum cf_dir dir = op & 2 ? CF_DIR_IN : CF_DIR_OUT;
+		if (op & 0x80)	/* a second passes: the next lookup builds what waits */
+			cf_sadb_set_time(&db, db.now + 1);
 		switch (op >> 2 & 3) {
 		case 0:
 		case 1: {	/* a policy, new or at a new priority */

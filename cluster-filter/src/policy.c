@@ -211,6 +211,6 @@ int cf_policy_del(struct cf_sadb *db, uint32_t id)
 	unchain_policy(db, pol);
 	remove_policy(db, pol);
 	db->changes++;
-	cf_policy_index_deleted(db, pol);	/* pol may be gone */
+	cf_policy_index_release(db, pol);
 	return 0;
 }

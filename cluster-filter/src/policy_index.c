@@ -12,9 +12,8 @@
  */
 #define LISTED_PER_POLICY 64
 
-/* Changes tried beside the index before it is built anew: PENDING_MIN + n / 128, or for a second. */
+/* Changes tried beside the index before it is built anew: up to PENDING_MIN + n / 128, within a second. */
 #define PENDING_MIN 32
-#define PENDING_SECONDS 1
 
 static struct cf_span_addr span_addr(const struct cf_addr *a, uint8_t family)
 {
@@ -86,19 +85,19 @@ void cf_policy_index_placed(struct cf_sadb *db, struct cf_policy *pol)
 		drop(pi);
 }
 
-void cf_policy_index_deleted(struct cf_sadb *db, struct cf_policy *pol)
+void cf_policy_index_release(struct cf_sadb *db, struct cf_policy *pol)
 {
 	struct cf_policy_index *pi = index_of(db, pol);
 
 	pol->dead = true;
-	if (pi->live && push(&pi->dead, &pi->n_dead, &pi->dead_room, pol)) {
-		if (too_many_pending(pi))
-			drop(pi);
-		return;
-	}
-	if (pi->live)
+	if (!pi->live) {
+		free(pol);
+	} else if (!push(&pi->dead, &pi->n_dead, &pi->dead_room, pol)) {
 		drop(pi);
-	free(pol);
+		free(pol);
+	} else if (too_many_pending(pi)) {
+		drop(pi);	/* pol with the others */
+	}
 }
 
 static void build(const struct cf_sadb *db, struct cf_policy_index *pi, enum cf_dir dir, uint8_t family)
@@ -156,7 +155,8 @@ struct cf_policy *cf_policy_lookup(struct cf_sadb *db, enum cf_dir dir, const st
 	if ((dir != CF_DIR_IN && dir != CF_DIR_OUT) || (f->family != 4 && f->family != 6))
 		return NULL;	/* no selector matches such a flow */
 	struct cf_policy_index *pi = &db->policy_index[dir == CF_DIR_OUT][f->family == 6];
-	if (!pi->live || ((pi->n_fresh || pi->n_dead) && db->now >= pi->built_at + PENDING_SECONDS))
+	/* another second, either way the clock went */
+	if (!pi->live || ((pi->n_fresh || pi->n_dead) && db->now != pi->built_at))
 		build(db, pi, dir, f->family);
 	if (pi->walk)
 		return walk(db, dir, f);

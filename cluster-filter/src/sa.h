@@ -89,7 +89,7 @@ struct cf_policy {
 	struct cf_ts ts;
 	uint32_t reqid;
 	uint32_t priority;		/* lower wins, as in XFRM */
-	uint64_t stamp;			/* when it took its place in the order: first among its priority's */
+	uint64_t stamp;			/* when it took its place in the order: lower, earlier among its priority */
 	bool dead;			/* deleted, kept for an index that may still name it */
 	struct cf_sa *sa;		/* outbound: cached newest SA of reqid */
 	uint64_t matched;

@@ -18,12 +18,12 @@ void cf_sadb_relink(struct cf_sadb *db, uint32_t reqid);
 /* policy.c: a selector and direction folded to 32 bits, for its bucket */
 uint32_t cf_policy_ts_key(enum cf_dir dir, const struct cf_ts *ts);
 
-/*
- * policy_index.c: POL took its place in the order (added, or moved to
- * another priority); POL, out of the order and the hashes, is deleted:
- * freed now, or at the next build of an index that may name it.
- */
+/* policy_index.c: POL took its place in the order (added, or moved to another priority) */
 void cf_policy_index_placed(struct cf_sadb *db, struct cf_policy *pol);
-void cf_policy_index_deleted(struct cf_sadb *db, struct cf_policy *pol);
+/*
+ * policy_index.c: POL, deleted and out of the order and the hashes, is
+ * the index's to free: now, or at its next build if it may name POL.
+ */
+void cf_policy_index_release(struct cf_sadb *db, struct cf_policy *pol);
 
 #endif

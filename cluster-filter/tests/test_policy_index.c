@@ -120,7 +120,7 @@ static void random_tables(void)
 	CHECK_EQ(builds, 0);
 	CHECK(pending >= 12);
 	/* a second later, the next lookup of each builds its index anew */
-	dp.db.now += 1;
+	cf_sadb_set_time(&dp.db, dp.db.now + 1);
 	CHECK_EQ(disagreements(&dp, 1000, &matched), 0);
 	for (unsigned i = 0; i < 4; i++)
 		CHECK_EQ(dp.db.policy_index[i / 2][i % 2].n_fresh + dp.db.policy_index[i / 2][i % 2].n_dead, 0);
@@ -130,7 +130,7 @@ static void random_tables(void)
 	add_policy(&dp, ts4(0x0c000000, 0x0c0000ff, 0x0d000000, 0x0d0000ff), 0, 1, 5);
 	CHECK_EQ(disagreements(&dp, 100, &matched), 0);
 	CHECK(v4->live && v4->builds == out4 && v4->n_fresh == 1);
-	dp.db.now += 1;
+	cf_sadb_set_time(&dp.db, dp.db.now + 1);
 	CHECK_EQ(disagreements(&dp, 100, &matched), 0);
 	CHECK(v4->builds == out4 + 1 && v4->n_fresh == 0 && dp.db.policy_index[0][1].builds == in6);
 	/* an IPv4 selector is of addresses as cf_addr_v4() makes them, which is all the index reads */
@@ -260,6 +260,11 @@ static void same_priority(void)
 	CHECK_EQ(cf_policy_del(&dp.db, pb->id), 0);
 	const struct cf_policy *pc = cf_policy_lookup(&dp.db, CF_DIR_OUT, &in_all);
 	CHECK(pc != NULL && pc != pa && pc == every_policy(&dp.db, CF_DIR_OUT, &in_all));
+	/* C gone too, and A, which the index holds: nothing */
+	CHECK_EQ(cf_policy_del(&dp.db, pc->id), 0);
+	CHECK(cf_policy_lookup(&dp.db, CF_DIR_OUT, &in_all) == pa);
+	CHECK_EQ(cf_policy_del(&dp.db, pa->id), 0);
+	CHECK(cf_policy_lookup(&dp.db, CF_DIR_OUT, &in_all) == NULL);
 	CHECK_EQ(dp.db.policy_index[1][0].builds, builds);
 	cf_dp_free(&dp);
 }
