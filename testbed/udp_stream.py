@@ -8,9 +8,9 @@
                                         distinct datagrams came, only after LATE
                                         seconds of silence (a stall of a loaded
                                         test bed is not a loss)
-  udp_stream.py send HOST PORT COUNT SIZE RATE [SRC]
+  udp_stream.py send HOST PORT COUNT SIZE RATE [SRC[-LAST]]
                                         COUNT datagrams of SIZE bytes at RATE per second
-                                        (from address SRC)
+                                        (from address SRC, or from SRC..LAST in turn)
   udp_stream.py count PORT SECONDS [COUNT [RATE]]
                                         like recv, but print one JSON object: what was
                                         received, unique, duplicated and missing (of
@@ -28,6 +28,7 @@ recv reads the number only, so it also counts older senders' datagrams.
 cluster-filter's udpflood sends the same datagrams as fast as sendmmsg goes.
 SIGTERM or SIGINT makes recv and count stop and report at once.
 """
+import ipaddress
 import json
 import signal
 import socket
@@ -175,15 +176,27 @@ def count(port, quiet, expected, rate=0.0):
     }), flush=True)
 
 
+def sources(src):
+    """SRC, or every address from FIRST to LAST of FIRST-LAST."""
+    if src is None:
+        return [None]
+    first, _, last = src.partition("-")
+    first = ipaddress.ip_address(first)
+    return [str(first + k) for k in range(int(ipaddress.ip_address(last or first)) - int(first) + 1)]
+
+
 def send(host, port, count, size, rate, src=None):
-    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
-    if src:
-        s.bind((src, 0))
+    socks = []
+    for addr in sources(src):
+        s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+        if addr:
+            s.bind((addr, 0))
+        socks.append(s)
     pad = bytes(max(0, size - HDR.size))
     t0 = time.monotonic()
     start = time.monotonic_ns()
     for i in range(count):
-        s.sendto(HDR.pack(i, start, time.monotonic_ns()) + pad, (host, port))
+        socks[i % len(socks)].sendto(HDR.pack(i, start, time.monotonic_ns()) + pad, (host, port))
         ahead = t0 + (i + 1) / rate - time.monotonic()
         if ahead > 0:
             time.sleep(ahead)

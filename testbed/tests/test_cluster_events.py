@@ -704,40 +704,44 @@ def test_follower_powers_back_on(cluster):
 EXTRA_HOSTS = (3, 4)          # 10.0.1.3 and 10.0.1.4 at host A, one Child SA each
 
 
-def add_children(cluster):
-    """Two more Child SAs under the same IKE SA, for 10.0.1.3/32 and
-    10.0.1.4/32 at host A (strongSwan narrows its 10.0.1.0/24 to them):
-    with one writer per SA, spreading the load takes several SAs."""
+def add_children(cluster, hosts=EXTRA_HOSTS, timeout=10.0):
+    """More Child SAs under the same IKE SA, one for each of host A's
+    10.0.1.H/32 (strongSwan narrows its 10.0.1.0/24 to them): with one
+    writer per SA, spreading the load takes several SAs.  Two are
+    initiated one after the other, more all at once (--asynchronous)."""
     with open(f"{cluster.run_dir}/ipsec.conf") as f:
         setup, conn = f.read().split("conn tunnel\n")
     with open(f"{cluster.run_dir}/children.conf", "w") as f:
         f.write(setup + "".join(f"conn tunnel-a{h}\n" + conn.replace("leftsubnet=10.0.1.0/24",
                                                                     f"leftsubnet=10.0.1.{h}/32")
-                                for h in EXTRA_HOSTS))
+                                for h in hosts))
     for i in range(NODES):
         cluster.exec(f"n{i}", LSW / "addconn", "--config", f"{cluster.run_dir}/children.conf",
                      "--ctlsocket", f"{cluster.run_dir}/n{i}/pluto.ctl",
-                     *(f"tunnel-a{h}" for h in EXTRA_HOSTS))
-    for h in EXTRA_HOSTS:
+                     *(f"tunnel-a{h}" for h in hosts))
+    for h in hosts:
         cluster.exec("ha", "ip", "addr", "add", f"10.0.1.{h}/24", "dev", "lan")
-        out = cluster.whack(cluster.default_host(), "--name", f"tunnel-a{h}", "--initiate")
-        assert "established Child SA" in out, out
-    wait_for(lambda: all(sum(s["dir"] == "out" for s in cluster.sa_list(i)) == 1 + len(EXTRA_HOSTS)
-                         for i in range(NODES)), what="the Child SAs on every node")
+    for h in hosts:
+        out = cluster.whack(cluster.default_host(), "--name", f"tunnel-a{h}", "--initiate",
+                            *(["--asynchronous"] if len(hosts) > 2 else []))
+        assert len(hosts) > 2 or "established Child SA" in out, out
+    wait_for(lambda: all(sum(s["dir"] == "out" for s in cluster.sa_list(i)) == 1 + len(hosts)
+                         for i in range(NODES)), timeout=timeout, what="the Child SAs on every node")
 
 
-def remove_children(cluster):
+def remove_children(cluster, hosts=EXTRA_HOSTS, timeout=10.0):
     """The extra Child SAs deleted at both ends (--terminate tells strongSwan;
     --delete alone would leave them there), their connections removed."""
-    for h in EXTRA_HOSTS:
+    for h in hosts:
         cluster.whack(cluster.default_host(), "--name", f"tunnel-a{h}", "--terminate")
     for i in range(NODES):
-        for h in EXTRA_HOSTS:
+        for h in hosts:
             cluster.whack(i, "--name", f"tunnel-a{h}", "--delete")
-    for h in EXTRA_HOSTS:
+    for h in hosts:
         cluster.exec("ha", "ip", "addr", "del", f"10.0.1.{h}/24", "dev", "lan", check=False)
     wait_for(lambda: all(sum(s["dir"] == "out" for s in cluster.sa_list(i)) == 1 for i in range(NODES))
-             and cluster.swanctl("--list-sas").count(" INSTALLED,") == 1, what="the extra Child SAs gone")
+             and cluster.swanctl("--list-sas").count(" INSTALLED,") == 1, timeout=timeout,
+             what="the extra Child SAs gone")
 
 
 @on(ONLY_DEFAULT)
@@ -772,6 +776,65 @@ def test_one_node_misses_5_percent(cluster):
     assert 0.03 * sent <= dropped <= 0.07 * sent, dropped
     assert delivered >= floor * sent
     assert all(d["duplicates"] == 0 for d in got.values()), "duplicated datagrams"
+
+
+MANY_HOSTS = range(10, 110)    # host A's 10.0.1.10 .. 10.0.1.109, a Child SA each
+
+
+@on(ONLY_DEFAULT)
+def test_a_hundred_child_sas_during_a_stream(cluster):
+    """A hundred more Child SAs, for host A's 10.0.1.10-109, are
+    negotiated at once while the tunnel carries its streams: every node
+    goes from one outbound SA and policy to 101 at its own moments, and
+    looks its packets up between the changes (the policy index tries the
+    new policies beside it until it is built again).  The streams must
+    not notice.  Then one stream from all hundred addresses in turn:
+    every datagram arrives once, each SA has one writer, every node
+    writes some, and the kernel's tables judged them all (no node's
+    daemon read a cleartext packet it does not write).  Then all hundred
+    go, from every node and from strongSwan."""
+    hosts = list(MANY_HOSTS)
+    streams = cluster.streams(12.0)
+    try:
+        streams.at(1.0)
+        t = time.monotonic()
+        add_children(cluster, hosts, timeout=60.0)
+        took = time.monotonic() - t
+    except BaseException:
+        streams.kill()
+        with contextlib.suppress(Exception):
+            remove_children(cluster, hosts, timeout=60.0)
+        raise
+    try:
+        got, wire = streams.finish()
+        report(cluster, f"a hundred Child SAs negotiated in {took:.1f} s during the streams", got, wire)
+        assert 1.0 + took + 0.5 <= streams.seconds, "the stream ended before the Child SAs were up"
+        assert_clean(got, "a hundred Child SAs coming up")
+
+        before = {i: {s["spi"]: int(s["packets"]) for s in cluster.sa_list(i) if s["dir"] == "out"}
+                  for i in range(NODES)}
+        clear_before = [cluster.stats(i) for i in range(NODES)]
+        flows = [("A(10.0.1.10-109)->B", f"10.0.1.{hosts[0]}-10.0.1.{hosts[-1]}")]
+        got, wire = cluster.streams(3.0, sources=flows).finish()
+        after = {i: {s["spi"]: int(s["packets"]) for s in cluster.sa_list(i) if s["dir"] == "out"}
+                 for i in range(NODES)}
+        clear_after = [cluster.stats(i) for i in range(NODES)]
+        report(cluster, "one stream from a hundred addresses, a Child SA each", got, wire)
+        assert_clean(got, "a stream over a hundred Child SAs")
+        writers = collections.Counter()
+        for spi in after[0]:
+            wrote = [i for i in range(NODES) if after[i].get(spi, 0) > before[i].get(spi, 0)]
+            assert len(wrote) <= 1, f"out SA {spi} written by nodes {wrote}"
+            writers.update(wrote)
+        print(f"  Child SAs written per node: {dict(sorted(writers.items()))}")
+        assert sum(writers.values()) >= len(hosts), writers
+        assert all(writers[i] >= len(hosts) // (2 * NODES) for i in range(NODES)), writers
+        read = [int(a.get("rx-clear", 0)) - int(b.get("rx-clear", 0)) for a, b in zip(clear_after, clear_before)]
+        written = [sum(after[i][spi] - before[i].get(spi, 0) for spi in after[i]) for i in range(NODES)]
+        print(f"  cleartext read by each daemon {read}, sealed {written}")
+        assert read == written, "a daemon read cleartext it does not write"
+    finally:
+        remove_children(cluster, hosts, timeout=60.0)
 
 
 CHILD_ROUNDS = 3
