@@ -793,8 +793,10 @@ def test_a_hundred_child_sas_during_a_stream(cluster):
     writes some, and the kernel's tables judged them all (no node's
     daemon read a cleartext packet it does not write).  Then the cluster
     rekeys all hundred at once during such a stream: at most a handful
-    lost, nothing doubled.  Then all hundred go, from every node and from
-    strongSwan."""
+    lost, nothing doubled.  Then a follower's daemon is killed and started
+    again during one: loss only of its share while it goes and comes back,
+    and the fresh daemon has every SA.  Then all hundred go, from every
+    node and from strongSwan."""
     hosts = list(MANY_HOSTS)
     streams = cluster.streams(12.0)
     try:
@@ -858,6 +860,41 @@ def test_a_hundred_child_sas_during_a_stream(cluster):
         for name, d in got.items():
             assert d["duplicates"] == 0 and d["missing"] <= HANDFUL, \
                 f"{name}: {d['missing']} lost, {d['duplicates']} duplicated of {d['count']}"
+
+        # a follower's daemon killed during a stream over them, then started
+        # again: its writers move to the others, and the fresh daemon takes
+        # all 202 SAs from the default host
+        victim = next(i for i in reversed(range(NODES)) if i != speaker)
+        streams = cluster.streams(10.0, sources=flows, silence=DETECT)
+        try:
+            streams.at(0.5)
+            before = cluster.owned(range(NODES))
+            streams.at(1.5)
+            mid = cluster.owned(range(NODES))
+            t_kill = time.monotonic()
+            cluster.sigkill_daemon(victim)
+            cluster.wait_settled([i for i in range(NODES) if i != victim])
+            t_out = time.monotonic()
+            cluster.script("restart", str(victim))
+            cluster.wait_settled(list(range(NODES)))
+            t_back = time.monotonic()
+        except BaseException:
+            streams.kill()
+            with contextlib.suppress(Exception):
+                restore(cluster, victim)
+            raise
+        got, wire = streams.finish()
+        report(cluster, f"node {victim}'s daemon killed at +{t_kill - streams.t_start:.2f} s, left out after "
+               f"{t_out - t_kill:.2f} s, a fresh one back in after {t_back - t_out:.2f} s", got, wire, t_kill)
+        assert t_back + 0.5 <= streams.t_start + streams.seconds, "the stream ended before the node was back"
+        share = shares(before, mid, "A->B")[victim]
+        bound = share * RATE * 2 * DETECT + HANDFUL     # what it wrote, while it went and came back
+        for name, d in got.items():
+            late = sum(k for t, k in d["dups"] if t > t_back - d["t0"] + 0.05)
+            assert d["missing"] <= bound and late == 0, \
+                f"{name}: {d['missing']} lost (node {victim}'s share {share:.2f}: {bound:.0f} allowed), " \
+                f"{late} duplicated after it was back"
+        assert len(cluster.sa_list(victim)) == 2 * (1 + len(hosts)), "the fresh daemon lacks SAs"
     finally:
         remove_children(cluster, hosts, timeout=60.0)
 
