@@ -85,6 +85,25 @@ static void churn(struct cf_dataplane *dp, unsigned times, bool delete)
 	}
 }
 
+/*
+ * Three rounds of CHANGES policies moved, CHANGES deleted and a fifth as
+ * many (at least two) new of each family, each step checked with FLOWS
+ * random flows.
+ */
+static void churn_rounds(struct cf_dataplane *dp, unsigned changes, unsigned flows, unsigned *matched)
+{
+	unsigned added = changes / 5 > 2 ? changes / 5 : 2;
+
+	for (unsigned round = 0; round < 3; round++) {
+		churn(dp, changes, false);
+		CHECK_EQ(disagreements(dp, flows, matched), 0);
+		churn(dp, changes, true);
+		CHECK_EQ(disagreements(dp, flows, matched), 0);
+		random_policies(dp, added, added);
+		CHECK_EQ(disagreements(dp, flows, matched), 0);
+	}
+}
+
 static void random_tables(void)
 {
 	struct cf_dataplane dp;
@@ -105,14 +124,7 @@ static void random_tables(void)
 	uint64_t builds = 0, pending = 0;
 	for (unsigned i = 0; i < 4; i++)
 		builds += dp.db.policy_index[i / 2][i % 2].builds;
-	for (unsigned round = 0; round < 3; round++) {
-		churn(&dp, 2, false);
-		CHECK_EQ(disagreements(&dp, 1000, &matched), 0);
-		churn(&dp, 2, true);
-		CHECK_EQ(disagreements(&dp, 1000, &matched), 0);
-		random_policies(&dp, 2, 2);
-		CHECK_EQ(disagreements(&dp, 1000, &matched), 0);
-	}
+	churn_rounds(&dp, 2, 1000, &matched);
 	for (unsigned i = 0; i < 4; i++) {
 		builds -= dp.db.policy_index[i / 2][i % 2].builds;
 		pending += dp.db.policy_index[i / 2][i % 2].n_fresh + dp.db.policy_index[i / 2][i % 2].n_dead;
@@ -140,14 +152,7 @@ static void random_tables(void)
 	CHECK_EQ(cf_policy_add(&dp.db, CF_DIR_OUT, &odd, 1, 5, &id), -EINVAL);
 
 	/* every change is in the next lookup: deletions, new priorities, new policies */
-	for (unsigned round = 0; round < 3; round++) {
-		churn(&dp, 100, false);
-		CHECK_EQ(disagreements(&dp, 2000, &matched), 0);
-		churn(&dp, 100, true);
-		CHECK_EQ(disagreements(&dp, 2000, &matched), 0);
-		random_policies(&dp, 20, 20);
-		CHECK_EQ(disagreements(&dp, 2000, &matched), 0);
-	}
+	churn_rounds(&dp, 100, 2000, &matched);
 	/* more changes than are worth trying beside the index drop it at once (and the deleted with it) */
 	CHECK(v4->live);
 	for (unsigned i = 0; i < 40 && v4->live; i++)
