@@ -31,7 +31,7 @@ unsigned cf_workers_count(const struct cf_workers *w);
 /*
  * Run jobs 0..jobs-1 and wait until each has run, exactly once.  Helpers
  * are woken only for a batch whose jobs, at what a job took lately, take
- * longer than the fan-out time (40 us unless set): for less, waking them
+ * longer than the fan-out time (80 us unless set): for less, waking them
  * costs more CPU than it saves.
  */
 void cf_workers_run(struct cf_workers *w, unsigned jobs);

@@ -31,11 +31,21 @@ static void count_job(void *ctx, unsigned job, unsigned worker)
 	atomic_fetch_add(&by_worker[worker], 1);
 }
 
-/* FAN_OUT: the pool's fan-out time, 0: spread every batch big enough */
-static void batches(unsigned workers, unsigned rounds, unsigned job_ns, uint64_t fan_out,
-		    bool want_helpers)
+/* CTX: how long a job waits, in ns, off the CPU (a thread preempted) */
+static void waiting_job(void *ctx, unsigned job, unsigned worker)
 {
-	struct cf_workers *w = cf_workers_start(workers, count_job, &job_ns);
+	unsigned ns = *(const unsigned *)ctx;
+	struct timespec t = { .tv_sec = ns / 1000000000u, .tv_nsec = ns % 1000000000u };
+	nanosleep(&t, NULL);
+	atomic_fetch_add(&runs[job], 1);
+	atomic_fetch_add(&by_worker[worker], 1);
+}
+
+/* FAN_OUT: the pool's fan-out time, 0: spread every batch big enough */
+static void run_batches(unsigned workers, unsigned rounds, cf_job_fn *job, unsigned job_ns,
+			uint64_t fan_out, bool want_helpers)
+{
+	struct cf_workers *w = cf_workers_start(workers, job, &job_ns);
 	unsigned total = 0, wrong = 0;
 
 	CHECK(w != NULL);
@@ -66,6 +76,12 @@ static void batches(unsigned workers, unsigned rounds, unsigned job_ns, uint64_t
 	cf_workers_stop(w);
 }
 
+static void batches(unsigned workers, unsigned rounds, unsigned job_ns, uint64_t fan_out,
+		    bool want_helpers)
+{
+	run_batches(workers, rounds, count_job, job_ns, fan_out, want_helpers);
+}
+
 int main(void)
 {
 	unsigned none = 0;
@@ -85,5 +101,11 @@ int main(void)
 	/* batches shorter than the fan-out time stay on the caller, longer ones do not */
 	batches(4, 1000, 1000, 1000000000, false);
 	batches(4, 100, 20000, 10000, true);
+	/*
+	 * What a job costs is its CPU time: jobs that spend 100 us each off
+	 * the CPU (64 of them 6.4 ms of wall clock) are not worth a helper
+	 * at a fan-out time of 2 ms.
+	 */
+	run_batches(4, 40, waiting_job, 100000, 2000000, false);
 	return check_exit("workers");
 }
