@@ -15,14 +15,28 @@
 
 /*
  * The ones' complement sum is the same in either byte order up to a final
- * swap (RFC 1071 2.B), so sum the bytes as they lie in memory, 32 bits at
- * a time, and swap once at the end.
+ * swap (RFC 1071 2.B), so sum the bytes as they lie in memory and swap
+ * once at the end.  Every segment of a TCP transfer is summed whole, so
+ * 64 bits at a time in two chains, each carry out of the top counted on
+ * the side and added back (2^64 is 1 modulo 2^16 - 1, the end-around
+ * carry): about half the time of 32-bit words for 1,400 bytes.
  */
 static uint64_t csum_add(uint64_t sum, const uint8_t *p, size_t n)
 {
+	uint64_t a = 0, b = 0, carries = 0, wa, wb;
 	uint32_t w32;
 	uint16_t w16;
 
+	for (; n >= 16; p += 16, n -= 16) {
+		memcpy(&wa, p, 8);
+		memcpy(&wb, p + 8, 8);
+		a += wa;
+		carries += a < wa;
+		b += wb;
+		carries += b < wb;
+	}
+	/* 2^32 is 1 too: the halves fit beside SUM, which holds a few 32-bit words at most */
+	sum += (a & 0xffffffff) + (a >> 32) + (b & 0xffffffff) + (b >> 32) + carries;
 	for (; n >= 4; p += 4, n -= 4) {
 		memcpy(&w32, p, 4);
 		sum += w32;

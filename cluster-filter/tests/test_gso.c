@@ -435,8 +435,30 @@ static void udp_runs(void)
 									       : CF_GSO_MAX_BYTES / 1900);
 }
 
+/* The sum against the reference over every length and alignment, and over long runs of ones (most carries). */
+static void sums(void)
+{
+	static uint8_t buf[65536 + 8];
+	unsigned wrong = 0;
+
+	srand(1071);
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)rand();
+	for (size_t at = 0; at < 8; at++)
+		for (size_t n = 0; n <= 300; n++)
+			wrong += cf_inet_csum(buf + at, n) != (uint16_t)~ref_sum(0, buf + at, n);
+	for (size_t n = 65536 - 64; n <= 65536; n++)
+		wrong += cf_inet_csum(buf + (n & 7), n) != (uint16_t)~ref_sum(0, buf + (n & 7), n);
+	memset(buf, 0xff, sizeof(buf));
+	for (size_t n = 0; n <= 65536; n += 257)
+		wrong += cf_inet_csum(buf + (n & 7), n) != (uint16_t)~ref_sum(0, buf + (n & 7), n);
+	CHECK_EQ(wrong, 0);
+	CHECK_EQ(cf_inet_csum(buf, 0), 0xffff);
+}
+
 int main(void)
 {
+	sums();
 	udp_runs();
 	tcp_super_packet();
 	tcp6_super_packet(0, 0);
