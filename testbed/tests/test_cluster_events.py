@@ -858,16 +858,7 @@ def test_a_hundred_child_sas_during_a_stream(cluster):
 
         # a flood over all hundred far beyond what the cluster carries,
         # then a stream over them that must arrive whole
-        port, receiver, dump, pcap = flood_counted_and_captured(cluster)
-        try:
-            flood = kv(cluster.exec("ha", BIN / "udpflood", "10.0.2.2", port, SIZE + 28, HUNDRED_FLOOD_SECONDS,
-                                    f"10.0.1.{hosts[0]}-10.0.1.{hosts[-1]}"))
-            out, _ = receiver.communicate(timeout=60)
-            d = json.loads(out.strip().splitlines()[-1])
-        finally:
-            stop(receiver, dump)
-        wire = esp_packets(pcap)
-        os.unlink(pcap)
+        flood, d, wire, _ = counted_flood(cluster, HUNDRED_FLOOD_SECONDS, f"10.0.1.{hosts[0]}-10.0.1.{hosts[-1]}")
         during = d["unique"] / HUNDRED_FLOOD_SECONDS
         print(f"{cluster.topology}: a flood from a hundred addresses for {HUNDRED_FLOOD_SECONDS} s: "
               f"{d['unique']} of {flood['sent']} arrived ({during:.0f}/s), {d['duplicates']} duplicated")
@@ -1247,6 +1238,25 @@ def stop(*procs):
             p.communicate(timeout=10)
 
 
+def counted_flood(cluster, seconds, *source_range):
+    """Host A floods host B for SECONDS (udpflood; from the addresses of
+    SOURCE_RANGE in turn, if given), counted at host B and captured on the
+    peer's outside link: (what udpflood said, host B's count, the ESP on
+    the wire, how long the flood took)."""
+    port, receiver, dump, pcap = flood_counted_and_captured(cluster)
+    try:
+        t = time.monotonic()
+        flood = kv(cluster.exec("ha", BIN / "udpflood", "10.0.2.2", port, SIZE + 28, seconds, *source_range))
+        took = time.monotonic() - t
+        out, _ = receiver.communicate(timeout=60)
+        d = json.loads(out.strip().splitlines()[-1])
+    finally:
+        stop(receiver, dump)
+    wire = esp_packets(pcap)
+    os.unlink(pcap)
+    return flood, d, wire, took
+
+
 SEARCH = (4000, 6000, 8000, 11000, 15000, 20000, 27000, 36000)
 FLOOD_SECONDS = 5
 
@@ -1273,17 +1283,7 @@ def test_flood_then_moderate_stream(cluster):
             break
         best = achieved
     assert best > 0, "not loss-free even at the lowest rate"
-    port, receiver, dump, pcap = flood_counted_and_captured(cluster)
-    try:
-        t = time.monotonic()
-        flood = kv(cluster.exec("ha", BIN / "udpflood", "10.0.2.2", port, SIZE + 28, FLOOD_SECONDS))
-        took = time.monotonic() - t
-        out, _ = receiver.communicate(timeout=60)
-        d = json.loads(out.strip().splitlines()[-1])
-    finally:
-        stop(receiver, dump)
-    wire = esp_packets(pcap)
-    os.unlink(pcap)
+    flood, d, wire, took = counted_flood(cluster, FLOOD_SECONDS)
     during = d["unique"] / FLOOD_SECONDS
     print(f"{cluster.topology}: highest loss-free rate {best:.0f}/s; flood of {int(flood['sent']) / took:.0f}/s "
           f"for {FLOOD_SECONDS} s: {d['unique']} of {flood['sent']} arrived ({during:.0f}/s, "
