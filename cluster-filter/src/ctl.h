@@ -12,11 +12,15 @@
 
 #define CF_CTL_VERSION 1
 #define CF_CTL_HDR_LEN 12
-#define CF_CTL_MSG_MAX 4096
+#define CF_CTL_MSG_MAX 32768
 /* clustered, VIEW events come at least this often: pluto speaks only while they do */
 #define CF_VIEW_HEARTBEAT_MS 500
 #define CF_IKE_SPIS_LEN 16	/* an IKE SA's SPIs: initiator's, responder's */
-#define CF_IKE_RECORD_MAX 3072	/* pluto's record of one IKE SA and its Child SAs */
+/*
+ * pluto's record of one IKE SA and its Child SAs: about 700 bytes and
+ * 120 a Child SA, so some 250 Child SAs (an attribute's length is 16 bits)
+ */
+#define CF_IKE_RECORD_MAX 30720
 #define CF_CTL_SOCKET "/run/pluto/cluster-filter.ctl"	/* beside pluto.ctl */
 
 enum cf_ctl_flag {

@@ -27,7 +27,8 @@ int cf_ike_put(struct cf_ike_table *t, const uint8_t spis[CF_IKE_SPIS_LEN],
 	if (len == 0 || len > CF_IKE_RECORD_MAX)
 		return -EINVAL;
 	struct cf_ike_record **p = slot(t, spis), *old = *p;
-	if (old == NULL && t->count >= CF_IKE_MAX_RECORDS)
+	if ((old == NULL && t->count >= CF_IKE_MAX_RECORDS) ||
+	    t->bytes - (old ? old->len : 0) + len > CF_IKE_MAX_BYTES)
 		return -ENOSPC;
 	struct cf_ike_record *r = malloc(sizeof(*r) + len);
 	if (r == NULL)
@@ -37,7 +38,9 @@ int cf_ike_put(struct cf_ike_table *t, const uint8_t spis[CF_IKE_SPIS_LEN],
 	r->len = (uint32_t)len;
 	r->updated = now;
 	r->msgid_sent = r->msgid_recv = UINT32_MAX;
+	t->bytes += len;
 	if (old != NULL) {
+		t->bytes -= old->len;
 		r->version = version ? version : old->version + 1;
 		r->next = old->next;
 		*p = r;
@@ -58,6 +61,7 @@ int cf_ike_del(struct cf_ike_table *t, const uint8_t spis[CF_IKE_SPIS_LEN])
 		return -ENOENT;
 	*p = r->next;
 	t->count--;
+	t->bytes -= r->len;
 	wipe(r);
 	return 0;
 }
@@ -86,6 +90,7 @@ void cf_ike_flush(struct cf_ike_table *t)
 		wipe(r);
 	}
 	t->count = 0;
+	t->bytes = 0;
 }
 
 void cf_ike_digest(const struct cf_ike_record *r, uint8_t out[8])

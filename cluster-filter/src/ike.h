@@ -17,6 +17,8 @@
 #include "ctl.h"	/* CF_IKE_SPIS_LEN, CF_IKE_RECORD_MAX */
 
 #define CF_IKE_MAX_RECORDS 16384
+/* and their bytes: as many records of a few Child SAs each, not of the largest */
+#define CF_IKE_MAX_BYTES (64u << 20)
 
 struct cf_ike_record {
 	struct cf_ike_record *next;
@@ -31,12 +33,13 @@ struct cf_ike_record {
 struct cf_ike_table {
 	struct cf_ike_record *list;	/* newest first */
 	uint32_t count;
+	size_t bytes;			/* of the records' data */
 };
 
 /*
  * Replace or add SPIS's record, as its VERSION (0: the next one; a
  * joiner's snapshot keeps the default host's): 0, -EINVAL (size) or
- * -ENOSPC / -ENOMEM.
+ * -ENOSPC (CF_IKE_MAX_RECORDS or CF_IKE_MAX_BYTES) / -ENOMEM.
  */
 int cf_ike_put(struct cf_ike_table *t, const uint8_t spis[CF_IKE_SPIS_LEN],
 	       const uint8_t *data, size_t len, uint32_t version, uint64_t now);

@@ -443,7 +443,7 @@ def test_a_node_with_another_mac_is_said(cluster):
              what="the MACs agreed again")
 
 
-IKE_RECORD_MAX, IKE_RECORDS_MAX = 3072, 16384     # 51 MB, over the sync backlog bound of 16 MB
+IKE_RECORD_SIZE, IKE_RECORDS_MAX = 3072, 16384    # 51 MB, over the sync backlog bound of 16 MB
 
 
 def ike_records(cluster, i):
@@ -451,8 +451,8 @@ def ike_records(cluster, i):
 
 
 def test_a_hand_over_beyond_the_sync_backlog(cluster):
-    """As many IKE records as a node holds, each at its largest (51 MB,
-    three times the bound on what may wait for Corosync), reach a
+    """As many IKE records as a node holds, each of 3 KB (51 MB, three
+    times the bound on what may wait for Corosync), reach a
     restarted node whole through real Corosync, and the node takes its
     share of the traffic after.  Here Corosync keeps up with the default
     host; tests/test_cluster.c holds the whole hand-over back instead."""
@@ -462,7 +462,7 @@ def test_a_hand_over_beyond_the_sync_backlog(cluster):
     spis = [struct.pack(">QQ", 0x5eed0000 + k, 0x7e570000 + k) for k in range(count)]
     path = f"{cluster.run_dir}/n{host}.sock"
     errors = control_errors(path, (control_message(IKE_PUT, k, (A_IKE_SPIS, spi),
-                                                   (A_IKE_RECORD, bytes([k % 251]) * IKE_RECORD_MAX))
+                                                   (A_IKE_RECORD, bytes([k % 251]) * IKE_RECORD_SIZE))
                                    for k, spi in enumerate(spis)))
     try:
         assert errors == [0] * count, collections.Counter(errors)

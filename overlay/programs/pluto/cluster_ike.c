@@ -344,18 +344,30 @@ static void share(struct record *r, const struct ike_sa *ike)
 	memset(r, 0, sizeof(*r));	/* keys; cluster_transact() wiped the request */
 }
 
+static void forget_record(const ike_spis_t *spis, struct logger *logger);
+
+/* the IKE SA whose Child SAs were last said not to fit, said once */
+static so_serial_t told_left_out = SOS_NOBODY;
+
 static void share_family(struct ike_sa *ike, const struct state *dying)
 {
 	static struct record r;
+	unsigned children = 0, left_out = 0;
 
 	/*
 	 * The last response goes too, for a retransmitted request; a large
 	 * one (certificates) is left out rather than the whole IKE SA: the
 	 * next node then cannot answer a retransmission of that one request.
+	 * Child SAs that do not fit are left out before it, and then the
+	 * ones that still do not fit, but never the IKE SA's own state: a
+	 * node taking over a record older than its message IDs would be
+	 * ignored by the peer.
 	 */
 	for (int with_response = 1; with_response >= 0; with_response--) {
 		memset(&r, 0, sizeof(r));
 		put_ike(&r, ike, with_response);
+		if (r.overflow)
+			continue;
 		struct state_filter sf = {
 			.clonedfrom = ike->sa.st_serialno,
 			.search = {
@@ -364,11 +376,24 @@ static void share_family(struct ike_sa *ike, const struct state *dying)
 				.where = HERE,
 			},
 		};
+		children = left_out = 0;
 		while (next_state(&sf)) {
-			if (sf.st != dying && IS_CHILD_SA_ESTABLISHED(sf.st))
+			if (sf.st == dying || !IS_CHILD_SA_ESTABLISHED(sf.st))
+				continue;
+			children++;
+			size_t fitted = r.len;
+			if (left_out == 0)
 				put_child(&r, pexpect_child_sa(sf.st));
+			if (r.overflow) {
+				memset(r.buf + fitted, 0, sizeof(r.buf) - fitted);
+				r.len = fitted;
+				r.overflow = false;
+				left_out++;
+			} else if (left_out > 0) {
+				left_out++;
+			}
 		}
-		if (!r.overflow)
+		if (left_out == 0)
 			break;
 	}
 	if (r.overflow) {
@@ -376,7 +401,15 @@ static void share_family(struct ike_sa *ike, const struct state *dying)
 		     "cluster-filter: the IKE SA does not fit a %u-byte record; another node cannot take it over",
 		     RECORD_MAX);
 		memset(&r, 0, sizeof(r));
+		/* nor take over an older record of it, behind its message IDs */
+		forget_record(&ike->sa.st_ike_spis, ike->sa.logger);
 		return;
+	}
+	if (left_out > 0 && told_left_out != ike->sa.st_serialno) {
+		llog(RC_LOG, ike->sa.logger,
+		     "cluster-filter: %u of the IKE SA's %u Child SAs do not fit its %u-byte record; "
+		     "a node taking it over will not have them", left_out, children, RECORD_MAX);
+		told_left_out = ike->sa.st_serialno;
 	}
 	share(&r, ike);
 }

@@ -32,7 +32,7 @@
 struct logger;
 
 /* the data plane keeps at most this much per IKE SA (CF_IKE_RECORD_MAX) */
-#define RECORD_MAX 3072
+#define RECORD_MAX 30720
 #define RECORD_VERSION 1
 
 enum record_attr {
