@@ -704,21 +704,26 @@ def test_follower_powers_back_on(cluster):
 EXTRA_HOSTS = (3, 4)          # 10.0.1.3 and 10.0.1.4 at host A, one Child SA each
 
 
-def add_children(cluster, hosts=EXTRA_HOSTS, timeout=10.0):
-    """More Child SAs under the same IKE SA, one for each of host A's
-    10.0.1.H/32 (strongSwan narrows its 10.0.1.0/24 to them): with one
-    writer per SA, spreading the load takes several SAs.  Two are
-    initiated one after the other, more all at once (--asynchronous)."""
+def add_child_conns(cluster, hosts, nodes):
+    """The connections of add_children(), added to the pluto of each of NODES."""
     with open(f"{cluster.run_dir}/ipsec.conf") as f:
         setup, conn = f.read().split("conn tunnel\n")
     with open(f"{cluster.run_dir}/children.conf", "w") as f:
         f.write(setup + "".join(f"conn tunnel-a{h}\n" + conn.replace("leftsubnet=10.0.1.0/24",
                                                                     f"leftsubnet=10.0.1.{h}/32")
                                 for h in hosts))
-    for i in range(NODES):
+    for i in nodes:
         cluster.exec(f"n{i}", LSW / "addconn", "--config", f"{cluster.run_dir}/children.conf",
                      "--ctlsocket", f"{cluster.run_dir}/n{i}/pluto.ctl",
                      *(f"tunnel-a{h}" for h in hosts))
+
+
+def add_children(cluster, hosts=EXTRA_HOSTS, timeout=10.0):
+    """More Child SAs under the same IKE SA, one for each of host A's
+    10.0.1.H/32 (strongSwan narrows its 10.0.1.0/24 to them): with one
+    writer per SA, spreading the load takes several SAs.  Two are
+    initiated one after the other, more all at once (--asynchronous)."""
+    add_child_conns(cluster, hosts, range(NODES))
     for h in hosts:
         cluster.exec("ha", "ip", "addr", "add", f"10.0.1.{h}/24", "dev", "lan")
     for h in hosts:
@@ -797,7 +802,10 @@ def test_a_hundred_child_sas_during_a_stream(cluster):
     doubled, no more lost than its share of what it missed.  Then host A
     floods from all hundred addresses, far beyond capacity: nothing
     doubled or repeated on the wire, at least twice the streams' rate
-    carried, and the stream right after it arrives whole.  Then the cluster
+    carried, and the stream right after it arrives whole.  Then the
+    default host loses power during a stream: loss only of its share
+    until the others settle, and the next default host takes the IKE SA
+    over with all 101 Child SAs (it rekeys them next).  Then the cluster
     rekeys all hundred at once during such a stream: at most a handful
     lost, nothing doubled.  Then a follower's daemon is killed and started
     again during one: loss only of its share while it goes and comes back,
@@ -868,6 +876,50 @@ def test_a_hundred_child_sas_during_a_stream(cluster):
         got, wire = cluster.streams(3.0, sources=flows).finish()
         report(cluster, "right after the flood, a stream over the hundred Child SAs", got, wire)
         assert_clean(got, "a stream right after a flood over a hundred Child SAs")
+
+        # the default host loses power during a stream over them: the next
+        # one takes its IKE SA over with every Child SA, and it is the one
+        # that rekeys them all below
+        first = cluster.default_host()
+        survivors = [i for i in range(NODES) if i != first]
+        def takeovers(i):
+            return [line for line in pluto_log(cluster, i).splitlines() if "took over the IKE SA" in line]
+        took_before = {i: len(takeovers(i)) for i in survivors}
+        streams = cluster.streams(8.0, sources=flows, silence=DETECT)
+        try:
+            streams.at(0.5)
+            before = cluster.owned(range(NODES))
+            streams.at(1.5)
+            mid = cluster.owned(range(NODES))
+            t_off = time.monotonic()
+            cluster.script("poweroff", str(first))
+            cluster.wait_settled(survivors)
+            t_settled = time.monotonic()
+        except BaseException:
+            streams.kill()
+            with contextlib.suppress(Exception):
+                cluster.script("poweron", str(first))
+                add_child_conns(cluster, hosts, [first])
+            raise
+        got, wire = streams.finish()
+        report(cluster, f"node {first}, the default host, powered off at +{t_off - streams.t_start:.2f} s, "
+               f"the others settled after {t_settled - t_off:.2f} s", got, wire, t_off)
+        share = shares(before, mid, "A->B")[first]
+        bound = share * RATE * DETECT + HANDFUL
+        for name, d in got.items():
+            late = sum(k for t, k in d["dups"] if t > t_settled - d["t0"] + 0.05)
+            assert d["missing"] <= bound and late == 0, \
+                f"{name}: {d['missing']} lost (node {first}'s share {share:.2f}: {bound:.0f} allowed), " \
+                f"{late} duplicated after the others settled"
+        speaker = cluster.default_host(survivors)
+        wait_for(lambda: len(takeovers(speaker)) > took_before[speaker], timeout=10.0,
+                 what=f"node {speaker} taking over the IKE SA")
+        line = takeovers(speaker)[-1]
+        assert f"took over the IKE SA and {1 + len(hosts)} Child SA(s)" in line, line
+        cluster.script("poweron", str(first))
+        add_child_conns(cluster, hosts, [first])
+        cluster.wait_settled(list(range(NODES)))
+        assert len(cluster.sa_list(first)) == 2 * (1 + len(hosts)), "the node back on lacks SAs"
 
         # all hundred rekeyed at once by the cluster, during a stream over them
         old = {s["spi"] for s in cluster.sa_list(0) if s["dir"] == "out"}
