@@ -785,6 +785,7 @@ def test_one_node_misses_5_percent(cluster):
 
 MANY_HOSTS = range(10, 110)    # host A's 10.0.1.10 .. 10.0.1.109, a Child SA each
 HUNDRED_FLOOD_SECONDS = 3
+MANY_SECONDS = 20.0     # a stream during which the hundred are negotiated or rekeyed
 
 
 @on(ONLY_DEFAULT)
@@ -812,7 +813,10 @@ def test_a_hundred_child_sas_during_a_stream(cluster):
     and the fresh daemon has every SA.  Then all hundred go, from every
     node and from strongSwan."""
     hosts = list(MANY_HOSTS)
-    streams = cluster.streams(12.0)
+    # long enough for the hundred negotiations, each exchange's IKE record
+    # (up to 12 KB) put through Corosync before its last message leaves:
+    # 6-11 s here
+    streams = cluster.streams(MANY_SECONDS)
     try:
         streams.at(1.0)
         t = time.monotonic()
@@ -924,7 +928,7 @@ def test_a_hundred_child_sas_during_a_stream(cluster):
         # all hundred rekeyed at once by the cluster, during a stream over them
         old = {s["spi"] for s in cluster.sa_list(0) if s["dir"] == "out"}
         speaker = cluster.default_host()
-        streams = cluster.streams(12.0, sources=flows)
+        streams = cluster.streams(MANY_SECONDS, sources=flows)
         try:
             streams.at(1.0)
             t = time.monotonic()
@@ -940,8 +944,13 @@ def test_a_hundred_child_sas_during_a_stream(cluster):
         got, wire = streams.finish()
         report(cluster, f"a hundred Child SAs rekeyed at once, on every node in {took:.1f} s", got, wire)
         assert 1.0 + took + 0.5 <= streams.seconds, "the stream ended before the rekeys were over"
+        # A rekey moves an SA to the node powered on again while its writer
+        # carries clearly more than its share (cf_dp_choose_writer()): 43 of
+        # the hundred here.  What reaches the two nodes while their kernel
+        # tables disagree is dropped by both, a few ms at 20 datagrams/s an
+        # SA: 1-8 of 40,000 here.
         for name, d in got.items():
-            assert d["duplicates"] == 0 and d["missing"] <= HANDFUL, \
+            assert d["duplicates"] == 0 and d["missing"] <= HANDFUL + len(hosts) // 10, \
                 f"{name}: {d['missing']} lost, {d['duplicates']} duplicated of {d['count']}"
 
         # a follower's daemon killed during a stream over them, then started
