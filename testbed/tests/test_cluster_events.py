@@ -783,6 +783,21 @@ def test_one_node_misses_5_percent(cluster):
     assert all(d["duplicates"] == 0 for d in got.values()), "duplicated datagrams"
 
 
+def stream_with_shares(cluster, seconds, flows):
+    """A stream over FLOWS for SECONDS that a change's gap does not end,
+    and what each node had written at 0.5 s and at 1.5 s into it, for its
+    share before the change: (streams, before, mid)."""
+    streams = cluster.streams(seconds, sources=flows, silence=DETECT)
+    try:
+        streams.at(0.5)
+        before = cluster.owned(range(NODES))
+        streams.at(1.5)
+        return streams, before, cluster.owned(range(NODES))
+    except BaseException:
+        streams.kill()
+        raise
+
+
 MANY_HOSTS = range(10, 110)    # host A's 10.0.1.10 .. 10.0.1.109, a Child SA each
 HUNDRED_FLOOD_SECONDS = 3
 MANY_SECONDS = 20.0     # a stream during which the hundred are negotiated or rekeyed
@@ -886,15 +901,12 @@ def test_a_hundred_child_sas_during_a_stream(cluster):
         # that rekeys them all below
         first = cluster.default_host()
         survivors = [i for i in range(NODES) if i != first]
+
         def takeovers(i):
             return [line for line in pluto_log(cluster, i).splitlines() if "took over the IKE SA" in line]
         took_before = {i: len(takeovers(i)) for i in survivors}
-        streams = cluster.streams(8.0, sources=flows, silence=DETECT)
+        streams, before, mid = stream_with_shares(cluster, 8.0, flows)
         try:
-            streams.at(0.5)
-            before = cluster.owned(range(NODES))
-            streams.at(1.5)
-            mid = cluster.owned(range(NODES))
             t_off = time.monotonic()
             cluster.script("poweroff", str(first))
             cluster.wait_settled(survivors)
@@ -957,12 +969,8 @@ def test_a_hundred_child_sas_during_a_stream(cluster):
         # again: its writers move to the others, and the fresh daemon takes
         # all 202 SAs from the default host
         victim = next(i for i in reversed(range(NODES)) if i != speaker)
-        streams = cluster.streams(10.0, sources=flows, silence=DETECT)
+        streams, before, mid = stream_with_shares(cluster, 10.0, flows)
         try:
-            streams.at(0.5)
-            before = cluster.owned(range(NODES))
-            streams.at(1.5)
-            mid = cluster.owned(range(NODES))
             t_kill = time.monotonic()
             cluster.sigkill_daemon(victim)
             cluster.wait_settled([i for i in range(NODES) if i != victim])
