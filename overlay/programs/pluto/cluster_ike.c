@@ -358,10 +358,10 @@ static void share_family(struct ike_sa *ike, const struct state *dying)
 	 * The last response goes too, for a retransmitted request; a large
 	 * one (certificates) is left out rather than the whole IKE SA: the
 	 * next node then cannot answer a retransmission of that one request.
-	 * Child SAs that do not fit are left out before it, and then the
-	 * ones that still do not fit, but never the IKE SA's own state: a
-	 * node taking over a record older than its message IDs would be
-	 * ignored by the peer.
+	 * It is also left out to make room for Child SAs that do not fit,
+	 * and those that still do not are left out in turn: never the IKE
+	 * SA's own state, as a node taking over a record older than its
+	 * message IDs would be ignored by the peer.
 	 */
 	for (int with_response = 1; with_response >= 0; with_response--) {
 		memset(&r, 0, sizeof(r));
