@@ -1810,7 +1810,8 @@ def test_pluto_restart_on_the_default_host(cluster):
 
 
 # pluto's record of an IKE SA (overlay/programs/pluto/cluster_ike_record.h): attributes, u16 type, u16 length
-R_PROPOSAL, R_SK_EI, R_SK_ER, R_SALT_I, R_SALT_R, R_CHILD = 7, 11, 12, 13, 14, 21
+R_NAME, R_PROPOSAL, R_SK_EI, R_SK_ER, R_SALT_I, R_SALT_R = 2, 7, 11, 12, 13, 14
+R_RESPONSE, R_CHILD, R_REQID = 18, 21, 25
 # ikev2_proposal_export(): number, protocol, SPI size, 8 SPI bytes, then
 # per transform type from ENCR (flags, u16 id, u16 key length)
 ENCR_AT, INTEG_AT = 12, 22
@@ -1838,52 +1839,72 @@ def with_encr(proposal, encr_id, keybits, integ=None):
     return bytes(p)
 
 
-def keys_that_do_not_fit(record):
-    """Records (the real one's endpoints and message IDs, without its
-    Child SA) whose keys or algorithms another node must not use, each
-    of which pluto used to take over and crash on, at once or at the
-    IKE SA's first message."""
+def records_that_do_not_fit(record):
+    """Records (the real one's endpoints and message IDs) that another
+    node must not take over, each with what pluto says of it.  Each of
+    them pluto used to take over and crash on, at once, at the IKE SA's
+    first message or at the next connection it loaded."""
     attrs = [(t, v) for t, v in record_attrs(record) if t != R_CHILD]
     proposal = dict(attrs)[R_PROPOSAL]
     encr = struct.unpack(">H", proposal[ENCR_AT + 1:ENCR_AT + 3])[0]
+    child, = [v for t, v in record_attrs(record) if t == R_CHILD]
+    no_cipher = record_from((t, bytes(v[:ENCR_AT]) + b"\0" + bytes(v[ENCR_AT + 1:]) if t == R_PROPOSAL else v)
+                            for t, v in record_attrs(child))
+    keys, malformed = "do not fit its proposal", "is malformed or from another version"
     return {
         # NSS's key import asserted on the empty key
-        "SK_ei empty": [(t, b"" if t == R_SK_EI else v) for t, v in attrs],
+        "SK_ei empty": ([(t, b"" if t == R_SK_EI else v) for t, v in attrs], keys),
         # AES-GCM with an 8-bit key, its keys as long as that says
-        "an 8-bit key": [(t, with_encr(v, encr, 8) if t == R_PROPOSAL else
-                          v[:1] if t in (R_SK_EI, R_SK_ER) else v) for t, v in attrs],
+        "an 8-bit key": ([(t, with_encr(v, encr, 8) if t == R_PROPOSAL else
+                           v[:1] if t in (R_SK_EI, R_SK_ER) else v) for t, v in attrs], keys),
         # AES-CBC without integrity: the first message dereferenced no algorithm
-        "CBC without integrity": [(t, with_encr(v, ENCR_AES_CBC, 128, integ=0) if t == R_PROPOSAL else
-                                   b"" if t in (R_SALT_I, R_SALT_R) else v) for t, v in attrs],
+        "CBC without integrity": ([(t, with_encr(v, ENCR_AES_CBC, 128, integ=0) if t == R_PROPOSAL else
+                                    b"" if t in (R_SALT_I, R_SALT_R) else v) for t, v in attrs], keys),
+        # the Child SA's statistics dereferenced the cipher the proposal lacks
+        "a Child SA without a cipher": (attrs + [(R_CHILD, no_cipher)], "a Child SA in the record"),
+        # reserved, the next connection's gen_reqid() wrapped to 0 and passerted
+        "a reqid at the counter's end": ([(t, struct.pack(">I", 0xfffffffc) if t == R_REQID else v)
+                                          for t, v in attrs], malformed),
+        # "tunnel\0x" named the connection "tunnel"
+        "a name with a NUL": ([(t, v + b"\0x" if t == R_NAME else v) for t, v in attrs], malformed),
     }
 
 
 @on(ONLY_DEFAULT)
 def test_a_record_whose_keys_do_not_fit_is_refused(cluster):
-    """IKE records whose keys do not fit their proposal (SK_ei empty, an
-    8-bit AES key, CBC without integrity) are in the cluster when pluto
-    restarts on the default host: the new pluto refuses each, with a log
-    line, and takes the real one over - strongSwan's Child SA rekey is
-    answered.  A record that crashed pluto would crash every default
-    host after it."""
+    """IKE records that another node must not take over (keys that do
+    not fit their proposal - SK_ei empty, an 8-bit AES key, CBC without
+    integrity -, a Child SA whose proposal has no cipher, a reqid at the
+    end of pluto's counter, a name with a NUL in it) are in the cluster
+    when pluto restarts on the default host: the new pluto refuses each,
+    with a log line, and takes the real one over - strongSwan's Child SA
+    rekey is answered.  A record that crashed pluto would crash every
+    default host after it.  The real record carries a last response of
+    twelve fragments, as a certificate makes it: pluto used to refuse
+    more than eight."""
     speaker = cluster.default_host()
     path = f"{cluster.run_dir}/n{speaker}.sock"
     (spis, record), = ike_dump_records(path)
-    bad = keys_that_do_not_fit(record)
+    bad = records_that_do_not_fit(record)
     bad_spis = [bytes(b ^ (0x5a + k) for b in spis) for k in range(len(bad))]
+    fragments = [(R_RESPONSE, bytes([k]) * 400) for k in range(12)]
+    real = record_from([(t, v) for t, v in record_attrs(record) if t != R_RESPONSE] + fragments)
     assert control_errors(path, [control_message(IKE_PUT, 1 + k, (A_IKE_SPIS, s), (A_IKE_RECORD, record_from(attrs)))
-                                 for k, (s, attrs) in enumerate(zip(bad_spis, bad.values()))]) == [0] * len(bad)
+                                 for k, (s, (attrs, _)) in enumerate(zip(bad_spis, bad.values()))] +
+                          [control_message(IKE_PUT, 1 + len(bad), (A_IKE_SPIS, spis), (A_IKE_RECORD, real))]
+                          ) == [0] * (len(bad) + 1)
     try:
         cluster.script("restart-pluto", str(speaker))
         wait_for(lambda: "took over the IKE SA and 1 Child SA(s)" in pluto_log(cluster, speaker),
                  timeout=35, what="the restarted pluto taking its IKE SA back")
         log = pluto_log(cluster, speaker)
         # each said once, though the takeover reads the records again while the real one waits
-        refused = [line for line in log.splitlines() if "do not fit its proposal; not taken over" in line]
+        refused = [line for line in log.splitlines() if "not taken over" in line]
         assert len(refused) == len(bad), refused
-        for s in bad_spis:
-            assert f"the keys of IKE SA {s[:8].hex()} do not fit" in log, (s[:8].hex(), refused)
+        for s, (name, (_, said)) in zip(bad_spis, bad.items()):
+            assert any(s[:8].hex() in line and said in line for line in refused), (name, refused)
         assert "took over the IKE SA and 0 Child SA(s)" not in log
+        assert "EXPECTATION FAILED" not in log and "ASSERTION FAILED" not in log
         os.kill(pluto_pid(cluster, speaker), 0)
         out = cluster.swanctl("--rekey", "--child", "tunnel")
         assert "rekey completed successfully" in out, out

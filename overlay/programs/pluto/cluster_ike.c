@@ -34,6 +34,7 @@
  */
 
 #include <errno.h>
+#include <limits.h>
 
 #include "defs.h"
 #include "log.h"
@@ -226,6 +227,13 @@ static void put_deadlines(struct record *r, const struct state *st)
 	}
 }
 
+static void put_reqid(struct record *r, const struct connection *c)
+{
+	uint8_t reqid[4];
+	put_be32(reqid, c->child.reqid);
+	put(r, R_REQID, reqid, sizeof(reqid));
+}
+
 static void put_child(struct record *r, const struct child_sa *child)
 {
 	uint8_t *head = put(r, R_CHILD, NULL, 0);
@@ -233,6 +241,8 @@ static void put_child(struct record *r, const struct child_sa *child)
 	const struct connection *c = child->sa.st_connection;
 
 	put(r, R_NAME, c->name, strlen(c->name));
+	/* another connection's than the IKE SA's may differ on the next node too */
+	put_reqid(r, c);
 	put_u8(r, R_ROLE, child->sa.st_sa_role);
 	put_u64(r, R_INCEPTION, child->sa.st_inception.rt.tv_sec);
 	put(r, R_SPI_IN, &child->sa.st_esp.inbound.spi, sizeof(ipsec_spi_t));
@@ -273,9 +283,7 @@ static void put_ike(struct record *r, struct ike_sa *ike, bool with_response)
 
 	put_u8(r, R_VERSION, RECORD_VERSION);
 	put(r, R_NAME, st->st_connection->name, strlen(st->st_connection->name));
-	uint8_t reqid[4];
-	put_be32(reqid, st->st_connection->child.reqid);
-	put(r, R_REQID, reqid, sizeof(reqid));
+	put_reqid(r, st->st_connection);
 	put_u8(r, R_ROLE, st->st_sa_role);
 	put_u64(r, R_INCEPTION, st->st_inception.rt.tv_sec);
 	put_instance(r, st->st_connection);
@@ -349,54 +357,69 @@ static void forget_record(const ike_spis_t *spis, struct logger *logger);
 /* the IKE SA whose Child SAs were last said not to fit, said once */
 static so_serial_t told_left_out = SOS_NOBODY;
 
+/*
+ * The IKE SA and as many of its established Child SAs as fit, oldest
+ * first; the number left out, or UINT_MAX when the IKE SA alone does
+ * not fit.
+ */
+static unsigned put_family(struct record *r, struct ike_sa *ike, const struct state *dying,
+			   bool with_response, unsigned *children)
+{
+	memset(r, 0, sizeof(*r));
+	put_ike(r, ike, with_response);
+	if (r->overflow)
+		return UINT_MAX;
+	struct state_filter sf = {
+		.clonedfrom = ike->sa.st_serialno,
+		.search = {
+			.order = OLD2NEW,
+			.verbose.logger = &global_logger,
+			.where = HERE,
+		},
+	};
+	unsigned left_out = 0;
+	*children = 0;
+	while (next_state(&sf)) {
+		if (sf.st == dying || !IS_CHILD_SA_ESTABLISHED(sf.st))
+			continue;
+		(*children)++;
+		size_t fitted = r->len;
+		if (left_out == 0)
+			put_child(r, pexpect_child_sa(sf.st));
+		if (r->overflow) {
+			memset(r->buf + fitted, 0, sizeof(r->buf) - fitted);
+			r->len = fitted;
+			r->overflow = false;
+		}
+		if (r->len == fitted)
+			left_out++;
+	}
+	return left_out;
+}
+
 static void share_family(struct ike_sa *ike, const struct state *dying)
 {
 	static struct record r;
-	unsigned children = 0, left_out = 0;
+	unsigned children;
 
 	/*
 	 * The last response goes too, for a retransmitted request; a large
 	 * one (certificates) is left out rather than the whole IKE SA: the
 	 * next node then cannot answer a retransmission of that one request.
-	 * It is also left out to make room for Child SAs that do not fit,
-	 * and those that still do not are left out in turn: never the IKE
-	 * SA's own state, as a node taking over a record older than its
-	 * message IDs would be ignored by the peer.
+	 * It is also left out when that makes room for Child SAs that do
+	 * not fit, and those that still do not are left out in turn: never
+	 * the IKE SA's own state, as a node taking over a record older than
+	 * its message IDs would be ignored by the peer.
 	 */
-	for (int with_response = 1; with_response >= 0; with_response--) {
-		memset(&r, 0, sizeof(r));
-		put_ike(&r, ike, with_response);
-		if (r.overflow)
-			continue;
-		struct state_filter sf = {
-			.clonedfrom = ike->sa.st_serialno,
-			.search = {
-				.order = OLD2NEW,
-				.verbose.logger = &global_logger,
-				.where = HERE,
-			},
-		};
-		children = left_out = 0;
-		while (next_state(&sf)) {
-			if (sf.st == dying || !IS_CHILD_SA_ESTABLISHED(sf.st))
-				continue;
-			children++;
-			size_t fitted = r.len;
-			if (left_out == 0)
-				put_child(&r, pexpect_child_sa(sf.st));
-			if (r.overflow) {
-				memset(r.buf + fitted, 0, sizeof(r.buf) - fitted);
-				r.len = fitted;
-				r.overflow = false;
-				left_out++;
-			} else if (left_out > 0) {
-				left_out++;
-			}
-		}
-		if (left_out == 0)
-			break;
+	unsigned left_out = put_family(&r, ike, dying, true, &children);
+	if (left_out > 0) {
+		unsigned without = put_family(&r, ike, dying, false, &children);
+		if (without >= left_out && left_out != UINT_MAX)
+			left_out = put_family(&r, ike, dying, true, &children);
+		else
+			left_out = without;
 	}
-	if (r.overflow) {
+	if (left_out == UINT_MAX) {
 		llog(RC_LOG, ike->sa.logger,
 		     "cluster-filter: the IKE SA does not fit a %u-byte record; another node cannot take it over",
 		     RECORD_MAX);

@@ -48,6 +48,13 @@
 #include "cluster_wire.h"
 #include "cluster_ike_record.h"
 
+/*
+ * Reqids count up by four for each connection loaded (gen_reqid()): one
+ * above this no pluto hands out, and one near UINT32_MAX, reserved,
+ * would make the next connection's passert in gen_reqid().
+ */
+#define RECORD_REQID_MAX 0x7ffffffc
+
 struct reader {
 	const uint8_t *p;
 	size_t left;
@@ -71,7 +78,7 @@ static bool next_attr(struct reader *rd, unsigned *type, shunk_t *value)
 struct sa_fields {
 	shunk_t name, proposal, spi_in, mode, local, remote, msgids, nat;
 	shunk_t keys[R_SALT_R - R_SK_D + 1];
-	shunk_t response[8];
+	shunk_t response[MAX_IKE_FRAGMENTS];	/* as many as pluto sends */
 	unsigned responses;
 	enum sa_role role;
 	uint64_t inception, rekey_at, lifetime_at;
@@ -102,7 +109,11 @@ static bool read_fields(shunk_t in, struct sa_fields *f)
 		const uint8_t *b = v.ptr;
 		switch (type) {
 		case R_VERSION: f->version_ok = v.len == 1 && b[0] == RECORD_VERSION; break;
-		case R_NAME: f->name = v; break;
+		case R_NAME:
+			if (memchr(v.ptr, '\0', v.len) != NULL)
+				return false;	/* "a\0x" would name "a" */
+			f->name = v;
+			break;
 		case R_ROLE: f->role = v.len == 1 ? b[0] : 0; break;
 		case R_INCEPTION: f->inception = be64_of(v); break;
 		case R_LOCAL: f->local = v; break;
@@ -135,8 +146,17 @@ static bool read_fields(shunk_t in, struct sa_fields *f)
 		case R_SPI_IN: f->spi_in = v; break;
 		case R_MODE: f->mode = v; break;
 		case R_OWNER: f->owner = v.len == 1 && b[0] != 0; break;
-		case R_REQID: f->reqid = v.len == 4 ? get_be32(b) : 0; break;
-		case R_PEER_ID: f->peer_id = v; break;
+		case R_REQID:
+			/* reserve_reqid() would leave gen_reqid() to wrap and passert */
+			if (v.len != 4 || get_be32(b) == 0 || get_be32(b) > RECORD_REQID_MAX)
+				return false;
+			f->reqid = get_be32(b);
+			break;
+		case R_PEER_ID:
+			if (memchr(v.ptr, '\0', v.len) != NULL)
+				return false;
+			f->peer_id = v;
+			break;
 		case R_LEASE:
 			if (f->nr_leases == elemsof(f->lease) || (v.len != 4 && v.len != 16))
 				return false;
@@ -220,8 +240,12 @@ static struct connection *connection_named(shunk_t name, bool (*kind)(const stru
 /* The default host's deadline, from here; one already past: soon. */
 static deltatime_t delay_until(uint64_t at, intmax_t at_least)
 {
-	intmax_t left = (intmax_t)at - (intmax_t)realnow().rt.tv_sec;
-	return deltatime(left > at_least ? left : at_least);
+	/* no lifetime is longer than a day or two; a record's year 2^63 is not ours to schedule */
+	const uint64_t at_most = 30 * secs_per_day;
+	uint64_t now = realnow().rt.tv_sec;
+	uint64_t left = at > now ? at - now : 0;
+	return deltatime(left > at_most ? (intmax_t)at_most :
+			 (intmax_t)left > at_least ? (intmax_t)left : at_least);
 }
 
 static void schedule_deadlines(struct state *st, const struct sa_fields *f)
@@ -241,10 +265,92 @@ static void schedule_deadlines(struct state *st, const struct sa_fields *f)
 	event_schedule(f->lifetime, delay_until(f->lifetime_at, 2), st);
 }
 
+/* the connection here, other than C, that has REQID */
+static const struct connection *reqid_holder(reqid_t reqid, const struct connection *c)
+{
+	struct connection_filter cf = {
+		.search = {
+			.order = OLD2NEW,
+			.verbose.logger = &global_logger,
+			.where = HERE,
+		},
+	};
+	while (next_connection(&cf)) {
+		if (cf.c != c && cf.c->child.reqid == reqid)
+			return cf.c;
+	}
+	return NULL;
+}
+
+/*
+ * The data plane's SAs and policies carry the reqid the default host's
+ * connection had; ours must be the same, or a rekey here would install
+ * SAs that the policies do not pick.  Reqids come from a counter as
+ * connections load, so the same ipsec.conf gives the same ones; where
+ * they differ, ours takes the cluster's, unless another connection here
+ * has it (then give every node the same reqid=).
+ */
+static bool same_reqid(struct connection *c, reqid_t cluster, struct logger *logger)
+{
+	if (cluster == 0 || c->child.reqid == cluster)
+		return true;
+	const struct connection *holder = reqid_holder(cluster, c);
+	if (holder != NULL) {
+		llog(RC_LOG, logger,
+		     "cluster-filter: the default host's \"%s\" has reqid %u, which \"%s\" has here: "
+		     "not taken over (give every node the same ipsec.conf, or the same reqid=)",
+		     c->name, cluster, holder->name);
+		return false;
+	}
+	llog(RC_LOG, logger, "cluster-filter: \"%s\" takes reqid %u from the default host (was %u here)",
+	     c->name, cluster, c->child.reqid);
+	c->child.reqid = cluster;
+	reserve_reqid(cluster);
+	return true;
+}
+
+/*
+ * A Child SA's fields and its proposal as ESP, or NULL.  Checked before
+ * there is a state to undo: pstat_sa_established() dereferences both
+ * algorithms, which the conversion leaves NULL when a transform is
+ * missing.
+ */
+static struct ikev2_proposal *read_child(shunk_t in, struct sa_fields *f,
+					 struct ipsec_proto_info *esp, struct logger *logger)
+{
+	if (!read_fields(in, f) || f->spi_in.len != sizeof(ipsec_spi_t) || f->mode.len != 2)
+		return NULL;
+	struct ikev2_proposal *proposal = ikev2_proposal_import(f->proposal.ptr, f->proposal.len);
+	if (proposal == NULL)
+		return NULL;
+	zero(esp);
+	if (!ikev2_proposal_to_proto_info(proposal, esp, logger) ||
+	    esp->trans_attrs.ta_encrypt == NULL || esp->trans_attrs.ta_integ == NULL ||
+	    !encrypt_has_key_bit_length(esp->trans_attrs.ta_encrypt, esp->trans_attrs.enckeylen)) {
+		free_ikev2_proposal(&proposal);
+		return NULL;
+	}
+	esp->protocol = &ip_protocol_esp;
+	return proposal;
+}
+
+static bool child_is_whole(shunk_t in, struct logger *logger)
+{
+	struct sa_fields f;
+	struct ipsec_proto_info esp;
+	struct ikev2_proposal *proposal = read_child(in, &f, &esp, logger);
+	if (proposal == NULL)
+		return false;
+	free_ikev2_proposal(&proposal);
+	return true;
+}
+
 static struct child_sa *import_child(struct ike_sa *ike, shunk_t in, struct logger *logger)
 {
 	struct sa_fields f;
-	if (!read_fields(in, &f) || f.spi_in.len != sizeof(ipsec_spi_t) || f.mode.len != 2) {
+	struct ipsec_proto_info esp;
+	struct ikev2_proposal *proposal = read_child(in, &f, &esp, logger);
+	if (proposal == NULL) {
 		llog(RC_LOG, logger, "cluster-filter: a Child SA in the record is malformed");
 		return NULL;
 	}
@@ -254,20 +360,17 @@ static struct child_sa *import_child(struct ike_sa *ike, shunk_t in, struct logg
 	if (c == NULL) {
 		llog(RC_LOG, logger, "cluster-filter: no connection \"%.*s\" for a Child SA",
 		     (int)f.name.len, (const char *)f.name.ptr);
+		free_ikev2_proposal(&proposal);
 		return NULL;
 	}
-	struct ikev2_proposal *proposal = ikev2_proposal_import(f.proposal.ptr, f.proposal.len);
-	if (proposal == NULL) {
-		llog(RC_LOG, logger, "cluster-filter: a Child SA's proposal is malformed");
+	/* another connection than the IKE SA's, whose reqid was not checked */
+	if (c != ike->sa.st_connection && !same_reqid(c, f.reqid, logger)) {
+		free_ikev2_proposal(&proposal);
 		return NULL;
 	}
 	struct child_sa *child = import_v2_child_sa(c, ike, f.role, realtime(f.inception));
 	child->sa.st_v2_accepted_proposal = proposal;
-	child->sa.st_esp.protocol = &ip_protocol_esp;
-	if (!ikev2_proposal_to_proto_info(proposal, &child->sa.st_esp, child->sa.logger)) {
-		llog(RC_LOG, logger, "cluster-filter: a Child SA's proposal does not convert");
-		return child;	/* still established below, then deleted by its lifetime */
-	}
+	child->sa.st_esp = esp;
 	memcpy(&child->sa.st_esp.inbound.spi, f.spi_in.ptr, sizeof(ipsec_spi_t));
 	child->sa.st_pfs_group = ikev2_proposal_first_dh(proposal);
 	child->sa.st_kernel_mode = ((const uint8_t *)f.mode.ptr)[0];
@@ -401,41 +504,6 @@ static void restore_response(struct ike_sa *ike, const struct sa_fields *f)
 }
 
 /*
- * The data plane's SAs and policies carry the reqid the default host's
- * connection had; ours must be the same, or a rekey here would install
- * SAs that the policies do not pick.  Reqids come from a counter as
- * connections load, so the same ipsec.conf gives the same ones; where
- * they differ, ours takes the cluster's, unless another connection here
- * has it (then give every node the same reqid=).
- */
-static bool same_reqid(struct connection *c, reqid_t cluster, struct logger *logger)
-{
-	if (cluster == 0 || c->child.reqid == cluster)
-		return true;
-	struct connection_filter cf = {
-		.search = {
-			.order = OLD2NEW,
-			.verbose.logger = &global_logger,
-			.where = HERE,
-		},
-	};
-	while (next_connection(&cf)) {
-		if (cf.c != c && cf.c->child.reqid == cluster) {
-			llog(RC_LOG, logger,
-			     "cluster-filter: the default host's \"%s\" has reqid %u, which \"%s\" has here: "
-			     "not taken over (give every node the same ipsec.conf, or the same reqid=)",
-			     c->name, cluster, cf.c->name);
-			return false;
-		}
-	}
-	llog(RC_LOG, logger, "cluster-filter: \"%s\" takes reqid %u from the default host (was %u here)",
-	     c->name, cluster, c->child.reqid);
-	c->child.reqid = cluster;
-	reserve_reqid(cluster);
-	return true;
-}
-
-/*
  * A road warrior's IKE SA is on an instance of its template: the same
  * instance here, with the peer's ID, the addresses leased to it (taken
  * from our pool, so that no later peer gets them) and its reqid, which
@@ -470,6 +538,18 @@ static struct connection *instantiate_road_warrior(const struct sa_fields *f, ip
 		id_buf ib;
 		llog(RC_LOG, t->logger, "cluster-filter: the road warrior %s does not match this template; not taken over",
 		     str_id(&peer_id, &ib));
+		free_id_content(&peer_id);
+		return NULL;
+	}
+	/*
+	 * A generated reqid is one peer's: taken twice, one peer's traffic
+	 * would go into the other's tunnel.  The same peer's instance may
+	 * have it (its IKE SA rekeyed, the old one's record not yet gone).
+	 */
+	const struct connection *holder = t->config->sa_reqid == 0 ? reqid_holder(f->reqid, NULL) : NULL;
+	if (holder != NULL && !(holder->clonedfrom == t && same_id(&holder->remote->host.id, &peer_id))) {
+		llog(RC_LOG, t->logger, "cluster-filter: the road warrior's reqid %u is \"%s\"'s here; not taken over",
+		     f->reqid, holder->name);
 		free_id_content(&peer_id);
 		return NULL;
 	}
@@ -524,11 +604,18 @@ bool cluster_ike_import(const uint8_t *spis_bytes, shunk_t in, bool quiet, struc
 
 	memcpy(&spis, spis_bytes, sizeof(spis));
 	if (!read_fields(in, &f) || !f.version_ok || !endpoint_of(f.local, &local) ||
-	    !endpoint_of(f.remote, &remote) || f.msgids.len != 36 || f.nat.len != 10) {
+	    !endpoint_of(f.remote, &remote) || f.msgids.len != 36 || f.nat.len != 10 || f.reqid == 0) {
 		/* not tried again in this takeover, so said whether or not another try follows */
 		llog(RC_LOG, logger, "cluster-filter: the record of IKE SA %s is malformed or from another version; not taken over",
 		     str_spi_i(&spis, &sb));
 		return false;
+	}
+	for (unsigned i = 0; i < f.nr_children; i++) {
+		if (!child_is_whole(f.children[i], logger)) {
+			llog(RC_LOG, logger, "cluster-filter: a Child SA in the record of IKE SA %s is malformed; not taken over",
+			     str_spi_i(&spis, &sb));
+			return false;
+		}
 	}
 	if (find_v2_ike_sa(&spis, f.role) != NULL)
 		return false;	/* ours already: the data plane came back, or an earlier try */
