@@ -572,11 +572,26 @@ static __always_inline int inside(struct __sk_buff *skb, const struct cf_fast_vi
 	return verdict;
 }
 
+/*
+ * The headers the programs read into the skb's linear part, where a
+ * driver left them in pages.  Unread, a packet goes up unjudged, and the
+ * daemon of every node would take a packet-rr packet as its own: the
+ * kernel keeps the turn of every IPv4 packet (cf_fast_judged()).
+ */
+static __always_inline void pull_headers(struct __sk_buff *skb)
+{
+	__u32 want = skb->len < CF_FAST_HEADERS ? skb->len : CF_FAST_HEADERS;
+
+	if ((long)skb->data_end - (long)skb->data < want)
+		bpf_skb_pull_data(skb, want);
+}
+
 SEC("tc")
 int cf_inside(struct __sk_buff *skb)
 {
 	struct cf_fast_readers *readers;
 	__u32 half;
+	pull_headers(skb);
 	const struct cf_fast_view *v = enter(&half, &readers);
 
 	if (!v)

@@ -58,6 +58,7 @@
 #define CF_FAST_SEARCH_STEPS 12				/* 2^12 >= CF_FAST_RANGES */
 #define CF_FAST_CANDIDATES 65536				/* the ranges' lists together, per family and half */
 #define CF_FAST_RANGE_POLICIES 64			/* one range's list: the kernel's loop */
+#define CF_FAST_HEADERS 128	/* bytes the inside program reads at most: Ethernet, IP with options, ports */
 #define CF_FAST_OBSERVED 1024	/* numbers remembered per inbound SA (a power of 2) */
 
 /*
