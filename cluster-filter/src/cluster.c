@@ -269,13 +269,20 @@ void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n, b
 	}
 	cf_cluster_remember_left_out(c, ids, n, unreachable);
 
-	/* who left is forgotten: back, it is a new life with its own counters */
+	/*
+	 * Who left is forgotten: back, it is a new life with its own
+	 * counters.  So is a node id that two processes share, or shared
+	 * until now (a restart racing its predecessor): the new life's
+	 * counter may start below the old one's, and all it says would be a
+	 * replay for as long as the node id stays.  Which life a message
+	 * comes from cannot be told; once one is gone, the window starts
+	 * over at the next message.
+	 */
 	for (unsigned i = 0; i < c->sync.n_peers; ) {
-		uint32_t id = c->sync.peers[i].nodeid;
-		bool stays = id == c->sync.self;
-		for (uint32_t j = 0; j < n && !stays; j++)
-			stays = ids[j] == id;
-		if (stays)
+		uint32_t id = c->sync.peers[i].nodeid, count = 0;
+		for (uint32_t j = 0; j < n; j++)
+			count += ids[j] == id;
+		if (id == c->sync.self || (count == 1 && !cf_view_shared(&c->view, id)))
 			i++;
 		else
 			cf_sync_forget(&c->sync, id);

@@ -12,8 +12,10 @@
  * nonce of an earlier life whatever its clock says, and receivers take
  * only counters above the last they saw from that sender in its current
  * membership: a node that leaves the group is forgotten (its next life
- * starts a new window), and a message from outside the group cannot be
- * delivered by Corosync in its name.
+ * starts a new window), so is one whose node id two processes share or
+ * shared until the last change (a restart racing its predecessor, whose
+ * counter the new life's may be below), and a message from outside the
+ * group cannot be delivered by Corosync in its name.
  */
 #ifndef CF_SYNC_H
 #define CF_SYNC_H

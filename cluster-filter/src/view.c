@@ -468,6 +468,13 @@ bool cf_view_is_default_host(const struct cf_view *v)
 	return cf_view_active(v) && v->default_host == v->self_nodeid;
 }
 
+bool cf_view_shared(const struct cf_view *v, uint32_t nodeid)
+{
+	const struct cf_view_feat *f = feat_of((struct cf_view *)v, nodeid, false);
+
+	return f != NULL && f->twice;
+}
+
 bool cf_view_active(const struct cf_view *v)
 {
 	return v->quorate && v->synced && v->self >= 0;

@@ -191,5 +191,7 @@ bool cf_view_is_default_host(const struct cf_view *v);
 
 /* Forward and speak only in the dispatch, synced, in the quorate partition. */
 bool cf_view_active(const struct cf_view *v);
+/* Whether two processes shared NODEID (a restart racing its predecessor) at the last change. */
+bool cf_view_shared(const struct cf_view *v, uint32_t nodeid);
 
 #endif

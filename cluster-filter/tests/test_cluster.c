@@ -627,6 +627,37 @@ static void a_node_keyed_otherwise_stays_silent(void)
 	CHECK(same_tables(odd, dh));
 }
 
+/*
+ * A daemon restarted while its predecessor is still in the group (hung,
+ * or its leave not yet handled): Corosync lists its node id twice, and
+ * the new life's counter starts below the old one's.  The others must
+ * hear it, not drop all it says as replays for as long as the node id
+ * stays, and go on hearing it once the old life has left.
+ */
+static void a_restart_beside_its_predecessor_is_heard(void)
+{
+	const uint32_t all[] = { 1, 2, 3 };
+	uint32_t dh = cf_view_default_host(&node[1].c.view), odd = dh == 3 ? 2 : 3;
+	const uint32_t twice[] = { 1, 2, 3, odd };
+
+	time_passes(1000);	/* the old life's counter moves on */
+	stop(odd);		/* hung for good: silent, and still in the group */
+	start(odd, 1);
+	append(0, twice, sizeof(twice));	/* it multicasts once in the group */
+	settle();
+	time_passes(3000);
+	for (uint32_t i = 1; i <= NODES; i++)
+		CHECK(cf_view_active(&node[i].c.view) && node[i].c.view.n == 3);
+	CHECK(same_tables(odd, dh));
+
+	uint64_t replays = node[dh].dp.drops[CF_DROP_SYNC_REPLAY];
+	confchg(all, 3);	/* the old life's leave */
+	time_passes(3000);
+	for (uint32_t i = 1; i <= NODES; i++)
+		CHECK(cf_view_active(&node[i].c.view) && node[i].c.view.n == 3);
+	CHECK_EQ(node[dh].dp.drops[CF_DROP_SYNC_REPLAY], replays);
+}
+
 int main(void)
 {
 	CHECK(cf_crypto_global_init() == 0);
@@ -643,5 +674,6 @@ int main(void)
 	lost_changes_are_answered();
 	a_hand_over_beyond_the_queue_bound();
 	a_node_keyed_otherwise_stays_silent();
+	a_restart_beside_its_predecessor_is_heard();
 	return sim_exit("cluster");
 }
