@@ -274,15 +274,17 @@ void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n, b
 	 * counters.  So is a node id that two processes share, or shared
 	 * until now (a restart racing its predecessor): the new life's
 	 * counter may start below the old one's, and all it says would be a
-	 * replay for as long as the node id stays.  Which life a message
-	 * comes from cannot be told; once one is gone, the window starts
-	 * over at the next message.
+	 * replay for as long as the node id stays.  That holds for our own
+	 * id too: the old life's messages come to us as ours.  Which life a
+	 * message comes from cannot be told; once one is gone, the window
+	 * starts over at the next message.
 	 */
 	for (unsigned i = 0; i < c->sync.n_peers; ) {
 		uint32_t id = c->sync.peers[i].nodeid, count = 0;
 		for (uint32_t j = 0; j < n; j++)
 			count += ids[j] == id;
-		if (id == c->sync.self || (count == 1 && !cf_view_shared(&c->view, id)))
+		bool shared = count > 1 || cf_view_shared(&c->view, id);
+		if (!shared && (count == 1 || id == c->sync.self))
 			i++;
 		else
 			cf_sync_forget(&c->sync, id);
