@@ -244,6 +244,11 @@ static void send_state(struct cf_cluster *c)
 
 void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n, bool unreachable)
 {
+	/* refused before anything moves, as every node refuses it */
+	if (!cf_view_group_fits(ids, n)) {
+		cf_cluster_logf(c, "membership: more than %u nodes in the group; ignoring the change", CF_MAX_NODES);
+		return;
+	}
 	/* members of the agreed view that were in the group and are gone */
 	unsigned left = 0, departed = 0;
 	bool default_host_departed = false, lowest_left = false;
@@ -289,10 +294,8 @@ void cf_cluster_members(struct cf_cluster *c, const uint32_t *ids, uint32_t n, b
 		else
 			cf_sync_forget(&c->sync, id);
 	}
-	if (!cf_view_confchg(&c->view, ids, n)) {
-		cf_cluster_logf(c, "membership: more than %u nodes in the group; ignoring the change", CF_MAX_NODES);
-		return;
-	}
+	if (!cf_view_confchg(&c->view, ids, n))
+		return;		/* it fits: checked above */
 	c->round_ticks = 0;	/* the round starts over, and its clock */
 	c->too_few_rounds = 0;
 	hear_everyone_anew(c);

@@ -82,6 +82,21 @@ static void forget_features(struct cf_view *v, const uint32_t *nodeids, uint32_t
 	}
 }
 
+bool cf_view_group_fits(const uint32_t *nodeids, uint32_t n)
+{
+	uint32_t ids[CF_MAX_NODES];
+	uint32_t k = 0;
+
+	for (uint32_t i = 0; i < n; i++) {
+		if (index_of(ids, k, nodeids[i]) >= 0)
+			continue;
+		if (k == CF_MAX_NODES)
+			return false;
+		ids[k++] = nodeids[i];
+	}
+	return true;
+}
+
 bool cf_view_confchg(struct cf_view *v, const uint32_t *nodeids, uint32_t n)
 {
 	uint32_t ids[CF_MAX_NODES];

@@ -105,6 +105,8 @@ struct cf_view {
 
 void cf_view_init(struct cf_view *v, uint32_t self_nodeid);
 
+/* Whether NODEIDS (a node id twice counted once) fit a view: at most CF_MAX_NODES. */
+bool cf_view_group_fits(const uint32_t *nodeids, uint32_t n);
 /* A configuration change: the caller multicasts our STATE next.  false: too many nodes. */
 bool cf_view_confchg(struct cf_view *v, const uint32_t *nodeids, uint32_t n);
 
