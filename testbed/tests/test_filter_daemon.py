@@ -430,6 +430,10 @@ def test_workers_share_the_crypto_nothing_twice(workers):
             # a drop reason that never happened is not listed
             for reason in ("bad-icv", "crypto-error", "replay", "too-old"):
                 assert reason not in s, s
-            assert (int(s["helper-crypto"]) == 0) == (workers == 1), s
+        # a batch goes to the helpers when its measured CPU time is worth it (DESIGN,
+        # Workers): the receiver's batches of CBC+HMAC lie near that line, and on a
+        # faster run it kept them all (ga 158846 of 368767, gb 0 of 360771)
+        helped = int(a["helper-crypto"]) + int(b["helper-crypto"])
+        assert (helped == 0) == (workers == 1), (a, b)
     finally:
         p.script("down")
