@@ -243,6 +243,31 @@ bool cluster_transact(struct cf_msgbuf *req, struct cf_msg *reply, uint8_t *repl
 	return transact(req, reply, reply_buf, reply_errno, what, logger);
 }
 
+/*
+ * What a request that was not answered may still do is undone by one
+ * sent on its connection at once: the data plane reads it after that
+ * request, and Corosync delivers it after it.  Asked through
+ * transact(), the latch that spares a daemon that did not answer
+ * refused it; its answer, when it comes, is skipped by its number.
+ */
+bool cluster_send_behind(struct cf_msgbuf *req, const char *what, struct logger *logger)
+{
+	if (request_fd < 0) {
+		llog(RC_LOG, logger, "cluster-filter: %s: not sent: the connection is gone", what);
+		return false;
+	}
+	if (cf_mb_finish(req) != 0) {
+		llog_pexpect(logger, HERE, "%s: request too large", what);
+		return false;
+	}
+	put_be32(req->buf + 4, ++request_seq);
+	bool sent = send(request_fd, req->buf, req->len, MSG_NOSIGNAL | MSG_DONTWAIT) == (ssize_t)req->len;
+	memset(req->buf, 0, sizeof(req->buf));
+	if (!sent)
+		llog_errno(RC_LOG, logger, errno, "cluster-filter: %s: not sent: ", what);
+	return sent;
+}
+
 bool cluster_dump(struct cf_msgbuf *req, void (*each)(const struct cf_msg *m, void *ctx),
 		  void *ctx, const char *what, struct logger *logger)
 {

@@ -327,12 +327,16 @@ static bool cluster_add_sa(const struct kernel_state *k, bool replace,
 		 * No answer in time (Corosync held the change back, as during
 		 * a membership change): the data plane may still apply it, and
 		 * pluto, counting it failed, would never delete it.  A delete
-		 * sent now is delivered after it, in the same order everywhere.
+		 * sent now behind it is delivered after it, in the same order
+		 * everywhere (not through cluster_transact(), whose latch
+		 * spares the daemon that did not answer: it refused this).
 		 */
 		cf_mb_init(&req, CF_MSG_SA_DEL, 0, 0);
 		cf_mb_u32(&req, CF_A_SPI, ntohl(k->spi));
 		cf_mb_u8(&req, CF_A_DIR, wire_direction(k->direction));
-		cluster_transact(&req, &reply, buf, &err, "taking back an SA that was not answered", logger);
+		if (cluster_send_behind(&req, "taking back an SA that was not answered", logger))
+			llog(RC_LOG, logger, "cluster-filter: %s: a delete follows it, should the data plane apply it late",
+			     k->story);
 	}
 	return false;
 }

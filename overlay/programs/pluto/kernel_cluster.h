@@ -30,6 +30,8 @@ void cluster_link_init(struct logger *logger);
 void cluster_link_shutdown(struct logger *logger);
 bool cluster_transact(struct cf_msgbuf *req, struct cf_msg *reply, uint8_t *reply_buf,
 		      int *reply_errno, const char *what, struct logger *logger);
+/* sent behind the request that was last not answered, its answer not waited for */
+bool cluster_send_behind(struct cf_msgbuf *req, const char *what, struct logger *logger);
 /* a dump: EACH for every object, then true once the data plane says done */
 bool cluster_dump(struct cf_msgbuf *req, void (*each)(const struct cf_msg *m, void *ctx),
 		  void *ctx, const char *what, struct logger *logger);
