@@ -259,6 +259,14 @@ def unit_pid(bed, unit):
     return int(bed.guest.run(f"systemctl show -p MainPID --value {unit}").strip())
 
 
+# what upstream's install makes of the PSKs and NSS keys (bookworm's package: 644, 755, 755)
+ROOTS_ALONE = {"/etc/ipsec.secrets": "600", "/etc/ipsec.d": "700", "/var/lib/ipsec/nss": "700"}
+
+
+def secrets_modes(g):
+    return dict(line.split() for line in g.run(f"stat -c '%n %a' {' '.join(ROOTS_ALONE)}").splitlines())
+
+
 def test_upgrade_to_our_packages_keeps_the_tunnel(bed):
     """The stock 4.10's configuration, conffiles and NSS database survive
     apt install of ours; after systemctl restart ipsec the same conn passes
@@ -276,6 +284,7 @@ def test_upgrade_to_our_packages_keeps_the_tunnel(bed):
     assert g.run(f"sha256sum {kept}") == before
     assert g.run("ls /var/lib/ipsec/nss") == nss_before
     assert g.run("dpkg-query -W -f '${Version}' libreswan") == "5.2-0+cluster1"
+    assert secrets_modes(g) == ROOTS_ALONE
     with bed.step("systemctl restart ipsec (5.2)"):
         bed.restart_ipsec()
     # not clustered: the data plane's unit is skipped, not failed
@@ -406,5 +415,6 @@ def test_purge_and_reinstall(bed):
     wait_for(lambda: g.exec("systemctl is-active ipsec")[1].strip() == "active", timeout=60,
              what="ipsec.service active after the reinstall")
     assert "Libreswan 5.2" in g.run("ipsec --version")
+    assert secrets_modes(g) == ROOTS_ALONE
     # a fresh ipsec.conf: stock behaviour, the data plane skipped
     assert g.run("systemctl is-active cluster-filterd || true").strip() == "inactive"
