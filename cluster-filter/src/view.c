@@ -82,34 +82,38 @@ static void forget_features(struct cf_view *v, const uint32_t *nodeids, uint32_t
 	}
 }
 
-bool cf_view_group_fits(const uint32_t *nodeids, uint32_t n)
+/*
+ * NODEIDS once each into IDS (one daemon per node: a restart racing its
+ * predecessor counts once); how many, or -1 when more than a view holds.
+ */
+static int distinct_nodes(const uint32_t *nodeids, uint32_t n, uint32_t ids[CF_MAX_NODES])
 {
-	uint32_t ids[CF_MAX_NODES];
 	uint32_t k = 0;
 
 	for (uint32_t i = 0; i < n; i++) {
 		if (index_of(ids, k, nodeids[i]) >= 0)
 			continue;
 		if (k == CF_MAX_NODES)
-			return false;
+			return -1;
 		ids[k++] = nodeids[i];
 	}
-	return true;
+	return (int)k;
+}
+
+bool cf_view_group_fits(const uint32_t *nodeids, uint32_t n)
+{
+	uint32_t ids[CF_MAX_NODES];
+
+	return distinct_nodes(nodeids, n, ids) >= 0;
 }
 
 bool cf_view_confchg(struct cf_view *v, const uint32_t *nodeids, uint32_t n)
 {
 	uint32_t ids[CF_MAX_NODES];
-	uint32_t k = 0;
+	int k = distinct_nodes(nodeids, n, ids);
 
-	for (uint32_t i = 0; i < n; i++) {
-		/* one daemon per node: a restart racing its predecessor counts once */
-		if (index_of(ids, k, nodeids[i]) >= 0)
-			continue;
-		if (k == CF_MAX_NODES)
-			return false;
-		ids[k++] = nodeids[i];
-	}
+	if (k < 0)
+		return false;
 	qsort(ids, k, sizeof(ids[0]), cmp_u32);
 	memcpy(v->cpg, ids, k * sizeof(ids[0]));
 	v->n_cpg = k;
