@@ -126,7 +126,7 @@ void cluster_ike_shutdown(void)
 	drop_retries();
 	pfreeany(settled.items);
 	zero(&settled);
-	cluster_ike_import_shutdown();
+	cluster_ike_claims_shutdown();
 }
 
 bool cluster_ike_forgetting(void)

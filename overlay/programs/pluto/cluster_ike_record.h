@@ -70,7 +70,10 @@ enum {
 
 /* An IKE SA from its record; true: it waits for its connection or interface. */
 bool cluster_ike_import(const uint8_t *spis, shunk_t record, bool quiet, struct logger *logger);
+/* cluster_ike_claim.c: the request with ID SENT may not have reached the peer: claim the ID */
+struct ike_sa;
+void cluster_ike_claim_message_id(struct ike_sa *ike, intmax_t sent);
 /* the message ID probes still to send are dropped */
-void cluster_ike_import_shutdown(void);
+void cluster_ike_claims_shutdown(void);
 
 #endif
