@@ -176,7 +176,9 @@ static void inbound(struct cf_io *io, bool encap)
 /*
  * pluto's backend listens: only the default host speaks IKE, and only
  * while it hears from us (a hung daemon may have been replaced), so the
- * view is told again every CF_VIEW_HEARTBEAT_MS.
+ * view is told again every CF_VIEW_HEARTBEAT_MS.  A daemon alone tells
+ * it too, without promising it (no HEARTBEAT in HELLO): what pluto
+ * failed to hand us while we hung goes again when it hears from us.
  */
 void announce_view(void)
 {
@@ -241,9 +243,10 @@ static void tick(void)
 		if (expirations > 3)
 			d.stalled = true;
 		cf_cluster_report(&d.cluster, expirations > UINT_MAX ? UINT_MAX : (unsigned)expirations);
-		if (++d.ticks % (CF_VIEW_HEARTBEAT_MS / CF_SEQ_REPORT_MS) == 0 && !d.stalled)
-			announce_view();
 	}
+	/* alone too: what pluto held back while we did not answer waits for our word */
+	if (++d.ticks % (CF_VIEW_HEARTBEAT_MS / CF_SEQ_REPORT_MS) == 0 && !d.stalled)
+		announce_view();
 }
 
 /*
@@ -389,18 +392,19 @@ static int open_event_sources(const struct cf_options *o)
 		}
 	}
 
-	/* clustered: where our SAs stand, every CF_SEQ_REPORT_MS while traffic flows */
-	d.report_fd = -1;
-	if (d.group || d.fast) {
-		struct itimerspec every = {
-			.it_interval = { 0, CF_SEQ_REPORT_MS * 1000000L },
-			.it_value = { 0, CF_SEQ_REPORT_MS * 1000000L },
-		};
-		d.report_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-		if (d.report_fd < 0 || timerfd_settime(d.report_fd, 0, &every, NULL) < 0) {
-			cf_log(CF_LOG_ERR, "timerfd: %s", strerror(errno));
-			return 1;
-		}
+	/*
+	 * Clustered, where our SAs stand every CF_SEQ_REPORT_MS while
+	 * traffic flows; the fast path's counters; and, alone too, the
+	 * view for pluto (announce_view()).
+	 */
+	struct itimerspec every = {
+		.it_interval = { 0, CF_SEQ_REPORT_MS * 1000000L },
+		.it_value = { 0, CF_SEQ_REPORT_MS * 1000000L },
+	};
+	d.report_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d.report_fd < 0 || timerfd_settime(d.report_fd, 0, &every, NULL) < 0) {
+		cf_log(CF_LOG_ERR, "timerfd: %s", strerror(errno));
+		return 1;
 	}
 	struct { int fd; uint64_t tag; } watch[] = {
 		{ d.tun.fd, TAG_TUN },

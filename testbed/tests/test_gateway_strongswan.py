@@ -415,6 +415,38 @@ def test_a_hung_data_plane_costs_pluto_one_timeout(tunnel):
     assert tunnel.ping("ha", "10.0.2.2", count=5) == 5
 
 
+def test_deletes_a_hung_data_plane_missed_are_asked_again(gw):
+    """The tunnel goes down while cluster-filterd hangs (SIGSTOP): pluto's
+    first request waits its 5 s, the deletes after it are not asked, and
+    pluto forgets the Child SA all the same.  Nothing else would ever
+    remove its SAs and policies (the SAs used to stay, keys and all, and
+    the policies kept sending 10.0.1.0/24's traffic into them); once the
+    daemon answers, pluto asks each missed delete again, and the data
+    plane ends as it was before the tunnel came up."""
+    before = {(p["dir"], p["src"], p["dst"]) for p in gw.policies()}
+    gw.up()
+    assert gw.sas() and gw.ping("ha", "10.0.2.2", count=3) == 3
+    pid = int(open(f"{gw.run_dir}/cluster-filterd.pid").read())
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        gw.whack("--name", "tunnel", "--down", check=False)
+        log = gw.pluto_log()
+        assert "not taken by the data plane; asking again once it answers" in log, log[-3000:]
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    try:
+        wait_for(lambda: not gw.sas(), timeout=20, what="the missed SA deletes asked again")
+        wait_for(lambda: {(p["dir"], p["src"], p["dst"]) for p in gw.policies()} == before, timeout=20,
+                 what="the missed policy deletes asked again")
+    except AssertionError as e:
+        raise AssertionError(f"{e}\n{gw.cfctl('sa', 'list')}\n{gw.cfctl('policy', 'list')}\n"
+                             f"{gw.pluto_log()[-4000:]}") from None
+    assert re.search(r"\d+ delete\(s\) the data plane had missed asked again", gw.pluto_log())
+    gw.up()                                   # and the tunnel comes up again as before
+    assert gw.ping("ha", "10.0.2.2", count=5) == 5
+    gw.down()
+
+
 def test_byte_lifetime_expiry_rekeys(gw):
     """The data plane counts bytes against ipsec-max-bytes and reports the
     soft expiry to pluto (handle_sa_expire), which rekeys."""

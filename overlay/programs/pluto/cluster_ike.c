@@ -338,7 +338,7 @@ static void share(struct record *r, const struct ike_sa *ike)
 	cf_mb_put(&req, CF_A_IKE_RECORD, r->buf, r->len);
 	int err;
 	if (!cluster_transact(&req, &reply, buf, &err, "sharing the IKE SA", ike->sa.logger) &&
-	    (err == 0 || err == EIO || err == EPERM || err == EAGAIN)) {
+	    (cluster_not_taken(err) || err == EPERM)) {
 		/*
 		 * The cluster may not hold what the message about to leave
 		 * says (no answer, Corosync lost, no longer default host): the
@@ -455,7 +455,7 @@ static void forget_record(const ike_spis_t *spis, struct logger *logger)
 	cf_mb_put(&req, CF_A_IKE_SPIS, spis, sizeof(*spis));
 	/* ENOENT: gone already; EPERM: no longer ours to remove */
 	if (!cluster_transact(&req, &reply, buf, &err, "forgetting the IKE SA", logger) &&
-	    (err == 0 || err == EIO || err == EAGAIN))
+	    cluster_not_taken(err))
 		remember(&undeleted, spis, sizeof(*spis));
 }
 

@@ -101,6 +101,7 @@ static char socket_path[sizeof(ctl_addr.sun_path)];
  */
 static bool unanswered;
 static monotime_t unanswered_since;
+static bool told_not_asked;
 
 /* Whether the daemon that left a request unanswered is to be spared another. */
 static bool still_unanswered(void)
@@ -119,7 +120,8 @@ static bool still_unanswered(void)
 			close(request_fd);
 			request_fd = -1;
 		}
-		/* n > 0: the late answer (transact() skips it by its seq), and it is back */
+		/* n > 0: the late answer, and it is back (a dump's record carries keys) */
+		memset(late, 0, sizeof(late));
 	}
 	unanswered = false;
 	return false;
@@ -155,8 +157,13 @@ static bool send_request(struct cf_msgbuf *req, uint32_t *seq, const char *what,
 	*seq = ++request_seq;
 	put_be32(req->buf + 4, *seq);
 	if (still_unanswered()) {
-		llog(RC_LOG, logger, "cluster-filter: %s: not asked: the data plane left a request "
-		     "unanswered and has not answered since", what);
+		/* said once: a tunnel going down asks a dozen things */
+		if (!told_not_asked)
+			llog(RC_LOG, logger, "cluster-filter: %s: not asked, nor is anything else: the data plane "
+			     "left a request unanswered and has not answered since", what);
+		else
+			ldbg(logger, "cluster-filter: %s: not asked", what);
+		told_not_asked = true;
 		return false;
 	}
 
@@ -203,9 +210,12 @@ static bool transact(struct cf_msgbuf *req, struct cf_msg *reply, uint8_t *reply
 			if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 				llog(RC_LOG, logger, "cluster-filter: %s: no answer within %d s; "
 				     "asking nothing more until it answers", what, REPLY_TIMEOUT_SECONDS);
+				if (reply_errno != NULL)
+					*reply_errno = ETIMEDOUT;
 				/* kept open: its late answer says the daemon is back */
 				unanswered = true;
 				unanswered_since = mononow();
+				told_not_asked = false;
 				return false;
 			}
 			llog(RC_LOG, logger, "cluster-filter: %s: the data plane closed the connection",
@@ -219,8 +229,11 @@ static bool transact(struct cf_msgbuf *req, struct cf_msg *reply, uint8_t *reply
 			llog(RC_LOG, logger, "cluster-filter: %s: malformed reply: %s", what, why);
 			return false;
 		}
-		if (reply->seq != seq || !(reply->flags & CF_F_REPLY))
-			continue;	/* an answer to an abandoned request */
+		if (reply->seq != seq || !(reply->flags & CF_F_REPLY)) {
+			/* an answer to an abandoned request: an IKE record's keys, perhaps */
+			memset(reply_buf, 0, (size_t)n);
+			continue;
+		}
 		uint32_t err = cf_attr_u32(reply, CF_A_ERROR, EPROTO);
 		if (reply_errno != NULL)
 			*reply_errno = (int)err;
@@ -241,6 +254,22 @@ bool cluster_transact(struct cf_msgbuf *req, struct cf_msg *reply, uint8_t *repl
 		      int *reply_errno, const char *what, struct logger *logger)
 {
 	return transact(req, reply, reply_buf, reply_errno, what, logger);
+}
+
+/*
+ * Not asked, not answered in time, or answered that Corosync could not
+ * take it (EAGAIN: too much waits already; EIO: it went away before the
+ * change came back).
+ */
+bool cluster_not_taken(int reply_errno)
+{
+	return reply_errno == 0 || reply_errno == ETIMEDOUT ||
+	       reply_errno == EAGAIN || reply_errno == EIO;
+}
+
+bool cluster_link_answers(void)
+{
+	return attached && !still_unanswered();
 }
 
 /*
@@ -398,7 +427,7 @@ static void heard_from_data_plane(struct logger *logger)
 {
 	last_heard = mononow();
 	unanswered = false;
-	if (quiet == LAPSED)
+	if (quiet != SPEAKING)
 		llog(RC_LOG, logger, "cluster-filter: the data plane is heard again");
 	quiet = SPEAKING;
 	/* what the cluster may lack goes again first: a record failing holds speech again */
@@ -601,6 +630,7 @@ void cluster_link_shutdown(struct logger *logger)
 	destroy_timeout(&takeover_timer);
 	take_over_done(logger);	/* nothing is revived while pluto exits */
 	cluster_ike_shutdown();
+	cluster_missed_shutdown();
 	detach_fd_read_listener(&event_listener);
 	if (event_fd >= 0)
 		close(event_fd);

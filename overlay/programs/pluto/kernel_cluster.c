@@ -215,7 +215,27 @@ static bool cluster_policy_add(enum kernel_policy_op op,
 		return false;
 	cf_mb_u32(&req, CF_A_REQID, policy->rule[0].reqid);
 	cf_mb_u32(&req, CF_A_PRIORITY, policy->priority.value);
-	return cluster_transact(&req, &reply, buf, NULL, "add policy", logger);
+	if (!cluster_transact(&req, &reply, buf, NULL, "add policy", logger))
+		return false;
+	cluster_missed_policy_added(dir, src_client, dst_client, logger);
+	return true;
+}
+
+bool cluster_delete_policy(enum direction dir, const ip_selector *src_client,
+			   const ip_selector *dst_client, int *reply_errno,
+			   const char *what, struct logger *logger)
+{
+	static uint8_t buf[CF_CTL_MSG_MAX];
+	struct cf_msgbuf req;
+	struct cf_msg reply;
+
+	cf_mb_init(&req, CF_MSG_POLICY_DEL, 0, 0);
+	cf_mb_u8(&req, CF_A_DIR, wire_direction(dir));
+	if (!put_selectors(&req, src_client, dst_client, what, logger)) {
+		*reply_errno = EINVAL;
+		return false;
+	}
+	return cluster_transact(&req, &reply, buf, reply_errno, what, logger);
 }
 
 static bool cluster_policy_del(enum direction dir,
@@ -230,17 +250,11 @@ static bool cluster_policy_del(enum direction dir,
 {
 	if (cluster_ike_forgetting())
 		return true;
-	static uint8_t buf[CF_CTL_MSG_MAX];
-	struct cf_msgbuf req;
-	struct cf_msg reply;
 	int err;
-
-	cf_mb_init(&req, CF_MSG_POLICY_DEL, 0, 0);
-	cf_mb_u8(&req, CF_A_DIR, wire_direction(dir));
-	if (!put_selectors(&req, src_client, dst_client, func, logger))
-		return false;
-	if (cluster_transact(&req, &reply, buf, &err, "delete policy", logger))
+	if (cluster_delete_policy(dir, src_client, dst_client, &err, func, logger))
 		return true;
+	if (cluster_not_taken(err))
+		cluster_missed_policy_delete(dir, src_client, dst_client, func, logger);
 	/* shunts were never added: not finding one is no error */
 	return err == ENOENT && expect_kernel_policy != KERNEL_POLICY_PRESENT;
 }
@@ -320,9 +334,11 @@ static bool cluster_add_sa(const struct kernel_state *k, bool replace,
 	cf_mb_u64(&req, CF_A_SOFT_PACKETS, k->sa_max_soft_packets);
 	cf_mb_u64(&req, CF_A_HARD_PACKETS, k->sa_ipsec_max_packets);
 	int err;
-	if (cluster_transact(&req, &reply, buf, &err, k->story, logger))
+	if (cluster_transact(&req, &reply, buf, &err, k->story, logger)) {
+		cluster_missed_sa_added(k->spi, &k->dst.address, logger);
 		return true;
-	if (err == 0) {
+	}
+	if (err == ETIMEDOUT) {
 		/*
 		 * No answer in time (Corosync held the change back, as during
 		 * a membership change): the data plane may still apply it, and
@@ -435,7 +451,7 @@ void cluster_rekey_lost_children(struct logger *logger)
 
 static ipsec_spi_t cluster_get_ipsec_spi(ipsec_spi_t avoid UNUSED,
 					 const ip_address *src UNUSED,
-					 const ip_address *dst UNUSED,
+					 const ip_address *dst,
 					 const struct ip_protocol *proto,
 					 reqid_t reqid UNUSED,
 					 uintmax_t min, uintmax_t max,
@@ -455,7 +471,24 @@ static ipsec_spi_t cluster_get_ipsec_spi(ipsec_spi_t avoid UNUSED,
 	cf_mb_u32(&req, CF_A_SPI_MAX, (uint32_t)(max > UINT32_MAX ? UINT32_MAX : max));
 	if (!cluster_transact(&req, &reply, buf, NULL, story, logger))
 		return 0;
-	return htonl(cf_attr_u32(&reply, CF_A_SPI, 0));
+	ipsec_spi_t spi = htonl(cf_attr_u32(&reply, CF_A_SPI, 0));
+	cluster_missed_sa_added(spi, dst, logger);
+	return spi;
+}
+
+bool cluster_delete_sa(ipsec_spi_t spi, const ip_address *dst, int *reply_errno,
+		       const char *what, struct logger *logger)
+{
+	static uint8_t buf[CF_CTL_MSG_MAX];
+	struct cf_msgbuf req;
+	struct cf_msg reply;
+
+	/* an allocated SPI that never became an SA is released as inbound */
+	uint8_t dir = find_sa(spi, dst, &reply, buf, what, logger);
+	cf_mb_init(&req, CF_MSG_SA_DEL, 0, 0);
+	cf_mb_u32(&req, CF_A_SPI, ntohl(spi));
+	cf_mb_u8(&req, CF_A_DIR, dir != 0 ? dir : 1);
+	return cluster_transact(&req, &reply, buf, reply_errno, what, logger);
 }
 
 static bool cluster_del_ipsec_spi(ipsec_spi_t spi,
@@ -467,19 +500,13 @@ static bool cluster_del_ipsec_spi(ipsec_spi_t spi,
 {
 	if (cluster_ike_forgetting())
 		return true;
-	static uint8_t buf[CF_CTL_MSG_MAX];
-	struct cf_msgbuf req;
-	struct cf_msg reply;
 	int err;
-
-	/* an allocated SPI that never became an SA is released as inbound */
-	uint8_t dir = find_sa(spi, dst, &reply, buf, story, logger);
-	cf_mb_init(&req, CF_MSG_SA_DEL, 0, 0);
-	cf_mb_u32(&req, CF_A_SPI, ntohl(spi));
-	cf_mb_u8(&req, CF_A_DIR, dir != 0 ? dir : 1);
-	if (cluster_transact(&req, &reply, buf, &err, story, logger))
+	if (cluster_delete_sa(spi, dst, &err, story, logger))
 		return true;
-	ldbg(logger, "cluster-filter: %s: no such SA", story);
+	if (cluster_not_taken(err))
+		cluster_missed_sa_delete(spi, dst, story, logger);
+	else if (err == ENOENT)
+		ldbg(logger, "cluster-filter: %s: no such SA", story);
 	return err == ENOENT;
 }
 

@@ -21,6 +21,11 @@
 
 #include "cluster_ctl.h"
 
+#include "ip_address.h"
+#include "ip_selector.h"
+#include "ipsec_spi.h"
+#include "kernel.h"		/* for enum direction */
+
 struct logger;
 struct ike_sa;
 struct state;
@@ -28,8 +33,16 @@ struct state;
 /* cluster_link.c: the data plane's control socket and its events */
 void cluster_link_init(struct logger *logger);
 void cluster_link_shutdown(struct logger *logger);
+/*
+ * *REPLY_ERRNO: the data plane's errno; ETIMEDOUT when it did not answer
+ * in time (it may still apply the request), 0 when it was not asked
+ */
 bool cluster_transact(struct cf_msgbuf *req, struct cf_msg *reply, uint8_t *reply_buf,
 		      int *reply_errno, const char *what, struct logger *logger);
+/* the data plane did not take the request, and may if asked again */
+bool cluster_not_taken(int reply_errno);
+/* connected, and no request left unanswered: asking costs no timeout */
+bool cluster_link_answers(void);
 /* sent behind the request that was last not answered, its answer not waited for */
 bool cluster_send_behind(struct cf_msgbuf *req, const char *what, struct logger *logger);
 /* a dump: EACH for every object, then true once the data plane says done */
@@ -50,6 +63,24 @@ uint32_t cluster_members(void);
 const char *cluster_dispatch_str(void);
 /* each established Child SA whose SAs the data plane no longer has (it restarted alone) is rekeyed */
 void cluster_rekey_lost_children(struct logger *logger);
+/* the deletes as pluto asks them, asked again by cluster_missed.c */
+bool cluster_delete_sa(ipsec_spi_t spi, const ip_address *dst, int *reply_errno,
+		       const char *what, struct logger *logger);
+bool cluster_delete_policy(enum direction dir, const ip_selector *src_client,
+			   const ip_selector *dst_client, int *reply_errno,
+			   const char *what, struct logger *logger);
+
+/* cluster_missed.c: the deletes the data plane did not take, asked again until it does */
+void cluster_missed_sa_delete(ipsec_spi_t spi, const ip_address *dst, const char *what,
+			      struct logger *logger);
+void cluster_missed_policy_delete(enum direction dir, const ip_selector *src_client,
+				  const ip_selector *dst_client, const char *what,
+				  struct logger *logger);
+/* ...unless pluto adds it again meanwhile */
+void cluster_missed_sa_added(ipsec_spi_t spi, const ip_address *dst, struct logger *logger);
+void cluster_missed_policy_added(enum direction dir, const ip_selector *src_client,
+				 const ip_selector *dst_client, struct logger *logger);
+void cluster_missed_shutdown(void);
 
 /* cluster_ike.c: the IKE SAs every node holds for a takeover */
 void cluster_ike_changed(struct ike_sa *ike);
