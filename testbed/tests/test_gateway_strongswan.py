@@ -357,6 +357,38 @@ def test_algorithm_the_data_plane_lacks_is_refused_at_load(gw, tmp_path):
         p.stdout + p.stderr
 
 
+@pytest.mark.parametrize("settings, refusal", [
+    ("mark=5/0xffffffff", "mark=, mark-in= and mark-out= are not supported"),
+    ("leftprotoport=icmp/2048\n    rightprotoport=icmp",
+     "ICMP type and code selectors (protoport=icmp/N) are not supported, only the whole protocol"),
+    ("tfc=1200", "tfc= (traffic flow confidentiality padding) is not supported"),
+], ids=["mark", "icmp-type", "tfc"])
+def test_settings_the_data_plane_lacks_are_refused_not_ignored(gw, tmp_path, settings, refusal):
+    """Settings the data plane cannot carry out fail the tunnel with the
+    reason, instead of being ignored: with marks ignored, two connections
+    apart only by their marks shared one policy; an ICMP type selector
+    went in as a port range that no ICMP packet matches; TFC padding was
+    silently not added."""
+    before = gw.policies()
+    conf = tmp_path / "ipsec.conf"
+    conf.write_text(open(f"{gw.run_dir}/ipsec.conf").read() +
+                    f"conn lacking\n    also=tunnel\n    {settings}\n    auto=add\n")
+    gw.exec("gw", LSW / "addconn", "--config", conf, "--ctlsocket", f"{gw.run_dir}/pluto/pluto.ctl",
+            "lacking")
+    try:
+        out = gw.whack("--name", "lacking", "--initiate", "--asynchronous")
+        wait_for(lambda: refusal in gw.pluto_log(), what="the refusal in pluto's log")
+        assert "established Child SA" not in out
+        wait_for(lambda: not gw.sas(), what="nothing of it left in the data plane")
+        assert gw.policies() == before, gw.cfctl("policy", "list")
+    finally:
+        gw.whack("--name", "lacking", "--delete", check=False)
+        gw.wait_peer_ike_gone()
+    gw.up()                       # the tunnel without them comes up as before
+    assert gw.ping("ha", "10.0.2.2", count=3) == 3
+    gw.down()
+
+
 def test_pluto_without_data_plane_says_so(gw, tmp_path):
     rundir = tmp_path / "run"
     nss = tmp_path / "nss"
@@ -445,6 +477,56 @@ def test_deletes_a_hung_data_plane_missed_are_asked_again(gw):
     gw.up()                                   # and the tunnel comes up again as before
     assert gw.ping("ha", "10.0.2.2", count=5) == 5
     gw.down()
+
+
+def pluto_spis(gw):
+    """The SPIs of pluto's established Child SAs (whack --showstates)."""
+    return {int(spi, 16) for spi in re.findall(r"esp\.([0-9a-f]+)@", gw.whack("--showstates"))}
+
+
+def test_a_rekey_during_a_hang_leaves_what_pluto_holds(tunnel):
+    """cluster-filterd hangs between a Child SA rekey's SPI and its SAs:
+    charon is held (SIGSTOP) while pluto sends the request, then our
+    daemon is stopped and charon let go.  The new SAs' install waits its
+    5 s and fails, and the deletes after it are not asked; the daemon,
+    continued, still applies what it was asked.  What the data plane
+    holds then must be what pluto holds: not the larval SPI, not the
+    failed Child SA's SAs."""
+    before = pluto_spis(tunnel)
+    assert {int(s["spi"], 16) for s in tunnel.sas()} == before
+    daemon = int(open(f"{tunnel.run_dir}/cluster-filterd.pid").read())
+    charon = int(open(f"{tunnel.run_dir}/{os.path.basename(tunnel.ss_dir)}.pid").read())
+    held = []
+    try:
+        os.kill(charon, signal.SIGSTOP)
+        held.append(charon)
+        tunnel.whack("--asynchronous", "--rekey-child", "--name", "tunnel")
+        wait_for(lambda: "sent CREATE_CHILD_SA request to rekey Child SA" in tunnel.pluto_log(),
+                 what="the rekey's request sent")
+        os.kill(daemon, signal.SIGSTOP)
+        held.append(daemon)
+        os.kill(charon, signal.SIGCONT)
+        held.remove(charon)
+        wait_for(lambda: "no answer within 5 s" in tunnel.pluto_log(), timeout=30,
+                 what="the SA's add left unanswered")
+    finally:
+        for pid in held:
+            os.kill(pid, signal.SIGCONT)
+    def settled():
+        spis = {int(s["spi"], 16) for s in tunnel.sas()}
+        return spis == pluto_spis(tunnel) and spis
+    try:
+        wait_for(settled, timeout=30, what="the data plane holding what pluto holds")
+    except AssertionError as e:
+        raise AssertionError(f"{e}\n{tunnel.cfctl('sa', 'list')}\n{tunnel.whack('--showstates')}\n"
+                             f"{tunnel.pluto_log()[-5000:]}") from None
+    # pluto's own teardown of the Child SA that failed (routing.c,
+    # unrouted_inbound_to_unrouted()) removed the policies the old one
+    # shares, as it would from XFRM: down and up brings the tunnel back
+    tunnel.down()
+    tunnel.up()
+    assert tunnel.ping("ha", "10.0.2.2", count=5) == 5
+    assert {int(s["spi"], 16) for s in tunnel.sas()} == pluto_spis(tunnel)
 
 
 def test_byte_lifetime_expiry_rekeys(gw):

@@ -205,6 +205,27 @@ static bool cluster_policy_add(enum kernel_policy_op op,
 		     func);
 		return false;
 	}
+	/* said here rather than ignored: two connections apart only by these would share a policy */
+	if (policy->sa_marks != NULL && (policy->sa_marks->in.val != 0 || policy->sa_marks->out.val != 0)) {
+		llog(RC_LOG, logger,
+		     "cluster-filter: %s: mark=, mark-in= and mark-out= are not supported: the data plane "
+		     "has no packet marks", func);
+		return false;
+	}
+	if (policy->sec_label.len > 0) {
+		llog(RC_LOG, logger, "cluster-filter: %s: labeled IPsec (policy-label=) is not supported",
+		     func);
+		return false;
+	}
+	const struct ip_protocol *proto = selector_protocol(*src_client);
+	if ((proto == &ip_protocol_icmp || proto == &ip_protocol_icmpv6) &&
+	    (src_client->hport != 0 || dst_client->hport != 0)) {
+		/* the data plane matches ports, and an ICMP packet has none: it would match nothing */
+		llog(RC_LOG, logger,
+		     "cluster-filter: %s: ICMP type and code selectors (protoport=icmp/N) are not supported, "
+		     "only the whole protocol", func);
+		return false;
+	}
 
 	/* ADD and REPLACE alike: POLICY_ADD updates a policy with the same selector */
 	ldbg(logger, "cluster-filter: %s: %s policy", func,
@@ -275,6 +296,16 @@ static bool cluster_add_sa(const struct kernel_state *k, bool replace,
 	}
 	if (k->mode != KERNEL_MODE_TUNNEL) {
 		llog(RC_LOG, logger, "cluster-filter: %s: only tunnel mode is supported", k->story);
+		return false;
+	}
+	if (k->tfcpad != 0) {
+		llog(RC_LOG, logger, "cluster-filter: %s: tfc= (traffic flow confidentiality padding) "
+		     "is not supported", k->story);
+		return false;
+	}
+	if (k->sec_label.len > 0) {
+		llog(RC_LOG, logger, "cluster-filter: %s: labeled IPsec (policy-label=) is not supported",
+		     k->story);
 		return false;
 	}
 	if (k->encap_type != NULL && k->encap_type != &ip_encap_esp_in_udp) {
