@@ -103,11 +103,12 @@ static bool unanswered;
 static monotime_t unanswered_since;
 static bool told_not_asked;
 
+/* a late answer, read and wiped (a dump's record carries keys) */
+static uint8_t late[CF_CTL_MSG_MAX];
+
 /* Whether the daemon that left a request unanswered is to be spared another. */
 static bool still_unanswered(void)
 {
-	static uint8_t late[CF_CTL_MSG_MAX];
-
 	if (!unanswered)
 		return false;
 	if (request_fd >= 0) {
@@ -267,9 +268,19 @@ bool cluster_not_taken(int reply_errno)
 	       reply_errno == EAGAIN || reply_errno == EIO;
 }
 
+/* unlike still_unanswered(), which tries again after a while, only on evidence */
 bool cluster_link_answers(void)
 {
-	return attached && !still_unanswered();
+	if (!attached)
+		return false;
+	if (!unanswered)
+		return true;
+	ssize_t n = request_fd >= 0 ? recv(request_fd, late, sizeof(late), MSG_DONTWAIT) : -1;
+	if (n <= 0)
+		return false;
+	memset(late, 0, sizeof(late));
+	unanswered = false;
+	return true;
 }
 
 /*
@@ -383,6 +394,7 @@ static void set_default_host(bool now, bool announce, struct logger *logger)
 		 * and nothing else: the SAs and policies are the cluster's.
 		 */
 		cluster_ike_forget(logger);
+		cluster_missed_forget(logger);
 	}
 	if (!elected)
 		return;

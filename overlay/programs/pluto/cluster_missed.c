@@ -21,7 +21,8 @@
  * change back, and then nothing else would ever remove what pluto has
  * forgotten - an SA whose keys the peer has dropped, a policy sending a
  * subnet's traffic into it.  So a delete the data plane did not take is
- * kept here and asked again every second, once the data plane answers,
+ * kept here and asked again, once the data plane has answered since,
+ * every second at first (longer while what is asked is not taken),
  * until it is done or the SA or policy is found gone (a delete that
  * timed out may have been applied late).  An SA or policy that pluto
  * adds again under the same name meanwhile is its own again: the delete
@@ -35,6 +36,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "server.h"		/* for schedule_timeout() */
+#include "whack_shutdown.h"	/* for exiting_pluto */
 
 #include "kernel_cluster.h"
 
@@ -51,8 +53,12 @@ struct missed_delete {
 static struct missed_delete *missed;
 static unsigned nr_missed, missed_room;
 static struct timeout *retry_timer;
+/* doubled, up to RETRY_MAX_SECONDS, while what is asked is not taken */
+static unsigned retry_seconds = 1;
 
-#define RETRY_SECONDS 1
+#define RETRY_MAX_SECONDS 30
+/* asked at a time: each may wait for Corosync, and pluto's event loop with it */
+#define RETRY_BATCH 64
 /* some 8 MB: a node that lost its data plane for good with this many deletes has other troubles */
 #define MISSED_MAX 65536
 
@@ -83,7 +89,9 @@ static void retry_missed(void *arg, const struct timer_event *event);
 
 static void remember(const struct missed_delete *d, const char *what, struct logger *logger)
 {
-	drop(d);
+	/* pluto stops: the data plane keeps what it holds (kernel_cluster.c, cluster_flush()) */
+	if (exiting_pluto)
+		return;
 	if (nr_missed >= MISSED_MAX) {
 		llog(RC_LOG, logger, "cluster-filter: %s: not taken by the data plane, and %u other "
 		     "deletes wait already: this one is not asked again", what, nr_missed);
@@ -94,12 +102,16 @@ static void remember(const struct missed_delete *d, const char *what, struct log
 		realloc_things(missed, missed_room, room, "cluster-filter missed deletes");
 		missed_room = room;
 	}
+	/* said once while some wait: a tunnel going down deletes four things or more */
+	if (nr_missed == 0)
+		llog(RC_LOG, logger, "cluster-filter: %s: not taken by the data plane; asking again, "
+		     "with every delete it misses meanwhile, once it answers", what);
+	else
+		ldbg(logger, "cluster-filter: %s: not taken by the data plane either", what);
 	missed[nr_missed++] = *d;
-	llog(RC_LOG, logger, "cluster-filter: %s: not taken by the data plane; asking again once it answers",
-	     what);
 	if (retry_timer == NULL)
 		schedule_timeout("cluster-filter missed deletes", &retry_timer,
-				 deltatime(RETRY_SECONDS), retry_missed, NULL);
+				 deltatime(retry_seconds), retry_missed, NULL);
 }
 
 void cluster_missed_sa_delete(ipsec_spi_t spi, const ip_address *dst, const char *what,
@@ -143,11 +155,17 @@ static void retry_missed(void *arg UNUSED, const struct timer_event *event)
 {
 	struct logger *logger = event->logger;
 	destroy_timeout(&retry_timer);
-	unsigned asked = 0;
-	/* a data plane that is away, or has not answered since it hung, would only refuse them */
+	/*
+	 * Only a data plane that answered since it hung is asked: one still
+	 * hung would stall pluto another 5 s for each try.  One that answers
+	 * while Corosync holds its changes back (a membership change) would
+	 * too, hence the growing pause after a try that was not taken.
+	 */
 	if (cluster_link_answers()) {
-		for (unsigned i = 0; i < nr_missed; i++) {
-			const struct missed_delete *d = &missed[i];
+		unsigned asked = 0;
+		bool taken = true;
+		while (asked < nr_missed && asked < RETRY_BATCH) {
+			const struct missed_delete *d = &missed[asked];
 			int err;
 			bool done = d->policy ?
 				cluster_delete_policy(d->dir, &d->src_client, &d->dst_client, &err,
@@ -155,7 +173,7 @@ static void retry_missed(void *arg UNUSED, const struct timer_event *event)
 				cluster_delete_sa(d->spi, &d->dst, &err,
 						  "asking again for an SA's delete", logger);
 			if (!done && cluster_not_taken(err)) {
-				/* still not: the rest waits with it */
+				taken = false;	/* the rest waits with it */
 				break;
 			}
 			/* done, found gone (ENOENT), or refused for good (logged) */
@@ -163,13 +181,24 @@ static void retry_missed(void *arg UNUSED, const struct timer_event *event)
 		}
 		memmove(missed, &missed[asked], (nr_missed - asked) * sizeof(*missed));
 		nr_missed -= asked;
-		if (asked > 0)
-			llog(RC_LOG, logger, "cluster-filter: %u delete(s) the data plane had missed asked again%s",
-			     asked, nr_missed > 0 ? "; the rest wait" : "");
+		if (asked > 0 && nr_missed == 0)
+			llog(RC_LOG, logger, "cluster-filter: the deletes the data plane had missed are asked again");
+		retry_seconds = taken ? 1 :
+			retry_seconds * 2 < RETRY_MAX_SECONDS ? retry_seconds * 2 : RETRY_MAX_SECONDS;
 	}
 	if (nr_missed > 0)
 		schedule_timeout("cluster-filter missed deletes", &retry_timer,
-				 deltatime(RETRY_SECONDS), retry_missed, NULL);
+				 deltatime(retry_seconds), retry_missed, NULL);
+}
+
+void cluster_missed_forget(struct logger *logger)
+{
+	if (nr_missed > 0)
+		llog(RC_LOG, logger, "cluster-filter: %u delete(s) the data plane missed are dropped: "
+		     "another node speaks for the cluster's SAs now", nr_missed);
+	nr_missed = 0;
+	retry_seconds = 1;
+	destroy_timeout(&retry_timer);
 }
 
 void cluster_missed_shutdown(void)

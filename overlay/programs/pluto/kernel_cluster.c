@@ -393,10 +393,12 @@ static bool cluster_add_sa(const struct kernel_state *k, bool replace,
  * the data plane keys SAs by SPI and direction.  An inbound SA (SPI
  * allocated here, destination ours) is looked for first, so that a
  * peer's SPI equal to one of ours cannot shadow it.  Returns the wire
- * direction with the SA in *reply, or 0.
+ * direction with the SA in *reply, or 0 with *why: ENOENT when the data
+ * plane has no inbound SA of that SPI, EEXIST when it has one of another
+ * destination, or what cluster_transact() said when it was not asked.
  */
 static uint8_t find_sa(ipsec_spi_t spi, const ip_address *dst, struct cf_msg *reply,
-		       uint8_t *buf, const char *story, struct logger *logger)
+		       uint8_t *buf, int *why, const char *story, struct logger *logger)
 {
 	struct cf_msgbuf req;
 	shunk_t want = address_as_shunk(dst);
@@ -406,7 +408,10 @@ static uint8_t find_sa(ipsec_spi_t spi, const ip_address *dst, struct cf_msg *re
 		cf_mb_init(&req, CF_MSG_SA_GET, 0, 0);
 		cf_mb_u32(&req, CF_A_SPI, ntohl(spi));
 		cf_mb_u8(&req, CF_A_DIR, dir);
-		if (!cluster_transact(&req, reply, buf, &err, story, logger))
+		bool found = cluster_transact(&req, reply, buf, &err, story, logger);
+		if (dir == 1)
+			*why = found ? EEXIST : err;
+		if (!found)
 			continue;
 		/* DST (4 bytes) or DST6 (16): an SA of the other family is another SA */
 		const struct cf_attr *got = &reply->attr[cf_attr_has(reply, CF_A_DST6) ? CF_A_DST6 : CF_A_DST];
@@ -425,7 +430,8 @@ static bool cluster_get_kernel_state(const struct kernel_state *k,
 	static uint8_t buf[CF_CTL_MSG_MAX];
 	struct cf_msg reply;
 
-	if (find_sa(k->spi, &k->dst.address, &reply, buf, k->story, logger) == 0) {
+	int why;
+	if (find_sa(k->spi, &k->dst.address, &reply, buf, &why, k->story, logger) == 0) {
 		/* pluto asks about SAs it is still installing: not an error */
 		ldbg(logger, "cluster-filter: %s: not (yet) in the data plane", k->story);
 		return false;
@@ -514,11 +520,20 @@ bool cluster_delete_sa(ipsec_spi_t spi, const ip_address *dst, int *reply_errno,
 	struct cf_msgbuf req;
 	struct cf_msg reply;
 
-	/* an allocated SPI that never became an SA is released as inbound */
-	uint8_t dir = find_sa(spi, dst, &reply, buf, what, logger);
+	int why;
+	uint8_t dir = find_sa(spi, dst, &reply, buf, &why, what, logger);
+	if (dir == 0) {
+		if (why != ENOENT) {
+			/* not asked (asked again later), or the SPI's inbound SA is another's: ours is gone */
+			*reply_errno = cluster_not_taken(why) ? why : ENOENT;
+			return false;
+		}
+		/* an allocated SPI that never became an SA is released as inbound */
+		dir = 1;
+	}
 	cf_mb_init(&req, CF_MSG_SA_DEL, 0, 0);
 	cf_mb_u32(&req, CF_A_SPI, ntohl(spi));
-	cf_mb_u8(&req, CF_A_DIR, dir != 0 ? dir : 1);
+	cf_mb_u8(&req, CF_A_DIR, dir);
 	return cluster_transact(&req, &reply, buf, reply_errno, what, logger);
 }
 

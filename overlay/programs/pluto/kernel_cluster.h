@@ -80,6 +80,8 @@ void cluster_missed_policy_delete(enum direction dir, const ip_selector *src_cli
 void cluster_missed_sa_added(ipsec_spi_t spi, const ip_address *dst, struct logger *logger);
 void cluster_missed_policy_added(enum direction dir, const ip_selector *src_client,
 				 const ip_selector *dst_client, struct logger *logger);
+/* a demoted default host: the SAs are the cluster's, and the new default host's to delete */
+void cluster_missed_forget(struct logger *logger);
 void cluster_missed_shutdown(void);
 
 /* cluster_ike.c: the IKE SAs every node holds for a takeover */
