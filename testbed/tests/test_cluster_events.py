@@ -1809,6 +1809,50 @@ def test_pluto_restart_on_the_default_host(cluster):
         assert d["missing"] <= HANDFUL and d["duplicates"] == 0, f"{name}: {d['missing']} lost, {d['duplicates']} duplicated"
 
 
+def test_a_fatal_error_on_the_default_host_leaves_the_cluster_its_sas(cluster):
+    """pluto on the default host runs out of file descriptors during
+    streams both ways, and `whack --listen` (a rescan of the interfaces)
+    makes it exit on a fatal error.  That exit skips whack's shutdown,
+    which leaves the SAs to the other nodes: it used to delete every
+    Child SA, IKE SA record and policy of the cluster, flush the data
+    plane and tell the peer to delete its IKE SA.  Now it touches none
+    of it: the streams go on, and the restarted pluto takes its IKE SA
+    back without an IKE_SA_INIT."""
+    speaker = cluster.default_host()
+    watch = IkeWatch(cluster)
+    pid = pluto_pid(cluster, speaker)
+    try:
+        streams = cluster.streams(6.0)
+        try:
+            streams.at(1.0)
+            # a new descriptor takes the lowest free number: one for whack's connection, no more
+            used = {int(fd) for fd in os.listdir(f"/proc/{pid}/fd")}
+            nofile = min(set(range(len(used) + 1)) - used) + 1
+            run("prlimit", f"--pid={pid}", f"--nofile={nofile}:{nofile}")
+            cluster.exec(f"n{speaker}", LSW / "whack", "--rundir", f"{cluster.run_dir}/n{speaker}",
+                         "--listen", check=False)
+            wait_for(lambda: not os.path.exists(f"/proc/{pid}/fd"), what="pluto exiting")
+            log = pluto_log(cluster, speaker)
+            assert "interfaces failed" in log, log[-3000:]
+            assert all(len(cluster.sa_list(i)) >= 2 for i in range(NODES)), [cluster.sa_list(i) for i in range(NODES)]
+            cluster.script("restart-pluto", str(speaker))
+            wait_for(lambda: "took over the IKE SA and 1 Child SA(s)" in pluto_log(cluster, speaker),
+                     timeout=35, what="the restarted pluto taking its IKE SA back")
+            out = cluster.swanctl("--rekey", "--child", "tunnel")
+        except BaseException:
+            streams.kill()
+            raise
+        got, wire = streams.finish()
+    finally:
+        exchanges = watch.exchanges()
+    report(cluster, f"pluto on node {speaker} exited on a fatal error and was restarted; "
+           f"IKE exchanges on the wire since: {collections.Counter(exchanges)}", got, wire)
+    assert "rekey completed successfully" in out, out
+    assert 34 not in exchanges, "an IKE_SA_INIT: the IKE SA was renegotiated"
+    for name, d in got.items():
+        assert d["missing"] <= HANDFUL and d["duplicates"] == 0, f"{name}: {d['missing']} lost, {d['duplicates']} duplicated"
+
+
 # pluto's record of an IKE SA (overlay/programs/pluto/cluster_ike_record.h): attributes, u16 type, u16 length
 R_NAME, R_PROPOSAL, R_SK_EI, R_SK_ER, R_SALT_I, R_SALT_R = 2, 7, 11, 12, 13, 14
 R_RESPONSE, R_CHILD, R_REQID = 18, 21, 25

@@ -131,7 +131,7 @@ void cluster_ike_shutdown(void)
 
 bool cluster_ike_forgetting(void)
 {
-	return forgetting;
+	return forgetting || cluster_leaving();
 }
 
 /*
@@ -485,7 +485,7 @@ void cluster_ike_catch_up(struct logger *logger)
 
 void cluster_ike_deleting(struct state *st)
 {
-	if (importing)
+	if (importing || cluster_leaving())
 		return;
 	if (IS_IKE_SA(st) && IS_IKE_SA_ESTABLISHED(st) && cluster_is_detached_default_host()) {
 		/* its record goes when the data plane is back */

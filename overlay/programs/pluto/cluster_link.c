@@ -41,6 +41,7 @@
 #include "kernel_alg.h"
 #include "log.h"
 #include "server.h"		/* for add_fd_read_listener(), ctl_addr */
+#include "whack_shutdown.h"	/* for exiting_pluto */
 
 #include "cluster_ctl.h"
 #include "cluster_wire.h"
@@ -430,9 +431,20 @@ void cluster_hold_speech(struct logger *logger)
 	}
 }
 
+/*
+ * pluto exits while other nodes carry the SAs on, without whack's
+ * shutdown (which leaves them, cluster_leave_state_on_shutdown()): a
+ * fatal error.  It must not take the cluster's SAs and IKE SAs with it,
+ * nor tell the peers to delete them; its successor takes them over.
+ */
+bool cluster_leaving(void)
+{
+	return exiting_pluto && cluster_nodes > 1;
+}
+
 bool cluster_may_speak(void)
 {
-	return attached && default_host && lease_held() && quiet == SPEAKING;
+	return attached && default_host && lease_held() && quiet == SPEAKING && !cluster_leaving();
 }
 
 static void heard_from_data_plane(struct logger *logger)

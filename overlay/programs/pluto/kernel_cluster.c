@@ -125,7 +125,7 @@ static void cluster_flush(struct logger *logger)
 	struct cf_msgbuf req;
 	struct cf_msg reply;
 
-	if (!exiting_pluto)
+	if (!exiting_pluto || cluster_leaving())
 		return;
 	cf_mb_init(&req, CF_MSG_FLUSH, 0, 0);
 	cluster_transact(&req, &reply, buf, NULL, "flush", logger);

@@ -58,6 +58,8 @@ bool cluster_may_speak(void);
 void cluster_hold_speech(struct logger *logger);
 /* the members of the view, this node included */
 uint32_t cluster_members(void);
+/* pluto exits on an error while other nodes carry the SAs on: it touches nothing of theirs */
+bool cluster_leaving(void);
 
 /* kernel_cluster.c: cluster-dispatch= for people */
 const char *cluster_dispatch_str(void);
@@ -89,7 +91,7 @@ void cluster_ike_changed(struct ike_sa *ike);
 void cluster_ike_deleting(struct state *st);
 /* every IKEv2 state deleted quietly: a demoted default host's stale copies */
 void cluster_ike_forget(struct logger *logger);
-/* ...while which the data plane is not touched */
+/* ...while which, or while pluto leaves on an error (cluster_leaving()), the data plane is not touched */
 bool cluster_ike_forgetting(void);
 /* the records that failed to go round go again (holding speech again if one fails), failed removals too */
 bool cluster_ike_pending(void);
