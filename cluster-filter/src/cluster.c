@@ -34,7 +34,7 @@ int cf_cluster_init(struct cf_cluster *c, struct cf_dataplane *dp,
 	cf_queue_init(&c->out);
 	cf_queue_init(&c->awaiting);
 	cf_queue_init(&c->held);
-	c->features = CF_CLUSTER_FEATURES;
+	c->features = CF_CLUSTER_FEATURES | (dp->allow_legacy ? CF_FEATURE_LEGACY : 0);
 	cf_view_init(&c->view, self_nodeid);
 	c->view.quorate = quorate;
 	cf_fence_init(&c->fence);

@@ -246,12 +246,6 @@ static int sa_add(struct request *r)
 		return fail(r, EINVAL, "ENC_KEY length does not fit the algorithm");
 	if ((ak->data ? ak->len : 0) != p.alg->auth_key_len)
 		return fail(r, EINVAL, "AUTH_KEY length does not fit the algorithm");
-	memcpy(p.enc_key, ek->data, ek->len);
-	p.enc_key_len = (uint8_t)ek->len;
-	if (ak->data) {
-		memcpy(p.auth_key, ak->data, ak->len);
-		p.auth_key_len = (uint8_t)ak->len;
-	}
 
 	p.esn = cf_attr_u8(m, CF_A_ESN, 0) != 0;
 	p.replay_window = cf_attr_u32(m, CF_A_REPLAY_WINDOW, r->defaults->replay_window);
@@ -264,9 +258,17 @@ static int sa_add(struct request *r)
 	if (p.dispatch >= CF_DISPATCH_MODES)
 		return fail(r, EINVAL, "unknown DISPATCH mode");
 
+	/* last: nothing returns between this copy and its wipe below */
+	memcpy(p.enc_key, ek->data, ek->len);
+	p.enc_key_len = (uint8_t)ek->len;
+	if (ak->data) {
+		memcpy(p.auth_key, ak->data, ak->len);
+		p.auth_key_len = (uint8_t)ak->len;
+	}
+
 	struct cf_sa *sa;
 	int err = cf_sa_add(&r->dp->db, &p, &sa);
-	memset(&p, 0, sizeof(p));
+	explicit_bzero(&p, sizeof(p));
 	if (err == 0 && (m->flags & CF_F_SNAPSHOT)) {
 		/* handed over: the SA's age and what the cluster already used of it */
 		sa->add_time = cf_attr_u64(m, CF_A_ADD_TIME, sa->add_time);

@@ -38,6 +38,7 @@ enum cf_feature {
 	CF_FEATURE_PLACEMENTS = 0x04,	/* SYNC_SESSIONS outside a hand-over */
 	CF_FEATURE_ONE_HOLDER = 0x08,	/* one holder of the latest state after a quorum loss (view.c) */
 	CF_FEATURE_MACS = 0x10,		/* SYNC_MACS */
+	CF_FEATURE_LEGACY = 0x20,	/* started with --allow-legacy: takes legacy algorithms */
 };
 
 enum cf_ctl_type {

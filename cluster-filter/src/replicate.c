@@ -11,6 +11,8 @@
 #include <time.h>
 
 #include "cluster_internal.h"
+#include "crypto.h"
+#include "flow.h"
 #include "wire.h"
 
 /* what of a client's request its answer needs: version, flags, type, seq */
@@ -105,6 +107,27 @@ static bool needs_ipv6(const uint8_t *req, size_t len)
 }
 
 /*
+ * A legacy algorithm (--allow-legacy) only where every member takes it:
+ * a node that refused the change would lack the SA the others hold.
+ */
+static int legacy_everywhere(struct cf_cluster *c, const struct cf_msg *m, const char **why)
+{
+	const struct cf_alg *alg = cf_alg_by_ids(cf_attr_u16(m, CF_A_ENCR, 0), cf_attr_u16(m, CF_A_ENCR_KEYBITS, 0),
+						 cf_attr_u16(m, CF_A_INTEG, CF_INTEG_NONE));
+	uint32_t lacking[CF_MAX_NODES], n_lacking;
+
+	if (alg == NULL || !alg->legacy ||
+	    (n_lacking = cf_view_lacking(&c->view, CF_FEATURE_LEGACY, lacking)) == 0)
+		return 0;
+	char list[CF_MAX_NODES * 11 + 8];
+	cf_cluster_format_nodes(list, sizeof(list), lacking, n_lacking);
+	cf_cluster_logf(c, "view %u: refused an SA with %s: node(s) %s do not allow legacy algorithms",
+			c->view.epoch, alg->name, list);
+	*why = "a member's data plane does not allow legacy algorithms (--allow-legacy on every node)";
+	return -EPERM;
+}
+
+/*
  * What changes SA state goes through the cluster: the default host seals
  * the request and multicasts it, every node (itself included) applies it
  * when Corosync delivers it, in the same order everywhere, and the
@@ -147,7 +170,26 @@ int cf_cluster_replicate(struct cf_cluster *c, uint32_t client, uint8_t *req, si
 		*why = "a member's data plane lacks IPv6";
 		return -EOPNOTSUPP;
 	}
+	if (m.type == CF_MSG_SA_ADD && (err = legacy_everywhere(c, &m, why)) != 0)
+		return err;
 	req[1] &= (uint8_t)~CF_F_SNAPSHOT;	/* a client's change is everybody's */
+
+	/* a policy's id is each node's own (a joiner numbers what it is handed): name it by selector */
+	if (m.type == CF_MSG_POLICY_DEL && cf_attr_has(&m, CF_A_POLICY_ID)) {
+		const struct cf_policy *p = c->dp->db.policies;
+		while (p != NULL && p->id != cf_attr_u32(&m, CF_A_POLICY_ID, 0))
+			p = p->next;
+		if (p == NULL) {
+			*why = "no such policy";
+			return -ENOENT;
+		}
+		cf_mb_init(&b, CF_MSG_POLICY_DEL, 0, m.seq);
+		cf_mb_u8(&b, CF_A_DIR, (uint8_t)p->dir);
+		cf_mb_ts(&b, &p->ts);
+		cf_mb_finish(&b);
+		req = b.buf;
+		len = b.len;
+	}
 
 	/* every node must reserve the same SPI: choose it here, once */
 	if (m.type == CF_MSG_SPI_ALLOC) {
@@ -165,10 +207,21 @@ int cf_cluster_replicate(struct cf_cluster *c, uint32_t client, uint8_t *req, si
 		req = b.buf;
 		len = b.len;
 	}
-	/* every node must give a new outbound SA the same writer: choose it here, once */
-	if (m.type == CF_MSG_SA_ADD && cf_attr_u8(&m, CF_A_DIR, 0) == CF_DIR_OUT) {
+	/*
+	 * Every node must give a new outbound SA the same writer: choose it
+	 * here, once.  And the same dispatch mode and replay window: a
+	 * node's --dispatch and --replay-window fill in what a request
+	 * leaves out, ours for everybody.
+	 */
+	if (m.type == CF_MSG_SA_ADD) {
+		bool out = cf_attr_u8(&m, CF_A_DIR, 0) == CF_DIR_OUT;
 		cf_mb_from(&b, req, len);
-		cf_mb_u32(&b, CF_A_WRITER, cf_dp_choose_writer(c->dp, cf_attr_u32(&m, CF_A_REQID, 0)));
+		if (out)
+			cf_mb_u32(&b, CF_A_WRITER, cf_dp_choose_writer(c->dp, cf_attr_u32(&m, CF_A_REQID, 0)));
+		if (out && !cf_attr_has(&m, CF_A_DISPATCH))
+			cf_mb_u8(&b, CF_A_DISPATCH, (uint8_t)c->defaults->dispatch);
+		if (!out && !cf_attr_has(&m, CF_A_REPLAY_WINDOW))
+			cf_mb_u32(&b, CF_A_REPLAY_WINDOW, c->defaults->replay_window);
 		if (cf_mb_finish(&b) != 0) {
 			explicit_bzero(&b, sizeof(b));	/* keys */
 			*why = "request too long";

@@ -34,10 +34,13 @@ struct node {
 	struct cf_cluster c;
 	unsigned replies, reply_client, reply_errors;
 	bool said_speaker;	/* what ops->view_changed last told pluto and the role helper */
+	struct cf_control_defaults defaults;	/* its --dispatch and --replay-window */
 };
 
 static struct node node[NODES + 1];	/* by Corosync node id 1..NODES */
 static const struct cf_control_defaults defaults = { CF_DISPATCH_DEFAULT, 64 };
+/* started with --allow-legacy (a node keeps what it had when it restarts) */
+static bool allow_legacy[NODES + 1];
 static const uint8_t key[CF_SYNC_KEY_LEN] = { 0xc1, 0x05, 0x7e, 0x12 };
 
 /* the agreed stream */
@@ -143,7 +146,9 @@ static inline void start_keyed(uint32_t id, uint64_t first_counter, const uint8_
 	nd->up = true;
 	nd->pos = n_stream;	/* a new process hears what comes from now on */
 	cf_dp_init(&nd->dp);
-	CHECK(cf_cluster_init(&nd->c, &nd->dp, &defaults, id, true, k, first_counter, &ops, nd) == 0);
+	nd->dp.allow_legacy = allow_legacy[id];
+	nd->defaults = defaults;
+	CHECK(cf_cluster_init(&nd->c, &nd->dp, &nd->defaults, id, true, k, first_counter, &ops, nd) == 0);
 }
 
 static inline void start(uint32_t id, uint64_t first_counter)
