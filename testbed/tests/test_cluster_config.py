@@ -18,14 +18,15 @@ NS = os.environ.get("CF_PREFIX", "ccf") + "-conf"
 pytestmark = pytest.mark.skipif(not CLUSTER.exists(), reason="Libreswan not built (make libreswan)")
 
 # cluster-filterd and cfctl are found on PATH, as from the package
-ENV = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}")
+# as ipsec.service runs it, with a peer subnet listed in /etc/default/cluster-filterd
+ENV = dict(os.environ, PATH=f"{BIN}:{os.environ['PATH']}", CLUSTER_FILTER_ROUTES="10.0.2.0/24")
 
 
-def ipsec_cluster(*args, ns=None):
+def ipsec_cluster(*args, ns=None, env=ENV):
     cmd = ["sh", str(CLUSTER), *map(str, args)]
     if ns:
         cmd = ["ip", "netns", "exec", ns] + cmd
-    return subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=60)
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
 
 
 @pytest.fixture(scope="module")
@@ -157,6 +158,20 @@ def test_a_group_without_addresses_is_said(netns, tmp_path, key):
                         "ARP, ICMP and TCP for the addresses the nodes share; list them in cluster-addresses\n"), p
 
 
+def test_a_group_without_routes_is_said(netns, tmp_path, key):
+    """cluster-group without CLUSTER_FILTER_ROUTES: only the default host
+    runs the updown script that routes a peer's subnet into the data
+    plane, and every other node would send its share of the tunnel to its
+    default route, in clear.  check warns, without refusing (the routes
+    may come from elsewhere)."""
+    conf = config(tmp_path, protostack="cluster", cluster_group="gw", cluster_key=key, cluster_addresses="192.0.2.1")
+    env = {k: v for k, v in ENV.items() if k != "CLUSTER_FILTER_ROUTES"}
+    p = ipsec_cluster("check", "--config", conf, ns=netns, env=env)
+    assert p.returncode == 0 and p.stdout == "", p
+    assert p.stderr.startswith("ipsec cluster: warning: cluster-group without CLUSTER_FILTER_ROUTES") and \
+        "in clear" in p.stderr and len(p.stderr.splitlines()) == 1, p
+
+
 def test_what_leaves_a_node_quiet_is_said(netns, tmp_path, key):
     """Mistakes that refuse nothing and leave a node carrying nothing, or
     mute on the shared addresses: check says each, in one line with the
@@ -187,7 +202,8 @@ def test_what_leaves_a_node_quiet_is_said(netns, tmp_path, key):
 def test_routes_take_the_pools_into_the_tun_device(netns):
     """ipsec cluster routes (cluster-filterd.service's ExecStartPost): each
     prefix of CLUSTER_FILTER_ROUTES into the TUN device, again and again
-    without harm; a prefix it cannot route is one line and exit 1."""
+    without harm; a prefix it cannot route is one line and exit 1, and
+    the prefixes after it are routed all the same."""
     run("ip", "-n", netns, "tuntap", "add", "dev", "cf0", "mode", "tun")
     try:
         run("ip", "-n", netns, "link", "set", "cf0", "up")
@@ -198,11 +214,14 @@ def test_routes_take_the_pools_into_the_tun_device(netns):
             assert (p.returncode, p.stdout, p.stderr) == (0, "", ""), p
         routes = run("ip", "-n", netns, "route", "show", "dev", "cf0")
         assert "100.64.10.0/24" in routes and "100.64.11.0/24" in routes, routes
-        env["CLUSTER_FILTER_ROUTES"] = "100.64.12.0/24 100.64.999.0/24"
+        env["CLUSTER_FILTER_ROUTES"] = "100.64.12.0/24 100.64.999.0/24 100.64.14.0/24"
         p = subprocess.run(["ip", "netns", "exec", netns, "sh", str(CLUSTER), "routes"],
                            capture_output=True, text=True, env=env, timeout=60)
         assert p.returncode == 1 and len(p.stderr.splitlines()) == 1, p
         assert p.stderr.startswith("ipsec cluster: CLUSTER_FILTER_ROUTES: cannot route 100.64.999.0/24 into cf0"), p
+        # the prefixes after the one it cannot route are routed all the same
+        routes = run("ip", "-n", netns, "route", "show", "dev", "cf0")
+        assert "100.64.12.0/24" in routes and "100.64.14.0/24" in routes, routes
         # without the device (the data plane not up): said, not silently skipped
         env = dict(ENV, CLUSTER_FILTER_ROUTES="100.64.13.0/24", CLUSTER_FILTER_TUN="cf9")
         p = subprocess.run(["ip", "netns", "exec", netns, "sh", str(CLUSTER), "routes"],
@@ -214,6 +233,26 @@ def test_routes_take_the_pools_into_the_tun_device(netns):
             p = subprocess.run(["ip", "netns", "exec", netns, "sh", str(CLUSTER), "routes"],
                                capture_output=True, text=True, env=env, timeout=60)
             assert p.returncode == 1 and "into cf9" in p.stderr, (opts, p)
+    finally:
+        run("ip", "-n", netns, "link", "del", "cf0", check=False)
+
+
+def test_unroute_leaves_the_prefixes_every_node_routes(netns):
+    """The updown script, unrouting a connection on the default host,
+    left that node without the route that CLUSTER_FILTER_ROUTES gives
+    every node (the same prefix into the same device), and its share of
+    the tunnel went to the default route in clear.  A listed prefix stays;
+    another goes as before."""
+    run("ip", "-n", netns, "tuntap", "add", "dev", "cf0", "mode", "tun")
+    try:
+        run("ip", "-n", netns, "link", "set", "cf0", "up")
+        for prefix in ("10.0.2.0/24", "10.0.3.0/24"):
+            env = dict(ENV, PLUTO_VERB="route-client", PLUTO_PEER_CLIENT=prefix)
+            run("ip", "netns", "exec", netns, "sh", str(LIBEXEC / "_updown.cluster"), env=env)
+            env["PLUTO_VERB"] = "unroute-client"
+            run("ip", "netns", "exec", netns, "sh", str(LIBEXEC / "_updown.cluster"), env=env)
+        routes = run("ip", "-n", netns, "route", "show", "dev", "cf0")
+        assert "10.0.2.0/24" in routes and "10.0.3.0/24" not in routes, routes
     finally:
         run("ip", "-n", netns, "link", "del", "cf0", check=False)
 
