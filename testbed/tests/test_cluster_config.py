@@ -257,6 +257,36 @@ def test_unroute_leaves_the_prefixes_every_node_routes(netns):
         run("ip", "-n", netns, "link", "del", "cf0", check=False)
 
 
+def test_a_subnet_that_holds_the_peer_keeps_ike_and_the_default_route(netns):
+    """A remote subnet of 0.0.0.0/0 replaced the node's default route by
+    one into the TUN device (and unrouting deleted it), and any remote
+    subnet that holds the peer's own address took the node's IKE and ESP
+    to the peer into the tunnel.  Now all of a family goes as its two
+    halves, and the peer keeps the path it had, pinned as a host route."""
+    updown = ["ip", "netns", "exec", netns, "sh", str(LIBEXEC / "_updown.cluster")]
+    run("ip", "-n", netns, "tuntap", "add", "dev", "cf0", "mode", "tun")
+    try:
+        run("ip", "-n", netns, "link", "set", "cf0", "up")
+        run("ip", "-n", netns, "route", "add", "default", "via", "192.0.2.254", "dev", "out")
+        for client, peer, inside in (("0.0.0.0/0", "198.51.100.7", "8.8.8.8"),
+                                     ("203.0.113.0/24", "203.0.113.9", "203.0.113.77")):
+            env = dict(ENV, PLUTO_VERB="route-client", PLUTO_PEER_CLIENT=client, PLUTO_PEER=peer)
+            run(*updown, env=env)
+            assert " dev out " in run("ip", "-n", netns, "route", "get", peer), client
+            assert " dev cf0 " in run("ip", "-n", netns, "route", "get", inside), client
+            routes = run("ip", "-n", netns, "route", "show")
+            assert "default via 192.0.2.254 dev out" in routes and f"{peer} via 192.0.2.254 dev out" in routes, routes
+            env["PLUTO_VERB"] = "unroute-client"
+            run(*updown, env=env)
+            routes = run("ip", "-n", netns, "route", "show")
+            assert "default via 192.0.2.254 dev out" in routes and "dev cf0" not in routes, routes
+    finally:
+        run("ip", "-n", netns, "route", "del", "default", check=False)
+        for host in ("198.51.100.7", "203.0.113.9"):
+            run("ip", "-n", netns, "route", "del", host, check=False)
+        run("ip", "-n", netns, "link", "del", "cf0", check=False)
+
+
 def one_node_corosync(netns, tmp_path, addr):
     """A one-node Corosync in the namespace on ADDR, with a private /run
     (its pid file and IPC paths are fixed); yields its PID, to nsenter."""
