@@ -88,6 +88,18 @@ static void a_change_lost_on_the_way_is_answered(void)
 	CHECK(node[dh].c.awaiting.head == NULL);
 }
 
+/* Node JOINER stops, the others agree without it, and it starts again (not yet in a view). */
+static void gone_and_started_again(uint32_t joiner, uint64_t first_counter)
+{
+	uint32_t rest[NODES - 1];
+
+	all_but(joiner, rest);
+	stop(joiner);
+	confchg(rest, 2);
+	time_passes(FENCE_OVER_MS + 1000);
+	start(joiner, first_counter);
+}
+
 /* No IV slot of SPI is held by two nodes at once, nor by a node after another held it. */
 static uint32_t slot_holder[CF_IV_SLOTS];
 
@@ -115,15 +127,11 @@ static void a_rekey_during_a_join_takes_the_members_slots(void)
 {
 	const uint32_t all[] = { 1, 2, 3 };
 	uint32_t dh = cf_view_default_host(&node[1].c.view);
-	uint32_t joiner = dh == 3 ? 2 : 3, rest[NODES - 1];
+	uint32_t joiner = dh == 3 ? 2 : 3;
 	struct cf_msgbuf b;
 	const char *why;
 
-	all_but(joiner, rest);
-	stop(joiner);
-	confchg(rest, 2);
-	time_passes(FENCE_OVER_MS + 1000);
-	start(joiner, 9000);
+	gone_and_started_again(joiner, 9000);
 	append(0, all, sizeof(all));
 	for (uint32_t i = 1; i <= NODES; i++) {		/* every answer of the round is out */
 		deliver_to(i, n_stream);
@@ -218,18 +226,14 @@ static void a_policy_deleted_by_id_is_the_same_everywhere(void)
 {
 	const uint32_t all[] = { 1, 2, 3 };
 	uint32_t dh = cf_view_default_host(&node[1].c.view);
-	uint32_t joiner = dh == 3 ? 2 : 3, rest[NODES - 1];
+	uint32_t joiner = dh == 3 ? 2 : 3;
 	struct cf_msgbuf b;
 	const char *why;
 
 	CHECK_EQ(add_policy(dh, 71, 100), 0);
 	CHECK_EQ(add_policy(dh, 72, 50), 0);	/* looked up before 71 */
 	settle();
-	all_but(joiner, rest);
-	stop(joiner);
-	confchg(rest, 2);
-	time_passes(FENCE_OVER_MS + 1000);
-	start(joiner, 9500);
+	gone_and_started_again(joiner, 9500);
 	confchg(all, 3);
 	time_passes(CF_ROUND_TIMEOUT_MS + 2 * CF_SEQ_REPORT_MS);
 	CHECK(node[joiner].c.view.synced);

@@ -1778,19 +1778,19 @@ def test_default_host_daemon_hangs(cluster):
 
 
 @on(ONLY_DEFAULT)
-def test_pluto_restart_on_the_default_host(cluster):
-    """pluto restarts on the default host during streams both ways: the
-    data plane carries on untouched, and the new pluto takes its IKE SA
-    back from the data plane - strongSwan's Child SA rekey right after is
-    answered, and no IKE_SA_INIT appears on the wire."""
-    speaker = cluster.default_host()
+def the_ike_sa_taken_back(cluster, speaker, ends_pluto, what):
+    """Streams both ways while ENDS_PLUTO() ends node SPEAKER's pluto and
+    starts it again: the new pluto takes its IKE SA back from the data
+    plane, strongSwan's Child SA rekey right after is answered, no
+    IKE_SA_INIT appears on the wire, and the streams lose a handful at
+    most."""
     watch = IkeWatch(cluster)
     try:
         streams = cluster.streams(6.0)
         try:
             streams.at(1.0)
             t = time.monotonic()
-            cluster.script("restart-pluto", str(speaker))
+            ends_pluto()
             wait_for(lambda: "took over the IKE SA and 1 Child SA(s)" in pluto_log(cluster, speaker),
                      timeout=35, what="the restarted pluto taking its IKE SA back")
             t_back = time.monotonic() - t
@@ -1801,12 +1801,22 @@ def test_pluto_restart_on_the_default_host(cluster):
         got, wire = streams.finish()
     finally:
         exchanges = watch.exchanges()
-    report(cluster, f"pluto on node {speaker} restarted; its IKE SA back after {t_back:.2f} s; "
+    report(cluster, f"{what}; its IKE SA back after {t_back:.2f} s; "
            f"IKE exchanges on the wire since: {collections.Counter(exchanges)}", got, wire)
     assert "rekey completed successfully" in out, out
     assert 34 not in exchanges, "an IKE_SA_INIT: the IKE SA was renegotiated"
     for name, d in got.items():
         assert d["missing"] <= HANDFUL and d["duplicates"] == 0, f"{name}: {d['missing']} lost, {d['duplicates']} duplicated"
+
+
+def test_pluto_restart_on_the_default_host(cluster):
+    """pluto restarts on the default host during streams both ways: the
+    data plane carries on untouched, and the new pluto takes its IKE SA
+    back from the data plane - strongSwan's Child SA rekey right after is
+    answered, and no IKE_SA_INIT appears on the wire."""
+    speaker = cluster.default_host()
+    the_ike_sa_taken_back(cluster, speaker, lambda: cluster.script("restart-pluto", str(speaker)),
+                          f"pluto on node {speaker} restarted")
 
 
 def test_a_fatal_error_on_the_default_host_leaves_the_cluster_its_sas(cluster):
@@ -1819,38 +1829,23 @@ def test_a_fatal_error_on_the_default_host_leaves_the_cluster_its_sas(cluster):
     of it: the streams go on, and the restarted pluto takes its IKE SA
     back without an IKE_SA_INIT."""
     speaker = cluster.default_host()
-    watch = IkeWatch(cluster)
     pid = pluto_pid(cluster, speaker)
-    try:
-        streams = cluster.streams(6.0)
-        try:
-            streams.at(1.0)
-            # a new descriptor takes the lowest free number: one for whack's connection, no more
-            used = {int(fd) for fd in os.listdir(f"/proc/{pid}/fd")}
-            nofile = min(set(range(len(used) + 1)) - used) + 1
-            run("prlimit", f"--pid={pid}", f"--nofile={nofile}:{nofile}")
-            cluster.exec(f"n{speaker}", LSW / "whack", "--rundir", f"{cluster.run_dir}/n{speaker}",
-                         "--listen", check=False)
-            wait_for(lambda: not os.path.exists(f"/proc/{pid}/fd"), what="pluto exiting")
-            log = pluto_log(cluster, speaker)
-            assert "interfaces failed" in log, log[-3000:]
-            assert all(len(cluster.sa_list(i)) >= 2 for i in range(NODES)), [cluster.sa_list(i) for i in range(NODES)]
-            cluster.script("restart-pluto", str(speaker))
-            wait_for(lambda: "took over the IKE SA and 1 Child SA(s)" in pluto_log(cluster, speaker),
-                     timeout=35, what="the restarted pluto taking its IKE SA back")
-            out = cluster.swanctl("--rekey", "--child", "tunnel")
-        except BaseException:
-            streams.kill()
-            raise
-        got, wire = streams.finish()
-    finally:
-        exchanges = watch.exchanges()
-    report(cluster, f"pluto on node {speaker} exited on a fatal error and was restarted; "
-           f"IKE exchanges on the wire since: {collections.Counter(exchanges)}", got, wire)
-    assert "rekey completed successfully" in out, out
-    assert 34 not in exchanges, "an IKE_SA_INIT: the IKE SA was renegotiated"
-    for name, d in got.items():
-        assert d["missing"] <= HANDFUL and d["duplicates"] == 0, f"{name}: {d['missing']} lost, {d['duplicates']} duplicated"
+
+    def out_of_descriptors():
+        # a new descriptor takes the lowest free number: one for whack's connection, no more
+        used = {int(fd) for fd in os.listdir(f"/proc/{pid}/fd")}
+        nofile = min(set(range(len(used) + 1)) - used) + 1
+        run("prlimit", f"--pid={pid}", f"--nofile={nofile}:{nofile}")
+        cluster.exec(f"n{speaker}", LSW / "whack", "--rundir", f"{cluster.run_dir}/n{speaker}",
+                     "--listen", check=False)
+        wait_for(lambda: not os.path.exists(f"/proc/{pid}/fd"), what="pluto exiting")
+        log = pluto_log(cluster, speaker)
+        assert "interfaces failed" in log, log[-3000:]
+        assert all(len(cluster.sa_list(i)) >= 2 for i in range(NODES)), [cluster.sa_list(i) for i in range(NODES)]
+        cluster.script("restart-pluto", str(speaker))
+
+    the_ike_sa_taken_back(cluster, speaker, out_of_descriptors,
+                          f"pluto on node {speaker} exited on a fatal error and was restarted")
 
 
 # pluto's record of an IKE SA (overlay/programs/pluto/cluster_ike_record.h): attributes, u16 type, u16 length
