@@ -287,6 +287,24 @@ def test_a_subnet_that_holds_the_peer_keeps_ike_and_the_default_route(netns):
         run("ip", "-n", netns, "link", "del", "cf0", check=False)
 
 
+@pytest.mark.parametrize("section,line", [
+    ("conn gw\n\tleft=192.0.2.1\n\tright=192.0.2.2\n\tcluster-dispatch=packet-rr\n",
+     "invalid conn keyword ignored: cluster-dispatch=packet-rr"),
+    ("conn %default\n\tprotostack=xfrm\n", "keyword ignored: protostack=xfrm"),
+], ids=["conn", "conn-default"])
+def test_a_setup_keyword_in_a_conn_section_is_refused(netns, tmp_path, key, section, line):
+    """A config setup keyword written into a conn section: addconn warns
+    and ignores it, and the node ran without it (another dispatch mode,
+    or no cluster) without a word.  check and start now refuse it."""
+    conf = config(tmp_path, protostack="cluster", cluster_group="gw", cluster_key=key,
+                  cluster_addresses="192.0.2.1")
+    conf.write_text(conf.read_text() + section)
+    for verb in ("check", "start"):
+        p = ipsec_cluster(verb, "--config", conf, ns=netns)
+        said = p.stderr.splitlines()
+        assert p.returncode == 78 and len(said) == 1 and line in said[0], (verb, p)
+
+
 def one_node_corosync(netns, tmp_path, addr):
     """A one-node Corosync in the namespace on ADDR, with a private /run
     (its pid file and IPC paths are fixed); yields its PID, to nsenter."""
