@@ -158,6 +158,19 @@ def test_a_group_without_addresses_is_said(netns, tmp_path, key):
                         "ARP, ICMP and TCP for the addresses the nodes share; list them in cluster-addresses\n"), p
 
 
+def test_two_names_for_the_tun_device_are_refused(netns, tmp_path, key):
+    """CLUSTER_FILTER_TUN names the device for the updown script and the
+    routes, and start passes it on as --tun; a --tun of another name in
+    CLUSTER_FILTERD_OPTS used to send the routes into a device nobody
+    reads.  start refuses the pair in one line."""
+    conf = config(tmp_path, protostack="cluster", cluster_group="gw", cluster_key=key,
+                  cluster_addresses="192.0.2.1")
+    env = dict(ENV, CLUSTER_FILTER_TUN="cf1", CLUSTER_FILTERD_OPTS="--workers 1 --tun cf2")
+    p = ipsec_cluster("start", "--config", conf, ns=netns, env=env)
+    assert p.returncode == 78 and len(p.stderr.splitlines()) == 1, p
+    assert "CLUSTER_FILTER_TUN=cf1, but --tun cf2 in CLUSTER_FILTERD_OPTS" in p.stderr, p
+
+
 def test_a_group_without_routes_is_said(netns, tmp_path, key):
     """cluster-group without CLUSTER_FILTER_ROUTES: only the default host
     runs the updown script that routes a peer's subnet into the data
@@ -358,7 +371,7 @@ def test_start_runs_the_data_plane_with_the_keywords(netns, corosync, tmp_path, 
     assert (p.returncode, p.stdout, p.stderr) == (0, "", "")
     log = open(tmp_path / "daemon.log", "w")
     # options without a keyword, as the unit reads them from /etc/default/cluster-filterd
-    env = dict(ENV, CLUSTER_FILTERD_OPTS="--workers 1  --log-level info")
+    env = dict(ENV, CLUSTER_FILTERD_OPTS="--workers 1  --log-level info", CLUSTER_FILTER_TUN="cf0")
     proc = subprocess.Popen(["nsenter", "-t", str(corosync), "-m", "-n", "sh", str(CLUSTER), "start",
                              "--config", str(conf), "--rundir", str(rundir)],
                             stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -375,7 +388,8 @@ def test_start_runs_the_data_plane_with_the_keywords(netns, corosync, tmp_path, 
         assert argv == ["--control", f"{rundir}/cluster-filter.ctl", "--esp-in-udp", "shared",
                         "--cluster", "gw", "--sync-key", str(key),
                         "--shared-ip", "192.0.2.1", "--shared-ip", "10.0.1.1",
-                        "--inside", "in", "--outside", "out", "--workers", "1", "--log-level", "info"]
+                        "--inside", "in", "--outside", "out", "--tun", "cf0",
+                        "--workers", "1", "--log-level", "info"]
         # set up: the socket listens, capabilities are gone
         wait_for(lambda: "ready:" in (tmp_path / "daemon.log").read_text() or proc.poll() is not None,
                  timeout=20, what="the data plane's ready line")
